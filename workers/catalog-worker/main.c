@@ -1,0 +1,2 @@
+#include "lb_error.h"
+int main(void) { return 0; }
