@@ -1,0 +1,1018 @@
+#include "lb_config.h"
+
+#include <ctype.h>
+#include <libconfig.h>
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lb_secret.h"
+#include "lb_strbuf.h"
+#include "lb_url.h"
+
+#define MAX_ERRORS 50
+#define MAX_INTEGRATIONS 10000
+
+/* Validation state: the file, and the problems found so far. */
+typedef struct {
+  const char *path;
+  lb_strbuf errors;
+  int nerrors;
+  bool nomem;
+} ctx;
+
+static void fail_at(ctx *c, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_at(ctx *c, int line, const char *key, const char *fmt, ...)
+{
+  char what[512];
+  va_list ap;
+
+  c->nerrors++;
+  if (c->nerrors > MAX_ERRORS)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof(what), fmt, ap);
+  va_end(ap);
+  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, key, what);
+  if (c->nerrors == MAX_ERRORS)
+    lb_strbuf_appendf(&c->errors, "%s: too many errors, stopping\n", c->path);
+}
+
+static int line_of(const config_setting_t *s)
+{
+  return s ? (int)config_setting_source_line(s) : 0;
+}
+
+static char *dup_or_flag(ctx *c, const char *s)
+{
+  char *d = strdup(s ? s : "");
+  if (!d)
+    c->nomem = true;
+  return d;
+}
+
+/* "prefix.name" for messages. */
+static const char *key_name(char *buf, size_t len, const char *prefix,
+                            const char *name)
+{
+  if (prefix && *prefix)
+    snprintf(buf, len, "%s.%s", prefix, name);
+  else
+    snprintf(buf, len, "%s", name);
+  return buf;
+}
+
+/* Reports every member of `group` whose name is not in `allowed`. */
+static void check_members(ctx *c, const config_setting_t *group,
+                          const char *prefix, const char *const *allowed)
+{
+  char key[256];
+  int n = config_setting_length(group);
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+    const char *name = config_setting_name(m);
+    bool known = false;
+    for (const char *const *a = allowed; *a && !known; a++)
+      known = name && strcmp(name, *a) == 0;
+    if (!known)
+      fail_at(c, line_of(m), key_name(key, sizeof(key), prefix, name ? name : "?"),
+              "unknown setting");
+  }
+}
+
+/* A group member that must be a string. Returns NULL if absent (reporting
+ * it when required) or of another type (always reported). Borrowed from
+ * libconfig. */
+static const char *get_str(ctx *c, const config_setting_t *group,
+                           const char *prefix, const char *name, bool required)
+{
+  char key[256];
+  const config_setting_t *s = config_setting_get_member(group, name);
+  key_name(key, sizeof(key), prefix, name);
+  if (!s) {
+    if (required)
+      fail_at(c, line_of(group), key, "missing required setting");
+    return NULL;
+  }
+  if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+    fail_at(c, line_of(s), key, "must be a string");
+    return NULL;
+  }
+  const char *v = config_setting_get_string(s);
+  if (required && (!v || !*v)) {
+    fail_at(c, line_of(s), key, "must not be empty");
+    return NULL;
+  }
+  return v;
+}
+
+/* Copies an optional string member into *out, keeping *out (a default,
+ * owned) when the member is absent. */
+static void take_str(ctx *c, const config_setting_t *group, const char *prefix,
+                     const char *name, bool required, char **out)
+{
+  const char *v = get_str(c, group, prefix, name, required);
+  if (v) {
+    free(*out);
+    *out = dup_or_flag(c, v);
+  }
+}
+
+static void take_int(ctx *c, const config_setting_t *group, const char *prefix,
+                     const char *name, long long min, long long max, int *out)
+{
+  char key[256];
+  const config_setting_t *s = config_setting_get_member(group, name);
+  if (!s)
+    return;
+  key_name(key, sizeof(key), prefix, name);
+  int t = config_setting_type(s);
+  if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+    fail_at(c, line_of(s), key, "must be an integer");
+    return;
+  }
+  long long v = config_setting_get_int64(s);
+  if (v < min || v > max) {
+    fail_at(c, line_of(s), key, "must be between %lld and %lld, not %lld", min,
+            max, v);
+    return;
+  }
+  *out = (int)v;
+}
+
+static void take_bool(ctx *c, const config_setting_t *group,
+                      const char *prefix, const char *name, bool *out,
+                      bool *was_set)
+{
+  char key[256];
+  const config_setting_t *s = config_setting_get_member(group, name);
+  if (!s)
+    return;
+  if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+    fail_at(c, line_of(s), key_name(key, sizeof(key), prefix, name),
+            "must be true or false");
+    return;
+  }
+  *out = config_setting_get_bool(s) != 0;
+  if (was_set)
+    *was_set = true;
+}
+
+/* A value that may be a secret reference: resolves it (*ret_ref gets a copy
+ * of the reference) or copies the literal. With must_be_ref, literals are
+ * refused: secrets are never written in the file. */
+static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
+                            const char *value, bool must_be_ref, char **ret,
+                            char **ret_ref)
+{
+  char why[512];
+  if (lb_secret_is_ref(value)) {
+    char *resolved = NULL;
+    if (lb_secret_resolve(value, &resolved, why, sizeof(why)) != LB_E_OK) {
+      fail_at(c, line_of(s), key, "%s", why);
+      return;
+    }
+    *ret = resolved;
+    if (ret_ref)
+      *ret_ref = dup_or_flag(c, value);
+  } else if (must_be_ref) {
+    fail_at(c, line_of(s), key,
+            "secrets are never written in the file: use \"@env:NAME\" or "
+            "\"@file:PATH\"");
+  } else {
+    *ret = dup_or_flag(c, value);
+  }
+}
+
+/* librdkafka properties the engine owns: setting them would break its
+ * offset handling or duplicate a dedicated setting. */
+static const char *const reserved_properties[] = {
+  "enable.auto.offset.store", "group.id", "bootstrap.servers",
+  "metadata.broker.list", NULL,
+};
+
+/* Property names whose values are secrets: literals are refused. */
+static bool property_is_secret(const char *name)
+{
+  return strstr(name, "password") || strstr(name, "secret") ||
+         strcmp(name, "sasl.oauthbearer.config") == 0 ||
+         strcmp(name, "ssl.key.pem") == 0;
+}
+
+static void load_properties(ctx *c, const config_setting_t *list,
+                            lb_config *cfg)
+{
+  char key[256];
+  char errstr[512];
+  int n = config_setting_length(list);
+  int t = config_setting_type(list);
+
+  if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY) {
+    fail_at(c, line_of(list), "kafka.properties",
+            "must be a list of [\"name\", \"value\"] pairs");
+    return;
+  }
+  cfg->kafka.properties = calloc((size_t)n + 1, sizeof(lb_config_pair));
+  if (!cfg->kafka.properties) {
+    c->nomem = true;
+    return;
+  }
+  rd_kafka_conf_t *probe = rd_kafka_conf_new();
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *pair = config_setting_get_elem(list, (unsigned)i);
+    snprintf(key, sizeof(key), "kafka.properties[%d]", i);
+    const char *name = NULL, *value = NULL;
+    if (config_setting_is_aggregate(pair) && config_setting_length(pair) == 2) {
+      name = config_setting_get_string_elem(pair, 0);
+      value = config_setting_get_string_elem(pair, 1);
+    }
+    if (!name || !value || !*name) {
+      fail_at(c, line_of(pair), key, "must be a [\"name\", \"value\"] pair of strings");
+      continue;
+    }
+    snprintf(key, sizeof(key), "kafka.properties[\"%s\"]", name);
+    bool reserved = false;
+    for (const char *const *r = reserved_properties; *r; r++)
+      reserved = reserved || strcmp(name, *r) == 0;
+    if (reserved) {
+      fail_at(c, line_of(pair), key,
+              "is set by lmsbridge (use kafka.brokers / kafka.group_id)");
+      continue;
+    }
+    for (size_t j = 0; j < cfg->kafka.nproperties; j++)
+      if (strcmp(cfg->kafka.properties[j].name, name) == 0)
+        fail_at(c, line_of(pair), key, "is given twice");
+    lb_config_pair *p = &cfg->kafka.properties[cfg->kafka.nproperties];
+    take_secretable(c, pair, key, value, property_is_secret(name), &p->value,
+                    &p->ref);
+    if (!p->value)
+      continue;
+    p->name = dup_or_flag(c, name);
+    cfg->kafka.nproperties++;
+    if (rd_kafka_conf_set(probe, name, p->value, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK)
+      fail_at(c, line_of(pair), key, "rejected by librdkafka: %s", errstr);
+  }
+  rd_kafka_conf_destroy(probe);
+}
+
+static bool valid_topic_name(const char *t)
+{
+  size_t n = strlen(t);
+  if (n == 0 || n > 249 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+    return false;
+  for (; *t; t++)
+    if (!isalnum((unsigned char)*t) && *t != '.' && *t != '_' && *t != '-')
+      return false;
+  return true;
+}
+
+static char *topic_with_suffix(ctx *c, const char *topic, const char *suffix)
+{
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  lb_strbuf_appendf(&b, "%s%s", topic, suffix);
+  if (b.overflow)
+    c->nomem = true;
+  return lb_strbuf_detach(&b);
+}
+
+static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
+                       const lb_config_defaults *d)
+{
+  static const char *const allowed[] = {"brokers", "group_id", "topics",
+                                        "dlq_topic", "retry_topic",
+                                        "properties", NULL};
+  const config_setting_t *k = config_setting_get_member(root, "kafka");
+  if (!k) {
+    fail_at(c, line_of(root), "kafka", "missing required group");
+    return;
+  }
+  if (!config_setting_is_group(k)) {
+    fail_at(c, line_of(k), "kafka", "must be a group { ... }");
+    return;
+  }
+  check_members(c, k, "kafka", allowed);
+  take_str(c, k, "kafka", "brokers", true, &cfg->kafka.brokers);
+  cfg->kafka.group_id = dup_or_flag(c, d->worker);
+  take_str(c, k, "kafka", "group_id", false, &cfg->kafka.group_id);
+  if (cfg->kafka.group_id && !*cfg->kafka.group_id)
+    fail_at(c, line_of(k), "kafka.group_id", "must not be empty");
+
+  const config_setting_t *topics = config_setting_get_member(k, "topics");
+  if (topics) {
+    int n = config_setting_length(topics);
+    if (!config_setting_is_aggregate(topics) || n == 0) {
+      fail_at(c, line_of(topics), "kafka.topics",
+              "must be a non-empty list of topic names");
+    } else {
+      cfg->kafka.topics = calloc((size_t)n, sizeof(char *));
+      if (!cfg->kafka.topics) {
+        c->nomem = true;
+        return;
+      }
+      for (int i = 0; i < n; i++) {
+        const char *t = config_setting_get_string_elem(topics, (unsigned)i);
+        if (!t || !valid_topic_name(t)) {
+          fail_at(c, line_of(topics), "kafka.topics",
+                  "element %d is not a valid topic name", i);
+          continue;
+        }
+        cfg->kafka.topics[cfg->kafka.ntopics++] = dup_or_flag(c, t);
+      }
+    }
+  } else {
+    cfg->kafka.topics = calloc(1, sizeof(char *));
+    if (!cfg->kafka.topics) {
+      c->nomem = true;
+      return;
+    }
+    cfg->kafka.topics[0] = dup_or_flag(c, d->default_topic);
+    cfg->kafka.ntopics = 1;
+  }
+  const char *first =
+      cfg->kafka.ntopics ? cfg->kafka.topics[0] : d->default_topic;
+  cfg->kafka.dlq_topic = topic_with_suffix(c, first, ".dlq");
+  cfg->kafka.retry_topic = topic_with_suffix(c, first, ".retry");
+  take_str(c, k, "kafka", "dlq_topic", false, &cfg->kafka.dlq_topic);
+  take_str(c, k, "kafka", "retry_topic", false, &cfg->kafka.retry_topic);
+  if (cfg->kafka.dlq_topic && !valid_topic_name(cfg->kafka.dlq_topic))
+    fail_at(c, line_of(k), "kafka.dlq_topic", "is not a valid topic name");
+  if (cfg->kafka.retry_topic && !valid_topic_name(cfg->kafka.retry_topic))
+    fail_at(c, line_of(k), "kafka.retry_topic", "is not a valid topic name");
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++) {
+    if (cfg->kafka.dlq_topic &&
+        strcmp(cfg->kafka.topics[i], cfg->kafka.dlq_topic) == 0)
+      fail_at(c, line_of(k), "kafka.dlq_topic",
+              "must not be one of kafka.topics: a worker never consumes its "
+              "own dead letters");
+    if (cfg->kafka.retry_topic &&
+        strcmp(cfg->kafka.topics[i], cfg->kafka.retry_topic) == 0)
+      fail_at(c, line_of(k), "kafka.retry_topic",
+              "must not be one of kafka.topics (it is consumed anyway)");
+  }
+  if (cfg->kafka.dlq_topic && cfg->kafka.retry_topic &&
+      strcmp(cfg->kafka.dlq_topic, cfg->kafka.retry_topic) == 0)
+    fail_at(c, line_of(k), "kafka.retry_topic", "must differ from kafka.dlq_topic");
+
+  const config_setting_t *props = config_setting_get_member(k, "properties");
+  if (props)
+    load_properties(c, props, cfg);
+}
+
+static void check_endpoint(ctx *c, const config_setting_t *where,
+                           const char *key, const char *url, bool allow_query)
+{
+  char why[256];
+  if (url && !lb_url_is_endpoint(url, allow_query, why, sizeof(why)))
+    fail_at(c, line_of(where), key, "\"%s\" %s", url, why);
+}
+
+static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
+{
+  static const char *const allowed[] = {"code", "ocn_provider_id", "logo_url",
+                                        "thumbnails",
+                                        "assessment_num_questions", NULL};
+  lb_provider *p = &cfg->provider;
+  p->assessment_num_questions = 15;
+  const config_setting_t *g = config_setting_get_member(root, "provider");
+  if (!g) {
+    fail_at(c, line_of(root), "provider", "missing required group");
+    return;
+  }
+  if (!config_setting_is_group(g)) {
+    fail_at(c, line_of(g), "provider", "must be a group { ... }");
+    return;
+  }
+  check_members(c, g, "provider", allowed);
+  take_str(c, g, "provider", "code", true, &p->code);
+  take_str(c, g, "provider", "ocn_provider_id", false, &p->ocn_provider_id);
+  take_str(c, g, "provider", "logo_url", true, &p->logo_url);
+  if (p->logo_url && !lb_url_is_https_link(p->logo_url))
+    fail_at(c, line_of(g), "provider.logo_url", "\"%s\" must be an https URL",
+            p->logo_url);
+  take_int(c, g, "provider", "assessment_num_questions", 1, 10000,
+           &p->assessment_num_questions);
+
+  const config_setting_t *th = config_setting_get_member(g, "thumbnails");
+  if (!th)
+    return;
+  if (!config_setting_is_group(th)) {
+    fail_at(c, line_of(th), "provider.thumbnails",
+            "must be a group { technology = \"https://...\"; }");
+    return;
+  }
+  int n = config_setting_length(th);
+  p->thumbnails = calloc((size_t)n + 1, sizeof(lb_config_pair));
+  if (!p->thumbnails) {
+    c->nomem = true;
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *m = config_setting_get_elem(th, (unsigned)i);
+    char key[256];
+    snprintf(key, sizeof(key), "provider.thumbnails.%s", config_setting_name(m));
+    const char *url = config_setting_get_string(m);
+    if (!url || !lb_url_is_https_link(url)) {
+      fail_at(c, line_of(m), key, "must be an https URL");
+      continue;
+    }
+    lb_config_pair *pair = &p->thumbnails[p->nthumbnails++];
+    pair->name = dup_or_flag(c, config_setting_name(m));
+    pair->value = dup_or_flag(c, url);
+  }
+}
+
+static void load_delivery(ctx *c, const config_setting_t *root, lb_config *cfg)
+{
+  static const char *const allowed[] = {
+    "max_in_flight", "max_attempts", "backoff_initial_ms", "backoff_max_ms",
+    "retry_budget_s", "request_timeout_ms", "ca_bundle", NULL};
+  cfg->delivery.max_in_flight = 256;
+  cfg->delivery.max_attempts = 12;
+  cfg->delivery.backoff_initial_ms = 500;
+  cfg->delivery.backoff_max_ms = 300000;
+  cfg->delivery.retry_budget_s = 86400;
+  cfg->delivery.request_timeout_ms = 20000;
+  const config_setting_t *g = config_setting_get_member(root, "delivery");
+  if (!g)
+    return;
+  if (!config_setting_is_group(g)) {
+    fail_at(c, line_of(g), "delivery", "must be a group { ... }");
+    return;
+  }
+  check_members(c, g, "delivery", allowed);
+  take_int(c, g, "delivery", "max_in_flight", 1, 100000,
+           &cfg->delivery.max_in_flight);
+  take_int(c, g, "delivery", "max_attempts", 1, 1000,
+           &cfg->delivery.max_attempts);
+  take_int(c, g, "delivery", "backoff_initial_ms", 1, 3600000,
+           &cfg->delivery.backoff_initial_ms);
+  take_int(c, g, "delivery", "backoff_max_ms", 1, 86400000,
+           &cfg->delivery.backoff_max_ms);
+  take_int(c, g, "delivery", "retry_budget_s", 1, 30 * 86400,
+           &cfg->delivery.retry_budget_s);
+  take_int(c, g, "delivery", "request_timeout_ms", 100, 600000,
+           &cfg->delivery.request_timeout_ms);
+  take_str(c, g, "delivery", "ca_bundle", false, &cfg->delivery.ca_bundle);
+  if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_initial_ms)
+    fail_at(c, line_of(g), "delivery.backoff_max_ms",
+            "must not be below delivery.backoff_initial_ms");
+}
+
+/* "host:port" with a numeric port. */
+static bool valid_listen(const char *s)
+{
+  const char *colon = strrchr(s, ':');
+  if (!colon || colon == s || !colon[1])
+    return false;
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  return *end == '\0' && port >= 0 && port <= 65535;
+}
+
+static void load_observability(ctx *c, const config_setting_t *root,
+                               lb_config *cfg)
+{
+  static const char *const allowed[] = {"listen", "log_level", NULL};
+  cfg->observability.listen = dup_or_flag(c, "127.0.0.1:9464");
+  cfg->observability.log_level = LB_LOG_INFO;
+  const config_setting_t *g = config_setting_get_member(root, "observability");
+  if (!g)
+    return;
+  if (!config_setting_is_group(g)) {
+    fail_at(c, line_of(g), "observability", "must be a group { ... }");
+    return;
+  }
+  check_members(c, g, "observability", allowed);
+  take_str(c, g, "observability", "listen", false, &cfg->observability.listen);
+  if (cfg->observability.listen && !valid_listen(cfg->observability.listen))
+    fail_at(c, line_of(g), "observability.listen",
+            "\"%s\" must be host:port", cfg->observability.listen);
+  const char *lvl = get_str(c, g, "observability", "log_level", false);
+  if (lvl && lb_log_level_parse(lvl, &cfg->observability.log_level) != 0)
+    fail_at(c, line_of(g), "observability.log_level",
+            "\"%s\" must be debug, info, warn or error", lvl);
+}
+
+static bool valid_integration_id(const char *id)
+{
+  size_t n = strlen(id);
+  if (n == 0 || n > 64 || !isalnum((unsigned char)id[0]))
+    return false;
+  for (; *id; id++)
+    if (!isalnum((unsigned char)*id) && *id != '-' && *id != '_' && *id != '.')
+      return false;
+  return true;
+}
+
+static const char *const degreed_api_hosts[] = {
+  "https://api.degreed.com", "https://api.eu.degreed.com",
+  "https://api.ca.degreed.com"};
+static const char *const degreed_token_urls[] = {
+  "https://degreed.com/oauth/token", "https://eu.degreed.com/oauth/token",
+  "https://ca.degreed.com/oauth/token"};
+
+static void strip_trailing_slash(char *url)
+{
+  size_t n = url ? strlen(url) : 0;
+  while (n > 0 && url[n - 1] == '/')
+    url[--n] = '\0';
+}
+
+/* Settings that only one integration type takes. */
+static const char *const degreed_only[] = {"datacenter", "api_base_url",
+                                           "scopes", "skill_ratings",
+                                           "skill_ratings_path", NULL};
+static const char *const sf_only[] = {"base_url", "company_id", "admin_user",
+                                      "user_identifier", "batch_size",
+                                      "batch_linger_ms", "min_post_interval_s",
+                                      NULL};
+
+static void refuse_members(ctx *c, const config_setting_t *g,
+                           const char *prefix, const char *const *names,
+                           const char *type)
+{
+  char key[256];
+  for (const char *const *n = names; *n; n++) {
+    const config_setting_t *s = config_setting_get_member(g, *n);
+    if (s)
+      fail_at(c, line_of(s), key_name(key, sizeof(key), prefix, *n),
+              "is not a setting of %s integrations", type);
+  }
+}
+
+static void load_catalog_filter(ctx *c, const config_setting_t *g,
+                                const char *prefix, lb_integration *in)
+{
+  static const char *const allowed[] = {"public", "custom_tracks", "types",
+                                        NULL};
+  char key[256];
+  in->catalog_public = in->provider_level;
+  in->catalog_custom_tracks = !in->provider_level;
+  in->catalog_types = LB_CT_ALL_MASK & ~LB_CT_BIT(LB_CT_CUSTOM_TRACK);
+  const config_setting_t *cat = config_setting_get_member(g, "catalog");
+  if (!cat)
+    return;
+  key_name(key, sizeof(key), prefix, "catalog");
+  if (!config_setting_is_group(cat)) {
+    fail_at(c, line_of(cat), key, "must be a group { public = ...; }");
+    return;
+  }
+  check_members(c, cat, key, allowed);
+  take_bool(c, cat, key, "public", &in->catalog_public, NULL);
+  take_bool(c, cat, key, "custom_tracks", &in->catalog_custom_tracks, NULL);
+  if (in->provider_level && in->catalog_custom_tracks)
+    fail_at(c, line_of(cat), key,
+            "custom_tracks cannot be true for the provider-level integration "
+            "(organization \"*\"): a custom track belongs to one customer");
+  const config_setting_t *types = config_setting_get_member(cat, "types");
+  if (!types)
+    return;
+  char tkey[300];
+  snprintf(tkey, sizeof(tkey), "%s.types", key);
+  if (!config_setting_is_aggregate(types)) {
+    fail_at(c, line_of(types), tkey, "must be a list of content types");
+    return;
+  }
+  in->catalog_types = 0;
+  int n = config_setting_length(types);
+  for (int i = 0; i < n; i++) {
+    const char *t = config_setting_get_string_elem(types, (unsigned)i);
+    lb_content_type ct;
+    if (!t || lb_content_type_parse(t, &ct) != 0) {
+      fail_at(c, line_of(types), tkey,
+              "unknown content type \"%s\" (course, project, practice, "
+              "assessment, skill_track, career_track)",
+              t ? t : "?");
+      continue;
+    }
+    if (ct == LB_CT_CUSTOM_TRACK) {
+      fail_at(c, line_of(types), tkey,
+              "custom_track is governed by catalog.custom_tracks, not types");
+      continue;
+    }
+    in->catalog_types |= LB_CT_BIT(ct);
+  }
+}
+
+static void load_integration(ctx *c, const config_setting_t *g, int index,
+                             lb_integration *in, const lb_config_defaults *d)
+{
+  static const char *const allowed[] = {
+    "id", "type", "organization", "client_id", "client_secret", "token_url",
+    "catalog", "completions", "rate_limit_per_minute", "max_in_flight",
+    /* Degreed */
+    "datacenter", "api_base_url", "scopes", "skill_ratings",
+    "skill_ratings_path",
+    /* SuccessFactors */
+    "base_url", "company_id", "admin_user", "user_identifier", "batch_size",
+    "batch_linger_ms", "min_post_interval_s", NULL};
+  char prefix[64], key[256];
+
+  snprintf(prefix, sizeof(prefix), "integrations[%d]", index);
+  in->line = line_of(g);
+  if (!config_setting_is_group(g)) {
+    fail_at(c, line_of(g), prefix, "must be a group { id = ...; type = ...; }");
+    return;
+  }
+  check_members(c, g, prefix, allowed);
+  take_str(c, g, prefix, "id", true, &in->id);
+  if (in->id && !valid_integration_id(in->id))
+    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "id"),
+            "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'", in->id);
+  take_str(c, g, prefix, "organization", true, &in->organization);
+  in->provider_level = in->organization && strcmp(in->organization, "*") == 0;
+
+  const char *type = get_str(c, g, prefix, "type", true);
+  if (!type)
+    return;
+  if (strcmp(type, "degreed") == 0) {
+    in->type = LB_INTEG_DEGREED;
+  } else if (strcmp(type, "successfactors") == 0) {
+    in->type = LB_INTEG_SUCCESSFACTORS;
+  } else {
+    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "type"),
+            "unknown integration type \"%s\" (degreed or successfactors)", type);
+    return;
+  }
+
+  /* Credentials: the secret must be a reference; the id may be either. */
+  const char *cid = get_str(c, g, prefix, "client_id", true);
+  if (cid)
+    take_secretable(c, g, key_name(key, sizeof(key), prefix, "client_id"), cid,
+                    false, &in->client_id, &in->client_id_ref);
+  const char *csec = get_str(c, g, prefix, "client_secret", true);
+  if (csec)
+    take_secretable(c, g, key_name(key, sizeof(key), prefix, "client_secret"),
+                    csec, true, &in->client_secret, &in->client_secret_ref);
+
+  load_catalog_filter(c, g, prefix, in);
+  bool completions_set = false;
+  in->completions = !in->provider_level;
+  take_bool(c, g, prefix, "completions", &in->completions, &completions_set);
+  if (in->provider_level && in->completions)
+    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "completions"),
+            "cannot be true for the provider-level integration (organization "
+            "\"*\"): completions belong to one customer");
+  in->max_in_flight = 16;
+  take_int(c, g, prefix, "max_in_flight", 1, 10000, &in->max_in_flight);
+
+  if (in->type == LB_INTEG_DEGREED) {
+    refuse_members(c, g, prefix, sf_only, "degreed");
+    in->datacenter = LB_DC_US;
+    const char *dc = get_str(c, g, prefix, "datacenter", false);
+    if (dc) {
+      if (strcmp(dc, "us") == 0)
+        in->datacenter = LB_DC_US;
+      else if (strcmp(dc, "eu") == 0)
+        in->datacenter = LB_DC_EU;
+      else if (strcmp(dc, "ca") == 0)
+        in->datacenter = LB_DC_CA;
+      else
+        fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "datacenter"),
+                "unknown datacenter \"%s\" (us, eu or ca)", dc);
+    }
+    in->api_base_url = dup_or_flag(c, degreed_api_hosts[in->datacenter]);
+    in->token_url = dup_or_flag(c, degreed_token_urls[in->datacenter]);
+    take_str(c, g, prefix, "api_base_url", false, &in->api_base_url);
+    in->scopes = dup_or_flag(c, d->default_scopes);
+    take_str(c, g, prefix, "scopes", false, &in->scopes);
+    in->skill_ratings = true;
+    take_bool(c, g, prefix, "skill_ratings", &in->skill_ratings, NULL);
+    in->skill_ratings_path = dup_or_flag(c, "/api/v2/skill-ratings");
+    take_str(c, g, prefix, "skill_ratings_path", false, &in->skill_ratings_path);
+    if (in->skill_ratings_path && in->skill_ratings_path[0] != '/')
+      fail_at(c, line_of(g),
+              key_name(key, sizeof(key), prefix, "skill_ratings_path"),
+              "must start with '/'");
+    in->rate_limit_per_minute = 70;
+    in->user_identifier = LB_UID_EMAIL;
+  } else {
+    refuse_members(c, g, prefix, degreed_only, "successfactors");
+    if (in->provider_level)
+      fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "organization"),
+              "\"*\" is for the provider-level Degreed integration; a "
+              "SuccessFactors integration belongs to one customer");
+    take_str(c, g, prefix, "base_url", true, &in->api_base_url);
+    take_str(c, g, prefix, "company_id", true, &in->company_id);
+    take_str(c, g, prefix, "admin_user", true, &in->admin_user);
+    in->user_identifier = LB_UID_SSO_NAMEID;
+    const char *uid = get_str(c, g, prefix, "user_identifier", false);
+    if (uid) {
+      if (strcmp(uid, "sso_nameid") == 0)
+        in->user_identifier = LB_UID_SSO_NAMEID;
+      else if (strcmp(uid, "email") == 0)
+        in->user_identifier = LB_UID_EMAIL;
+      else if (strcmp(uid, "lms_username") == 0)
+        in->user_identifier = LB_UID_LMS_USERNAME;
+      else
+        fail_at(c, line_of(g),
+                key_name(key, sizeof(key), prefix, "user_identifier"),
+                "unknown identifier \"%s\" (sso_nameid, email or lms_username)",
+                uid);
+    }
+    in->batch_size = 500;
+    in->batch_linger_ms = 2000;
+    in->min_post_interval_s = 300;
+    take_int(c, g, prefix, "batch_size", 1, 1000, &in->batch_size);
+    take_int(c, g, prefix, "batch_linger_ms", 0, 3600000, &in->batch_linger_ms);
+    take_int(c, g, prefix, "min_post_interval_s", 0, 86400,
+             &in->min_post_interval_s);
+    in->rate_limit_per_minute = 0;
+    if (in->api_base_url) {
+      lb_strbuf b;
+      strip_trailing_slash(in->api_base_url);
+      lb_strbuf_init(&b, 0);
+      lb_strbuf_appendf(&b, "%s/learning/oauth-api/rest/v1/token",
+                        in->api_base_url);
+      in->token_url = lb_strbuf_detach(&b);
+    }
+  }
+  take_str(c, g, prefix, "token_url", false, &in->token_url);
+  take_int(c, g, prefix, "rate_limit_per_minute", 0, 1000000,
+           &in->rate_limit_per_minute);
+  strip_trailing_slash(in->api_base_url);
+  check_endpoint(c, g,
+                 key_name(key, sizeof(key), prefix,
+                          in->type == LB_INTEG_DEGREED ? "api_base_url"
+                                                       : "base_url"),
+                 in->api_base_url, false);
+  check_endpoint(c, g, key_name(key, sizeof(key), prefix, "token_url"),
+                 in->token_url, true);
+}
+
+static void load_integrations(ctx *c, const config_setting_t *root,
+                              lb_config *cfg, const lb_config_defaults *d)
+{
+  const config_setting_t *list = config_setting_get_member(root, "integrations");
+  if (!list)
+    return;
+  if (!config_setting_is_list(list)) {
+    fail_at(c, line_of(list), "integrations", "must be a list ( { ... }, ... )");
+    return;
+  }
+  int n = config_setting_length(list);
+  if (n > MAX_INTEGRATIONS) {
+    fail_at(c, line_of(list), "integrations", "more than %d integrations",
+            MAX_INTEGRATIONS);
+    return;
+  }
+  cfg->integrations = calloc((size_t)n + 1, sizeof(lb_integration));
+  if (!cfg->integrations) {
+    c->nomem = true;
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+    lb_integration *in = &cfg->integrations[cfg->nintegrations++];
+    load_integration(c, g, i, in, d);
+    for (int j = 0; in->id && j < i; j++) {
+      if (cfg->integrations[j].id && strcmp(cfg->integrations[j].id, in->id) == 0) {
+        char key[64];
+        snprintf(key, sizeof(key), "integrations[%d].id", i);
+        fail_at(c, line_of(g), key,
+                "duplicate integration id \"%s\" (first defined on line %d)",
+                in->id, cfg->integrations[j].line);
+      }
+    }
+  }
+}
+
+static void check_cross(ctx *c, const config_setting_t *root, lb_config *cfg)
+{
+  for (size_t i = 0; i < cfg->nintegrations; i++) {
+    if (cfg->integrations[i].type == LB_INTEG_SUCCESSFACTORS &&
+        !cfg->provider.ocn_provider_id) {
+      fail_at(c, line_of(config_setting_get_member(root, "provider")),
+              "provider.ocn_provider_id",
+              "is required when a successfactors integration is configured");
+      break;
+    }
+  }
+}
+
+static void integration_release(lb_integration *in)
+{
+  free(in->id);
+  free(in->organization);
+  free(in->api_base_url);
+  free(in->token_url);
+  free(in->scopes);
+  free(in->client_id);
+  free(in->client_secret);
+  free(in->client_id_ref);
+  free(in->client_secret_ref);
+  free(in->skill_ratings_path);
+  free(in->company_id);
+  free(in->admin_user);
+}
+
+static void pairs_free(lb_config_pair *pairs, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(pairs[i].name);
+    free(pairs[i].value);
+    free(pairs[i].ref);
+  }
+  free(pairs);
+}
+
+void lb_config_release(lb_config *cfg)
+{
+  if (!cfg)
+    return;
+  free(cfg->path);
+  free(cfg->worker);
+  free(cfg->kafka.brokers);
+  free(cfg->kafka.group_id);
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+    free(cfg->kafka.topics[i]);
+  free(cfg->kafka.topics);
+  free(cfg->kafka.dlq_topic);
+  free(cfg->kafka.retry_topic);
+  pairs_free(cfg->kafka.properties, cfg->kafka.nproperties);
+  free(cfg->provider.code);
+  free(cfg->provider.ocn_provider_id);
+  free(cfg->provider.logo_url);
+  pairs_free(cfg->provider.thumbnails, cfg->provider.nthumbnails);
+  free(cfg->delivery.ca_bundle);
+  free(cfg->observability.listen);
+  for (size_t i = 0; i < cfg->nintegrations; i++)
+    integration_release(&cfg->integrations[i]);
+  free(cfg->integrations);
+  *cfg = (lb_config){0};
+}
+
+lb_err lb_config_load(lb_config *cfg, const char *path,
+                      const lb_config_defaults *d, char **ret_errors)
+{
+  static const char *const allowed[] = {"kafka", "provider", "delivery",
+                                        "observability", "integrations", NULL};
+  config_t lc;
+  ctx c = {.path = path};
+  lb_err rc = LB_E_OK;
+
+  *cfg = (lb_config){0};
+  lb_strbuf_init(&c.errors, 0);
+  config_init(&lc);
+  if (config_read_file(&lc, path) != CONFIG_TRUE) {
+    if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+      lb_strbuf_appendf(&c.errors, "%s:0: (file): cannot read the file\n", path);
+    else
+      lb_strbuf_appendf(&c.errors, "%s:%d: (syntax): %s\n",
+                        config_error_file(&lc) ? config_error_file(&lc) : path,
+                        config_error_line(&lc), config_error_text(&lc));
+    c.nerrors++;
+    goto out;
+  }
+  const config_setting_t *root = config_root_setting(&lc);
+  cfg->path = dup_or_flag(&c, path);
+  cfg->worker = dup_or_flag(&c, d->worker);
+  check_members(&c, root, "", allowed);
+  load_kafka(&c, root, cfg, d);
+  load_provider(&c, root, cfg);
+  load_delivery(&c, root, cfg);
+  load_observability(&c, root, cfg);
+  load_integrations(&c, root, cfg, d);
+  check_cross(&c, root, cfg);
+out:
+  config_destroy(&lc);
+  if (c.nomem) {
+    rc = LB_E_NOMEM;
+    lb_strbuf_appendf(&c.errors, "%s: out of memory\n", path);
+  } else if (c.nerrors) {
+    rc = LB_E_CONFIG;
+  }
+  if (rc != LB_E_OK) {
+    lb_config_release(cfg);
+    if (ret_errors)
+      *ret_errors = lb_strbuf_detach(&c.errors);
+  }
+  lb_strbuf_release(&c.errors);
+  return rc;
+}
+
+const lb_integration *lb_config_integration(const lb_config *cfg,
+                                            const char *id)
+{
+  for (size_t i = 0; id && i < cfg->nintegrations; i++)
+    if (strcmp(cfg->integrations[i].id, id) == 0)
+      return &cfg->integrations[i];
+  return NULL;
+}
+
+const char *lb_provider_thumbnail(const lb_provider *p, const char *technology)
+{
+  for (size_t i = 0; technology && i < p->nthumbnails; i++)
+    if (strcasecmp(p->thumbnails[i].name, technology) == 0)
+      return p->thumbnails[i].value;
+  return p->logo_url;
+}
+
+const char *lb_integ_type_name(lb_integ_type t)
+{
+  return t == LB_INTEG_DEGREED ? "degreed" : "successfactors";
+}
+
+const char *lb_user_id_kind_name(lb_user_id_kind k)
+{
+  switch (k) {
+  case LB_UID_EMAIL: return "email";
+  case LB_UID_SSO_NAMEID: return "sso_nameid";
+  case LB_UID_LMS_USERNAME: return "lms_username";
+  }
+  return "?";
+}
+
+static const char *shown(const char *value, const char *ref, char *buf,
+                         size_t len)
+{
+  if (ref)
+    snprintf(buf, len, "<secret from %s>", ref);
+  else
+    snprintf(buf, len, "%s", value ? value : "");
+  return buf;
+}
+
+void lb_config_print_summary(const lb_config *cfg, FILE *out)
+{
+  char buf[512];
+  static const char *const dcs[] = {"us", "eu", "ca"};
+
+  fprintf(out, "config: %s (%s)\n", cfg->path, cfg->worker);
+  fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n  topics:",
+          cfg->kafka.brokers, cfg->kafka.group_id);
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+    fprintf(out, " %s", cfg->kafka.topics[i]);
+  fprintf(out, "\n  dlq_topic: %s\n  retry_topic: %s\n", cfg->kafka.dlq_topic,
+          cfg->kafka.retry_topic);
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
+    const lb_config_pair *p = &cfg->kafka.properties[i];
+    fprintf(out, "  property %s = %s\n", p->name,
+            shown(p->value, p->ref, buf, sizeof(buf)));
+  }
+  fprintf(out, "provider:\n  code: %s\n  ocn_provider_id: %s\n  logo_url: %s\n"
+               "  assessment_num_questions: %d\n",
+          cfg->provider.code,
+          cfg->provider.ocn_provider_id ? cfg->provider.ocn_provider_id : "-",
+          cfg->provider.logo_url, cfg->provider.assessment_num_questions);
+  for (size_t i = 0; i < cfg->provider.nthumbnails; i++)
+    fprintf(out, "  thumbnail %s: %s\n", cfg->provider.thumbnails[i].name,
+            cfg->provider.thumbnails[i].value);
+  fprintf(out,
+          "delivery:\n  max_in_flight: %d\n  max_attempts: %d\n"
+          "  backoff_initial_ms: %d\n  backoff_max_ms: %d\n"
+          "  retry_budget_s: %d\n  request_timeout_ms: %d\n  ca_bundle: %s\n",
+          cfg->delivery.max_in_flight, cfg->delivery.max_attempts,
+          cfg->delivery.backoff_initial_ms, cfg->delivery.backoff_max_ms,
+          cfg->delivery.retry_budget_s, cfg->delivery.request_timeout_ms,
+          cfg->delivery.ca_bundle ? cfg->delivery.ca_bundle : "(system)");
+  fprintf(out, "observability:\n  listen: %s\n  log_level: %s\n",
+          cfg->observability.listen,
+          lb_log_level_name(cfg->observability.log_level));
+  fprintf(out, "integrations: %zu\n", cfg->nintegrations);
+  for (size_t i = 0; i < cfg->nintegrations; i++) {
+    const lb_integration *in = &cfg->integrations[i];
+    fprintf(out, "- id: %s\n  type: %s\n  organization: %s%s\n", in->id,
+            lb_integ_type_name(in->type), in->organization,
+            in->provider_level ? " (provider level)" : "");
+    if (in->type == LB_INTEG_DEGREED)
+      fprintf(out, "  datacenter: %s\n  scopes: %s\n", dcs[in->datacenter],
+              in->scopes);
+    fprintf(out, "  api_base_url: %s\n  token_url: %s\n", in->api_base_url,
+            in->token_url);
+    fprintf(out, "  client_id: %s\n",
+            shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));
+    fprintf(out, "  client_secret: %s\n",
+            shown(NULL, in->client_secret_ref, buf, sizeof(buf)));
+    fprintf(out, "  catalog: public=%s custom_tracks=%s types=",
+            in->catalog_public ? "true" : "false",
+            in->catalog_custom_tracks ? "true" : "false");
+    const char *sep = "";
+    for (unsigned t = 0; t < LB_CT__COUNT; t++) {
+      if (in->catalog_types & LB_CT_BIT(t)) {
+        fprintf(out, "%s%s", sep, lb_content_type_name((lb_content_type)t));
+        sep = ",";
+      }
+    }
+    fprintf(out, "\n  completions: %s\n  user_identifier: %s\n",
+            in->completions ? "true" : "false",
+            lb_user_id_kind_name(in->user_identifier));
+    if (in->type == LB_INTEG_DEGREED)
+      fprintf(out, "  skill_ratings: %s (%s)\n",
+              in->skill_ratings ? "true" : "false", in->skill_ratings_path);
+    else
+      fprintf(out,
+              "  company_id: %s\n  admin_user: %s\n  batch_size: %d\n"
+              "  batch_linger_ms: %d\n  min_post_interval_s: %d\n",
+              in->company_id, in->admin_user, in->batch_size,
+              in->batch_linger_ms, in->min_post_interval_s);
+    fprintf(out, "  rate_limit_per_minute: %d\n  max_in_flight: %d\n",
+            in->rate_limit_per_minute, in->max_in_flight);
+  }
+}

@@ -1,0 +1,147 @@
+/* lb_config: one libconfig file per daemon (DESIGN.md section 6), parsed
+ * and validated once at start-up, immutable afterwards. Secret references
+ * are resolved here (see lb_secret.h). Every problem found is reported as
+ * "file:line: key: what", all of them, not only the first. */
+#ifndef LB_CONFIG_H
+#define LB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lb_content.h"
+#include "lb_error.h"
+#include "lb_log.h"
+
+typedef enum { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS } lb_integ_type;
+typedef enum { LB_DC_US, LB_DC_EU, LB_DC_CA } lb_datacenter;
+/* Which learner identifier an integration sends. */
+typedef enum {
+  LB_UID_EMAIL,
+  LB_UID_SSO_NAMEID,
+  LB_UID_LMS_USERNAME,
+} lb_user_id_kind;
+
+/* A name/value pair; `ref` is the "@env:..."/"@file:..." reference the
+ * value was read from (the value is then a secret), NULL for literals. */
+typedef struct {
+  char *name;
+  char *value;
+  char *ref;
+} lb_config_pair;
+
+typedef struct {
+  char *id;
+  lb_integ_type type;
+  char *organization;  /* "*" for the provider-level integration */
+  bool provider_level; /* organization == "*" */
+  int line;            /* where it is defined, for messages */
+
+  /* Endpoints, without a trailing slash. For Degreed, api_base_url is the
+   * datacenter's API host (or the override), token_url its OAuth URL; for
+   * SuccessFactors api_base_url is base_url. */
+  lb_datacenter datacenter;
+  char *api_base_url;
+  char *token_url;
+  char *scopes; /* Degreed: comma-separated OAuth scopes */
+
+  char *client_id;
+  char *client_secret;
+  char *client_id_ref;     /* reference it was read from, or NULL */
+  char *client_secret_ref; /* always a reference */
+
+  /* Catalog filter. `types` applies to public content; custom tracks of
+   * the integration's organization follow `custom_tracks`. */
+  bool catalog_public;
+  bool catalog_custom_tracks;
+  unsigned catalog_types; /* LB_CT_BIT mask */
+
+  bool completions;
+  bool skill_ratings;       /* Degreed: push assessment skill scores */
+  char *skill_ratings_path; /* Degreed: appended to api_base_url */
+  lb_user_id_kind user_identifier;
+
+  /* SuccessFactors. */
+  char *company_id;
+  char *admin_user;
+  int batch_size;
+  int batch_linger_ms;
+  int min_post_interval_s;
+
+  int rate_limit_per_minute; /* 0 = none */
+  int max_in_flight;
+} lb_integration;
+
+typedef struct {
+  char *code;
+  char *ocn_provider_id;
+  char *logo_url;
+  lb_config_pair *thumbnails; /* technology -> image URL */
+  size_t nthumbnails;
+  int assessment_num_questions;
+} lb_provider;
+
+typedef struct {
+  char *path; /* the file it came from */
+  char *worker;
+
+  struct {
+    char *brokers;
+    char *group_id;
+    char **topics;
+    size_t ntopics;
+    char *dlq_topic;
+    char *retry_topic;
+    lb_config_pair *properties; /* passed to librdkafka as they are */
+    size_t nproperties;
+  } kafka;
+
+  lb_provider provider;
+
+  struct {
+    int max_in_flight;
+    int max_attempts;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+    int retry_budget_s;
+    int request_timeout_ms;
+    char *ca_bundle; /* NULL: the system's */
+  } delivery;
+
+  struct {
+    char *listen;
+    lb_log_level log_level;
+  } observability;
+
+  lb_integration *integrations;
+  size_t nintegrations;
+} lb_config;
+
+/* Which daemon is loading: its name is the default group id, its topic
+ * the default of kafka.topics (dlq/retry topics derive from it). */
+typedef struct {
+  const char *worker;        /* "catalog-worker" */
+  const char *default_topic; /* "catalog-events" */
+  const char *default_scopes; /* Degreed scopes this worker needs */
+} lb_config_defaults;
+
+/* Loads and validates `path` into *cfg. On failure returns LB_E_CONFIG (or
+ * LB_E_NOMEM), leaves *cfg empty, and writes the problems, one per line, as
+ * "file:line: key: what" into *ret_errors (a new string, free() it). */
+lb_err lb_config_load(lb_config *cfg, const char *path,
+                      const lb_config_defaults *defaults, char **ret_errors);
+void lb_config_release(lb_config *cfg);
+
+const lb_integration *lb_config_integration(const lb_config *cfg,
+                                            const char *id);
+/* Image for a technology (case-insensitive), else the provider logo. */
+const char *lb_provider_thumbnail(const lb_provider *p, const char *technology);
+
+const char *lb_integ_type_name(lb_integ_type t);
+const char *lb_user_id_kind_name(lb_user_id_kind k);
+
+/* Prints what --check-config shows: every setting, secrets as
+ * "<secret from @env:NAME>", never their values. */
+void lb_config_print_summary(const lb_config *cfg, FILE *out);
+
+#endif

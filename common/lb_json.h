@@ -1,0 +1,31 @@
+/* lb_json: strict JSON in and compact JSON out, over json-c. */
+#ifndef LB_JSON_H
+#define LB_JSON_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "lb_error.h"
+
+#define LB_JSON_MAX_DEPTH 64
+#define LB_JSON_MAX_BYTES (1024 * 1024)
+
+/* Parses exactly one JSON value (surrounding whitespace allowed) that is
+ * valid UTF-8, at most LB_JSON_MAX_BYTES long and nested at most
+ * LB_JSON_MAX_DEPTH deep. *ret is new (json_object_put() it). On failure
+ * returns LB_E_PARSE or LB_E_TOO_BIG with why in err, *ret untouched. */
+lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
+                     size_t errlen);
+
+/* Compact text without escaped slashes; owned by `obj`, valid until it
+ * changes or is freed. */
+const char *lb_json_text(json_object *obj);
+
+/* A number printed the short way ("%.15g": 1.5, 2, 0.1), not json-c's
+ * 17 significant digits. New reference. */
+json_object *lb_json_number(double d);
+
+/* New string, or JSON null for a NULL pointer. */
+json_object *lb_json_string_or_null(const char *s);
+
+#endif

@@ -1,0 +1,213 @@
+#include "lb_log.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lb_strbuf.h"
+
+#define REDACTED "[REDACTED]"
+#define MIN_SECRET_LEN 3
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static lb_log_level min_level = LB_LOG_INFO;
+static FILE *out_stream;
+static char **secrets;
+static size_t nsecrets, secrets_cap;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+const char *lb_log_level_name(lb_log_level level)
+{
+  if ((unsigned)level > LB_LOG_ERROR)
+    return "info";
+  return level_names[level];
+}
+
+int lb_log_level_parse(const char *name, lb_log_level *ret)
+{
+  for (unsigned i = 0; i <= LB_LOG_ERROR; i++) {
+    if (name && strcmp(name, level_names[i]) == 0) {
+      *ret = (lb_log_level)i;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+void lb_log_set_level(lb_log_level level)
+{
+  pthread_mutex_lock(&log_lock);
+  min_level = level;
+  pthread_mutex_unlock(&log_lock);
+}
+
+lb_log_level lb_log_get_level(void)
+{
+  pthread_mutex_lock(&log_lock);
+  lb_log_level l = min_level;
+  pthread_mutex_unlock(&log_lock);
+  return l;
+}
+
+void lb_log_set_stream(FILE *stream)
+{
+  pthread_mutex_lock(&log_lock);
+  out_stream = stream;
+  pthread_mutex_unlock(&log_lock);
+}
+
+void lb_log_add_secret(const char *secret)
+{
+  if (!secret || strlen(secret) < MIN_SECRET_LEN)
+    return;
+  pthread_mutex_lock(&log_lock);
+  for (size_t i = 0; i < nsecrets; i++)
+    if (strcmp(secrets[i], secret) == 0)
+      goto out;
+  if (nsecrets == secrets_cap) {
+    size_t cap = secrets_cap ? secrets_cap * 2 : 16;
+    char **grown = realloc(secrets, cap * sizeof(*grown));
+    if (!grown)
+      goto out;
+    secrets = grown;
+    secrets_cap = cap;
+  }
+  char *copy = strdup(secret);
+  if (copy)
+    secrets[nsecrets++] = copy;
+out:
+  pthread_mutex_unlock(&log_lock);
+}
+
+void lb_log_remove_secret(const char *secret)
+{
+  if (!secret)
+    return;
+  pthread_mutex_lock(&log_lock);
+  for (size_t i = 0; i < nsecrets; i++) {
+    if (strcmp(secrets[i], secret) == 0) {
+      free(secrets[i]);
+      secrets[i] = secrets[--nsecrets];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&log_lock);
+}
+
+void lb_log_clear_secrets(void)
+{
+  pthread_mutex_lock(&log_lock);
+  for (size_t i = 0; i < nsecrets; i++)
+    free(secrets[i]);
+  free(secrets);
+  secrets = NULL;
+  nsecrets = secrets_cap = 0;
+  pthread_mutex_unlock(&log_lock);
+}
+
+/* Appends `s` to `b` with every secret replaced. Caller holds log_lock. */
+static void append_redacted(lb_strbuf *b, const char *s)
+{
+  while (*s) {
+    size_t skip = 0;
+    for (size_t i = 0; i < nsecrets; i++) {
+      size_t len = strlen(secrets[i]);
+      if (strncmp(s, secrets[i], len) == 0 && len > skip)
+        skip = len;
+    }
+    if (skip) {
+      lb_strbuf_append(b, REDACTED);
+      s += skip;
+    } else {
+      lb_strbuf_append_len(b, s, 1);
+      s++;
+    }
+  }
+}
+
+char *lb_log_redact(const char *in, char *out, size_t outlen)
+{
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  pthread_mutex_lock(&log_lock);
+  append_redacted(&b, in ? in : "");
+  pthread_mutex_unlock(&log_lock);
+  if (outlen) {
+    size_t n = b.len < outlen - 1 ? b.len : outlen - 1;
+    memcpy(out, b.buf ? b.buf : "", n);
+    out[n] = '\0';
+  }
+  lb_strbuf_release(&b);
+  return out;
+}
+
+/* Appends a JSON string literal of the redacted `s`. Caller holds log_lock. */
+static void append_json_redacted(lb_strbuf *b, const char *s)
+{
+  lb_strbuf plain;
+  lb_strbuf_init(&plain, 0);
+  append_redacted(&plain, s ? s : "");
+  lb_strbuf_append_json_string(b, plain.buf ? plain.buf : "");
+  lb_strbuf_release(&plain);
+}
+
+void lb_log_kv(lb_log_level level, const char *msg, const lb_kv *kv, size_t n)
+{
+  struct timespec now;
+  struct tm tm;
+  char ts[64];
+  lb_strbuf line;
+
+  clock_gettime(CLOCK_REALTIME, &now);
+  gmtime_r(&now.tv_sec, &tm);
+  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+           tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
+
+  pthread_mutex_lock(&log_lock);
+  if (level < min_level)
+    goto unlock;
+  lb_strbuf_init(&line, 0);
+  lb_strbuf_appendf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+                    lb_log_level_name(level));
+  append_json_redacted(&line, msg);
+  for (size_t i = 0; i < n; i++) {
+    const lb_kv *f = &kv[i];
+    if (f->kind == LB_KV_NONE || !f->key)
+      continue;
+    lb_strbuf_append(&line, ",");
+    append_json_redacted(&line, f->key);
+    lb_strbuf_append(&line, ":");
+    switch (f->kind) {
+    case LB_KV_STR:
+      if (f->s)
+        append_json_redacted(&line, f->s);
+      else
+        lb_strbuf_append(&line, "null");
+      break;
+    case LB_KV_INT:
+      lb_strbuf_appendf(&line, "%lld", f->i);
+      break;
+    case LB_KV_NUM:
+      if (isfinite(f->d))
+        lb_strbuf_appendf(&line, "%.15g", f->d);
+      else
+        lb_strbuf_append(&line, "null");
+      break;
+    case LB_KV_NONE:
+      break;
+    }
+  }
+  lb_strbuf_append(&line, "}\n");
+  FILE *stream = out_stream ? out_stream : stderr;
+  if (line.buf) {
+    fwrite(line.buf, 1, line.len, stream);
+    fflush(stream);
+  }
+  lb_strbuf_release(&line);
+unlock:
+  pthread_mutex_unlock(&log_lock);
+}

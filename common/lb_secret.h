@@ -1,0 +1,23 @@
+/* lb_secret: secret references of the configuration. A value
+ * "@env:NAME" is read from the environment, "@file:/path" from a file
+ * (one trailing newline dropped, at most 64 KiB). Every resolved value is
+ * registered with lb_log's redaction. */
+#ifndef LB_SECRET_H
+#define LB_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lb_error.h"
+
+#define LB_SECRET_MAX 65536
+
+/* True when `value` starts with "@env:" or "@file:". */
+bool lb_secret_is_ref(const char *value);
+
+/* Resolves a reference into a new string (*ret, free() it). On failure
+ * returns LB_E_SECRET, writes why to `why` (never the secret) and leaves
+ * *ret untouched. */
+lb_err lb_secret_resolve(const char *ref, char **ret, char *why, size_t whylen);
+
+#endif

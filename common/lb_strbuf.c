@@ -1,0 +1,128 @@
+#include "lb_strbuf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lb_strbuf_init(lb_strbuf *b, size_t max)
+{
+  *b = (lb_strbuf){.max = max};
+}
+
+void lb_strbuf_release(lb_strbuf *b)
+{
+  if (!b)
+    return;
+  free(b->buf);
+  *b = (lb_strbuf){.max = b->max};
+}
+
+void lb_strbuf_reset(lb_strbuf *b)
+{
+  b->len = 0;
+  b->overflow = false;
+  if (b->buf)
+    b->buf[0] = '\0';
+}
+
+/* Makes room for `extra` more bytes plus the NUL. */
+static int reserve(lb_strbuf *b, size_t extra)
+{
+  if (b->max && (extra > b->max || b->len > b->max - extra)) {
+    b->overflow = true;
+    return -1;
+  }
+  size_t need = b->len + extra + 1;
+  if (need <= b->cap)
+    return 0;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < need)
+    cap *= 2;
+  char *grown = realloc(b->buf, cap);
+  if (!grown) {
+    b->overflow = true;
+    return -1;
+  }
+  b->buf = grown;
+  b->cap = cap;
+  return 0;
+}
+
+int lb_strbuf_append_len(lb_strbuf *b, const char *s, size_t n)
+{
+  if (reserve(b, n) < 0)
+    return -1;
+  memcpy(b->buf + b->len, s, n);
+  b->len += n;
+  b->buf[b->len] = '\0';
+  return 0;
+}
+
+int lb_strbuf_append(lb_strbuf *b, const char *s)
+{
+  return lb_strbuf_append_len(b, s, strlen(s));
+}
+
+int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...)
+{
+  va_list ap;
+  char small[256];
+
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    b->overflow = true;
+    return -1;
+  }
+  if ((size_t)n < sizeof(small))
+    return lb_strbuf_append_len(b, small, (size_t)n);
+  if (reserve(b, (size_t)n) < 0)
+    return -1;
+  va_start(ap, fmt);
+  vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return 0;
+}
+
+int lb_strbuf_append_json_string(lb_strbuf *b, const char *s)
+{
+  size_t start = b->len;
+  int rc = lb_strbuf_append_len(b, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+    char esc[8];
+    switch (*p) {
+    case '"': rc = lb_strbuf_append_len(b, "\\\"", 2); break;
+    case '\\': rc = lb_strbuf_append_len(b, "\\\\", 2); break;
+    case '\n': rc = lb_strbuf_append_len(b, "\\n", 2); break;
+    case '\r': rc = lb_strbuf_append_len(b, "\\r", 2); break;
+    case '\t': rc = lb_strbuf_append_len(b, "\\t", 2); break;
+    default:
+      if (*p < 0x20) {
+        snprintf(esc, sizeof(esc), "\\u%04x", *p);
+        rc = lb_strbuf_append_len(b, esc, 6);
+      } else {
+        rc = lb_strbuf_append_len(b, (const char *)p, 1);
+      }
+    }
+  }
+  if (rc == 0)
+    rc = lb_strbuf_append_len(b, "\"", 1);
+  if (rc < 0) {
+    /* All or nothing: drop the partial literal. */
+    b->len = start;
+    if (b->buf)
+      b->buf[start] = '\0';
+    b->overflow = true;
+  }
+  return rc;
+}
+
+char *lb_strbuf_detach(lb_strbuf *b)
+{
+  char *s = b->buf ? b->buf : strdup("");
+  *b = (lb_strbuf){.max = b->max};
+  return s;
+}

@@ -1,0 +1,35 @@
+/* lb_strbuf: a growable, NUL-terminated byte buffer that refuses to grow
+ * past a cap. Used for JSON text, log lines and (later) HTTP bodies. */
+#ifndef LB_STRBUF_H
+#define LB_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+  char *buf;     /* NULL until the first append; NUL-terminated after */
+  size_t len;    /* bytes used, without the NUL */
+  size_t cap;    /* bytes allocated */
+  size_t max;    /* most bytes `len` may reach; 0 = no cap */
+  bool overflow; /* an append was refused (cap or out of memory) */
+} lb_strbuf;
+
+void lb_strbuf_init(lb_strbuf *b, size_t max);
+void lb_strbuf_release(lb_strbuf *b);
+/* Empties the buffer, keeping its memory and cap. */
+void lb_strbuf_reset(lb_strbuf *b);
+
+/* Each append returns 0, or -1 (and sets overflow, leaving the buffer as it
+ * was) when it would pass the cap or memory runs out. */
+int lb_strbuf_append_len(lb_strbuf *b, const char *s, size_t n);
+int lb_strbuf_append(lb_strbuf *b, const char *s);
+int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends `s` as a JSON string literal, quotes included. */
+int lb_strbuf_append_json_string(lb_strbuf *b, const char *s);
+
+/* Hands the text to the caller (free() it); the buffer is left empty.
+ * Returns "" copied if nothing was appended; NULL on out of memory. */
+char *lb_strbuf_detach(lb_strbuf *b);
+
+#endif

@@ -1,0 +1,161 @@
+#include "lb_url.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LINK_LEN 2048
+
+static bool is_host_char(char c)
+{
+  return isalnum((unsigned char)c) || c == '.' || c == '-';
+}
+
+bool lb_url_is_https_link(const char *url)
+{
+  if (!url || strlen(url) > MAX_LINK_LEN || strncmp(url, "https://", 8) != 0)
+    return false;
+  const char *p = url + 8;
+  const char *host = p;
+  while (is_host_char(*p))
+    p++;
+  size_t hlen = (size_t)(p - host);
+  if (hlen == 0 || !isalnum((unsigned char)host[0]) ||
+      !isalnum((unsigned char)host[hlen - 1]))
+    return false;
+  if (*p == ':') {
+    p++;
+    int n = 0;
+    while (isdigit((unsigned char)*p) && n < 6) {
+      p++;
+      n++;
+    }
+    if (n < 1 || n > 5)
+      return false;
+  }
+  if (*p == '\0')
+    return true;
+  if (*p != '/' && *p != '?' && *p != '#')
+    return false;
+  for (; *p; p++)
+    if (isspace((unsigned char)*p))
+      return false;
+  return true;
+}
+
+bool lb_url_host_is_loopback(const char *host, size_t len)
+{
+  if (len == 9 && strncmp(host, "localhost", 9) == 0)
+    return true;
+  if (len == 5 && strncmp(host, "[::1]", 5) == 0)
+    return true;
+  /* 127.a.b.c with every part a number 0-255. */
+  unsigned parts = 0, value = 0, ndigits = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || host[i] == '.') {
+      if (ndigits == 0 || value > 255 || (parts == 0 && value != 127))
+        return false;
+      parts++;
+      value = ndigits = 0;
+    } else if (isdigit((unsigned char)host[i]) && ndigits < 3) {
+      value = value * 10 + (unsigned)(host[i] - '0');
+      ndigits++;
+    } else {
+      return false;
+    }
+  }
+  return parts == 4;
+}
+
+bool lb_url_is_endpoint(const char *url, bool allow_query, char *why,
+                        size_t whylen)
+{
+  const char *p;
+  bool https;
+
+  if (!url || !*url) {
+    snprintf(why, whylen, "is empty");
+    return false;
+  }
+  if (strncmp(url, "https://", 8) == 0) {
+    https = true;
+    p = url + 8;
+  } else if (strncmp(url, "http://", 7) == 0) {
+    https = false;
+    p = url + 7;
+  } else {
+    snprintf(why, whylen, "must be an https:// URL");
+    return false;
+  }
+  const char *host = p;
+  if (*p == '[') {
+    while (*p && *p != ']')
+      p++;
+    if (*p == ']')
+      p++;
+  } else {
+    while (is_host_char(*p) || *p == '_')
+      p++;
+  }
+  size_t hlen = (size_t)(p - host);
+  if (*p == '@' || strchr(host, '@')) {
+    snprintf(why, whylen, "must not contain user info");
+    return false;
+  }
+  if (hlen == 0) {
+    snprintf(why, whylen, "has no host");
+    return false;
+  }
+  if (*p == ':') {
+    p++;
+    unsigned long port = 0;
+    int n = 0;
+    while (isdigit((unsigned char)*p) && n < 6) {
+      port = port * 10 + (unsigned long)(*p - '0');
+      p++;
+      n++;
+    }
+    if (n == 0 || port == 0 || port > 65535) {
+      snprintf(why, whylen, "has an invalid port");
+      return false;
+    }
+  }
+  if (*p != '\0' && *p != '/' && !(allow_query && *p == '?')) {
+    snprintf(why, whylen, "has an invalid host");
+    return false;
+  }
+  for (const char *q = p; *q; q++) {
+    if (isspace((unsigned char)*q) || iscntrl((unsigned char)*q)) {
+      snprintf(why, whylen, "contains whitespace");
+      return false;
+    }
+    if (*q == '#') {
+      snprintf(why, whylen, "must not contain a fragment");
+      return false;
+    }
+    if (*q == '?' && !allow_query) {
+      snprintf(why, whylen, "must not contain a query");
+      return false;
+    }
+  }
+  if (!https && !lb_url_host_is_loopback(host, hlen)) {
+    snprintf(why, whylen,
+             "must use https (plain http is accepted for loopback only)");
+    return false;
+  }
+  return true;
+}
+
+int lb_url_append_encoded(lb_strbuf *b, const char *s)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+    int rc = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~'
+                 ? lb_strbuf_append_len(b, (const char *)p, 1)
+                 : lb_strbuf_append_len(b, enc, 3);
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
