@@ -162,12 +162,13 @@ static void take_bool(ctx *c, const config_setting_t *group,
     *was_set = true;
 }
 
-/* A value that may be a secret reference: resolves it (*ret_ref gets a copy
- * of the reference) or copies the literal. With must_be_ref, literals are
- * refused: secrets are never written in the file. */
-static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
-                            const char *value, bool must_be_ref, char **ret,
-                            char **ret_ref)
+/* A value that may be a reference: resolves it (*ret_ref gets a copy of the
+ * reference) or copies the literal. With must_be_ref, literals are refused:
+ * secrets are never written in the file. A resolved value is registered
+ * for log redaction when `secret`. */
+static void take_resolved(ctx *c, const config_setting_t *s, const char *key,
+                          const char *value, bool must_be_ref, bool secret,
+                          char **ret, char **ret_ref)
 {
   char why[512];
   if (lb_secret_is_ref(value)) {
@@ -177,6 +178,8 @@ static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
       return;
     }
     *ret = resolved;
+    if (secret)
+      lb_log_add_secret(resolved);
     if (ret_ref)
       *ret_ref = dup_or_flag(c, value);
   } else if (must_be_ref) {
@@ -186,6 +189,14 @@ static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
   } else {
     *ret = dup_or_flag(c, value);
   }
+}
+
+/* A secret, or a value that becomes one by coming from a reference. */
+static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
+                            const char *value, bool must_be_ref, char **ret,
+                            char **ret_ref)
+{
+  take_resolved(c, s, key, value, must_be_ref, true, ret, ret_ref);
 }
 
 /* librdkafka properties the engine owns: setting them would break its
@@ -644,8 +655,9 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   /* Credentials: the secret must be a reference; the id may be either. */
   const char *cid = get_str(c, g, prefix, "client_id", true);
   if (cid)
-    take_secretable(c, g, key_name(key, sizeof(key), prefix, "client_id"), cid,
-                    false, &in->client_id, &in->client_id_ref);
+    /* An identifier, not a secret (SAP's is often the company id). */
+    take_resolved(c, g, key_name(key, sizeof(key), prefix, "client_id"), cid,
+                  false, false, &in->client_id, &in->client_id_ref);
   const char *csec = get_str(c, g, prefix, "client_secret", true);
   if (csec)
     take_secretable(c, g, key_name(key, sizeof(key), prefix, "client_secret"),
@@ -680,10 +692,15 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
     in->api_base_url = dup_or_flag(c, degreed_api_hosts[in->datacenter]);
     in->token_url = dup_or_flag(c, degreed_token_urls[in->datacenter]);
     take_str(c, g, prefix, "api_base_url", false, &in->api_base_url);
-    in->scopes = dup_or_flag(c, d->default_scopes);
-    take_str(c, g, prefix, "scopes", false, &in->scopes);
     in->skill_ratings = true;
     take_bool(c, g, prefix, "skill_ratings", &in->skill_ratings, NULL);
+    lb_strbuf scopes;
+    lb_strbuf_init(&scopes, 0);
+    lb_strbuf_append(&scopes, d->default_scopes);
+    if (in->skill_ratings && d->skill_ratings_scope)
+      lb_strbuf_appendf(&scopes, ",%s", d->skill_ratings_scope);
+    in->scopes = lb_strbuf_detach(&scopes);
+    take_str(c, g, prefix, "scopes", false, &in->scopes);
     in->skill_ratings_path = dup_or_flag(c, "/api/v2/skill-ratings");
     take_str(c, g, prefix, "skill_ratings_path", false, &in->skill_ratings_path);
     if (in->skill_ratings_path && in->skill_ratings_path[0] != '/')
@@ -932,7 +949,9 @@ const char *lb_user_id_kind_name(lb_user_id_kind k)
 static const char *shown(const char *value, const char *ref, char *buf,
                          size_t len)
 {
-  if (ref)
+  if (ref && value)
+    snprintf(buf, len, "%s (from %s)", value, ref);
+  else if (ref)
     snprintf(buf, len, "<secret from %s>", ref);
   else
     snprintf(buf, len, "%s", value ? value : "");
@@ -954,7 +973,7 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
   for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
     const lb_config_pair *p = &cfg->kafka.properties[i];
     fprintf(out, "  property %s = %s\n", p->name,
-            shown(p->value, p->ref, buf, sizeof(buf)));
+            shown(p->ref ? NULL : p->value, p->ref, buf, sizeof(buf)));
   }
   fprintf(out, "provider:\n  code: %s\n  ocn_provider_id: %s\n  logo_url: %s\n"
                "  assessment_num_questions: %d\n",

@@ -123,6 +123,9 @@ typedef struct {
   const char *worker;        /* "catalog-worker" */
   const char *default_topic; /* "catalog-events" */
   const char *default_scopes; /* Degreed scopes this worker needs */
+  /* Scope added to the default scopes of Degreed integrations that push
+   * skill ratings (NULL for a worker that sends none). */
+  const char *skill_ratings_scope;
 } lb_config_defaults;
 
 /* Loads and validates `path` into *cfg. On failure returns LB_E_CONFIG (or

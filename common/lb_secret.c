@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_log.h"
 
 #define ENV_PREFIX "@env:"
 #define FILE_PREFIX "@file:"
@@ -96,7 +95,6 @@ lb_err lb_secret_resolve(const char *ref, char **ret, char *why, size_t whylen)
     free(value);
     return LB_E_SECRET;
   }
-  lb_log_add_secret(value);
   *ret = value;
   return LB_E_OK;
 }

@@ -1,7 +1,7 @@
 /* lb_secret: secret references of the configuration. A value
  * "@env:NAME" is read from the environment, "@file:/path" from a file
- * (one trailing newline dropped, at most 64 KiB). Every resolved value is
- * registered with lb_log's redaction. */
+ * (one trailing newline dropped, at most 64 KiB). The caller decides
+ * whether the value is a secret to register with lb_log_add_secret(). */
 #ifndef LB_SECRET_H
 #define LB_SECRET_H
 

@@ -1,0 +1,289 @@
+#include "lb_cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+
+#include "lb_json.h"
+#include "lb_log.h"
+#include "lb_strbuf.h"
+#include "lb_time.h"
+
+#define MAP_INPUT_MAX ((size_t)256 * 1024 * 1024)
+
+static void usage(const lb_worker *w, FILE *out)
+{
+  fprintf(out,
+          "usage: %s --config FILE [--check-config | --map FILE|-]\n"
+          "       %s --version | --help\n"
+          "\n%s\n\n"
+          "  --config FILE    the daemon's libconfig file (see README.md)\n"
+          "  --check-config   validate the configuration, print a summary\n"
+          "                   without secrets, exit 0 (valid) or 1\n"
+          "  --map FILE|-     read events as JSON lines and print, as JSON\n"
+          "                   lines, the requests each integration would\n"
+          "                   receive, or why not; no Kafka, no network\n"
+          "  --version        print the version\n"
+          "  --help           print this help\n",
+          w->name, w->name, w->summary);
+}
+
+/* Logs each "file:line: key: what" line of a config error report. */
+static void log_config_errors(const char *errors)
+{
+  const char *p = errors;
+  while (p && *p) {
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) : strlen(p);
+    char line[1024];
+    snprintf(line, sizeof(line), "%.*s", (int)n, p);
+    lb_log(LB_LOG_ERROR, "invalid configuration, not starting",
+           LB_S("error", line));
+    p = nl ? nl + 1 : NULL;
+  }
+}
+
+/* The summary goes through the log redaction as well: belt and braces
+ * against a secret pasted where no secret was expected. */
+static void print_summary(const lb_config *cfg)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem)
+    return;
+  lb_config_print_summary(cfg, mem);
+  fclose(mem);
+  char *safe = malloc(len * 2 + 64);
+  if (safe) {
+    lb_log_redact(text, safe, len * 2 + 64);
+    fputs(safe, stdout);
+  }
+  free(safe);
+  free(text);
+}
+
+static json_object *request_json(const lb_request *r)
+{
+  json_object *o = json_object_new_object();
+  json_object *body = NULL;
+  char err[64];
+  json_object_object_add(o, "step", json_object_new_string(lb_step_name(r->step)));
+  json_object_object_add(o, "method", json_object_new_string(lb_method_name(r->method)));
+  json_object_object_add(o, "url", json_object_new_string(r->url));
+  if (r->body &&
+      lb_json_parse(r->body, strlen(r->body), &body, err, sizeof(err)) != LB_E_OK)
+    body = json_object_new_string(r->body);
+  json_object_object_add(o, "body", body);
+  return o;
+}
+
+/* Wraps an OCN course object as the batch it travels in. */
+static json_object *ocn_batch_json(const lb_request *r)
+{
+  json_object *o = request_json(r);
+  json_object *course = NULL, *batch = json_object_new_object(),
+              *list = json_object_new_array();
+  json_object_object_get_ex(o, "body", &course);
+  json_object_array_add(list, json_object_get(course));
+  json_object_object_add(batch, "ocnCourses", list);
+  json_object_object_add(o, "body", batch);
+  json_object_object_add(o, "note",
+                         json_object_new_string("batched with other courses of "
+                                                "this integration, up to batch_size"));
+  return o;
+}
+
+static void print_line(json_object *o)
+{
+  fputs(lb_json_text(o), stdout);
+  fputc('\n', stdout);
+  json_object_put(o);
+}
+
+static json_object *line_head(long lineno, const char *event_id)
+{
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "line", json_object_new_int64(lineno));
+  json_object_object_add(o, "event_id", lb_json_string_or_null(event_id));
+  return o;
+}
+
+static void print_plan(long lineno, const lb_plan *plan)
+{
+  if (plan->dead_letter) {
+    json_object *o = line_head(lineno, plan->event_id);
+    json_object_object_add(o, "dead_letter", json_object_new_string(plan->dlq_class));
+    json_object_object_add(o, "reason", json_object_new_string(plan->dlq_message));
+    print_line(o);
+    return;
+  }
+  if (plan->n == 0) {
+    json_object *o = line_head(lineno, plan->event_id);
+    json_object_object_add(o, "skip",
+                           json_object_new_string("no configured integration receives this event"));
+    print_line(o);
+  }
+  for (size_t i = 0; i < plan->n; i++) {
+    const lb_plan_item *it = &plan->items[i];
+    if (it->skip) {
+      json_object *o = line_head(lineno, plan->event_id);
+      json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
+      json_object_object_add(o, "skip", json_object_new_string(it->reason));
+      print_line(o);
+      continue;
+    }
+    for (size_t j = 0; j < it->requests.n; j++) {
+      const lb_request *r = &it->requests.items[j];
+      json_object *req = r->step == LB_STEP_OCN_COURSE ? ocn_batch_json(r)
+                                                       : request_json(r);
+      json_object *o = line_head(lineno, plan->event_id);
+      json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
+      json_object_object_foreach(req, k, v)
+        json_object_object_add(o, k, json_object_get(v));
+      json_object_put(req);
+      print_line(o);
+    }
+  }
+}
+
+/* Plans and prints one event; false when the planner itself failed. */
+static bool map_one(const lb_worker *w, const lb_config *cfg, long lineno,
+                    const char *value, size_t len)
+{
+  lb_plan plan;
+  lb_err e = w->plan(cfg, value, len, lb_time_now_ms(), &plan);
+  if (e != LB_E_OK) {
+    lb_log(LB_LOG_ERROR, "cannot map event, stopping", LB_I("line", lineno),
+           LB_S("error", lb_strerror(e)));
+    return false;
+  }
+  print_plan(lineno, &plan);
+  lb_plan_release(&plan);
+  return true;
+}
+
+/* Reads events from `path` ("-" = stdin): JSON lines, or one JSON document
+ * spread over several lines (as in schemas/examples/). Returns 0, or 1
+ * when the input could not be read. */
+static int run_map(const lb_worker *w, const lb_config *cfg, const char *path)
+{
+  FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  char chunk[65536], err[128];
+  lb_strbuf all;
+  json_object *whole = NULL;
+  int rc = 0;
+
+  if (!in) {
+    lb_log(LB_LOG_ERROR, "cannot open events file, nothing mapped",
+           LB_S("file", path), LB_S("error", strerror(errno)));
+    return 1;
+  }
+  lb_strbuf_init(&all, MAP_INPUT_MAX);
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+    if (lb_strbuf_append_len(&all, chunk, n) < 0)
+      break;
+  if (ferror(in) || all.overflow) {
+    lb_log(LB_LOG_ERROR, "cannot read events file, nothing mapped",
+           LB_S("file", path),
+           LB_S("error", all.overflow ? "larger than 256 MiB" : "read error"));
+    rc = 1;
+    goto out;
+  }
+  const char *text = all.buf ? all.buf : "";
+  if (strchr(text, '\n') && strchr(text, '\n')[1] != '\0' &&
+      lb_json_parse(text, all.len, &whole, err, sizeof(err)) == LB_E_OK) {
+    json_object_put(whole);
+    rc = map_one(w, cfg, 1, text, all.len) ? 0 : 1;
+    goto out;
+  }
+  long lineno = 0;
+  for (const char *p = text; *p && rc == 0;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    lineno++;
+    size_t trimmed = len;
+    while (trimmed > 0 && (p[trimmed - 1] == '\r' || p[trimmed - 1] == ' '))
+      trimmed--;
+    if (trimmed > 0 && !map_one(w, cfg, lineno, p, trimmed))
+      rc = 1;
+    p = nl ? nl + 1 : p + len;
+  }
+out:
+  lb_strbuf_release(&all);
+  if (in != stdin)
+    fclose(in);
+  fflush(stdout);
+  return rc;
+}
+
+int lb_cli_main(const lb_worker *w, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"check-config", no_argument, NULL, 'k'},
+    {"map", required_argument, NULL, 'm'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  const char *config_path = NULL, *map_path = NULL;
+  bool check = false;
+  int c, rc;
+  char *errors = NULL;
+  lb_config cfg;
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': config_path = optarg; break;
+    case 'k': check = true; break;
+    case 'm': map_path = optarg; break;
+    case 'V': printf("%s %s\n", w->name, LB_VERSION); return 0;
+    case 'h': usage(w, stdout); return 0;
+    default:
+      fprintf(stderr, "%s: unknown or incomplete option \"%s\"\n", w->name,
+              argv[optind - 1]);
+      usage(w, stderr);
+      return 2;
+    }
+  }
+  if (optind < argc || !config_path || (check && map_path)) {
+    fprintf(stderr, "%s: %s\n", w->name,
+            optind < argc ? "unexpected argument"
+            : !config_path ? "--config FILE is required"
+                           : "--check-config and --map exclude each other");
+    usage(w, stderr);
+    return 2;
+  }
+
+  lb_config_defaults defaults = {.worker = w->name,
+                                 .default_topic = w->default_topic,
+                                 .default_scopes = w->default_scopes,
+                                 .skill_ratings_scope = w->skill_ratings_scope};
+  lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
+  if (e != LB_E_OK) {
+    log_config_errors(errors);
+    free(errors);
+    return 1;
+  }
+  lb_log_set_level(cfg.observability.log_level);
+  if (check) {
+    print_summary(&cfg);
+    rc = 0;
+  } else if (map_path) {
+    rc = run_map(w, &cfg, map_path);
+  } else {
+    /* The consumer engine is the subject of a later issue. */
+    lb_log(LB_LOG_ERROR, "consuming from Kafka is not built yet, exiting",
+           LB_S("worker", w->name));
+    rc = 1;
+  }
+  lb_config_release(&cfg);
+  lb_log_clear_secrets();
+  return rc;
+}

@@ -1,0 +1,23 @@
+/* lb_cli: the command line both daemons share (DESIGN.md section 6):
+ * --config FILE, --check-config, --map FILE|-, --version, --help. */
+#ifndef LB_CLI_H
+#define LB_CLI_H
+
+#include "lb_plan.h"
+
+/* What makes a daemon itself: its name, default topic, the Degreed scopes
+ * it needs, and its handler. */
+typedef struct {
+  const char *name;           /* "catalog-worker" */
+  const char *default_topic;  /* "catalog-events" */
+  const char *default_scopes; /* Degreed OAuth scopes */
+  const char *skill_ratings_scope; /* added when skill ratings are pushed */
+  const char *summary;        /* one line for --help */
+  lb_plan_fn plan;
+} lb_worker;
+
+/* Runs the daemon's command line; returns the process exit code
+ * (0 success, 1 invalid configuration or input, 2 usage). */
+int lb_cli_main(const lb_worker *w, int argc, char **argv);
+
+#endif

@@ -1,0 +1,35 @@
+/* lb_map_degreed: DESIGN.md section 4 for Degreed API v2 as pure
+ * functions: an event, an integration and the provider settings give the
+ * requests to send (lb_request.h). No I/O. */
+#ifndef LB_MAP_DEGREED_H
+#define LB_MAP_DEGREED_H
+
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_event.h"
+#include "lb_request.h"
+
+/* Degreed catalog: an upsert is [create (POST), lookup (GET by external
+ * id), update (PATCH {id})]: the delivery client POSTs and, on 409, looks
+ * the item up and PATCHes it (or PATCHes straight away when it already
+ * knows the Degreed id). An archive is [lookup, update] with obsolete true.
+ * Appends to *out. */
+lb_err lb_map_degreed_content(const lb_catalog_event *ev,
+                              const lb_integration *in, const lb_provider *pv,
+                              lb_request_list *out);
+
+/* The concrete URL and body of an update step for a Degreed id (the "{id}"
+ * of the template). New strings in *ret_url, *ret_body. */
+lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id,
+                              char **ret_url, char **ret_body);
+
+/* Degreed completion (+ one skill rating per skill score when the
+ * integration has skill_ratings). When the learner has no email, appends
+ * nothing and sets *skip_reason (static text). */
+lb_err lb_map_degreed_completion(const lb_completion_event *ev,
+                                 const lb_integration *in,
+                                 lb_request_list *out,
+                                 const char **skip_reason);
+
+#endif

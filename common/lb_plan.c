@@ -1,0 +1,143 @@
+#include "lb_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_event.h"
+#include "lb_map_degreed.h"
+#include "lb_map_ocn.h"
+#include "lb_route.h"
+
+void lb_plan_release(lb_plan *plan)
+{
+  if (!plan)
+    return;
+  for (size_t i = 0; i < plan->n; i++)
+    lb_request_list_release(&plan->items[i].requests);
+  free(plan->items);
+  free(plan->event_id);
+  free(plan->item_key);
+  *plan = (lb_plan){0};
+}
+
+static lb_plan_item *add_item(lb_plan *plan, size_t cap,
+                              const lb_integration *in)
+{
+  if (!plan->items && !(plan->items = calloc(cap ? cap : 1, sizeof(lb_plan_item))))
+    return NULL;
+  lb_plan_item *it = &plan->items[plan->n++];
+  it->integration = in;
+  lb_request_list_init(&it->requests);
+  return it;
+}
+
+static void dead_letter(lb_plan *plan, const char *cls, const char *msg)
+{
+  plan->dead_letter = true;
+  plan->dlq_class = cls;
+  snprintf(plan->dlq_message, sizeof(plan->dlq_message), "%s", msg);
+}
+
+lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
+                       int64_t now_ms, lb_plan *ret)
+{
+  char err[400], key[160];
+  lb_catalog_event ev;
+  lb_err rc;
+  (void)now_ms;
+
+  *ret = (lb_plan){0};
+  rc = lb_catalog_event_parse(&ev, value, len, err, sizeof(err));
+  if (rc == LB_E_EVENT) {
+    dead_letter(ret, "invalid_event", err);
+    return LB_E_OK;
+  }
+  if (rc != LB_E_OK)
+    return rc;
+  ret->event_id = strdup(ev.event_id);
+  ret->item_key = strdup(
+      lb_content_external_id(ev.content.type, ev.content.id, key, sizeof(key)));
+  ret->version = ev.version;
+  rc = LB_E_NOMEM;
+  if (!ret->event_id || !ret->item_key)
+    goto out;
+  for (size_t i = 0; i < cfg->nintegrations; i++) {
+    const lb_integration *in = &cfg->integrations[i];
+    const char *why = NULL;
+    lb_route r = lb_route_catalog(in, &ev, &why);
+    if (r == LB_ROUTE_NONE)
+      continue;
+    lb_plan_item *it = add_item(ret, cfg->nintegrations, in);
+    if (!it)
+      goto out;
+    if (r == LB_ROUTE_SKIP) {
+      it->skip = true;
+      it->reason = why;
+      continue;
+    }
+    lb_err mrc = in->type == LB_INTEG_DEGREED
+                     ? lb_map_degreed_content(&ev, in, &cfg->provider, &it->requests)
+                     : lb_map_ocn_course(&ev, in, &cfg->provider, &it->requests);
+    if (mrc != LB_E_OK)
+      goto out;
+  }
+  rc = LB_E_OK;
+out:
+  lb_catalog_event_release(&ev);
+  if (rc != LB_E_OK)
+    lb_plan_release(ret);
+  return rc;
+}
+
+lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
+                          int64_t now_ms, lb_plan *ret)
+{
+  char err[400];
+  lb_completion_event ev;
+  lb_err rc;
+
+  *ret = (lb_plan){0};
+  rc = lb_completion_event_parse(&ev, value, len, err, sizeof(err));
+  if (rc == LB_E_EVENT) {
+    dead_letter(ret, "invalid_event", err);
+    return LB_E_OK;
+  }
+  if (rc != LB_E_OK)
+    return rc;
+  rc = LB_E_NOMEM;
+  if (!(ret->event_id = strdup(ev.event_id)))
+    goto out;
+  for (size_t i = 0; i < cfg->nintegrations; i++) {
+    const lb_integration *in = &cfg->integrations[i];
+    const char *why = NULL;
+    lb_route r = lb_route_completion(in, &ev, &why);
+    if (r == LB_ROUTE_NONE)
+      continue;
+    lb_plan_item *it = add_item(ret, cfg->nintegrations, in);
+    if (!it)
+      goto out;
+    if (r == LB_ROUTE_SKIP) {
+      it->skip = true;
+      it->reason = why;
+      continue;
+    }
+    lb_err mrc =
+        in->type == LB_INTEG_DEGREED
+            ? lb_map_degreed_completion(&ev, in, &it->requests, &why)
+            : lb_map_ocn_learning_event(&ev, in, &cfg->provider, now_ms,
+                                        &it->requests, &why);
+    if (mrc != LB_E_OK)
+      goto out;
+    if (it->requests.n == 0) {
+      it->skip = true;
+      it->reason = why;
+    }
+  }
+  rc = LB_E_OK;
+out:
+  lb_completion_event_release(&ev);
+  if (rc != LB_E_OK)
+    lb_plan_release(ret);
+  return rc;
+}

@@ -1,0 +1,45 @@
+/* lb_plan: what one Kafka message asks of each integration: the requests
+ * to send, a rule-based skip, or (for the whole message) a dead letter.
+ * The daemons' handlers; pure (no Kafka, no network), so --map and the
+ * consumer engine share them. */
+#ifndef LB_PLAN_H
+#define LB_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_request.h"
+
+typedef struct {
+  const lb_integration *integration; /* borrowed from the config */
+  bool skip;
+  const char *reason; /* static; set when skip */
+  lb_request_list requests;
+} lb_plan_item;
+
+typedef struct {
+  char *event_id;     /* NULL when the event could not be parsed */
+  char *item_key;     /* catalog: the external id `<type>-<id>` */
+  uint64_t version;   /* catalog: the event's version */
+  bool dead_letter;   /* the whole message goes to the DLQ */
+  const char *dlq_class; /* DESIGN.md section 5 class name */
+  char dlq_message[512];
+  lb_plan_item *items; /* one per integration concerned */
+  size_t n;
+} lb_plan;
+
+typedef lb_err (*lb_plan_fn)(const lb_config *cfg, const char *value,
+                             size_t len, int64_t now_ms, lb_plan *ret);
+
+/* Plans a catalog-events / completion-events message. LB_E_OK also for a
+ * dead-lettered event (see ret->dead_letter); other codes are failures of
+ * the planner itself (out of memory). */
+lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
+                       int64_t now_ms, lb_plan *ret);
+lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
+                          int64_t now_ms, lb_plan *ret);
+void lb_plan_release(lb_plan *plan);
+
+#endif

@@ -1,0 +1,28 @@
+/* lb_route: which integrations receive an event (DESIGN.md sections 3-4).
+ * Pure. */
+#ifndef LB_ROUTE_H
+#define LB_ROUTE_H
+
+#include "lb_config.h"
+#include "lb_event.h"
+
+typedef enum {
+  LB_ROUTE_NONE, /* not this integration's business (another customer...) */
+  LB_ROUTE_SKIP, /* this integration's, but a rule says not to send it */
+  LB_ROUTE_SEND,
+} lb_route;
+
+/* Public content goes to integrations whose catalog filter takes public
+ * content of that type (the provider-level Degreed integration by
+ * default); a custom track only to its organization's integrations.
+ * *why (static text) is set for LB_ROUTE_SKIP and LB_ROUTE_NONE. */
+lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
+                          const char **why);
+
+/* Completions go to the integrations of the event's organization that have
+ * completions on; tested-out completions and content types without
+ * completions are skipped. */
+lb_route lb_route_completion(const lb_integration *in,
+                             const lb_completion_event *ev, const char **why);
+
+#endif
