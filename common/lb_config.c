@@ -528,10 +528,13 @@ static const char *const degreed_token_urls[] = {
   "https://degreed.com/oauth/token", "https://eu.degreed.com/oauth/token",
   "https://ca.degreed.com/oauth/token"};
 
+/* Drops trailing slashes of the path, never those of "scheme://". */
 static void strip_trailing_slash(char *url)
 {
+  const char *sep = url ? strstr(url, "://") : NULL;
+  size_t min = sep ? (size_t)(sep - url) + 3 : 0;
   size_t n = url ? strlen(url) : 0;
-  while (n > 0 && url[n - 1] == '/')
+  while (n > min && url[n - 1] == '/')
     url[--n] = '\0';
 }
 

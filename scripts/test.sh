@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what a fresh Debian 12 lacks, builds, runs
+# ctest, then runs the same suite again built with AddressSanitizer and
+# UndefinedBehaviorSanitizer. Exit status is ctest's.
+#   ./scripts/test.sh            everything
+#   ./scripts/test.sh -R config  only tests whose name matches (both builds)
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+cd "$LB_ROOT"
+
+lb_ensure_packages "${LB_PACKAGES[@]}"
+
+lb_say "build (RelWithDebInfo) in build/"
+lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+lb_say "ctest"
+(cd build && ctest --output-on-failure -j "$(nproc)" "$@")
+
+lb_say "build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
+lb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON
+lb_say "ctest (sanitizers)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -j "$(nproc)" "$@")

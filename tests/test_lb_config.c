@@ -1,0 +1,367 @@
+/* lb_config: the example configuration loads with the documented defaults;
+ * every class of mistake is refused with "file:line: key: what"; secrets
+ * are resolved, registered for redaction and absent from the summary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_config.h"
+#include "lb_log.h"
+
+static const lb_config_defaults catalog_defaults = {
+  .worker = "catalog-worker",
+  .default_topic = "catalog-events",
+  .default_scopes = "content:read,content:write",
+};
+
+static const lb_config_defaults completion_defaults = {
+  .worker = "completion-worker",
+  .default_topic = "completion-events",
+  .default_scopes = "completions:write",
+  .skill_ratings_scope = "skill_ratings:write",
+};
+
+static char path[512];
+
+static const char *write_config(const char *text)
+{
+  snprintf(path, sizeof(path), "%s/test_lb_config.conf", LB_TEST_TMP);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+#define HEAD                                                               \
+  "kafka: { brokers = \"127.0.0.1:9092\"; };\n"                            \
+  "provider: { code = \"datacamp\"; ocn_provider_id = \"DATACAMP\";\n"     \
+  "  logo_url = \"https://cdn.example.com/logo.png\"; };\n"
+
+#define DEGREED(extra)                                                      \
+  "{ id = \"acme-degreed\"; type = \"degreed\"; organization = \"acme\";\n" \
+  "  client_id = \"@env:T_ID\"; client_secret = \"@env:T_SECRET\";" extra " }"
+
+#define SF(extra)                                                           \
+  "{ id = \"globex-sf\"; type = \"successfactors\"; organization = \"globex\";\n" \
+  "  base_url = \"https://globex.example.com/\"; company_id = \"GLOBEX\";\n"  \
+  "  admin_user = \"ocn_admin\"; client_id = \"GLOBEX\";\n"                  \
+  "  client_secret = \"@env:T_SECRET\";" extra " }"
+
+static int setup(void **state)
+{
+  (void)state;
+  setenv("T_ID", "client-one", 1);
+  setenv("T_SECRET", "s3cr3t-value-for-tests", 1);
+  unsetenv("T_MISSING");
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  lb_log_clear_secrets();
+  remove(path);
+  return 0;
+}
+
+static void test_example_file_loads_with_defaults(void **state)
+{
+  (void)state;
+  char src[600], *errors = NULL;
+  lb_config cfg;
+  setenv("PROVIDER_DEGREED_ID", "p-id", 1);
+  setenv("PROVIDER_DEGREED_SECRET", "p-secret-xyz", 1);
+  setenv("ACME_DEGREED_ID", "a-id", 1);
+  setenv("ACME_DEGREED_SECRET", "a-secret-xyz", 1);
+  setenv("GLOBEX_SF_ID", "GLOBEX", 1);
+  setenv("GLOBEX_SF_SECRET", "g-secret-xyz", 1);
+  snprintf(src, sizeof(src), "%s/deploy/examples/catalog-worker.conf",
+           LB_SOURCE_DIR);
+  lb_err rc = lb_config_load(&cfg, src, &catalog_defaults, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.group_id, "catalog-worker");
+  assert_int_equal(cfg.kafka.ntopics, 1);
+  assert_string_equal(cfg.kafka.topics[0], "catalog-events");
+  assert_string_equal(cfg.kafka.dlq_topic, "catalog-events.dlq");
+  assert_int_equal(cfg.kafka.nproperties, 1);
+  assert_int_equal(cfg.delivery.max_in_flight, 256);
+  assert_int_equal(cfg.provider.assessment_num_questions, 15);
+  assert_string_equal(lb_provider_thumbnail(&cfg.provider, "Python"),
+                      "https://assets.datacamp.com/thumbnails/python.png");
+  assert_string_equal(lb_provider_thumbnail(&cfg.provider, "scala"),
+                      "https://assets.datacamp.com/logo.png");
+  assert_int_equal(cfg.nintegrations, 3);
+
+  const lb_integration *p = lb_config_integration(&cfg, "provider-degreed");
+  assert_non_null(p);
+  assert_true(p->provider_level);
+  assert_true(p->catalog_public);
+  assert_false(p->catalog_custom_tracks);
+  assert_false(p->completions);
+  assert_string_equal(p->api_base_url, "https://api.degreed.com");
+  assert_string_equal(p->token_url, "https://degreed.com/oauth/token");
+  assert_int_equal(p->rate_limit_per_minute, 70);
+  assert_string_equal(p->scopes, "content:read,content:write");
+
+  const lb_integration *a = lb_config_integration(&cfg, "acme-degreed");
+  assert_string_equal(a->api_base_url, "https://api.eu.degreed.com");
+  assert_string_equal(a->token_url, "https://eu.degreed.com/oauth/token");
+  assert_false(a->catalog_public);
+  assert_true(a->catalog_custom_tracks);
+  assert_string_equal(a->client_id, "a-id");
+  assert_string_equal(a->client_secret, "a-secret-xyz");
+
+  const lb_integration *g = lb_config_integration(&cfg, "globex-sf");
+  assert_int_equal(g->type, LB_INTEG_SUCCESSFACTORS);
+  assert_string_equal(g->token_url,
+                      "https://globex.example-lms.com/learning/oauth-api/rest/v1/token");
+  assert_int_equal(g->catalog_types, LB_CT_BIT(LB_CT_COURSE) |
+                                         LB_CT_BIT(LB_CT_PROJECT) |
+                                         LB_CT_BIT(LB_CT_ASSESSMENT));
+  assert_int_equal(g->user_identifier, LB_UID_SSO_NAMEID);
+  assert_int_equal(g->batch_size, 500);
+  assert_int_equal(g->min_post_interval_s, 300);
+  assert_null(lb_config_integration(&cfg, "nope"));
+  lb_config_release(&cfg);
+}
+
+static void test_defaults_and_overrides(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  const char *p = write_config(
+      HEAD "integrations = (\n" DEGREED(
+          " datacenter = \"ca\"; api_base_url = \"http://127.0.0.1:8080/t/acme/\";"
+          " token_url = \"http://localhost:8080/t/acme/oauth/token\";"
+          " rate_limit_per_minute = 10; max_in_flight = 3; skill_ratings = false;") ",\n"
+      SF(" user_identifier = \"lms_username\"; batch_size = 1000; completions = false;") ");\n");
+  lb_err rc = lb_config_load(&cfg, p, &completion_defaults, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.topics[0], "completion-events");
+  assert_string_equal(cfg.kafka.retry_topic, "completion-events.retry");
+  assert_string_equal(cfg.observability.listen, "127.0.0.1:9464");
+  const lb_integration *d = &cfg.integrations[0];
+  assert_string_equal(d->api_base_url, "http://127.0.0.1:8080/t/acme");
+  assert_string_equal(d->token_url, "http://localhost:8080/t/acme/oauth/token");
+  assert_int_equal(d->rate_limit_per_minute, 10);
+  assert_int_equal(d->max_in_flight, 3);
+  assert_true(d->completions);
+  /* no skill ratings: the scope is not asked for */
+  assert_string_equal(d->scopes, "completions:write");
+  const lb_integration *s = &cfg.integrations[1];
+  assert_string_equal(s->api_base_url, "https://globex.example.com");
+  assert_int_equal(s->user_identifier, LB_UID_LMS_USERNAME);
+  assert_int_equal(s->batch_size, 1000);
+  assert_false(s->completions);
+  assert_null(s->client_id_ref);
+  lb_config_release(&cfg);
+
+  p = write_config(HEAD "integrations = (" DEGREED("") ");\n");
+  rc = lb_config_load(&cfg, p, &completion_defaults, &errors);
+  assert_int_equal(rc, LB_E_OK);
+  assert_string_equal(cfg.integrations[0].scopes,
+                      "completions:write,skill_ratings:write");
+  lb_config_release(&cfg);
+}
+
+/* Each bad configuration and the text its report must contain. */
+static const struct {
+  const char *text;
+  const char *expect;
+} bad[] = {
+  {"kafka: { brokers = \"x\" \n", ":2: (syntax):"},
+  {HEAD "unknown_group = 1;\n", ":4: unknown_group: unknown setting"},
+  {"kafka: { group_id = \"g\"; };\nprovider: { code = \"c\"; logo_url = "
+   "\"https://x.example/l.png\"; };\n",
+   ":1: kafka.brokers: missing required setting"},
+  {HEAD "integrations = (" DEGREED("") ",\n" DEGREED("") ");\n",
+   ":6: integrations[1].id: duplicate integration id \"acme-degreed\""},
+  {HEAD "integrations = ({ id = \"x\"; type = \"moodle\"; organization = \"o\"; });\n",
+   "integrations[0].type: unknown integration type \"moodle\""},
+  {HEAD "integrations = (" DEGREED(" datacenter = \"au\";") ");\n",
+   "integrations[0].datacenter: unknown datacenter \"au\""},
+  {HEAD "integrations = (" DEGREED(" api_base_url = \"http://api.example.com\";") ");\n",
+   "integrations[0].api_base_url: \"http://api.example.com\" must use https"},
+  {HEAD "integrations = (" DEGREED(" token_url = \"ftp://x.example.com/t\";") ");\n",
+   "integrations[0].token_url: \"ftp://x.example.com/t\" must be an https:// URL"},
+  {HEAD "integrations = (" DEGREED(" api_base_url = \"https://\";") ");\n",
+   "integrations[0].api_base_url: \"https://\" has no host"},
+  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
+        " client_id = \"x\"; client_secret = \"@env:T_MISSING\"; });\n",
+   "integrations[0].client_secret: environment variable \"T_MISSING\" is not set"},
+  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
+        " client_id = \"x\"; client_secret = \"plain-text\"; });\n",
+   "integrations[0].client_secret: secrets are never written in the file"},
+  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
+        " client_id = \"x\"; client_secret = \"@file:/nonexistent/secret\"; });\n",
+   "cannot open secret file \"/nonexistent/secret\""},
+  {HEAD "integrations = (" DEGREED(" catalog = { types = [\"course\", \"webinar\"]; };") ");\n",
+   "integrations[0].catalog.types: unknown content type \"webinar\""},
+  {HEAD "integrations = (" DEGREED(" catalog = { types = [\"custom_track\"]; };") ");\n",
+   "custom_track is governed by catalog.custom_tracks"},
+  {HEAD "integrations = ({ id = \"p\"; type = \"degreed\"; organization = \"*\";"
+        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; completions = true; });\n",
+   "integrations[0].completions: cannot be true for the provider-level integration"},
+  {HEAD "integrations = ({ id = \"p\"; type = \"degreed\"; organization = \"*\";"
+        " client_id = \"x\"; client_secret = \"@env:T_SECRET\";"
+        " catalog = { custom_tracks = true; }; });\n",
+   "custom_tracks cannot be true for the provider-level integration"},
+  {HEAD "integrations = ({ id = \"s\"; type = \"successfactors\"; organization = \"globex\";"
+        " base_url = \"https://g.example.com\"; admin_user = \"a\";"
+        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; });\n",
+   "integrations[0].company_id: missing required setting"},
+  {HEAD "integrations = (" SF(" datacenter = \"us\";") ");\n",
+   "integrations[0].datacenter: is not a setting of successfactors integrations"},
+  {HEAD "integrations = (" DEGREED(" batch_size = 5;") ");\n",
+   "integrations[0].batch_size: is not a setting of degreed integrations"},
+  {HEAD "integrations = (" SF(" batch_size = 1001;") ");\n",
+   "integrations[0].batch_size: must be between 1 and 1000, not 1001"},
+  {HEAD "integrations = (" SF(" user_identifier = \"employee_id\";") ");\n",
+   "integrations[0].user_identifier: unknown identifier \"employee_id\""},
+  {HEAD "integrations = (" DEGREED(" colour = \"red\";") ");\n",
+   "integrations[0].colour: unknown setting"},
+  {"kafka: { brokers = \"b\"; topics = [\"events\"]; dlq_topic = \"events\"; };\n"
+   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
+   ":1: kafka.dlq_topic: must not be one of kafka.topics"},
+  {"kafka: { brokers = \"b\"; properties = ( [\"group.id\", \"x\"] ); };\n"
+   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
+   ":1: kafka.properties[\"group.id\"]: is set by lmsbridge"},
+  {"kafka: { brokers = \"b\"; properties = ( [\"no.such.property\", \"x\"] ); };\n"
+   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
+   "kafka.properties[\"no.such.property\"]: rejected by librdkafka"},
+  {"kafka: { brokers = \"b\"; properties = ( [\"sasl.password\", \"hunter22\"] ); };\n"
+   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
+   "kafka.properties[\"sasl.password\"]: secrets are never written in the file"},
+  {"kafka: { brokers = \"b\"; properties = ( [\"linger.ms\"] ); };\n"
+   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
+   "kafka.properties[0]: must be a [\"name\", \"value\"] pair of strings"},
+  {HEAD "observability: { log_level = \"verbose\"; };\n",
+   "observability.log_level: \"verbose\" must be debug, info, warn or error"},
+  {HEAD "observability: { listen = \"9464\"; };\n",
+   "observability.listen: \"9464\" must be host:port"},
+  {HEAD "delivery: { max_attempts = \"many\"; };\n",
+   ":4: delivery.max_attempts: must be an integer"},
+  {HEAD "delivery: { backoff_initial_ms = 1000; backoff_max_ms = 10; };\n",
+   "delivery.backoff_max_ms: must not be below delivery.backoff_initial_ms"},
+  {"kafka: { brokers = \"b\"; };\nprovider: { code = \"c\"; logo_url = "
+   "\"https://x.example/l.png\"; };\nintegrations = (" SF("") ");\n",
+   "provider.ocn_provider_id: is required when a successfactors integration"},
+  {"kafka: { brokers = \"b\"; };\nprovider: { code = \"c\"; logo_url = "
+   "\"http://x.example/l.png\"; };\n",
+   "provider.logo_url: \"http://x.example/l.png\" must be an https URL"},
+  {HEAD "integrations = ({ id = \"has space\"; type = \"degreed\"; organization = \"o\";"
+        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; });\n",
+   "has space\" must be 1-64 letters"},
+};
+
+static void test_bad_configs_name_file_line_key(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char *errors = NULL;
+    lb_config cfg;
+    const char *p = write_config(bad[i].text);
+    lb_err rc = lb_config_load(&cfg, p, &catalog_defaults, &errors);
+    if (rc != LB_E_CONFIG)
+      fail_msg("case %zu: loaded, expected \"%s\"", i, bad[i].expect);
+    assert_non_null(errors);
+    if (!strstr(errors, bad[i].expect))
+      fail_msg("case %zu: expected \"%s\" in:\n%s", i, bad[i].expect, errors);
+    /* every report line starts with the file name */
+    if (strncmp(errors, p, strlen(p)) != 0)
+      fail_msg("case %zu: report does not start with the file: %s", i, errors);
+    /* nothing of the loaded config survives a failure */
+    assert_null(cfg.integrations);
+    assert_null(cfg.kafka.brokers);
+    free(errors);
+  }
+}
+
+static void test_all_errors_are_reported(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  const char *p = write_config(
+      HEAD "integrations = (" DEGREED(" datacenter = \"au\"; colour = 1;") ",\n"
+      SF(" batch_size = 0;") ");\n");
+  assert_int_equal(lb_config_load(&cfg, p, &catalog_defaults, &errors), LB_E_CONFIG);
+  assert_non_null(strstr(errors, "datacenter"));
+  assert_non_null(strstr(errors, "colour"));
+  assert_non_null(strstr(errors, "batch_size"));
+  free(errors);
+}
+
+static void test_missing_file(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  assert_int_equal(lb_config_load(&cfg, "/nonexistent/lmsbridge.conf",
+                                  &catalog_defaults, &errors),
+                   LB_E_CONFIG);
+  assert_non_null(strstr(errors, "/nonexistent/lmsbridge.conf:0: (file): cannot read"));
+  free(errors);
+}
+
+static void test_secret_from_file_and_redaction(void **state)
+{
+  (void)state;
+  char secret_path[512], conf[2048], *errors = NULL;
+  lb_config cfg;
+  snprintf(secret_path, sizeof(secret_path), "%s/test_lb_config.secret", LB_TEST_TMP);
+  FILE *f = fopen(secret_path, "w");
+  assert_non_null(f);
+  fputs("file-secret-0123\n", f);
+  fclose(f);
+  snprintf(conf, sizeof(conf),
+           HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
+                " client_id = \"plain-id\"; client_secret = \"@file:%s\"; });\n",
+           secret_path);
+  const char *p = write_config(conf);
+  lb_err rc = lb_config_load(&cfg, p, &catalog_defaults, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.integrations[0].client_secret, "file-secret-0123");
+
+  /* registered with the log redaction; the id is not a secret */
+  char out[128];
+  lb_log_redact("token file-secret-0123 for plain-id", out, sizeof(out));
+  assert_string_equal(out, "token [REDACTED] for plain-id");
+
+  /* the --check-config summary names the reference, never the value */
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  lb_config_print_summary(&cfg, mem);
+  fclose(mem);
+  assert_null(strstr(text, "file-secret-0123"));
+  assert_non_null(strstr(text, "client_secret: <secret from @file:"));
+  assert_non_null(strstr(text, "client_id: plain-id"));
+  free(text);
+  lb_config_release(&cfg);
+  remove(secret_path);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_example_file_loads_with_defaults, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_defaults_and_overrides, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_bad_configs_name_file_line_key, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_all_errors_are_reported, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
