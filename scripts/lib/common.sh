@@ -33,9 +33,17 @@ lb_ensure_packages() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# lb_build DIR [cmake args...]: configure and build into DIR.
+# lb_build DIR [cmake args...] [-- targets...]: configure and build DIR
+# (everything, or only the given targets).
 lb_build() {
   local dir=$1; shift
-  cmake -S "$LB_ROOT" -B "$dir" "$@" >/dev/null
-  cmake --build "$dir" -j "$(nproc)"
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && { shift; targets=("$@"); }
+  cmake -S "$LB_ROOT" -B "$dir" "${args[@]}" >/dev/null
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
+  else
+    cmake --build "$dir" -j "$(nproc)"
+  fi
 }
