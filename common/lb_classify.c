@@ -1,0 +1,87 @@
+#include "lb_classify.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Degreed asks to retry a 503 "30-120 seconds later". */
+#define DEGREED_503_MIN_MS 30000
+
+const char *lb_outcome_name(lb_outcome o)
+{
+  static const char *const names[] = {"success", "conflict", "stale_id",
+                                      "auth", "retry", "permanent"};
+  return (unsigned)o <= LB_OUT_PERMANENT ? names[o] : "?";
+}
+
+/* SAP answers an expired token with a 4xx whose body says so. */
+static bool says_token_expired(const char *body, size_t len)
+{
+  static const char needle[] = "token has expired";
+  size_t n = sizeof(needle) - 1;
+  for (size_t i = 0; body && len >= n && i <= len - n; i++)
+    if (strncasecmp(body + i, needle, n) == 0)
+      return true;
+  return false;
+}
+
+lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
+{
+  if (status == 0)
+    return (lb_verdict){LB_OUT_RETRY, 0, "no response (network error or timeout)"};
+  if (status >= 200 && status < 300)
+    return (lb_verdict){LB_OUT_SUCCESS, 0, "success"};
+  if (status == 401)
+    return (lb_verdict){LB_OUT_AUTH, 0, "401 unauthorized"};
+  if (status >= 400 && status < 500 && status != 408 && status != 429 &&
+      says_token_expired(body, len))
+    return (lb_verdict){LB_OUT_AUTH, 0, "token has expired"};
+  if (status == 409 && step == LB_STEP_CREATE)
+    return (lb_verdict){LB_OUT_CONFLICT, 0, "409 conflict: item exists"};
+  /* A completion the LMS already holds is what we wanted. */
+  if (status == 409 && step == LB_STEP_COMPLETION)
+    return (lb_verdict){LB_OUT_SUCCESS, 0, "already recorded"};
+  if (status == 404 && step == LB_STEP_UPDATE)
+    return (lb_verdict){LB_OUT_STALE_ID, 0, "404 on update: id no longer valid"};
+  if (status == 408)
+    return (lb_verdict){LB_OUT_RETRY, 0, "408 request timeout"};
+  if (status == 429)
+    return (lb_verdict){LB_OUT_RETRY, 0, "429 rate limited"};
+  if (status == 503)
+    return (lb_verdict){LB_OUT_RETRY, DEGREED_503_MIN_MS, "503 unavailable"};
+  if (status >= 500)
+    return (lb_verdict){LB_OUT_RETRY, 0, "server error"};
+  if (status >= 300 && status < 400)
+    return (lb_verdict){LB_OUT_PERMANENT, 0, "redirect (not followed)"};
+  if (status == 403)
+    return (lb_verdict){LB_OUT_PERMANENT, 0, "403 forbidden (credentials or scopes)"};
+  return (lb_verdict){LB_OUT_PERMANENT, 0, "rejected by the LMS"};
+}
+
+int64_t lb_retry_after_ms(const char *value, int64_t now_ms)
+{
+  if (!value)
+    return -1;
+  while (isspace((unsigned char)*value))
+    value++;
+  if (!*value)
+    return -1;
+  if (isdigit((unsigned char)*value)) {
+    int64_t secs = 0;
+    const char *p = value;
+    while (isdigit((unsigned char)*p) && secs < 86400000)
+      secs = secs * 10 + (*p++ - '0');
+    while (isspace((unsigned char)*p))
+      p++;
+    if (*p)
+      return -1;
+    return secs * 1000;
+  }
+  time_t when = curl_getdate(value, NULL);
+  if (when == -1)
+    return -1;
+  int64_t delay = (int64_t)when * 1000 - now_ms;
+  return delay > 0 ? delay : 0;
+}

@@ -1,0 +1,38 @@
+/* lb_classify: what to do with an LMS response (DESIGN.md section 5, with
+ * the Degreed and OCN specifics of shared/reference/). One pure function,
+ * table-tested; the delivery client acts on its verdict. */
+#ifndef LB_CLASSIFY_H
+#define LB_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_request.h"
+
+typedef enum {
+  LB_OUT_SUCCESS,   /* done */
+  LB_OUT_CONFLICT,  /* 409 on a Degreed create: look the item up, update it */
+  LB_OUT_STALE_ID,  /* 404 on an update by a remembered id: look it up again */
+  LB_OUT_AUTH,      /* 401 or an expired-token body: new token, retry once */
+  LB_OUT_RETRY,     /* 408, 429, 5xx, transport error: back off, retry */
+  LB_OUT_PERMANENT, /* any other 4xx (or a 3xx: redirects are not followed) */
+} lb_outcome;
+
+typedef struct {
+  lb_outcome outcome;
+  int64_t min_delay_ms; /* least wait before a retry (503: 30 s), else 0 */
+  const char *why;      /* static, for logs and DLQ headers */
+} lb_verdict;
+
+/* `status` is the HTTP status, or 0 when the request failed before one
+ * (connect, TLS, timeout, reset). `body` may be NULL. */
+lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len);
+
+const char *lb_outcome_name(lb_outcome o);
+
+/* Retry-After in seconds ("120") or HTTP-date form, as a delay in ms from
+ * now_ms (0 when the date has passed). -1 when absent or unreadable. */
+int64_t lb_retry_after_ms(const char *value, int64_t now_ms);
+
+#endif

@@ -1,0 +1,66 @@
+#include "lb_ratelimit.h"
+
+#include <math.h>
+
+#define BURST_MS 10000.0
+
+void lb_bucket_init(lb_bucket *b, int per_minute, int64_t now_ms)
+{
+  *b = (lb_bucket){.last_ms = now_ms};
+  if (per_minute <= 0)
+    return;
+  b->per_ms = per_minute / 60000.0;
+  b->capacity = fmax(1.0, floor(b->per_ms * BURST_MS));
+  b->tokens = b->capacity;
+}
+
+static void refill(lb_bucket *b, int64_t now_ms)
+{
+  if (now_ms > b->last_ms) {
+    b->tokens = fmin(b->capacity, b->tokens + (double)(now_ms - b->last_ms) * b->per_ms);
+    b->last_ms = now_ms;
+  }
+}
+
+int64_t lb_bucket_take(lb_bucket *b, int64_t now_ms)
+{
+  if (now_ms < b->blocked_until_ms)
+    return b->blocked_until_ms - now_ms;
+  if (b->per_ms == 0)
+    return 0;
+  refill(b, now_ms);
+  if (b->tokens >= 1.0) {
+    b->tokens -= 1.0;
+    return 0;
+  }
+  int64_t wait = (int64_t)ceil((1.0 - b->tokens) / b->per_ms);
+  return wait > 0 ? wait : 1;
+}
+
+void lb_bucket_observe(lb_bucket *b, int64_t now_ms, long remaining,
+                       int64_t reset_at_ms)
+{
+  if (remaining < 0)
+    return;
+  if (remaining == 0 && reset_at_ms > now_ms) {
+    lb_bucket_block_until(b, reset_at_ms);
+    return;
+  }
+  if (b->per_ms > 0) {
+    refill(b, now_ms);
+    if ((double)remaining < b->tokens)
+      b->tokens = (double)remaining;
+  }
+}
+
+void lb_bucket_block_until(lb_bucket *b, int64_t until_ms)
+{
+  if (until_ms > b->blocked_until_ms)
+    b->blocked_until_ms = until_ms;
+  if (b->per_ms > 0) {
+    /* Start refilling from empty when the pause ends. */
+    b->tokens = 0;
+    if (b->blocked_until_ms > b->last_ms)
+      b->last_ms = b->blocked_until_ms;
+  }
+}

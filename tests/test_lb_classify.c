@@ -1,0 +1,89 @@
+/* lb_classify: the outcome table of DESIGN.md section 5 with the Degreed
+ * and OCN specifics; Retry-After in both forms. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "lb_classify.h"
+#include "lb_time.h"
+
+static void test_outcome_table(void **state)
+{
+  (void)state;
+  static const struct {
+    lb_step step;
+    int status;
+    const char *body;
+    lb_outcome expect;
+    int64_t min_delay;
+  } cases[] = {
+    {LB_STEP_CREATE, 201, NULL, LB_OUT_SUCCESS, 0},
+    {LB_STEP_UPDATE, 200, NULL, LB_OUT_SUCCESS, 0},
+    {LB_STEP_LOOKUP, 204, NULL, LB_OUT_SUCCESS, 0},
+    {LB_STEP_CREATE, 0, NULL, LB_OUT_RETRY, 0},
+    {LB_STEP_CREATE, 401, NULL, LB_OUT_AUTH, 0},
+    {LB_STEP_OCN_COURSE, 400, "{\"error_description\":\"The token has expired.\"}", LB_OUT_AUTH, 0},
+    {LB_STEP_COMPLETION, 403, "{\"error_description\":\"The Token Has Expired\"}", LB_OUT_AUTH, 0},
+    {LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0},
+    {LB_STEP_UPDATE, 409, NULL, LB_OUT_PERMANENT, 0},
+    {LB_STEP_COMPLETION, 409, NULL, LB_OUT_SUCCESS, 0},
+    {LB_STEP_UPDATE, 404, NULL, LB_OUT_STALE_ID, 0},
+    {LB_STEP_CREATE, 404, NULL, LB_OUT_PERMANENT, 0},
+    {LB_STEP_CREATE, 408, NULL, LB_OUT_RETRY, 0},
+    {LB_STEP_CREATE, 429, "token has expired", LB_OUT_RETRY, 0},
+    {LB_STEP_CREATE, 500, NULL, LB_OUT_RETRY, 0},
+    {LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0},
+    {LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 30000},
+    {LB_STEP_CREATE, 504, NULL, LB_OUT_RETRY, 0},
+    {LB_STEP_COMPLETION, 400,
+     "{\"errors\":[{\"detail\":\"Invalid user identifier: x@y.example\"}]}", LB_OUT_PERMANENT, 0},
+    {LB_STEP_CREATE, 403, NULL, LB_OUT_PERMANENT, 0},
+    {LB_STEP_CREATE, 405, NULL, LB_OUT_PERMANENT, 0},
+    {LB_STEP_CREATE, 422, NULL, LB_OUT_PERMANENT, 0},
+    {LB_STEP_CREATE, 302, NULL, LB_OUT_PERMANENT, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *b = cases[i].body;
+    lb_verdict v = lb_classify(cases[i].step, cases[i].status, b, b ? strlen(b) : 0);
+    if (v.outcome != cases[i].expect || v.min_delay_ms != cases[i].min_delay)
+      fail_msg("case %zu (%d): got %s/%lld, expected %s/%lld", i, cases[i].status,
+               lb_outcome_name(v.outcome), (long long)v.min_delay_ms,
+               lb_outcome_name(cases[i].expect), (long long)cases[i].min_delay);
+    assert_non_null(v.why);
+  }
+  /* the body is read only within its length */
+  const char *body = "token has expired";
+  assert_int_equal(lb_classify(LB_STEP_CREATE, 400, body, 5).outcome, LB_OUT_PERMANENT);
+}
+
+static void test_retry_after(void **state)
+{
+  (void)state;
+  int64_t now;
+  assert_int_equal(lb_time_parse_rfc3339("2015-10-21T07:28:00Z", &now), LB_E_OK);
+  assert_int_equal(lb_retry_after_ms("120", now), 120000);
+  assert_int_equal(lb_retry_after_ms(" 0 ", now), 0);
+  /* HTTP-date, IMF-fixdate and the obsolete forms */
+  assert_int_equal(lb_retry_after_ms("Wed, 21 Oct 2015 07:28:30 GMT", now), 30000);
+  assert_int_equal(lb_retry_after_ms("Wednesday, 21-Oct-15 07:29:00 GMT", now), 60000);
+  assert_int_equal(lb_retry_after_ms("Wed Oct 21 07:28:05 2015", now), 5000);
+  /* a date in the past: no wait */
+  assert_int_equal(lb_retry_after_ms("Wed, 21 Oct 2015 07:00:00 GMT", now), 0);
+  assert_int_equal(lb_retry_after_ms(NULL, now), -1);
+  assert_int_equal(lb_retry_after_ms("", now), -1);
+  assert_int_equal(lb_retry_after_ms("soon", now), -1);
+  assert_int_equal(lb_retry_after_ms("12abc", now), -1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_outcome_table),
+    cmocka_unit_test(test_retry_after),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
