@@ -1,0 +1,763 @@
+#include "lb_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_backoff.h"
+#include "lb_classify.h"
+#include "lb_http.h"
+#include "lb_json.h"
+#include "lb_log.h"
+#include "lb_map_degreed.h"
+#include "lb_ratelimit.h"
+#include "lb_time.h"
+#include "lb_token.h"
+
+#define KEPT_BODY 4096      /* response bytes kept for the result */
+#define IDLE_WAIT_MS 1000   /* poll slice when nothing is due */
+#define NO_HEAP ((size_t)-1)
+
+typedef struct job job;
+
+/* Where a job is: exactly one place at a time (AT_NONE: in hand). */
+typedef enum { AT_NONE, AT_READY, AT_TOKEN, AT_TIMER, AT_WIRE, AT_DONE } place;
+
+struct job {
+  job *next, *prev; /* in a per-integration list (ready / token) or done */
+  lb_client *c;
+  size_t integ;
+  const lb_request_list *reqs;
+  lb_delivery_fn done;
+  void *opaque;
+  uint64_t handle;
+  place at;
+  size_t heap_pos;
+
+  int create_i, lookup_i, update_i; /* step indexes in reqs, -1 if none */
+  bool chain;                       /* a Degreed create/lookup/update plan */
+  int cur;                          /* index of the request to send next */
+  char *lms_id;
+  bool stale_retried, auth_retried;
+  unsigned token_gen;
+
+  int attempts;
+  int64_t first_failure_ms, last_failure_ms; /* wall clock */
+  int64_t due_ms;                            /* monotonic, AT_TIMER */
+  bool token_refused;                        /* last failure: credentials */
+  bool cancelled;
+  lb_delivery_status final;
+  int64_t not_before_ms;
+  int last_status;
+  char *last_body;
+  const char *reason;
+  char reason_buf[256];
+};
+
+typedef struct {
+  job *head, *tail; /* ready to send, FIFO */
+  job *token_wait;  /* waiting for a token */
+  lb_bucket bucket;
+  int in_flight;
+  int max_in_flight;
+  int64_t wake_ms;  /* bucket empty until then */
+} lane;
+
+struct lb_client {
+  const lb_config *cfg;
+  lb_client_options opts;
+  lb_http *http;
+  lb_tokens *tokens;
+  lane *lanes;
+  size_t nlanes;
+  size_t rr; /* round-robin start */
+  job **heap;
+  size_t heap_n, heap_cap;
+  job *done_head; /* finished, callbacks not yet run */
+  job *wire_head; /* a request on the wire */
+  int in_flight;
+  size_t pending;
+  uint64_t next_handle;
+  uint64_t rng;
+  lb_backoff_policy policy;
+};
+
+const char *lb_delivery_status_name(lb_delivery_status s)
+{
+  static const char *const names[] = {"success", "permanent", "exhausted",
+                                      "auth", "park", "cancelled"};
+  return (unsigned)s <= LB_DELIVERY_CANCELLED ? names[s] : "?";
+}
+
+/* ---- timer heap (min by due_ms) ---- */
+
+static void heap_swap(lb_client *c, size_t a, size_t b)
+{
+  job *t = c->heap[a];
+  c->heap[a] = c->heap[b];
+  c->heap[b] = t;
+  c->heap[a]->heap_pos = a;
+  c->heap[b]->heap_pos = b;
+}
+
+static void heap_up(lb_client *c, size_t i)
+{
+  while (i > 0 && c->heap[(i - 1) / 2]->due_ms > c->heap[i]->due_ms) {
+    heap_swap(c, i, (i - 1) / 2);
+    i = (i - 1) / 2;
+  }
+}
+
+static void heap_down(lb_client *c, size_t i)
+{
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < c->heap_n && c->heap[l]->due_ms < c->heap[m]->due_ms)
+      m = l;
+    if (r < c->heap_n && c->heap[r]->due_ms < c->heap[m]->due_ms)
+      m = r;
+    if (m == i)
+      return;
+    heap_swap(c, i, m);
+    i = m;
+  }
+}
+
+static bool heap_push(lb_client *c, job *j)
+{
+  if (c->heap_n == c->heap_cap) {
+    size_t cap = c->heap_cap ? c->heap_cap * 2 : 64;
+    job **grown = realloc(c->heap, cap * sizeof(*grown));
+    if (!grown)
+      return false;
+    c->heap = grown;
+    c->heap_cap = cap;
+  }
+  j->heap_pos = c->heap_n;
+  c->heap[c->heap_n++] = j;
+  heap_up(c, j->heap_pos);
+  return true;
+}
+
+static void heap_remove(lb_client *c, job *j)
+{
+  size_t i = j->heap_pos;
+  if (i == NO_HEAP)
+    return;
+  c->heap_n--;
+  if (i != c->heap_n) {
+    c->heap[i] = c->heap[c->heap_n];
+    c->heap[i]->heap_pos = i;
+    heap_down(c, i);
+    heap_up(c, i);
+  }
+  j->heap_pos = NO_HEAP;
+}
+
+/* ---- lists ---- */
+
+static void ready_push(lane *l, job *j)
+{
+  j->at = AT_READY;
+  j->next = NULL;
+  j->prev = l->tail;
+  if (l->tail)
+    l->tail->next = j;
+  else
+    l->head = j;
+  l->tail = j;
+}
+
+static void ready_unlink(lane *l, job *j)
+{
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    l->head = j->next;
+  if (j->next)
+    j->next->prev = j->prev;
+  else
+    l->tail = j->prev;
+  j->next = j->prev = NULL;
+}
+
+static void single_push(job **head, job *j)
+{
+  j->prev = NULL;
+  j->next = *head;
+  if (*head)
+    (*head)->prev = j;
+  *head = j;
+}
+
+static void single_unlink(job **head, job *j)
+{
+  if (j->prev)
+    j->prev->next = j->next;
+  else
+    *head = j->next;
+  if (j->next)
+    j->next->prev = j->prev;
+  j->next = j->prev = NULL;
+}
+
+/* Takes a job out of wherever it waits (not the wire). */
+static void detach(lb_client *c, job *j)
+{
+  lane *l = &c->lanes[j->integ];
+  switch (j->at) {
+  case AT_READY: ready_unlink(l, j); break;
+  case AT_TOKEN: single_unlink(&l->token_wait, j); break;
+  case AT_TIMER: heap_remove(c, j); break;
+  case AT_DONE: single_unlink(&c->done_head, j); break;
+  case AT_WIRE: single_unlink(&c->wire_head, j); break;
+  case AT_NONE: break;
+  }
+  j->at = AT_NONE;
+}
+
+/* ---- results ---- */
+
+static void set_reason(job *j, const char *fmt, const char *detail)
+{
+  snprintf(j->reason_buf, sizeof(j->reason_buf), fmt, detail ? detail : "");
+  j->reason = j->reason_buf;
+}
+
+/* Marks the job finished; its callback runs from run_done(). */
+static void finish(job *j, lb_delivery_status st)
+{
+  lb_client *c = j->c;
+  detach(c, j);
+  j->final = st;
+  j->at = AT_DONE;
+  single_push(&c->done_head, j);
+}
+
+static void job_free(job *j)
+{
+  free(j->lms_id);
+  free(j->last_body);
+  free(j);
+}
+
+static void run_done(lb_client *c)
+{
+  while (c->done_head) {
+    job *j = c->done_head;
+    detach(c, j);
+    lb_delivery_result r = {
+      .status = j->final,
+      .http_status = j->last_status,
+      .http_body = j->last_body ? j->last_body : "",
+      .reason = j->reason ? j->reason : lb_delivery_status_name(j->final),
+      .attempts = j->attempts,
+      .first_failure_ms = j->first_failure_ms,
+      .last_failure_ms = j->last_failure_ms,
+      .not_before_ms = j->not_before_ms,
+      .lms_id = j->lms_id,
+    };
+    c->pending--;
+    j->done(j->opaque, &r);
+    job_free(j);
+  }
+}
+
+/* A failed attempt: back off and retry, park, or give up. */
+static void failed(job *j, const char *why, int64_t floor_ms)
+{
+  lb_client *c = j->c;
+  int64_t wall = lb_time_now_ms();
+  j->attempts++;
+  if (!j->first_failure_ms)
+    j->first_failure_ms = wall;
+  j->last_failure_ms = wall;
+  set_reason(j, "%s", why);
+  int64_t delay = lb_backoff_delay(&c->policy, j->attempts, floor_ms,
+                                   lb_backoff_random(&c->rng));
+  if (!lb_backoff_may_retry(&c->policy, j->attempts, j->first_failure_ms, wall,
+                            delay)) {
+    finish(j, j->token_refused ? LB_DELIVERY_AUTH : LB_DELIVERY_EXHAUSTED);
+    return;
+  }
+  if (c->opts.park_after_ms > 0 && delay > c->opts.park_after_ms) {
+    j->not_before_ms = wall + delay;
+    finish(j, LB_DELIVERY_PARK);
+    return;
+  }
+  j->due_ms = lb_time_mono_ms() + delay;
+  j->at = AT_TIMER;
+  if (!heap_push(c, j))
+    finish(j, LB_DELIVERY_EXHAUSTED);
+}
+
+/* ---- responses ---- */
+
+/* data.id (create) or data[0].id (lookup); NULL when absent. New string. */
+static char *response_id(const char *body, size_t len, bool list)
+{
+  json_object *root = NULL, *data, *item, *id;
+  char err[64], *out = NULL;
+  if (lb_json_parse(body, len, &root, err, sizeof(err)) != LB_E_OK)
+    return NULL;
+  if (json_object_object_get_ex(root, "data", &data)) {
+    item = data;
+    if (list)
+      item = json_object_is_type(data, json_type_array) &&
+                     json_object_array_length(data) > 0
+                 ? json_object_array_get_idx(data, 0)
+                 : NULL;
+    if (item && json_object_object_get_ex(item, "id", &id) &&
+        json_object_is_type(id, json_type_string) &&
+        json_object_get_string_len(id) > 0)
+      out = strdup(json_object_get_string(id));
+  }
+  json_object_put(root);
+  return out;
+}
+
+static void keep_body(job *j, const lb_http_response *r)
+{
+  free(j->last_body);
+  size_t n = r->body_len < KEPT_BODY ? r->body_len : KEPT_BODY;
+  j->last_body = malloc(n + 1);
+  if (j->last_body) {
+    memcpy(j->last_body, r->body, n);
+    j->last_body[n] = '\0';
+  }
+  j->last_status = r->status;
+}
+
+static void observe_rate_headers(lane *l, const lb_http_response *r)
+{
+  int64_t now = lb_time_mono_ms();
+  if (r->rate_remaining) {
+    char *end;
+    long remaining = strtol(r->rate_remaining, &end, 10);
+    int64_t reset_wall = 0, reset_mono = 0;
+    if (r->rate_reset &&
+        lb_time_parse_rfc3339(r->rate_reset, &reset_wall) == LB_E_OK)
+      reset_mono = now + (reset_wall - lb_time_now_ms());
+    if (end != r->rate_remaining)
+      lb_bucket_observe(&l->bucket, now, remaining, reset_mono);
+  }
+  if (r->status == 429) {
+    int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
+    if (after > 0)
+      lb_bucket_block_until(&l->bucket, now + after);
+  }
+}
+
+static void step_done(job *j)
+{
+  j->auth_retried = false;
+  if (j->chain) {
+    finish(j, LB_DELIVERY_SUCCESS);
+    return;
+  }
+  j->cur++;
+  if ((size_t)j->cur >= j->reqs->n)
+    finish(j, LB_DELIVERY_SUCCESS);
+  else
+    ready_push(&j->c->lanes[j->integ], j);
+}
+
+static void on_response(void *opaque, const lb_http_response *r)
+{
+  job *j = opaque;
+  lb_client *c = j->c;
+  lane *l = &c->lanes[j->integ];
+  const lb_request *req = &j->reqs->items[j->cur];
+
+  detach(c, j);
+  l->in_flight--;
+  c->in_flight--;
+  if (c->opts.observe)
+    c->opts.observe(c->opts.observe_opaque, j->integ, r->status, r->seconds);
+  observe_rate_headers(l, r);
+  keep_body(j, r);
+  if (j->cancelled) {
+    finish(j, LB_DELIVERY_CANCELLED);
+    return;
+  }
+  lb_verdict v = lb_classify(req->step, r->status, r->body, r->body_len);
+  lb_log(LB_LOG_DEBUG, "lms response",
+         LB_S("integration", c->cfg->integrations[j->integ].id),
+         LB_S("step", lb_step_name(req->step)), LB_I("request_id", r->id),
+         LB_I("status", r->status), LB_S("outcome", lb_outcome_name(v.outcome)));
+  j->token_refused = false;
+
+  switch (v.outcome) {
+  case LB_OUT_SUCCESS:
+    if (req->step == LB_STEP_CREATE) {
+      free(j->lms_id);
+      j->lms_id = response_id(r->body, r->body_len, false);
+      step_done(j);
+    } else if (req->step == LB_STEP_LOOKUP) {
+      char *id = response_id(r->body, r->body_len, true);
+      if (id) {
+        free(j->lms_id);
+        j->lms_id = id;
+        j->cur = j->update_i;
+        ready_push(l, j);
+      } else if (j->create_i >= 0) {
+        /* 409 said it exists, the lookup cannot see it yet (Degreed shows
+         * new assessments to GET only after some minutes). */
+        failed(j, "409 on create but the lookup finds no item yet", 0);
+      } else {
+        set_reason(j, "%s", "not in the LMS: nothing to update");
+        finish(j, LB_DELIVERY_SUCCESS);
+      }
+    } else {
+      step_done(j);
+    }
+    return;
+  case LB_OUT_CONFLICT:
+    j->cur = j->lookup_i;
+    if (j->cur < 0) {
+      set_reason(j, "%s", v.why);
+      finish(j, LB_DELIVERY_PERMANENT);
+    } else {
+      ready_push(l, j);
+    }
+    return;
+  case LB_OUT_STALE_ID:
+    if (j->stale_retried || j->lookup_i < 0) {
+      set_reason(j, "%s", v.why);
+      finish(j, LB_DELIVERY_PERMANENT);
+      return;
+    }
+    j->stale_retried = true;
+    free(j->lms_id);
+    j->lms_id = NULL;
+    j->cur = j->lookup_i;
+    ready_push(l, j);
+    return;
+  case LB_OUT_AUTH:
+    lb_tokens_invalidate(c->tokens, j->integ, j->token_gen);
+    if (j->auth_retried) {
+      set_reason(j, "%s after a fresh token", v.why);
+      finish(j, LB_DELIVERY_AUTH);
+      return;
+    }
+    j->auth_retried = true;
+    ready_push(l, j);
+    return;
+  case LB_OUT_RETRY: {
+    int64_t floor = v.min_delay_ms;
+    int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
+    if (after > floor)
+      floor = after;
+    char why[200];
+    if (r->status)
+      snprintf(why, sizeof(why), "%s (HTTP %d)", v.why, r->status);
+    else
+      snprintf(why, sizeof(why), "%s: %s", v.why, r->error ? r->error : "");
+    failed(j, why, floor);
+    return;
+  }
+  case LB_OUT_PERMANENT: {
+    char why[200];
+    snprintf(why, sizeof(why), "%s (HTTP %d)", v.why, r->status);
+    set_reason(j, "%s", why);
+    finish(j, LB_DELIVERY_PERMANENT);
+    return;
+  }
+  }
+}
+
+/* ---- sending ---- */
+
+static void send_job(lb_client *c, job *j, const char *token)
+{
+  const lb_request *req = &j->reqs->items[j->cur];
+  char auth[4096 + 32];
+  char *url = NULL, *body = NULL;
+  const char *use_url = req->url, *use_body = req->body;
+
+  if (req->step == LB_STEP_UPDATE) {
+    if (!j->lms_id ||
+        lb_map_degreed_bind_id(req, j->lms_id, &url, &body) != LB_E_OK) {
+      set_reason(j, "%s", "cannot build the update request");
+      finish(j, LB_DELIVERY_PERMANENT);
+      return;
+    }
+    use_url = url;
+    use_body = body;
+  }
+  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+  const char *headers[] = {auth, "Accept: application/json",
+                           "Content-Type: application/json"};
+  lb_http_request hr = {
+    .method = lb_method_name(req->method),
+    .url = use_url,
+    .headers = headers,
+    .nheaders = use_body ? 3 : 2,
+    .body = use_body,
+    .body_len = use_body ? strlen(use_body) : 0,
+    .timeout_ms = c->cfg->delivery.request_timeout_ms,
+  };
+  if (lb_http_start(c->http, &hr, on_response, j, NULL) != LB_E_OK) {
+    failed(j, "cannot start the HTTP request", 0);
+  } else {
+    j->at = AT_WIRE;
+    single_push(&c->wire_head, j);
+    c->lanes[j->integ].in_flight++;
+    c->in_flight++;
+  }
+  free(url);
+  free(body);
+}
+
+/* Sends what may go now, lane by lane in turn. */
+static void pump(lb_client *c)
+{
+  int64_t now = lb_time_mono_ms();
+  while (c->heap_n && c->heap[0]->due_ms <= now) {
+    job *j = c->heap[0];
+    detach(c, j);
+    ready_push(&c->lanes[j->integ], j);
+  }
+  for (size_t k = 0; k < c->nlanes; k++) {
+    size_t i = (c->rr + k) % c->nlanes;
+    lane *l = &c->lanes[i];
+    while (l->head && c->in_flight < c->cfg->delivery.max_in_flight &&
+           l->in_flight < l->max_in_flight) {
+      job *j = l->head;
+      unsigned gen = 0;
+      const char *token = lb_tokens_get(c->tokens, i, now, &gen);
+      if (!token) {
+        /* everyone behind waits for the same token */
+        while (l->head) {
+          job *w = l->head;
+          detach(c, w);
+          w->at = AT_TOKEN;
+          single_push(&l->token_wait, w);
+        }
+        break;
+      }
+      int64_t wait = lb_bucket_take(&l->bucket, now);
+      if (wait > 0) {
+        l->wake_ms = now + wait;
+        break;
+      }
+      detach(c, j);
+      j->token_gen = gen;
+      send_job(c, j, token);
+    }
+  }
+  c->rr = c->nlanes ? (c->rr + 1) % c->nlanes : 0;
+}
+
+static void on_token_ready(void *opaque, size_t index, bool ok, const char *error)
+{
+  lb_client *c = opaque;
+  lane *l = &c->lanes[index];
+  int64_t retry_at = lb_tokens_retry_at(c->tokens, index);
+  int64_t floor = retry_at > 0 ? retry_at - lb_time_mono_ms() : 0;
+  while (l->token_wait) {
+    job *j = l->token_wait;
+    detach(c, j);
+    if (j->cancelled) {
+      finish(j, LB_DELIVERY_CANCELLED);
+    } else if (ok) {
+      ready_push(l, j);
+    } else {
+      j->token_refused = error && strstr(error, "refused");
+      failed(j, error ? error : "token request failed", floor);
+    }
+  }
+}
+
+/* ---- public ---- */
+
+lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
+{
+  lb_client *c = calloc(1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->cfg = cfg;
+  if (opts)
+    c->opts = *opts;
+  c->rng = c->opts.seed ? c->opts.seed : (uint64_t)lb_time_now_ms() * 2654435761u;
+  c->policy = (lb_backoff_policy){
+    .initial_ms = cfg->delivery.backoff_initial_ms,
+    .max_ms = cfg->delivery.backoff_max_ms,
+    .max_attempts = cfg->delivery.max_attempts,
+    .budget_ms = (int64_t)cfg->delivery.retry_budget_s * 1000,
+  };
+  lb_http_options ho = {.ca_bundle = cfg->delivery.ca_bundle,
+                        .max_connections = cfg->delivery.max_in_flight};
+  c->http = lb_http_new(&ho);
+  c->nlanes = cfg->nintegrations;
+  c->lanes = calloc(c->nlanes ? c->nlanes : 1, sizeof(lane));
+  if (c->http && c->lanes)
+    c->tokens = lb_tokens_new(c->http, cfg->integrations, cfg->nintegrations,
+                              cfg->delivery.request_timeout_ms, on_token_ready, c);
+  if (!c->http || !c->lanes || !c->tokens) {
+    lb_client_destroy(c);
+    return NULL;
+  }
+  int64_t now = lb_time_mono_ms();
+  for (size_t i = 0; i < c->nlanes; i++) {
+    lb_bucket_init(&c->lanes[i].bucket, cfg->integrations[i].rate_limit_per_minute, now);
+    c->lanes[i].max_in_flight = cfg->integrations[i].max_in_flight;
+  }
+  return c;
+}
+
+static void free_list(job *j)
+{
+  while (j) {
+    job *next = j->next;
+    job_free(j);
+    j = next;
+  }
+}
+
+void lb_client_destroy(lb_client *c)
+{
+  if (!c)
+    return;
+  /* No callbacks: the http client drops its transfers, we drop the jobs. */
+  lb_http_destroy(c->http);
+  lb_tokens_destroy(c->tokens);
+  for (size_t i = 0; c->lanes && i < c->nlanes; i++) {
+    free_list(c->lanes[i].head);
+    free_list(c->lanes[i].token_wait);
+  }
+  for (size_t i = 0; i < c->heap_n; i++)
+    job_free(c->heap[i]);
+  free_list(c->done_head);
+  free_list(c->wire_head);
+  free(c->heap);
+  free(c->lanes);
+  free(c);
+}
+
+lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs,
+                         const char *known_id, int attempts,
+                         int64_t first_failure_ms, lb_delivery_fn done,
+                         void *opaque, uint64_t *ret_handle)
+{
+  if (index >= c->nlanes || !reqs || reqs->n == 0)
+    return LB_E_INVALID;
+  job *j = calloc(1, sizeof(*j));
+  if (!j)
+    return LB_E_NOMEM;
+  j->c = c;
+  j->integ = index;
+  j->reqs = reqs;
+  j->done = done;
+  j->opaque = opaque;
+  j->handle = ++c->next_handle;
+  j->heap_pos = NO_HEAP;
+  j->attempts = attempts;
+  j->first_failure_ms = first_failure_ms;
+  j->create_i = j->lookup_i = j->update_i = -1;
+  for (size_t i = 0; i < reqs->n; i++) {
+    switch (reqs->items[i].step) {
+    case LB_STEP_CREATE: j->create_i = (int)i; break;
+    case LB_STEP_LOOKUP: j->lookup_i = (int)i; break;
+    case LB_STEP_UPDATE: j->update_i = (int)i; break;
+    default: break;
+    }
+  }
+  j->chain = j->update_i >= 0 && j->lookup_i >= 0;
+  if (j->chain) {
+    if (known_id && !(j->lms_id = strdup(known_id))) {
+      free(j);
+      return LB_E_NOMEM;
+    }
+    j->cur = known_id ? j->update_i : j->create_i >= 0 ? j->create_i : j->lookup_i;
+  }
+  c->pending++;
+  ready_push(&c->lanes[index], j);
+  if (ret_handle)
+    *ret_handle = j->handle;
+  return LB_E_OK;
+}
+
+static job *find_in(job *j, uint64_t handle)
+{
+  for (; j; j = j->next)
+    if (j->handle == handle)
+      return j;
+  return NULL;
+}
+
+void lb_client_cancel(lb_client *c, uint64_t handle)
+{
+  job *j = NULL;
+  for (size_t i = 0; !j && i < c->nlanes; i++) {
+    j = find_in(c->lanes[i].head, handle);
+    if (!j)
+      j = find_in(c->lanes[i].token_wait, handle);
+  }
+  for (size_t i = 0; !j && i < c->heap_n; i++)
+    if (c->heap[i]->handle == handle)
+      j = c->heap[i];
+  if (j) {
+    finish(j, LB_DELIVERY_CANCELLED);
+    return;
+  }
+  /* On the wire: it ends when its response arrives. */
+  j = find_in(c->wire_head, handle);
+  if (j)
+    j->cancelled = true;
+}
+
+/* Milliseconds until something is due (a timer, a rate-limited lane, a
+ * token back-off), capped at `cap`. */
+static int next_wait(lb_client *c, int cap)
+{
+  int64_t now = lb_time_mono_ms();
+  int64_t wait = cap;
+  if (c->done_head)
+    return 0;
+  if (c->heap_n && c->heap[0]->due_ms - now < wait)
+    wait = c->heap[0]->due_ms - now;
+  for (size_t i = 0; i < c->nlanes; i++) {
+    lane *l = &c->lanes[i];
+    if (l->head && l->wake_ms - now < wait)
+      wait = l->wake_ms - now;
+    if (l->token_wait) {
+      int64_t r = lb_tokens_retry_at(c->tokens, i);
+      if (r > 0 && r - now < wait)
+        wait = r - now;
+    }
+  }
+  return wait < 0 ? 0 : (int)wait;
+}
+
+void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd)
+{
+  pump(c);
+  run_done(c);
+  int wait = next_wait(c, max_wait_ms >= 0 ? max_wait_ms : IDLE_WAIT_MS);
+  lb_http_run(c->http, wait, extra_fd);
+  /* Token fetches that backed off are retried by whoever still waits. */
+  int64_t now = lb_time_mono_ms();
+  for (size_t i = 0; i < c->nlanes; i++) {
+    lane *l = &c->lanes[i];
+    if (l->token_wait && lb_tokens_retry_at(c->tokens, i) <= now) {
+      while (l->token_wait) {
+        job *w = l->token_wait;
+        detach(c, w);
+        ready_push(l, w);
+      }
+    }
+  }
+  pump(c);
+  run_done(c);
+}
+
+size_t lb_client_pending(const lb_client *c)
+{
+  return c->pending;
+}
+
+uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok)
+{
+  return lb_tokens_fetches(c->tokens, index, ok);
+}

@@ -1,0 +1,94 @@
+/* lb_client: delivers the requests of a plan item (lb_plan.h) to one
+ * integration and reports one final result. It knows HTTP and OAuth, not
+ * Kafka. Per integration: a token bucket (rate_limit_per_minute, corrected
+ * by X-Rate-Limit-* headers and 429s), a concurrency limit (max_in_flight),
+ * a token cache; globally: delivery.max_in_flight. Retries back off with
+ * full jitter within delivery.max_attempts and retry_budget_s; a delivery
+ * that would have to wait longer than `park_after_ms` is handed back as
+ * PARK with its not-before time, so the caller can park it and a throttled
+ * customer never holds the others back.
+ *
+ * Degreed chains: create (POST); on 409 look the item up by external id and
+ * update it (PATCH); with a known Degreed id, update straight away and on a
+ * 404 look it up again; an archive looks up and updates (nothing to do when
+ * the LMS never had the item). Other plans: their requests one after the
+ * other. Single-threaded: everything runs inside lb_client_run(). */
+#ifndef LB_CLIENT_H
+#define LB_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_request.h"
+
+typedef struct lb_client lb_client;
+
+typedef enum {
+  LB_DELIVERY_SUCCESS,
+  LB_DELIVERY_PERMANENT, /* the LMS refused it: DLQ class permanent_http */
+  LB_DELIVERY_EXHAUSTED, /* retry budget spent: retries_exhausted */
+  LB_DELIVERY_AUTH,      /* credentials refused: auth */
+  LB_DELIVERY_PARK,      /* must wait past park_after_ms: see not_before */
+  LB_DELIVERY_CANCELLED, /* lb_client_cancel() */
+} lb_delivery_status;
+
+typedef struct {
+  lb_delivery_status status;
+  int http_status;          /* of the last response, 0 if none */
+  const char *http_body;    /* last response body (capped), or "" */
+  const char *reason;       /* secret-free, for logs and DLQ headers */
+  int attempts;             /* failed attempts so far (carried over) */
+  int64_t first_failure_ms; /* wall clock; 0 when nothing failed */
+  int64_t last_failure_ms;
+  int64_t not_before_ms;    /* PARK: wall clock of the next try */
+  const char *lms_id;       /* Degreed id learned or used, else NULL */
+} lb_delivery_result;
+
+typedef void (*lb_delivery_fn)(void *opaque, const lb_delivery_result *r);
+
+/* Called for every HTTP response (metrics): integration index, status
+ * (0 = no response), seconds. May be NULL. */
+typedef void (*lb_http_observe_fn)(void *opaque, size_t integration,
+                                   int status, double seconds);
+
+typedef struct {
+  int64_t park_after_ms;  /* 0: never park, retry in place */
+  uint64_t seed;          /* jitter; 0: from the clock */
+  lb_http_observe_fn observe;
+  void *observe_opaque;
+} lb_client_options;
+
+/* `cfg` is borrowed for the client's lifetime. NULL on failure. */
+lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts);
+/* Drops everything in flight without callbacks. Accepts NULL. */
+void lb_client_destroy(lb_client *c);
+
+/* Starts delivering `reqs` (borrowed until `done` is called) to
+ * integration `index`. known_id: a Degreed id the caller remembers, or
+ * NULL. attempts/first_failure_ms: carried over from an earlier life of the
+ * delivery (a parked record), else 0. `done` is called exactly once, from
+ * lb_client_run(). Returns a handle for lb_client_cancel(). */
+lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs,
+                         const char *known_id, int attempts,
+                         int64_t first_failure_ms, lb_delivery_fn done,
+                         void *opaque, uint64_t *ret_handle);
+
+/* Ends a delivery that has not finished: its callback runs (CANCELLED) at
+ * the next lb_client_run(). A request on the wire is left to finish. */
+void lb_client_cancel(lb_client *c, uint64_t handle);
+
+/* Runs for at most max_wait_ms: sends what may go, waits for responses,
+ * timers or `extra_fd` (-1: none) becoming readable, calls callbacks. */
+void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd);
+
+/* Deliveries not yet finished. */
+size_t lb_client_pending(const lb_client *c);
+
+/* Token fetches so far for integration `index` (ok or failed). */
+uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok);
+
+const char *lb_delivery_status_name(lb_delivery_status s);
+
+#endif

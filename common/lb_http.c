@@ -1,0 +1,296 @@
+#include "lb_http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lb_strbuf.h"
+
+#define DEFAULT_MAX_BODY (1024 * 1024)
+#define DEFAULT_TIMEOUT_MS 20000
+#define MAX_HEADER_VALUE 256
+
+typedef struct transfer transfer;
+
+struct lb_http {
+  CURLM *multi;
+  transfer *head; /* every request in flight */
+  size_t in_flight;
+  size_t max_body;
+  uint64_t next_id;
+  char *ca_bundle;
+  char *user_agent;
+};
+
+/* One request in flight, on lb_http's list until it finishes. */
+struct transfer {
+  transfer *prev, *next;
+  lb_http *h;
+  CURL *easy;
+  struct curl_slist *headers;
+  char *body_copy;
+  lb_strbuf resp;
+  bool truncated;
+  uint64_t id;
+  char retry_after[MAX_HEADER_VALUE];
+  char rate_remaining[MAX_HEADER_VALUE];
+  char rate_reset[MAX_HEADER_VALUE];
+  char errbuf[CURL_ERROR_SIZE];
+  lb_http_done_fn done;
+  void *opaque;
+};
+
+lb_http *lb_http_new(const lb_http_options *opts)
+{
+  lb_http *h = calloc(1, sizeof(*h));
+  char ua[64];
+  if (!h)
+    return NULL;
+  h->multi = curl_multi_init();
+  h->max_body = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+  snprintf(ua, sizeof(ua), "lmsbridge/%s", LB_VERSION);
+  h->user_agent = strdup(opts && opts->user_agent ? opts->user_agent : ua);
+  if (opts && opts->ca_bundle)
+    h->ca_bundle = strdup(opts->ca_bundle);
+  if (!h->multi || !h->user_agent || (opts && opts->ca_bundle && !h->ca_bundle)) {
+    lb_http_destroy(h);
+    return NULL;
+  }
+  long maxconn = opts && opts->max_connections ? opts->max_connections : 256;
+  curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, maxconn);
+  curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+  return h;
+}
+
+static void transfer_free(transfer *t)
+{
+  if (!t)
+    return;
+  if (t->prev)
+    t->prev->next = t->next;
+  else if (t->h->head == t)
+    t->h->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  if (t->easy) {
+    curl_multi_remove_handle(t->h->multi, t->easy);
+    curl_easy_cleanup(t->easy);
+  }
+  curl_slist_free_all(t->headers);
+  free(t->body_copy);
+  lb_strbuf_release(&t->resp);
+  free(t);
+}
+
+void lb_http_destroy(lb_http *h)
+{
+  if (!h)
+    return;
+  while (h->head)
+    transfer_free(h->head);
+  if (h->multi)
+    curl_multi_cleanup(h->multi);
+  free(h->ca_bundle);
+  free(h->user_agent);
+  free(h);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+  transfer *t = userdata;
+  size_t n = size * nmemb;
+  size_t room = t->h->max_body - t->resp.len;
+  if (n > room) {
+    t->truncated = true;
+    if (room)
+      lb_strbuf_append_len(&t->resp, data, room);
+  } else {
+    lb_strbuf_append_len(&t->resp, data, n);
+  }
+  return n; /* keep reading (and dropping) so the connection stays usable */
+}
+
+/* Copies the value of header line `line` into `out` when its name matches. */
+static void take_header(const char *line, size_t len, const char *name,
+                        char *out)
+{
+  size_t nlen = strlen(name);
+  if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
+    return;
+  const char *v = line + nlen + 1;
+  const char *end = line + len;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  size_t n = (size_t)(end - v);
+  if (n >= MAX_HEADER_VALUE)
+    n = MAX_HEADER_VALUE - 1;
+  memcpy(out, v, n);
+  out[n] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+  transfer *t = userdata;
+  size_t n = size * nmemb;
+  /* A new status line (after a 100 Continue, say) starts a new response. */
+  if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+    t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+    return n;
+  }
+  take_header(line, n, "Retry-After", t->retry_after);
+  take_header(line, n, "X-Rate-Limit-Remaining", t->rate_remaining);
+  take_header(line, n, "X-Rate-Limit-Reset", t->rate_reset);
+  return n;
+}
+
+lb_err lb_http_start(lb_http *h, const lb_http_request *req,
+                     lb_http_done_fn done, void *opaque, uint64_t *ret_id)
+{
+  char idhdr[64];
+  transfer *t = calloc(1, sizeof(*t));
+  lb_err rc = LB_E_NOMEM;
+  if (!t)
+    return LB_E_NOMEM;
+  t->h = h;
+  t->done = done;
+  t->opaque = opaque;
+  t->id = ++h->next_id;
+  lb_strbuf_init(&t->resp, h->max_body);
+  if (!(t->easy = curl_easy_init()))
+    goto fail;
+
+  for (size_t i = 0; i < req->nheaders; i++) {
+    struct curl_slist *l = curl_slist_append(t->headers, req->headers[i]);
+    if (!l)
+      goto fail;
+    t->headers = l;
+  }
+  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: lb-%llu", (unsigned long long)t->id);
+  struct curl_slist *l = curl_slist_append(t->headers, idhdr);
+  if (!l)
+    goto fail;
+  t->headers = l;
+  /* No "Expect: 100-continue" round trip on larger bodies. */
+  if (!(l = curl_slist_append(t->headers, "Expect:")))
+    goto fail;
+  t->headers = l;
+
+  CURL *e = t->easy;
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (h->ca_bundle)
+    curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   req->timeout_ms > 0 ? req->timeout_ms : (long)DEFAULT_TIMEOUT_MS);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  if (req->basic_user) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
+  }
+  const char *method = req->method ? req->method : "GET";
+  if (req->body) {
+    if (!(t->body_copy = malloc(req->body_len + 1)))
+      goto fail;
+    memcpy(t->body_copy, req->body, req->body_len);
+    t->body_copy[req->body_len] = '\0';
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body_copy);
+  }
+  if (strcmp(method, "GET") == 0 && !req->body)
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  else if (strcmp(method, "POST") != 0)
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+  else if (!req->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+  }
+
+  if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+    rc = LB_E_IO;
+    goto fail;
+  }
+  h->in_flight++;
+  t->next = h->head;
+  if (h->head)
+    h->head->prev = t;
+  h->head = t;
+  if (ret_id)
+    *ret_id = t->id;
+  return LB_E_OK;
+fail:
+  if (t->easy) {
+    curl_easy_cleanup(t->easy);
+    t->easy = NULL;
+  }
+  transfer_free(t);
+  return rc;
+}
+
+static void finish(lb_http *h, CURL *easy, CURLcode result)
+{
+  transfer *t = NULL;
+  long status = 0;
+  double seconds = 0;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&t);
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME, &seconds);
+  h->in_flight--;
+  lb_http_response r = {
+    .id = t->id,
+    .status = result == CURLE_OK ? (int)status : 0,
+    .body = t->resp.buf ? t->resp.buf : "",
+    .body_len = t->resp.len,
+    .body_truncated = t->truncated,
+    .retry_after = t->retry_after[0] ? t->retry_after : NULL,
+    .rate_remaining = t->rate_remaining[0] ? t->rate_remaining : NULL,
+    .rate_reset = t->rate_reset[0] ? t->rate_reset : NULL,
+    .seconds = seconds,
+  };
+  if (result != CURLE_OK)
+    r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
+  /* The callback may start new requests; this one is freed after it. */
+  t->done(t->opaque, &r);
+  transfer_free(t);
+}
+
+size_t lb_http_run(lb_http *h, int timeout_ms, int extra_fd)
+{
+  struct curl_waitfd extra = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
+  int running = 0, numfds = 0;
+
+  curl_multi_perform(h->multi, &running);
+  curl_multi_poll(h->multi, extra_fd >= 0 ? &extra : NULL,
+                  extra_fd >= 0 ? 1 : 0, timeout_ms, &numfds);
+  curl_multi_perform(h->multi, &running);
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(h->multi, &left))) {
+    if (msg->msg == CURLMSG_DONE)
+      finish(h, msg->easy_handle, msg->data.result);
+  }
+  return h->in_flight;
+}
+
+size_t lb_http_in_flight(const lb_http *h)
+{
+  return h->in_flight;
+}

@@ -1,0 +1,285 @@
+#include "lb_token.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_json.h"
+#include "lb_log.h"
+#include "lb_strbuf.h"
+#include "lb_time.h"
+#include "lb_url.h"
+
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define REFRESH_FRACTION 0.8
+#define MAX_LIFETIME_S (400LL * 86400) /* cap absurd expires_in values */
+
+typedef struct {
+  lb_tokens *owner;
+  size_t index;
+  char *token;
+  unsigned generation;
+  int64_t expires_at_ms;
+  int64_t refresh_at_ms;
+  bool fetching;
+  int failures;
+  int64_t retry_at_ms;
+  uint64_t fetch_ok, fetch_failed;
+} slot;
+
+struct lb_tokens {
+  lb_http *http;
+  const lb_integration *ins;
+  size_t n;
+  long timeout_ms;
+  lb_token_ready_fn ready;
+  void *opaque;
+  slot *slots;
+};
+
+lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n,
+                         long timeout_ms, lb_token_ready_fn ready, void *opaque)
+{
+  lb_tokens *t = calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  t->slots = calloc(n ? n : 1, sizeof(slot));
+  if (!t->slots) {
+    free(t);
+    return NULL;
+  }
+  t->http = http;
+  t->ins = ins;
+  t->n = n;
+  t->timeout_ms = timeout_ms;
+  t->ready = ready;
+  t->opaque = opaque;
+  for (size_t i = 0; i < n; i++) {
+    t->slots[i].owner = t;
+    t->slots[i].index = i;
+  }
+  return t;
+}
+
+static void drop_token(slot *s)
+{
+  if (s->token) {
+    lb_log_remove_secret(s->token);
+    free(s->token);
+    s->token = NULL;
+  }
+}
+
+void lb_tokens_destroy(lb_tokens *t)
+{
+  if (!t)
+    return;
+  for (size_t i = 0; i < t->n; i++)
+    drop_token(&t->slots[i]);
+  free(t->slots);
+  free(t);
+}
+
+lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
+                      int64_t *ret_expires_in_s, char *err, size_t errlen)
+{
+  json_object *root = NULL, *tok, *exp;
+  char why[128];
+  lb_err rc = LB_E_PARSE;
+
+  if (lb_json_parse(body, len, &root, why, sizeof(why)) != LB_E_OK ||
+      !json_object_is_type(root, json_type_object)) {
+    snprintf(err, errlen, "token response is not a JSON object");
+    goto out;
+  }
+  if (!json_object_object_get_ex(root, "access_token", &tok) ||
+      !json_object_is_type(tok, json_type_string) ||
+      json_object_get_string_len(tok) == 0) {
+    snprintf(err, errlen, "token response has no access_token");
+    goto out;
+  }
+  if (!json_object_object_get_ex(root, "expires_in", &exp) ||
+      !(json_object_is_type(exp, json_type_int) ||
+        json_object_is_type(exp, json_type_double))) {
+    snprintf(err, errlen, "token response has no numeric expires_in");
+    goto out;
+  }
+  double secs = json_object_get_double(exp);
+  if (!isfinite(secs) || secs <= 0) {
+    snprintf(err, errlen, "token response has a non-positive expires_in");
+    goto out;
+  }
+  char *copy = strdup(json_object_get_string(tok));
+  if (!copy) {
+    rc = LB_E_NOMEM;
+    goto out;
+  }
+  *ret_token = copy;
+  *ret_expires_in_s = secs > MAX_LIFETIME_S ? MAX_LIFETIME_S : (int64_t)secs;
+  rc = LB_E_OK;
+out:
+  json_object_put(root);
+  return rc;
+}
+
+lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
+                             const char **ret_content_type)
+{
+  if (in->type == LB_INTEG_DEGREED) {
+    lb_strbuf b;
+    lb_strbuf_init(&b, 0);
+    lb_strbuf_append(&b, "grant_type=client_credentials&client_id=");
+    lb_url_append_encoded(&b, in->client_id);
+    lb_strbuf_append(&b, "&client_secret=");
+    lb_url_append_encoded(&b, in->client_secret);
+    lb_strbuf_append(&b, "&scope=");
+    lb_url_append_encoded(&b, in->scopes ? in->scopes : "");
+    if (b.overflow) {
+      lb_strbuf_release(&b);
+      return LB_E_NOMEM;
+    }
+    *ret_body = lb_strbuf_detach(&b);
+    *ret_content_type = "application/x-www-form-urlencoded";
+    return *ret_body ? LB_E_OK : LB_E_NOMEM;
+  }
+  json_object *root = json_object_new_object();
+  json_object *scope = json_object_new_object();
+  if (!root || !scope) {
+    json_object_put(root);
+    json_object_put(scope);
+    return LB_E_NOMEM;
+  }
+  json_object_object_add(root, "grant_type", json_object_new_string("client_credentials"));
+  json_object_object_add(scope, "userId", json_object_new_string(in->admin_user));
+  json_object_object_add(scope, "companyId", json_object_new_string(in->company_id));
+  json_object_object_add(scope, "userType", json_object_new_string("admin"));
+  json_object_object_add(scope, "resourceType",
+                         json_object_new_string("learning_public_api"));
+  json_object_object_add(root, "scope", scope);
+  *ret_body = strdup(lb_json_text(root));
+  json_object_put(root);
+  *ret_content_type = "application/json";
+  return *ret_body ? LB_E_OK : LB_E_NOMEM;
+}
+
+static void fetch_failed(slot *s, const char *why)
+{
+  lb_tokens *t = s->owner;
+  int64_t delay = BACKOFF_FIRST_MS;
+  for (int i = 0; i < s->failures && delay < BACKOFF_MAX_MS; i++)
+    delay *= 2;
+  if (delay > BACKOFF_MAX_MS)
+    delay = BACKOFF_MAX_MS;
+  s->failures++;
+  s->fetch_failed++;
+  s->retry_at_ms = lb_time_mono_ms() + delay;
+  t->ready(t->opaque, s->index, false, why);
+}
+
+static void on_token_response(void *opaque, const lb_http_response *r)
+{
+  slot *s = opaque;
+  lb_tokens *t = s->owner;
+  char why[256], err[160];
+  char *token = NULL;
+  int64_t expires_in = 0;
+
+  s->fetching = false;
+  if (r->status == 0) {
+    snprintf(why, sizeof(why), "token request failed: %s", r->error);
+    fetch_failed(s, why);
+    return;
+  }
+  if (r->status < 200 || r->status >= 300) {
+    snprintf(why, sizeof(why), "token request answered %d%s", r->status,
+             r->status == 401 || r->status == 403 ? " (credentials or scopes refused)" : "");
+    fetch_failed(s, why);
+    return;
+  }
+  if (lb_token_parse(r->body, r->body_len, &token, &expires_in, err, sizeof(err)) != LB_E_OK) {
+    snprintf(why, sizeof(why), "%s", err);
+    fetch_failed(s, why);
+    return;
+  }
+  int64_t now = lb_time_mono_ms();
+  lb_log_add_secret(token);
+  drop_token(s);
+  s->token = token;
+  s->generation++;
+  s->expires_at_ms = now + expires_in * 1000;
+  s->refresh_at_ms = now + (int64_t)((double)expires_in * 1000 * REFRESH_FRACTION);
+  s->failures = 0;
+  s->retry_at_ms = 0;
+  s->fetch_ok++;
+  t->ready(t->opaque, s->index, true, NULL);
+}
+
+static void start_fetch(slot *s, int64_t now_ms)
+{
+  lb_tokens *t = s->owner;
+  const lb_integration *in = &t->ins[s->index];
+  char *body = NULL;
+  const char *ctype = NULL;
+  char ctype_hdr[80];
+
+  if (s->fetching || now_ms < s->retry_at_ms)
+    return;
+  if (lb_token_request_body(in, &body, &ctype) != LB_E_OK) {
+    fetch_failed(s, "out of memory building the token request");
+    return;
+  }
+  snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
+  const char *headers[] = {ctype_hdr, "Accept: application/json"};
+  lb_http_request req = {
+    .method = "POST",
+    .url = in->token_url,
+    .headers = headers,
+    .nheaders = 2,
+    .body = body,
+    .body_len = strlen(body),
+    .timeout_ms = t->timeout_ms,
+  };
+  if (in->type == LB_INTEG_SUCCESSFACTORS) {
+    req.basic_user = in->client_id;
+    req.basic_password = in->client_secret;
+  }
+  s->fetching = true;
+  if (lb_http_start(t->http, &req, on_token_response, s, NULL) != LB_E_OK) {
+    s->fetching = false;
+    fetch_failed(s, "cannot start the token request");
+  }
+  free(body);
+}
+
+const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms,
+                          unsigned *ret_generation)
+{
+  slot *s = &t->slots[index];
+  if (s->token && now_ms >= s->expires_at_ms)
+    drop_token(s);
+  if (!s->token || now_ms >= s->refresh_at_ms)
+    start_fetch(s, now_ms);
+  if (s->token && ret_generation)
+    *ret_generation = s->generation;
+  return s->token;
+}
+
+void lb_tokens_invalidate(lb_tokens *t, size_t index, unsigned generation)
+{
+  slot *s = &t->slots[index];
+  if (s->token && s->generation == generation)
+    drop_token(s);
+}
+
+int64_t lb_tokens_retry_at(const lb_tokens *t, size_t index)
+{
+  const slot *s = &t->slots[index];
+  return s->fetching ? 0 : s->retry_at_ms;
+}
+
+uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok)
+{
+  return ok ? t->slots[index].fetch_ok : t->slots[index].fetch_failed;
+}

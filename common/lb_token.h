@@ -1,0 +1,65 @@
+/* lb_token: OAuth2 client-credentials tokens, one cache slot per
+ * integration. Degreed: form body with client_id, client_secret and
+ * comma-separated scopes. SuccessFactors: HTTP Basic and a JSON scope
+ * {userId, companyId, userType "admin", resourceType}.
+ *
+ * At most one fetch per integration is in flight; a token is refreshed in
+ * the background once 80% of its lifetime has passed and the old one stays
+ * in use until the new one arrives (or expires); failed fetches back off
+ * (1 s doubling to 60 s). Tokens are registered with lb_log's redaction and
+ * never logged. Runs on the caller's lb_http loop; not thread-safe. */
+#ifndef LB_TOKEN_H
+#define LB_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_http.h"
+
+typedef struct lb_tokens lb_tokens;
+
+/* Called when a fetch for integration `index` ends, with ok or not (then
+ * `error` says why, secret-free): the caller retries what waited. */
+typedef void (*lb_token_ready_fn)(void *opaque, size_t index, bool ok,
+                                  const char *error);
+
+/* `ins` (n of them) is borrowed for the cache's lifetime. */
+lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n,
+                         long timeout_ms, lb_token_ready_fn ready,
+                         void *opaque);
+/* Accepts NULL. Destroy the lb_http first: it aborts fetches in flight
+ * without calling back into a freed cache. */
+void lb_tokens_destroy(lb_tokens *t);
+
+/* The usable token of integration `index` at now_ms (lb_time_mono_ms();
+ * borrowed until the next call into lb_tokens) and its generation, or NULL: then a fetch is started
+ * (unless one is in flight or a failed one is backing off) and `ready` will
+ * be called. Starts a background refresh past 80% of the lifetime. */
+const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms,
+                          unsigned *ret_generation);
+
+/* A request made with token `generation` got a 401 or an expired-token
+ * answer: drop that token (if still current) so the next get fetches. */
+void lb_tokens_invalidate(lb_tokens *t, size_t index, unsigned generation);
+
+/* When a fetch that failed may be tried again (0: no back-off now). */
+int64_t lb_tokens_retry_at(const lb_tokens *t, size_t index);
+
+/* Counters for lmsbridge_oauth_token_fetches_total{outcome}. */
+uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok);
+
+/* Pure helpers, exposed for tests. */
+
+/* Parses a token response: a non-empty string access_token and a positive
+ * expires_in (seconds). New string in *ret_token. */
+lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
+                      int64_t *ret_expires_in_s, char *err, size_t errlen);
+
+/* The token request body for an integration: form (Degreed) or JSON (SF).
+ * New string in *ret_body; *ret_content_type is static. */
+lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
+                             const char **ret_content_type);
+
+#endif
