@@ -108,24 +108,38 @@ void lb_log_clear_secrets(void)
   pthread_mutex_unlock(&log_lock);
 }
 
-/* Appends `s` to `b` with every secret replaced. Caller holds log_lock. */
+/* Appends `s` to `b` with every secret replaced: each byte covered by any
+ * occurrence of any secret is hidden, and each run of hidden bytes becomes
+ * one "[REDACTED]", so overlapping secrets never show a piece of either.
+ * Caller holds log_lock. */
 static void append_redacted(lb_strbuf *b, const char *s)
 {
-  while (*s) {
-    size_t skip = 0;
-    for (size_t i = 0; i < nsecrets; i++) {
-      size_t len = strlen(secrets[i]);
-      if (strncmp(s, secrets[i], len) == 0 && len > skip)
-        skip = len;
-    }
-    if (skip) {
-      lb_strbuf_append(b, REDACTED);
-      s += skip;
-    } else {
-      lb_strbuf_append_len(b, s, 1);
-      s++;
-    }
+  size_t len = strlen(s);
+  if (nsecrets == 0 || len == 0) {
+    lb_strbuf_append_len(b, s, len);
+    return;
   }
+  unsigned char *hide = calloc(len, 1);
+  if (!hide) {
+    lb_strbuf_append(b, REDACTED); /* cannot check: show nothing */
+    return;
+  }
+  for (size_t i = 0; i < nsecrets; i++) {
+    size_t n = strlen(secrets[i]);
+    for (const char *at = strstr(s, secrets[i]); at; at = strstr(at + 1, secrets[i]))
+      memset(hide + (at - s), 1, n);
+  }
+  for (size_t i = 0; i < len;) {
+    size_t j = i;
+    while (j < len && hide[j] == hide[i])
+      j++;
+    if (hide[i])
+      lb_strbuf_append(b, REDACTED);
+    else
+      lb_strbuf_append_len(b, s + i, j - i);
+    i = j;
+  }
+  free(hide);
 }
 
 char *lb_log_redact(const char *in, char *out, size_t outlen)

@@ -11,9 +11,35 @@ static bool is_host_char(char c)
   return isalnum((unsigned char)c) || c == '.' || c == '-';
 }
 
+/* Bytes of the Unicode white space at `p` that ECMA-262's \s (the
+ * schema's regex dialect) matches beyond ASCII, or 0. */
+static size_t unicode_space_len(const unsigned char *p)
+{
+  if (p[0] == 0xC2 && p[1] == 0xA0)
+    return 2; /* U+00A0 */
+  if (p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80)
+    return 3; /* U+1680 */
+  if (p[0] == 0xE2 && p[1] == 0x80 &&
+      ((p[2] >= 0x80 && p[2] <= 0x8A) || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
+    return 3; /* U+2000-200A, U+2028, U+2029, U+202F */
+  if (p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F)
+    return 3; /* U+205F */
+  if (p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80)
+    return 3; /* U+3000 */
+  if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+    return 3; /* U+FEFF */
+  return 0;
+}
+
 bool lb_url_is_https_link(const char *url)
 {
-  if (!url || strlen(url) > MAX_LINK_LEN || strncmp(url, "https://", 8) != 0)
+  if (!url || strncmp(url, "https://", 8) != 0)
+    return false;
+  size_t chars = 0;
+  for (const unsigned char *q = (const unsigned char *)url; *q; q++)
+    if ((*q & 0xC0) != 0x80)
+      chars++;
+  if (chars > MAX_LINK_LEN)
     return false;
   const char *p = url + 8;
   const char *host = p;
@@ -38,7 +64,7 @@ bool lb_url_is_https_link(const char *url)
   if (*p != '/' && *p != '?' && *p != '#')
     return false;
   for (; *p; p++)
-    if (isspace((unsigned char)*p))
+    if (isspace((unsigned char)*p) || unicode_space_len((const unsigned char *)p))
       return false;
   return true;
 }
@@ -89,18 +115,26 @@ bool lb_url_is_endpoint(const char *url, bool allow_query, char *why,
   }
   const char *host = p;
   if (*p == '[') {
-    while (*p && *p != ']')
+    /* An IPv6 literal: hex digits, colons and dots between brackets. */
+    p++;
+    while (isxdigit((unsigned char)*p) || *p == ':' || *p == '.')
       p++;
-    if (*p == ']')
-      p++;
+    if (*p != ']' || p == host + 1) {
+      snprintf(why, whylen, "has an invalid host");
+      return false;
+    }
+    p++;
   } else {
     while (is_host_char(*p) || *p == '_')
       p++;
   }
   size_t hlen = (size_t)(p - host);
-  if (*p == '@' || strchr(host, '@')) {
-    snprintf(why, whylen, "must not contain user info");
-    return false;
+  /* user info ends at '@' before the path: the host scan stops there */
+  for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++) {
+    if (*q == '@') {
+      snprintf(why, whylen, "must not contain user info");
+      return false;
+    }
   }
   if (hlen == 0) {
     snprintf(why, whylen, "has no host");

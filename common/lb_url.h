@@ -9,8 +9,9 @@
 #include "lb_strbuf.h"
 
 /* The event contract's https URL: `https://host[:port][/?#...]`, host of
- * letters, digits, dots and dashes, no whitespace, at most 2048 bytes
- * (schemas/ has the same rule as a pattern). */
+ * letters, digits, dots and dashes, no whitespace, at most 2048 characters
+ * (schemas/ has the same rule as a pattern;
+ * white space includes the Unicode spaces of the schema's regex dialect). */
 bool lb_url_is_https_link(const char *url);
 
 /* An endpoint the configuration may name (api_base_url, token_url,

@@ -1,0 +1,389 @@
+/* lb_strbuf: appends grow the buffer and keep it NUL-terminated; an append
+ * that would pass the cap is refused whole (buffer unchanged, overflow
+ * set); JSON string literals are escaped as RFC 8259 wants. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lb_strbuf.h"
+
+static void test_init_is_empty(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 100);
+  assert_null(b.buf);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(b.max, 100);
+  assert_false(b.overflow);
+  lb_strbuf_release(&b);
+}
+
+static void test_append_concatenates(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  assert_int_equal(lb_strbuf_append(&b, "hello"), 0);
+  assert_int_equal(lb_strbuf_append(&b, ", "), 0);
+  assert_int_equal(lb_strbuf_append_len(&b, "world!!!", 5), 0);
+  assert_int_equal(lb_strbuf_append(&b, ""), 0);
+  assert_string_equal(b.buf, "hello, world");
+  assert_int_equal(b.len, 12);
+  assert_true(b.cap > b.len);
+  assert_false(b.overflow);
+  lb_strbuf_release(&b);
+}
+
+static void test_append_len_keeps_embedded_bytes(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  assert_int_equal(lb_strbuf_append_len(&b, "a\0b", 3), 0);
+  assert_int_equal(b.len, 3);
+  assert_memory_equal(b.buf, "a\0b", 4); /* and the terminating NUL */
+  lb_strbuf_release(&b);
+}
+
+static void test_append_grows_past_many_reallocations(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  char expect[10001];
+  lb_strbuf_init(&b, 0);
+  for (int i = 0; i < 10000; i++) {
+    expect[i] = (char)('a' + i % 26);
+    assert_int_equal(lb_strbuf_append_len(&b, &expect[i], 1), 0);
+  }
+  expect[10000] = '\0';
+  assert_int_equal(b.len, 10000);
+  assert_string_equal(b.buf, expect);
+  lb_strbuf_release(&b);
+}
+
+static void test_appendf_short(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  assert_int_equal(lb_strbuf_append(&b, "x="), 0);
+  assert_int_equal(lb_strbuf_appendf(&b, "%d/%s/%.2f", 42, "abc", 1.5), 0);
+  assert_string_equal(b.buf, "x=42/abc/1.50");
+  assert_int_equal(b.len, strlen("x=42/abc/1.50"));
+  lb_strbuf_release(&b);
+}
+
+/* Results of 255, 256 and 257 bytes straddle the internal 256-byte
+ * scratch buffer; 1000 is far past it. */
+static void test_appendf_long_results(void **state)
+{
+  (void)state;
+  static const size_t sizes[] = {255, 256, 257, 1000, 70000};
+  for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+    size_t n = sizes[k];
+    char *arg = malloc(n + 1);
+    assert_non_null(arg);
+    for (size_t i = 0; i < n; i++)
+      arg[i] = (char)('A' + i % 26);
+    arg[n] = '\0';
+
+    lb_strbuf b;
+    lb_strbuf_init(&b, 0);
+    assert_int_equal(lb_strbuf_append(&b, "<"), 0);
+    assert_int_equal(lb_strbuf_appendf(&b, "%s|%zu", arg, n), 0);
+    assert_int_equal(lb_strbuf_append(&b, ">"), 0);
+
+    char tail[32];
+    int tl = snprintf(tail, sizeof(tail), "|%zu>", n);
+    assert_int_equal(b.len, 1 + n + (size_t)tl);
+    assert_int_equal(b.buf[0], '<');
+    assert_memory_equal(b.buf + 1, arg, n);
+    assert_string_equal(b.buf + 1 + n, tail);
+    assert_int_equal(strlen(b.buf), b.len);
+    lb_strbuf_release(&b);
+    free(arg);
+  }
+}
+
+static void test_cap_allows_exactly_max(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 8);
+  assert_int_equal(lb_strbuf_append(&b, "12345"), 0);
+  assert_int_equal(lb_strbuf_append(&b, "678"), 0);
+  assert_string_equal(b.buf, "12345678");
+  assert_false(b.overflow);
+  assert_int_equal(lb_strbuf_append(&b, ""), 0);
+  assert_false(b.overflow);
+  lb_strbuf_release(&b);
+}
+
+/* Every kind of append, refused at the cap, leaves the text as it was. */
+static void test_cap_refusal_leaves_buffer_unchanged(void **state)
+{
+  (void)state;
+  enum { APPEND, APPEND_LEN, APPENDF_SHORT, APPENDF_LONG, JSON };
+  for (int kind = APPEND; kind <= JSON; kind++) {
+    lb_strbuf b;
+    lb_strbuf_init(&b, 10);
+    assert_int_equal(lb_strbuf_append(&b, "abcdef"), 0);
+    int rc = 0;
+    char big[400];
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    switch (kind) {
+    case APPEND: rc = lb_strbuf_append(&b, "ghijk"); break;
+    case APPEND_LEN: rc = lb_strbuf_append_len(&b, "ghijkl", 5); break;
+    case APPENDF_SHORT: rc = lb_strbuf_appendf(&b, "%d", 12345); break;
+    case APPENDF_LONG: rc = lb_strbuf_appendf(&b, "%s", big); break;
+    case JSON: rc = lb_strbuf_append_json_string(&b, "ab\"c"); break;
+    }
+    assert_int_equal(rc, -1);
+    assert_true(b.overflow);
+    assert_int_equal(b.len, 6);
+    assert_string_equal(b.buf, "abcdef");
+    /* A later append that fits still works; overflow stays set. */
+    assert_int_equal(lb_strbuf_append(&b, "1234"), 0);
+    assert_string_equal(b.buf, "abcdef1234");
+    assert_true(b.overflow);
+    lb_strbuf_release(&b);
+  }
+}
+
+static void test_cap_refusal_on_empty_buffer(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 3);
+  assert_int_equal(lb_strbuf_append(&b, "abcd"), -1);
+  assert_true(b.overflow);
+  assert_int_equal(b.len, 0);
+  assert_true(b.buf == NULL || b.buf[0] == '\0');
+  assert_int_equal(lb_strbuf_append_json_string(&b, "ab"), -1); /* 4 bytes */
+  assert_int_equal(b.len, 0);
+  assert_true(b.buf == NULL || b.buf[0] == '\0');
+  char *s = lb_strbuf_detach(&b);
+  assert_string_equal(s, "");
+  free(s);
+}
+
+static void test_cap_huge_length_does_not_wrap(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 16);
+  assert_int_equal(lb_strbuf_append(&b, "ab"), 0);
+  assert_int_equal(lb_strbuf_append_len(&b, "x", SIZE_MAX - 1), -1);
+  assert_true(b.overflow);
+  assert_string_equal(b.buf, "ab");
+  lb_strbuf_release(&b);
+}
+
+struct json_case {
+  const char *in;
+  const char *out;
+};
+
+static const struct json_case json_cases[] = {
+  {"", "\"\""},
+  {"plain", "\"plain\""},
+  {"say \"hi\"", "\"say \\\"hi\\\"\""},
+  {"back\\slash", "\"back\\\\slash\""},
+  {"a/b", "\"a/b\""},
+  {"line\nfeed", "\"line\\nfeed\""},
+  {"cr\rtab\t", "\"cr\\rtab\\t\""},
+  {"\x01", "\"\\u0001\""},
+  {"\x08\x0c", "\"\\u0008\\u000c\""},
+  {"x\x1fy", "\"x\\u001fy\""},
+  {"\x7f", "\"\x7f\""},
+  {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+};
+
+static void test_json_string_escaping(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof(json_cases) / sizeof(json_cases[0]); i++) {
+    lb_strbuf b;
+    lb_strbuf_init(&b, 0);
+    assert_int_equal(lb_strbuf_append_json_string(&b, json_cases[i].in), 0);
+    /* \u escapes compared without regard to the case of hex digits. */
+    if (strcasecmp(b.buf, json_cases[i].out) != 0)
+      fail_msg("case %zu: got %s, want %s", i, b.buf, json_cases[i].out);
+    assert_int_equal(b.len, strlen(json_cases[i].out));
+    lb_strbuf_release(&b);
+  }
+}
+
+/* Every byte 0x01-0xFF that is part of valid text round-trips through a
+ * JSON parser, and no raw control character reaches the output. */
+static void test_json_string_round_trips_all_control_chars(void **state)
+{
+  (void)state;
+  char in[128];
+  for (int c = 1; c < 128; c++)
+    in[c - 1] = (char)c;
+  in[127] = '\0';
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  assert_int_equal(lb_strbuf_append_json_string(&b, in), 0);
+  for (size_t i = 0; i < b.len; i++)
+    assert_true((unsigned char)b.buf[i] >= 0x20);
+  json_object *o = json_tokener_parse(b.buf);
+  assert_non_null(o);
+  assert_true(json_object_is_type(o, json_type_string));
+  assert_string_equal(json_object_get_string(o), in);
+  json_object_put(o);
+  lb_strbuf_release(&b);
+}
+
+static void test_json_string_appends_after_existing_text(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  assert_int_equal(lb_strbuf_append(&b, "{\"k\":"), 0);
+  assert_int_equal(lb_strbuf_append_json_string(&b, "v\"1"), 0);
+  assert_int_equal(lb_strbuf_append(&b, "}"), 0);
+  assert_string_equal(b.buf, "{\"k\":\"v\\\"1\"}");
+  lb_strbuf_release(&b);
+}
+
+/* The literal's escaped form does not fit although the raw text would:
+ * nothing of it is kept. */
+static void test_json_string_refused_midway_is_all_or_nothing(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 12);
+  assert_int_equal(lb_strbuf_append(&b, "[1,"), 0);
+  /* raw 6 bytes + 2 quotes = 8 would fit; escaped it is 14. */
+  assert_int_equal(lb_strbuf_append_json_string(&b, "\x01\x02\x03"), -1);
+  assert_true(b.overflow);
+  assert_int_equal(b.len, 3);
+  assert_string_equal(b.buf, "[1,");
+  lb_strbuf_release(&b);
+}
+
+static void test_detach_hands_over_and_empties(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 50);
+  assert_int_equal(lb_strbuf_append(&b, "owned text"), 0);
+  char *s = lb_strbuf_detach(&b);
+  assert_non_null(s);
+  assert_string_equal(s, "owned text");
+  assert_null(b.buf);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(b.cap, 0);
+  assert_int_equal(b.max, 50);
+  assert_false(b.overflow);
+  /* The buffer is usable again and does not share memory with s. */
+  assert_int_equal(lb_strbuf_append(&b, "again"), 0);
+  assert_string_equal(b.buf, "again");
+  assert_string_equal(s, "owned text");
+  free(s);
+  lb_strbuf_release(&b);
+}
+
+static void test_detach_of_unused_buffer_is_empty_string(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  char *s = lb_strbuf_detach(&b);
+  assert_non_null(s);
+  assert_string_equal(s, "");
+  free(s);
+}
+
+static void test_reset_keeps_memory_and_cap(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 10);
+  assert_int_equal(lb_strbuf_append(&b, "abcdefgh"), 0);
+  assert_int_equal(lb_strbuf_append(&b, "ijk"), -1);
+  assert_true(b.overflow);
+  char *mem = b.buf;
+  size_t cap = b.cap;
+  lb_strbuf_reset(&b);
+  assert_int_equal(b.len, 0);
+  assert_string_equal(b.buf, "");
+  assert_false(b.overflow);
+  assert_ptr_equal(b.buf, mem);
+  assert_int_equal(b.cap, cap);
+  assert_int_equal(b.max, 10);
+  /* The cap still holds after reset. */
+  assert_int_equal(lb_strbuf_append(&b, "0123456789"), 0);
+  assert_int_equal(lb_strbuf_append(&b, "x"), -1);
+  assert_string_equal(b.buf, "0123456789");
+  lb_strbuf_release(&b);
+}
+
+static void test_reset_of_unused_buffer(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  lb_strbuf_reset(&b);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(lb_strbuf_append(&b, "x"), 0);
+  assert_string_equal(b.buf, "x");
+  lb_strbuf_release(&b);
+}
+
+static void test_release_empties_and_accepts_null(void **state)
+{
+  (void)state;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 7);
+  assert_int_equal(lb_strbuf_append(&b, "abc"), 0);
+  lb_strbuf_release(&b);
+  assert_null(b.buf);
+  assert_int_equal(b.len, 0);
+  assert_int_equal(b.cap, 0);
+  assert_false(b.overflow);
+  lb_strbuf_release(&b); /* twice is harmless */
+  lb_strbuf_release(NULL);
+  /* Reusable after release. */
+  assert_int_equal(lb_strbuf_append(&b, "def"), 0);
+  assert_string_equal(b.buf, "def");
+  lb_strbuf_release(&b);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_init_is_empty),
+    cmocka_unit_test(test_append_concatenates),
+    cmocka_unit_test(test_append_len_keeps_embedded_bytes),
+    cmocka_unit_test(test_append_grows_past_many_reallocations),
+    cmocka_unit_test(test_appendf_short),
+    cmocka_unit_test(test_appendf_long_results),
+    cmocka_unit_test(test_cap_allows_exactly_max),
+    cmocka_unit_test(test_cap_refusal_leaves_buffer_unchanged),
+    cmocka_unit_test(test_cap_refusal_on_empty_buffer),
+    cmocka_unit_test(test_cap_huge_length_does_not_wrap),
+    cmocka_unit_test(test_json_string_escaping),
+    cmocka_unit_test(test_json_string_round_trips_all_control_chars),
+    cmocka_unit_test(test_json_string_appends_after_existing_text),
+    cmocka_unit_test(test_json_string_refused_midway_is_all_or_nothing),
+    cmocka_unit_test(test_detach_hands_over_and_empties),
+    cmocka_unit_test(test_detach_of_unused_buffer_is_empty_string),
+    cmocka_unit_test(test_reset_keeps_memory_and_cap),
+    cmocka_unit_test(test_reset_of_unused_buffer),
+    cmocka_unit_test(test_release_empties_and_accepts_null),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
