@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Fault injection per tenant: latency (without blocking other tenants),
+error rate, outage, connection resets, token endpoint failures, custom rate
+limit, OCN POST interval; faults from the start-up configuration."""
+
+import http.client
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sbx import DEFAULT_CONFIG, Sandbox, check, course, eq, run  # noqa: E402
+
+CONFIG = {"tenants": DEFAULT_CONFIG["tenants"] + [
+    {"name": "slow", "degreed": {"clients": [{"client_id": "s", "client_secret": "s"}]}},
+    {"name": "flaky", "degreed": {"clients": [{"client_id": "f", "client_secret": "f"}]},
+     "faults": {"error_rate": {"rate": 1.0, "status": 502, "api": "degreed"}}},
+]}
+
+
+def test_latency_does_not_block_other_tenants(sb):
+    sb.faults("slow", latency={"ms": 2000})
+    result = {}
+
+    def slow_call():
+        t0 = time.time()
+        result["status"] = sb.dg_token_response("slow", "s", "s").status
+        result["took"] = time.time() - t0
+
+    threads = [threading.Thread(target=slow_call) for _ in range(8)]
+    for t in threads:  # more slow requests than the server has threads
+        t.start()
+    time.sleep(0.2)
+    t0 = time.time()
+    tok = sb.dg_token("globex", "globex-id", "globex-secret")
+    eq(sb.dg("GET", "globex", "/content/courses", tok).status, 200)
+    eq(sb.get("/_sandbox/health").status, 200)
+    fast = time.time() - t0
+    check(fast < 0.5, "other tenant answered in %.3f s while 'slow' waits" % fast)
+    for t in threads:
+        t.join()
+    eq(result["status"], 200)
+    check(result["took"] >= 1.95, "latency applied (%.3f s)" % result["took"])
+    check(result["took"] < 3.5, "latency not serialised (%.3f s)" % result["took"])
+    log = sb.requests_log("?tenant=slow")["requests"]
+    check(all(e["delay_ms"] == 2000 for e in log), "delay recorded")
+    sb.faults("slow", latency={"ms": 100, "jitter_ms": 100, "api": "sf"})
+    t0 = time.time()
+    sb.dg_token_response("slow", "s", "s")
+    check(time.time() - t0 < 0.09, "api selector: Degreed token not delayed")
+    sb.faults("slow", latency={"ms": 100, "jitter_ms": 100, "api": "token"})
+    t0 = time.time()
+    sb.dg_token_response("slow", "s", "s")
+    took = time.time() - t0
+    check(0.095 <= took < 0.6, "latency with jitter %.3f" % took)
+    sb.faults("slow", latency=None)
+
+
+def test_error_rate(sb):
+    tok = sb.dg_token("acme")
+    sb.faults("acme", error_rate={"rate": 1.0, "status": 500, "api": "degreed"})
+    r = sb.dg("GET", "acme", "/content/courses", tok)
+    eq(r.status, 500)
+    eq(r.json["errors"][0]["status"], 500, "JSON:API body")
+    eq(sb.dg_token_response("acme", "acme-id", "acme-secret-1").status, 200,
+       "token endpoint not selected")
+    sft = sb.sf_token()
+    eq(sb.ocn_courses("acme", sft, [course("er-1")]).status, 200, "sf not selected")
+    sb.faults("acme", error_rate={"rate": 0.5, "status": 503, "mode": "spread"})
+    codes = [sb.dg("GET", "acme", "/content/courses", tok).status for _ in range(20)]
+    eq(codes.count(503), 10, "spread: exactly half")
+    sb.faults("acme", error_rate={"rate": 0.5, "status": 503})
+    codes = [sb.dg("GET", "acme", "/content/courses", tok).status for _ in range(200)]
+    check(60 <= codes.count(503) <= 140, "random: about half (%d)" % codes.count(503))
+    sb.faults("acme", error_rate={"rate": 1.0, "status": 429, "api": "sf"})
+    r = sb.ocn_courses("acme", sft, [course("er-2")])
+    eq(r.status, 429)
+    eq(r.header("Retry-After"), "1", "429 carries Retry-After")
+    check("error" in r.json and "message" in r.json["error"], "OData body")
+    sb.faults("acme", error_rate={"rate": 1.0, "status": 500, "api": "token"})
+    r = sb.sf_token_response("acme", "acme-sf", "acme-sf-secret")
+    eq(r.status, 500)
+    eq(r.json["error"], "server_error")
+    sb.faults("acme", error_rate=None)
+    eq(sb.dg("GET", "acme", "/content/courses", tok).status, 200)
+    stats = sb.get("/_sandbox/faults?tenant=acme").json["tenants"]["acme"]["stats"]
+    check(stats["errors"] >= 1 + 10 + 60 + 2)
+
+
+def test_outage(sb):
+    tok = sb.dg_token("globex", "globex-id", "globex-secret")
+    sb.faults("globex", outage={"seconds": 1})
+    r = sb.dg("GET", "globex", "/content/courses", tok)
+    eq(r.status, 503)
+    eq(r.header("Retry-After"), "1")
+    eq(sb.dg_token_response("globex", "globex-id", "globex-secret").status, 503, "token too")
+    eq(sb.sf_token_response("globex", "globex-sf", "globex-sf-secret", user="admin",
+                            company="GLOBEX").status, 503, "and SF")
+    eq(sb.dg("GET", "acme", "/content/courses", sb.dg_token()).status, 200, "other tenant")
+    f = sb.get("/_sandbox/faults?tenant=globex").json["tenants"]["globex"]
+    eq(f["outage"]["active"], True)
+    time.sleep(1.05)
+    eq(sb.dg("GET", "globex", "/content/courses", tok).status, 200, "outage over")
+    # from/to windows, past and future
+    sb.faults("globex", outage={"from": "2001-01-01T00:00:00Z", "to": "2001-01-02T00:00:00Z"})
+    eq(sb.dg("GET", "globex", "/content/courses", tok).status, 200, "past window")
+    now = time.time()
+    sb.faults("globex", outage={"from": now - 5, "to": now + 60, "status": 502, "api": "sf"})
+    eq(sb.dg("GET", "globex", "/content/courses", tok).status, 200, "degreed not selected")
+    g = sb.sf_token_response("globex", "globex-sf", "globex-sf-secret", user="admin",
+                             company="GLOBEX")
+    eq(g.status, 200, "sf token not selected by api=sf")
+    eq(sb.ocn_courses("globex", g.json["access_token"], [course("o-1")]).status, 502)
+    r = sb.request("DELETE", "/_sandbox/faults?tenant=globex")
+    eq(r.status, 200)
+    eq(sb.ocn_courses("globex", g.json["access_token"], [course("o-1")]).status, 200)
+
+
+def test_connection_reset(sb):
+    tok = sb.dg_token("acme")
+    sb.faults("acme", connection_reset={"rate": 1.0, "api": "degreed"})
+    try:
+        r = sb.dg("GET", "acme", "/content/courses", tok)
+        raise AssertionError("expected a closed connection, got %r" % r)
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        pass
+    eq(sb.dg_token_response("acme", "acme-id", "acme-secret-1").status, 200, "token ok")
+    last = sb.requests_log("?tenant=acme")["requests"][-2]
+    eq(last["fault"], "connection_reset")
+    eq(last["status"], None)
+    sb.faults("acme", connection_reset={"rate": 0.5, "mode": "spread", "api": "degreed"})
+    outcomes = []
+    for _ in range(10):
+        try:
+            outcomes.append(sb.dg("GET", "acme", "/content/courses", tok).status)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            outcomes.append("reset")
+    eq(outcomes.count("reset"), 5)
+    eq(outcomes.count(200), 5)
+    sb.faults("acme", connection_reset=None)
+
+
+def test_token_failures(sb):
+    sb.faults("acme", token_failures={"count": 2, "status": 503, "api": "degreed"})
+    codes = [sb.dg_token_response("acme", "acme-id", "acme-secret-1").status for _ in range(3)]
+    eq(codes, [503, 503, 200])
+    sb.faults("acme", token_failures={"count": 1, "status": 401})
+    eq(sb.sf_token_response("acme", "acme-sf", "acme-sf-secret").status, 401, "api all")
+    eq(sb.sf_token_response("acme", "acme-sf", "acme-sf-secret").status, 200)
+    f = sb.get("/_sandbox/faults?tenant=acme").json["tenants"]["acme"]
+    eq(f["token_failures"]["remaining"], 0)
+    eq(f["stats"]["token_failures"], 3)
+
+
+def test_custom_rate_limit_and_ocn_interval(sb):
+    sb.put_tenants({"name": "rl", "degreed": {"clients": [{"client_id": "r",
+                                                           "client_secret": "r"}]},
+                    "sf": {"company_id": "RL", "client_id": "c", "client_secret": "s",
+                           "admin_users": ["a"]}})
+    t = sb.dg_token("rl", "r", "r")
+    sb.faults("rl", rate_limit={"per_minute": 2}, ocn_min_post_interval_s=30)
+    codes = [sb.dg("GET", "rl", "/content/courses", t).status for _ in range(3)]
+    eq(codes, [200, 200, 429])
+    eq(sb.dg("GET", "rl", "/content/courses", t).header("X-Rate-Limit-Limit"), "1m")
+    s = sb.sf_token("rl", "c", "s", user="a", company="RL")
+    eq(sb.ocn_courses("rl", s, [course("i-1")]).status, 200)
+    r = sb.ocn_courses("rl", s, [course("i-2")])
+    eq(r.status, 429)
+    check(25 <= int(r.header("Retry-After")) <= 30)
+    f = sb.get("/_sandbox/faults?tenant=rl").json["tenants"]["rl"]
+    eq(f["rate_limit"], {"limit": 2, "window_s": 60})
+    eq(f["ocn_min_post_interval_s"], 30)
+    sb.request("DELETE", "/_sandbox/faults?tenant=rl")
+    eq(sb.ocn_courses("rl", s, [course("i-2")]).status, 200, "cleared")
+
+
+def test_faults_from_config(sb):
+    t = sb.dg_token("flaky", "f", "f")
+    r = sb.dg("GET", "flaky", "/content/courses", t)
+    eq(r.status, 502)
+    f = sb.get("/_sandbox/faults").json["tenants"]["flaky"]
+    eq(f["error_rate"]["status"], 502)
+
+
+def test_fault_call_validation(sb):
+    for body, needle in (({"latency": {"ms": 10}}, "tenant"),
+                         ({"tenant": "nosuch", "latency": {"ms": 10}}, "unknown tenant"),
+                         ({"tenant": "acme", "latency": {"ms": -5}}, "latency.ms"),
+                         ({"tenant": "acme", "error_rate": {"rate": 2}}, "rate"),
+                         ({"tenant": "acme", "error_rate": {"rate": 0.1, "api": "x"}}, "api"),
+                         ({"tenant": "acme", "meteor": {}}, "meteor"),
+                         ({"tenant": "acme", "outage": {}}, "outage")):
+        r = sb.post("/_sandbox/faults", json_body=body)
+        check(r.status in (400, 404), (needle, r))
+        check(needle in r.json["error"], (needle, r.json))
+    eq(sb.request("PUT", "/_sandbox/faults").status, 405)
+    eq(sb.request("DELETE", "/_sandbox/faults").status, 200, "clear all")
+    eq(sb.get("/_sandbox/faults").json["tenants"]["flaky"].get("error_rate"), None)
+
+
+if __name__ == "__main__":
+    run([test_latency_does_not_block_other_tenants, test_error_rate, test_outage,
+         test_connection_reset, test_token_failures, test_custom_rate_limit_and_ocn_interval,
+         test_faults_from_config, test_fault_call_validation],
+        sandbox_factory=lambda: Sandbox(config=CONFIG, args=["--threads", "2"]))
