@@ -380,6 +380,10 @@ static void on_response(void *opaque, const lb_http_response *r)
     finish(j, LB_DELIVERY_CANCELLED);
     return;
   }
+  if (r->body_truncated)
+    lb_log(LB_LOG_DEBUG, "lms response body truncated",
+           LB_S("integration", c->cfg->integrations[j->integ].id),
+           LB_I("request_id", r->id), LB_I("kept_bytes", r->body_len));
   lb_verdict v = lb_classify(req->step, r->status, r->body, r->body_len);
   lb_log(LB_LOG_DEBUG, "lms response",
          LB_S("integration", c->cfg->integrations[j->integ].id),

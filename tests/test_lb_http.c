@@ -1,0 +1,194 @@
+/* lb_http against lms-sandbox: many requests from one thread, body cap
+ * reported, response headers, request ids, timeouts, transport errors, and
+ * the caller's file descriptor waking the wait. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lb_http.h"
+#include "lb_test_sandbox.h"
+#include "lb_time.h"
+
+static lb_test_lms lms;
+
+static int setup(void **state)
+{
+  (void)state;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  lb_test_lms_start(&lms, "{\"tenants\":[{\"name\":\"h\",\"degreed\":{\"clients\":[{\"client_id\":"
+                          "\"h-id\",\"client_secret\":\"h-secret-123\"}]}}]}");
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  lb_test_lms_stop(&lms);
+  curl_global_cleanup();
+  return 0;
+}
+
+typedef struct {
+  int done;
+  int status;
+  size_t body_len;
+  bool truncated;
+  char error[256];
+  uint64_t id;
+} result;
+
+static void on_done(void *opaque, const lb_http_response *r)
+{
+  result *res = opaque;
+  res->done++;
+  res->status = r->status;
+  res->body_len = r->body_len;
+  res->truncated = r->body_truncated;
+  res->id = r->id;
+  snprintf(res->error, sizeof(res->error), "%s", r->error ? r->error : "");
+  assert_int_equal(strlen(r->body), r->body_len); /* NUL-terminated */
+}
+
+static void wait_for(lb_http *h, const result *r, int n)
+{
+  int64_t end = lb_time_mono_ms() + 20000;
+  while (r->done < n && lb_time_mono_ms() < end)
+    lb_http_run(h, 100, -1);
+  assert_int_equal(r->done, n);
+}
+
+static void test_many_in_flight_and_ids(void **state)
+{
+  (void)state;
+  char url[256];
+  result res[300] = {{0}};
+  lb_http *h = lb_http_new(NULL);
+  snprintf(url, sizeof(url), "%s/_sandbox/health", lms.base_url);
+  lb_http_request req = {.method = "GET", .url = url};
+  uint64_t last = 0;
+  for (int i = 0; i < 300; i++) {
+    uint64_t id = 0;
+    assert_int_equal(lb_http_start(h, &req, on_done, &res[i], &id), LB_E_OK);
+    assert_true(id > last);
+    last = id;
+  }
+  assert_int_equal(lb_http_in_flight(h), 300);
+  int64_t end = lb_time_mono_ms() + 20000;
+  while (lb_http_in_flight(h) && lb_time_mono_ms() < end)
+    lb_http_run(h, 100, -1);
+  for (int i = 0; i < 300; i++) {
+    assert_int_equal(res[i].done, 1);
+    assert_int_equal(res[i].status, 200);
+  }
+  lb_http_destroy(h);
+}
+
+static void test_body_cap_headers_and_request_id(void **state)
+{
+  (void)state;
+  char url[256], body[256];
+  result r = {0};
+  lb_http *h = lb_http_new(&(lb_http_options){.max_body = 64});
+  /* a token, then an authenticated Degreed call for its headers */
+  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
+  snprintf(body, sizeof(body), "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
+  const char *form[] = {"Content-Type: application/x-www-form-urlencoded"};
+  lb_http_request req = {.method = "POST", .url = url, .headers = form, .nheaders = 1,
+                         .body = body, .body_len = strlen(body)};
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  /* the token response is longer than 64 bytes: kept up to the cap */
+  assert_true(r.truncated);
+  assert_int_equal(r.body_len, 64);
+  lb_http_destroy(h);
+
+  /* the sandbox saw our X-Request-Id */
+  json_object *log = lb_test_get_json(&lms, "/_sandbox/requests?tenant=h");
+  json_object *e = json_object_array_get_idx(lb_test_dig(log, "requests"), 0);
+  const char *rid = json_object_get_string(lb_test_dig(e, "headers.X-Request-Id"));
+  assert_non_null(rid);
+  assert_int_equal(strncmp(rid, "lb-", 3), 0);
+  json_object_put(log);
+
+  /* an error status is a response like any other */
+  h = lb_http_new(NULL);
+  memset(&r, 0, sizeof(r));
+  snprintf(url, sizeof(url), "%s/t/h/api/v2/content/courses?filter[external_id]=x", lms.base_url);
+  const char *bad_auth[] = {"Authorization: Bearer nope", "Accept: application/json"};
+  lb_http_request get = {.method = "GET", .url = url, .headers = bad_auth, .nheaders = 2};
+  assert_int_equal(lb_http_start(h, &get, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 401);
+  assert_false(r.truncated);
+  lb_http_destroy(h);
+}
+
+static void test_timeout_and_transport_errors(void **state)
+{
+  (void)state;
+  char url[256];
+  result r = {0};
+  lb_http *h = lb_http_new(NULL);
+  lb_test_post_json(&lms, "/_sandbox/faults", "{\"tenant\":\"h\",\"latency\":{\"ms\":3000}}");
+  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
+  lb_http_request req = {.method = "POST", .url = url, .body = "x", .body_len = 1,
+                         .timeout_ms = 300};
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 0);
+  assert_true(strlen(r.error) > 0);
+  char del[256];
+  snprintf(del, sizeof(del), "%s/_sandbox/faults?tenant=h", lms.base_url);
+  lb_test_http("DELETE", del, NULL, NULL);
+
+  /* nobody listens on port 1 */
+  memset(&r, 0, sizeof(r));
+  lb_http_request refused = {.method = "GET", .url = "http://127.0.0.1:1/"};
+  assert_int_equal(lb_http_start(h, &refused, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 0);
+  assert_true(strlen(r.error) > 0);
+
+  /* only http and https */
+  memset(&r, 0, sizeof(r));
+  lb_http_request file = {.method = "GET", .url = "file:///etc/passwd"};
+  assert_int_equal(lb_http_start(h, &file, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 0);
+  lb_http_destroy(h);
+}
+
+static void test_extra_fd_wakes_the_wait(void **state)
+{
+  (void)state;
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  lb_http *h = lb_http_new(NULL);
+  assert_int_equal(write(fds[1], "x", 1), 1);
+  int64_t start = lb_time_mono_ms();
+  lb_http_run(h, 5000, fds[0]);
+  assert_true(lb_time_mono_ms() - start < 2000);
+  lb_http_destroy(h);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_many_in_flight_and_ids),
+    cmocka_unit_test(test_body_cap_headers_and_request_id),
+    cmocka_unit_test(test_timeout_and_transport_errors),
+    cmocka_unit_test(test_extra_fd_wakes_the_wait),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
