@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Benchmarks, figures measured side by side in one run (never asserted in
+# tests). Today: the delivery client's requests/s against lms-sandbox at 1,
+# 16, 64 and 256 requests in flight, beside wrk's rate on the same endpoint.
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+cd "$LB_ROOT"
+
+lb_ensure_packages "${LB_PACKAGES[@]}" wrk
+lb_say "build in build/"
+lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox lb-bench-client >/dev/null
+
+work=$(mktemp -d)
+trap 'kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+export BENCH_SECRET=bench-secret-0042
+cat > "$work/lms.json" <<JSON
+{"tenants": [
+  {"name": "client", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
+                                 "rate_limit_per_minute": 100000000}},
+  {"name": "wrk", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
+                              "rate_limit_per_minute": 100000000}}]}
+JSON
+build/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
+  --ready-file "$work/ready" --log-max-entries 200000 2>"$work/lms.log" &
+lms_pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.05; done
+base=$(cat "$work/ready")
+
+lb_say "delivery client: new Degreed completions, one thread"
+N=${BENCH_REQUESTS:-20000}
+build/tests/lb-bench-client "$base" client bench "$N" 1 16 64 256 | tee "$work/client.txt"
+
+lb_say "wrk: the same POST, 2 threads, 64 connections, 10 s"
+token=$(curl -s -X POST "$base/t/wrk/oauth/token" \
+  -d "grant_type=client_credentials&client_id=bench&client_secret=$BENCH_SECRET" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+BENCH_TOKEN=$token wrk -t2 -c64 -d10s -s tests/bench/wrk-completions.lua \
+  "$base/t/wrk/api/v2/completions" | tee "$work/wrk.txt"
+wrk_rate=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
+
+lb_say "summary"
+printf '%-28s %12s %10s\n' "what" "requests/s" "vs wrk"
+while read -r line; do
+  k=$(sed -E 's/.*in_flight=([0-9]+).*/\1/' <<<"$line")
+  r=$(sed -E 's/.*rate=([0-9]+).*/\1/' <<<"$line")
+  printf '%-28s %12s %9.2fx\n' "client, $k in flight" "$r" "$(awk -v a="$r" -v b="$wrk_rate" 'BEGIN{print a/b}')"
+done < "$work/client.txt"
+printf '%-28s %12.0f %9.2fx\n' "wrk -t2 -c64" "$wrk_rate" 1
