@@ -1,12 +1,17 @@
 #include "lb_cli.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
 
+#include "lb_engine.h"
 #include "lb_json.h"
 #include "lb_log.h"
 #include "lb_strbuf.h"
@@ -221,6 +226,51 @@ out:
   return rc;
 }
 
+/* The only mutable global: set by the signal handlers, read by the loop. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+  (void)sig;
+  if (stop_requested)
+    _exit(1); /* a second signal: exit at once */
+  stop_requested = 1;
+}
+
+static int run_daemon(const lb_worker *w, const lb_config *cfg)
+{
+  char err[512];
+  sigset_t block, old;
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  /* librdkafka's and libcurl's threads inherit a mask without them: the
+   * signals reach this thread only */
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name};
+  lb_engine *e = lb_engine_new(&opts, err, sizeof(err));
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGHUP, SIG_IGN); /* reloading integrations: not built yet */
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int rc = 1;
+  if (!e) {
+    lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
+  } else {
+    lb_log(LB_LOG_INFO, "starting", LB_S("worker", w->name), LB_S("version", LB_VERSION),
+           LB_I("integrations", (long long)cfg->nintegrations));
+    rc = lb_engine_run(e, &stop_requested);
+    lb_engine_destroy(e);
+  }
+  curl_global_cleanup();
+  return rc;
+}
+
 int lb_cli_main(const lb_worker *w, int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -278,10 +328,7 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
   } else if (map_path) {
     rc = run_map(w, &cfg, map_path);
   } else {
-    /* The consumer engine is the subject of a later issue. */
-    lb_log(LB_LOG_ERROR, "consuming from Kafka is not built yet, exiting",
-           LB_S("worker", w->name));
-    rc = 1;
+    rc = run_daemon(w, &cfg);
   }
   lb_config_release(&cfg);
   lb_log_clear_secrets();

@@ -263,16 +263,23 @@ static void run_done(lb_client *c)
   }
 }
 
-/* A failed attempt: back off and retry, park, or give up. */
-static void failed(job *j, const char *why, int64_t floor_ms)
+/* Counts a failed attempt and its time. */
+static void note_failure(job *j, const char *why)
 {
-  lb_client *c = j->c;
   int64_t wall = lb_time_now_ms();
   j->attempts++;
   if (!j->first_failure_ms)
     j->first_failure_ms = wall;
   j->last_failure_ms = wall;
   set_reason(j, "%s", why);
+}
+
+/* A failed attempt: back off and retry, park, or give up. */
+static void failed(job *j, const char *why, int64_t floor_ms)
+{
+  lb_client *c = j->c;
+  int64_t wall = lb_time_now_ms();
+  note_failure(j, why);
   int64_t delay = lb_backoff_delay(&c->policy, j->attempts, floor_ms,
                                    lb_backoff_random(&c->rng));
   if (!lb_backoff_may_retry(&c->policy, j->attempts, j->first_failure_ms, wall,
@@ -440,6 +447,7 @@ static void on_response(void *opaque, const lb_http_response *r)
   case LB_OUT_AUTH:
     lb_tokens_invalidate(c->tokens, j->integ, j->token_gen);
     if (j->auth_retried) {
+      note_failure(j, v.why);
       set_reason(j, "%s after a fresh token", v.why);
       finish(j, LB_DELIVERY_AUTH);
       return;
@@ -463,7 +471,7 @@ static void on_response(void *opaque, const lb_http_response *r)
   case LB_OUT_PERMANENT: {
     char why[200];
     snprintf(why, sizeof(why), "%s (HTTP %d)", v.why, r->status);
-    set_reason(j, "%s", why);
+    note_failure(j, why);
     finish(j, LB_DELIVERY_PERMANENT);
     return;
   }

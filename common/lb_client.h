@@ -39,7 +39,7 @@ typedef struct {
   int http_status;          /* of the last response, 0 if none */
   const char *http_body;    /* last response body (capped), or "" */
   const char *reason;       /* secret-free, for logs and DLQ headers */
-  int attempts;             /* failed attempts so far (carried over) */
+  int attempts;             /* failed attempts, the final one included */
   int64_t first_failure_ms; /* wall clock; 0 when nothing failed */
   int64_t last_failure_ms;
   int64_t not_before_ms;    /* PARK: wall clock of the next try */

@@ -1,0 +1,1290 @@
+#include "lb_engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lb_client.h"
+#include "lb_json.h"
+#include "lb_log.h"
+#include "lb_obs.h"
+#include "lb_offsets.h"
+#include "lb_strbuf.h"
+#include "lb_time.h"
+
+#define DLQ_BODY_MAX 2048
+#define KEY_BUCKETS 4096
+#define POLL_BATCH 500
+#define IDLE_WAIT_MS 100
+#define REPRODUCE_DELAY_MS 1000
+
+/* Headers lmsbridge writes; dropped from a record before it writes them
+ * again (a retried or replayed record carries the previous ones). */
+#define HDR_TARGET "lmsbridge.target"
+#define HDR_ATTEMPTS "lmsbridge.attempts"
+#define HDR_NOT_BEFORE "lmsbridge.not_before"
+#define HDR_FIRST_FAILURE "lmsbridge.first_failure"
+#define HDR_LAST_FAILURE "lmsbridge.last_failure"
+#define HDR_ORIG_TOPIC "lmsbridge.original.topic"
+#define HDR_ORIG_PARTITION "lmsbridge.original.partition"
+#define HDR_ORIG_OFFSET "lmsbridge.original.offset"
+#define HDR_REPLAYS "lmsbridge.replays"
+
+typedef struct part part;
+typedef struct msg msg;
+typedef struct dlv dlv;
+
+struct part {
+  part *next;
+  char *topic;
+  int32_t partition;
+  bool retry;    /* the retry topic */
+  bool paused;
+  bool draining; /* being revoked: no new work, finished work still stored */
+  bool revoked;  /* handed back: freed once its last message is gone */
+  lb_offsets offs;
+  msg *msgs;     /* alive, finished or not */
+  size_t nmsgs;
+};
+
+typedef enum { D_QUEUED, D_RUNNING, D_PRODUCING, D_RESOLVED, D_CANCELLED } dlv_state;
+
+struct dlv {
+  msg *m;
+  size_t item;       /* index in m->plan.items */
+  size_t integ;      /* index in cfg->integrations */
+  dlv_state state;
+  char *key;         /* ordering key, NULL: none */
+  dlv *key_next;     /* waiting behind this one on the same key */
+  uint64_t handle;
+  int64_t started_mono;
+  /* the result, kept for the DLQ or retry record */
+  lb_delivery_status status;
+  int http_status;
+  char *http_body;
+  char *reason;
+  int attempts;
+  int64_t first_failure_ms, last_failure_ms, not_before_ms;
+  bool produce_due; /* a DLQ/retry write failed: try again */
+  int64_t produce_at_mono;
+};
+
+struct msg {
+  msg *prev, *next; /* in p->msgs */
+  msg *next_due;    /* held retry records, by not_before */
+  lb_engine *e;
+  part *p;
+  rd_kafka_message_t *rkm;
+  lb_plan plan;
+  dlv *dlvs;
+  size_t ndlvs;
+  size_t pending;    /* deliveries (or the dead letter) not resolved */
+  bool planned;
+  bool dead_letter_pending;
+  /* from the record's headers */
+  char *target;      /* only this integration (retry or replay) */
+  int attempts;
+  int64_t first_failure_ms, not_before_ms;
+  char *orig_topic;
+  int32_t orig_partition;
+  int64_t orig_offset;
+  int replays;
+};
+
+typedef struct keynode {
+  struct keynode *next;
+  char *key;
+  dlv *tail; /* last delivery of the chain on this key */
+} keynode;
+
+struct lb_engine {
+  lb_engine_options opts;
+  const lb_config *cfg;
+  rd_kafka_t *rk;  /* consumer */
+  rd_kafka_t *prk; /* producer: DLQ and retry */
+  rd_kafka_queue_t *cq, *pq;
+  int wake[2];     /* queue IO events land here */
+  lb_client *client;
+  lb_metrics *metrics;
+  lb_obs *obs;
+  part *parts;
+  msg *due_head;   /* held retry records, sorted by not_before */
+  keynode *keys[KEY_BUCKETS];
+  size_t msgs_in_flight;
+  bool all_paused;
+  bool stopping;
+  bool assigned;
+  int64_t next_stats_mono;
+};
+
+/* ---- small helpers ---- */
+
+static void label2(char *buf, size_t len, const char *k1, const char *v1,
+                   const char *k2, const char *v2)
+{
+  buf[0] = '\0';
+  lb_metrics_label(buf, len, k1, v1);
+  if (k2)
+    lb_metrics_label(buf, len, k2, v2);
+}
+
+static void drain_wake(lb_engine *e)
+{
+  char buf[256];
+  while (read(e->wake[0], buf, sizeof(buf)) > 0)
+    ;
+}
+
+static const char *header_str(rd_kafka_headers_t *hdrs, const char *name, char *buf,
+                              size_t len)
+{
+  const void *v = NULL;
+  size_t n = 0;
+  if (!hdrs || rd_kafka_header_get_last(hdrs, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      !v)
+    return NULL;
+  if (n >= len)
+    n = len - 1;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+static int64_t header_int(rd_kafka_headers_t *hdrs, const char *name, int64_t dflt)
+{
+  char buf[32];
+  const char *s = header_str(hdrs, name, buf, sizeof(buf));
+  if (!s)
+    return dflt;
+  char *end;
+  long long v = strtoll(s, &end, 10);
+  return end == s ? dflt : (int64_t)v;
+}
+
+/* ---- partitions ---- */
+
+static part *find_part(lb_engine *e, const char *topic, int32_t partition)
+{
+  for (part *p = e->parts; p; p = p->next)
+    if (!p->revoked && p->partition == partition && strcmp(p->topic, topic) == 0)
+      return p;
+  return NULL;
+}
+
+static void part_unlink_free(lb_engine *e, part *p)
+{
+  for (part **pp = &e->parts; *pp; pp = &(*pp)->next) {
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  }
+  lb_offsets_release(&p->offs);
+  free(p->topic);
+  free(p);
+}
+
+static void set_paused(lb_engine *e, part *p, bool pause)
+{
+  if (p->paused == pause || p->revoked)
+    return;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+  if (pause)
+    rd_kafka_pause_partitions(e->rk, l);
+  else
+    rd_kafka_resume_partitions(e->rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  p->paused = pause;
+}
+
+/* Pause above the limits, resume below half of them (hysteresis). */
+static void apply_backpressure(lb_engine *e, part *p)
+{
+  size_t plimit = (size_t)e->opts.partition_max_in_flight;
+  size_t glimit = (size_t)e->opts.max_in_flight_messages;
+  if (!e->all_paused && e->msgs_in_flight >= glimit) {
+    e->all_paused = true;
+    for (part *q = e->parts; q; q = q->next)
+      set_paused(e, q, true);
+    return;
+  }
+  if (e->all_paused && e->msgs_in_flight <= glimit / 2 && !e->stopping) {
+    e->all_paused = false;
+    for (part *q = e->parts; q; q = q->next)
+      set_paused(e, q, lb_offsets_in_flight(&q->offs) >= plimit);
+    return;
+  }
+  if (!p || e->all_paused || e->stopping)
+    return;
+  size_t n = lb_offsets_in_flight(&p->offs);
+  if (!p->paused && n >= plimit)
+    set_paused(e, p, true);
+  else if (p->paused && n <= plimit / 2)
+    set_paused(e, p, false);
+}
+
+/* ---- ordering keys ---- */
+
+static unsigned hash(const char *s)
+{
+  unsigned h = 2166136261u;
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 16777619u;
+  return h % KEY_BUCKETS;
+}
+
+/* Appends d to its key's chain; true when d is first (may start now). */
+static bool key_enqueue(lb_engine *e, dlv *d)
+{
+  unsigned b = hash(d->key);
+  for (keynode *k = e->keys[b]; k; k = k->next) {
+    if (strcmp(k->key, d->key) == 0) {
+      k->tail->key_next = d;
+      k->tail = d;
+      return false;
+    }
+  }
+  keynode *k = calloc(1, sizeof(*k));
+  if (!k || !(k->key = strdup(d->key))) {
+    free(k);
+    return true; /* no memory for ordering: deliver anyway */
+  }
+  k->tail = d;
+  k->next = e->keys[b];
+  e->keys[b] = k;
+  return true;
+}
+
+/* d left the head of its chain: forget the key when it was the last. */
+static void key_release(lb_engine *e, dlv *d)
+{
+  if (!d->key || d->key_next)
+    return;
+  unsigned b = hash(d->key);
+  for (keynode **kp = &e->keys[b]; *kp; kp = &(*kp)->next) {
+    if ((*kp)->tail == d) {
+      keynode *k = *kp;
+      *kp = k->next;
+      free(k->key);
+      free(k);
+      return;
+    }
+  }
+}
+
+/* ---- messages ---- */
+
+static void start_dlv(lb_engine *e, dlv *d);
+static void msg_maybe_finish(lb_engine *e, msg *m);
+
+static void msg_free(lb_engine *e, msg *m)
+{
+  part *p = m->p;
+  for (size_t i = 0; i < m->ndlvs; i++) {
+    free(m->dlvs[i].key);
+    free(m->dlvs[i].http_body);
+    free(m->dlvs[i].reason);
+  }
+  free(m->dlvs);
+  lb_plan_release(&m->plan);
+  free(m->target);
+  free(m->orig_topic);
+  rd_kafka_message_destroy(m->rkm);
+  if (m->prev)
+    m->prev->next = m->next;
+  else
+    p->msgs = m->next;
+  if (m->next)
+    m->next->prev = m->prev;
+  free(m);
+  p->nmsgs--;
+  if (p->revoked && p->nmsgs == 0)
+    part_unlink_free(e, p);
+}
+
+static void store_offset(lb_engine *e, part *p)
+{
+  int64_t off = lb_offsets_committable(&p->offs);
+  if (off < 0 || p->revoked)
+    return;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = off;
+  rd_kafka_resp_err_t err = rd_kafka_offsets_store(e->rk, l);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    err = l->elems[0].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    lb_log(LB_LOG_DEBUG, "offset not stored", LB_S("topic", p->topic),
+           LB_I("partition", p->partition), LB_I("offset", off),
+           LB_S("error", rd_kafka_err2str(err)));
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* A delivery (or the dead letter) is resolved: finish the message when it
+ * was the last, and let the next delivery on the same key go. */
+static void resolved(lb_engine *e, msg *m)
+{
+  m->pending--;
+  msg_maybe_finish(e, m);
+}
+
+static void msg_maybe_finish(lb_engine *e, msg *m)
+{
+  if (!m->planned || m->pending > 0)
+    return;
+  part *p = m->p;
+  bool cancelled = false;
+  for (size_t i = 0; i < m->ndlvs; i++)
+    cancelled = cancelled || m->dlvs[i].state == D_CANCELLED;
+  if (!cancelled && !p->revoked && lb_offsets_done(&p->offs, m->rkm->offset))
+    store_offset(e, p);
+  e->msgs_in_flight--;
+  msg_free(e, m);
+  apply_backpressure(e, p->revoked ? NULL : p);
+}
+
+/* ---- producing dead letters and parked records ---- */
+
+/* Copies the record's headers without lmsbridge's and Kafka Connect's own
+ * (they are written anew). */
+static rd_kafka_headers_t *copy_headers(const msg *m)
+{
+  rd_kafka_headers_t *src = NULL;
+  rd_kafka_message_headers(m->rkm, &src);
+  rd_kafka_headers_t *h = rd_kafka_headers_new(src ? rd_kafka_header_cnt(src) + 16 : 16);
+  for (size_t i = 0; src; i++) {
+    const char *name;
+    const void *val;
+    size_t size;
+    if (rd_kafka_header_get_all(src, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      break;
+    if (strncmp(name, "lmsbridge.", 10) == 0 || strncmp(name, "__connect.errors.", 17) == 0)
+      continue;
+    rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
+  }
+  return h;
+}
+
+static void hdr(rd_kafka_headers_t *h, const char *name, const char *value)
+{
+  rd_kafka_header_add(h, name, -1, value ? value : "", -1);
+}
+
+static void hdr_int(rd_kafka_headers_t *h, const char *name, int64_t v)
+{
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%lld", (long long)v);
+  hdr(h, name, buf);
+}
+
+static void hdr_time(rd_kafka_headers_t *h, const char *name, int64_t ms)
+{
+  char buf[40];
+  hdr(h, name, ms ? lb_time_format_rfc3339(ms, buf, sizeof(buf)) : "");
+}
+
+/* The original coordinates: the source record's, or those a retry record
+ * carries. */
+static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *offset)
+{
+  if (m->orig_topic) {
+    *topic = m->orig_topic;
+    *partition = m->orig_partition;
+    *offset = m->orig_offset;
+  } else {
+    *topic = rd_kafka_topic_name(m->rkm->rkt);
+    *partition = m->rkm->partition;
+    *offset = m->rkm->offset;
+  }
+}
+
+static const char *dlq_class(lb_delivery_status s)
+{
+  switch (s) {
+  case LB_DELIVERY_PERMANENT: return "permanent_http";
+  case LB_DELIVERY_AUTH: return "auth";
+  default: return "retries_exhausted";
+  }
+}
+
+/* What a produce callback needs: the delivery, or the message for a dead
+ * letter of the whole event. */
+typedef struct {
+  lb_engine *e;
+  msg *m;
+  dlv *d; /* NULL: the event's own dead letter */
+  bool retry_topic;
+} produced;
+
+static bool produce(lb_engine *e, msg *m, dlv *d)
+{
+  const char *otopic;
+  int32_t opart;
+  int64_t ooff;
+  char body[DLQ_BODY_MAX + 1];
+  orig(m, &otopic, &opart, &ooff);
+  bool park = d && d->status == LB_DELIVERY_PARK;
+  rd_kafka_headers_t *h = copy_headers(m);
+  const lb_integration *in = d ? &e->cfg->integrations[d->integ] : NULL;
+
+  if (park) {
+    hdr(h, HDR_TARGET, in->id);
+    hdr_int(h, HDR_ATTEMPTS, d->attempts);
+    hdr_int(h, HDR_NOT_BEFORE, d->not_before_ms);
+    hdr_int(h, HDR_FIRST_FAILURE, d->first_failure_ms);
+    hdr_int(h, HDR_LAST_FAILURE, d->last_failure_ms);
+    hdr(h, HDR_ORIG_TOPIC, otopic);
+    hdr_int(h, HDR_ORIG_PARTITION, opart);
+    hdr_int(h, HDR_ORIG_OFFSET, ooff);
+    hdr_int(h, HDR_REPLAYS, m->replays);
+  } else {
+    hdr(h, "__connect.errors.topic", otopic);
+    hdr_int(h, "__connect.errors.partition", opart);
+    hdr_int(h, "__connect.errors.offset", ooff);
+    hdr(h, "__connect.errors.exception.class.name",
+        d ? dlq_class(d->status) : m->plan.dlq_class);
+    hdr(h, "__connect.errors.exception.message", d ? d->reason : m->plan.dlq_message);
+    hdr(h, "lmsbridge.integration", in ? in->id : "");
+    hdr_int(h, "lmsbridge.http.status", d ? d->http_status : 0);
+    snprintf(body, sizeof(body), "%s", d && d->http_body ? d->http_body : "");
+    hdr(h, "lmsbridge.http.body", body);
+    hdr_int(h, "lmsbridge.attempts", d ? d->attempts : 0);
+    hdr_time(h, "lmsbridge.first_failure", d ? d->first_failure_ms : lb_time_now_ms());
+    hdr_time(h, "lmsbridge.last_failure", d ? d->last_failure_ms : lb_time_now_ms());
+    hdr(h, "lmsbridge.worker", e->opts.worker);
+    hdr_int(h, HDR_REPLAYS, m->replays);
+  }
+  produced *pr = malloc(sizeof(*pr));
+  if (!pr) {
+    rd_kafka_headers_destroy(h);
+    return false;
+  }
+  *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park};
+  const char *topic = park ? e->cfg->kafka.retry_topic : e->cfg->kafka.dlq_topic;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      e->prk, RD_KAFKA_V_TOPIC(topic),
+      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len),
+      RD_KAFKA_V_VALUE(m->rkm->payload, m->rkm->len),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+      RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(h);
+    free(pr);
+    lb_log(LB_LOG_WARN, "cannot queue a record for the dead-letter or retry topic, retrying",
+           LB_S("topic", topic), LB_S("error", rd_kafka_err2str(err)));
+    return false;
+  }
+  return true;
+}
+
+/* A write to the DLQ or retry topic failed: it is tried again later (see
+ * reproduce_due); the message, and so its offset, waits for it. */
+static void schedule_reproduce(lb_engine *e, dlv *d, msg *m)
+{
+  (void)e;
+  if (!d) {
+    m->dead_letter_pending = true;
+  } else {
+    d->produce_due = true;
+    d->produce_at_mono = lb_time_mono_ms() + REPRODUCE_DELAY_MS;
+  }
+}
+
+static void write_out(lb_engine *e, msg *m, dlv *d)
+{
+  if (!produce(e, m, d))
+    schedule_reproduce(e, d, m);
+}
+
+static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+  (void)rk;
+  (void)opaque;
+  produced *pr = rkm->_private;
+  lb_engine *e = pr->e;
+  msg *m = pr->m;
+  dlv *d = pr->d;
+  bool retry_topic = pr->retry_topic;
+  free(pr);
+  if (rkm->err) {
+    lb_log(LB_LOG_WARN,
+           "cannot write to the dead-letter or retry topic, retrying; the source "
+           "offset does not advance",
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
+           LB_S("error", rd_kafka_err2str(rkm->err)));
+    schedule_reproduce(e, d, m);
+    return;
+  }
+  char labels[256];
+  if (d) {
+    const lb_integration *in = &e->cfg->integrations[d->integ];
+    if (retry_topic) {
+      label2(labels, sizeof(labels), "integration", in->id, "outcome", "parked");
+      lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    } else {
+      label2(labels, sizeof(labels), "integration", in->id, "outcome", "dead_lettered");
+      lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+      label2(labels, sizeof(labels), "reason", dlq_class(d->status), NULL, NULL);
+      lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
+    }
+    d->state = D_RESOLVED;
+  } else {
+    label2(labels, sizeof(labels), "reason", m->plan.dlq_class, NULL, NULL);
+    lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
+  }
+  resolved(e, m);
+}
+
+/* ---- deliveries ---- */
+
+static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
+{
+  msg *m = d->m;
+  const lb_integration *in = &e->cfg->integrations[d->integ];
+  char labels[256];
+
+  d->status = r->status;
+  d->http_status = r->http_status;
+  free(d->http_body);
+  free(d->reason);
+  d->http_body = strdup(r->http_body ? r->http_body : "");
+  d->reason = strdup(r->reason ? r->reason : "");
+  d->attempts = r->attempts;
+  d->first_failure_ms = r->first_failure_ms;
+  d->last_failure_ms = r->last_failure_ms;
+  d->not_before_ms = r->not_before_ms;
+
+  /* results come in key order: the next delivery on this key may go */
+  dlv *next = d->key_next;
+  key_release(e, d);
+  if (next)
+    start_dlv(e, next);
+
+  if (r->status == LB_DELIVERY_CANCELLED) {
+    d->state = D_CANCELLED;
+    resolved(e, m);
+    return;
+  }
+  lb_metrics_observe(e->metrics, "lmsbridge_delivery_seconds", "",
+                     (double)(lb_time_mono_ms() - d->started_mono) / 1000.0);
+  /* retries made in this life of the delivery: failures followed by
+   * another try (the last failure of a failed delivery was not) */
+  int retries = r->attempts - m->attempts - (r->status == LB_DELIVERY_SUCCESS ? 0 : 1);
+  if (retries > 0) {
+    label2(labels, sizeof(labels), "integration", in->id, "outcome", "retried");
+    lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, retries);
+  }
+  if (r->status == LB_DELIVERY_SUCCESS) {
+    label2(labels, sizeof(labels), "integration", in->id, "outcome", "success");
+    lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    d->state = D_RESOLVED;
+    resolved(e, m);
+    return;
+  }
+  if (r->status == LB_DELIVERY_PARK)
+    lb_log(LB_LOG_INFO, "delivery must wait, parked in the retry topic",
+           LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
+           LB_S("reason", d->reason), LB_I("attempts", r->attempts),
+           LB_I("not_before_ms", r->not_before_ms));
+  else
+    lb_log(LB_LOG_WARN, "delivery failed for good, sent to the dead-letter topic",
+           LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
+           LB_S("class", dlq_class(r->status)), LB_S("reason", d->reason),
+           LB_I("http_status", r->http_status), LB_I("attempts", r->attempts));
+  d->state = D_PRODUCING;
+  write_out(e, m, d);
+}
+
+static void on_client_done(void *opaque, const lb_delivery_result *r)
+{
+  dlv *d = opaque;
+  on_delivered(d->m->e, d, r);
+}
+
+static void start_dlv(lb_engine *e, dlv *d)
+{
+  msg *m = d->m;
+  if (d->state == D_CANCELLED) {
+    /* handed back while it waited: pass the key on */
+    dlv *next = d->key_next;
+    key_release(e, d);
+    if (next)
+      start_dlv(e, next);
+    return;
+  }
+  d->state = D_RUNNING;
+  d->started_mono = lb_time_mono_ms();
+  lb_err rc = lb_client_deliver(e->client, d->integ, &m->plan.items[d->item].requests,
+                                NULL, m->attempts, m->first_failure_ms, on_client_done,
+                                d, &d->handle);
+  if (rc != LB_E_OK) {
+    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
+                            .reason = "cannot start the delivery (out of memory)",
+                            .http_body = ""};
+    on_delivered(e, d, &r);
+  }
+}
+
+/* Plans a message and starts its deliveries. */
+static void process(lb_engine *e, msg *m)
+{
+  const rd_kafka_message_t *rkm = m->rkm;
+  char labels[256];
+  lb_err rc = e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len,
+                           lb_time_now_ms(), &m->plan);
+  m->planned = true;
+  if (rc != LB_E_OK) {
+    /* the planner itself failed (out of memory): a mapping error */
+    m->plan = (lb_plan){.dead_letter = true, .dlq_class = "mapping"};
+    snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
+  }
+  if (m->plan.dead_letter) {
+    lb_log(LB_LOG_WARN, "invalid event, sent to the dead-letter topic",
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
+           LB_I("offset", rkm->offset), LB_S("reason", m->plan.dlq_message));
+    m->pending = 1;
+    write_out(e, m, NULL);
+    return;
+  }
+  m->dlvs = calloc(m->plan.n ? m->plan.n : 1, sizeof(dlv));
+  if (!m->dlvs) {
+    msg_maybe_finish(e, m);
+    return;
+  }
+  for (size_t i = 0; i < m->plan.n; i++) {
+    const lb_plan_item *it = &m->plan.items[i];
+    if (m->target && strcmp(it->integration->id, m->target) != 0)
+      continue;
+    if (it->skip) {
+      label2(labels, sizeof(labels), "integration", it->integration->id, "outcome", "skipped");
+      lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+      lb_log(LB_LOG_INFO, "not sent", LB_S("integration", it->integration->id),
+             LB_S("event_id", m->plan.event_id), LB_S("reason", it->reason));
+      continue;
+    }
+    dlv *d = &m->dlvs[m->ndlvs++];
+    d->m = m;
+    d->item = i;
+    d->integ = (size_t)(it->integration - e->cfg->integrations);
+    if (m->plan.item_key) {
+      size_t n = strlen(it->integration->id) + strlen(m->plan.item_key) + 2;
+      if ((d->key = malloc(n)))
+        snprintf(d->key, n, "%s\x1f%s", it->integration->id, m->plan.item_key);
+    }
+    m->pending++;
+  }
+  if (m->pending == 0) {
+    msg_maybe_finish(e, m);
+    return;
+  }
+  /* start after counting, so an early result cannot finish the message
+   * half-planned */
+  for (size_t i = 0, n = m->ndlvs; i < n; i++) {
+    dlv *d = &m->dlvs[i];
+    if (!d->key || key_enqueue(e, d))
+      start_dlv(e, d);
+    else
+      d->state = D_QUEUED;
+  }
+}
+
+static void hold_until_due(lb_engine *e, msg *m)
+{
+  msg **pp = &e->due_head;
+  while (*pp && (*pp)->not_before_ms <= m->not_before_ms)
+    pp = &(*pp)->next_due;
+  m->next_due = *pp;
+  *pp = m;
+}
+
+static void run_due(lb_engine *e)
+{
+  int64_t now = lb_time_now_ms();
+  while (e->due_head && e->due_head->not_before_ms <= now) {
+    msg *m = e->due_head;
+    e->due_head = m->next_due;
+    m->next_due = NULL;
+    process(e, m);
+  }
+}
+
+static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
+{
+  char labels[256], buf[256];
+  const char *topic = rd_kafka_topic_name(rkm->rkt);
+  part *p = find_part(e, topic, rkm->partition);
+  if (!p || p->draining) {
+    rd_kafka_message_destroy(rkm);
+    return;
+  }
+  msg *m = calloc(1, sizeof(*m));
+  if (!m || lb_offsets_add(&p->offs, rkm->offset) < 0) {
+    free(m);
+    lb_log(LB_LOG_ERROR, "out of memory, message left for redelivery", LB_S("topic", topic));
+    rd_kafka_message_destroy(rkm);
+    return;
+  }
+  m->e = e;
+  m->p = p;
+  m->rkm = rkm;
+  m->next = p->msgs;
+  if (p->msgs)
+    p->msgs->prev = m;
+  p->msgs = m;
+  p->nmsgs++;
+  e->msgs_in_flight++;
+  label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
+  lb_metrics_add(e->metrics, "lmsbridge_events_consumed_total", labels, 1);
+
+  rd_kafka_headers_t *h = NULL;
+  rd_kafka_message_headers(rkm, &h);
+  const char *target = header_str(h, HDR_TARGET, buf, sizeof(buf));
+  if (target)
+    m->target = strdup(target);
+  m->replays = (int)header_int(h, HDR_REPLAYS, 0);
+  if (p->retry) {
+    m->attempts = (int)header_int(h, HDR_ATTEMPTS, 0);
+    m->first_failure_ms = header_int(h, HDR_FIRST_FAILURE, 0);
+    m->not_before_ms = header_int(h, HDR_NOT_BEFORE, 0);
+    const char *ot = header_str(h, HDR_ORIG_TOPIC, buf, sizeof(buf));
+    if (ot) {
+      m->orig_topic = strdup(ot);
+      m->orig_partition = (int32_t)header_int(h, HDR_ORIG_PARTITION, -1);
+      m->orig_offset = header_int(h, HDR_ORIG_OFFSET, -1);
+    }
+  }
+  apply_backpressure(e, p);
+  if (m->not_before_ms > lb_time_now_ms())
+    hold_until_due(e, m);
+  else
+    process(e, m);
+}
+
+/* ---- handing partitions back (revoke, shutdown) ---- */
+
+static void run_once(lb_engine *e, int wait_ms)
+{
+  lb_client_run(e->client, wait_ms, e->wake[0]);
+  drain_wake(e);
+  rd_kafka_poll(e->prk, 0);
+}
+
+static size_t draining_msgs(lb_engine *e)
+{
+  size_t n = 0;
+  for (part *p = e->parts; p; p = p->next)
+    if (p->draining && !p->revoked)
+      n += p->nmsgs;
+  return n;
+}
+
+/* The draining partitions' held retry records go back unprocessed. */
+static void release_held(lb_engine *e)
+{
+  msg **pp = &e->due_head;
+  while (*pp) {
+    msg *m = *pp;
+    if (m->p->draining) {
+      *pp = m->next_due;
+      m->next_due = NULL;
+      m->planned = true;
+      m->ndlvs = 0;
+      m->pending = 0;
+      /* finishing it would store its offset: mark it cancelled instead */
+      m->dlvs = calloc(1, sizeof(dlv));
+      if (m->dlvs) {
+        m->dlvs[0].state = D_CANCELLED;
+        m->ndlvs = 1;
+      }
+      msg_maybe_finish(e, m);
+    } else {
+      pp = &m->next_due;
+    }
+  }
+}
+
+/* Gives the draining partitions' in-flight work until the deadline to
+ * finish (storing what does), then cancels the rest: the new owner gets
+ * it again. Writes to the DLQ/retry topics in flight are waited for by
+ * their messages, which outlive the partition. */
+static void hand_back(lb_engine *e, int timeout_ms)
+{
+  release_held(e);
+  int64_t end = lb_time_mono_ms() + timeout_ms;
+  while (draining_msgs(e) > 0 && lb_time_mono_ms() < end)
+    run_once(e, 50);
+  for (part *p = e->parts; p; p = p->next) {
+    if (!p->draining || p->revoked)
+      continue;
+    for (msg *m = p->msgs; m; m = m->next) {
+      for (size_t i = 0; i < m->ndlvs; i++) {
+        dlv *d = &m->dlvs[i];
+        if (d->state == D_RUNNING) {
+          lb_client_cancel(e->client, d->handle);
+        } else if (d->state == D_QUEUED) {
+          d->state = D_CANCELLED;
+          m->pending--;
+        }
+      }
+    }
+  }
+  /* messages whose deliveries were all queued are done now */
+  for (part *p = e->parts; p; p = p->next) {
+    if (!p->draining || p->revoked)
+      continue;
+    for (msg *m = p->msgs, *next; m; m = next) {
+      next = m->next;
+      msg_maybe_finish(e, m);
+    }
+  }
+  /* cancelled deliveries report at once (those on the wire later) */
+  run_once(e, 0);
+}
+
+static void store_all(lb_engine *e)
+{
+  for (part *p = e->parts; p; p = p->next)
+    if (!p->revoked)
+      store_offset(e, p);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+  lb_engine *e = opaque;
+  bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; i++) {
+      part *p = calloc(1, sizeof(*p));
+      if (!p || !(p->topic = strdup(parts->elems[i].topic))) {
+        free(p);
+        continue;
+      }
+      p->partition = parts->elems[i].partition;
+      p->retry = strcmp(p->topic, e->cfg->kafka.retry_topic) == 0;
+      lb_offsets_init(&p->offs);
+      p->next = e->parts;
+      e->parts = p;
+    }
+    lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt));
+    if (cooperative)
+      rd_kafka_incremental_assign(rk, parts);
+    else
+      rd_kafka_assign(rk, parts);
+    e->assigned = true;
+    if (e->all_paused || e->stopping)
+      for (int i = 0; i < parts->cnt; i++) {
+        part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
+        if (p)
+          set_paused(e, p, true);
+      }
+    lb_obs_set_ready(e->obs, !e->stopping);
+    return;
+  }
+  bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
+  lb_log(LB_LOG_INFO, lost ? "partitions lost" : "partitions revoked, handing back",
+         LB_I("count", parts->cnt));
+  for (int i = 0; i < parts->cnt; i++) {
+    part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
+    if (p)
+      p->draining = true;
+  }
+  hand_back(e, lost ? 0 : e->opts.revoke_timeout_ms);
+  if (!lost) {
+    store_all(e);
+    rd_kafka_commit(rk, NULL, 0);
+  }
+  for (part *p = e->parts, *next; p; p = next) {
+    next = p->next;
+    if (p->draining) {
+      p->revoked = true;
+      if (p->nmsgs == 0)
+        part_unlink_free(e, p);
+    }
+  }
+  if (cooperative)
+    rd_kafka_incremental_unassign(rk, parts);
+  else
+    rd_kafka_assign(rk, NULL);
+}
+
+/* ---- statistics: consumer lag ---- */
+
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+  lb_engine *e = opaque;
+  json_object *root = NULL, *topics;
+  char err[64], labels[256], pbuf[16];
+  (void)rk;
+  if (lb_json_parse(json, len, &root, err, sizeof(err)) != LB_E_OK)
+    return 0;
+  lb_metrics_clear(e->metrics, "lmsbridge_consumer_lag");
+  if (json_object_object_get_ex(root, "topics", &topics)) {
+    json_object_object_foreach(topics, tname, tobj) {
+      json_object *partitions;
+      if (!json_object_object_get_ex(tobj, "partitions", &partitions))
+        continue;
+      json_object_object_foreach(partitions, pname, pobj) {
+        json_object *lag, *assigned = NULL;
+        if (strcmp(pname, "-1") == 0 ||
+            !json_object_object_get_ex(pobj, "consumer_lag", &lag))
+          continue;
+        json_object_object_get_ex(pobj, "desired", &assigned);
+        if (assigned && !json_object_get_boolean(assigned))
+          continue;
+        int64_t v = json_object_get_int64(lag);
+        if (v < 0)
+          continue;
+        snprintf(pbuf, sizeof(pbuf), "%s", pname);
+        label2(labels, sizeof(labels), "topic", tname, "partition", pbuf);
+        lb_metrics_set(e->metrics, "lmsbridge_consumer_lag", labels, (double)v);
+      }
+    }
+  }
+  json_object_put(root);
+  return 0; /* librdkafka frees json */
+}
+
+static void on_http_observed(void *opaque, size_t integ, int status, double seconds)
+{
+  lb_engine *e = opaque;
+  char labels[256], code[16];
+  (void)seconds;
+  snprintf(code, sizeof(code), "%d", status);
+  label2(labels, sizeof(labels), "integration", e->cfg->integrations[integ].id, "code",
+         status ? code : "none");
+  lb_metrics_add(e->metrics, "lmsbridge_http_requests_total", labels, 1);
+}
+
+static void update_gauges(lb_engine *e)
+{
+  char labels[256];
+  lb_metrics_set(e->metrics, "lmsbridge_inflight", "", (double)lb_client_pending(e->client));
+  for (size_t i = 0; i < e->cfg->nintegrations; i++) {
+    const char *id = e->cfg->integrations[i].id;
+    label2(labels, sizeof(labels), "integration", id, "outcome", "success");
+    lb_metrics_set(e->metrics, "lmsbridge_oauth_token_fetches_total", labels,
+                   (double)lb_client_token_fetches(e->client, i, true));
+    label2(labels, sizeof(labels), "integration", id, "outcome", "failure");
+    lb_metrics_set(e->metrics, "lmsbridge_oauth_token_fetches_total", labels,
+                   (double)lb_client_token_fetches(e->client, i, false));
+  }
+}
+
+/* Writes that failed are tried again once their delay has passed. */
+static void reproduce_due(lb_engine *e)
+{
+  int64_t now = lb_time_mono_ms();
+  for (part *p = e->parts; p; p = p->next) {
+    for (msg *m = p->msgs; m; m = m->next) {
+      if (m->dead_letter_pending) {
+        m->dead_letter_pending = false;
+        write_out(e, m, NULL);
+      }
+      for (size_t k = 0; k < m->ndlvs; k++) {
+        dlv *d = &m->dlvs[k];
+        if (d->produce_due && d->produce_at_mono <= now) {
+          d->produce_due = false;
+          write_out(e, m, d);
+        }
+      }
+    }
+  }
+}
+
+/* ---- the loop ---- */
+
+static void declare_metrics(lb_metrics *m)
+{
+  lb_metrics_declare(m, "lmsbridge_events_consumed_total", LB_COUNTER,
+                     "Kafka records consumed, by topic.");
+  lb_metrics_declare(m, "lmsbridge_deliveries_total", LB_COUNTER,
+                     "Deliveries by integration and outcome (success, retried, parked, "
+                     "skipped, dead_lettered).");
+  lb_metrics_declare(m, "lmsbridge_delivery_seconds", LB_HISTOGRAM,
+                     "Time from the start of a delivery to its result.");
+  lb_metrics_declare(m, "lmsbridge_http_requests_total", LB_COUNTER,
+                     "HTTP responses from the LMSs by integration and status code.");
+  lb_metrics_declare(m, "lmsbridge_inflight", LB_GAUGE, "Deliveries not yet finished.");
+  lb_metrics_declare(m, "lmsbridge_consumer_lag", LB_GAUGE,
+                     "Records behind the end of each assigned partition.");
+  lb_metrics_declare(m, "lmsbridge_oauth_token_fetches_total", LB_COUNTER,
+                     "OAuth token requests by integration and outcome.");
+  lb_metrics_declare(m, "lmsbridge_dlq_records_total", LB_COUNTER,
+                     "Records written to the dead-letter topic, by reason.");
+}
+
+static rd_kafka_conf_t *kafka_conf(const lb_config *cfg, char *err, size_t errlen)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != RD_KAFKA_CONF_OK)
+    goto fail;
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    if (rd_kafka_conf_set(conf, cfg->kafka.properties[i].name, cfg->kafka.properties[i].value,
+                          err, errlen) != RD_KAFKA_CONF_OK)
+      goto fail;
+  return conf;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
+}
+
+static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
+{
+  return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
+}
+
+lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen)
+{
+  lb_engine *e = calloc(1, sizeof(*e));
+  rd_kafka_conf_t *conf = NULL, *pconf = NULL;
+  if (!e) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  e->opts = *opts;
+  e->cfg = opts->cfg;
+  e->wake[0] = e->wake[1] = -1;
+  if (!e->opts.park_after_ms)
+    e->opts.park_after_ms = 30000;
+  if (!e->opts.shutdown_timeout_ms)
+    e->opts.shutdown_timeout_ms = 25000;
+  if (!e->opts.revoke_timeout_ms)
+    e->opts.revoke_timeout_ms = 5000;
+  if (!e->opts.partition_max_in_flight)
+    e->opts.partition_max_in_flight = 1000;
+  if (!e->opts.max_in_flight_messages)
+    e->opts.max_in_flight_messages = 10000;
+
+  if (pipe(e->wake) < 0) {
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+    goto fail;
+  }
+  fcntl(e->wake[0], F_SETFL, O_NONBLOCK);
+  fcntl(e->wake[1], F_SETFL, O_NONBLOCK);
+
+  e->metrics = lb_metrics_new();
+  if (!e->metrics)
+    goto nomem;
+  declare_metrics(e->metrics);
+  e->obs = lb_obs_start(e->cfg->observability.listen, e->metrics, err, errlen);
+  if (!e->obs)
+    goto fail;
+
+  /* the consumer: offsets stored by us after each message resolves,
+   * committed by librdkafka every second and on revoke/close */
+  if (!(conf = kafka_conf(e->cfg, err, errlen)) ||
+      !set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
+      !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+      !set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+      !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+      !set(conf, "statistics.interval.ms", "5000", err, errlen))
+    goto fail;
+  /* defaults the file may override: set only when not given */
+  bool has_commit_interval = false;
+  for (size_t i = 0; i < e->cfg->kafka.nproperties; i++)
+    has_commit_interval |= strcmp(e->cfg->kafka.properties[i].name, "auto.commit.interval.ms") == 0;
+  if (!has_commit_interval && !set(conf, "auto.commit.interval.ms", "1000", err, errlen))
+    goto fail;
+  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_stats_cb(conf, on_stats);
+  rd_kafka_conf_set_opaque(conf, e);
+  e->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+  if (!e->rk)
+    goto fail;
+  conf = NULL; /* now owned by rk */
+  rd_kafka_poll_set_consumer(e->rk);
+
+  /* the producer: idempotent, a record is done when the broker has it */
+  if (!(pconf = kafka_conf(e->cfg, err, errlen)) ||
+      !set(pconf, "enable.idempotence", "true", err, errlen) ||
+      !set(pconf, "linger.ms", "5", err, errlen))
+    goto fail;
+  rd_kafka_conf_set_dr_msg_cb(pconf, on_produced);
+  rd_kafka_conf_set_opaque(pconf, e);
+  e->prk = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, errlen);
+  if (!e->prk)
+    goto fail;
+  pconf = NULL; /* now owned by prk */
+
+  /* one loop: both queues wake the wait of the HTTP client */
+  e->cq = rd_kafka_queue_get_consumer(e->rk);
+  e->pq = rd_kafka_queue_get_main(e->prk);
+  rd_kafka_queue_io_event_enable(e->cq, e->wake[1], "c", 1);
+  rd_kafka_queue_io_event_enable(e->pq, e->wake[1], "p", 1);
+
+  lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
+                          .observe = on_http_observed, .observe_opaque = e};
+  e->client = lb_client_new(e->cfg, &co);
+  if (!e->client)
+    goto nomem;
+  return e;
+nomem:
+  snprintf(err, errlen, "out of memory");
+fail:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  if (pconf)
+    rd_kafka_conf_destroy(pconf);
+  lb_engine_destroy(e);
+  return NULL;
+}
+
+lb_metrics *lb_engine_metrics(lb_engine *e)
+{
+  return e->metrics;
+}
+
+static bool subscribe(lb_engine *e)
+{
+  rd_kafka_topic_partition_list_t *topics =
+      rd_kafka_topic_partition_list_new((int)e->cfg->kafka.ntopics + 1);
+  for (size_t i = 0; i < e->cfg->kafka.ntopics; i++)
+    rd_kafka_topic_partition_list_add(topics, e->cfg->kafka.topics[i], RD_KAFKA_PARTITION_UA);
+  rd_kafka_topic_partition_list_add(topics, e->cfg->kafka.retry_topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(e->rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err) {
+    lb_log(LB_LOG_ERROR, "cannot subscribe, stopping", LB_S("error", rd_kafka_err2str(err)));
+    return false;
+  }
+  return true;
+}
+
+/* Takes what the consumer has, without waiting. */
+static int poll_consumer(lb_engine *e)
+{
+  int n = 0;
+  rd_kafka_message_t *rkm;
+  while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(e->rk, 0))) {
+    if (rkm->err) {
+      if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        lb_log(LB_LOG_WARN, "kafka consumer error", LB_S("error", rd_kafka_message_errstr(rkm)));
+      rd_kafka_message_destroy(rkm);
+      continue;
+    }
+    n++;
+    if (e->stopping) {
+      rd_kafka_message_destroy(rkm); /* not started: redelivered later */
+      continue;
+    }
+    consumed(e, rkm);
+  }
+  return n;
+}
+
+static size_t live_msgs(lb_engine *e)
+{
+  size_t n = 0;
+  for (part *p = e->parts; p; p = p->next)
+    n += p->nmsgs;
+  return n;
+}
+
+int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
+{
+  if (!subscribe(e))
+    return 1;
+  lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
+         LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));
+  int64_t next_gauges = 0;
+  while (!*stop) {
+    lb_obs_beat(e->obs);
+    int n = poll_consumer(e);
+    run_due(e);
+    int wait = n > 0 ? 0 : IDLE_WAIT_MS;
+    if (e->due_head) {
+      int64_t due = e->due_head->not_before_ms - lb_time_now_ms();
+      if (due < wait)
+        wait = due < 0 ? 0 : (int)due;
+    }
+    run_once(e, wait);
+    int64_t now = lb_time_mono_ms();
+    if (now >= next_gauges) {
+      reproduce_due(e);
+      update_gauges(e);
+      next_gauges = now + 1000;
+    }
+  }
+
+  /* SIGTERM/SIGINT: stop fetching, finish or hand back in-flight work
+   * within the deadline, commit what finished, leave the group. */
+  lb_log(LB_LOG_INFO, "stopping: finishing in-flight work",
+         LB_I("messages", (long long)live_msgs(e)),
+         LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
+  e->stopping = true;
+  lb_obs_set_ready(e->obs, false);
+  for (part *p = e->parts; p; p = p->next)
+    set_paused(e, p, true);
+  int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
+  for (part *p = e->parts; p; p = p->next)
+    p->draining = true;
+  while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
+    lb_obs_beat(e->obs);
+    poll_consumer(e); /* serves rebalances; new records are not started */
+    run_due(e);
+    run_once(e, 50);
+    reproduce_due(e);
+  }
+  hand_back(e, 0);
+  int64_t left = end - lb_time_mono_ms();
+  rd_kafka_flush(e->prk, left > 1000 ? (int)left : 1000);
+  store_all(e);
+  rd_kafka_resp_err_t cerr = rd_kafka_commit(e->rk, NULL, 0);
+  if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    lb_log(LB_LOG_WARN, "final commit failed: uncommitted work is redelivered",
+           LB_S("error", rd_kafka_err2str(cerr)));
+  size_t unfinished = live_msgs(e);
+  rd_kafka_consumer_close(e->rk);
+  lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", (long long)unfinished));
+  return 0;
+}
+
+void lb_engine_destroy(lb_engine *e)
+{
+  if (!e)
+    return;
+  /* the client first: its callbacks point into messages */
+  lb_client_destroy(e->client);
+  e->client = NULL;
+  /* records still queued for the DLQ/retry topics report (as failed)
+   * while the messages they point to are alive */
+  if (e->prk) {
+    rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(e->prk, 0);
+  }
+  while (e->parts) {
+    part *p = e->parts;
+    p->revoked = false; /* freed here, not by its last message */
+    while (p->msgs)
+      msg_free(e, p->msgs);
+    part_unlink_free(e, p);
+  }
+  for (size_t i = 0; i < KEY_BUCKETS; i++) {
+    while (e->keys[i]) {
+      keynode *k = e->keys[i];
+      e->keys[i] = k->next;
+      free(k->key);
+      free(k);
+    }
+  }
+  if (e->cq)
+    rd_kafka_queue_destroy(e->cq);
+  if (e->pq)
+    rd_kafka_queue_destroy(e->pq);
+  if (e->prk)
+    rd_kafka_destroy(e->prk);
+  if (e->rk)
+    rd_kafka_destroy(e->rk);
+  lb_obs_stop(e->obs);
+  lb_metrics_destroy(e->metrics);
+  if (e->wake[0] >= 0)
+    close(e->wake[0]);
+  if (e->wake[1] >= 0)
+    close(e->wake[1]);
+  free(e);
+}

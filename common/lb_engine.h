@@ -1,0 +1,46 @@
+/* lb_engine: the consumer engine both daemons run (DESIGN.md sections 2, 5,
+ * 6, 8). One event loop serves the Kafka consumer, the DLQ/retry producer
+ * and the delivery client. At least once: a source offset is stored (and so
+ * committed) only when every delivery its message caused has succeeded,
+ * been skipped by rule, been parked in <topic>.retry or been written to the
+ * DLQ, all confirmed by the broker, and never past a gap. Order is kept per
+ * (integration, item key); partitions pause and resume with hysteresis; a
+ * delivery that must wait long is parked, so one failing customer never
+ * holds the others back. Knows Kafka and offsets, not Degreed or OCN. */
+#ifndef LB_ENGINE_H
+#define LB_ENGINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_metrics.h"
+#include "lb_plan.h"
+
+typedef struct lb_engine lb_engine;
+
+typedef struct {
+  const lb_config *cfg;  /* borrowed for the engine's lifetime */
+  lb_plan_fn plan;       /* the daemon's handler */
+  const char *worker;    /* "catalog-worker": lmsbridge.worker header, logs */
+  int64_t park_after_ms; /* waits longer than this are parked; 0: 30 s */
+  int shutdown_timeout_ms;  /* SIGTERM deadline; 0: 25 s */
+  int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */
+  int partition_max_in_flight; /* pause above, resume at half; 0: 1000 */
+  int max_in_flight_messages;  /* all partitions; 0: 10000 */
+} lb_engine_options;
+
+/* Creates the consumer, the producer, the client and the observability
+ * server. NULL with why in err on failure. */
+lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen);
+/* Frees what is left. Accepts NULL. */
+void lb_engine_destroy(lb_engine *e);
+
+/* Runs until *stop becomes non-zero, then shuts down within the deadline
+ * (finish or hand back in-flight work, commit). Returns the exit code. */
+int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop);
+
+/* The engine's metrics (for tests). */
+lb_metrics *lb_engine_metrics(lb_engine *e);
+
+#endif

@@ -1,0 +1,240 @@
+#include "lb_metrics.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_strbuf.h"
+
+#define NBUCKETS 12
+/* Delivery latency buckets, seconds. */
+static const double bounds[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                        0.5,   1,    2.5,   5,    10,  30};
+
+typedef struct series {
+  struct series *next;
+  char *labels;
+  double value; /* counter/gauge; histogram: sum */
+  uint64_t count;
+  uint64_t buckets[NBUCKETS];
+} series;
+
+typedef struct family {
+  struct family *next;
+  char *name;
+  char *help;
+  lb_metric_type type;
+  series *head;
+} family;
+
+struct lb_metrics {
+  pthread_mutex_t lock;
+  family *families;
+};
+
+lb_metrics *lb_metrics_new(void)
+{
+  lb_metrics *m = calloc(1, sizeof(*m));
+  if (m)
+    pthread_mutex_init(&m->lock, NULL);
+  return m;
+}
+
+static void free_series(series *s)
+{
+  while (s) {
+    series *next = s->next;
+    free(s->labels);
+    free(s);
+    s = next;
+  }
+}
+
+void lb_metrics_destroy(lb_metrics *m)
+{
+  if (!m)
+    return;
+  for (family *f = m->families; f;) {
+    family *next = f->next;
+    free_series(f->head);
+    free(f->name);
+    free(f->help);
+    free(f);
+    f = next;
+  }
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+
+static family *find_family(lb_metrics *m, const char *name)
+{
+  for (family *f = m->families; f; f = f->next)
+    if (strcmp(f->name, name) == 0)
+      return f;
+  return NULL;
+}
+
+void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
+                        const char *help)
+{
+  pthread_mutex_lock(&m->lock);
+  if (!find_family(m, name)) {
+    family *f = calloc(1, sizeof(*f));
+    if (f && (f->name = strdup(name)) && (f->help = strdup(help))) {
+      f->type = type;
+      /* keep declaration order for a stable exposition */
+      family **tail = &m->families;
+      while (*tail)
+        tail = &(*tail)->next;
+      *tail = f;
+    } else if (f) {
+      free(f->name);
+      free(f);
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+/* The series, created when missing. Caller holds the lock. */
+static series *get_series(lb_metrics *m, const char *name, const char *labels)
+{
+  family *f = find_family(m, name);
+  if (!f)
+    return NULL;
+  series **tail = &f->head;
+  for (series *s = f->head; s; s = s->next) {
+    if (strcmp(s->labels, labels) == 0)
+      return s;
+    tail = &s->next;
+  }
+  series *s = calloc(1, sizeof(*s));
+  if (!s || !(s->labels = strdup(labels))) {
+    free(s);
+    return NULL;
+  }
+  *tail = s;
+  return s;
+}
+
+void lb_metrics_add(lb_metrics *m, const char *name, const char *labels, double v)
+{
+  pthread_mutex_lock(&m->lock);
+  series *s = get_series(m, name, labels);
+  if (s)
+    s->value += v;
+  pthread_mutex_unlock(&m->lock);
+}
+
+void lb_metrics_set(lb_metrics *m, const char *name, const char *labels, double v)
+{
+  pthread_mutex_lock(&m->lock);
+  series *s = get_series(m, name, labels);
+  if (s)
+    s->value = v;
+  pthread_mutex_unlock(&m->lock);
+}
+
+void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels,
+                        double v)
+{
+  pthread_mutex_lock(&m->lock);
+  series *s = get_series(m, name, labels);
+  if (s) {
+    s->value += v;
+    s->count++;
+    for (int i = 0; i < NBUCKETS; i++)
+      if (v <= bounds[i])
+        s->buckets[i]++;
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+void lb_metrics_clear(lb_metrics *m, const char *name)
+{
+  pthread_mutex_lock(&m->lock);
+  family *f = find_family(m, name);
+  if (f) {
+    free_series(f->head);
+    f->head = NULL;
+  }
+  pthread_mutex_unlock(&m->lock);
+}
+
+double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
+{
+  double v = 0;
+  pthread_mutex_lock(&m->lock);
+  family *f = find_family(m, name);
+  for (series *s = f ? f->head : NULL; s; s = s->next)
+    if (strcmp(s->labels, labels) == 0)
+      v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+  pthread_mutex_unlock(&m->lock);
+  return v;
+}
+
+char *lb_metrics_label(char *buf, size_t len, const char *key, const char *value)
+{
+  size_t n = strlen(buf);
+  n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=\"", n ? "," : "", key);
+  for (const char *p = value ? value : ""; *p && n + 3 < len; p++) {
+    if (*p == '"' || *p == '\\') {
+      buf[n++] = '\\';
+      buf[n++] = *p;
+    } else if (*p == '\n') {
+      buf[n++] = '\\';
+      buf[n++] = 'n';
+    } else {
+      buf[n++] = *p;
+    }
+  }
+  if (n + 1 < len) {
+    buf[n++] = '"';
+    buf[n] = '\0';
+  } else if (len) {
+    buf[len - 1] = '\0';
+  }
+  return buf;
+}
+
+static void number(lb_strbuf *b, double v)
+{
+  if (isfinite(v) && v == floor(v) && fabs(v) < 1e15)
+    lb_strbuf_appendf(b, "%.0f", v);
+  else
+    lb_strbuf_appendf(b, "%.9g", v);
+}
+
+char *lb_metrics_render(lb_metrics *m)
+{
+  static const char *const types[] = {"counter", "gauge", "histogram"};
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  pthread_mutex_lock(&m->lock);
+  for (family *f = m->families; f; f = f->next) {
+    lb_strbuf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
+                      f->name, types[f->type]);
+    for (series *s = f->head; s; s = s->next) {
+      const char *sep = *s->labels ? "," : "";
+      if (f->type != LB_HISTOGRAM) {
+        lb_strbuf_appendf(&b, *s->labels ? "%s{%s} " : "%s%s ", f->name, s->labels);
+        number(&b, s->value);
+        lb_strbuf_append(&b, "\n");
+        continue;
+      }
+      for (int i = 0; i < NBUCKETS; i++)
+        lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels,
+                          sep, bounds[i], (unsigned long long)s->buckets[i]);
+      lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels,
+                        sep, (unsigned long long)s->count);
+      lb_strbuf_appendf(&b, *s->labels ? "%s_sum{%s} " : "%s_sum%s ", f->name, s->labels);
+      number(&b, s->value);
+      lb_strbuf_appendf(&b, *s->labels ? "\n%s_count{%s} %llu\n" : "\n%s_count%s %llu\n",
+                        f->name, s->labels, (unsigned long long)s->count);
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+  return lb_strbuf_detach(&b);
+}
