@@ -1018,9 +1018,20 @@ static void declare_metrics(lb_metrics *m)
                      "Records written to the dead-letter topic, by reason.");
 }
 
+/* librdkafka's own log lines become JSON lines too (from its threads:
+ * lb_log is thread-safe). */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
+                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
+  lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
+         LB_S("detail", buf));
+}
+
 static rd_kafka_conf_t *kafka_conf(const lb_config *cfg, char *err, size_t errlen)
 {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, on_kafka_log);
   if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != RD_KAFKA_CONF_OK)
     goto fail;
   for (size_t i = 0; i < cfg->kafka.nproperties; i++)

@@ -1,0 +1,248 @@
+"""End-to-end test harness: kafka-sandbox, lms-sandbox and a worker, all on
+loopback, each test with its own processes and temporary directory.
+
+Environment (set by ctest): LB_BIN_DIR, the build directory.
+Records are produced and read with kcat.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = os.environ.get("LB_BIN_DIR", "build")
+KAFKA_SANDBOX = os.path.join(BIN, "tests/sandbox/kafka/kafka-sandbox")
+LMS_SANDBOX = os.path.join(BIN, "tests/sandbox/lms/lms-sandbox")
+WORKERS = {
+    "catalog-worker": os.path.join(BIN, "workers/catalog-worker/catalog-worker"),
+    "completion-worker": os.path.join(BIN, "workers/completion-worker/completion-worker"),
+}
+
+passes = 0
+failures = []
+
+
+def check(cond, what):
+    global passes
+    if cond:
+        passes += 1
+        print("PASS", what, flush=True)
+    else:
+        failures.append(what)
+        print("FAIL", what, flush=True)
+
+
+def finish():
+    print(f"{passes} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+def wait_for(pred, timeout, what, interval=0.2):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def http(method, url, body=None):
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class Env:
+    """The sandboxes; workers are started with worker()."""
+
+    def __init__(self, topics, tenants):
+        self.dir = tempfile.mkdtemp(prefix="lb-e2e-")
+        self.procs = []
+        boot = os.path.join(self.dir, "bootstrap")
+        ctl = os.path.join(self.dir, "control")
+        args = [KAFKA_SANDBOX, "--brokers", "1", "--bootstrap-file", boot,
+                "--control", "127.0.0.1:0", "--control-file", ctl]
+        for t in topics:
+            args += ["--topic", t]
+        self.kafka = self._spawn(args, "kafka-sandbox.log")
+        lms_conf = os.path.join(self.dir, "lms.json")
+        with open(lms_conf, "w") as f:
+            json.dump({"tenants": tenants}, f)
+        ready = os.path.join(self.dir, "lms.ready")
+        self.lms = self._spawn([LMS_SANDBOX, "--listen", "127.0.0.1:0", "--config", lms_conf,
+                                "--ready-file", ready], "lms-sandbox.log")
+        self.brokers = wait_for(lambda: _read(boot), 20, "kafka-sandbox")
+        self.control = wait_for(lambda: _read(ctl), 20, "kafka-sandbox control")
+        self.lms_url = wait_for(lambda: _read(ready), 20, "lms-sandbox")
+
+    def _spawn(self, args, log):
+        out = open(os.path.join(self.dir, log), "w")
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    # -- Kafka --
+    def produce(self, topic, records):
+        """records: (key, value, {header: value}) tuples, in order."""
+        for key, value, headers in records:
+            args = ["kcat", "-b", self.brokers, "-t", topic, "-P", "-k", key]
+            for hk, hv in (headers or {}).items():
+                args += ["-H", f"{hk}={hv}"]
+            subprocess.run(args, input=value.encode(), check=True, timeout=30)
+
+    def produce_many(self, topic, records):
+        """Fast path without headers: key TAB value lines through one kcat."""
+        data = "".join(f"{k}\t{v}\n" for k, v in records)
+        subprocess.run(["kcat", "-b", self.brokers, "-t", topic, "-P", "-K", "\t"],
+                       input=data.encode(), check=True, timeout=120)
+
+    def consume_all(self, topic):
+        """Every record of a topic: dicts with key, payload, headers (dict)."""
+        p = subprocess.run(["kcat", "-b", self.brokers, "-t", topic, "-C", "-e", "-J",
+                            "-q"], capture_output=True, timeout=60)
+        out = []
+        for line in p.stdout.decode().splitlines():
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            h = r.get("headers") or []
+            r["headers"] = dict(zip(h[0::2], h[1::2]))
+            out.append(r)
+        return out
+
+    def kafka_control(self, method, path):
+        return http(method, self.control + path)
+
+    # -- LMS --
+    def state(self, tenant):
+        code, body = http("GET", f"{self.lms_url}/_sandbox/state?tenant={tenant}")
+        return json.loads(body)["tenants"][tenant]
+
+    def lms_post(self, path, body):
+        return http("POST", self.lms_url + path, json.dumps(body))
+
+    # -- workers --
+    def worker(self, name, integrations, extra_kafka="", env=None, group=None,
+               log_level="info"):
+        return Worker(self, name, integrations, extra_kafka, env or {}, group, log_level)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+class Worker:
+    counter = 0
+
+    def __init__(self, env, name, integrations, extra_kafka, secrets, group, log_level):
+        Worker.counter += 1
+        self.env = env
+        self.log_path = os.path.join(env.dir, f"{name}-{Worker.counter}.log")
+        conf = os.path.join(env.dir, f"{name}-{Worker.counter}.conf")
+        group_line = f'group_id = "{group}";' if group else ""
+        with open(conf, "w") as f:
+            f.write(f"""
+kafka: {{ brokers = "{env.brokers}"; {group_line}
+  properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"],
+                 ["topic.metadata.refresh.interval.ms", "2000"] {extra_kafka} ); }};
+provider: {{ code = "datacamp"; ocn_provider_id = "DATACAMP";
+  logo_url = "https://cdn.example.com/logo.png"; }};
+delivery: {{ backoff_initial_ms = 100; backoff_max_ms = 2000; }};
+observability: {{ listen = "127.0.0.1:0"; log_level = "{log_level}"; }};
+integrations = ( {integrations} );
+""")
+        penv = dict(os.environ)
+        penv.update(secrets)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([WORKERS[name], "--config", conf], stderr=self.log,
+                                     stdout=self.log, env=penv)
+        self.metrics_port = wait_for(self._port, 20, f"{name} start")
+
+    def _port(self):
+        for line in open(self.log_path):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if r.get("msg") == "consuming":
+                return r["metrics_port"]
+            if r.get("level") == "error":
+                raise RuntimeError(f"worker failed: {line}")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker exited {self.proc.returncode}")
+        return None
+
+    def get(self, path):
+        return http("GET", f"http://127.0.0.1:{self.metrics_port}{path}")
+
+    def metric(self, name, **labels):
+        code, text = self.get("/metrics")
+        want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        full = f"{name}{{{want}}}" if labels else name
+        for line in text.splitlines():
+            if line.startswith(full + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def stop(self, timeout=40):
+        self.proc.send_signal(signal.SIGTERM)
+        start = time.time()
+        rc = self.proc.wait(timeout=timeout)
+        return rc, time.time() - start
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def logs(self):
+        return [json.loads(l) for l in open(self.log_path) if l.startswith("{")]
+
+
+def degreed_integration(env, id, tenant, secret_env, extra="rate_limit_per_minute = 0;"):
+    """A Degreed integration on the sandbox tenant (no client-side rate
+    limit unless `extra` sets one: Degreed's default is 70 a minute)."""
+    return (f'{{ id = "{id}"; type = "degreed"; organization = "{tenant}";'
+            f' api_base_url = "{env.lms_url}/t/{tenant}";'
+            f' token_url = "{env.lms_url}/t/{tenant}/oauth/token";'
+            f' client_id = "{tenant}-id"; client_secret = "@env:{secret_env}"; {extra} }}')
+
+
+def degreed_tenant(name, secret, **extra):
+    t = {"name": name, "degreed": {"clients": [{"client_id": f"{name}-id",
+                                                "client_secret": secret}],
+                                   "rate_limit_per_minute": 1000000}}
+    t["degreed"].update(extra)
+    return t
+
+
+def completion(event_id, org, user, content="1", ctype="course", **extra):
+    e = {"schema": "completion.v1", "event_id": event_id,
+         "occurred_at": "2026-01-01T00:00:00Z", "organization_id": org,
+         "user": {"id": user, "email": f"{user}@{org}.example"},
+         "content": {"id": content, "type": ctype},
+         "completed_at": "2026-01-01T00:00:00Z"}
+    e.update(extra)
+    return json.dumps(e, separators=(",", ":"))

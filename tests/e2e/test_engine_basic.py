@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""The engine end to end with completion-worker: events delivered, invalid
+events and permanent LMS refusals dead-lettered with the original record
+byte for byte and the DESIGN.md section 5 headers, metrics and health,
+SIGTERM exiting 0, and offsets committed (a restart redelivers nothing)."""
+import time
+
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     wait_for)
+
+SECRET = "e2e-basic-secret-77"
+TOPICS = ["completion-events:4", "completion-events.retry:2", "completion-events.dlq:1"]
+
+known = [f"u{i}" for i in range(190)]
+env = Env(TOPICS, [degreed_tenant("acme", SECRET,
+                                  users=[f"{u}@acme.example" for u in known])])
+try:
+    integ = degreed_integration(env, "acme-degreed", "acme", "ACME_SECRET")
+    w = env.worker("completion-worker", integ, env={"ACME_SECRET": SECRET})
+
+    good = [(f"u{i}", completion(f"e{i}", "acme", f"u{i}", content=str(i % 5)))
+            for i in range(200)]  # u190..u199 are unknown to the LMS
+    invalid = [("bad1", "not json"), ("bad2", "{}"),
+               ("bad3", completion("x3", "acme", "u1").replace("course", "webinar"))]
+    env.produce_many("completion-events", good + invalid)
+    env.produce("completion-events", [("bad4", '{"schema":"completion.v1"}',
+                                       {"trace-id": "t-4", "origin": "e2e"})])
+
+    wait_for(lambda: len(env.state("acme")["degreed"]["completions"]) >= 190, 60,
+             "190 completions")
+    dlq = wait_for(lambda: (lambda r: r if len(r) >= 14 else None)(
+        env.consume_all("completion-events.dlq")), 60, "14 dead letters")
+    check(len(env.state("acme")["degreed"]["completions"]) == 190, "190 completions recorded")
+
+    by_class = {}
+    for r in dlq:
+        by_class.setdefault(r["headers"].get("__connect.errors.exception.class.name"), []).append(r)
+    check(len(by_class.get("permanent_http", [])) == 10, "10 unknown learners dead-lettered")
+    check(len(by_class.get("invalid_event", [])) == 4, "4 invalid events dead-lettered")
+
+    produced = dict(good + invalid + [("bad4", '{"schema":"completion.v1"}')])
+    check(all(r["payload"] == produced[r["key"]] for r in dlq),
+          "dead letters keep the original key and value byte for byte")
+    bad4 = [r for r in dlq if r["key"] == "bad4"][0]
+    check(bad4["headers"].get("trace-id") == "t-4" and bad4["headers"].get("origin") == "e2e",
+          "dead letters keep the original headers")
+    perm = by_class["permanent_http"][0]["headers"]
+    names = ["__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
+             "__connect.errors.exception.class.name", "__connect.errors.exception.message",
+             "lmsbridge.integration", "lmsbridge.http.status", "lmsbridge.http.body",
+             "lmsbridge.attempts", "lmsbridge.first_failure", "lmsbridge.last_failure",
+             "lmsbridge.worker", "lmsbridge.replays"]
+    check(all(n in perm for n in names), "dead letters carry every header of DESIGN.md section 5")
+    check(perm["__connect.errors.topic"] == "completion-events" and
+          perm["__connect.errors.partition"].isdigit() and
+          perm["__connect.errors.offset"].isdigit() and
+          perm["lmsbridge.integration"] == "acme-degreed" and
+          perm["lmsbridge.http.status"] == "400" and
+          "Invalid user identifier" in perm["lmsbridge.http.body"] and
+          perm["lmsbridge.worker"] == "completion-worker" and
+          perm["lmsbridge.replays"] == "0" and perm["lmsbridge.first_failure"].endswith("Z"),
+          "permanent refusal headers: coordinates, integration, status, LMS body")
+    inv = [r for r in dlq if r["key"] == "bad1"][0]["headers"]
+    check(inv["__connect.errors.exception.message"].startswith("$: not valid JSON") and
+          inv["lmsbridge.integration"] == "",
+          "invalid event headers: the reason names the field")
+    check(all(SECRET not in str(r) for r in dlq), "no secret in dead letters")
+
+    # metrics and health
+    check(w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
+                   outcome="success") == 190, "metric: 190 successful deliveries")
+    check(w.metric("lmsbridge_dlq_records_total", reason="invalid_event") == 4 and
+          w.metric("lmsbridge_dlq_records_total", reason="permanent_http") == 10,
+          "metric: dead letters by reason")
+    check(w.metric("lmsbridge_events_consumed_total", topic="completion-events") == 204,
+          "metric: 204 events consumed")
+    check(w.metric("lmsbridge_http_requests_total", integration="acme-degreed", code="201") > 0,
+          "metric: HTTP responses by code")
+    check(w.metric("lmsbridge_oauth_token_fetches_total", integration="acme-degreed",
+                   outcome="success") == 1, "metric: one token fetch")
+    check(w.get("/healthz")[0] == 200 and w.get("/readyz")[0] == 200, "/healthz and /readyz 200")
+    _, text = w.get("/metrics")
+    check("lmsbridge_delivery_seconds_bucket" in text and "lmsbridge_inflight" in text,
+          "metric: delivery histogram and in-flight gauge exported")
+
+    rc, secs = w.stop()
+    check(rc == 0 and secs < 25, f"SIGTERM: exit 0 in {secs:.1f}s")
+    check(all(SECRET not in str(l) for l in w.logs()), "no secret in the worker's logs")
+
+    # offsets were committed: a new member of the group redelivers nothing
+    w2 = env.worker("completion-worker", integ, env={"ACME_SECRET": SECRET})
+    time.sleep(8)
+    st = env.state("acme")["degreed"]["completions"]
+    check(sum(c.get("repeats", 0) for c in st) == 0 and len(st) == 190,
+          "restart: nothing delivered twice")
+    check(len(env.consume_all("completion-events.dlq")) == 14, "restart: no new dead letters")
+    check(w2.metric("lmsbridge_events_consumed_total", topic="completion-events") == 0,
+          "restart: nothing consumed again")
+    rc, _ = w2.stop()
+    check(rc == 0, "second worker exits 0")
+finally:
+    env.close()
+finish()
