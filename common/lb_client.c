@@ -10,6 +10,7 @@
 #include "lb_json.h"
 #include "lb_log.h"
 #include "lb_map_degreed.h"
+#include "lb_map_ocn.h"
 #include "lb_ratelimit.h"
 #include "lb_time.h"
 #include "lb_token.h"
@@ -495,6 +496,16 @@ static void send_job(lb_client *c, job *j, const char *token)
       return;
     }
     use_url = url;
+    use_body = body;
+  }
+  if (req->step == LB_STEP_OCN_COURSE && use_body &&
+      strncmp(use_body, "{\"ocnCourses\":", 14) != 0) {
+    /* one course object: it travels as a batch of one */
+    const char *one[] = {use_body};
+    if (lb_map_ocn_batch(one, 1, &body) != LB_E_OK) {
+      failed(j, "out of memory building the batch", 0);
+      return;
+    }
     use_body = body;
   }
   snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);

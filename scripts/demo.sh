@@ -1,36 +1,117 @@
 #!/usr/bin/env bash
-# The main job on the local machine. Today: builds lmsbridge, validates the
-# example configurations and shows, with --map, what each integration of
-# the example configuration would receive for the example events (no Kafka,
-# no network). Later issues make it run the daemons against the Kafka and
-# LMS sandboxes.
+# The main job on this machine: the Kafka sandbox, the LMS sandbox (Degreed
+# and SuccessFactors tenants), both workers, the provider's sample catalog
+# and learners' completions; prints what each LMS received and what was
+# dead-lettered, and how the workers stopped.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
 lb_ensure_packages "${LB_PACKAGES[@]}"
 lb_say "build in build/"
-lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- catalog-worker completion-worker >/dev/null
+lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- catalog-worker completion-worker \
+  kafka-sandbox lms-sandbox >/dev/null
 
-# Stand-in credentials for the example configurations.
-. deploy/examples/example.env
-CAT=build/workers/catalog-worker/catalog-worker
-COMP=build/workers/completion-worker/completion-worker
+work=$(mktemp -d /tmp/lmsbridge-demo.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
 
-lb_say "catalog-worker --check-config (secrets are shown by reference only)"
-"$CAT" --config deploy/examples/catalog-worker.conf --check-config
+# Demo credentials (the sandbox's; real ones come from a secret store).
+export PROVIDER_DEGREED_SECRET=demo-provider-secret ACME_DEGREED_SECRET=demo-acme-secret \
+       GLOBEX_SF_SECRET=demo-globex-secret
 
-show() { # worker config example-file
-  lb_say "$(basename "$1") --map $3"
-  "$1" --config "$2" --map "$3" | python3 scripts/lib/show_map.py
+lb_say "kafka-sandbox (librdkafka mock cluster)"
+build/tests/sandbox/kafka/kafka-sandbox --brokers 3 \
+  --topic catalog-events:4 --topic catalog-events.retry:2 --topic catalog-events.dlq:1 \
+  --topic completion-events:4 --topic completion-events.retry:2 --topic completion-events.dlq:1 \
+  --bootstrap-file "$work/bootstrap" 2>"$work/kafka.log" &
+pids+=($!)
+lb_say "lms-sandbox (Degreed + SuccessFactors)"
+cat > "$work/lms.json" <<JSON
+{"tenants": [
+  {"name": "provider", "degreed": {"clients": [{"client_id": "provider-client", "client_secret": "$PROVIDER_DEGREED_SECRET"}],
+                                   "rate_limit_per_minute": 600}},
+  {"name": "acme", "degreed": {"clients": [{"client_id": "acme-client", "client_secret": "$ACME_DEGREED_SECRET"}],
+                               "users": ["ann@acme.example", "bob@acme.example"]}},
+  {"name": "globex", "sf": {"company_id": "GLOBEX", "client_id": "GLOBEX", "client_secret": "$GLOBEX_SF_SECRET",
+                            "admin_users": ["ocn_admin"],
+                            "users": [{"userID": "GINA01", "active": true}, {"userID": "GUS02", "active": false}]}}]}
+JSON
+build/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
+  --ready-file "$work/lms.ready" 2>"$work/lms.log" &
+pids+=($!)
+for _ in $(seq 200); do [ -s "$work/bootstrap" ] && [ -s "$work/lms.ready" ] && break; sleep 0.05; done
+brokers=$(cat "$work/bootstrap")
+lms=$(cat "$work/lms.ready")
+
+# One configuration per worker, pointed at the sandboxes.
+write_config() { # worker topic listen integrations
+  cat > "$work/$1.conf" <<CONF
+kafka: { brokers = "$brokers"; topics = ["$2"];
+         properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"] ); };
+provider: { code = "datacamp"; ocn_provider_id = "DATACAMP";
+            logo_url = "https://assets.datacamp.com/logo.png";
+            thumbnails = { python = "https://assets.datacamp.com/python.png";
+                           r = "https://assets.datacamp.com/r.png";
+                           sql = "https://assets.datacamp.com/sql.png"; }; };
+delivery: { backoff_initial_ms = 200; backoff_max_ms = 5000; };
+observability: { listen = "$3"; log_level = "info"; };
+integrations = ( $4 );
+CONF
+}
+degreed() { # id tenant organization client secret_env extra
+  echo "{ id = \"$1\"; type = \"degreed\"; organization = \"$3\"; api_base_url = \"$lms/t/$2\";
+          token_url = \"$lms/t/$2/oauth/token\"; client_id = \"$4\"; client_secret = \"@env:$5\";
+          rate_limit_per_minute = 600; $6 }"
+}
+sf="{ id = \"globex-sf\"; type = \"successfactors\"; organization = \"globex\";
+      base_url = \"$lms/t/globex\"; company_id = \"GLOBEX\"; admin_user = \"ocn_admin\";
+      client_id = \"GLOBEX\"; client_secret = \"@env:GLOBEX_SF_SECRET\";
+      catalog = { public = true; custom_tracks = true; types = [\"course\", \"project\", \"assessment\"]; };
+      user_identifier = \"sso_nameid\"; min_post_interval_s = 0; batch_linger_ms = 0; }"
+write_config catalog-worker catalog-events 127.0.0.1:9464 \
+  "$(degreed provider-degreed provider '*' provider-client PROVIDER_DEGREED_SECRET ''),
+   $(degreed acme-degreed acme acme acme-client ACME_DEGREED_SECRET ''), $sf"
+write_config completion-worker completion-events 127.0.0.1:9465 \
+  "$(degreed acme-degreed acme acme acme-client ACME_DEGREED_SECRET ''), $sf"
+
+lb_say "catalog-worker and completion-worker"
+build/workers/catalog-worker/catalog-worker --config "$work/catalog-worker.conf" 2>"$work/catalog-worker.log" &
+cat_pid=$!; pids+=($cat_pid)
+build/workers/completion-worker/completion-worker --config "$work/completion-worker.conf" 2>"$work/completion-worker.log" &
+comp_pid=$!; pids+=($comp_pid)
+
+consumed() { # port topic
+  curl -s "http://127.0.0.1:$1/metrics" | awk -v t="$2" '$1 == "lmsbridge_events_consumed_total{topic=\""t"\"}" {print $2}'
+}
+wait_consumed() { # port topic count
+  for _ in $(seq 600); do
+    [ "$(consumed "$1" "$2")" = "$3" ] && [ "$(curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "lmsbridge_inflight" {print $2}')" = "0" ] && return 0
+    sleep 0.1
+  done
+  lb_say "timed out waiting for $2"; return 1
 }
 
-for f in catalog-project-upserted catalog-assessment-upserted catalog-course-archived \
-         catalog-custom-track-upserted; do
-  show "$CAT" deploy/examples/catalog-worker.conf "schemas/examples/valid/$f.json"
-done
-for f in completion-course-duration completion-assessment-score-skills completion-skipped; do
-  show "$COMP" deploy/examples/completion-worker.conf "schemas/examples/valid/$f.json"
-done
-show "$CAT" deploy/examples/catalog-worker.conf schemas/examples/invalid/catalog-url-http.json
-lb_say "demo done"
+lb_say "producing the provider's catalog"
+python3 scripts/lib/demo_events.py catalog > "$work/catalog.tsv"
+kcat -b "$brokers" -t catalog-events -P -K $'\t' -l "$work/catalog.tsv"
+wait_consumed 9464 catalog-events "$(wc -l < "$work/catalog.tsv")"
+lb_say "producing learners' completions"
+python3 scripts/lib/demo_events.py completions > "$work/completions.tsv"
+kcat -b "$brokers" -t completion-events -P -K $'\t' -l "$work/completions.tsv"
+wait_consumed 9465 completion-events "$(wc -l < "$work/completions.tsv")"
+sleep 1
+
+lb_say "what each LMS holds now, and the dead letters"
+python3 scripts/lib/demo_report.py "$lms" "$brokers" "$work/completion-worker.log"
+
+lb_say "stopping the workers (SIGTERM)"
+kill -TERM "$cat_pid" "$comp_pid"
+rc=0
+wait "$cat_pid" || rc=$?
+echo "  catalog-worker exited $rc"
+wait "$comp_pid" || rc=$?
+echo "  completion-worker exited $rc"
+lb_say "logs and configurations: $work"
+exit "$rc"
