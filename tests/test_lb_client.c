@@ -535,7 +535,7 @@ static void test_permanent_and_auth_failures(void **state)
   assert_int_equal(t.count[LB_DELIVERY_PERMANENT], 1);
   assert_int_equal(t.http_status, 400);
   assert_non_null(strstr(t.body, "Invalid user identifier: u99@x.example"));
-  assert_int_equal(t.max_attempts, 0);
+  assert_int_equal(t.max_attempts, 1); /* the one failed attempt, counted */
   lb_request_list_release(&l);
 
   /* a wrong client secret: the token request is refused (403), retried
