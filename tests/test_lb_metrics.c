@@ -1,0 +1,96 @@
+/* lb_metrics: counters, gauges and histograms rendered as Prometheus text,
+ * label escaping, and lb_obs serving them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_metrics.h"
+#include "lb_obs.h"
+#include "lb_test_sandbox.h"
+
+static void test_render(void **state)
+{
+  (void)state;
+  char labels[256] = "";
+  lb_metrics *m = lb_metrics_new();
+  lb_metrics_declare(m, "lmsbridge_deliveries_total", LB_COUNTER, "Deliveries.");
+  lb_metrics_declare(m, "lmsbridge_inflight", LB_GAUGE, "In flight.");
+  lb_metrics_declare(m, "lmsbridge_delivery_seconds", LB_HISTOGRAM, "Latency.");
+  lb_metrics_label(labels, sizeof(labels), "integration", "acme \"EU\"\\x");
+  lb_metrics_label(labels, sizeof(labels), "outcome", "success");
+  assert_string_equal(labels, "integration=\"acme \\\"EU\\\"\\\\x\",outcome=\"success\"");
+  lb_metrics_add(m, "lmsbridge_deliveries_total", labels, 2);
+  lb_metrics_add(m, "lmsbridge_deliveries_total", labels, 3);
+  lb_metrics_set(m, "lmsbridge_inflight", "", 7);
+  lb_metrics_set(m, "lmsbridge_inflight", "", 4);
+  lb_metrics_observe(m, "lmsbridge_delivery_seconds", "", 0.02);
+  lb_metrics_observe(m, "lmsbridge_delivery_seconds", "", 3);
+  lb_metrics_add(m, "undeclared_total", "", 1); /* ignored */
+  assert_true(lb_metrics_get(m, "lmsbridge_deliveries_total", labels) == 5);
+  assert_true(lb_metrics_get(m, "lmsbridge_delivery_seconds", "") == 2);
+  char *text = lb_metrics_render(m);
+  assert_non_null(strstr(text, "# HELP lmsbridge_deliveries_total Deliveries.\n"
+                               "# TYPE lmsbridge_deliveries_total counter\n"));
+  assert_non_null(strstr(text, "lmsbridge_deliveries_total{integration=\"acme \\\"EU\\\"\\\\x\","
+                               "outcome=\"success\"} 5\n"));
+  assert_non_null(strstr(text, "# TYPE lmsbridge_inflight gauge\nlmsbridge_inflight 4\n"));
+  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"0.01\"} 0\n"));
+  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"0.025\"} 1\n"));
+  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"5\"} 2\n"));
+  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"+Inf\"} 2\n"));
+  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_sum 3.02\nlmsbridge_delivery_seconds_count 2\n"));
+  assert_null(strstr(text, "undeclared"));
+  free(text);
+  lb_metrics_clear(m, "lmsbridge_inflight");
+  text = lb_metrics_render(m);
+  assert_null(strstr(text, "lmsbridge_inflight 4"));
+  free(text);
+  lb_metrics_destroy(m);
+}
+
+static void test_server(void **state)
+{
+  (void)state;
+  char err[128], url[128], *body = NULL;
+  lb_metrics *m = lb_metrics_new();
+  lb_metrics_declare(m, "lmsbridge_inflight", LB_GAUGE, "In flight.");
+  lb_metrics_set(m, "lmsbridge_inflight", "", 3);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  lb_obs *o = lb_obs_start("127.0.0.1:0", m, err, sizeof(err));
+  assert_non_null(o);
+  assert_true(lb_obs_port(o) > 0);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", lb_obs_port(o));
+  assert_int_equal(lb_test_http("GET", url, NULL, &body), 200);
+  assert_non_null(strstr(body, "lmsbridge_inflight 3\n"));
+  free(body);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", lb_obs_port(o));
+  lb_obs_beat(o);
+  assert_int_equal(lb_test_http("GET", url, NULL, NULL), 200);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", lb_obs_port(o));
+  assert_int_equal(lb_test_http("GET", url, NULL, NULL), 503);
+  lb_obs_set_ready(o, true);
+  assert_int_equal(lb_test_http("GET", url, NULL, NULL), 200);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/other", lb_obs_port(o));
+  assert_int_equal(lb_test_http("GET", url, NULL, NULL), 404);
+  assert_null(lb_obs_start("not-an-address", m, err, sizeof(err)));
+  assert_non_null(strstr(err, "host:port"));
+  lb_obs_stop(o);
+  lb_metrics_destroy(m);
+  curl_global_cleanup();
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_render),
+    cmocka_unit_test(test_server),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
