@@ -742,7 +742,10 @@ static int next_wait(lb_client *c, int cap)
     wait = c->heap[0]->due_ms - now;
   for (size_t i = 0; i < c->nlanes; i++) {
     lane *l = &c->lanes[i];
-    if (l->head && l->wake_ms - now < wait)
+    /* a lane waiting for its bucket; one at its concurrency limit is
+     * woken by a response instead */
+    if (l->head && l->wake_ms > now && l->in_flight < l->max_in_flight &&
+        c->in_flight < c->cfg->delivery.max_in_flight && l->wake_ms - now < wait)
       wait = l->wake_ms - now;
     if (l->token_wait) {
       int64_t r = lb_tokens_retry_at(c->tokens, i);

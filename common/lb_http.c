@@ -272,21 +272,34 @@ static void finish(lb_http *h, CURL *easy, CURLcode result)
   transfer_free(t);
 }
 
+/* Calls the callbacks of finished transfers; returns how many. */
+static int reap(lb_http *h)
+{
+  CURLMsg *msg;
+  int left, n = 0;
+  while ((msg = curl_multi_info_read(h->multi, &left))) {
+    if (msg->msg == CURLMSG_DONE) {
+      finish(h, msg->easy_handle, msg->data.result);
+      n++;
+    }
+  }
+  return n;
+}
+
 size_t lb_http_run(lb_http *h, int timeout_ms, int extra_fd)
 {
   struct curl_waitfd extra = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
   int running = 0, numfds = 0;
 
+  /* what is ready now first: a response that already arrived must not
+   * wait for the poll's timeout */
   curl_multi_perform(h->multi, &running);
+  if (reap(h) > 0)
+    return h->in_flight;
   curl_multi_poll(h->multi, extra_fd >= 0 ? &extra : NULL,
                   extra_fd >= 0 ? 1 : 0, timeout_ms, &numfds);
   curl_multi_perform(h->multi, &running);
-  CURLMsg *msg;
-  int left;
-  while ((msg = curl_multi_info_read(h->multi, &left))) {
-    if (msg->msg == CURLMSG_DONE)
-      finish(h, msg->easy_handle, msg->data.result);
-  }
+  reap(h);
   return h->in_flight;
 }
 

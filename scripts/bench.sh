@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks, figures measured side by side in one run (never asserted in
-# tests). Today: the delivery client's requests/s against lms-sandbox at 1,
-# 16, 64 and 256 requests in flight, beside wrk's rate on the same endpoint.
+# tests): the delivery client's requests/s against lms-sandbox at 1, 16, 64
+# and 256 requests in flight beside wrk's rate on the same endpoint; then
+# completion-worker end to end (Kafka -> worker -> LMS) at 0 and 50 ms of
+# LMS latency, 256 in flight and sequential: events/s, CPU s per 1,000
+# events, peak RSS.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
 lb_ensure_packages "${LB_PACKAGES[@]}" wrk
 lb_say "build in build/"
-lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox lb-bench-client >/dev/null
+lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox \
+  lb-bench-client completion-worker >/dev/null
 
 work=$(mktemp -d)
 trap 'kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -46,3 +50,7 @@ while read -r line; do
   printf '%-28s %12s %9.2fx\n' "client, $k in flight" "$r" "$(awk -v a="$r" -v b="$wrk_rate" 'BEGIN{print a/b}')"
 done < "$work/client.txt"
 printf '%-28s %12.0f %9.2fx\n' "wrk -t2 -c64" "$wrk_rate" 1
+
+lb_say "completion-worker end to end (kafka-sandbox -> worker -> lms-sandbox)"
+python3 scripts/lib/bench_engine.py build "${BENCH_EVENTS:-20000}"
+printf '%-28s %12.0f   (the same endpoint, for the ratio with the first line above)\n' "wrk -t2 -c64" "$wrk_rate"

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Benchmark: completion-worker end to end (kafka-sandbox -> worker ->
+lms-sandbox), side by side in one run: events/s, CPU seconds per 1,000
+events and peak RSS, at 0 ms and 50 ms of LMS latency, with 256 requests in
+flight and with one (a sequential consumer).
+
+  bench_engine.py BUILD_DIR EVENTS
+"""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
+os.environ.setdefault("LB_BIN_DIR", sys.argv[1])
+import harness  # noqa: E402
+
+harness.BIN = sys.argv[1]
+N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
+SECRET = "bench-engine-secret-5"
+RUNS = [  # tenant, latency ms, in flight, events
+    ("lat0_256", 0, 256, N),
+    ("lat0_1", 0, 1, min(N, 5000)),
+    ("lat50_256", 50, 256, N),
+    ("lat50_1", 50, 1, 200),
+]
+
+
+def proc_stats(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                rss = int(line.split()[1]) / 1024
+    return cpu, rss
+
+
+tenants = [harness.degreed_tenant(t, SECRET) for t, *_ in RUNS]
+env = harness.Env([f"completion-events-{t}:8" for t, *_ in RUNS] +
+                  [f"completion-events-{t}.retry:2" for t, *_ in RUNS] +
+                  [f"completion-events-{t}.dlq:1" for t, *_ in RUNS], tenants)
+results = []
+try:
+    for tenant, latency, in_flight, events in RUNS:
+        topic = f"completion-events-{tenant}"
+        if latency:
+            env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
+        env.produce_many(topic, [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}"))
+                                 for i in range(events)])
+        integ = harness.degreed_integration(
+            env, "bench", tenant, "SECRET",
+            extra=f"rate_limit_per_minute = 0; max_in_flight = {in_flight};")
+        integ = integ.replace(f'organization = "{tenant}"', 'organization = "bench"')
+        conf = os.path.join(env.dir, f"{tenant}.conf")
+        with open(conf, "w") as f:
+            f.write(f"""
+kafka: {{ brokers = "{env.brokers}"; group_id = "bench-{tenant}"; topics = ["{topic}"];
+  properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"] ); }};
+provider: {{ code = "datacamp"; logo_url = "https://cdn.example.com/logo.png"; }};
+delivery: {{ max_in_flight = {in_flight}; }};
+observability: {{ listen = "127.0.0.1:0"; log_level = "warn"; }};
+integrations = ( {integ} );
+""")
+        log = open(os.path.join(env.dir, f"{tenant}.log"), "w")
+        start = time.time()
+        p = subprocess.Popen([harness.WORKERS["completion-worker"], "--config", conf],
+                             stderr=log, stdout=log, env=dict(os.environ, SECRET=SECRET))
+        # timed from the first completion the LMS records (the group join
+        # before it is the mock cluster's, 3 s) to the last
+        first = [None]
+
+        def count():
+            n = len(env.state(tenant)["degreed"]["completions"])
+            if n and first[0] is None:
+                first[0] = time.time()
+            return n >= events
+        harness.wait_for(count, 1800, f"{tenant}: {events} completions", interval=0.05)
+        secs = time.time() - (first[0] or start)
+        cpu, rss = proc_stats(p.pid)
+        p.terminate()
+        p.wait(timeout=60)
+        results.append((tenant, latency, in_flight, events, secs, cpu, rss))
+        print(f"latency={latency}ms in_flight={in_flight} events={events} seconds={secs:.2f} "
+              f"rate={events / secs:.0f}/s cpu_per_1000={cpu * 1000 / events:.3f}s "
+              f"peak_rss={rss:.1f}MiB", flush=True)
+finally:
+    env.close()
+
+print()
+print(f"{'run':32} {'events/s':>10} {'CPU s/1000':>11} {'peak RSS':>10}")
+for tenant, latency, in_flight, events, secs, cpu, rss in results:
+    name = f"{latency} ms latency, {in_flight} in flight"
+    print(f"{name:32} {events / secs:10.0f} {cpu * 1000 / events:11.3f} {rss:8.1f} MiB")
+ideal = 256 / 0.05
+for tenant, latency, in_flight, events, secs, cpu, rss in results:
+    if latency == 50 and in_flight == 256:
+        print(f"50 ms, 256 in flight: {events / secs:.0f} events/s = "
+              f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
