@@ -758,8 +758,10 @@ static int next_wait(lb_client *c, int cap)
 
 void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd)
 {
+  /* callbacks may deliver more: pump again after them */
   pump(c);
   run_done(c);
+  pump(c);
   int wait = next_wait(c, max_wait_ms >= 0 ? max_wait_ms : IDLE_WAIT_MS);
   lb_http_run(c->http, wait, extra_fd);
   /* Token fetches that backed off are retried by whoever still waits. */
@@ -776,6 +778,7 @@ void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd)
   }
   pump(c);
   run_done(c);
+  pump(c);
 }
 
 size_t lb_client_pending(const lb_client *c)

@@ -44,7 +44,8 @@ struct part {
   int32_t partition;
   bool retry;    /* the retry topic */
   bool paused;
-  bool draining; /* being revoked: no new work, finished work still stored */
+  bool draining; /* stopping or being revoked: no new work starts */
+  bool handing_back; /* in the set a rebalance (or shutdown) hands back */
   bool revoked;  /* handed back: freed once its last message is gone */
   lb_offsets offs;
   msg *msgs;     /* alive, finished or not */
@@ -118,6 +119,7 @@ struct lb_engine {
   bool all_paused;
   bool stopping;
   bool assigned;
+  volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
   int64_t next_stats_mono;
 };
 
@@ -343,8 +345,9 @@ static void msg_maybe_finish(lb_engine *e, msg *m)
   if (!cancelled && !p->revoked && lb_offsets_done(&p->offs, m->rkm->offset))
     store_offset(e, p);
   e->msgs_in_flight--;
+  bool revoked = p->revoked; /* msg_free may free a revoked p */
   msg_free(e, m);
-  apply_backpressure(e, p->revoked ? NULL : p);
+  apply_backpressure(e, revoked ? NULL : p);
 }
 
 /* ---- producing dead letters and parked records ---- */
@@ -609,11 +612,13 @@ static void start_dlv(lb_engine *e, dlv *d)
 {
   msg *m = d->m;
   if (d->state == D_CANCELLED) {
-    /* handed back while it waited: pass the key on */
+    /* handed back while it waited: pass the key on, then it is resolved
+     * (its message stays alive until then: the chain points at it) */
     dlv *next = d->key_next;
     key_release(e, d);
     if (next)
       start_dlv(e, next);
+    resolved(e, m);
     return;
   }
   d->state = D_RUNNING;
@@ -773,11 +778,11 @@ static void run_once(lb_engine *e, int wait_ms)
   rd_kafka_poll(e->prk, 0);
 }
 
-static size_t draining_msgs(lb_engine *e)
+static size_t handing_back_msgs(lb_engine *e)
 {
   size_t n = 0;
   for (part *p = e->parts; p; p = p->next)
-    if (p->draining && !p->revoked)
+    if (p->handing_back && !p->revoked)
       n += p->nmsgs;
   return n;
 }
@@ -788,7 +793,7 @@ static void release_held(lb_engine *e)
   msg **pp = &e->due_head;
   while (*pp) {
     msg *m = *pp;
-    if (m->p->draining) {
+    if (m->p->handing_back) {
       *pp = m->next_due;
       m->next_due = NULL;
       m->planned = true;
@@ -815,26 +820,24 @@ static void hand_back(lb_engine *e, int timeout_ms)
 {
   release_held(e);
   int64_t end = lb_time_mono_ms() + timeout_ms;
-  while (draining_msgs(e) > 0 && lb_time_mono_ms() < end)
+  while (handing_back_msgs(e) > 0 && lb_time_mono_ms() < end)
     run_once(e, 50);
   for (part *p = e->parts; p; p = p->next) {
-    if (!p->draining || p->revoked)
+    if (!p->handing_back || p->revoked)
       continue;
     for (msg *m = p->msgs; m; m = m->next) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
-        if (d->state == D_RUNNING) {
+        if (d->state == D_RUNNING)
           lb_client_cancel(e->client, d->handle);
-        } else if (d->state == D_QUEUED) {
-          d->state = D_CANCELLED;
-          m->pending--;
-        }
+        else if (d->state == D_QUEUED)
+          d->state = D_CANCELLED; /* resolved when its turn on the key comes */
       }
     }
   }
   /* messages whose deliveries were all queued are done now */
   for (part *p = e->parts; p; p = p->next) {
-    if (!p->draining || p->revoked)
+    if (!p->handing_back || p->revoked)
       continue;
     for (msg *m = p->msgs, *next; m; m = next) {
       next = m->next;
@@ -850,6 +853,15 @@ static void store_all(lb_engine *e)
   for (part *p = e->parts; p; p = p->next)
     if (!p->revoked)
       store_offset(e, p);
+}
+
+static void kafka_error(rd_kafka_error_t *error, const char *what)
+{
+  if (!error)
+    return;
+  lb_log(LB_LOG_ERROR, "kafka call failed", LB_S("call", what),
+         LB_S("error", rd_kafka_error_string(error)));
+  rd_kafka_error_destroy(error);
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -872,10 +884,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt));
     if (cooperative)
-      rd_kafka_incremental_assign(rk, parts);
+      kafka_error(rd_kafka_incremental_assign(rk, parts), "incremental assign");
     else
       rd_kafka_assign(rk, parts);
     e->assigned = true;
+    /* librdkafka keeps an application pause across unassign and assign:
+     * a partition we paused before it was handed back would never fetch */
+    rd_kafka_resume_partitions(rk, parts);
     if (e->all_paused || e->stopping)
       for (int i = 0; i < parts->cnt; i++) {
         part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
@@ -891,23 +906,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   for (int i = 0; i < parts->cnt; i++) {
     part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
     if (p)
-      p->draining = true;
+      p->draining = p->handing_back = true;
   }
-  hand_back(e, lost ? 0 : e->opts.revoke_timeout_ms);
+  hand_back(e, lost || e->stopping ? 0 : e->opts.revoke_timeout_ms);
   if (!lost) {
     store_all(e);
     rd_kafka_commit(rk, NULL, 0);
   }
   for (part *p = e->parts, *next; p; p = next) {
     next = p->next;
-    if (p->draining) {
+    if (p->handing_back) {
       p->revoked = true;
       if (p->nmsgs == 0)
         part_unlink_free(e, p);
     }
   }
   if (cooperative)
-    rd_kafka_incremental_unassign(rk, parts);
+    kafka_error(rd_kafka_incremental_unassign(rk, parts), "incremental unassign");
   else
     rd_kafka_assign(rk, NULL);
 }
@@ -1018,6 +1033,23 @@ static void declare_metrics(lb_metrics *m)
                      "Records written to the dead-letter topic, by reason.");
 }
 
+/* A fatal error (a fenced static member, a broken idempotent producer):
+ * nothing can be delivered safely any more; the loop stops. */
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+  lb_engine *e = opaque;
+  char buf[512];
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    rd_kafka_fatal_error(rk, buf, sizeof(buf));
+    lb_log(LB_LOG_ERROR, "fatal kafka error, stopping", LB_S("client", rd_kafka_name(rk)),
+           LB_S("error", buf));
+    e->fatal = 1;
+    return;
+  }
+  lb_log(LB_LOG_WARN, "kafka error", LB_S("client", rd_kafka_name(rk)),
+         LB_S("error", rd_kafka_err2str((rd_kafka_resp_err_t)err)), LB_S("reason", reason));
+}
+
 /* librdkafka's own log lines become JSON lines too (from its threads:
  * lb_log is thread-safe). */
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -1102,6 +1134,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   if (!has_commit_interval && !set(conf, "auto.commit.interval.ms", "1000", err, errlen))
     goto fail;
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_error_cb(conf, on_kafka_error);
   rd_kafka_conf_set_stats_cb(conf, on_stats);
   rd_kafka_conf_set_opaque(conf, e);
   e->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
@@ -1116,6 +1149,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
       !set(pconf, "linger.ms", "5", err, errlen))
     goto fail;
   rd_kafka_conf_set_dr_msg_cb(pconf, on_produced);
+  rd_kafka_conf_set_error_cb(pconf, on_kafka_error);
   rd_kafka_conf_set_opaque(pconf, e);
   e->prk = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, errlen);
   if (!e->prk)
@@ -1203,7 +1237,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
          LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));
   int64_t next_gauges = 0;
-  while (!*stop) {
+  while (!*stop && !e->fatal) {
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
     run_due(e);
@@ -1234,13 +1268,20 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
   for (part *p = e->parts; p; p = p->next)
     p->draining = true;
+  /* held retry records are not started any more: they go back as they are */
+  for (part *p = e->parts; p; p = p->next)
+    p->handing_back = true;
+  release_held(e);
+  for (part *p = e->parts; p; p = p->next)
+    p->handing_back = false;
   while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
     lb_obs_beat(e->obs);
     poll_consumer(e); /* serves rebalances; new records are not started */
-    run_due(e);
     run_once(e, 50);
     reproduce_due(e);
   }
+  for (part *p = e->parts; p; p = p->next)
+    p->handing_back = true;
   hand_back(e, 0);
   int64_t left = end - lb_time_mono_ms();
   rd_kafka_flush(e->prk, left > 1000 ? (int)left : 1000);
@@ -1252,7 +1293,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   size_t unfinished = live_msgs(e);
   rd_kafka_consumer_close(e->rk);
   lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", (long long)unfinished));
-  return 0;
+  return e->fatal ? 1 : 0;
 }
 
 void lb_engine_destroy(lb_engine *e)

@@ -117,7 +117,8 @@ lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
     goto out;
   }
   *ret_token = copy;
-  *ret_expires_in_s = secs > MAX_LIFETIME_S ? MAX_LIFETIME_S : (int64_t)secs;
+  /* under a second counts as one: a zero lifetime would refetch at once */
+  *ret_expires_in_s = secs > MAX_LIFETIME_S ? MAX_LIFETIME_S : secs < 1 ? 1 : (int64_t)secs;
   rc = LB_E_OK;
 out:
   json_object_put(root);
