@@ -57,7 +57,7 @@ struct job {
 
 typedef struct {
   job *head, *tail; /* ready to send, FIFO */
-  job *token_wait;  /* waiting for a token */
+  job *token_wait, *token_tail; /* waiting for a token, FIFO */
   lb_bucket bucket;
   int in_flight;
   int max_in_flight;
@@ -182,6 +182,20 @@ static void ready_unlink(lane *l, job *j)
   j->next = j->prev = NULL;
 }
 
+/* Appends to a lane's token queue: jobs keep their order (the oldest
+ * offsets first, so the watermark moves as they finish). */
+static void token_push(lane *l, job *j)
+{
+  j->at = AT_TOKEN;
+  j->next = NULL;
+  j->prev = l->token_tail;
+  if (l->token_tail)
+    l->token_tail->next = j;
+  else
+    l->token_wait = j;
+  l->token_tail = j;
+}
+
 static void single_push(job **head, job *j)
 {
   j->prev = NULL;
@@ -208,7 +222,11 @@ static void detach(lb_client *c, job *j)
   lane *l = &c->lanes[j->integ];
   switch (j->at) {
   case AT_READY: ready_unlink(l, j); break;
-  case AT_TOKEN: single_unlink(&l->token_wait, j); break;
+  case AT_TOKEN:
+    if (l->token_tail == j)
+      l->token_tail = j->prev;
+    single_unlink(&l->token_wait, j);
+    break;
   case AT_TIMER: heap_remove(c, j); break;
   case AT_DONE: single_unlink(&c->done_head, j); break;
   case AT_WIRE: single_unlink(&c->wire_head, j); break;
@@ -554,8 +572,7 @@ static void pump(lb_client *c)
         while (l->head) {
           job *w = l->head;
           detach(c, w);
-          w->at = AT_TOKEN;
-          single_push(&l->token_wait, w);
+          token_push(l, w);
         }
         break;
       }

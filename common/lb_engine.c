@@ -115,6 +115,8 @@ struct lb_engine {
   part *parts;
   msg *due_head;   /* held retry records, sorted by not_before */
   keynode *keys[KEY_BUCKETS];
+  struct seen *versions[KEY_BUCKETS]; /* highest version delivered per key */
+  size_t nversions;
   size_t msgs_in_flight;
   bool all_paused;
   bool stopping;
@@ -277,6 +279,62 @@ static void key_release(lb_engine *e, dlv *d)
       return;
     }
   }
+}
+
+/* ---- versions: an older version never overwrites a newer one ---- */
+
+#define MAX_VERSIONS 1000000
+
+struct seen {
+  struct seen *next;
+  char *key;
+  uint64_t version;
+};
+
+static struct seen *seen_find(lb_engine *e, const char *key)
+{
+  for (struct seen *v = e->versions[hash(key)]; v; v = v->next)
+    if (strcmp(v->key, key) == 0)
+      return v;
+  return NULL;
+}
+
+static void seen_clear(lb_engine *e)
+{
+  for (size_t i = 0; i < KEY_BUCKETS; i++) {
+    while (e->versions[i]) {
+      struct seen *v = e->versions[i];
+      e->versions[i] = v->next;
+      free(v->key);
+      free(v);
+    }
+  }
+  e->nversions = 0;
+}
+
+/* Remembers that `version` of the item reached the LMS. Bounded: past
+ * MAX_VERSIONS the memory is dropped and starts again (it only protects
+ * against replays and parked records, the LMS is the truth). */
+static void seen_record(lb_engine *e, const char *key, uint64_t version)
+{
+  struct seen *v = seen_find(e, key);
+  if (v) {
+    if (version > v->version)
+      v->version = version;
+    return;
+  }
+  if (e->nversions >= MAX_VERSIONS)
+    seen_clear(e);
+  v = calloc(1, sizeof(*v));
+  if (!v || !(v->key = strdup(key))) {
+    free(v);
+    return;
+  }
+  v->version = version;
+  unsigned b = hash(key);
+  v->next = e->versions[b];
+  e->versions[b] = v;
+  e->nversions++;
 }
 
 /* ---- messages ---- */
@@ -582,6 +640,8 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, retries);
   }
   if (r->status == LB_DELIVERY_SUCCESS) {
+    if (d->key)
+      seen_record(e, d->key, m->plan.version);
     label2(labels, sizeof(labels), "integration", in->id, "outcome", "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
     d->state = D_RESOLVED;
@@ -614,6 +674,26 @@ static void start_dlv(lb_engine *e, dlv *d)
   if (d->state == D_CANCELLED) {
     /* handed back while it waited: pass the key on, then it is resolved
      * (its message stays alive until then: the chain points at it) */
+    dlv *next = d->key_next;
+    key_release(e, d);
+    if (next)
+      start_dlv(e, next);
+    resolved(e, m);
+    return;
+  }
+  struct seen *v = d->key ? seen_find(e, d->key) : NULL;
+  if (v && m->plan.version < v->version) {
+    /* a replay or a parked record older than what the LMS already has */
+    char labels[256];
+    const lb_integration *in = &e->cfg->integrations[d->integ];
+    label2(labels, sizeof(labels), "integration", in->id, "outcome", "skipped");
+    lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id),
+           LB_S("event_id", m->plan.event_id),
+           LB_S("reason", "older than the version already delivered"),
+           LB_I("version", (long long)m->plan.version),
+           LB_I("delivered_version", (long long)v->version));
+    d->state = D_RESOLVED;
     dlv *next = d->key_next;
     key_release(e, d);
     if (next)
@@ -1280,6 +1360,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     run_once(e, 50);
     reproduce_due(e);
   }
+  size_t unfinished = live_msgs(e);
   for (part *p = e->parts; p; p = p->next)
     p->handing_back = true;
   hand_back(e, 0);
@@ -1290,7 +1371,6 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
     lb_log(LB_LOG_WARN, "final commit failed: uncommitted work is redelivered",
            LB_S("error", rd_kafka_err2str(cerr)));
-  size_t unfinished = live_msgs(e);
   rd_kafka_consumer_close(e->rk);
   lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", (long long)unfinished));
   return e->fatal ? 1 : 0;
@@ -1316,6 +1396,7 @@ void lb_engine_destroy(lb_engine *e)
       msg_free(e, p->msgs);
     part_unlink_free(e, p);
   }
+  seen_clear(e);
   for (size_t i = 0; i < KEY_BUCKETS; i++) {
     while (e->keys[i]) {
       keynode *k = e->keys[i];

@@ -2,11 +2,14 @@
 loopback, each test with its own processes and temporary directory.
 
 Environment (set by ctest): LB_BIN_DIR, the build directory.
-Records are produced and read with kcat.
+Records are produced and read with kcat; a group's committed offsets are
+read with Env.committed() (plain Kafka OffsetFetch, see kafka_committed).
 """
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -109,11 +112,14 @@ class Env:
                 args += ["-H", f"{hk}={hv}"]
             subprocess.run(args, input=value.encode(), check=True, timeout=30)
 
-    def produce_many(self, topic, records):
-        """Fast path without headers: key TAB value lines through one kcat."""
+    def produce_many(self, topic, records, partition=None):
+        """Fast path without headers: key TAB value lines through one kcat
+        (to one partition when given, else by key)."""
         data = "".join(f"{k}\t{v}\n" for k, v in records)
-        subprocess.run(["kcat", "-b", self.brokers, "-t", topic, "-P", "-K", "\t"],
-                       input=data.encode(), check=True, timeout=120)
+        args = ["kcat", "-b", self.brokers, "-t", topic, "-P", "-K", "\t"]
+        if partition is not None:
+            args += ["-p", str(partition)]
+        subprocess.run(args, input=data.encode(), check=True, timeout=120)
 
     def consume_all(self, topic):
         """Every record of a topic: dicts with key, payload, headers (dict)."""
@@ -132,18 +138,60 @@ class Env:
     def kafka_control(self, method, path):
         return http(method, self.control + path)
 
+    def committed(self, group, topic, partitions):
+        """The group's committed offsets {partition: offset} (-1: none),
+        read with the Kafka protocol itself (FindCoordinator v0 +
+        OffsetFetch v1) without joining the group: kcat cannot show them
+        and the mock cluster has no DescribeGroups/kafka-consumer-groups."""
+        return kafka_committed(self.brokers, group, topic, partitions)
+
+    def end_offsets(self, topic):
+        """{partition: high watermark} of a topic (kcat -Q, timestamp -1:
+        the end)."""
+        nparts = len(self.partitions(topic))
+        args = ["kcat", "-b", self.brokers, "-Q", "-J"]
+        for p in range(nparts):
+            args += ["-t", f"{topic}:{p}:-1"]
+        out = subprocess.run(args, capture_output=True, timeout=30, check=True).stdout
+        data = json.loads(out).get(topic, {})
+        return {v["partition"]: v["offset"] for v in data.values() if isinstance(v, dict)}
+
+    def partitions(self, topic):
+        """The partition ids of a topic (kcat -L)."""
+        out = subprocess.run(["kcat", "-b", self.brokers, "-L", "-J", "-t", topic],
+                             capture_output=True, timeout=30, check=True).stdout
+        for t in json.loads(out)["topics"]:
+            if t["topic"] == topic:
+                return sorted(p["partition"] for p in t["partitions"])
+        return []
+
     # -- LMS --
     def state(self, tenant):
         code, body = http("GET", f"{self.lms_url}/_sandbox/state?tenant={tenant}")
         return json.loads(body)["tenants"][tenant]
+
+    def lms_requests(self, tenant):
+        """The LMS sandbox's request log for a tenant, every page."""
+        out, since = [], 0
+        while True:
+            code, body = http("GET", f"{self.lms_url}/_sandbox/requests?tenant={tenant}"
+                              f"&since={since}")
+            r = json.loads(body)
+            out += r["requests"]
+            if not r.get("more"):
+                return out
+            since = r["next_since"]
 
     def lms_post(self, path, body):
         return http("POST", self.lms_url + path, json.dumps(body))
 
     # -- workers --
     def worker(self, name, integrations, extra_kafka="", env=None, group=None,
-               log_level="info"):
-        return Worker(self, name, integrations, extra_kafka, env or {}, group, log_level)
+               log_level="info", delivery=None):
+        """delivery: the body of the `delivery` group (default: short
+        back-off, 100 ms to 2 s)."""
+        return Worker(self, name, integrations, extra_kafka, env or {}, group, log_level,
+                      delivery)
 
 
 def _read(path):
@@ -157,8 +205,10 @@ def _read(path):
 class Worker:
     counter = 0
 
-    def __init__(self, env, name, integrations, extra_kafka, secrets, group, log_level):
+    def __init__(self, env, name, integrations, extra_kafka, secrets, group, log_level,
+                 delivery=None):
         Worker.counter += 1
+        delivery = delivery or "backoff_initial_ms = 100; backoff_max_ms = 2000;"
         self.env = env
         self.log_path = os.path.join(env.dir, f"{name}-{Worker.counter}.log")
         conf = os.path.join(env.dir, f"{name}-{Worker.counter}.conf")
@@ -170,7 +220,7 @@ kafka: {{ brokers = "{env.brokers}"; {group_line}
                  ["topic.metadata.refresh.interval.ms", "2000"] {extra_kafka} ); }};
 provider: {{ code = "datacamp"; ocn_provider_id = "DATACAMP";
   logo_url = "https://cdn.example.com/logo.png"; }};
-delivery: {{ backoff_initial_ms = 100; backoff_max_ms = 2000; }};
+delivery: {{ {delivery} }};
 observability: {{ listen = "127.0.0.1:0"; log_level = "{log_level}"; }};
 integrations = ( {integrations} );
 """)
@@ -207,6 +257,30 @@ integrations = ( {integrations} );
                 return float(line.split()[-1])
         return 0.0
 
+    def series(self, name):
+        """Every sample of a metric: [({label: value}, value)]."""
+        code, text = self.get("/metrics")
+        out = []
+        for line in text.splitlines():
+            if not line.startswith(name) or line.startswith("#"):
+                continue
+            head, _, value = line.rpartition(" ")
+            if head == name:
+                out.append(({}, float(value)))
+            elif head.startswith(name + "{") and head.endswith("}"):
+                labels = {}
+                for part in head[len(name) + 1:-1].split('",'):
+                    k, _, v = part.partition('="')
+                    labels[k] = v.rstrip('"')
+                out.append((labels, float(value)))
+        return out
+
+    def assigned(self, topic):
+        """Partitions of `topic` this worker consumes, from its consumer lag
+        metric (librdkafka statistics, every 5 s)."""
+        return sorted(int(l["partition"]) for l, _ in self.series("lmsbridge_consumer_lag")
+                      if l.get("topic") == topic)
+
     def stop(self, timeout=40):
         self.proc.send_signal(signal.SIGTERM)
         start = time.time()
@@ -219,6 +293,74 @@ integrations = ( {integrations} );
 
     def logs(self):
         return [json.loads(l) for l in open(self.log_path) if l.startswith("{")]
+
+
+_correlation = 0
+
+
+def _kafka_call(sock, api_key, version, body):
+    """One Kafka request (header v1) and its response body."""
+    global _correlation
+    _correlation += 1
+    client = b"lb-e2e"
+    req = struct.pack(">hhih", api_key, version, _correlation, len(client)) + client + body
+    sock.sendall(struct.pack(">i", len(req)) + req)
+    size = struct.unpack(">i", _recv(sock, 4))[0]
+    resp = _recv(sock, size)
+    if struct.unpack(">i", resp[:4])[0] != _correlation:
+        raise RuntimeError("kafka: correlation id mismatch")
+    return resp[4:]
+
+
+def _recv(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("kafka: connection closed")
+        buf += chunk
+    return buf
+
+
+def _kstr(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+
+
+def kafka_committed(brokers, group, topic, partitions, timeout=10):
+    """Committed offsets of `group` for `topic` partitions: {p: offset},
+    -1 when the group has none. FindCoordinator v0, then OffsetFetch v1 to
+    the coordinator (both plain Kafka protocol, served by the mock)."""
+    host, port = brokers.split(",")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        r = _kafka_call(s, 10, 0, _kstr(group))
+        err, _node, hlen = struct.unpack(">hih", r[:8])
+        if err:
+            raise RuntimeError(f"kafka FindCoordinator error {err}")
+        chost = r[8:8 + hlen].decode()
+        cport = struct.unpack(">i", r[8 + hlen:12 + hlen])[0]
+    body = _kstr(group) + struct.pack(">i", 1) + _kstr(topic) + \
+        struct.pack(">i", len(partitions)) + b"".join(struct.pack(">i", p) for p in partitions)
+    with socket.create_connection((chost, cport), timeout=timeout) as s:
+        r = _kafka_call(s, 9, 1, body)
+    pos = 0
+    out = {}
+    (ntopics,) = struct.unpack_from(">i", r, pos)
+    pos += 4
+    for _ in range(ntopics):
+        (tl,) = struct.unpack_from(">h", r, pos)
+        pos += 2 + tl
+        (nparts,) = struct.unpack_from(">i", r, pos)
+        pos += 4
+        for _ in range(nparts):
+            p, off, ml = struct.unpack_from(">iqh", r, pos)
+            pos += 14 + max(ml, 0)
+            (perr,) = struct.unpack_from(">h", r, pos)
+            pos += 2
+            if perr:
+                raise RuntimeError(f"kafka OffsetFetch error {perr} on partition {p}")
+            out[p] = off
+    return out
 
 
 def degreed_integration(env, id, tenant, secret_env, extra="rate_limit_per_minute = 0;"):

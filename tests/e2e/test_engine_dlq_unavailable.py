@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The dead-letter topic cannot be written: kafka-sandbox fails every
+Produce request (NOT_ENOUGH_REPLICAS) while invalid events arrive between
+valid ones. The valid ones are delivered, but the group's committed offset
+stays at the first invalid event for as long as its dead letter is not
+confirmed, and the worker keeps trying (its producer gives a record up
+after 2 s here, so the engine's own retry is exercised). Once Produce works
+again the dead letters appear, once each, the offset advances to the end,
+and a restart redelivers nothing."""
+import time
+
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     wait_for)
+
+SECRET = "e2e-dlqdown-secret-40"
+TOPIC = "completion-events"
+DLQ = f"{TOPIC}.dlq"
+TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+GROUP = "completion-worker"
+INVALID = {5, 10}   # offsets of the invalid events
+N = 15
+
+
+def completions():
+    return env.state("acme")["degreed"]["completions"]
+
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET)])
+try:
+    records = []
+    for i in range(N):
+        if i in INVALID:
+            records.append((f"x{i}", '{"schema":"completion.v1","event_id":"x%d"}' % i))
+        else:
+            records.append((f"v{i}", completion(f"v{i}", "acme", f"v{i}")))
+    env.produce_many(TOPIC, records)
+    check(env.end_offsets(TOPIC) == {0: N}, f"{N} events, invalid ones at offsets {INVALID}")
+
+    code, body = env.kafka_control(
+        "POST", "/errors?api=Produce&error=NOT_ENOUGH_REPLICAS&count=1000")
+    check(code == 200, f"Produce errors injected ({code} {body[:80]})")
+    integ = degreed_integration(env, "acme-degreed", "acme", "SECRET")
+    w = env.worker("completion-worker", integ, env={"SECRET": SECRET},
+                   extra_kafka=', ["message.timeout.ms", "2000"]')
+
+    n_valid = N - len(INVALID)
+    wait_for(lambda: len(completions()) == n_valid, 30, "the valid events delivered")
+    check(len(completions()) == n_valid, f"the {n_valid} valid events are delivered")
+    wait_for(lambda: any(l.get("msg", "").startswith("cannot write to the dead-letter")
+                         for l in w.logs()), 20, "a failed dead-letter write")
+    samples = []
+    for _ in range(5):  # 5 s, past several commit intervals and DLQ retries
+        time.sleep(1)
+        samples.append(env.committed(GROUP, TOPIC, [0])[0])
+    first = min(INVALID)
+    check(samples == [first] * 5,
+          f"while the DLQ cannot be written the committed offset stays at the first invalid "
+          f"event ({first}): {samples}")
+    check(env.consume_all(DLQ) == [], "no dead letter yet")
+    fails = [l for l in w.logs() if l.get("msg", "").startswith("cannot write to the dead-letter")]
+    check(len(fails) >= 2, f"the engine keeps retrying the write ({len(fails)} failures logged)")
+    check(w.get("/healthz")[0] == 200, "the worker stays alive")
+
+    code, body = env.kafka_control("DELETE", "/errors?api=Produce")
+    check(code == 200, "Produce errors cleared")
+    dlq = wait_for(lambda: (lambda r: r if len(r) >= len(INVALID) else None)(
+        env.consume_all(DLQ)), 30, "the dead letters")
+    wait_for(lambda: env.committed(GROUP, TOPIC, [0]) == {0: N}, 15, "the offset advancing")
+    check(env.committed(GROUP, TOPIC, [0]) == {0: N},
+          "once the dead letters are written the offset advances to the end")
+    time.sleep(2)
+    dlq = env.consume_all(DLQ)
+    check(sorted(r["key"] for r in dlq) == sorted(f"x{i}" for i in INVALID),
+          f"each invalid event dead-lettered once ({[r['key'] for r in dlq]})")
+    check(sorted(int(r["headers"]["__connect.errors.offset"]) for r in dlq) == sorted(INVALID) and
+          all(r["headers"]["__connect.errors.exception.class.name"] == "invalid_event"
+              for r in dlq), "dead letters name their source offsets and class")
+    check(w.metric("lmsbridge_dlq_records_total", reason="invalid_event") == len(INVALID),
+          "metric: dead letters counted once each")
+    rc, _ = w.stop()
+    check(rc == 0, "worker exits 0")
+
+    w2 = env.worker("completion-worker", integ, env={"SECRET": SECRET})
+    wait_for(lambda: any(l.get("msg") == "partitions assigned" for l in w2.logs()), 20,
+             "restart assigned")
+    time.sleep(3)
+    check(w2.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 0,
+          "restart: nothing consumed again")
+    check(sum(c["repeats"] for c in completions()) == 0 and len(completions()) == n_valid,
+          "restart: nothing delivered twice")
+    check(len(env.consume_all(DLQ)) == len(INVALID), "restart: no new dead letters")
+    rc, _ = w2.stop()
+    check(rc == 0, "second worker exits 0")
+finally:
+    env.close()
+finish()

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Two workers in one consumer group split the partitions (each consumes
+its own, none both); one of them leaves (SIGTERM) in the middle of the
+stream: it finishes its in-flight work, commits, exits 0 within the
+deadline, and its partitions are handed over to the other, which delivers
+everything after them: nothing lost, nothing delivered twice, the group's
+offsets committed to the end of every partition."""
+import signal
+import time
+
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     wait_for)
+
+SECRET = "e2e-group-secret-29"
+TOPIC = "completion-events"
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+GROUP = "completion-worker"
+N1, N2 = 2000, 1000
+
+
+def completions():
+    return {c["attributes"]["user-id"].split("@")[0]: c
+            for c in env.state("acme")["degreed"]["completions"]}
+
+
+def events(lo, hi):
+    return [(f"u{i}", completion(f"u{i}", "acme", f"u{i}")) for i in range(lo, hi)]
+
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET)])
+try:
+    env.lms_post("/_sandbox/faults", {"tenant": "acme",
+                                      "latency": {"ms": 300, "jitter_ms": 50, "api": "degreed"}})
+    integ = degreed_integration(env, "acme-degreed", "acme", "SECRET",
+                                "rate_limit_per_minute = 0; max_in_flight = 16;")
+    # both join before there is anything to consume (the mock refuses
+    # commits during a rebalance, so a split in mid-stream could redeliver)
+    a = env.worker("completion-worker", integ, env={"SECRET": SECRET})
+    b = env.worker("completion-worker", integ, env={"SECRET": SECRET})
+    wait_for(lambda: all(any(l.get("msg") == "partitions assigned" for l in w.logs())
+                         for w in (a, b)), 30, "both workers assigned")
+    env.produce_many(TOPIC, events(0, N1))
+    split = wait_for(lambda: (lambda pa, pb: (pa, pb) if pa and pb and
+                              sorted(pa + pb) == [0, 1, 2, 3] else None)(
+        a.assigned(TOPIC), b.assigned(TOPIC)), 20, "both workers consuming")
+    check(not set(split[0]) & set(split[1]),
+          f"the two workers split the partitions: {split[0]} and {split[1]}")
+    check(a.metric("lmsbridge_events_consumed_total", topic=TOPIC) > 0 and
+          b.metric("lmsbridge_events_consumed_total", topic=TOPIC) > 0,
+          "both workers consume")
+
+    # B leaves in the middle of the stream; more events come meanwhile (and
+    # the LMS gets faster, to keep the test short)
+    b_consumed = b.metric("lmsbridge_events_consumed_total", topic=TOPIC)
+    t = time.time()
+    b.proc.send_signal(signal.SIGTERM)
+    env.lms_post("/_sandbox/faults", {"tenant": "acme",
+                                      "latency": {"ms": 10, "jitter_ms": 20, "api": "degreed"}})
+    env.produce_many(TOPIC, events(N1, N1 + N2))
+    rc = b.proc.wait(timeout=40)
+    secs = time.time() - t
+    check(rc == 0 and secs < 25, f"the leaving worker exits 0 in {secs:.1f}s (deadline 25 s)")
+    logs = b.logs()
+    stopping = [l.get("messages") for l in logs if l.get("msg") ==
+                "stopping: finishing in-flight work"]
+    stopped = [l.get("handed_back") for l in logs if l.get("msg") == "stopped"]
+    check(stopping and stopping[0] > 0 and stopped == [0],
+          f"it left with {stopping} messages in flight, finished them all (handed back: "
+          f"{stopped})")
+    wait_for(lambda: a.assigned(TOPIC) == [0, 1, 2, 3], 30, "the survivor takes every partition")
+    check(a.assigned(TOPIC) == [0, 1, 2, 3], "the survivor consumes every partition")
+
+    wait_for(lambda: len(completions()) == N1 + N2, 60, "every completion")
+    ends = env.end_offsets(TOPIC)
+    wait_for(lambda: env.committed(GROUP, TOPIC, sorted(ends)) == ends, 10, "final commit")
+    time.sleep(1.5)
+    got = completions()
+    check(len(got) == N1 + N2, f"all {N1 + N2} events delivered: nothing lost in the handover")
+    dups = sum(c["repeats"] for c in got.values())
+    check(dups == 0, f"nothing delivered twice ({dups} repeats)")
+    a_consumed = a.metric("lmsbridge_events_consumed_total", topic=TOPIC)
+    check(N2 <= a_consumed <= N1 + N2 - b_consumed,
+          f"the survivor consumed {a_consumed:.0f}, the leaver {b_consumed:.0f} before "
+          "it was told to stop: no event consumed by both")
+    check(env.committed(GROUP, TOPIC, sorted(ends)) == ends,
+          f"the group's offsets are committed to the end of every partition {ends}")
+    rc, _ = a.stop()
+    check(rc == 0, "the survivor exits 0")
+finally:
+    env.close()
+finish()
