@@ -46,6 +46,7 @@ struct part {
   bool paused;
   bool draining; /* stopping or being revoked: no new work starts */
   bool handing_back; /* in the set a rebalance (or shutdown) hands back */
+  bool poisoned; /* a message could not be tracked: never store again */
   bool revoked;  /* handed back: freed once its last message is gone */
   lb_offsets offs;
   msg *msgs;     /* alive, finished or not */
@@ -341,6 +342,7 @@ static void seen_record(lb_engine *e, const char *key, uint64_t version)
 
 static void start_dlv(lb_engine *e, dlv *d);
 static void msg_maybe_finish(lb_engine *e, msg *m);
+static void poison(lb_engine *e, part *p, const char *what);
 
 static void msg_free(lb_engine *e, msg *m)
 {
@@ -370,7 +372,7 @@ static void msg_free(lb_engine *e, msg *m)
 static void store_offset(lb_engine *e, part *p)
 {
   int64_t off = lb_offsets_committable(&p->offs);
-  if (off < 0 || p->revoked)
+  if (off < 0 || p->revoked || p->poisoned)
     return;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = off;
@@ -737,7 +739,8 @@ static void process(lb_engine *e, msg *m)
   }
   m->dlvs = calloc(m->plan.n ? m->plan.n : 1, sizeof(dlv));
   if (!m->dlvs) {
-    msg_maybe_finish(e, m);
+    m->pending = 1; /* never finishes: handed back at shutdown */
+    poison(e, m->p, "plan");
     return;
   }
   for (size_t i = 0; i < m->plan.n; i++) {
@@ -797,6 +800,17 @@ static void run_due(lb_engine *e)
   }
 }
 
+/* Out of memory while a message could not be tracked: its partition stores
+ * no offset any more (storing could pass it) and the process stops; the
+ * group redelivers from the last commit. */
+static void poison(lb_engine *e, part *p, const char *what)
+{
+  lb_log(LB_LOG_ERROR, "out of memory, stopping without committing past the message",
+         LB_S("topic", p->topic), LB_I("partition", p->partition), LB_S("where", what));
+  p->poisoned = true;
+  e->fatal = 1;
+}
+
 static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
 {
   char labels[256], buf[256];
@@ -809,7 +823,7 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
   msg *m = calloc(1, sizeof(*m));
   if (!m || lb_offsets_add(&p->offs, rkm->offset) < 0) {
     free(m);
-    lb_log(LB_LOG_ERROR, "out of memory, message left for redelivery", LB_S("topic", topic));
+    poison(e, p, "consume");
     rd_kafka_message_destroy(rkm);
     return;
   }
@@ -884,6 +898,8 @@ static void release_held(lb_engine *e)
       if (m->dlvs) {
         m->dlvs[0].state = D_CANCELLED;
         m->ndlvs = 1;
+      } else {
+        poison(e, m->p, "hand back");
       }
       msg_maybe_finish(e, m);
     } else {
