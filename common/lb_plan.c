@@ -1,5 +1,6 @@
 #include "lb_plan.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,26 @@ static lb_plan_item *add_item(lb_plan *plan, size_t cap,
   lb_plan_item *it = &plan->items[plan->n++];
   it->integration = in;
   lb_request_list_init(&it->requests);
+  return it;
+}
+
+/* Adds the item a routing decision calls for: NULL for LB_ROUTE_NONE
+ * (*failed false) or out of memory (*failed true); a skip is complete. */
+static lb_plan_item *routed_item(lb_plan *plan, size_t cap, const lb_integration *in,
+                                 lb_route r, const char *why, bool *failed)
+{
+  *failed = false;
+  if (r == LB_ROUTE_NONE)
+    return NULL;
+  lb_plan_item *it = add_item(plan, cap, in);
+  if (!it) {
+    *failed = true;
+    return NULL;
+  }
+  if (r == LB_ROUTE_SKIP) {
+    it->skip = true;
+    it->reason = why;
+  }
   return it;
 }
 
@@ -65,17 +86,13 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   for (size_t i = 0; i < cfg->nintegrations; i++) {
     const lb_integration *in = &cfg->integrations[i];
     const char *why = NULL;
+    bool failed;
     lb_route r = lb_route_catalog(in, &ev, &why);
-    if (r == LB_ROUTE_NONE)
-      continue;
-    lb_plan_item *it = add_item(ret, cfg->nintegrations, in);
-    if (!it)
+    lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
+    if (failed)
       goto out;
-    if (r == LB_ROUTE_SKIP) {
-      it->skip = true;
-      it->reason = why;
+    if (!it || it->skip)
       continue;
-    }
     lb_err mrc = in->type == LB_INTEG_DEGREED
                      ? lb_map_degreed_content(&ev, in, &cfg->provider, &it->requests)
                      : lb_map_ocn_course(&ev, in, &cfg->provider, &it->requests);
@@ -111,17 +128,13 @@ lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
   for (size_t i = 0; i < cfg->nintegrations; i++) {
     const lb_integration *in = &cfg->integrations[i];
     const char *why = NULL;
+    bool failed;
     lb_route r = lb_route_completion(in, &ev, &why);
-    if (r == LB_ROUTE_NONE)
-      continue;
-    lb_plan_item *it = add_item(ret, cfg->nintegrations, in);
-    if (!it)
+    lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
+    if (failed)
       goto out;
-    if (r == LB_ROUTE_SKIP) {
-      it->skip = true;
-      it->reason = why;
+    if (!it || it->skip)
       continue;
-    }
     lb_err mrc =
         in->type == LB_INTEG_DEGREED
             ? lb_map_degreed_completion(&ev, in, &it->requests, &why)
