@@ -39,6 +39,7 @@ struct job {
   bool chain;                       /* a Degreed create/lookup/update plan */
   int cur;                          /* index of the request to send next */
   char *lms_id;
+  bool recreated;     /* created again after a 404 and an empty lookup */
   bool stale_retried, auth_retried;
   unsigned token_gen;
 
@@ -429,6 +430,12 @@ static void on_response(void *opaque, const lb_http_response *r)
         free(j->lms_id);
         j->lms_id = id;
         j->cur = j->update_i;
+        ready_push(l, j);
+      } else if (j->create_i >= 0 && j->stale_retried && !j->recreated) {
+        /* the id we remembered is gone (404) and so is the item: the
+         * customer deleted it in the LMS; create it again */
+        j->recreated = true;
+        j->cur = j->create_i;
         ready_push(l, j);
       } else if (j->create_i >= 0) {
         /* 409 said it exists, the lookup cannot see it yet (Degreed shows

@@ -8,9 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lb_batch.h"
 #include "lb_client.h"
 #include "lb_json.h"
+#include "lb_known.h"
 #include "lb_log.h"
+#include "lb_map_ocn.h"
 #include "lb_obs.h"
 #include "lb_offsets.h"
 #include "lb_strbuf.h"
@@ -21,6 +24,8 @@
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
 #define REPRODUCE_DELAY_MS 1000
+/* items whose version and LMS id the engine remembers (lb_known) */
+#define KNOWN_ITEMS 200000
 
 /* Headers lmsbridge writes; dropped from a record before it writes them
  * again (a retried or replayed record carries the previous ones). */
@@ -37,6 +42,7 @@
 typedef struct part part;
 typedef struct msg msg;
 typedef struct dlv dlv;
+typedef struct obatch obatch;
 
 struct part {
   part *next;
@@ -53,7 +59,11 @@ struct part {
   size_t nmsgs;
 };
 
-typedef enum { D_QUEUED, D_RUNNING, D_PRODUCING, D_RESOLVED, D_CANCELLED } dlv_state;
+/* D_BATCHED: waiting in its integration's OCN batch; D_FOLLOWING: an older
+ * version of a batched course, resolved with the one that replaced it */
+typedef enum {
+  D_QUEUED, D_RUNNING, D_BATCHED, D_FOLLOWING, D_PRODUCING, D_RESOLVED, D_CANCELLED
+} dlv_state;
 
 struct dlv {
   msg *m;
@@ -62,6 +72,9 @@ struct dlv {
   dlv_state state;
   char *key;         /* ordering key, NULL: none */
   dlv *key_next;     /* waiting behind this one on the same key */
+  bool batched;      /* an OCN course: ordered and coalesced by its batch */
+  dlv *followers;    /* older versions this one replaced in the batch */
+  dlv *follower_next;
   uint64_t handle;
   int64_t started_mono;
   /* the result, kept for the DLQ or retry record */
@@ -116,8 +129,9 @@ struct lb_engine {
   part *parts;
   msg *due_head;   /* held retry records, sorted by not_before */
   keynode *keys[KEY_BUCKETS];
-  struct seen *versions[KEY_BUCKETS]; /* highest version delivered per key */
-  size_t nversions;
+  lb_known *known;  /* versions delivered and Degreed ids, per key */
+  lb_batch **batches; /* per integration: OCN course batches, else NULL */
+  obatch **batch_in_flight; /* per integration: the batch being sent */
   size_t msgs_in_flight;
   bool all_paused;
   bool stopping;
@@ -282,62 +296,6 @@ static void key_release(lb_engine *e, dlv *d)
   }
 }
 
-/* ---- versions: an older version never overwrites a newer one ---- */
-
-#define MAX_VERSIONS 1000000
-
-struct seen {
-  struct seen *next;
-  char *key;
-  uint64_t version;
-};
-
-static struct seen *seen_find(lb_engine *e, const char *key)
-{
-  for (struct seen *v = e->versions[hash(key)]; v; v = v->next)
-    if (strcmp(v->key, key) == 0)
-      return v;
-  return NULL;
-}
-
-static void seen_clear(lb_engine *e)
-{
-  for (size_t i = 0; i < KEY_BUCKETS; i++) {
-    while (e->versions[i]) {
-      struct seen *v = e->versions[i];
-      e->versions[i] = v->next;
-      free(v->key);
-      free(v);
-    }
-  }
-  e->nversions = 0;
-}
-
-/* Remembers that `version` of the item reached the LMS. Bounded: past
- * MAX_VERSIONS the memory is dropped and starts again (it only protects
- * against replays and parked records, the LMS is the truth). */
-static void seen_record(lb_engine *e, const char *key, uint64_t version)
-{
-  struct seen *v = seen_find(e, key);
-  if (v) {
-    if (version > v->version)
-      v->version = version;
-    return;
-  }
-  if (e->nversions >= MAX_VERSIONS)
-    seen_clear(e);
-  v = calloc(1, sizeof(*v));
-  if (!v || !(v->key = strdup(key))) {
-    free(v);
-    return;
-  }
-  v->version = version;
-  unsigned b = hash(key);
-  v->next = e->versions[b];
-  e->versions[b] = v;
-  e->nversions++;
-}
-
 /* ---- messages ---- */
 
 static void start_dlv(lb_engine *e, dlv *d);
@@ -392,6 +350,28 @@ static void resolved(lb_engine *e, msg *m)
 {
   m->pending--;
   msg_maybe_finish(e, m);
+}
+
+/* A delivery is resolved, and with it the older versions it replaced in
+ * its batch: their offsets advance only now, with the batch that carried
+ * their newer version. */
+static void dlv_resolved(lb_engine *e, dlv *d, dlv_state state)
+{
+  d->state = state;
+  for (dlv *f = d->followers, *next; f; f = next) {
+    next = f->follower_next;
+    f->follower_next = NULL;
+    f->state = state == D_CANCELLED ? D_CANCELLED : D_RESOLVED;
+    if (f->state == D_RESOLVED) {
+      char labels[256];
+      label2(labels, sizeof(labels), "integration", e->cfg->integrations[f->integ].id,
+             "outcome", "skipped");
+      lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    }
+    resolved(e, f->m);
+  }
+  d->followers = NULL;
+  resolved(e, d->m);
 }
 
 static void msg_maybe_finish(lb_engine *e, msg *m)
@@ -594,11 +574,11 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
       label2(labels, sizeof(labels), "reason", dlq_class(d->status), NULL, NULL);
       lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
     }
-    d->state = D_RESOLVED;
-  } else {
-    label2(labels, sizeof(labels), "reason", m->plan.dlq_class, NULL, NULL);
-    lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
+    dlv_resolved(e, d, D_RESOLVED);
+    return;
   }
+  label2(labels, sizeof(labels), "reason", m->plan.dlq_class, NULL, NULL);
+  lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
   resolved(e, m);
 }
 
@@ -622,14 +602,15 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
   d->not_before_ms = r->not_before_ms;
 
   /* results come in key order: the next delivery on this key may go */
-  dlv *next = d->key_next;
-  key_release(e, d);
-  if (next)
-    start_dlv(e, next);
+  if (!d->batched) {
+    dlv *next = d->key_next;
+    key_release(e, d);
+    if (next)
+      start_dlv(e, next);
+  }
 
   if (r->status == LB_DELIVERY_CANCELLED) {
-    d->state = D_CANCELLED;
-    resolved(e, m);
+    dlv_resolved(e, d, D_CANCELLED);
     return;
   }
   lb_metrics_observe(e->metrics, "lmsbridge_delivery_seconds", "",
@@ -642,12 +623,12 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, retries);
   }
   if (r->status == LB_DELIVERY_SUCCESS) {
+    /* no memory to remember it: only a later skip or shortcut is lost */
     if (d->key)
-      seen_record(e, d->key, m->plan.version);
+      (void)lb_known_put(e->known, d->key, m->plan.version, r->lms_id);
     label2(labels, sizeof(labels), "integration", in->id, "outcome", "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-    d->state = D_RESOLVED;
-    resolved(e, m);
+    dlv_resolved(e, d, D_RESOLVED);
     return;
   }
   if (r->status == LB_DELIVERY_PARK)
@@ -670,6 +651,40 @@ static void on_client_done(void *opaque, const lb_delivery_result *r)
   on_delivered(d->m->e, d, r);
 }
 
+/* The first request of d's plan item (an OCN course: its only one). */
+static const lb_request *first_request(const dlv *d)
+{
+  return &d->m->plan.items[d->item].requests.items[0];
+}
+
+/* Puts an OCN course in its integration's batch; an older version of the
+ * same course waiting there follows the newer one. */
+static void batch_add(lb_engine *e, dlv *d)
+{
+  void *kept, *dropped;
+  if (lb_batch_add(e->batches[d->integ], first_request(d)->key, d->m->plan.version, d,
+                   lb_time_mono_ms(), &kept, &dropped) != LB_E_OK) {
+    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
+                            .reason = "cannot batch the course (out of memory)",
+                            .http_body = ""};
+    on_delivered(e, d, &r);
+    return;
+  }
+  d->state = D_BATCHED;
+  if (!dropped)
+    return;
+  /* o, and what followed it, now follow k */
+  dlv *k = kept, *o = dropped;
+  o->follower_next = o->followers;
+  o->followers = NULL;
+  o->state = D_FOLLOWING;
+  dlv *last = o;
+  while (last->follower_next)
+    last = last->follower_next;
+  last->follower_next = k->followers;
+  k->followers = o;
+}
+
 static void start_dlv(lb_engine *e, dlv *d)
 {
   msg *m = d->m;
@@ -683,8 +698,10 @@ static void start_dlv(lb_engine *e, dlv *d)
     resolved(e, m);
     return;
   }
-  struct seen *v = d->key ? seen_find(e, d->key) : NULL;
-  if (v && m->plan.version < v->version) {
+  uint64_t version = 0;
+  const char *lms_id = NULL;
+  bool known = d->key && lb_known_get(e->known, d->key, &version, &lms_id);
+  if (known && m->plan.version < version) {
     /* a replay or a parked record older than what the LMS already has */
     char labels[256];
     const lb_integration *in = &e->cfg->integrations[d->integ];
@@ -694,26 +711,140 @@ static void start_dlv(lb_engine *e, dlv *d)
            LB_S("event_id", m->plan.event_id),
            LB_S("reason", "older than the version already delivered"),
            LB_I("version", (long long)m->plan.version),
-           LB_I("delivered_version", (long long)v->version));
+           LB_I("delivered_version", (long long)version));
     d->state = D_RESOLVED;
-    dlv *next = d->key_next;
-    key_release(e, d);
-    if (next)
-      start_dlv(e, next);
+    if (!d->batched) {
+      dlv *next = d->key_next;
+      key_release(e, d);
+      if (next)
+        start_dlv(e, next);
+    }
     resolved(e, m);
     return;
   }
-  d->state = D_RUNNING;
   d->started_mono = lb_time_mono_ms();
+  if (d->batched) {
+    batch_add(e, d);
+    return;
+  }
+  d->state = D_RUNNING;
   lb_err rc = lb_client_deliver(e->client, d->integ, &m->plan.items[d->item].requests,
-                                NULL, m->attempts, m->first_failure_ms, on_client_done,
-                                d, &d->handle);
+                                known ? lms_id : NULL, m->attempts, m->first_failure_ms,
+                                on_client_done, d, &d->handle);
   if (rc != LB_E_OK) {
     lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
                             .reason = "cannot start the delivery (out of memory)",
                             .http_body = ""};
     on_delivered(e, d, &r);
   }
+}
+
+/* ---- OCN course batches ---- */
+
+/* One OcnCourses POST in flight for an integration: its courses. */
+struct obatch {
+  lb_engine *e;
+  size_t integ;
+  size_t n;
+  void **members; /* dlv * */
+  lb_request_list reqs;
+};
+
+static void obatch_free(obatch *ob)
+{
+  if (!ob)
+    return;
+  lb_request_list_release(&ob->reqs);
+  free(ob->members);
+  free(ob);
+}
+
+static void on_batch_done(void *opaque, const lb_delivery_result *r)
+{
+  obatch *ob = opaque;
+  lb_engine *e = ob->e;
+  e->batch_in_flight[ob->integ] = NULL;
+  lb_batch_done(e->batches[ob->integ], lb_time_mono_ms());
+  lb_log(LB_LOG_DEBUG, "OCN course batch finished",
+         LB_S("integration", e->cfg->integrations[ob->integ].id), LB_I("courses", ob->n),
+         LB_S("status", lb_delivery_status_name(r->status)), LB_I("http_status", r->http_status));
+  /* every course shares the batch's result */
+  for (size_t i = 0; i < ob->n; i++)
+    on_delivered(e, ob->members[i], r);
+  obatch_free(ob);
+}
+
+/* Builds and sends the batch of integration i that is due. */
+static void send_batch(lb_engine *e, size_t i)
+{
+  const lb_integration *in = &e->cfg->integrations[i];
+  obatch *ob = calloc(1, sizeof(*ob));
+  void **members = calloc((size_t)in->batch_size, sizeof(void *));
+  const char **courses = calloc((size_t)in->batch_size, sizeof(char *));
+  char *body = NULL;
+  if (!ob || !members || !courses) {
+    free(ob);
+    free(members);
+    free(courses);
+    return; /* the courses keep waiting; tried again on the next turn */
+  }
+  ob->e = e;
+  ob->integ = i;
+  ob->members = members;
+  lb_request_list_init(&ob->reqs);
+  ob->n = lb_batch_take(e->batches[i], lb_time_mono_ms(), members);
+  /* a parked course brings its attempts: the batch goes on from the most */
+  int attempts = 0;
+  int64_t first_failure = 0;
+  for (size_t k = 0; k < ob->n; k++) {
+    dlv *d = members[k];
+    d->state = D_RUNNING;
+    courses[k] = first_request(d)->body;
+    if (d->m->attempts > attempts)
+      attempts = d->m->attempts;
+    if (d->m->first_failure_ms && (!first_failure || d->m->first_failure_ms < first_failure))
+      first_failure = d->m->first_failure_ms;
+  }
+  uint64_t handle;
+  lb_err rc = ob->n ? lb_map_ocn_batch(courses, ob->n, &body) : LB_E_INVALID;
+  if (rc == LB_E_OK)
+    rc = lb_request_list_add(&ob->reqs, LB_STEP_OCN_COURSE, LB_POST,
+                             first_request(members[0])->url, body, NULL);
+  free(body);
+  free(courses);
+  if (rc == LB_E_OK) {
+    e->batch_in_flight[i] = ob;
+    rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure,
+                           on_batch_done, ob, &handle);
+    if (rc == LB_E_OK) {
+      lb_log(LB_LOG_DEBUG, "OCN course batch sent", LB_S("integration", in->id),
+             LB_I("courses", ob->n));
+      return;
+    }
+  }
+  lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
+                          .reason = "cannot build the OCN course batch (out of memory)",
+                          .http_body = ""};
+  on_batch_done(ob, &r);
+}
+
+/* Sends the batches that are due; returns ms until the next one is (-1:
+ * none waits). */
+static int64_t run_batches(lb_engine *e)
+{
+  int64_t next = -1, now = lb_time_mono_ms();
+  for (size_t i = 0; e->batches && i < e->cfg->nintegrations; i++) {
+    if (!e->batches[i])
+      continue;
+    int64_t due = lb_batch_due_in(e->batches[i], now);
+    if (due == 0) {
+      send_batch(e, i);
+      due = lb_batch_due_in(e->batches[i], now);
+    }
+    if (due >= 0 && (next < 0 || due < next))
+      next = due;
+  }
+  return next;
 }
 
 /* Plans a message and starts its deliveries. */
@@ -763,6 +894,8 @@ static void process(lb_engine *e, msg *m)
       if ((d->key = malloc(n)))
         snprintf(d->key, n, "%s\x1f%s", it->integration->id, m->plan.item_key);
     }
+    d->batched = e->batches && e->batches[d->integ] && it->requests.n == 1 &&
+                 it->requests.items[0].step == LB_STEP_OCN_COURSE;
     m->pending++;
   }
   if (m->pending == 0) {
@@ -773,7 +906,7 @@ static void process(lb_engine *e, msg *m)
    * half-planned */
   for (size_t i = 0, n = m->ndlvs; i < n; i++) {
     dlv *d = &m->dlvs[i];
-    if (!d->key || key_enqueue(e, d))
+    if (!d->key || d->batched || key_enqueue(e, d))
       start_dlv(e, d);
     else
       d->state = D_QUEUED;
@@ -908,6 +1041,23 @@ static void release_held(lb_engine *e)
   }
 }
 
+/* A course waiting in its batch goes back unsent, with the older versions
+ * that follow it; their messages finish (unstored) once nothing else of
+ * them is pending. */
+static void unbatch(lb_engine *e, dlv *d)
+{
+  lb_batch_remove(e->batches[d->integ], first_request(d)->key, d);
+  d->state = D_CANCELLED;
+  d->m->pending--;
+  for (dlv *f = d->followers, *next; f; f = next) {
+    next = f->follower_next;
+    f->follower_next = NULL;
+    f->state = D_CANCELLED;
+    f->m->pending--;
+  }
+  d->followers = NULL;
+}
+
 /* Gives the draining partitions' in-flight work until the deadline to
  * finish (storing what does), then cancels the rest: the new owner gets
  * it again. Writes to the DLQ/retry topics in flight are waited for by
@@ -924,17 +1074,19 @@ static void hand_back(lb_engine *e, int timeout_ms)
     for (msg *m = p->msgs; m; m = m->next) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
-        if (d->state == D_RUNNING)
+        if (d->state == D_RUNNING && !d->batched) /* a batch runs to its end */
           lb_client_cancel(e->client, d->handle);
         else if (d->state == D_QUEUED)
           d->state = D_CANCELLED; /* resolved when its turn on the key comes */
+        else if (d->state == D_BATCHED)
+          unbatch(e, d);
       }
     }
   }
-  /* messages whose deliveries were all queued are done now */
-  for (part *p = e->parts; p; p = p->next) {
-    if (!p->handing_back || p->revoked)
-      continue;
+  /* messages whose deliveries were all queued or batched are done now
+   * (a course's older versions may sit in any partition) */
+  for (part *p = e->parts, *pnext; p; p = pnext) {
+    pnext = p->next; /* p goes with its last message when revoked */
     for (msg *m = p->msgs, *next; m; m = next) {
       next = m->next;
       msg_maybe_finish(e, m);
@@ -1258,6 +1410,24 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   rd_kafka_queue_io_event_enable(e->cq, e->wake[1], "c", 1);
   rd_kafka_queue_io_event_enable(e->pq, e->wake[1], "p", 1);
 
+  e->known = lb_known_new(KNOWN_ITEMS);
+  e->batches = calloc(e->cfg->nintegrations ? e->cfg->nintegrations : 1, sizeof(lb_batch *));
+  e->batch_in_flight =
+      calloc(e->cfg->nintegrations ? e->cfg->nintegrations : 1, sizeof(obatch *));
+  if (!e->known || !e->batches || !e->batch_in_flight)
+    goto nomem;
+  /* catalog courses to SuccessFactors travel in OcnCourses batches */
+  for (size_t i = 0; i < e->cfg->nintegrations; i++) {
+    const lb_integration *in = &e->cfg->integrations[i];
+    if (in->type != LB_INTEG_SUCCESSFACTORS)
+      continue;
+    lb_batch_limits lim = {.max_items = (size_t)in->batch_size,
+                           .linger_ms = in->batch_linger_ms,
+                           .min_interval_ms = (int64_t)in->min_post_interval_s * 1000};
+    if (!(e->batches[i] = lb_batch_new(&lim)))
+      goto nomem;
+  }
+
   lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
                           .observe = on_http_observed, .observe_opaque = e};
   e->client = lb_client_new(e->cfg, &co);
@@ -1337,12 +1507,15 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
     run_due(e);
+    int64_t batch_due = run_batches(e);
     int wait = n > 0 ? 0 : IDLE_WAIT_MS;
     if (e->due_head) {
       int64_t due = e->due_head->not_before_ms - lb_time_now_ms();
       if (due < wait)
         wait = due < 0 ? 0 : (int)due;
     }
+    if (batch_due >= 0 && batch_due < wait)
+      wait = (int)batch_due;
     run_once(e, wait);
     int64_t now = lb_time_mono_ms();
     if (now >= next_gauges) {
@@ -1373,6 +1546,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
     lb_obs_beat(e->obs);
     poll_consumer(e); /* serves rebalances; new records are not started */
+    run_batches(e);
     run_once(e, 50);
     reproduce_due(e);
   }
@@ -1399,6 +1573,9 @@ void lb_engine_destroy(lb_engine *e)
   /* the client first: its callbacks point into messages */
   lb_client_destroy(e->client);
   e->client = NULL;
+  for (size_t i = 0; e->batch_in_flight && i < e->cfg->nintegrations; i++)
+    obatch_free(e->batch_in_flight[i]);
+  free(e->batch_in_flight);
   /* records still queued for the DLQ/retry topics report (as failed)
    * while the messages they point to are alive */
   if (e->prk) {
@@ -1412,7 +1589,10 @@ void lb_engine_destroy(lb_engine *e)
       msg_free(e, p->msgs);
     part_unlink_free(e, p);
   }
-  seen_clear(e);
+  lb_known_free(e->known);
+  for (size_t i = 0; e->batches && i < e->cfg->nintegrations; i++)
+    lb_batch_free(e->batches[i]);
+  free(e->batches);
   for (size_t i = 0; i < KEY_BUCKETS; i++) {
     while (e->keys[i]) {
       keynode *k = e->keys[i];

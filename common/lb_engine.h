@@ -6,7 +6,12 @@
  * DLQ, all confirmed by the broker, and never past a gap. Order is kept per
  * (integration, item key); partitions pause and resume with hysteresis; a
  * delivery that must wait long is parked, so one failing customer never
- * holds the others back. Knows Kafka and offsets, not Degreed or OCN. */
+ * holds the others back. OCN courses to one SuccessFactors integration go
+ * in coalescing batches (lb_batch): the newest version of a course wins
+ * and the offsets of the versions it replaced advance with its batch. The
+ * engine remembers per (integration, item) the version delivered and the
+ * LMS id (lb_known): older versions are skipped, known ids updated
+ * directly. Knows Kafka and offsets; the mappings know the LMSs. */
 #ifndef LB_ENGINE_H
 #define LB_ENGINE_H
 

@@ -1,0 +1,32 @@
+/* lb_known: what this process knows of each item it delivered, per
+ * (integration, item): the highest catalog version that reached the LMS and
+ * the id the LMS gave the item (Degreed). Bounded: past its capacity the
+ * least recently used entry is forgotten; forgetting is safe (an unknown id
+ * means create, 409, look up; an unknown version means no skip), only
+ * slower. Not thread-safe: the engine's loop owns it. */
+#ifndef LB_KNOWN_H
+#define LB_KNOWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_error.h"
+
+typedef struct lb_known lb_known;
+
+/* capacity: entries kept (at least 1). NULL when out of memory. */
+lb_known *lb_known_new(size_t capacity);
+void lb_known_free(lb_known *k);
+
+/* The entry of `key`: true and its version and LMS id (NULL when none is
+ * known; valid until the next put) when known. A hit counts as a use. */
+bool lb_known_get(lb_known *k, const char *key, uint64_t *version, const char **lms_id);
+
+/* Records that `version` reached the LMS (the highest is kept) and the
+ * LMS id (NULL keeps the one known). */
+lb_err lb_known_put(lb_known *k, const char *key, uint64_t version, const char *lms_id);
+
+size_t lb_known_count(const lb_known *k);
+
+#endif
