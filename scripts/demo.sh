@@ -69,7 +69,7 @@ sf="{ id = \"globex-sf\"; type = \"successfactors\"; organization = \"globex\";
       base_url = \"$lms/t/globex\"; company_id = \"GLOBEX\"; admin_user = \"ocn_admin\";
       client_id = \"GLOBEX\"; client_secret = \"@env:GLOBEX_SF_SECRET\";
       catalog = { public = true; custom_tracks = true; types = [\"course\", \"project\", \"assessment\"]; };
-      user_identifier = \"sso_nameid\"; min_post_interval_s = 0; batch_linger_ms = 0; }"
+      user_identifier = \"sso_nameid\"; min_post_interval_s = 0; batch_linger_ms = 500; }"
 write_config catalog-worker catalog-events 127.0.0.1:9464 \
   "$(degreed provider-degreed provider '*' provider-client PROVIDER_DEGREED_SECRET ''),
    $(degreed acme-degreed acme acme acme-client ACME_DEGREED_SECRET ''), $sf"

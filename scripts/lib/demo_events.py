@@ -43,12 +43,17 @@ def catalog_event(n, etype, ctype, cid, title, version, org=None, tech=None):
             "occurred_at": "2026-11-20T10:00:00Z", "version": version, "content": content}
 
 
+PER_TYPE = 30  # items of every content type
+
+
 def catalog():
     out, n = [], 0
     for ctype in TYPES:
-        for i, title in enumerate(TITLES[ctype]):
+        for i in range(PER_TYPE):
             n += 1
             cid = str(100 + n)
+            base = TITLES[ctype][i % len(TITLES[ctype])]
+            title = base if i < len(TITLES[ctype]) else f"{base} ({TECH[i % 3].upper()} {i // 5})"
             out.append((f"{ctype}-{cid}", catalog_event(n, "content.upserted", ctype, cid, title, 1,
                                                         tech=TECH[i % 3])))
     for org, names in (("acme", ["Acme Analytics Onboarding", "Acme SQL Bootcamp"]),
@@ -58,17 +63,19 @@ def catalog():
             cid = f"ct-{n}"
             out.append((f"custom_track-{cid}", catalog_event(n, "content.upserted", "custom_track",
                                                              cid, title, 1, org=org)))
-    # an update (version 2) and two archives
-    n += 1
-    out.append(("course-101", catalog_event(n, "content.upserted", "course", "101",
-                                            "Introduction to Python (2026 edition)", 2,
-                                            tech="python")))
-    n += 1
-    out.append(("project-110", catalog_event(n, "content.archived", "project", "110",
-                                             "Investigating Netflix Movies", 2, tech="python")))
-    n += 1
-    out.append(("course-105", catalog_event(n, "content.archived", "course", "105",
-                                            "Machine Learning with scikit-learn", 2, tech="python")))
+    # updates (version 2) and archives
+    for cid, ctype, title in (("101", "course", "Introduction to Python (2026 edition)"),
+                              ("132", "project", "Exploring the Bitcoin Market (2026)"),
+                              ("192", "assessment", "SQL Fundamentals (new questions)")):
+        n += 1
+        out.append((f"{ctype}-{cid}", catalog_event(n, "content.upserted", ctype, cid, title, 2,
+                                                    tech="python")))
+    for cid, ctype, title in (("140", "project", "Investigating Netflix Movies"),
+                              ("105", "course", "Machine Learning with scikit-learn"),
+                              ("250", "skill_track", "Machine Learning Fundamentals")):
+        n += 1
+        out.append((f"{ctype}-{cid}", catalog_event(n, "content.archived", ctype, cid, title, 2,
+                                                    tech="python")))
     # and one that upstream got wrong
     out.append(("course-999", {"schema": "catalog.v1", "event_id": "cat-bad",
                                "event_type": "content.upserted",
@@ -97,7 +104,7 @@ def completions():
     n = 0
     for org, people in learners.items():
         for user, email, nameid in people:
-            for ctype, cid in (("course", "101"), ("project", "106"), ("assessment", "116")):
+            for ctype, cid in (("course", "101"), ("project", "131"), ("assessment", "191")):
                 n += 1
                 extra = {}
                 if ctype == "assessment":
@@ -107,7 +114,7 @@ def completions():
     out.append(("a1", completion(n, "acme", "a1", "ann@acme.example", None, "course", "102",
                                  skipped=True)))
     n += 1
-    out.append(("a2", completion(n, "acme", "a2", "bob@acme.example", None, "skill_track", "121")))
+    out.append(("a2", completion(n, "acme", "a2", "bob@acme.example", None, "skill_track", "221")))
     return out
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import urllib.request
+from collections import Counter
 
 lms, brokers = sys.argv[1], sys.argv[2]
 state = json.load(urllib.request.urlopen(f"{lms}/_sandbox/state"))["tenants"]
@@ -25,6 +26,10 @@ for tenant, st in sorted(state.items()):
     d, sf = st.get("degreed") or {}, st.get("sf") or {}
     if d.get("tokens_issued"):
         items = d.get("courses", []) + d.get("assessments", [])
+        if items:
+            kinds = Counter(c["attributes"].get("format") or "Assessment" for c in items)
+            print("  Degreed content by format: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+                  + f"; obsolete (archived) {sum(1 for c in items if c['attributes'].get('obsolete'))}")
         show("Degreed content items", items,
              lambda c: f'{c["attributes"].get("external-id")}: {c["attributes"].get("title")}'
                        f'{"  [obsolete]" if c["attributes"].get("obsolete") else ""}')
@@ -36,6 +41,8 @@ for tenant, st in sorted(state.items()):
              lambda c: f'{c["attributes"]["user-id"]}: {c["attributes"]["skill-name"]} '
                        f'level {c["attributes"]["rating"]}')
     if sf.get("tokens_issued"):
+        statuses = Counter(c["status"] for c in sf.get("ocn_courses", []))
+        print("  OCN courses by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
         show("OCN courses", sf.get("ocn_courses", []),
              lambda c: f'{c["courseID"]}: {c["course"]["title"][0]["value"]} ({c["status"]})')
         print(f'  OCN course POSTs: {sf.get("ocn_course_posts", 0)}')
