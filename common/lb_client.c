@@ -557,6 +557,32 @@ static void send_job(lb_client *c, job *j, const char *token)
   free(body);
 }
 
+/* A parked delivery waiting for the rate limit comes back at its estimated
+ * turn, but at most this far ahead: held retry records must not pin the
+ * retry topic's partitions (other customers' records wait behind them). */
+#define RATE_PARK_MAX_MS (5 * 60 * 1000)
+
+/* The lane's rate limit holds its queue: the deliveries that would wait
+ * past park_after_ms (their place in the queue at the bucket's rate) are
+ * parked now, so a throttled customer's backlog holds neither memory nor
+ * the offsets of the others. `wait`: ms until the head may go. */
+static void park_queued(lb_client *c, lane *l, int64_t wait)
+{
+  if (c->opts.park_after_ms <= 0)
+    return;
+  int64_t wall = lb_time_now_ms();
+  size_t k = 0;
+  for (job *j = l->head, *next; j; j = next, k++) {
+    next = j->next;
+    int64_t est = wait + (l->bucket.per_ms > 0 ? (int64_t)((double)k / l->bucket.per_ms) : 0);
+    if (est <= c->opts.park_after_ms)
+      continue;
+    j->not_before_ms = wall + (est < RATE_PARK_MAX_MS ? est : RATE_PARK_MAX_MS);
+    set_reason(j, "%s", "rate limited: its turn is past the parking threshold");
+    finish(j, LB_DELIVERY_PARK);
+  }
+}
+
 /* Sends what may go now, lane by lane in turn. */
 static void pump(lb_client *c)
 {
@@ -586,6 +612,7 @@ static void pump(lb_client *c)
       int64_t wait = lb_bucket_take(&l->bucket, now);
       if (wait > 0) {
         l->wake_ms = now + wait;
+        park_queued(c, l, wait);
         break;
       }
       detach(c, j);

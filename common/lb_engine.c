@@ -221,10 +221,24 @@ static void set_paused(lb_engine *e, part *p, bool pause)
   p->paused = pause;
 }
 
+/* A partition is over its limit with partition_max_in_flight live
+ * messages, or when the span above its committed offset (what a crash
+ * would redeliver, and the watermark's memory) reaches SPAN_FACTOR times
+ * that: a few messages waiting for a throttled customer pin the watermark
+ * but must not stop the partition for everyone else. `div` 2: the resume
+ * level (hysteresis). */
+#define SPAN_FACTOR 10
+
+static bool part_over(const lb_engine *e, const part *p, size_t div)
+{
+  size_t plimit = (size_t)e->opts.partition_max_in_flight;
+  return p->nmsgs >= plimit / div ||
+         lb_offsets_in_flight(&p->offs) >= SPAN_FACTOR * plimit / div;
+}
+
 /* Pause above the limits, resume below half of them (hysteresis). */
 static void apply_backpressure(lb_engine *e, part *p)
 {
-  size_t plimit = (size_t)e->opts.partition_max_in_flight;
   size_t glimit = (size_t)e->opts.max_in_flight_messages;
   if (!e->all_paused && e->msgs_in_flight >= glimit) {
     e->all_paused = true;
@@ -235,15 +249,14 @@ static void apply_backpressure(lb_engine *e, part *p)
   if (e->all_paused && e->msgs_in_flight <= glimit / 2 && !e->stopping) {
     e->all_paused = false;
     for (part *q = e->parts; q; q = q->next)
-      set_paused(e, q, lb_offsets_in_flight(&q->offs) >= plimit);
+      set_paused(e, q, part_over(e, q, 2));
     return;
   }
   if (!p || e->all_paused || e->stopping)
     return;
-  size_t n = lb_offsets_in_flight(&p->offs);
-  if (!p->paused && n >= plimit)
+  if (!p->paused && part_over(e, p, 1))
     set_paused(e, p, true);
-  else if (p->paused && n <= plimit / 2)
+  else if (p->paused && !part_over(e, p, 2))
     set_paused(e, p, false);
 }
 

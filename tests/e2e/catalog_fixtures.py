@@ -94,3 +94,27 @@ def ocn_posts(env, tenant):
 
 __all__ = ["catalog_event", "sf_tenant", "sf_integration", "degreed", "degreed_api",
            "degreed_items", "ocn_courses", "ocn_posts", "PROVIDER", "http"]
+
+
+def sf_post_courses(env, tenant, secret, company, course_ids):
+    """Imports courses into a SuccessFactors tenant as the provider's
+    catalog would have (so completions of them are accepted)."""
+    import base64
+    basic = base64.b64encode(f"{tenant}-sf:{secret}".encode()).decode()
+    body = {"grant_type": "client_credentials",
+            "scope": {"userId": "ocn_admin", "companyId": company, "userType": "admin",
+                      "resourceType": "learning_public_api"}}
+    req = urllib.request.Request(f"{env.lms_url}/t/{tenant}/learning/oauth-api/rest/v1/token",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Authorization": f"Basic {basic}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        token = json.loads(r.read())["access_token"]
+    courses = [{"courseID": c, "providerID": PROVIDER, "status": "ACTIVE",
+                "title": [{"locale": "English", "value": c}]} for c in course_ids]
+    req = urllib.request.Request(
+        f"{env.lms_url}/t/{tenant}/learning/odatav4/public/admin/ocn/v1/OcnCourses",
+        data=json.dumps({"ocnCourses": courses}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status
