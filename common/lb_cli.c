@@ -226,21 +226,61 @@ out:
   return rc;
 }
 
-/* The only mutable global: set by the signal handlers, read by the loop. */
-static volatile sig_atomic_t stop_requested;
+/* The only mutable globals: set by the signal handlers, read by the loop. */
+static volatile sig_atomic_t stop_requested, terminate_requested, reload_requested;
 
 static void on_stop_signal(int sig)
 {
   (void)sig;
-  if (stop_requested)
+  if (terminate_requested)
     _exit(1); /* a second signal: exit at once */
+  terminate_requested = 1;
   stop_requested = 1;
 }
 
-static int run_daemon(const lb_worker *w, const lb_config *cfg)
+static void on_reload_signal(int sig)
+{
+  (void)sig;
+  reload_requested = 1;
+}
+
+/* What a reload needs: the file, and the configuration it produced. */
+typedef struct {
+  const char *path;
+  const lb_config_defaults *defaults;
+  lb_config next;
+  bool have_next;
+} reload_ctx;
+
+/* SIGHUP, from the engine's loop: the file is read and validated again;
+ * only a valid one stops the engine (which drains and commits like
+ * SIGTERM) to start again with it. An invalid one changes nothing. */
+static bool accept_reload(void *opaque)
+{
+  reload_ctx *r = opaque;
+  char *errors = NULL;
+  lb_config next;
+  lb_log(LB_LOG_INFO, "SIGHUP: reading the configuration again", LB_S("file", r->path));
+  if (lb_config_load(&next, r->path, r->defaults, &errors) != LB_E_OK) {
+    log_config_errors(errors);
+    free(errors);
+    lb_log(LB_LOG_ERROR, "reload refused: the file is invalid, the running configuration "
+                         "stays", LB_S("file", r->path));
+    return false;
+  }
+  if (r->have_next)
+    lb_config_release(&r->next);
+  r->next = next;
+  r->have_next = true;
+  return true;
+}
+
+static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
+                      const lb_config_defaults *defaults)
 {
   char err[512];
   sigset_t block, old;
+  reload_ctx reload = {.path = path, .defaults = defaults};
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   /* librdkafka's and libcurl's threads inherit a mask without them: the
@@ -250,23 +290,43 @@ static int run_daemon(const lb_worker *w, const lb_config *cfg)
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &block, &old);
-  lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name};
-  lb_engine *e = lb_engine_new(&opts, err, sizeof(err));
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
-  signal(SIGHUP, SIG_IGN); /* reloading integrations: not built yet */
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sa.sa_handler = on_reload_signal;
+  sigaction(SIGHUP, &sa, NULL);
   int rc = 1;
-  if (!e) {
-    lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
-  } else {
+  for (;;) {
+    lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name,
+                              .reload = &reload_requested, .accept_reload = accept_reload,
+                              .reload_opaque = &reload};
+    lb_engine *e = lb_engine_new(&opts, err, sizeof(err));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!e) {
+      lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
+      rc = 1;
+      break;
+    }
     lb_log(LB_LOG_INFO, "starting", LB_S("worker", w->name), LB_S("version", LB_VERSION),
            LB_I("integrations", (long long)cfg->nintegrations));
+    reload.have_next = false;
     rc = lb_engine_run(e, &stop_requested);
+    pthread_sigmask(SIG_BLOCK, &block, NULL);
     lb_engine_destroy(e);
+    if (rc != 0 || terminate_requested || !reload.have_next)
+      break;
+    /* the engine stopped for a valid new file: start again with it */
+    lb_config_release(cfg);
+    *cfg = reload.next;
+    reload.have_next = false;
+    lb_log_set_level(cfg->observability.log_level);
+    lb_log(LB_LOG_INFO, "configuration reloaded", LB_S("file", path),
+           LB_I("integrations", (long long)cfg->nintegrations));
   }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (reload.have_next)
+    lb_config_release(&reload.next);
   curl_global_cleanup();
   return rc;
 }
@@ -328,7 +388,7 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
   } else if (map_path) {
     rc = run_map(w, &cfg, map_path);
   } else {
-    rc = run_daemon(w, &cfg);
+    rc = run_daemon(w, &cfg, config_path, &defaults);
   }
   lb_config_release(&cfg);
   lb_log_clear_secrets();

@@ -1517,6 +1517,11 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
          LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));
   int64_t next_gauges = 0;
   while (!*stop && !e->fatal) {
+    if (e->opts.reload && *e->opts.reload) {
+      *e->opts.reload = 0;
+      if (e->opts.accept_reload && e->opts.accept_reload(e->opts.reload_opaque))
+        break;
+    }
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
     run_due(e);

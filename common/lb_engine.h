@@ -16,6 +16,7 @@
 #define LB_ENGINE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lb_config.h"
@@ -33,6 +34,12 @@ typedef struct {
   int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */
   int partition_max_in_flight; /* pause above, resume at half; 0: 1000 */
   int max_in_flight_messages;  /* all partitions; 0: 10000 */
+  /* SIGHUP: when *reload becomes non-zero the loop clears it and asks
+   * accept_reload(); true stops the engine like *stop (the caller starts
+   * it again with the new configuration). May be NULL. */
+  volatile sig_atomic_t *reload;
+  bool (*accept_reload)(void *opaque);
+  void *reload_opaque;
 } lb_engine_options;
 
 /* Creates the consumer, the producer, the client and the observability

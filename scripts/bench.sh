@@ -4,7 +4,9 @@
 # and 256 requests in flight beside wrk's rate on the same endpoint; then
 # completion-worker end to end (Kafka -> worker -> LMS) at 0 and 50 ms of
 # LMS latency, 256 in flight and sequential: events/s, CPU s per 1,000
-# events, peak RSS.
+# events, peak RSS; completions at a steady load (completions/s, p50/p99 of
+# occurred_at to delivery, at 0 and 50 ms); a 10,000-item catalog to one
+# SuccessFactors customer (OcnCourses POSTs and time).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
@@ -12,7 +14,7 @@ cd "$LB_ROOT"
 lb_ensure_packages "${LB_PACKAGES[@]}" wrk
 lb_say "build in build/"
 lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox \
-  lb-bench-client completion-worker >/dev/null
+  lb-bench-client completion-worker catalog-worker >/dev/null
 
 work=$(mktemp -d)
 trap 'kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -54,3 +56,9 @@ printf '%-28s %12.0f %9.2fx\n' "wrk -t2 -c64" "$wrk_rate" 1
 lb_say "completion-worker end to end (kafka-sandbox -> worker -> lms-sandbox)"
 python3 scripts/lib/bench_engine.py build "${BENCH_EVENTS:-20000}"
 printf '%-28s %12.0f   (the same endpoint, for the ratio with the first line above)\n' "wrk -t2 -c64" "$wrk_rate"
+
+lb_say "completion-worker at a steady load: completions/s and occurred_at-to-LMS latency"
+python3 scripts/lib/bench_latency.py build "${BENCH_RATE:-1000}" "${BENCH_SECONDS:-15}"
+
+lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
+python3 scripts/lib/bench_catalog.py build "${BENCH_CATALOG:-10000}"

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""SIGHUP reloads the integrations: a customer added to the file receives
+its completions after the reload (the worker drains, commits and starts
+again with the new file, exit code untouched); an invalid file is refused
+with the file, line and key, and the running configuration keeps working
+without a restart."""
+import signal
+
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     wait_for)
+
+SECRET = "e2e-reload-secret-21"
+TOPICS = ["completion-events:2", "completion-events.retry:1", "completion-events.dlq:1"]
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("globex", SECRET)])
+try:
+    acme = degreed_integration(env, "acme-degreed", "acme", "SECRET")
+    w = env.worker("completion-worker", acme, env={"SECRET": SECRET})
+    conf_path = w.log_path[:-len(".log")] + ".conf"
+    original = open(conf_path).read()
+    env.produce_many("completion-events", [("a1", completion("a1", "acme", "a1"))])
+    wait_for(lambda: len(env.state("acme")["degreed"]["completions"]) == 1, 30, "acme's first")
+
+    # a new customer in the file, then SIGHUP
+    globex = degreed_integration(env, "globex-degreed", "globex", "SECRET")
+    with open(conf_path, "w") as f:
+        f.write(original.replace(acme, acme + ", " + globex))
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(l.get("msg") == "configuration reloaded" for l in w.logs()), 30,
+             "the reload")
+    wait_for(lambda: sum(1 for l in w.logs() if l.get("msg") == "partitions assigned") >= 2,
+             30, "the group joined again")
+    env.produce_many("completion-events", [("g1", completion("g1", "globex", "g1")),
+                                           ("a2", completion("a2", "acme", "a2"))])
+    wait_for(lambda: len(env.state("globex")["degreed"]["completions"]) == 1 and
+             len(env.state("acme")["degreed"]["completions"]) == 2, 60,
+             "both customers after the reload")
+    check(len(env.state("globex")["degreed"]["completions"]) == 1,
+          "after SIGHUP the new customer receives its completions")
+    check(len(env.state("acme")["degreed"]["completions"]) == 2 and
+          sum(c["repeats"] for c in env.state("acme")["degreed"]["completions"]) == 0,
+          "the existing customer goes on, nothing delivered twice")
+    check(w.proc.poll() is None, "the same process runs on")
+
+    # an invalid file: refused, nothing restarts, deliveries go on
+    starts = sum(1 for l in w.logs() if l.get("msg") == "starting")
+    with open(conf_path, "w") as f:
+        f.write(original.replace(acme, acme + ", " + globex.replace('type = "degreed"',
+                                                                   'type = "moodle"')))
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(l.get("msg") == "reload refused: the file is invalid, the running "
+                         "configuration stays" for l in w.logs()), 30, "the refusal")
+    errors = [l.get("error", "") for l in w.logs() if l.get("level") == "error"]
+    check(any(conf_path in e and "integrations[1].type" in e for e in errors),
+          "the refusal names the file, the line and the key")
+    env.produce_many("completion-events", [("g2", completion("g2", "globex", "g2"))])
+    wait_for(lambda: len(env.state("globex")["degreed"]["completions"]) == 2, 30,
+             "globex after the refused reload")
+    check(len(env.state("globex")["degreed"]["completions"]) == 2 and
+          sum(1 for l in w.logs() if l.get("msg") == "starting") == starts,
+          "the running configuration keeps working, without a restart")
+    check(all(SECRET not in str(l) for l in w.logs()), "no secret in the logs")
+    rc, _ = w.stop()
+    check(rc == 0, "worker exits 0")
+finally:
+    env.close()
+finish()
