@@ -36,8 +36,7 @@ static void usage(const lb_worker *w, FILE *out)
           w->name, w->name, w->summary);
 }
 
-/* Logs each "file:line: key: what" line of a config error report. */
-static void log_config_errors(const char *errors)
+void lb_cli_log_config_errors(const char *errors, const char *msg)
 {
   const char *p = errors;
   while (p && *p) {
@@ -45,8 +44,7 @@ static void log_config_errors(const char *errors)
     size_t n = nl ? (size_t)(nl - p) : strlen(p);
     char line[1024];
     snprintf(line, sizeof(line), "%.*s", (int)n, p);
-    lb_log(LB_LOG_ERROR, "invalid configuration, not starting",
-           LB_S("error", line));
+    lb_log(LB_LOG_ERROR, msg, LB_S("error", line));
     p = nl ? nl + 1 : NULL;
   }
 }
@@ -262,7 +260,7 @@ static bool accept_reload(void *opaque)
   lb_config next;
   lb_log(LB_LOG_INFO, "SIGHUP: reading the configuration again", LB_S("file", r->path));
   if (lb_config_load(&next, r->path, r->defaults, &errors) != LB_E_OK) {
-    log_config_errors(errors);
+    lb_cli_log_config_errors(errors, "invalid configuration, reload refused");
     free(errors);
     lb_log(LB_LOG_ERROR, "reload refused: the file is invalid, the running configuration "
                          "stays", LB_S("file", r->path));
@@ -377,7 +375,7 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
                                  .skill_ratings_scope = w->skill_ratings_scope};
   lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
   if (e != LB_E_OK) {
-    log_config_errors(errors);
+    lb_cli_log_config_errors(errors, "invalid configuration, not starting");
     free(errors);
     return 1;
   }

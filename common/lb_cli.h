@@ -16,6 +16,15 @@ typedef struct {
   lb_plan_fn plan;
 } lb_worker;
 
+/* The daemons (lb_workers.c), and both in a NULL-terminated list. */
+extern const lb_worker lb_catalog_worker;
+extern const lb_worker lb_completion_worker;
+extern const lb_worker *const lb_workers[];
+
+/* Logs each "file:line: key: what" line of a configuration error report
+ * (lb_config_load) as an error with `msg`. */
+void lb_cli_log_config_errors(const char *errors, const char *msg);
+
 /* Runs the daemon's command line; returns the process exit code
  * (0 success, 1 invalid configuration or input, 2 usage). */
 int lb_cli_main(const lb_worker *w, int argc, char **argv);

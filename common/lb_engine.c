@@ -887,10 +887,12 @@ static void process(lb_engine *e, msg *m)
     poison(e, m->p, "plan");
     return;
   }
+  bool target_found = !m->target;
   for (size_t i = 0; i < m->plan.n; i++) {
     const lb_plan_item *it = &m->plan.items[i];
     if (m->target && strcmp(it->integration->id, m->target) != 0)
       continue;
+    target_found = true;
     if (it->skip) {
       label2(labels, sizeof(labels), "integration", it->integration->id, "outcome", "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
@@ -911,6 +913,13 @@ static void process(lb_engine *e, msg *m)
                  it->requests.items[0].step == LB_STEP_OCN_COURSE;
     m->pending++;
   }
+  if (!target_found)
+    /* replayed or parked for an integration this file no longer has (or
+     * whose filter no longer takes the item): said once, not sent */
+    lb_log(LB_LOG_WARN, "not sent: the record's target integration does not take it",
+           LB_S("target", m->target), LB_S("event_id", m->plan.event_id),
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
+           LB_I("offset", rkm->offset));
   if (m->pending == 0) {
     msg_maybe_finish(e, m);
     return;
@@ -1239,7 +1248,13 @@ static void on_http_observed(void *opaque, size_t integ, int status, double seco
 static void update_gauges(lb_engine *e)
 {
   char labels[256];
-  lb_metrics_set(e->metrics, "lmsbridge_inflight", "", (double)lb_client_pending(e->client));
+  /* courses waiting in an OCN batch are deliveries not yet finished too */
+  size_t batched = 0;
+  for (size_t i = 0; i < e->cfg->nintegrations; i++)
+    if (e->batches[i])
+      batched += lb_batch_waiting(e->batches[i]);
+  lb_metrics_set(e->metrics, "lmsbridge_inflight", "",
+                 (double)(lb_client_pending(e->client) + batched));
   for (size_t i = 0; i < e->cfg->nintegrations; i++) {
     const char *id = e->cfg->integrations[i].id;
     label2(labels, sizeof(labels), "integration", id, "outcome", "success");

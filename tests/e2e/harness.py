@@ -388,3 +388,52 @@ def completion(event_id, org, user, content="1", ctype="course", **extra):
          "completed_at": "2026-01-01T00:00:00Z"}
     e.update(extra)
     return json.dumps(e, separators=(",", ":"))
+
+
+# ---- dlq-replay ----
+
+DLQ_REPLAY = os.path.join(BIN, "workers/dlq-replay/dlq-replay")
+
+
+def worker_config_path(w):
+    """The configuration file a Worker was started with (dlq-replay reads
+    the same file)."""
+    return w.log_path[:-len(".log")] + ".conf"
+
+
+def dlq_replay(*args, env=None, stdin=None, timeout=120):
+    """Runs dlq-replay to the end: (exit code, stdout's JSON lines, stderr).
+    stdin: text to type (default: /dev/null, i.e. no terminal)."""
+    penv = dict(os.environ)
+    penv.update(env or {})
+    p = subprocess.run([DLQ_REPLAY, *args], capture_output=True, timeout=timeout, env=penv,
+                       input=stdin.encode() if stdin is not None else b"")
+    lines = []
+    for line in p.stdout.decode().splitlines():
+        if line.strip():
+            lines.append(json.loads(line))
+    return p.returncode, lines, p.stderr.decode()
+
+
+def dead_letter_headers(topic, partition, offset, reason, message, integration="",
+                        status=0, body="", attempts=1, last_failure="2026-01-01T00:00:00.000Z",
+                        replays=0, worker="completion-worker"):
+    """The headers the engine writes on a dead letter (DESIGN.md section 5),
+    for tests that write a DLQ by hand."""
+    return {"__connect.errors.topic": topic, "__connect.errors.partition": str(partition),
+            "__connect.errors.offset": str(offset),
+            "__connect.errors.exception.class.name": reason,
+            "__connect.errors.exception.message": message,
+            "lmsbridge.integration": integration, "lmsbridge.http.status": str(status),
+            "lmsbridge.http.body": body, "lmsbridge.attempts": str(attempts),
+            "lmsbridge.first_failure": last_failure, "lmsbridge.last_failure": last_failure,
+            "lmsbridge.worker": worker, "lmsbridge.replays": str(replays)}
+
+
+def produce_to(env, topic, partition, records):
+    """records: (key, value, {header: value}) tuples, each to `partition`."""
+    for key, value, headers in records:
+        args = ["kcat", "-b", env.brokers, "-t", topic, "-p", str(partition), "-P", "-k", key]
+        for hk, hv in (headers or {}).items():
+            args += ["-H", f"{hk}={hv}"]
+        subprocess.run(args, input=value.encode(), check=True, timeout=30)

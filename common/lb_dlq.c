@@ -1,0 +1,842 @@
+#include "lb_dlq.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lb_json.h"
+#include "lb_strbuf.h"
+#include "lb_time.h"
+
+#define TOTALS_MAX_ROWS 10000
+#define NONE "(none)"
+#define OTHER "(other)"
+
+const char *const lb_dlq_reasons[] = {"invalid_event", "mapping", "permanent_http",
+                                      "retries_exhausted", "auth", "config", NULL};
+
+/* ---- decoding ---- */
+
+/* The header's value as a new string cut at LB_DLQ_HEADER_MAX; *ret NULL
+ * when absent. -1 on out of memory. */
+static int header_dup(const rd_kafka_headers_t *h, const char *name, char **ret)
+{
+  const void *v = NULL;
+  size_t n = 0;
+  *ret = NULL;
+  if (!h || rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return 0;
+  if (n > LB_DLQ_HEADER_MAX)
+    n = LB_DLQ_HEADER_MAX;
+  char *s = malloc(n + 1);
+  if (!s)
+    return -1;
+  if (n)
+    memcpy(s, v, n);
+  s[n] = '\0';
+  *ret = s;
+  return 0;
+}
+
+/* A whole decimal integer (optional minus), else -1 / dflt. */
+static int64_t parse_int(const char *s, int64_t dflt)
+{
+  if (!s || !*s)
+    return dflt;
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || *end || !(isdigit((unsigned char)s[0]) || s[0] == '-'))
+    return dflt;
+  return (int64_t)v;
+}
+
+static int64_t header_int(const rd_kafka_headers_t *h, const char *name, int64_t dflt,
+                          int64_t lo, int64_t hi)
+{
+  char buf[32];
+  const void *v = NULL;
+  size_t n = 0;
+  if (!h || rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      !v || n >= sizeof(buf))
+    return dflt;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  int64_t x = parse_int(buf, dflt);
+  return x < lo || x > hi ? dflt : x;
+}
+
+lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
+{
+  const rd_kafka_headers_t *h = raw->headers;
+  lb_dlq_record r = {.raw = *raw};
+
+  if (header_dup(h, "__connect.errors.topic", &r.topic) < 0 ||
+      header_dup(h, "__connect.errors.exception.class.name", &r.reason) < 0 ||
+      header_dup(h, "__connect.errors.exception.message", &r.message) < 0 ||
+      header_dup(h, "lmsbridge.integration", &r.integration) < 0 ||
+      header_dup(h, "lmsbridge.http.body", &r.http_body) < 0 ||
+      header_dup(h, "lmsbridge.first_failure", &r.first_failure) < 0 ||
+      header_dup(h, "lmsbridge.last_failure", &r.last_failure) < 0 ||
+      header_dup(h, "lmsbridge.worker", &r.worker) < 0) {
+    lb_dlq_record_release(&r);
+    return LB_E_NOMEM;
+  }
+  if (r.topic && !*r.topic) {
+    free(r.topic);
+    r.topic = NULL;
+  }
+  if (r.integration && !*r.integration) {
+    free(r.integration);
+    r.integration = NULL;
+  }
+  r.partition = (int32_t)header_int(h, "__connect.errors.partition", -1, 0, INT32_MAX);
+  r.offset = header_int(h, "__connect.errors.offset", -1, 0, INT64_MAX);
+  r.http_status = (int)header_int(h, "lmsbridge.http.status", 0, 0, 999);
+  r.attempts = (int)header_int(h, "lmsbridge.attempts", 0, 0, INT32_MAX);
+  r.replays = (int)header_int(h, "lmsbridge.replays", 0, 0, INT32_MAX);
+  r.last_failure_ms = -1;
+  if (r.last_failure && lb_time_parse_rfc3339(r.last_failure, &r.last_failure_ms) != LB_E_OK)
+    r.last_failure_ms = -1;
+  *ret = r;
+  return LB_E_OK;
+}
+
+void lb_dlq_record_release(lb_dlq_record *r)
+{
+  if (!r)
+    return;
+  free(r->topic);
+  free(r->reason);
+  free(r->message);
+  free(r->integration);
+  free(r->http_body);
+  free(r->first_failure);
+  free(r->last_failure);
+  free(r->worker);
+  *r = (lb_dlq_record){.partition = -1, .offset = -1, .last_failure_ms = -1};
+}
+
+int64_t lb_dlq_record_time(const lb_dlq_record *r)
+{
+  if (r->last_failure_ms >= 0)
+    return r->last_failure_ms;
+  return r->raw.timestamp_ms >= 0 ? r->raw.timestamp_ms : -1;
+}
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+  unsigned char c = s[0];
+  size_t n;
+  unsigned min, cp;
+  if (c < 0x80)
+    return 1;
+  if ((c & 0xE0) == 0xC0)
+    n = 1, min = 0x80, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0)
+    n = 2, min = 0x800, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0)
+    n = 3, min = 0x10000, cp = c & 0x07;
+  else
+    return 0;
+  if (len <= n)
+    return 0;
+  for (size_t k = 1; k <= n; k++) {
+    if ((s[k] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[k] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n + 1;
+}
+
+static bool utf8_valid(const void *p, size_t len)
+{
+  const unsigned char *s = p;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq(s + i, len - i);
+    if (!n)
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+/* A JSON string of text that may hold invalid UTF-8 (a body cut in the
+ * middle of a character): each bad byte becomes U+FFFD. New. */
+static json_object *text_json(const char *s)
+{
+  if (!s)
+    return NULL;
+  size_t len = strlen(s);
+  if (utf8_valid(s, len))
+    return json_object_new_string_len(s, (int)len);
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_seq(u + i, len - i);
+    if (n) {
+      lb_strbuf_append_len(&b, s + i, n);
+      i += n;
+    } else {
+      lb_strbuf_append(&b, "\xEF\xBF\xBD");
+      i++;
+    }
+  }
+  json_object *o = json_object_new_string_len(b.buf ? b.buf : "", (int)b.len);
+  lb_strbuf_release(&b);
+  return o;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static json_object *base64_json(const void *p, size_t len)
+{
+  const unsigned char *s = p;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  for (size_t i = 0; i < len; i += 3) {
+    unsigned v = (unsigned)s[i] << 16;
+    if (i + 1 < len)
+      v |= (unsigned)s[i + 1] << 8;
+    if (i + 2 < len)
+      v |= s[i + 2];
+    char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
+                 i + 1 < len ? b64[(v >> 6) & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
+    lb_strbuf_append_len(&b, q, 4);
+  }
+  json_object *o = json_object_new_string_len(b.buf ? b.buf : "", (int)b.len);
+  lb_strbuf_release(&b);
+  return o;
+}
+
+/* Adds name (or name_base64) for bytes that are meant to be text. */
+static void add_bytes(json_object *o, const char *name, const void *p, size_t len,
+                      bool try_json)
+{
+  char err[64], b64name[64];
+  json_object *v = NULL;
+  if (!p) {
+    json_object_object_add(o, name, NULL);
+    return;
+  }
+  if (!utf8_valid(p, len) || memchr(p, '\0', len)) {
+    snprintf(b64name, sizeof(b64name), "%s_base64", name);
+    json_object_object_add(o, b64name, base64_json(p, len));
+    return;
+  }
+  if (try_json && lb_json_parse(p, len, &v, err, sizeof(err)) == LB_E_OK) {
+    json_object_object_add(o, name, v);
+    return;
+  }
+  json_object_object_add(o, name, json_object_new_string_len(p, (int)len));
+}
+
+static json_object *int_or_null(int64_t v, int64_t none)
+{
+  return v == none ? NULL : json_object_new_int64(v);
+}
+
+static bool is_own_header(const char *name)
+{
+  return strncmp(name, "lmsbridge.", 10) == 0 || strncmp(name, "__connect.errors.", 17) == 0;
+}
+
+json_object *lb_dlq_record_json(const lb_dlq_record *r)
+{
+  json_object *o = json_object_new_object();
+  char ts[40];
+
+  json_object_object_add(o, "topic", text_json(r->topic));
+  json_object_object_add(o, "partition", int_or_null(r->partition, -1));
+  json_object_object_add(o, "offset", int_or_null(r->offset, -1));
+  add_bytes(o, "key", r->raw.key, r->raw.key_len, false);
+  add_bytes(o, "value", r->raw.value, r->raw.value_len, true);
+  json_object_object_add(o, "reason", text_json(r->reason));
+  json_object_object_add(o, "message", text_json(r->message));
+  json_object_object_add(o, "integration", text_json(r->integration));
+  json_object_object_add(o, "http_status", int_or_null(r->http_status, 0));
+  json_object_object_add(o, "http_body",
+                         r->http_body && *r->http_body ? text_json(r->http_body) : NULL);
+  json_object_object_add(o, "attempts", json_object_new_int(r->attempts));
+  json_object_object_add(o, "first_failure",
+                         r->first_failure && *r->first_failure ? text_json(r->first_failure)
+                                                               : NULL);
+  json_object_object_add(o, "last_failure",
+                         r->last_failure && *r->last_failure ? text_json(r->last_failure)
+                                                             : NULL);
+  json_object_object_add(o, "replays", json_object_new_int(r->replays));
+  json_object_object_add(o, "worker", text_json(r->worker));
+  json_object_object_add(o, "dlq_partition", json_object_new_int(r->raw.partition));
+  json_object_object_add(o, "dlq_offset", json_object_new_int64(r->raw.offset));
+  json_object_object_add(o, "dlq_timestamp",
+                         r->raw.timestamp_ms >= 0
+                             ? json_object_new_string(
+                                   lb_time_format_rfc3339(r->raw.timestamp_ms, ts, sizeof(ts)))
+                             : NULL);
+
+  /* the record's other headers (trace ids and the like), as text */
+  json_object *hdrs = json_object_new_object();
+  const char *name;
+  const void *val;
+  size_t size;
+  for (size_t i = 0; r->raw.headers &&
+                     rd_kafka_header_get_all(r->raw.headers, i, &name, &val, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR;
+       i++) {
+    if (is_own_header(name))
+      continue;
+    add_bytes(hdrs, name, val, val ? size : 0, false);
+  }
+  if (json_object_object_length(hdrs) > 0)
+    json_object_object_add(o, "headers", hdrs);
+  else
+    json_object_put(hdrs);
+  return o;
+}
+
+/* ---- filters ---- */
+
+void lb_dlq_filter_init(lb_dlq_filter *f)
+{
+  *f = (lb_dlq_filter){.since_ms = -1, .until_ms = -1, .partition = -1,
+                       .offset_from = -1, .offset_to = -1};
+}
+
+static void strv_free(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+void lb_dlq_filter_release(lb_dlq_filter *f)
+{
+  if (!f)
+    return;
+  strv_free(f->integrations, f->nintegrations);
+  strv_free(f->reasons, f->nreasons);
+  free(f->statuses);
+  free(f->key);
+  free(f->grep);
+  lb_dlq_filter_init(f);
+}
+
+/* Splits a comma list into new strings (empty items kept as ""). */
+static int split(const char *value, char ***ret, size_t *ret_n)
+{
+  size_t n = 1;
+  for (const char *p = value; *p; p++)
+    n += *p == ',';
+  char **v = calloc(n, sizeof(*v));
+  if (!v)
+    return -1;
+  const char *p = value;
+  for (size_t i = 0; i < n; i++) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    if (!(v[i] = strndup(p, len))) {
+      strv_free(v, i);
+      return -1;
+    }
+    p = c ? c + 1 : p + len;
+  }
+  *ret = v;
+  *ret_n = n;
+  return 0;
+}
+
+static int append_strv(char ***dst, size_t *ndst, char **src, size_t nsrc)
+{
+  char **v = realloc(*dst, (*ndst + nsrc) * sizeof(*v));
+  if (!v)
+    return -1;
+  memcpy(v + *ndst, src, nsrc * sizeof(*v));
+  *dst = v;
+  *ndst += nsrc;
+  return 0;
+}
+
+static bool is_reason(const char *s)
+{
+  for (size_t i = 0; lb_dlq_reasons[i]; i++)
+    if (strcmp(s, lb_dlq_reasons[i]) == 0)
+      return true;
+  return false;
+}
+
+static bool valid_integration_id(const char *s)
+{
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+      return false;
+  return true;
+}
+
+/* "404" or "4xx". */
+static bool parse_status(const char *s, lb_dlq_status_range *ret)
+{
+  if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && s[1] == 'x' && s[2] == 'x') {
+    *ret = (lb_dlq_status_range){(s[0] - '0') * 100, (s[0] - '0') * 100 + 99};
+    return true;
+  }
+  int64_t v = parse_int(s, -1);
+  if (v < 100 || v > 999 || s[0] == '-')
+    return false;
+  *ret = (lb_dlq_status_range){(int)v, (int)v};
+  return true;
+}
+
+static lb_err add_list(lb_dlq_filter *f, const char *name, const char *value, char *err,
+                       size_t errlen)
+{
+  char **items = NULL;
+  size_t n = 0;
+  lb_err rc = LB_E_OK;
+  lb_dlq_status_range *ranges = NULL;
+
+  if (split(value, &items, &n) < 0)
+    return LB_E_NOMEM;
+  bool integ = strcmp(name, "integration") == 0, reason = strcmp(name, "reason") == 0;
+  if (!integ && !reason && !(ranges = calloc(n, sizeof(*ranges)))) {
+    rc = LB_E_NOMEM;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (integ && !valid_integration_id(items[i])) {
+      snprintf(err, errlen, "--integration: \"%s\" is not an integration id", items[i]);
+      rc = LB_E_INVALID;
+    } else if (reason && !is_reason(items[i])) {
+      snprintf(err, errlen,
+               "--reason: unknown class \"%s\" (invalid_event, mapping, permanent_http, "
+               "retries_exhausted, auth or config)",
+               items[i]);
+      rc = LB_E_INVALID;
+    } else if (ranges && !parse_status(items[i], &ranges[i])) {
+      snprintf(err, errlen, "--status: \"%s\" is not an HTTP status (404) or class (4xx)",
+               items[i]);
+      rc = LB_E_INVALID;
+    }
+    if (rc != LB_E_OK)
+      goto out;
+  }
+  if (ranges) {
+    lb_dlq_status_range *v = realloc(f->statuses, (f->nstatuses + n) * sizeof(*v));
+    if (!v) {
+      rc = LB_E_NOMEM;
+      goto out;
+    }
+    memcpy(v + f->nstatuses, ranges, n * sizeof(*v));
+    f->statuses = v;
+    f->nstatuses += n;
+  } else if (append_strv(integ ? &f->integrations : &f->reasons,
+                         integ ? &f->nintegrations : &f->nreasons, items, n) < 0) {
+    rc = LB_E_NOMEM;
+    goto out;
+  } else {
+    free(items); /* the strings now belong to the filter */
+    items = NULL;
+  }
+out:
+  strv_free(items, items ? n : 0);
+  free(ranges);
+  return rc;
+}
+
+static lb_err set_string(char **dst, const char *opt, const char *value, char *err,
+                         size_t errlen)
+{
+  if (*dst) {
+    snprintf(err, errlen, "--%s: given twice", opt);
+    return LB_E_INVALID;
+  }
+  return (*dst = strdup(value)) ? LB_E_OK : LB_E_NOMEM;
+}
+
+static lb_err set_number(int64_t *dst, const char *opt, const char *value, int64_t max,
+                         char *err, size_t errlen)
+{
+  int64_t v = parse_int(value, -1);
+  if (v < 0 || v > max || value[0] == '-') {
+    snprintf(err, errlen, "--%s: \"%s\" is not a number from 0 to %lld", opt, value,
+             (long long)max);
+    return LB_E_INVALID;
+  }
+  *dst = v;
+  return LB_E_OK;
+}
+
+lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value, char *err,
+                         size_t errlen)
+{
+  if (strcmp(name, "integration") == 0 || strcmp(name, "reason") == 0 ||
+      strcmp(name, "status") == 0)
+    return add_list(f, name, value, err, errlen);
+  if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
+    int64_t ms;
+    if (lb_time_parse_rfc3339(value, &ms) != LB_E_OK) {
+      snprintf(err, errlen, "--%s: \"%s\" is not an RFC 3339 time (2026-01-31T09:00:00Z)",
+               name, value);
+      return LB_E_INVALID;
+    }
+    *(name[0] == 's' ? &f->since_ms : &f->until_ms) = ms;
+    return LB_E_OK;
+  }
+  if (strcmp(name, "partition") == 0) {
+    int64_t v;
+    lb_err rc = set_number(&v, name, value, INT32_MAX, err, errlen);
+    if (rc == LB_E_OK)
+      f->partition = (int32_t)v;
+    return rc;
+  }
+  if (strcmp(name, "offset-from") == 0)
+    return set_number(&f->offset_from, name, value, INT64_MAX, err, errlen);
+  if (strcmp(name, "offset-to") == 0)
+    return set_number(&f->offset_to, name, value, INT64_MAX, err, errlen);
+  if (strcmp(name, "key") == 0)
+    return set_string(&f->key, name, value, err, errlen);
+  if (strcmp(name, "grep") == 0)
+    return set_string(&f->grep, name, value, err, errlen);
+  snprintf(err, errlen, "unknown filter \"%s\"", name);
+  return LB_E_NOT_FOUND;
+}
+
+bool lb_dlq_filter_empty(const lb_dlq_filter *f)
+{
+  return !f->nintegrations && !f->nreasons && !f->nstatuses && f->since_ms < 0 &&
+         f->until_ms < 0 && f->partition < 0 && f->offset_from < 0 && f->offset_to < 0 &&
+         !f->key && !f->grep;
+}
+
+static bool in_list(char *const *v, size_t n, const char *s)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i], s) == 0)
+      return true;
+  return false;
+}
+
+static bool contains_nocase(const char *hay, const char *needle)
+{
+  size_t n = strlen(needle);
+  if (!n)
+    return true;
+  for (; *hay; hay++)
+    if (strncasecmp(hay, needle, n) == 0)
+      return true;
+  return false;
+}
+
+bool lb_dlq_filter_match(const lb_dlq_filter *f, const lb_dlq_record *r)
+{
+  if (f->nintegrations &&
+      !in_list(f->integrations, f->nintegrations, r->integration ? r->integration : ""))
+    return false;
+  if (f->nreasons && !in_list(f->reasons, f->nreasons, r->reason ? r->reason : ""))
+    return false;
+  if (f->nstatuses) {
+    bool any = false;
+    for (size_t i = 0; i < f->nstatuses && !any; i++)
+      any = r->http_status >= f->statuses[i].lo && r->http_status <= f->statuses[i].hi;
+    if (!any)
+      return false;
+  }
+  if (f->since_ms >= 0 || f->until_ms >= 0) {
+    int64_t t = lb_dlq_record_time(r);
+    if (t < 0 || (f->since_ms >= 0 && t < f->since_ms) ||
+        (f->until_ms >= 0 && t >= f->until_ms))
+      return false;
+  }
+  if (f->partition >= 0 && r->partition != f->partition)
+    return false;
+  if ((f->offset_from >= 0 || f->offset_to >= 0) &&
+      (r->offset < 0 || (f->offset_from >= 0 && r->offset < f->offset_from) ||
+       (f->offset_to >= 0 && r->offset > f->offset_to)))
+    return false;
+  if (f->key && (!r->raw.key || r->raw.key_len != strlen(f->key) ||
+                 memcmp(r->raw.key, f->key, r->raw.key_len) != 0))
+    return false;
+  if (f->grep && !contains_nocase(r->message ? r->message : "", f->grep))
+    return false;
+  return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+  const lb_dlq_status_range *x = a, *y = b;
+  return x->lo != y->lo ? (x->lo > y->lo) - (x->lo < y->lo) : (x->hi > y->hi) - (x->hi < y->hi);
+}
+
+/* Sorted, duplicates once, comma-joined. */
+static void canonical_list(lb_strbuf *b, const char *name, char *const *v, size_t n)
+{
+  if (!n)
+    return;
+  char **s = malloc(n * sizeof(*s));
+  if (!s) {
+    b->overflow = true;
+    return;
+  }
+  memcpy(s, v, n * sizeof(*s));
+  qsort(s, n, sizeof(*s), cmp_str);
+  lb_strbuf_appendf(b, "%s%s=", b->len ? " " : "", name);
+  for (size_t i = 0; i < n; i++)
+    if (i == 0 || strcmp(s[i], s[i - 1]) != 0)
+      lb_strbuf_appendf(b, "%s%s", i ? "," : "", s[i]);
+  free(s);
+}
+
+char *lb_dlq_filter_canonical(const lb_dlq_filter *f)
+{
+  lb_strbuf b;
+  char ts[40];
+  lb_strbuf_init(&b, 0);
+  canonical_list(&b, "integration", f->integrations, f->nintegrations);
+  canonical_list(&b, "reason", f->reasons, f->nreasons);
+  if (f->nstatuses) {
+    lb_dlq_status_range *s = malloc(f->nstatuses * sizeof(*s));
+    if (!s) {
+      lb_strbuf_release(&b);
+      return NULL;
+    }
+    memcpy(s, f->statuses, f->nstatuses * sizeof(*s));
+    qsort(s, f->nstatuses, sizeof(*s), cmp_range);
+    lb_strbuf_appendf(&b, "%sstatus=", b.len ? " " : "");
+    for (size_t i = 0; i < f->nstatuses; i++)
+      if (i == 0 || cmp_range(&s[i], &s[i - 1]) != 0)
+        lb_strbuf_appendf(&b, "%s%d-%d", i ? "," : "", s[i].lo, s[i].hi);
+    free(s);
+  }
+  if (f->since_ms >= 0)
+    lb_strbuf_appendf(&b, "%ssince=%s", b.len ? " " : "",
+                      lb_time_format_rfc3339(f->since_ms, ts, sizeof(ts)));
+  if (f->until_ms >= 0)
+    lb_strbuf_appendf(&b, "%suntil=%s", b.len ? " " : "",
+                      lb_time_format_rfc3339(f->until_ms, ts, sizeof(ts)));
+  if (f->partition >= 0)
+    lb_strbuf_appendf(&b, "%spartition=%d", b.len ? " " : "", (int)f->partition);
+  if (f->offset_from >= 0)
+    lb_strbuf_appendf(&b, "%soffset-from=%lld", b.len ? " " : "", (long long)f->offset_from);
+  if (f->offset_to >= 0)
+    lb_strbuf_appendf(&b, "%soffset-to=%lld", b.len ? " " : "", (long long)f->offset_to);
+  /* free text last, JSON-quoted so spaces cannot make two selections
+   * read alike */
+  if (f->key) {
+    lb_strbuf_appendf(&b, "%skey=", b.len ? " " : "");
+    lb_strbuf_append_json_string(&b, f->key);
+  }
+  if (f->grep) {
+    lb_strbuf_appendf(&b, "%sgrep=", b.len ? " " : "");
+    lb_strbuf_append_json_string(&b, f->grep);
+  }
+  if (b.overflow) {
+    lb_strbuf_release(&b);
+    return NULL;
+  }
+  return lb_strbuf_detach(&b);
+}
+
+char *lb_dlq_progress_group(const char *group_id, const lb_dlq_filter *f)
+{
+  char *canon = lb_dlq_filter_canonical(f);
+  lb_strbuf b;
+  if (!canon)
+    return NULL;
+  lb_strbuf_init(&b, 0);
+  lb_strbuf_appendf(&b, "%s.dlq-replay", group_id);
+  if (*canon) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a, 64 bits */
+    for (const unsigned char *p = (const unsigned char *)canon; *p; p++)
+      h = (h ^ *p) * 1099511628211ULL;
+    lb_strbuf_appendf(&b, ".%012llx", (unsigned long long)(h >> 16));
+  }
+  free(canon);
+  if (b.overflow) {
+    lb_strbuf_release(&b);
+    return NULL;
+  }
+  return lb_strbuf_detach(&b);
+}
+
+/* ---- replay ---- */
+
+lb_dlq_verdict lb_dlq_judge(const lb_dlq_policy *p, const lb_dlq_record *r)
+{
+  if (!r->topic)
+    return LB_DLQ_REFUSE_NOT_DLQ;
+  bool consumed = false;
+  for (size_t i = 0; i < p->cfg->kafka.ntopics && !consumed; i++)
+    consumed = strcmp(p->cfg->kafka.topics[i], r->topic) == 0;
+  if (!consumed)
+    return LB_DLQ_REFUSE_TOPIC;
+  if (r->replays >= p->max_replays)
+    return LB_DLQ_REFUSE_LIMIT;
+  if (!r->integration)
+    return p->allow_untargeted ? LB_DLQ_REPLAY_UNTARGETED : LB_DLQ_REFUSE_UNTARGETED;
+  if (!lb_config_integration(p->cfg, r->integration))
+    return LB_DLQ_REFUSE_INTEGRATION;
+  return LB_DLQ_REPLAY;
+}
+
+bool lb_dlq_verdict_replays(lb_dlq_verdict v)
+{
+  return v == LB_DLQ_REPLAY || v == LB_DLQ_REPLAY_UNTARGETED;
+}
+
+const char *lb_dlq_verdict_name(lb_dlq_verdict v)
+{
+  switch (v) {
+  case LB_DLQ_REPLAY: return "replay";
+  case LB_DLQ_REPLAY_UNTARGETED: return "replay_untargeted";
+  case LB_DLQ_REFUSE_NOT_DLQ: return "not_a_dead_letter";
+  case LB_DLQ_REFUSE_TOPIC: return "unknown_topic";
+  case LB_DLQ_REFUSE_LIMIT: return "replay_limit";
+  case LB_DLQ_REFUSE_UNTARGETED: return "no_integration";
+  case LB_DLQ_REFUSE_INTEGRATION: return "unknown_integration";
+  default: return "unknown";
+  }
+}
+
+rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted)
+{
+  const rd_kafka_headers_t *src = r->raw.headers;
+  rd_kafka_headers_t *h = rd_kafka_headers_new(src ? rd_kafka_header_cnt(src) + 3 : 3);
+  const char *name;
+  const void *val;
+  size_t size;
+  char buf[64];
+
+  for (size_t i = 0; src && rd_kafka_header_get_all(src, i, &name, &val, &size) ==
+                                RD_KAFKA_RESP_ERR_NO_ERROR;
+       i++)
+    if (!is_own_header(name))
+      rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)size : 0);
+  if (targeted && r->integration)
+    rd_kafka_header_add(h, "lmsbridge.target", -1, r->integration, -1);
+  snprintf(buf, sizeof(buf), "%d", r->replays + 1);
+  rd_kafka_header_add(h, "lmsbridge.replays", -1, buf, -1);
+  lb_strbuf from;
+  lb_strbuf_init(&from, 0);
+  lb_strbuf_appendf(&from, "%s/%d/%lld", r->raw.topic ? r->raw.topic : "",
+                    (int)r->raw.partition, (long long)r->raw.offset);
+  rd_kafka_header_add(h, "lmsbridge.replayed_from", -1, from.buf ? from.buf : "",
+                      (ssize_t)from.len);
+  lb_strbuf_release(&from);
+  return h;
+}
+
+/* ---- totals ---- */
+
+struct lb_dlq_count {
+  char *integration;
+  char *reason;
+  long long n;
+};
+
+void lb_dlq_totals_init(lb_dlq_totals *t)
+{
+  *t = (lb_dlq_totals){0};
+}
+
+void lb_dlq_totals_release(lb_dlq_totals *t)
+{
+  if (!t)
+    return;
+  for (size_t i = 0; i < t->n; i++) {
+    free(t->rows[i].integration);
+    free(t->rows[i].reason);
+  }
+  free(t->rows);
+  lb_dlq_totals_init(t);
+}
+
+int lb_dlq_totals_add(lb_dlq_totals *t, const char *integration, const char *reason)
+{
+  const char *in = integration && *integration ? integration : NONE;
+  const char *re = reason && *reason ? reason : NONE;
+  t->total++;
+  if (t->n >= TOTALS_MAX_ROWS)
+    in = re = OTHER;
+  for (size_t i = 0; i < t->n; i++) {
+    if (strcmp(t->rows[i].integration, in) == 0 && strcmp(t->rows[i].reason, re) == 0) {
+      t->rows[i].n++;
+      return 0;
+    }
+  }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 16;
+    struct lb_dlq_count *rows = realloc(t->rows, cap * sizeof(*rows));
+    if (!rows)
+      return -1;
+    t->rows = rows;
+    t->cap = cap;
+  }
+  struct lb_dlq_count *c = &t->rows[t->n];
+  c->integration = strdup(in);
+  c->reason = strdup(re);
+  if (!c->integration || !c->reason) {
+    free(c->integration);
+    free(c->reason);
+    return -1;
+  }
+  c->n = 1;
+  t->n++;
+  return 0;
+}
+
+static void bump(json_object *o, const char *key, long long n)
+{
+  json_object *v;
+  if (json_object_object_get_ex(o, key, &v))
+    n += json_object_get_int64(v);
+  json_object_object_add(o, key, json_object_new_int64(n));
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+  const struct lb_dlq_count *x = a, *y = b;
+  int c = strcmp(x->integration, y->integration);
+  return c ? c : strcmp(x->reason, y->reason);
+}
+
+json_object *lb_dlq_totals_json(const lb_dlq_totals *t)
+{
+  json_object *o = json_object_new_object(), *by_i = json_object_new_object(),
+              *by_r = json_object_new_object(), *both = json_object_new_object();
+  struct lb_dlq_count *rows = t->n ? malloc(t->n * sizeof(*rows)) : NULL;
+  size_t n = rows ? t->n : 0;
+  if (n)
+    memcpy(rows, t->rows, n * sizeof(*rows));
+  if (n)
+    qsort(rows, n, sizeof(*rows), cmp_rows); /* stable output order */
+  for (size_t i = 0; i < n; i++) {
+    const struct lb_dlq_count *c = &rows[i];
+    bump(by_i, c->integration, c->n);
+    bump(by_r, c->reason, c->n);
+    json_object *in;
+    if (!json_object_object_get_ex(both, c->integration, &in)) {
+      in = json_object_new_object();
+      json_object_object_add(both, c->integration, in);
+    }
+    bump(in, c->reason, c->n);
+  }
+  free(rows);
+  json_object_object_add(o, "total", json_object_new_int64(t->total));
+  json_object_object_add(o, "by_integration", by_i);
+  json_object_object_add(o, "by_reason", by_r);
+  json_object_object_add(o, "by_integration_and_reason", both);
+  return o;
+}

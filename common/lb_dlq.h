@@ -1,0 +1,178 @@
+/* lb_dlq: dead-letter records as the engine writes them (DESIGN.md section
+ * 5) and what dlq-replay decides about them: decoding the headers, the
+ * filters of `list` and `replay`, the verdict on a replay, the headers of
+ * the replayed record, the JSON line of `list`, totals. No I/O: reading
+ * and republishing are lb_dlq_io's. */
+#ifndef LB_DLQ_H
+#define LB_DLQ_H
+
+#include <json-c/json.h>
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_config.h"
+#include "lb_error.h"
+
+/* Header values longer than this are cut when decoded (the engine writes
+ * at most 2 KiB of body and 512 bytes of message). */
+#define LB_DLQ_HEADER_MAX 8192
+
+/* The class names of __connect.errors.exception.class.name, in DESIGN.md
+ * order; NULL-terminated. */
+extern const char *const lb_dlq_reasons[];
+
+/* A DLQ record as read from Kafka. Everything is borrowed from the message
+ * it was read from and valid as long as that message is. */
+typedef struct {
+  const char *topic;    /* the DLQ topic */
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp_ms; /* -1: none */
+  const void *key;      /* NULL: no key */
+  size_t key_len;
+  const void *value;    /* NULL: no value */
+  size_t value_len;
+  const rd_kafka_headers_t *headers; /* NULL: none */
+} lb_dlq_raw;
+
+/* A decoded DLQ record. Strings are new (freed by lb_dlq_record_release),
+ * NUL-terminated, cut at LB_DLQ_HEADER_MAX; NULL when the header is absent.
+ * `raw` is borrowed (see lb_dlq_raw). */
+typedef struct {
+  lb_dlq_raw raw;
+  char *topic;          /* __connect.errors.topic: where it came from */
+  int32_t partition;    /* -1: absent or not a number */
+  int64_t offset;       /* -1: absent or not a number */
+  char *reason;         /* exception class: invalid_event, permanent_http... */
+  char *message;        /* exception message */
+  char *integration;    /* NULL also when the header is empty */
+  int http_status;      /* 0: none */
+  char *http_body;
+  int attempts;
+  char *first_failure;  /* RFC 3339 as written */
+  char *last_failure;
+  int64_t last_failure_ms; /* -1: absent or not RFC 3339 */
+  int replays;          /* lmsbridge.replays, 0 when absent */
+  char *worker;
+} lb_dlq_record;
+
+/* Decodes raw's headers into *ret. LB_E_NOMEM leaves *ret released. */
+lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw);
+void lb_dlq_record_release(lb_dlq_record *r);
+
+/* The time the time filters compare: last_failure, else the DLQ record's
+ * timestamp, else -1. */
+int64_t lb_dlq_record_time(const lb_dlq_record *r);
+
+/* The `list` line: original coordinates, key, value (JSON when it is
+ * JSON, else a string; "key_base64"/"value_base64" when not UTF-8),
+ * reason, message, integration, HTTP status and body, attempts, failure
+ * times, replays, worker, the DLQ record's own partition, offset and
+ * timestamp, and the other headers it carries. New object. */
+json_object *lb_dlq_record_json(const lb_dlq_record *r);
+
+/* ---- filters ---- */
+
+typedef struct {
+  int lo, hi;
+} lb_dlq_status_range;
+
+/* Every given criterion must hold; a list criterion holds when one of its
+ * values does. Plain value type: lb_dlq_filter_init/_release. */
+typedef struct {
+  char **integrations; /* lmsbridge.integration; "" stands for none */
+  size_t nintegrations;
+  char **reasons;      /* class names from lb_dlq_reasons */
+  size_t nreasons;
+  lb_dlq_status_range *statuses; /* 404, or 4xx = 400..499 */
+  size_t nstatuses;
+  int64_t since_ms;    /* lb_dlq_record_time >= since; -1: none */
+  int64_t until_ms;    /* lb_dlq_record_time < until; -1: none */
+  int32_t partition;   /* original partition; -1: any */
+  int64_t offset_from; /* original offset, inclusive; -1: none */
+  int64_t offset_to;   /* original offset, inclusive; -1: none */
+  char *key;           /* the record key, exactly; NULL: any */
+  char *grep;          /* substring of the message, ASCII case-insensitive */
+} lb_dlq_filter;
+
+void lb_dlq_filter_init(lb_dlq_filter *f);
+void lb_dlq_filter_release(lb_dlq_filter *f);
+
+/* Adds the criterion of one command-line option: `name` is the long option
+ * without its dashes ("integration", "reason", "status", "since", "until",
+ * "partition", "offset-from", "offset-to", "key", "grep"); list options
+ * take comma-separated values and may be repeated. On a bad value returns
+ * LB_E_INVALID with why in err (filter unchanged); LB_E_NOT_FOUND for an
+ * unknown name. */
+lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value,
+                         char *err, size_t errlen);
+bool lb_dlq_filter_empty(const lb_dlq_filter *f);
+bool lb_dlq_filter_match(const lb_dlq_filter *f, const lb_dlq_record *r);
+
+/* One line naming the selection, the same for the same criteria whatever
+ * their order on the command line ("" for no filter). New string, NULL
+ * on out of memory. */
+char *lb_dlq_filter_canonical(const lb_dlq_filter *f);
+
+/* The consumer group that holds a selection's replay progress:
+ * "<group_id>.dlq-replay" without filters, else followed by "." and 12 hex
+ * digits of a hash of lb_dlq_filter_canonical(). New string, NULL on out
+ * of memory. */
+char *lb_dlq_progress_group(const char *group_id, const lb_dlq_filter *f);
+
+/* ---- replay ---- */
+
+typedef enum {
+  LB_DLQ_REPLAY,             /* to the integration that failed */
+  LB_DLQ_REPLAY_UNTARGETED,  /* no integration (invalid event): to all */
+  LB_DLQ_REFUSE_NOT_DLQ,     /* no original topic: not a dead letter */
+  LB_DLQ_REFUSE_TOPIC,       /* its topic is not one the worker consumes */
+  LB_DLQ_REFUSE_LIMIT,       /* replayed max_replays times already */
+  LB_DLQ_REFUSE_UNTARGETED,  /* no integration, and not asked for */
+  LB_DLQ_REFUSE_INTEGRATION, /* integration not in the configuration */
+  LB_DLQ_VERDICT__COUNT
+} lb_dlq_verdict;
+
+typedef struct {
+  const lb_config *cfg;  /* borrowed: topics and integrations */
+  int max_replays;       /* refuse when replays >= this */
+  bool allow_untargeted; /* replay records without an integration */
+} lb_dlq_policy;
+
+/* What happens to a selected record; the first refusal that applies, in
+ * the order of the enum. */
+lb_dlq_verdict lb_dlq_judge(const lb_dlq_policy *p, const lb_dlq_record *r);
+bool lb_dlq_verdict_replays(lb_dlq_verdict v);
+/* "replay", "replay_untargeted", "not_a_dead_letter", "unknown_topic",
+ * "replay_limit", "no_integration", "unknown_integration". Static. */
+const char *lb_dlq_verdict_name(lb_dlq_verdict v);
+
+/* Headers of the replayed record: the DLQ record's own headers except
+ * lmsbridge.* and __connect.errors.* ones, in their order, then
+ * lmsbridge.target (the record's integration; not for an untargeted
+ * replay), lmsbridge.replays (the record's + 1) and
+ * lmsbridge.replayed_from ("<dlq topic>/<partition>/<offset>"). New:
+ * rd_kafka_headers_destroy() it, or hand it to rd_kafka_producev(). */
+rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted);
+
+/* ---- totals ---- */
+
+/* Counts by (integration, reason); "(none)" for a record without one.
+ * Bounded: past 10,000 distinct pairs the rest count as "(other)". */
+typedef struct {
+  struct lb_dlq_count *rows;
+  size_t n, cap;
+  long long total;
+} lb_dlq_totals;
+
+void lb_dlq_totals_init(lb_dlq_totals *t);
+void lb_dlq_totals_release(lb_dlq_totals *t);
+/* Returns 0, or -1 on out of memory (the total still counts it). */
+int lb_dlq_totals_add(lb_dlq_totals *t, const char *integration, const char *reason);
+/* {"total": N, "by_integration": {..}, "by_reason": {..},
+ *  "by_integration_and_reason": {integration: {reason: n}}}. New. */
+json_object *lb_dlq_totals_json(const lb_dlq_totals *t);
+
+#endif

@@ -1,0 +1,668 @@
+#include "lb_dlq_io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_log.h"
+#include "lb_offsets.h"
+#include "lb_time.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define METADATA_TRIES 5
+
+typedef struct {
+  int32_t id;
+  int64_t start, end; /* read [start, end) */
+  bool done;          /* reached end (or nothing to read) */
+} dpart;
+
+struct lb_dlq_reader {
+  const lb_config *cfg;
+  rd_kafka_t *rk;
+  char *topic;
+  dpart *parts;
+  size_t nparts;
+  int timeout_ms;
+};
+
+void lb_dlq_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
+                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
+  /* one configuration serves a consumer and a producer: that a property
+   * is for the other kind of client is expected */
+  if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
+    l = LB_LOG_DEBUG;
+  lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
+         LB_S("detail", buf));
+}
+
+static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
+{
+  return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
+}
+
+/* The brokers and the file's properties, as the workers use them. */
+static rd_kafka_conf_t *kafka_conf(const lb_config *cfg, char *err, size_t errlen)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, lb_dlq_kafka_log);
+  if (!set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen))
+    goto fail;
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    if (!set(conf, cfg->kafka.properties[i].name, cfg->kafka.properties[i].value, err, errlen))
+      goto fail;
+  return conf;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
+}
+
+/* ---- reader ---- */
+
+static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
+{
+  lb_err rc = LB_E_IO;
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
+  const rd_kafka_metadata_t *md = NULL;
+  if (!rkt) {
+    snprintf(err, errlen, "cannot create topic handle \"%s\": %s", r->topic,
+             rd_kafka_err2str(rd_kafka_last_error()));
+    return LB_E_IO;
+  }
+  /* a topic being created answers LEADER_NOT_AVAILABLE for a moment */
+  for (int i = 0; i < METADATA_TRIES; i++) {
+    if (md)
+      rd_kafka_metadata_destroy(md);
+    md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 0, rkt, &md, r->timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      snprintf(err, errlen, "cannot read metadata of \"%s\": %s", r->topic,
+               rd_kafka_err2str(e));
+      goto out;
+    }
+    if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+        md->topics[0].partition_cnt > 0)
+      break;
+    rd_kafka_poll(r->rk, 200);
+  }
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      md->topics[0].partition_cnt <= 0) {
+    rd_kafka_resp_err_t e = md->topic_cnt == 1 ? md->topics[0].err
+                                               : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    snprintf(err, errlen, "dead-letter topic \"%s\" cannot be read: %s", r->topic,
+             e ? rd_kafka_err2str(e) : "no partitions");
+    goto out;
+  }
+  const rd_kafka_metadata_topic_t *t = &md->topics[0];
+  r->parts = calloc((size_t)t->partition_cnt, sizeof(*r->parts));
+  if (!r->parts) {
+    snprintf(err, errlen, "out of memory");
+    rc = LB_E_NOMEM;
+    goto out;
+  }
+  for (int i = 0; i < t->partition_cnt; i++)
+    r->parts[i].id = t->partitions[i].id;
+  r->nparts = (size_t)t->partition_cnt;
+  rc = LB_E_OK;
+out:
+  if (md)
+    rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return rc;
+}
+
+/* start = the group's committed offset within [low, high], else low;
+ * end = high, both as they are now. */
+static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_t errlen)
+{
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)r->nparts);
+  lb_err rc = LB_E_IO;
+  for (size_t i = 0; i < r->nparts; i++)
+    rd_kafka_topic_partition_list_add(l, r->topic, r->parts[i].id)->offset =
+        RD_KAFKA_OFFSET_INVALID;
+  if (from_committed) {
+    rd_kafka_resp_err_t e = rd_kafka_committed(r->rk, l, r->timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s", r->topic,
+               rd_kafka_err2str(e));
+      goto out;
+    }
+  }
+  for (size_t i = 0; i < r->nparts; i++) {
+    dpart *p = &r->parts[i];
+    int64_t lo, hi;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(r->rk, r->topic, p->id, &lo, &hi, r->timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      snprintf(err, errlen, "cannot read the offsets of \"%s\" partition %d: %s", r->topic,
+               (int)p->id, rd_kafka_err2str(e));
+      goto out;
+    }
+    int64_t c = l->elems[i].err ? RD_KAFKA_OFFSET_INVALID : l->elems[i].offset;
+    p->start = c >= 0 ? (c < lo ? lo : c > hi ? hi : c) : lo;
+    p->end = hi;
+  }
+  rc = LB_E_OK;
+out:
+  rd_kafka_topic_partition_list_destroy(l);
+  return rc;
+}
+
+lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size_t errlen)
+{
+  lb_dlq_reader *r = calloc(1, sizeof(*r));
+  rd_kafka_conf_t *conf = NULL;
+  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic))) {
+    snprintf(err, errlen, "out of memory");
+    free(r);
+    return NULL;
+  }
+  r->cfg = o->cfg;
+  r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+  /* a plain assigned consumer: it never joins the group, it only reads
+   * and writes the group's committed offsets */
+  if (!(conf = kafka_conf(o->cfg, err, errlen)) || !set(conf, "group.id", o->group, err, errlen) ||
+      !set(conf, "enable.auto.commit", "false", err, errlen) ||
+      !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+      !set(conf, "enable.partition.eof", "true", err, errlen) ||
+      !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+      /* a fetch parked at the end delays the next pass's first fetch */
+      !set(conf, "fetch.wait.max.ms", "100", err, errlen))
+    goto fail;
+  r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+  if (!r->rk)
+    goto fail;
+  conf = NULL; /* now owned by rk */
+  rd_kafka_poll_set_consumer(r->rk);
+  if (load_partitions(r, err, errlen) != LB_E_OK ||
+      load_range(r, o->from_committed, err, errlen) != LB_E_OK)
+    goto fail;
+  return r;
+fail:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  lb_dlq_reader_destroy(r);
+  return NULL;
+}
+
+void lb_dlq_reader_destroy(lb_dlq_reader *r)
+{
+  if (!r)
+    return;
+  if (r->rk) {
+    rd_kafka_assign(r->rk, NULL);
+    rd_kafka_consumer_close(r->rk);
+    rd_kafka_destroy(r->rk);
+  }
+  free(r->parts);
+  free(r->topic);
+  free(r);
+}
+
+int64_t lb_dlq_reader_total(const lb_dlq_reader *r)
+{
+  int64_t n = 0;
+  for (size_t i = 0; i < r->nparts; i++)
+    n += r->parts[i].end - r->parts[i].start;
+  return n;
+}
+
+json_object *lb_dlq_reader_range_json(const lb_dlq_reader *r)
+{
+  json_object *o = json_object_new_object();
+  char key[16];
+  for (size_t i = 0; i < r->nparts; i++) {
+    json_object *p = json_object_new_object();
+    json_object_object_add(p, "start", json_object_new_int64(r->parts[i].start));
+    json_object_object_add(p, "end", json_object_new_int64(r->parts[i].end));
+    snprintf(key, sizeof(key), "%d", (int)r->parts[i].id);
+    json_object_object_add(o, key, p);
+  }
+  return o;
+}
+
+static dpart *find_dpart(lb_dlq_reader *r, int32_t id)
+{
+  for (size_t i = 0; i < r->nparts; i++)
+    if (r->parts[i].id == id)
+      return &r->parts[i];
+  return NULL;
+}
+
+/* Stops fetching a partition that reached its end. */
+static void part_done(lb_dlq_reader *r, dpart *p)
+{
+  if (p->done)
+    return;
+  p->done = true;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, r->topic, p->id);
+  rd_kafka_pause_partitions(r->rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+lb_err lb_dlq_reader_rewind(lb_dlq_reader *r, char *err, size_t errlen)
+{
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)r->nparts);
+  for (size_t i = 0; i < r->nparts; i++) {
+    dpart *p = &r->parts[i];
+    p->done = p->start >= p->end;
+    if (!p->done)
+      rd_kafka_topic_partition_list_add(l, r->topic, p->id)->offset = p->start;
+  }
+  /* a new assignment drops whatever was fetched for the old one */
+  rd_kafka_resp_err_t e = rd_kafka_assign(r->rk, NULL);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->cnt > 0)
+    e = rd_kafka_assign(r->rk, l);
+  /* librdkafka keeps a partition's pause across assignments */
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->cnt > 0)
+    e = rd_kafka_resume_partitions(r->rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    snprintf(err, errlen, "cannot assign \"%s\": %s", r->topic, rd_kafka_err2str(e));
+    return LB_E_IO;
+  }
+  return LB_E_OK;
+}
+
+static bool all_done(const lb_dlq_reader *r)
+{
+  for (size_t i = 0; i < r->nparts; i++)
+    if (!r->parts[i].done)
+      return false;
+  return true;
+}
+
+int lb_dlq_reader_next(lb_dlq_reader *r, int timeout_ms, rd_kafka_message_t **ret)
+{
+  int64_t deadline = lb_time_mono_ms() + timeout_ms;
+  for (;;) {
+    if (all_done(r))
+      return 0;
+    int64_t left = deadline - lb_time_mono_ms();
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, left > 0 ? (int)left : 0);
+    if (!m)
+      return -1;
+    dpart *p = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), r->topic) == 0
+                   ? find_dpart(r, m->partition)
+                   : NULL;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (p && m->offset >= p->end)
+        part_done(r, p);
+    } else if (m->err) {
+      lb_log(LB_LOG_DEBUG, "kafka consumer error, going on", LB_S("topic", r->topic),
+             LB_S("error", rd_kafka_message_errstr(m)));
+    } else if (p && !p->done && m->offset < p->end) {
+      if (m->offset + 1 >= p->end)
+        part_done(r, p);
+      *ret = m;
+      return 1;
+    } else if (p) {
+      part_done(r, p); /* written after we started: not ours */
+    }
+    rd_kafka_message_destroy(m);
+    if (lb_time_mono_ms() >= deadline)
+      return -1;
+  }
+}
+
+void lb_dlq_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m)
+{
+  rd_kafka_headers_t *h = NULL;
+  rd_kafka_timestamp_type_t tt;
+  int64_t ts = rd_kafka_message_timestamp(m, &tt);
+  /* the headers are parsed once and owned by the message */
+  rd_kafka_message_headers(m, &h);
+  *ret = (lb_dlq_raw){
+      .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
+      .partition = m->partition,
+      .offset = m->offset,
+      .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+      .key = m->key,
+      .key_len = m->key ? m->key_len : 0,
+      .value = m->payload,
+      .value_len = m->payload ? m->len : 0,
+      .headers = h,
+  };
+}
+
+/* ---- replayer ---- */
+
+typedef struct {
+  int32_t id;
+  lb_offsets offs;
+  int64_t committed; /* next offset committed; -1: nothing yet */
+} ppart;
+
+typedef struct tcount {
+  struct tcount *next;
+  char *topic;
+  int partitions; /* 0: unknown */
+} tcount;
+
+typedef struct {
+  lb_dlq_replayer *rp;
+  int32_t partition;
+  int64_t offset;
+} sent;
+
+struct lb_dlq_replayer {
+  lb_dlq_reader *reader;
+  rd_kafka_t *prk;
+  rd_kafka_queue_t *commitq;
+  ppart *parts;
+  size_t nparts;
+  tcount *topics;
+  long long in_flight, acked, failed;
+  char first_error[256];
+  bool commit_in_flight;
+};
+
+static ppart *find_ppart(lb_dlq_replayer *rp, int32_t id)
+{
+  for (size_t i = 0; i < rp->nparts; i++)
+    if (rp->parts[i].id == id)
+      return &rp->parts[i];
+  return NULL;
+}
+
+static void on_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+  (void)rk;
+  (void)opaque;
+  sent *s = m->_private;
+  lb_dlq_replayer *rp = s->rp;
+  rp->in_flight--;
+  if (m->err) {
+    bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                  m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    if (!rp->failed++)
+      snprintf(rp->first_error, sizeof(rp->first_error), "%s", rd_kafka_err2str(m->err));
+    if (!purged) /* abandoned at exit: said once by the caller */
+      lb_log(LB_LOG_DEBUG, "cannot republish a dead letter, its progress is not committed",
+             LB_S("topic", rd_kafka_topic_name(m->rkt)), LB_I("dlq_partition", s->partition),
+             LB_I("dlq_offset", s->offset), LB_S("error", rd_kafka_err2str(m->err)));
+  } else {
+    rp->acked++;
+    ppart *p = find_ppart(rp, s->partition);
+    if (p)
+      lb_offsets_done(&p->offs, s->offset);
+  }
+  free(s);
+}
+
+lb_dlq_replayer *lb_dlq_replayer_new(const lb_config *cfg, lb_dlq_reader *reader, char *err,
+                                     size_t errlen)
+{
+  lb_dlq_replayer *rp = calloc(1, sizeof(*rp));
+  rd_kafka_conf_t *conf = NULL;
+  if (!rp || !(rp->parts = calloc(reader->nparts, sizeof(*rp->parts)))) {
+    snprintf(err, errlen, "out of memory");
+    free(rp);
+    return NULL;
+  }
+  rp->reader = reader;
+  rp->nparts = reader->nparts;
+  for (size_t i = 0; i < rp->nparts; i++) {
+    rp->parts[i].id = reader->parts[i].id;
+    rp->parts[i].committed = -1;
+    lb_offsets_init(&rp->parts[i].offs);
+  }
+  /* idempotent: retries never duplicate or reorder a record */
+  if (!(conf = kafka_conf(cfg, err, errlen)) ||
+      !set(conf, "enable.idempotence", "true", err, errlen) ||
+      !set(conf, "linger.ms", "5", err, errlen))
+    goto fail;
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivered);
+  rp->prk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+  if (!rp->prk)
+    goto fail;
+  conf = NULL; /* now owned by prk */
+  rp->commitq = rd_kafka_queue_new(reader->rk);
+  return rp;
+fail:
+  if (conf)
+    rd_kafka_conf_destroy(conf);
+  lb_dlq_replayer_destroy(rp);
+  return NULL;
+}
+
+void lb_dlq_replayer_destroy(lb_dlq_replayer *rp)
+{
+  if (!rp)
+    return;
+  if (rp->prk) {
+    /* unsent records are dropped: their offsets were never committed */
+    rd_kafka_purge(rp->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    int64_t deadline = lb_time_mono_ms() + 2000;
+    while (rp->in_flight > 0 && lb_time_mono_ms() < deadline)
+      rd_kafka_poll(rp->prk, 50); /* their reports free what they carry */
+    rd_kafka_destroy(rp->prk);
+  }
+  if (rp->commitq) {
+    while (rp->commit_in_flight && rd_kafka_queue_poll_callback(rp->commitq, 1000) > 0)
+      ;
+    rd_kafka_queue_destroy(rp->commitq);
+  }
+  for (size_t i = 0; rp->parts && i < rp->nparts; i++)
+    lb_offsets_release(&rp->parts[i].offs);
+  free(rp->parts);
+  while (rp->topics) {
+    tcount *t = rp->topics;
+    rp->topics = t->next;
+    free(t->topic);
+    free(t);
+  }
+  free(rp);
+}
+
+static ppart *track(lb_dlq_replayer *rp, const lb_dlq_record *r)
+{
+  ppart *p = find_ppart(rp, r->raw.partition);
+  if (!p || lb_offsets_add(&p->offs, r->raw.offset) < 0)
+    return NULL;
+  return p;
+}
+
+lb_err lb_dlq_replayer_pass(lb_dlq_replayer *rp, const lb_dlq_record *r)
+{
+  ppart *p = track(rp, r);
+  if (!p)
+    return LB_E_NOMEM;
+  lb_offsets_done(&p->offs, r->raw.offset);
+  return LB_E_OK;
+}
+
+/* The partition count of a topic, looked up once; 0 if unknown. */
+static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
+{
+  for (tcount *t = rp->topics; t; t = t->next)
+    if (strcmp(t->topic, topic) == 0)
+      return t->partitions;
+  tcount *t = calloc(1, sizeof(*t));
+  if (!t || !(t->topic = strdup(topic))) {
+    free(t);
+    return 0;
+  }
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(rp->prk, topic, NULL);
+  const rd_kafka_metadata_t *md = NULL;
+  if (rkt && rd_kafka_metadata(rp->prk, 0, rkt, &md, rp->reader->timeout_ms) ==
+                 RD_KAFKA_RESP_ERR_NO_ERROR &&
+      md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    t->partitions = md->topics[0].partition_cnt;
+  if (md)
+    rd_kafka_metadata_destroy(md);
+  if (rkt)
+    rd_kafka_topic_destroy(rkt);
+  t->next = rp->topics;
+  rp->topics = t;
+  return t->partitions;
+}
+
+lb_err lb_dlq_replayer_send(lb_dlq_replayer *rp, const lb_dlq_record *r,
+                            rd_kafka_headers_t *headers, char *err, size_t errlen)
+{
+  lb_err rc = LB_E_NOMEM;
+  sent *s = malloc(sizeof(*s));
+  if (!s) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  if (!r->topic) {
+    snprintf(err, errlen, "no original topic");
+    rc = LB_E_INVALID;
+    goto fail;
+  }
+  int n = topic_partitions(rp, r->topic);
+  int32_t part = r->partition >= 0 && r->partition < n ? r->partition : RD_KAFKA_PARTITION_UA;
+  *s = (sent){.rp = rp, .partition = r->raw.partition, .offset = r->raw.offset};
+  if (!track(rp, r)) {
+    snprintf(err, errlen, "out of memory");
+    goto fail;
+  }
+  rd_kafka_resp_err_t e;
+  for (;;) {
+    e = rd_kafka_producev(rp->prk, RD_KAFKA_V_TOPIC(r->topic), RD_KAFKA_V_PARTITION(part),
+                          RD_KAFKA_V_KEY(r->raw.key, r->raw.key_len),
+                          RD_KAFKA_V_VALUE((void *)r->raw.value, r->raw.value_len),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      break;
+    rd_kafka_poll(rp->prk, 100); /* the local queue is full: let it drain */
+  }
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    /* tracked and never done: the progress stops before it */
+    snprintf(err, errlen, "cannot queue a record for \"%s\": %s", r->topic,
+             rd_kafka_err2str(e));
+    rc = LB_E_IO;
+    goto fail;
+  }
+  rp->in_flight++;
+  return LB_E_OK; /* headers now owned by the record */
+fail:
+  rd_kafka_headers_destroy(headers);
+  free(s);
+  return rc;
+}
+
+static void on_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+  (void)rk;
+  lb_dlq_replayer *rp = opaque;
+  rp->commit_in_flight = false;
+  if (err) {
+    /* tried again on the next poll; lb_dlq_replayer_finish reports a
+     * commit that keeps failing */
+    lb_log(LB_LOG_DEBUG, "cannot commit the replay progress, retrying",
+           LB_S("error", rd_kafka_err2str(err)));
+    return;
+  }
+  for (int i = 0; offsets && i < offsets->cnt; i++) {
+    ppart *p = find_ppart(rp, offsets->elems[i].partition);
+    if (p && !offsets->elems[i].err && offsets->elems[i].offset > p->committed)
+      p->committed = offsets->elems[i].offset;
+  }
+}
+
+/* The partitions whose progress moved past what is committed; NULL when
+ * none did. */
+static rd_kafka_topic_partition_list_t *due(lb_dlq_replayer *rp)
+{
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (size_t i = 0; i < rp->nparts; i++) {
+    int64_t c = lb_offsets_committable(&rp->parts[i].offs);
+    if (c < 0 || c <= rp->parts[i].committed)
+      continue;
+    if (!l)
+      l = rd_kafka_topic_partition_list_new((int)rp->nparts);
+    rd_kafka_topic_partition_list_add(l, rp->reader->topic, rp->parts[i].id)->offset = c;
+  }
+  return l;
+}
+
+static void commit_async(lb_dlq_replayer *rp)
+{
+  if (rp->commit_in_flight)
+    return;
+  rd_kafka_topic_partition_list_t *l = due(rp);
+  if (!l)
+    return;
+  rd_kafka_resp_err_t e = rd_kafka_commit_queue(rp->reader->rk, l, rp->commitq, on_committed, rp);
+  if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+    rp->commit_in_flight = true;
+  else
+    lb_log(LB_LOG_DEBUG, "cannot commit the replay progress, retrying",
+           LB_S("error", rd_kafka_err2str(e)));
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+void lb_dlq_replayer_poll(lb_dlq_replayer *rp, int timeout_ms)
+{
+  rd_kafka_poll(rp->prk, timeout_ms);
+  rd_kafka_queue_poll_callback(rp->commitq, 0);
+  commit_async(rp);
+}
+
+long long lb_dlq_replayer_in_flight(const lb_dlq_replayer *rp)
+{
+  return rp->in_flight;
+}
+
+long long lb_dlq_replayer_acked(const lb_dlq_replayer *rp)
+{
+  return rp->acked;
+}
+
+long long lb_dlq_replayer_failed(const lb_dlq_replayer *rp, const char **first_error)
+{
+  if (first_error)
+    *first_error = rp->failed ? rp->first_error : NULL;
+  return rp->failed;
+}
+
+lb_err lb_dlq_replayer_finish(lb_dlq_replayer *rp, int timeout_ms, char *err, size_t errlen)
+{
+  int64_t deadline = lb_time_mono_ms() + timeout_ms;
+  while (rp->in_flight > 0 && lb_time_mono_ms() < deadline)
+    rd_kafka_poll(rp->prk, 100);
+  while (rp->commit_in_flight && lb_time_mono_ms() < deadline)
+    rd_kafka_queue_poll_callback(rp->commitq, 100);
+  rd_kafka_topic_partition_list_t *l = due(rp);
+  if (l) {
+    rd_kafka_resp_err_t e = rd_kafka_commit(rp->reader->rk, l, 0);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      for (int i = 0; i < l->cnt; i++) {
+        ppart *p = find_ppart(rp, l->elems[i].partition);
+        if (p && !l->elems[i].err)
+          p->committed = l->elems[i].offset;
+      }
+    } else {
+      snprintf(err, errlen, "cannot commit the replay progress: %s", rd_kafka_err2str(e));
+      rd_kafka_topic_partition_list_destroy(l);
+      return LB_E_IO;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+  if (rp->in_flight > 0) {
+    snprintf(err, errlen, "%lld records not acknowledged in time", rp->in_flight);
+    return LB_E_IO;
+  }
+  return LB_E_OK;
+}
+
+json_object *lb_dlq_replayer_committed_json(const lb_dlq_replayer *rp)
+{
+  json_object *o = json_object_new_object();
+  char key[16];
+  for (size_t i = 0; i < rp->nparts; i++) {
+    if (rp->parts[i].committed < 0)
+      continue;
+    snprintf(key, sizeof(key), "%d", (int)rp->parts[i].id);
+    json_object_object_add(o, key, json_object_new_int64(rp->parts[i].committed));
+  }
+  return o;
+}

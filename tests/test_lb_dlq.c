@@ -1,0 +1,537 @@
+/* lb_dlq: DLQ headers decoded, filters, verdicts, replay headers, the list
+ * line and totals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_dlq.h"
+#include "lb_json.h"
+#include "lb_time.h"
+
+/* A DLQ record as the engine writes one (DESIGN.md section 5). */
+static rd_kafka_headers_t *engine_headers(const char *integration, const char *reason,
+                                          int status, int replays, const char *last_failure)
+{
+  char buf[32];
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  rd_kafka_header_add(h, "trace-id", -1, "t-1", -1);
+  rd_kafka_header_add(h, "__connect.errors.topic", -1, "completion-events", -1);
+  rd_kafka_header_add(h, "__connect.errors.partition", -1, "3", -1);
+  rd_kafka_header_add(h, "__connect.errors.offset", -1, "1234", -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1, reason, -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.message", -1,
+                      "HTTP 400: Invalid user identifier", -1);
+  rd_kafka_header_add(h, "lmsbridge.integration", -1, integration, -1);
+  snprintf(buf, sizeof(buf), "%d", status);
+  rd_kafka_header_add(h, "lmsbridge.http.status", -1, buf, -1);
+  rd_kafka_header_add(h, "lmsbridge.http.body", -1, "{\"errors\":[]}", -1);
+  rd_kafka_header_add(h, "lmsbridge.attempts", -1, "1", -1);
+  rd_kafka_header_add(h, "lmsbridge.first_failure", -1, "2026-01-02T03:04:05.000Z", -1);
+  rd_kafka_header_add(h, "lmsbridge.last_failure", -1, last_failure, -1);
+  rd_kafka_header_add(h, "lmsbridge.worker", -1, "completion-worker", -1);
+  snprintf(buf, sizeof(buf), "%d", replays);
+  rd_kafka_header_add(h, "lmsbridge.replays", -1, buf, -1);
+  rd_kafka_header_add(h, "origin", -1, "e2e", -1);
+  return h;
+}
+
+static lb_dlq_raw raw_of(rd_kafka_headers_t *h, const char *key, const char *value)
+{
+  return (lb_dlq_raw){.topic = "completion-events.dlq", .partition = 0, .offset = 42,
+                      .timestamp_ms = 1767323045000, /* 2026-01-02T03:04:05Z */
+                      .key = key, .key_len = key ? strlen(key) : 0,
+                      .value = value, .value_len = value ? strlen(value) : 0,
+                      .headers = h};
+}
+
+static void test_decode_engine_record(void **state)
+{
+  (void)state;
+  rd_kafka_headers_t *h =
+      engine_headers("acme-degreed", "permanent_http", 400, 2, "2026-01-02T03:05:00.500Z");
+  lb_dlq_raw raw = raw_of(h, "u1", "{\"a\":1}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_string_equal(r.topic, "completion-events");
+  assert_int_equal(r.partition, 3);
+  assert_int_equal(r.offset, 1234);
+  assert_string_equal(r.reason, "permanent_http");
+  assert_string_equal(r.message, "HTTP 400: Invalid user identifier");
+  assert_string_equal(r.integration, "acme-degreed");
+  assert_int_equal(r.http_status, 400);
+  assert_string_equal(r.http_body, "{\"errors\":[]}");
+  assert_int_equal(r.attempts, 1);
+  assert_int_equal(r.replays, 2);
+  assert_string_equal(r.worker, "completion-worker");
+  int64_t ms;
+  assert_int_equal(lb_time_parse_rfc3339("2026-01-02T03:05:00.500Z", &ms), LB_E_OK);
+  assert_int_equal(r.last_failure_ms, ms);
+  assert_int_equal(lb_dlq_record_time(&r), ms);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+static void test_decode_foreign_and_broken_headers(void **state)
+{
+  (void)state;
+  /* no headers at all: a record somebody else wrote to the topic */
+  lb_dlq_raw raw = raw_of(NULL, NULL, "x");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_null(r.topic);
+  assert_null(r.integration);
+  assert_int_equal(r.partition, -1);
+  assert_int_equal(r.offset, -1);
+  assert_int_equal(r.replays, 0);
+  assert_int_equal(r.last_failure_ms, -1);
+  /* no last_failure: the DLQ record's timestamp */
+  assert_int_equal(lb_dlq_record_time(&r), 1767323045000);
+  lb_dlq_record_release(&r);
+
+  /* numbers that are not numbers, an empty integration (invalid event),
+   * an empty topic, a body longer than the cap */
+  rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+  rd_kafka_header_add(h, "__connect.errors.topic", -1, "", -1);
+  rd_kafka_header_add(h, "__connect.errors.partition", -1, "3x", -1);
+  rd_kafka_header_add(h, "__connect.errors.offset", -1, "-5", -1);
+  rd_kafka_header_add(h, "lmsbridge.integration", -1, "", -1);
+  rd_kafka_header_add(h, "lmsbridge.replays", -1, "lots", -1);
+  rd_kafka_header_add(h, "lmsbridge.http.status", -1, "99999", -1);
+  rd_kafka_header_add(h, "lmsbridge.last_failure", -1, "yesterday", -1);
+  char *big = malloc(LB_DLQ_HEADER_MAX + 100);
+  memset(big, 'b', LB_DLQ_HEADER_MAX + 100);
+  rd_kafka_header_add(h, "lmsbridge.http.body", -1, big, LB_DLQ_HEADER_MAX + 100);
+  free(big);
+  raw = raw_of(h, "k", "v");
+  raw.timestamp_ms = -1;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_null(r.topic);
+  assert_null(r.integration);
+  assert_int_equal(r.partition, -1);
+  assert_int_equal(r.offset, -1);
+  assert_int_equal(r.replays, 0);
+  assert_int_equal(r.http_status, 0);
+  assert_int_equal(r.last_failure_ms, -1);
+  assert_int_equal(lb_dlq_record_time(&r), -1);
+  assert_int_equal(strlen(r.http_body), LB_DLQ_HEADER_MAX);
+  lb_dlq_record_release(&r);
+  lb_dlq_record_release(NULL);
+  rd_kafka_headers_destroy(h);
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+  json_object *v = NULL;
+  json_object_object_get_ex(o, key, &v);
+  return v;
+}
+
+static void test_list_line(void **state)
+{
+  (void)state;
+  rd_kafka_headers_t *h =
+      engine_headers("acme-degreed", "permanent_http", 400, 0, "2026-01-02T03:05:00.000Z");
+  lb_dlq_raw raw = raw_of(h, "u1", "{\"schema\":\"completion.v1\",\"n\":[1,2]}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  json_object *o = lb_dlq_record_json(&r);
+  assert_string_equal(json_object_get_string(get(o, "topic")), "completion-events");
+  assert_int_equal(json_object_get_int(get(o, "partition")), 3);
+  assert_int_equal(json_object_get_int64(get(o, "offset")), 1234);
+  assert_string_equal(json_object_get_string(get(o, "key")), "u1");
+  /* a JSON value is embedded as JSON */
+  assert_true(json_object_is_type(get(o, "value"), json_type_object));
+  assert_string_equal(lb_json_text(get(o, "value")), "{\"schema\":\"completion.v1\",\"n\":[1,2]}");
+  assert_string_equal(json_object_get_string(get(o, "reason")), "permanent_http");
+  assert_string_equal(json_object_get_string(get(o, "integration")), "acme-degreed");
+  assert_int_equal(json_object_get_int(get(o, "http_status")), 400);
+  assert_string_equal(json_object_get_string(get(o, "http_body")), "{\"errors\":[]}");
+  assert_int_equal(json_object_get_int(get(o, "attempts")), 1);
+  assert_string_equal(json_object_get_string(get(o, "first_failure")),
+                      "2026-01-02T03:04:05.000Z");
+  assert_int_equal(json_object_get_int(get(o, "replays")), 0);
+  assert_int_equal(json_object_get_int(get(o, "dlq_partition")), 0);
+  assert_int_equal(json_object_get_int(get(o, "dlq_offset")), 42);
+  assert_string_equal(json_object_get_string(get(o, "dlq_timestamp")), "2026-01-02T03:04:05.000Z");
+  /* the record's own headers, not the DLQ's */
+  json_object *hd = get(o, "headers");
+  assert_non_null(hd);
+  assert_int_equal(json_object_object_length(hd), 2);
+  assert_string_equal(json_object_get_string(get(hd, "trace-id")), "t-1");
+  assert_string_equal(json_object_get_string(get(hd, "origin")), "e2e");
+  json_object_put(o);
+  lb_dlq_record_release(&r);
+
+  /* not JSON: a string; not UTF-8: base64; a body cut inside a character */
+  rd_kafka_headers_t *h2 = rd_kafka_headers_new(2);
+  rd_kafka_header_add(h2, "lmsbridge.http.body", -1, "caf\xC3", -1);
+  raw = raw_of(h2, "\xff\xfe", "not json");
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  o = lb_dlq_record_json(&r);
+  assert_string_equal(json_object_get_string(get(o, "value")), "not json");
+  assert_null(get(o, "key"));
+  assert_string_equal(json_object_get_string(get(o, "key_base64")), "//4=");
+  assert_string_equal(json_object_get_string(get(o, "http_body")), "caf\xEF\xBF\xBD");
+  assert_null(get(o, "integration"));
+  assert_null(get(o, "headers"));
+  json_object_put(o);
+  lb_dlq_record_release(&r);
+
+  /* no key, no value (a tombstone) */
+  raw = raw_of(NULL, NULL, NULL);
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  o = lb_dlq_record_json(&r);
+  assert_true(json_object_object_get_ex(o, "key", NULL));
+  assert_null(get(o, "key"));
+  assert_null(get(o, "value"));
+  json_object_put(o);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+  rd_kafka_headers_destroy(h2);
+}
+
+/* ---- filters, by table ---- */
+
+typedef struct {
+  const char *opts[6]; /* "name=value" */
+  bool match;          /* against the record of test_filters */
+} filter_case;
+
+static void test_filters(void **state)
+{
+  (void)state;
+  static const filter_case cases[] = {
+    {{NULL}, true},
+    {{"integration=acme-degreed"}, true},
+    {{"integration=globex-sf"}, false},
+    {{"integration=globex-sf,acme-degreed"}, true},
+    {{"integration=globex-sf", "integration=acme-degreed"}, true},
+    {{"integration="}, false},
+    {{"reason=permanent_http"}, true},
+    {{"reason=auth,invalid_event"}, false},
+    {{"status=400"}, true},
+    {{"status=404"}, false},
+    {{"status=4xx"}, true},
+    {{"status=5xx,404"}, false},
+    {{"status=5xx,4xx"}, true},
+    {{"since=2026-01-02T03:05:00Z"}, true},       /* at the last failure: in */
+    {{"since=2026-01-02T03:05:00.001Z"}, false},
+    {{"until=2026-01-02T03:05:00Z"}, false},      /* until is exclusive */
+    {{"until=2026-01-02T03:05:00.001Z"}, true},
+    {{"since=2026-01-01T00:00:00Z", "until=2026-01-03T00:00:00Z"}, true},
+    {{"partition=3"}, true},
+    {{"partition=2"}, false},
+    {{"offset-from=1234"}, true},
+    {{"offset-from=1235"}, false},
+    {{"offset-to=1234"}, true},
+    {{"offset-to=1233"}, false},
+    {{"offset-from=1000", "offset-to=2000"}, true},
+    {{"key=u1"}, true},
+    {{"key=u"}, false},
+    {{"key=u11"}, false},
+    {{"grep=invalid USER"}, true},
+    {{"grep=timeout"}, false},
+    {{"integration=acme-degreed", "reason=permanent_http", "status=400", "key=u1",
+      "grep=identifier", "partition=3"}, true},
+    {{"integration=acme-degreed", "reason=permanent_http", "status=400", "key=u2"}, false},
+  };
+  rd_kafka_headers_t *h =
+      engine_headers("acme-degreed", "permanent_http", 400, 0, "2026-01-02T03:05:00.000Z");
+  lb_dlq_raw raw = raw_of(h, "u1", "{}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  char err[256];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    lb_dlq_filter f;
+    lb_dlq_filter_init(&f);
+    for (int k = 0; k < 6 && cases[i].opts[k]; k++) {
+      char name[32];
+      const char *eq = strchr(cases[i].opts[k], '=');
+      snprintf(name, sizeof(name), "%.*s", (int)(eq - cases[i].opts[k]), cases[i].opts[k]);
+      assert_int_equal(lb_dlq_filter_add(&f, name, eq + 1, err, sizeof(err)), LB_E_OK);
+    }
+    assert_int_equal(lb_dlq_filter_empty(&f), cases[i].opts[0] == NULL);
+    if (lb_dlq_filter_match(&f, &r) != cases[i].match)
+      fail_msg("case %zu (%s...): expected %s", i, cases[i].opts[0] ? cases[i].opts[0] : "none",
+               cases[i].match ? "a match" : "no match");
+    lb_dlq_filter_release(&f);
+  }
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+
+  /* a record without integration: matched by "" */
+  lb_dlq_filter f;
+  lb_dlq_filter_init(&f);
+  raw = raw_of(NULL, "k", "v");
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_int_equal(lb_dlq_filter_add(&f, "integration", "", err, sizeof(err)), LB_E_OK);
+  assert_true(lb_dlq_filter_match(&f, &r));
+  lb_dlq_filter_release(&f);
+  /* offset filters never match a record without an original offset */
+  lb_dlq_filter_init(&f);
+  assert_int_equal(lb_dlq_filter_add(&f, "offset-from", "0", err, sizeof(err)), LB_E_OK);
+  assert_false(lb_dlq_filter_match(&f, &r));
+  lb_dlq_filter_release(&f);
+  lb_dlq_record_release(&r);
+}
+
+static void test_filter_errors(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *name, *value, *why;
+  } bad[] = {
+    {"reason", "permanent", "unknown class \"permanent\""},
+    {"reason", "auth,", "unknown class \"\""},
+    {"status", "40", "not an HTTP status"},
+    {"status", "4xx,abc", "\"abc\" is not an HTTP status"},
+    {"status", "6xx", "not an HTTP status"},
+    {"since", "2026-01-02", "not an RFC 3339 time"},
+    {"until", "2026-02-30T00:00:00Z", "not an RFC 3339 time"},
+    {"partition", "-1", "not a number"},
+    {"offset-from", "ten", "not a number"},
+    {"offset-to", "12abc", "not a number"},
+    {"integration", "acme degreed", "not an integration id"},
+  };
+  char err[256];
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    lb_dlq_filter f;
+    lb_dlq_filter_init(&f);
+    err[0] = '\0';
+    assert_int_equal(lb_dlq_filter_add(&f, bad[i].name, bad[i].value, err, sizeof(err)),
+                     LB_E_INVALID);
+    if (!strstr(err, bad[i].why))
+      fail_msg("--%s %s: \"%s\" does not say \"%s\"", bad[i].name, bad[i].value, err, bad[i].why);
+    assert_true(lb_dlq_filter_empty(&f)); /* unchanged */
+    lb_dlq_filter_release(&f);
+  }
+  lb_dlq_filter f;
+  lb_dlq_filter_init(&f);
+  assert_int_equal(lb_dlq_filter_add(&f, "key", "a", err, sizeof(err)), LB_E_OK);
+  assert_int_equal(lb_dlq_filter_add(&f, "key", "b", err, sizeof(err)), LB_E_INVALID);
+  assert_int_equal(lb_dlq_filter_add(&f, "color", "red", err, sizeof(err)), LB_E_NOT_FOUND);
+  lb_dlq_filter_release(&f);
+}
+
+static lb_dlq_filter make_filter(const char *const *opts)
+{
+  lb_dlq_filter f;
+  char err[256];
+  lb_dlq_filter_init(&f);
+  for (; *opts; opts += 2)
+    assert_int_equal(lb_dlq_filter_add(&f, opts[0], opts[1], err, sizeof(err)), LB_E_OK);
+  return f;
+}
+
+static void test_selection_names(void **state)
+{
+  (void)state;
+  const char *a[] = {"reason", "auth,permanent_http", "integration", "b,a", "grep", "x y",
+                     "status", "4xx", NULL};
+  const char *b[] = {"status", "4xx", "grep", "x y", "integration", "a", "integration", "b",
+                     "reason", "permanent_http", "reason", "auth", NULL};
+  const char *c[] = {"reason", "auth,permanent_http", "integration", "b,a", "key", "x y",
+                     "status", "4xx", NULL};
+  const char *none[] = {NULL};
+  lb_dlq_filter fa = make_filter(a), fb = make_filter(b), fc = make_filter(c),
+                fn = make_filter(none);
+  char *ca = lb_dlq_filter_canonical(&fa), *cb = lb_dlq_filter_canonical(&fb),
+       *cc = lb_dlq_filter_canonical(&fc), *cn = lb_dlq_filter_canonical(&fn);
+  /* the same criteria in any order name the same selection */
+  assert_string_equal(ca, "integration=a,b reason=auth,permanent_http status=400-499 "
+                          "grep=\"x y\"");
+  assert_string_equal(ca, cb);
+  assert_string_not_equal(ca, cc); /* the same text as a key is another selection */
+  assert_string_equal(cn, "");
+  char *ga = lb_dlq_progress_group("completion-worker", &fa);
+  char *gb = lb_dlq_progress_group("completion-worker", &fb);
+  char *gc = lb_dlq_progress_group("completion-worker", &fc);
+  char *gn = lb_dlq_progress_group("completion-worker", &fn);
+  assert_string_equal(gn, "completion-worker.dlq-replay");
+  assert_string_equal(ga, gb);
+  assert_string_not_equal(ga, gc);
+  assert_int_equal(strlen(ga), strlen("completion-worker.dlq-replay.") + 12);
+  assert_int_equal(strncmp(ga, "completion-worker.dlq-replay.", 29), 0);
+  free(ca), free(cb), free(cc), free(cn), free(ga), free(gb), free(gc), free(gn);
+  lb_dlq_filter_release(&fa), lb_dlq_filter_release(&fb), lb_dlq_filter_release(&fc),
+      lb_dlq_filter_release(&fn);
+}
+
+/* ---- verdicts ---- */
+
+static void test_verdicts(void **state)
+{
+  (void)state;
+  char *topics[] = {"completion-events"};
+  lb_integration integs[] = {{.id = "acme-degreed"}, {.id = "globex-sf"}};
+  lb_config cfg = {0};
+  cfg.kafka.topics = topics;
+  cfg.kafka.ntopics = 1;
+  cfg.integrations = integs;
+  cfg.nintegrations = 2;
+  static const struct {
+    const char *topic, *integration;
+    int replays, max;
+    bool untargeted;
+    lb_dlq_verdict want;
+  } cases[] = {
+    {"completion-events", "acme-degreed", 0, 3, false, LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 2, 3, false, LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 3, 3, false, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "acme-degreed", 0, 0, false, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "", 0, 3, false, LB_DLQ_REFUSE_UNTARGETED},
+    {"completion-events", "", 0, 3, true, LB_DLQ_REPLAY_UNTARGETED},
+    {"completion-events", "", 5, 3, true, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "gone-degreed", 0, 3, false, LB_DLQ_REFUSE_INTEGRATION},
+    {"catalog-events", "acme-degreed", 0, 3, false, LB_DLQ_REFUSE_TOPIC},
+    {NULL, "acme-degreed", 0, 3, false, LB_DLQ_REFUSE_NOT_DLQ},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char replays[16];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    if (cases[i].topic)
+      rd_kafka_header_add(h, "__connect.errors.topic", -1, cases[i].topic, -1);
+    rd_kafka_header_add(h, "lmsbridge.integration", -1, cases[i].integration, -1);
+    snprintf(replays, sizeof(replays), "%d", cases[i].replays);
+    rd_kafka_header_add(h, "lmsbridge.replays", -1, replays, -1);
+    lb_dlq_raw raw = raw_of(h, "k", "v");
+    lb_dlq_record r;
+    assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+    lb_dlq_policy p = {.cfg = &cfg, .max_replays = cases[i].max,
+                       .allow_untargeted = cases[i].untargeted};
+    lb_dlq_verdict v = lb_dlq_judge(&p, &r);
+    if (v != cases[i].want)
+      fail_msg("case %zu: %s, want %s", i, lb_dlq_verdict_name(v),
+               lb_dlq_verdict_name(cases[i].want));
+    assert_int_equal(lb_dlq_verdict_replays(v),
+                     v == LB_DLQ_REPLAY || v == LB_DLQ_REPLAY_UNTARGETED);
+    lb_dlq_record_release(&r);
+    rd_kafka_headers_destroy(h);
+  }
+  assert_string_equal(lb_dlq_verdict_name(LB_DLQ_REFUSE_LIMIT), "replay_limit");
+  assert_string_equal(lb_dlq_verdict_name(LB_DLQ_REFUSE_UNTARGETED), "no_integration");
+}
+
+/* ---- the replayed record's headers ---- */
+
+static void test_replay_headers(void **state)
+{
+  (void)state;
+  rd_kafka_headers_t *h =
+      engine_headers("acme-degreed", "retries_exhausted", 503, 2, "2026-01-02T03:05:00.000Z");
+  /* a header left by an earlier replay or park, and a binary one */
+  rd_kafka_header_add(h, "lmsbridge.target", -1, "old-target", -1);
+  rd_kafka_header_add(h, "bin", -1, "\x00\x01", 2);
+  rd_kafka_header_add(h, "trace-id", -1, "t-2", -1); /* repeated name: kept too */
+  lb_dlq_raw raw = raw_of(h, "u1", "{}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+
+  rd_kafka_headers_t *out = lb_dlq_replay_headers(&r, true);
+  static const char *const want[][2] = {
+    {"trace-id", "t-1"}, {"origin", "e2e"}, {"bin", NULL}, {"trace-id", "t-2"},
+    {"lmsbridge.target", "acme-degreed"}, {"lmsbridge.replays", "3"},
+    {"lmsbridge.replayed_from", "completion-events.dlq/0/42"},
+  };
+  size_t n = sizeof(want) / sizeof(want[0]);
+  assert_int_equal(rd_kafka_header_cnt(out), n);
+  for (size_t i = 0; i < n; i++) {
+    const char *name;
+    const void *val;
+    size_t size;
+    assert_int_equal(rd_kafka_header_get_all(out, i, &name, &val, &size),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_string_equal(name, want[i][0]);
+    if (want[i][1]) {
+      assert_int_equal(size, strlen(want[i][1]));
+      assert_memory_equal(val, want[i][1], size);
+    } else {
+      assert_int_equal(size, 2);
+      assert_memory_equal(val, "\x00\x01", 2);
+    }
+  }
+  rd_kafka_headers_destroy(out);
+
+  /* untargeted: no lmsbridge.target */
+  out = lb_dlq_replay_headers(&r, false);
+  const void *val;
+  size_t size;
+  assert_int_equal(rd_kafka_header_get_last(out, "lmsbridge.target", &val, &size),
+                   RD_KAFKA_RESP_ERR__NOENT);
+  assert_int_equal(rd_kafka_header_get_last(out, "lmsbridge.replays", &val, &size),
+                   RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_headers_destroy(out);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+/* ---- totals ---- */
+
+static void test_totals(void **state)
+{
+  (void)state;
+  lb_dlq_totals t;
+  lb_dlq_totals_init(&t);
+  assert_int_equal(lb_dlq_totals_add(&t, "acme-degreed", "permanent_http"), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, "acme-degreed", "permanent_http"), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, "acme-degreed", "auth"), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, "globex-sf", "permanent_http"), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, NULL, "invalid_event"), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, "", NULL), 0);
+  json_object *o = lb_dlq_totals_json(&t);
+  assert_string_equal(
+      lb_json_text(o),
+      "{\"total\":6,"
+      "\"by_integration\":{\"(none)\":2,\"acme-degreed\":3,\"globex-sf\":1},"
+      "\"by_reason\":{\"(none)\":1,\"invalid_event\":1,\"auth\":1,\"permanent_http\":3},"
+      "\"by_integration_and_reason\":{\"(none)\":{\"(none)\":1,\"invalid_event\":1},"
+      "\"acme-degreed\":{\"auth\":1,\"permanent_http\":2},"
+      "\"globex-sf\":{\"permanent_http\":1}}}");
+  json_object_put(o);
+  lb_dlq_totals_release(&t);
+
+  /* bounded: a topic full of distinct integrations */
+  lb_dlq_totals_init(&t);
+  char id[32];
+  for (int i = 0; i < 10050; i++) {
+    snprintf(id, sizeof(id), "i%d", i);
+    lb_dlq_totals_add(&t, id, "auth");
+  }
+  assert_int_equal(t.total, 10050);
+  assert_int_equal(t.n, 10001);
+  o = lb_dlq_totals_json(&t);
+  json_object *by = get(o, "by_integration");
+  assert_int_equal(json_object_get_int(get(by, "(other)")), 50);
+  json_object_put(o);
+  lb_dlq_totals_release(&t);
+
+  /* empty */
+  lb_dlq_totals_init(&t);
+  o = lb_dlq_totals_json(&t);
+  assert_string_equal(lb_json_text(o), "{\"total\":0,\"by_integration\":{},\"by_reason\":{},"
+                                       "\"by_integration_and_reason\":{}}");
+  json_object_put(o);
+  lb_dlq_totals_release(&t);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_decode_engine_record),
+    cmocka_unit_test(test_decode_foreign_and_broken_headers),
+    cmocka_unit_test(test_list_line),
+    cmocka_unit_test(test_filters),
+    cmocka_unit_test(test_filter_errors),
+    cmocka_unit_test(test_selection_names),
+    cmocka_unit_test(test_verdicts),
+    cmocka_unit_test(test_replay_headers),
+    cmocka_unit_test(test_totals),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
