@@ -2,7 +2,8 @@
 # The main job on this machine: the Kafka sandbox, the LMS sandbox (Degreed
 # and SuccessFactors tenants), both workers, the provider's sample catalog
 # and learners' completions; prints what each LMS received and what was
-# dead-lettered, and how the workers stopped.
+# dead-lettered, fixes the causes in the LMS and replays the dead letters
+# with dlq-replay, and shows how the workers stopped.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
@@ -10,7 +11,7 @@ cd "$LB_ROOT"
 lb_ensure_packages "${LB_PACKAGES[@]}"
 lb_say "build in build/"
 lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- catalog-worker completion-worker \
-  kafka-sandbox lms-sandbox >/dev/null
+  dlq-replay kafka-sandbox lms-sandbox >/dev/null
 
 work=$(mktemp -d /tmp/lmsbridge-demo.XXXXXX)
 pids=()
@@ -105,6 +106,10 @@ sleep 1
 
 lb_say "what each LMS holds now, and the dead letters"
 python3 scripts/lib/demo_report.py "$lms" "$brokers" "$work/completion-worker.log"
+
+lb_say "support: find the dead letters, fix the cause in the LMS, replay (dlq-replay)"
+python3 scripts/lib/demo_replay.py --lms "$lms" --lms-config "$work/lms.json" \
+  --brokers "$brokers" "$work/completion-worker.conf" "$work/catalog-worker.conf"
 
 lb_say "stopping the workers (SIGTERM)"
 kill -TERM "$cat_pid" "$comp_pid"
