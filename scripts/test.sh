@@ -9,15 +9,18 @@ set -euo pipefail
 cd "$LB_ROOT"
 
 lb_ensure_packages "${LB_PACKAGES[@]}"
+# The end-to-end tests mostly wait on sockets and timers: twice as many
+# tests as cores keeps the machine busy without starving them.
+jobs=$(( $(nproc) * 2 ))
 
 lb_say "build (RelWithDebInfo) in build/"
 lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 lb_say "ctest"
-(cd build && ctest --output-on-failure -j "$(nproc)" "$@")
+(cd build && ctest --output-on-failure -j "$jobs" "$@")
 
 lb_say "build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
 lb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON
 lb_say "ctest (sanitizers)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -j "$(nproc)" "$@")
+(cd build-asan && ctest --output-on-failure -j "$jobs" "$@")
