@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""No loss under faults: 3,000 completion events for two customers while
+"""No loss under faults: 20,000 completion events for two customers while
 their LMS answers with random faults (503s, 429s with Retry-After, 500s,
 connection resets, latency with requests timing out, a short outage), the
 faults changing half way. Degreed's 503 means "come back in 30-120 s":
@@ -19,7 +19,7 @@ TOPIC = "completion-events"
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 GROUP = "completion-worker"
 TENANTS = ["alpha", "beta"]
-N_GOOD = 1470      # per tenant, known learners
+N_GOOD = 9970      # per tenant, known learners (20,000 events in all)
 N_UNKNOWN = 15     # per tenant, learners the LMS does not know: 400, dead-lettered
 N_INVALID = 30     # invalid events, dead-lettered without any request
 TOTAL = len(TENANTS) * (N_GOOD + N_UNKNOWN) + N_INVALID
