@@ -1403,12 +1403,19 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
       !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
       !set(conf, "statistics.interval.ms", "5000", err, errlen))
     goto fail;
-  /* defaults the file may override: set only when not given */
-  bool has_commit_interval = false;
-  for (size_t i = 0; i < e->cfg->kafka.nproperties; i++)
-    has_commit_interval |= strcmp(e->cfg->kafka.properties[i].name, "auto.commit.interval.ms") == 0;
-  if (!has_commit_interval && !set(conf, "auto.commit.interval.ms", "1000", err, errlen))
-    goto fail;
+  /* defaults the file may override: set only when not given. A fetch
+   * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
+   * a fetch to its maximum, as the mock cluster does, add it to every
+   * completion's latency) */
+  static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
+                                        {"fetch.wait.max.ms", "100"}};
+  for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++) {
+    bool given = false;
+    for (size_t i = 0; i < e->cfg->kafka.nproperties; i++)
+      given |= strcmp(e->cfg->kafka.properties[i].name, soft[k][0]) == 0;
+    if (!given && !set(conf, soft[k][0], soft[k][1], err, errlen))
+      goto fail;
+  }
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_error_cb(conf, on_kafka_error);
   rd_kafka_conf_set_stats_cb(conf, on_stats);

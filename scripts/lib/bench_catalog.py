@@ -24,7 +24,7 @@ env = harness.Env(["catalog-events:4", "catalog-events.retry:1", "catalog-events
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",
                            "catalog = { public = true; }; min_post_interval_s = 0;")
-    w = env.worker("catalog-worker", integ, env={"SECRET": SECRET}, log_level="warn")
+    w = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
     env.produce_many("catalog-events", [catalog_event(TYPES[i % 6], str(i), 1) for i in range(N)])
     start = time.time()
     harness.wait_for(lambda: len(ocn_courses(env.state("globex"))) == N, 600, f"{N} courses",

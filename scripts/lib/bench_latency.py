@@ -48,7 +48,7 @@ for latency in (0, 50):
             env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
         integ = harness.degreed_integration(env, "bench", tenant, "SECRET",
                                             extra="rate_limit_per_minute = 0; max_in_flight = 256;")
-        w = env.worker("completion-worker", integ, env={"SECRET": SECRET}, log_level="warn",
+        w = env.worker("completion-worker", integ, env={"SECRET": SECRET}, extra_kafka=os.environ.get("BENCH_KAFKA_EXTRA", ""),
                        delivery="max_in_flight = 256;")
         # warm up: the group join and the first token
         env.produce_many("completion-events", [("w", harness.completion("warm", tenant, "w"))])
