@@ -8,6 +8,7 @@
 
 #include "lb_strbuf.h"
 
+#define SPARE_HANDLES 256
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
 #define MAX_HEADER_VALUE 256
@@ -22,6 +23,11 @@ struct lb_http {
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
+  /* finished easy handles, reset, for the next requests: creating one
+   * per request (its buffers, its option parsing) cost more CPU than the
+   * request itself */
+  CURL *spare[SPARE_HANDLES];
+  size_t nspare;
 };
 
 /* One request in flight, on lb_http's list until it finishes. */
@@ -41,6 +47,23 @@ struct transfer {
   lb_http_done_fn done;
   void *opaque;
 };
+
+/* A handle for a new transfer: a spare one, else a new one. */
+static CURL *easy_get(lb_http *h)
+{
+  return h->nspare ? h->spare[--h->nspare] : curl_easy_init();
+}
+
+/* A handle whose transfer is over: kept (reset) or cleaned up. */
+static void easy_put(lb_http *h, CURL *e)
+{
+  if (h->nspare < SPARE_HANDLES) {
+    curl_easy_reset(e);
+    h->spare[h->nspare++] = e;
+  } else {
+    curl_easy_cleanup(e);
+  }
+}
 
 lb_http *lb_http_new(const lb_http_options *opts)
 {
@@ -76,7 +99,7 @@ static void transfer_free(transfer *t)
     t->next->prev = t->prev;
   if (t->easy) {
     curl_multi_remove_handle(t->h->multi, t->easy);
-    curl_easy_cleanup(t->easy);
+    easy_put(t->h, t->easy);
   }
   curl_slist_free_all(t->headers);
   free(t->body_copy);
@@ -90,6 +113,8 @@ void lb_http_destroy(lb_http *h)
     return;
   while (h->head)
     transfer_free(h->head);
+  while (h->nspare)
+    curl_easy_cleanup(h->spare[--h->nspare]);
   if (h->multi)
     curl_multi_cleanup(h->multi);
   free(h->ca_bundle);
@@ -160,7 +185,7 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
   t->opaque = opaque;
   t->id = ++h->next_id;
   lb_strbuf_init(&t->resp, h->max_body);
-  if (!(t->easy = curl_easy_init()))
+  if (!(t->easy = easy_get(h)))
     goto fail;
 
   for (size_t i = 0; i < req->nheaders; i++) {
@@ -238,7 +263,7 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
   return LB_E_OK;
 fail:
   if (t->easy) {
-    curl_easy_cleanup(t->easy);
+    easy_put(h, t->easy);
     t->easy = NULL;
   }
   transfer_free(t);
