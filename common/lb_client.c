@@ -509,8 +509,8 @@ static void on_response(void *opaque, const lb_http_response *r)
 static void send_job(lb_client *c, job *j, const char *token)
 {
   const lb_request *req = &j->reqs->items[j->cur];
-  char auth[4096 + 32];
-  char *url = NULL, *body = NULL;
+  char auth_buf[2048];
+  char *auth = auth_buf, *url = NULL, *body = NULL;
   const char *use_url = req->url, *use_body = req->body;
 
   if (req->step == LB_STEP_UPDATE) {
@@ -533,7 +533,15 @@ static void send_job(lb_client *c, job *j, const char *token)
     }
     use_body = body;
   }
-  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+  /* tokens have no size limit (SAP's JWTs run to kilobytes): never cut */
+  size_t auth_len = strlen(token) + sizeof("Authorization: Bearer ");
+  if (auth_len > sizeof(auth_buf) && !(auth = malloc(auth_len))) {
+    free(url);
+    free(body);
+    failed(j, "out of memory building the request", 0);
+    return;
+  }
+  snprintf(auth, auth_len, "Authorization: Bearer %s", token);
   const char *headers[] = {auth, "Accept: application/json",
                            "Content-Type: application/json"};
   lb_http_request hr = {
@@ -553,6 +561,8 @@ static void send_job(lb_client *c, job *j, const char *token)
     c->lanes[j->integ].in_flight++;
     c->in_flight++;
   }
+  if (auth != auth_buf)
+    free(auth);
   free(url);
   free(body);
 }

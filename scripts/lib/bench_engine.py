@@ -22,6 +22,7 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 SECRET = "bench-engine-secret-5"
 RUNS = [  # tenant, latency ms, in flight, events
     ("lat0_256", 0, 256, N),
+    ("lat0_16", 0, 16, N),   # the per-integration default max_in_flight
     ("lat0_1", 0, 1, min(N, 5000)),
     ("lat50_256", 50, 256, N),
     ("lat50_1", 50, 1, 200),
