@@ -1063,21 +1063,28 @@ static void release_held(lb_engine *e)
   }
 }
 
-/* A course waiting in its batch goes back unsent, with the older versions
- * that follow it; their messages finish (unstored) once nothing else of
- * them is pending. */
+/* A course waiting in its batch goes back unsent. The older versions that
+ * follow it go back too when their partition is handed back as well (their
+ * messages finish, unstored, once nothing else of them is pending); one in
+ * a partition that stays (a parked record of the same course) waits in the
+ * batch again, or its partition's watermark would stop there for good. */
 static void unbatch(lb_engine *e, dlv *d)
 {
   lb_batch_remove(e->batches[d->integ], first_request(d)->key, d);
   d->state = D_CANCELLED;
   d->m->pending--;
-  for (dlv *f = d->followers, *next; f; f = next) {
+  dlv *f = d->followers;
+  d->followers = NULL;
+  for (dlv *next; f; f = next) {
     next = f->follower_next;
     f->follower_next = NULL;
-    f->state = D_CANCELLED;
-    f->m->pending--;
+    if (f->m->p->handing_back || f->m->p->revoked) {
+      f->state = D_CANCELLED;
+      f->m->pending--;
+    } else {
+      batch_add(e, f);
+    }
   }
-  d->followers = NULL;
 }
 
 /* Gives the draining partitions' in-flight work until the deadline to
