@@ -896,7 +896,8 @@ static void process(lb_engine *e, msg *m)
     if (it->skip) {
       label2(labels, sizeof(labels), "integration", it->integration->id, "outcome", "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-      lb_log(LB_LOG_INFO, "not sent", LB_S("integration", it->integration->id),
+      lb_log(it->quiet ? LB_LOG_DEBUG : LB_LOG_INFO, "not sent",
+             LB_S("integration", it->integration->id),
              LB_S("event_id", m->plan.event_id), LB_S("reason", it->reason));
       continue;
     }

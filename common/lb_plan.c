@@ -46,8 +46,9 @@ static lb_plan_item *routed_item(lb_plan *plan, size_t cap, const lb_integration
     *failed = true;
     return NULL;
   }
-  if (r == LB_ROUTE_SKIP) {
+  if (r == LB_ROUTE_SKIP || r == LB_ROUTE_OFF) {
     it->skip = true;
+    it->quiet = r == LB_ROUTE_OFF;
     it->reason = why;
   }
   return it;

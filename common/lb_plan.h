@@ -15,6 +15,9 @@
 typedef struct {
   const lb_integration *integration; /* borrowed from the config */
   bool skip;
+  bool quiet;         /* a skip the integration's configuration asks for
+                       * (completions off, catalog filters): counted, but
+                       * logged at debug, not once per event at info */
   const char *reason; /* static; set when skip */
   lb_request_list requests;
 } lb_plan_item;

@@ -14,7 +14,7 @@ lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
     }
     if (!in->catalog_custom_tracks) {
       *why = "custom tracks are off for this integration (catalog.custom_tracks)";
-      return LB_ROUTE_SKIP;
+      return LB_ROUTE_OFF;
     }
     return LB_ROUTE_SEND;
   }
@@ -24,7 +24,7 @@ lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
   }
   if (!(in->catalog_types & LB_CT_BIT(t))) {
     *why = "content type not selected for this integration (catalog.types)";
-    return LB_ROUTE_SKIP;
+    return LB_ROUTE_OFF;
   }
   return LB_ROUTE_SEND;
 }
@@ -38,7 +38,7 @@ lb_route lb_route_completion(const lb_integration *in,
   }
   if (!in->completions) {
     *why = "completions are off for this integration";
-    return LB_ROUTE_SKIP;
+    return LB_ROUTE_OFF;
   }
   if (ev->skipped) {
     *why = "learner tested out (skipped): not sent to any LMS";

@@ -9,13 +9,15 @@
 typedef enum {
   LB_ROUTE_NONE, /* not this integration's business (another customer...) */
   LB_ROUTE_SKIP, /* this integration's, but a rule says not to send it */
+  LB_ROUTE_OFF,  /* this integration's, but its configuration leaves it out
+                  * (completions off, catalog filters): skipped quietly */
   LB_ROUTE_SEND,
 } lb_route;
 
 /* Public content goes to integrations whose catalog filter takes public
  * content of that type (the provider-level Degreed integration by
  * default); a custom track only to its organization's integrations.
- * *why (static text) is set for LB_ROUTE_SKIP and LB_ROUTE_NONE. */
+ * *why (static text) is set for every result but LB_ROUTE_SEND. */
 lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
                           const char **why);
 
