@@ -27,8 +27,11 @@ try:
     check(len(env.state("b")["degreed"]["completions"]) == B,
           f"customer B: all {B} completions delivered")
     check(a_done < BURST, f"... while customer A's burst is still draining ({a_done} of {BURST})")
-    check(env.state("a")["degreed"]["rate_limited_requests"] <= 5,
-          "A's client keeps to the 70/min limit (the sandbox refused at most a handful)")
+    # the client's bucket allows a 10 s burst on top of 70/min, the sandbox a
+    # fixed minute window: a few 429s at a window's edge are expected, not
+    # thousands (what 20,000 requests without a client-side limit would get)
+    limited = env.state("a")["degreed"]["rate_limited_requests"]
+    check(limited <= 20, f"A's client keeps to the 70/min limit (the sandbox refused {limited})")
     parked = w.metric("lmsbridge_deliveries_total", integration="a-degreed", outcome="parked")
     check(parked > 0 and w.metric("lmsbridge_deliveries_total", integration="b-degreed",
                                   outcome="parked") == 0,
