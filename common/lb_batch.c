@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_hash.h"
+
 #define BUCKETS 1024
 
 typedef struct slot {
@@ -26,10 +28,7 @@ struct lb_batch {
 
 static unsigned hash(const char *s)
 {
-  unsigned h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % BUCKETS;
+  return (unsigned)(lb_hash_str(s) % BUCKETS);
 }
 
 lb_batch *lb_batch_new(const lb_batch_limits *lim)

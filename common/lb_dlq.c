@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lb_hash.h"
 #include "lb_json.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
@@ -658,9 +659,7 @@ char *lb_dlq_progress_group(const char *group_id, const lb_dlq_filter *f)
   lb_strbuf_init(&b, 0);
   lb_strbuf_appendf(&b, "%s.dlq-replay", group_id);
   if (*canon) {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a, 64 bits */
-    for (const unsigned char *p = (const unsigned char *)canon; *p; p++)
-      h = (h ^ *p) * 1099511628211ULL;
+    uint64_t h = lb_hash_str(canon);
     lb_strbuf_appendf(&b, ".%012llx", (unsigned long long)(h >> 16));
   }
   free(canon);

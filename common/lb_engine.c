@@ -10,6 +10,7 @@
 
 #include "lb_batch.h"
 #include "lb_client.h"
+#include "lb_hash.h"
 #include "lb_json.h"
 #include "lb_known.h"
 #include "lb_log.h"
@@ -264,10 +265,7 @@ static void apply_backpressure(lb_engine *e, part *p)
 
 static unsigned hash(const char *s)
 {
-  unsigned h = 2166136261u;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 16777619u;
-  return h % KEY_BUCKETS;
+  return (unsigned)(lb_hash_str(s) % KEY_BUCKETS);
 }
 
 /* Appends d to its key's chain; true when d is first (may start now). */
@@ -312,6 +310,18 @@ static void key_release(lb_engine *e, dlv *d)
 /* ---- messages ---- */
 
 static void start_dlv(lb_engine *e, dlv *d);
+
+/* d is done with its key: the next delivery waiting on it may go. OCN
+ * courses have no chain (their batch orders them). */
+static void key_pass_on(lb_engine *e, dlv *d)
+{
+  if (d->batched)
+    return;
+  dlv *next = d->key_next;
+  key_release(e, d);
+  if (next)
+    start_dlv(e, next);
+}
 static void msg_maybe_finish(lb_engine *e, msg *m);
 static void poison(lb_engine *e, part *p, const char *what);
 
@@ -615,12 +625,7 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
   d->not_before_ms = r->not_before_ms;
 
   /* results come in key order: the next delivery on this key may go */
-  if (!d->batched) {
-    dlv *next = d->key_next;
-    key_release(e, d);
-    if (next)
-      start_dlv(e, next);
-  }
+  key_pass_on(e, d);
 
   if (r->status == LB_DELIVERY_CANCELLED) {
     dlv_resolved(e, d, D_CANCELLED);
@@ -704,10 +709,7 @@ static void start_dlv(lb_engine *e, dlv *d)
   if (d->state == D_CANCELLED) {
     /* handed back while it waited: pass the key on, then it is resolved
      * (its message stays alive until then: the chain points at it) */
-    dlv *next = d->key_next;
-    key_release(e, d);
-    if (next)
-      start_dlv(e, next);
+    key_pass_on(e, d);
     resolved(e, m);
     return;
   }
@@ -726,12 +728,7 @@ static void start_dlv(lb_engine *e, dlv *d)
            LB_I("version", (long long)m->plan.version),
            LB_I("delivered_version", (long long)version));
     d->state = D_RESOLVED;
-    if (!d->batched) {
-      dlv *next = d->key_next;
-      key_release(e, d);
-      if (next)
-        start_dlv(e, next);
-    }
+    key_pass_on(e, d);
     resolved(e, m);
     return;
   }

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_hash.h"
+
 typedef struct entry {
   struct entry *hnext;       /* bucket chain */
   struct entry *older, *newer; /* recency list */
@@ -20,10 +22,7 @@ struct lb_known {
 
 static size_t hash(const char *s)
 {
-  size_t h = 1469598103934665603ull & SIZE_MAX;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * (size_t)1099511628211ull;
-  return h;
+  return (size_t)lb_hash_str(s);
 }
 
 lb_known *lb_known_new(size_t capacity)

@@ -64,18 +64,15 @@ def catalog():
             out.append((f"custom_track-{cid}", catalog_event(n, "content.upserted", "custom_track",
                                                              cid, title, 1, org=org)))
     # updates (version 2) and archives
-    for cid, ctype, title in (("101", "course", "Introduction to Python (2026 edition)"),
-                              ("132", "project", "Exploring the Bitcoin Market (2026)"),
-                              ("192", "assessment", "SQL Fundamentals (new questions)")):
+    for etype, cid, ctype, title in (
+            ("content.upserted", "101", "course", "Introduction to Python (2026 edition)"),
+            ("content.upserted", "132", "project", "Exploring the Bitcoin Market (2026)"),
+            ("content.upserted", "192", "assessment", "SQL Fundamentals (new questions)"),
+            ("content.archived", "140", "project", "Investigating Netflix Movies"),
+            ("content.archived", "105", "course", "Machine Learning with scikit-learn"),
+            ("content.archived", "250", "skill_track", "Machine Learning Fundamentals")):
         n += 1
-        out.append((f"{ctype}-{cid}", catalog_event(n, "content.upserted", ctype, cid, title, 2,
-                                                    tech="python")))
-    for cid, ctype, title in (("140", "project", "Investigating Netflix Movies"),
-                              ("105", "course", "Machine Learning with scikit-learn"),
-                              ("250", "skill_track", "Machine Learning Fundamentals")):
-        n += 1
-        out.append((f"{ctype}-{cid}", catalog_event(n, "content.archived", ctype, cid, title, 2,
-                                                    tech="python")))
+        out.append((f"{ctype}-{cid}", catalog_event(n, etype, ctype, cid, title, 2, tech="python")))
     # and one that upstream got wrong
     out.append(("course-999", {"schema": "catalog.v1", "event_id": "cat-bad",
                                "event_type": "content.upserted",

@@ -6,7 +6,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import http
+from harness import degreed_integration, http
 
 PROVIDER = "DATACAMP"
 
@@ -47,12 +47,10 @@ def sf_integration(env, id, tenant, org, company, secret_env, extra=""):
 
 
 def degreed(env, id, tenant, org, secret_env, extra=""):
-    """A Degreed integration for organization `org` ("*": the provider's)."""
-    return (f'{{ id = "{id}"; type = "degreed"; organization = "{org}";'
-            f' api_base_url = "{env.lms_url}/t/{tenant}";'
-            f' token_url = "{env.lms_url}/t/{tenant}/oauth/token";'
-            f' client_id = "{tenant}-id"; client_secret = "@env:{secret_env}";'
-            f' rate_limit_per_minute = 0; {extra} }}')
+    """A Degreed integration for organization `org` ("*": the provider's),
+    without a client-side rate limit."""
+    return degreed_integration(env, id, tenant, secret_env, "rate_limit_per_minute = 0; " + extra,
+                               org=org)
 
 
 def degreed_api(env, tenant, secret, method, path, body=None):

@@ -363,10 +363,12 @@ def kafka_committed(brokers, group, topic, partitions, timeout=10):
     return out
 
 
-def degreed_integration(env, id, tenant, secret_env, extra="rate_limit_per_minute = 0;"):
-    """A Degreed integration on the sandbox tenant (no client-side rate
-    limit unless `extra` sets one: Degreed's default is 70 a minute)."""
-    return (f'{{ id = "{id}"; type = "degreed"; organization = "{tenant}";'
+def degreed_integration(env, id, tenant, secret_env, extra="rate_limit_per_minute = 0;",
+                        org=None):
+    """A Degreed integration on the sandbox tenant, for organization `org`
+    (default: the tenant's name; "*": the provider's). No client-side rate
+    limit unless `extra` sets one: Degreed's default is 70 a minute."""
+    return (f'{{ id = "{id}"; type = "degreed"; organization = "{org or tenant}";'
             f' api_base_url = "{env.lms_url}/t/{tenant}";'
             f' token_url = "{env.lms_url}/t/{tenant}/oauth/token";'
             f' client_id = "{tenant}-id"; client_secret = "@env:{secret_env}"; {extra} }}')

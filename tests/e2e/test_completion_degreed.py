@@ -22,8 +22,7 @@ try:
         degreed_integration(env, "acme-degreed", "acme", "SECRET"),
         # a second Degreed of the same customer that takes no completions
         degreed_integration(env, "acme-catalog-only", "acme2", "SECRET",
-                            "rate_limit_per_minute = 0; completions = false;")
-        .replace('organization = "acme2"', 'organization = "acme"'),
+                            "rate_limit_per_minute = 0; completions = false;", org="acme"),
         degreed_integration(env, "other-degreed", "other", "SECRET"),
     ])
     w = env.worker("completion-worker", integs, env={"SECRET": SECRET})

@@ -77,7 +77,8 @@ try:
     split = wait_for(lambda: (lambda parts: parts if sorted(sum(parts.values(), [])) ==
                               list(range(PARTITIONS)) and all(parts.values()) else None)(
         {n: w.assigned(TOPIC) for n, w in workers.items()}), 30, "the three members consuming")
-    check(True, f"three members split {PARTITIONS} partitions: {split}")
+    check(sorted(sum(split.values(), [])) == list(range(PARTITIONS)),
+          f"three members split {PARTITIONS} partitions: {split}")
 
     # the procedure: stop one member with SIGTERM, wait for it to exit
     leaving = workers["b"]
@@ -96,9 +97,10 @@ try:
     check(in_flight and in_flight[0] > 0 and stopped == [0],
           f"it finished its in-flight work before leaving ({in_flight} messages in flight at "
           f"SIGTERM, handed back: {stopped})")
-    wait_for(lambda: sorted(workers["a"].assigned(TOPIC) + workers["c"].assigned(TOPIC)) ==
-             list(range(PARTITIONS)), 30, "the two others take its partitions")
-    check(True, "the two other members took over its partitions")
+    def others():
+        return sorted(workers["a"].assigned(TOPIC) + workers["c"].assigned(TOPIC))
+    wait_for(lambda: others() == list(range(PARTITIONS)), 30, "the two others take its partitions")
+    check(others() == list(range(PARTITIONS)), "the two other members took over its partitions")
     check(producer.is_alive(), f"the stream goes on meanwhile ({len(produced)} produced so far)")
 
     # ... and start it again: it rejoins, gets partitions back, is ready
