@@ -8,10 +8,12 @@
 
 #include "lb_strbuf.h"
 
-#define SPARE_HANDLES 256
+#define SPARE_TRANSFERS 256
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
 #define MAX_HEADER_VALUE 256
+#define MAX_HEADERS 14        /* the caller's, plus X-Request-Id and Expect */
+#define KEPT_CAPACITY 16384   /* larger buffers are not kept for reuse */
 
 typedef struct transfer transfer;
 
@@ -23,20 +25,24 @@ struct lb_http {
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
-  /* finished easy handles, reset, for the next requests: creating one
-   * per request (its buffers, its option parsing) cost more CPU than the
-   * request itself */
-  CURL *spare[SPARE_HANDLES];
+  /* finished transfers, their easy handles still configured, for the next
+   * requests: a handle reset or created per request (its buffers, its
+   * option parsing, its allocations) cost more CPU than the request */
+  transfer *spare;
   size_t nspare;
 };
 
-/* One request in flight, on lb_http's list until it finishes. */
+/* One request in flight, on lb_http's list until it finishes; then kept
+ * on the spare list with its handle and buffers. */
 struct transfer {
   transfer *prev, *next;
   lb_http *h;
   CURL *easy;
-  struct curl_slist *headers;
-  char *body_copy;
+  /* the header list lives here, not in curl_slist_append's allocations:
+   * curl only reads it */
+  struct curl_slist header_nodes[MAX_HEADERS];
+  lb_strbuf header_text;
+  lb_strbuf body;
   lb_strbuf resp;
   bool truncated;
   uint64_t id;
@@ -47,23 +53,6 @@ struct transfer {
   lb_http_done_fn done;
   void *opaque;
 };
-
-/* A handle for a new transfer: a spare one, else a new one. */
-static CURL *easy_get(lb_http *h)
-{
-  return h->nspare ? h->spare[--h->nspare] : curl_easy_init();
-}
-
-/* A handle whose transfer is over: kept (reset) or cleaned up. */
-static void easy_put(lb_http *h, CURL *e)
-{
-  if (h->nspare < SPARE_HANDLES) {
-    curl_easy_reset(e);
-    h->spare[h->nspare++] = e;
-  } else {
-    curl_easy_cleanup(e);
-  }
-}
 
 lb_http *lb_http_new(const lb_http_options *opts)
 {
@@ -87,24 +76,100 @@ lb_http *lb_http_new(const lb_http_options *opts)
   return h;
 }
 
-static void transfer_free(transfer *t)
+static void transfer_destroy(transfer *t)
 {
-  if (!t)
-    return;
-  if (t->prev)
-    t->prev->next = t->next;
-  else if (t->h->head == t)
-    t->h->head = t->next;
-  if (t->next)
-    t->next->prev = t->prev;
-  if (t->easy) {
-    curl_multi_remove_handle(t->h->multi, t->easy);
-    easy_put(t->h, t->easy);
-  }
-  curl_slist_free_all(t->headers);
-  free(t->body_copy);
+  if (t->easy)
+    curl_easy_cleanup(t->easy);
+  lb_strbuf_release(&t->header_text);
+  lb_strbuf_release(&t->body);
   lb_strbuf_release(&t->resp);
   free(t);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata);
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata);
+
+/* A new transfer whose handle carries the options every request shares. */
+static transfer *transfer_new(lb_http *h)
+{
+  transfer *t = calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  t->h = h;
+  lb_strbuf_init(&t->header_text, 0);
+  lb_strbuf_init(&t->body, 0);
+  lb_strbuf_init(&t->resp, h->max_body);
+  CURL *e = t->easy = curl_easy_init();
+  if (!e) {
+    free(t);
+    return NULL;
+  }
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (h->ca_bundle)
+    curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+  return t;
+}
+
+/* A transfer for a new request: a spare one, else a new one. */
+static transfer *transfer_get(lb_http *h)
+{
+  transfer *t = h->spare;
+  if (!t)
+    return transfer_new(h);
+  h->spare = t->next;
+  h->nspare--;
+  t->next = NULL;
+  return t;
+}
+
+/* A buffer of a spare transfer keeps its memory unless it grew large. */
+static void buffer_recycle(lb_strbuf *b)
+{
+  if (b->cap > KEPT_CAPACITY)
+    lb_strbuf_release(b);
+  else
+    lb_strbuf_reset(b);
+}
+
+/* Off the in-flight list and out of the multi handle; kept as a spare. */
+static void transfer_free(transfer *t)
+{
+  lb_http *h = t->h;
+  if (t->prev)
+    t->prev->next = t->next;
+  else if (h->head == t)
+    h->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  t->prev = t->next = NULL;
+  curl_multi_remove_handle(h->multi, t->easy);
+  if (h->nspare >= SPARE_TRANSFERS) {
+    transfer_destroy(t);
+    return;
+  }
+  buffer_recycle(&t->header_text);
+  buffer_recycle(&t->body);
+  buffer_recycle(&t->resp);
+  t->truncated = false;
+  t->done = NULL;
+  t->opaque = NULL;
+  t->next = h->spare;
+  h->spare = t;
+  h->nspare++;
 }
 
 void lb_http_destroy(lb_http *h)
@@ -113,8 +178,11 @@ void lb_http_destroy(lb_http *h)
     return;
   while (h->head)
     transfer_free(h->head);
-  while (h->nspare)
-    curl_easy_cleanup(h->spare[--h->nspare]);
+  while (h->spare) {
+    transfer *t = h->spare;
+    h->spare = t->next;
+    transfer_destroy(t);
+  }
   if (h->multi)
     curl_multi_cleanup(h->multi);
   free(h->ca_bundle);
@@ -172,84 +240,74 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
   return n;
 }
 
+/* The request's headers, ours after the caller's, into the transfer's
+ * own list nodes. */
+static lb_err set_headers(transfer *t, const lb_http_request *req)
+{
+  char idhdr[64];
+  const char *extra[] = {idhdr, "Expect:"}; /* no 100-continue round trip */
+  size_t n = req->nheaders + 2;
+  if (n > MAX_HEADERS)
+    return LB_E_INVALID;
+  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: lb-%llu", (unsigned long long)t->id);
+  /* every string first (the buffer may move), then the nodes */
+  for (size_t i = 0; i < n; i++) {
+    const char *v = i < req->nheaders ? req->headers[i] : extra[i - req->nheaders];
+    if (lb_strbuf_append_len(&t->header_text, v, strlen(v) + 1) < 0)
+      return LB_E_NOMEM;
+  }
+  const char *p = t->header_text.buf;
+  for (size_t i = 0; i < n; i++) {
+    t->header_nodes[i].data = (char *)p;
+    t->header_nodes[i].next = i + 1 < n ? &t->header_nodes[i + 1] : NULL;
+    p += strlen(p) + 1;
+  }
+  return LB_E_OK;
+}
+
+/* What changes from one request to the next: every option a previous
+ * request of this handle may have set is set again. */
+static void set_request(transfer *t, const lb_http_request *req)
+{
+  CURL *e = t->easy;
+  const char *method = req->method ? req->method : "GET";
+  curl_easy_setopt(e, CURLOPT_URL, req->url);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   req->timeout_ms > 0 ? req->timeout_ms : (long)DEFAULT_TIMEOUT_MS);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_nodes);
+  curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+  curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
+  curl_easy_setopt(e, CURLOPT_PASSWORD,
+                   req->basic_user && !req->basic_password ? "" : req->basic_password);
+  if (req->body || strcmp(method, "POST") == 0) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body.len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.buf ? t->body.buf : "");
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                   strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
+}
+
 lb_err lb_http_start(lb_http *h, const lb_http_request *req,
                      lb_http_done_fn done, void *opaque, uint64_t *ret_id)
 {
-  char idhdr[64];
-  transfer *t = calloc(1, sizeof(*t));
-  lb_err rc = LB_E_NOMEM;
+  transfer *t = transfer_get(h);
+  lb_err rc;
   if (!t)
     return LB_E_NOMEM;
-  t->h = h;
   t->done = done;
   t->opaque = opaque;
   t->id = ++h->next_id;
-  lb_strbuf_init(&t->resp, h->max_body);
-  if (!(t->easy = easy_get(h)))
+  t->errbuf[0] = '\0';
+  t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+  if ((rc = set_headers(t, req)) != LB_E_OK)
     goto fail;
-
-  for (size_t i = 0; i < req->nheaders; i++) {
-    struct curl_slist *l = curl_slist_append(t->headers, req->headers[i]);
-    if (!l)
-      goto fail;
-    t->headers = l;
-  }
-  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: lb-%llu", (unsigned long long)t->id);
-  struct curl_slist *l = curl_slist_append(t->headers, idhdr);
-  if (!l)
+  rc = LB_E_NOMEM;
+  if (req->body && lb_strbuf_append_len(&t->body, req->body, req->body_len) < 0)
     goto fail;
-  t->headers = l;
-  /* No "Expect: 100-continue" round trip on larger bodies. */
-  if (!(l = curl_slist_append(t->headers, "Expect:")))
-    goto fail;
-  t->headers = l;
-
-  CURL *e = t->easy;
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
-  curl_easy_setopt(e, CURLOPT_URL, req->url);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (h->ca_bundle)
-    curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                   req->timeout_ms > 0 ? req->timeout_ms : (long)DEFAULT_TIMEOUT_MS);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-  if (req->basic_user) {
-    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(e, CURLOPT_USERNAME, req->basic_user);
-    curl_easy_setopt(e, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
-  }
-  const char *method = req->method ? req->method : "GET";
-  if (req->body) {
-    if (!(t->body_copy = malloc(req->body_len + 1)))
-      goto fail;
-    memcpy(t->body_copy, req->body, req->body_len);
-    t->body_copy[req->body_len] = '\0';
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body_copy);
-  }
-  if (strcmp(method, "GET") == 0 && !req->body)
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  else if (strcmp(method, "POST") != 0)
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-  else if (!req->body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-  }
-
-  if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+  set_request(t, req);
+  if (curl_multi_add_handle(h->multi, t->easy) != CURLM_OK) {
     rc = LB_E_IO;
     goto fail;
   }
@@ -262,10 +320,6 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
     *ret_id = t->id;
   return LB_E_OK;
 fail:
-  if (t->easy) {
-    easy_put(h, t->easy);
-    t->easy = NULL;
-  }
   transfer_free(t);
   return rc;
 }
