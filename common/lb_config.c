@@ -23,23 +23,32 @@ typedef struct {
   bool nomem;
 } ctx;
 
+static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
+                     va_list ap)
+{
+  char what[512];
+
+  c->nerrors++;
+  if (c->nerrors > MAX_ERRORS)
+    return;
+  vsnprintf(what, sizeof(what), fmt, ap);
+  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, key, what);
+  if (c->nerrors == MAX_ERRORS)
+    lb_strbuf_appendf(&c->errors, "%s: too many errors, stopping\n", c->path);
+}
+
 static void fail_at(ctx *c, int line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void fail_at(ctx *c, int line, const char *key, const char *fmt, ...)
 {
-  char what[512];
   va_list ap;
-
-  c->nerrors++;
-  if (c->nerrors > MAX_ERRORS)
-    return;
   va_start(ap, fmt);
-  vsnprintf(what, sizeof(what), fmt, ap);
+  vfail_at(c, line, key, fmt, ap);
   va_end(ap);
-  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, key, what);
-  if (c->nerrors == MAX_ERRORS)
-    lb_strbuf_appendf(&c->errors, "%s: too many errors, stopping\n", c->path);
 }
 
 static int line_of(const config_setting_t *s)
@@ -64,6 +73,26 @@ static const char *key_name(char *buf, size_t len, const char *prefix,
   else
     snprintf(buf, len, "%s", name);
   return buf;
+}
+
+static void fail_member(ctx *c, const config_setting_t *group,
+                        const char *prefix, const char *name, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+
+/* A problem with the value of `group`'s member `name`, reported as
+ * "prefix.name" at the member's own line, or at the group's line when the
+ * member is absent (the value is a default or derived from another one). */
+static void fail_member(ctx *c, const config_setting_t *group,
+                        const char *prefix, const char *name, const char *fmt,
+                        ...)
+{
+  char key[256];
+  const config_setting_t *m = config_setting_get_member(group, name);
+  va_list ap;
+  va_start(ap, fmt);
+  vfail_at(c, line_of(m ? m : group), key_name(key, sizeof(key), prefix, name),
+           fmt, ap);
+  va_end(ap);
 }
 
 /* Reports every member of `group` whose name is not in `allowed`. */
@@ -312,7 +341,7 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   cfg->kafka.group_id = dup_or_flag(c, d->worker);
   take_str(c, k, "kafka", "group_id", false, &cfg->kafka.group_id);
   if (cfg->kafka.group_id && !*cfg->kafka.group_id)
-    fail_at(c, line_of(k), "kafka.group_id", "must not be empty");
+    fail_member(c, k, "kafka", "group_id", "must not be empty");
 
   const config_setting_t *topics = config_setting_get_member(k, "topics");
   if (topics) {
@@ -329,8 +358,8 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
       for (int i = 0; i < n; i++) {
         const char *t = config_setting_get_string_elem(topics, (unsigned)i);
         if (!t || !valid_topic_name(t)) {
-          fail_at(c, line_of(topics), "kafka.topics",
-                  "element %d is not a valid topic name", i);
+          fail_at(c, line_of(config_setting_get_elem(topics, (unsigned)i)),
+                  "kafka.topics", "element %d is not a valid topic name", i);
           continue;
         }
         cfg->kafka.topics[cfg->kafka.ntopics++] = dup_or_flag(c, t);
@@ -352,35 +381,40 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   take_str(c, k, "kafka", "dlq_topic", false, &cfg->kafka.dlq_topic);
   take_str(c, k, "kafka", "retry_topic", false, &cfg->kafka.retry_topic);
   if (cfg->kafka.dlq_topic && !valid_topic_name(cfg->kafka.dlq_topic))
-    fail_at(c, line_of(k), "kafka.dlq_topic", "is not a valid topic name");
+    fail_member(c, k, "kafka", "dlq_topic", "is not a valid topic name");
   if (cfg->kafka.retry_topic && !valid_topic_name(cfg->kafka.retry_topic))
-    fail_at(c, line_of(k), "kafka.retry_topic", "is not a valid topic name");
+    fail_member(c, k, "kafka", "retry_topic", "is not a valid topic name");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++) {
     if (cfg->kafka.dlq_topic &&
         strcmp(cfg->kafka.topics[i], cfg->kafka.dlq_topic) == 0)
-      fail_at(c, line_of(k), "kafka.dlq_topic",
-              "must not be one of kafka.topics: a worker never consumes its "
-              "own dead letters");
+      fail_member(c, k, "kafka", "dlq_topic",
+                  "must not be one of kafka.topics: a worker never consumes "
+                  "its own dead letters");
     if (cfg->kafka.retry_topic &&
         strcmp(cfg->kafka.topics[i], cfg->kafka.retry_topic) == 0)
-      fail_at(c, line_of(k), "kafka.retry_topic",
-              "must not be one of kafka.topics (it is consumed anyway)");
+      fail_member(c, k, "kafka", "retry_topic",
+                  "must not be one of kafka.topics (it is consumed anyway)");
   }
   if (cfg->kafka.dlq_topic && cfg->kafka.retry_topic &&
       strcmp(cfg->kafka.dlq_topic, cfg->kafka.retry_topic) == 0)
-    fail_at(c, line_of(k), "kafka.retry_topic", "must differ from kafka.dlq_topic");
+    fail_member(c, k, "kafka", "retry_topic", "must differ from kafka.dlq_topic");
 
   const config_setting_t *props = config_setting_get_member(k, "properties");
   if (props)
     load_properties(c, props, cfg);
 }
 
-static void check_endpoint(ctx *c, const config_setting_t *where,
-                           const char *key, const char *url, bool allow_query)
+/* Checks the endpoint `url` that `group`'s member `name` sets (or that a
+ * default gave it); false when it was reported. */
+static bool check_endpoint(ctx *c, const config_setting_t *group,
+                           const char *prefix, const char *name,
+                           const char *url, bool allow_query)
 {
   char why[256];
-  if (url && !lb_url_is_endpoint(url, allow_query, why, sizeof(why)))
-    fail_at(c, line_of(where), key, "\"%s\" %s", url, why);
+  if (!url || lb_url_is_endpoint(url, allow_query, why, sizeof(why)))
+    return true;
+  fail_member(c, group, prefix, name, "\"%s\" %s", url, why);
+  return false;
 }
 
 static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
@@ -404,8 +438,8 @@ static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
   take_str(c, g, "provider", "ocn_provider_id", false, &p->ocn_provider_id);
   take_str(c, g, "provider", "logo_url", true, &p->logo_url);
   if (p->logo_url && !lb_url_is_https_link(p->logo_url))
-    fail_at(c, line_of(g), "provider.logo_url", "\"%s\" must be an https URL",
-            p->logo_url);
+    fail_member(c, g, "provider", "logo_url", "\"%s\" must be an https URL",
+                p->logo_url);
   take_int(c, g, "provider", "assessment_num_questions", 1, 10000,
            &p->assessment_num_questions);
 
@@ -471,8 +505,8 @@ static void load_delivery(ctx *c, const config_setting_t *root, lb_config *cfg)
            &cfg->delivery.request_timeout_ms);
   take_str(c, g, "delivery", "ca_bundle", false, &cfg->delivery.ca_bundle);
   if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_initial_ms)
-    fail_at(c, line_of(g), "delivery.backoff_max_ms",
-            "must not be below delivery.backoff_initial_ms");
+    fail_member(c, g, "delivery", "backoff_max_ms",
+                "must not be below delivery.backoff_initial_ms");
 }
 
 /* "host:port" with a numeric port. */
@@ -502,12 +536,12 @@ static void load_observability(ctx *c, const config_setting_t *root,
   check_members(c, g, "observability", allowed);
   take_str(c, g, "observability", "listen", false, &cfg->observability.listen);
   if (cfg->observability.listen && !valid_listen(cfg->observability.listen))
-    fail_at(c, line_of(g), "observability.listen",
-            "\"%s\" must be host:port", cfg->observability.listen);
+    fail_member(c, g, "observability", "listen", "\"%s\" must be host:port",
+                cfg->observability.listen);
   const char *lvl = get_str(c, g, "observability", "log_level", false);
   if (lvl && lb_log_level_parse(lvl, &cfg->observability.log_level) != 0)
-    fail_at(c, line_of(g), "observability.log_level",
-            "\"%s\" must be debug, info, warn or error", lvl);
+    fail_member(c, g, "observability", "log_level",
+                "\"%s\" must be debug, info, warn or error", lvl);
 }
 
 static bool valid_integration_id(const char *id)
@@ -581,9 +615,9 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
   take_bool(c, cat, key, "public", &in->catalog_public, NULL);
   take_bool(c, cat, key, "custom_tracks", &in->catalog_custom_tracks, NULL);
   if (in->provider_level && in->catalog_custom_tracks)
-    fail_at(c, line_of(cat), key,
-            "custom_tracks cannot be true for the provider-level integration "
-            "(organization \"*\"): a custom track belongs to one customer");
+    fail_member(c, cat, key, "custom_tracks",
+                "cannot be true for the provider-level integration "
+                "(organization \"*\"): a custom track belongs to one customer");
   const config_setting_t *types = config_setting_get_member(cat, "types");
   if (!types)
     return;
@@ -596,17 +630,18 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
   in->catalog_types = 0;
   int n = config_setting_length(types);
   for (int i = 0; i < n; i++) {
-    const char *t = config_setting_get_string_elem(types, (unsigned)i);
+    const config_setting_t *e = config_setting_get_elem(types, (unsigned)i);
+    const char *t = config_setting_get_string(e);
     lb_content_type ct;
     if (!t || lb_content_type_parse(t, &ct) != 0) {
-      fail_at(c, line_of(types), tkey,
+      fail_at(c, line_of(e), tkey,
               "unknown content type \"%s\" (course, project, practice, "
               "assessment, skill_track, career_track)",
               t ? t : "?");
       continue;
     }
     if (ct == LB_CT_CUSTOM_TRACK) {
-      fail_at(c, line_of(types), tkey,
+      fail_at(c, line_of(e), tkey,
               "custom_track is governed by catalog.custom_tracks, not types");
       continue;
     }
@@ -637,8 +672,8 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   check_members(c, g, prefix, allowed);
   take_str(c, g, prefix, "id", true, &in->id);
   if (in->id && !valid_integration_id(in->id))
-    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "id"),
-            "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'", in->id);
+    fail_member(c, g, prefix, "id",
+                "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'", in->id);
   take_str(c, g, prefix, "organization", true, &in->organization);
   in->provider_level = in->organization && strcmp(in->organization, "*") == 0;
 
@@ -650,8 +685,9 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   } else if (strcmp(type, "successfactors") == 0) {
     in->type = LB_INTEG_SUCCESSFACTORS;
   } else {
-    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "type"),
-            "unknown integration type \"%s\" (degreed or successfactors)", type);
+    fail_member(c, g, prefix, "type",
+                "unknown integration type \"%s\" (degreed or successfactors)",
+                type);
     return;
   }
 
@@ -659,21 +695,23 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   const char *cid = get_str(c, g, prefix, "client_id", true);
   if (cid)
     /* An identifier, not a secret (SAP's is often the company id). */
-    take_resolved(c, g, key_name(key, sizeof(key), prefix, "client_id"), cid,
+    take_resolved(c, config_setting_get_member(g, "client_id"),
+                  key_name(key, sizeof(key), prefix, "client_id"), cid,
                   false, false, &in->client_id, &in->client_id_ref);
   const char *csec = get_str(c, g, prefix, "client_secret", true);
   if (csec)
-    take_secretable(c, g, key_name(key, sizeof(key), prefix, "client_secret"),
-                    csec, true, &in->client_secret, &in->client_secret_ref);
+    take_secretable(c, config_setting_get_member(g, "client_secret"),
+                    key_name(key, sizeof(key), prefix, "client_secret"), csec,
+                    true, &in->client_secret, &in->client_secret_ref);
 
   load_catalog_filter(c, g, prefix, in);
   bool completions_set = false;
   in->completions = !in->provider_level;
   take_bool(c, g, prefix, "completions", &in->completions, &completions_set);
   if (in->provider_level && in->completions)
-    fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "completions"),
-            "cannot be true for the provider-level integration (organization "
-            "\"*\"): completions belong to one customer");
+    fail_member(c, g, prefix, "completions",
+                "cannot be true for the provider-level integration "
+                "(organization \"*\"): completions belong to one customer");
   in->max_in_flight = 16;
   take_int(c, g, prefix, "max_in_flight", 1, 10000, &in->max_in_flight);
 
@@ -689,8 +727,8 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
       else if (strcmp(dc, "ca") == 0)
         in->datacenter = LB_DC_CA;
       else
-        fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "datacenter"),
-                "unknown datacenter \"%s\" (us, eu or ca)", dc);
+        fail_member(c, g, prefix, "datacenter",
+                    "unknown datacenter \"%s\" (us, eu or ca)", dc);
     }
     in->api_base_url = dup_or_flag(c, degreed_api_hosts[in->datacenter]);
     in->token_url = dup_or_flag(c, degreed_token_urls[in->datacenter]);
@@ -707,17 +745,15 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
     in->skill_ratings_path = dup_or_flag(c, "/api/v2/skill-ratings");
     take_str(c, g, prefix, "skill_ratings_path", false, &in->skill_ratings_path);
     if (in->skill_ratings_path && in->skill_ratings_path[0] != '/')
-      fail_at(c, line_of(g),
-              key_name(key, sizeof(key), prefix, "skill_ratings_path"),
-              "must start with '/'");
+      fail_member(c, g, prefix, "skill_ratings_path", "must start with '/'");
     in->rate_limit_per_minute = 70;
     in->user_identifier = LB_UID_EMAIL;
   } else {
     refuse_members(c, g, prefix, degreed_only, "successfactors");
     if (in->provider_level)
-      fail_at(c, line_of(g), key_name(key, sizeof(key), prefix, "organization"),
-              "\"*\" is for the provider-level Degreed integration; a "
-              "SuccessFactors integration belongs to one customer");
+      fail_member(c, g, prefix, "organization",
+                  "\"*\" is for the provider-level Degreed integration; a "
+                  "SuccessFactors integration belongs to one customer");
     take_str(c, g, prefix, "base_url", true, &in->api_base_url);
     take_str(c, g, prefix, "company_id", true, &in->company_id);
     take_str(c, g, prefix, "admin_user", true, &in->admin_user);
@@ -731,10 +767,10 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
       else if (strcmp(uid, "lms_username") == 0)
         in->user_identifier = LB_UID_LMS_USERNAME;
       else
-        fail_at(c, line_of(g),
-                key_name(key, sizeof(key), prefix, "user_identifier"),
-                "unknown identifier \"%s\" (sso_nameid, email or lms_username)",
-                uid);
+        fail_member(c, g, prefix, "user_identifier",
+                    "unknown identifier \"%s\" (sso_nameid, email or "
+                    "lms_username)",
+                    uid);
     }
     in->batch_size = 500;
     in->batch_linger_ms = 2000;
@@ -757,13 +793,12 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   take_int(c, g, prefix, "rate_limit_per_minute", 0, 1000000,
            &in->rate_limit_per_minute);
   strip_trailing_slash(in->api_base_url);
-  check_endpoint(c, g,
-                 key_name(key, sizeof(key), prefix,
-                          in->type == LB_INTEG_DEGREED ? "api_base_url"
-                                                       : "base_url"),
-                 in->api_base_url, false);
-  check_endpoint(c, g, key_name(key, sizeof(key), prefix, "token_url"),
-                 in->token_url, true);
+  bool base_ok = check_endpoint(
+      c, g, prefix, in->type == LB_INTEG_DEGREED ? "api_base_url" : "base_url",
+      in->api_base_url, false);
+  /* A token URL derived from a base URL just refused is not reported again. */
+  if (base_ok || config_setting_get_member(g, "token_url"))
+    check_endpoint(c, g, prefix, "token_url", in->token_url, true);
 }
 
 static void load_integrations(ctx *c, const config_setting_t *root,
@@ -793,11 +828,12 @@ static void load_integrations(ctx *c, const config_setting_t *root,
     load_integration(c, g, i, in, d);
     for (int j = 0; in->id && j < i; j++) {
       if (cfg->integrations[j].id && strcmp(cfg->integrations[j].id, in->id) == 0) {
-        char key[64];
-        snprintf(key, sizeof(key), "integrations[%d].id", i);
-        fail_at(c, line_of(g), key,
-                "duplicate integration id \"%s\" (first defined on line %d)",
-                in->id, cfg->integrations[j].line);
+        char prefix[64];
+        snprintf(prefix, sizeof(prefix), "integrations[%d]", i);
+        fail_member(c, g, prefix, "id",
+                    "duplicate integration id \"%s\" (first defined on line "
+                    "%d)",
+                    in->id, cfg->integrations[j].line);
       }
     }
   }

@@ -22,7 +22,8 @@ static const char *resource(lb_content_type t)
   return is_assessment(t) ? "content/assessments" : "content/courses";
 }
 
-/* The attributes of DESIGN.md section 4, in a stable order. New ref. */
+/* The attributes of DESIGN.md section 4 for an upsert, in a stable order;
+ * obsolete false (an upsert brings an archived item back). New ref. */
 static json_object *content_attributes(const lb_catalog_event *ev,
                                        const lb_provider *pv)
 {
@@ -48,9 +49,7 @@ static json_object *content_attributes(const lb_catalog_event *ev,
                                   : NULL);
   json_object_object_add(a, "duration-type",
                          duration ? json_object_new_string("Hours") : NULL);
-  json_object_object_add(
-      a, "obsolete",
-      json_object_new_boolean(ev->event_type == LB_CATALOG_ARCHIVED));
+  json_object_object_add(a, "obsolete", json_object_new_boolean(0));
   if (is_assessment(ev->content.type)) {
     int nq = ev->content.has_num_questions ? ev->content.num_questions
                                            : pv->assessment_num_questions;
@@ -68,6 +67,16 @@ fail:
   free(title);
   json_object_put(a);
   return NULL;
+}
+
+/* The attributes of an archive: obsolete alone, so that Degreed keeps what
+ * it holds (title, summary, image, duration). New ref. */
+static json_object *archive_attributes(void)
+{
+  json_object *a = json_object_new_object();
+  if (a)
+    json_object_object_add(a, "obsolete", json_object_new_boolean(1));
+  return a;
 }
 
 /* {"data":{"type":..., ["id":...,] "attributes":...}} as text; takes attrs. */
@@ -119,6 +128,7 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev,
   char *create_body = NULL, *update_body = NULL;
   lb_err rc = LB_E_NOMEM;
   const char *type = resource(ev->content.type);
+  bool archive = ev->event_type == LB_CATALOG_ARCHIVED;
 
   lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
   snprintf(path, sizeof(path), "/api/v2/%s", type);
@@ -126,16 +136,18 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev,
   lookup_url = join_url(in->api_base_url, path, "filter[external_id]", ext);
   strncat(path, "/" ID_PLACEHOLDER, sizeof(path) - strlen(path) - 1);
   update_url = join_url(in->api_base_url, path, NULL, NULL);
-  json_object *attrs = content_attributes(ev, pv);
-  json_object *attrs2 = content_attributes(ev, pv);
+  json_object *attrs = archive ? NULL : content_attributes(ev, pv);
+  json_object *update_attrs =
+      archive ? archive_attributes() : content_attributes(ev, pv);
   if (attrs)
     create_body = envelope(type, NULL, attrs);
-  if (attrs2)
-    update_body = envelope(type, ID_PLACEHOLDER, attrs2);
-  if (!create_url || !lookup_url || !update_url || !create_body || !update_body)
+  if (update_attrs)
+    update_body = envelope(type, ID_PLACEHOLDER, update_attrs);
+  if (!create_url || !lookup_url || !update_url ||
+      (!archive && !create_body) || !update_body)
     goto out;
 
-  if (ev->event_type == LB_CATALOG_UPSERTED &&
+  if (!archive &&
       (rc = lb_request_list_add(out, LB_STEP_CREATE, LB_POST, create_url,
                                 create_body, ext)) != LB_E_OK)
     goto out;

@@ -13,8 +13,8 @@
 /* Degreed catalog: an upsert is [create (POST), lookup (GET by external
  * id), update (PATCH {id})]: the delivery client POSTs and, on 409, looks
  * the item up and PATCHes it (or PATCHes straight away when it already
- * knows the Degreed id). An archive is [lookup, update] with obsolete true.
- * Appends to *out. */
+ * knows the Degreed id). An archive is [lookup, update] whose PATCH sets
+ * obsolete true and nothing else. Appends to *out. */
 lb_err lb_map_degreed_content(const lb_catalog_event *ev,
                               const lb_integration *in, const lb_provider *pv,
                               lb_request_list *out);

@@ -15,7 +15,16 @@
      (any other exit status is a crash or usage error).
    A file passes when both verdicts agree, both say valid for files under
    valid/ and invalid for files under invalid/, and the checker's error
-   names a reason.
+   names a reason.  When the name of an invalid example names a field of the
+   schema (catalog-missing-content-url, completion-skill-level-9), the
+   checker's error must name that field (content.url, skills[0].level);
+   errors about the whole message (`$`) and names that name no field
+   (catalog-timestamp-hour-24) are not checked this way.
+3. The intended divergences (C_ONLY_INVALID below): what the C parser
+   refuses on purpose and a JSON Schema cannot express.  Each has one example
+   in DIR/examples/c-only-invalid/ (the one over 1 MiB is generated here);
+   the schema must accept it and the checker must refuse it with the listed
+   field and reason.  The folder holds exactly the listed files.
 
 Regular expressions in the schemas are ECMA-262 (as JSON Schema says), and
 Python's `re` differs in two ways that matter here: `$` also matches before
@@ -28,6 +37,7 @@ python3-jsonschema (4.10) only.
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -35,6 +45,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 
 try:
     import jsonschema
@@ -51,6 +62,20 @@ SCHEMA_FILES = {
     "completion": "completion-event.schema.json",
 }
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+
+# Intended divergences: the C parser refuses these on purpose; JSON Schema
+# has no depth or size limit, and its "date-time" format is an annotation,
+# not an assertion.  (example in examples/c-only-invalid/, field, start of the
+# reason the checker gives).
+C_ONLY_DIR = "c-only-invalid"
+OVER_1_MIB = "catalog-over-1-mib.json"   # generated: too big to store
+C_ONLY_INVALID = [
+    ("catalog-deep-nesting-unknown-field.json", "$",
+     "not valid JSON: nested deeper than 64 levels"),
+    (OVER_1_MIB, "$", "larger than 1048576 bytes"),
+    ("completion-completed-at-2026-02-30.json", "completed_at",
+     "must be an RFC 3339 timestamp"),
+]
 
 # ECMA-262 WhiteSpace + LineTerminator: what \s matches there.
 ECMA_SPACE = ("\\t\\n\\x0b\\x0c\\r \\xa0\\u1680\\u2000-\\u200a"
@@ -276,6 +301,91 @@ def _patterns(node):
             yield from _patterns(v)
 
 
+def _tokens(text):
+    return text.replace("_", "-").replace(".", "-").split("-")
+
+
+def _contains(tokens, seq):
+    n = len(seq)
+    return any(tokens[i:i + n] == seq for i in range(len(tokens) - n + 1))
+
+
+def _property_names(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "properties" and isinstance(v, dict):
+                yield from v
+            yield from _property_names(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _property_names(v)
+
+
+def field_name_problem(name, c_detail, properties):
+    """None when the file name of an invalid example names no schema property,
+    the checker's error is about the whole message, or the name names the
+    field of the error: a field by its path or a tail of it, each part as
+    written, singular or by its first word (skills[0].name: skill-name,
+    content.duration_hours: duration).  Else what is wrong."""
+    stem = _tokens(name[:-len(".json")])[1:]        # without the kind
+    field = c_detail.split(": ", 1)[0]
+    if field == "$" or not any(_contains(stem, _tokens(p)) for p in properties):
+        return None
+    parts = [re.sub(r"\[[0-9]+\]$", "", p) for p in field.split(".")]
+    forms = [{tuple(_tokens(p)), tuple(_tokens(p[:-1] if p.endswith("s") else p)),
+              (_tokens(p)[0],)} for p in parts]
+    for start in range(len(parts)):
+        for combo in itertools.product(*forms[start:]):
+            if _contains(stem, [t for form in combo for t in form]):
+                return None
+    return "the file name names another field than the checker's %r" % field
+
+
+def write_over_1_mib(examples, folder):
+    """A valid minimal catalog event padded past 1 MiB in an unknown field;
+    returns its path."""
+    with open(os.path.join(examples, "valid", "catalog-minimal.json"), "rb") as f:
+        event = json.loads(f.read())
+    event["x-padding"] = "x" * (1 << 20)
+    path = os.path.join(folder, OVER_1_MIB)
+    with open(path, "w") as f:
+        json.dump(event, f)
+    return path
+
+
+def check_c_only(examples, found, event_check, timeout):
+    """(ok, line) for each intended divergence, and for the folder."""
+    folder = os.path.join(examples, C_ONLY_DIR)
+    listed = {name for name, _, _ in C_ONLY_INVALID if name != OVER_1_MIB}
+    stored = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    results = [(stored == listed, "%s %s/: holds exactly the listed divergences%s" % (
+        "PASS" if stored == listed else "FAIL", C_ONLY_DIR,
+        "" if stored == listed else " (unlisted: %s, missing: %s)" % (
+            sorted(stored - listed) or "none", sorted(listed - stored) or "none")))]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, field, reason in C_ONLY_INVALID:
+            label = "%s/%s" % (C_ONLY_DIR, name)
+            if name == OVER_1_MIB:
+                path = write_over_1_mib(examples, tmp)
+                label += " (generated)"
+            else:
+                path = os.path.join(folder, name)
+            kind = name.split("-", 1)[0]
+            if not os.path.isfile(path) or kind not in found:
+                results.append((False, "FAIL %s: missing, or no usable schema" % label))
+                continue
+            s_verdict, s_detail = schema_verdict(found[kind], path)
+            c_verdict, c_detail = checker_verdict(event_check, kind, path, timeout)
+            want = "%s: %s" % (field, reason)
+            ok = s_verdict == "valid" and c_verdict == "invalid" and c_detail.startswith(want)
+            results.append((ok, "%s %s: schema accepts, checker refuses with %r "
+                            "[schema: %s] [checker: %s]" % (
+                                "PASS" if ok else "FAIL", label, want,
+                                s_verdict + (" (%s)" % s_detail if s_detail else ""),
+                                c_detail if c_verdict == "invalid" else c_verdict)))
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--event-check", required=True, metavar="PATH",
@@ -299,6 +409,7 @@ def main():
 
     passed = failed = 0
     found, results = check_schemas(args.schemas)
+    properties = {kind: set(_property_names(v.schema)) for kind, v in found.items()}
     for ok, line in results:
         print(line, flush=True)
         if ok:
@@ -338,6 +449,10 @@ def main():
             problems.append(c_detail)
         elif c_verdict != expected:
             problems.append("checker says %s" % c_verdict)
+        elif c_verdict == "invalid":
+            why = field_name_problem(name, c_detail, properties[kind])
+            if why:
+                problems.append(why)
         if s_verdict in ("valid", "invalid") and c_verdict in ("valid", "invalid") \
                 and s_verdict != c_verdict:
             problems.append("schema and checker disagree")
@@ -356,6 +471,13 @@ def main():
             else:
                 print("PASS %s: invalid for both [schema: %s] [checker: %s]"
                       % (label, s_detail, c_detail), flush=True)
+
+    for ok, line in check_c_only(examples, found, event_check, args.timeout):
+        print(line, flush=True)
+        if ok:
+            passed += 1
+        else:
+            failed += 1
 
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0

@@ -20,8 +20,35 @@ SECRETS = {
     "ACME_DEGREED_SECRET": "cli-test-acme-secret-41c",
     "GLOBEX_SF_ID": "GLOBEX",
     "GLOBEX_SF_SECRET": "cli-test-globex-secret-7d0",
+    "KAFKA_PASSWORD": "cli-test-kafka-password-5e1",
 }
-SECRET_VALUES = [v for k, v in SECRETS.items() if k.endswith("SECRET")]
+SECRET_VALUES = [v for k, v in SECRETS.items() if k.endswith(("SECRET", "PASSWORD"))]
+
+# One mistake of each class the configuration refuses, made in the catalog
+# example: (what it replaces, with what, the key and the start of the reason
+# the report names). The report names the line of the replacement.
+BAD_CONFIGS = [
+    ('id = "acme-degreed"', 'id = "provider-degreed"', "integrations[1].id",
+     'duplicate integration id "provider-degreed" (first defined on line'),
+    ('type = "successfactors"', 'type = "moodle"', "integrations[2].type",
+     'unknown integration type "moodle"'),
+    ('datacenter = "eu"', 'datacenter = "mars"', "integrations[1].datacenter",
+     'unknown datacenter "mars" (us, eu or ca)'),
+    ('base_url = "https://globex.example-lms.com"', 'base_url = "https://"',
+     "integrations[2].base_url", '"https://" has no host'),
+    ('base_url = "https://globex.example-lms.com"',
+     'base_url = "http://globex.example-lms.com"', "integrations[2].base_url",
+     '"http://globex.example-lms.com" must use https'),
+    ('client_secret = "@env:ACME_DEGREED_SECRET"',
+     'client_secret = "@env:LB_CLI_TEST_UNSET"', "integrations[1].client_secret",
+     'environment variable "LB_CLI_TEST_UNSET" is not set'),
+    ('client_secret = "@env:ACME_DEGREED_SECRET"',
+     'client_secret = "@file:/nonexistent/lmsbridge-secret"',
+     "integrations[1].client_secret",
+     'cannot open secret file "/nonexistent/lmsbridge-secret"'),
+    ('types = ["course", "project", "assessment"]', 'types = ["course", "webinar"]',
+     "integrations[2].catalog.types", 'unknown content type "webinar"'),
+]
 
 failures = []
 passes = 0
@@ -37,13 +64,18 @@ def check(cond, what):
         print("FAIL", what)
 
 
-def run(binary, *args, env_extra=None, stdin=None):
+def run(binary, *args, env_extra=None, stdin=None, timeout=60):
+    """(exit code, stdout, stderr); exit code None when it ran past timeout."""
     env = dict(os.environ)
     env.update(SECRETS)
+    env.pop("LB_CLI_TEST_UNSET", None)
     if env_extra is not None:
         env.update(env_extra)
-    p = subprocess.run([binary, *args], capture_output=True, text=True,
-                       env=env, input=stdin, timeout=60)
+    try:
+        p = subprocess.run([binary, *args], capture_output=True, text=True,
+                           env=env, input=stdin, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return None, e.stdout or "", e.stderr or ""
     return p.returncode, p.stdout, p.stderr
 
 
@@ -88,23 +120,37 @@ def main():
               f"{name} --check-config names where secrets come from")
         check(no_secret(out + err), f"{name} --check-config prints no secret")
 
-    # invalid configurations: exit 1, file:line: key in a JSON log line
+    # a librdkafka secret property from the environment: named, not printed
+    with open(cat_conf) as f:
+        text = f.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "kafka-secret.conf")
+        with open(conf, "w") as f:
+            f.write(text.replace('["client.id", "lmsbridge-catalog"]',
+                                 '["client.id", "lmsbridge-catalog"], '
+                                 '["sasl.password", "@env:KAFKA_PASSWORD"]'))
+        rc, out, err = run(cat, "--config", conf, "--check-config")
+        check(rc == 0 and "property sasl.password = <secret from @env:KAFKA_PASSWORD>"
+              in out and no_secret(out + err),
+              "--check-config names a kafka secret property's source, not its value")
+
+    # invalid configurations: the daemon (and --check-config) exits 1 with
+    # file:line: key in a JSON log line, and no secret
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "bad.conf")
-        with open(cat_conf) as f:
-            text = f.read()
-        with open(bad, "w") as f:
-            f.write(text.replace('datacenter = "eu";', 'datacenter = "mars";'))
-        rc, out, err = run(cat, "--config", bad, "--check-config")
-        logs = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
-        line_no = next(i + 1 for i, l in enumerate(text.splitlines())
-                       if "acme-degreed" in l)
-        want = f"{bad}:{line_no}: integrations[1].datacenter: unknown datacenter \"mars\""
-        check(rc == 1 and any(want in l.get("error", "") for l in logs),
-              "invalid datacenter: exit 1 naming file:line and key")
-        check(all(l.get("level") == "error" for l in logs) and logs,
-              "config errors are JSON log lines")
-        check(no_secret(out + err), "config error output prints no secret")
+        for old, new, key, what in BAD_CONFIGS:
+            with open(bad, "w") as f:
+                f.write(text.replace(old, new))
+            line_no = text[:text.index(old)].count("\n") + 1
+            want = f"{bad}:{line_no}: {key}: {what}"
+            for mode in ((), ("--check-config",)):
+                rc, out, err = run(cat, "--config", bad, *mode, timeout=20)
+                logs = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
+                check(rc == 1 and logs and all(l.get("level") == "error" for l in logs)
+                      and any(l.get("error", "").startswith(want) for l in logs)
+                      and no_secret(out + err),
+                      f"{' '.join(mode) or 'daemon'} with {new}: exit 1, JSON error "
+                      f"naming :{line_no}: {key}, no secret")
 
         rc, out, err = run(cat, "--config", cat_conf, "--check-config",
                            env_extra={"ACME_DEGREED_SECRET": ""})
@@ -171,6 +217,16 @@ def main():
     check(deg and deg[0]["url"] == "https://api.eu.degreed.com/api/v2/completions" and
           deg[0]["body"]["data"]["attributes"]["user-identifier-type"] == "Email",
           "completion: Degreed completion on the EU datacenter by email")
+
+    rc, lines, _ = map_lines(comp, comp_conf,
+                             os.path.join(valid, "completion-project-sso-nameid.json"))
+    check(rc == 0 and len(lines) == 1 and lines[0].get("integration") == "globex-sf" and
+          lines[0].get("url") == "https://globex.example-lms.com/learning/odatav4/public/"
+          "admin/learningevent-service/v1/OCNLearningEvents" and
+          lines[0].get("body") == {"userID": "MGARCIA01", "providerID": "DATACAMP",
+                                   "courseID": "project-78", "courseCompleted": True,
+                                   "completedTimestamp": 1760605865000, "totalHours": 2.5},
+          "completion: OCN learning event by sso_nameid, epoch ms")
 
     rc, lines, _ = map_lines(comp, comp_conf, os.path.join(valid, "completion-skipped.json"))
     check(rc == 0 and lines and all("tested out" in l.get("skip", "") for l in lines),

@@ -174,112 +174,155 @@ static void test_defaults_and_overrides(void **state)
   lb_config_release(&cfg);
 }
 
-/* Each bad configuration and the text its report must contain. */
+/* The kafka group from line 1, then the provider group; `kafka` and
+ * `provider` add settings (and lines) to them. */
+#define HEAD2(kafka, provider)                                             \
+  "kafka: { brokers = \"b\";" kafka " };\n"                                 \
+  "provider: { code = \"c\";" provider "\n"                                 \
+  "  logo_url = \"https://x.example/l.png\"; };\n"
+
+/* A Degreed integration on two lines (three with extra): id, type and
+ * organization on the first, then the credentials with `secret`. */
+#define DEGREED_AT(org, secret, extra)                                      \
+  "{ id = \"a\"; type = \"degreed\"; organization = \"" org "\";\n"         \
+  "  client_id = \"x\";\n"                                                  \
+  "  client_secret = " secret ";" extra " }"
+
+#define INTEGRATIONS(list) HEAD "integrations = (" list ");\n"
+
+/* Each bad configuration and the report line it must give: the exact line,
+ * the key and the start of what is wrong. A setting's problem is reported at
+ * the setting's line, not at the line of its group; a missing setting at the
+ * group's line. */
 static const struct {
   const char *text;
-  const char *expect;
+  int line;
+  const char *key;
+  const char *what;
 } bad[] = {
-  {"kafka: { brokers = \"x\" \n", ":2: (syntax):"},
-  {HEAD "unknown_group = 1;\n", ":4: unknown_group: unknown setting"},
+  /* syntax and unknown settings */
+  {"kafka: { brokers = \"x\" \n", 2, "(syntax)", "syntax error"},
+  {HEAD "unknown_group = 1;\n", 4, "unknown_group", "unknown setting"},
+  {INTEGRATIONS(DEGREED(" colour = \"red\";")), 5, "integrations[0].colour",
+   "unknown setting"},
+  {INTEGRATIONS(SF(" datacenter = \"us\";")), 7, "integrations[0].datacenter",
+   "is not a setting of successfactors integrations"},
+  {INTEGRATIONS(DEGREED(" batch_size = 5;")), 5, "integrations[0].batch_size",
+   "is not a setting of degreed integrations"},
+  /* missing required settings: the group's line */
   {"kafka: { group_id = \"g\"; };\nprovider: { code = \"c\"; logo_url = "
    "\"https://x.example/l.png\"; };\n",
-   ":1: kafka.brokers: missing required setting"},
-  {HEAD "integrations = (" DEGREED("") ",\n" DEGREED("") ");\n",
-   ":6: integrations[1].id: duplicate integration id \"acme-degreed\""},
-  {HEAD "integrations = ({ id = \"x\"; type = \"moodle\"; organization = \"o\"; });\n",
-   "integrations[0].type: unknown integration type \"moodle\""},
-  {HEAD "integrations = (" DEGREED(" datacenter = \"au\";") ");\n",
-   "integrations[0].datacenter: unknown datacenter \"au\""},
-  {HEAD "integrations = (" DEGREED(" api_base_url = \"http://api.example.com\";") ");\n",
-   "integrations[0].api_base_url: \"http://api.example.com\" must use https"},
-  {HEAD "integrations = (" DEGREED(" token_url = \"ftp://x.example.com/t\";") ");\n",
-   "integrations[0].token_url: \"ftp://x.example.com/t\" must be an https:// URL"},
-  {HEAD "integrations = (" DEGREED(" api_base_url = \"https://\";") ");\n",
-   "integrations[0].api_base_url: \"https://\" has no host"},
-  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
-        " client_id = \"x\"; client_secret = \"@env:T_MISSING\"; });\n",
-   "integrations[0].client_secret: environment variable \"T_MISSING\" is not set"},
-  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
-        " client_id = \"x\"; client_secret = \"plain-text\"; });\n",
-   "integrations[0].client_secret: secrets are never written in the file"},
-  {HEAD "integrations = ({ id = \"a\"; type = \"degreed\"; organization = \"o\";"
-        " client_id = \"x\"; client_secret = \"@file:/nonexistent/secret\"; });\n",
-   "cannot open secret file \"/nonexistent/secret\""},
-  {HEAD "integrations = (" DEGREED(" catalog = { types = [\"course\", \"webinar\"]; };") ");\n",
-   "integrations[0].catalog.types: unknown content type \"webinar\""},
-  {HEAD "integrations = (" DEGREED(" catalog = { types = [\"custom_track\"]; };") ");\n",
+   1, "kafka.brokers", "missing required setting"},
+  {HEAD "integrations = (\n{ id = \"s\"; type = \"successfactors\";\n"
+        "  organization = \"globex\"; base_url = \"https://g.example.com\";\n"
+        "  admin_user = \"a\"; client_id = \"x\"; client_secret = \"@env:T_SECRET\"; });\n",
+   5, "integrations[0].company_id", "missing required setting"},
+  {HEAD2("", "") "integrations = (" SF("") ");\n", 2, "provider.ocn_provider_id",
+   "is required when a successfactors integration is configured"},
+  /* duplicate integration ids: the line of the second id */
+  {INTEGRATIONS(DEGREED("") ",\n{ type = \"degreed\"; organization = \"acme\";\n"
+                "  id = \"acme-degreed\"; client_id = \"x\";"
+                " client_secret = \"@env:T_SECRET\"; }"),
+   7, "integrations[1].id",
+   "duplicate integration id \"acme-degreed\" (first defined on line 4)"},
+  {INTEGRATIONS("{ type = \"degreed\"; organization = \"o\";\n"
+                "  id = \"has space\"; client_id = \"x\";"
+                " client_secret = \"@env:T_SECRET\"; }"),
+   5, "integrations[0].id", "\"has space\" must be 1-64 letters"},
+  /* unknown integration types, datacenters, identifiers */
+  {INTEGRATIONS("{ id = \"x\"; organization = \"o\";\n  type = \"moodle\"; }"), 5,
+   "integrations[0].type", "unknown integration type \"moodle\""},
+  {INTEGRATIONS(DEGREED(" datacenter = \"au\";")), 5,
+   "integrations[0].datacenter", "unknown datacenter \"au\""},
+  {INTEGRATIONS(SF(" user_identifier = \"employee_id\";")), 7,
+   "integrations[0].user_identifier", "unknown identifier \"employee_id\""},
+  /* bad URLs */
+  {INTEGRATIONS(DEGREED(" token_url = \"ftp://x.example.com/t\";")), 5,
+   "integrations[0].token_url", "\"ftp://x.example.com/t\" must be an https:// URL"},
+  {INTEGRATIONS(DEGREED(" api_base_url = \"https://\";")), 5,
+   "integrations[0].api_base_url", "\"https://\" has no host"},
+  {HEAD2("", "\n  thumbnails = { r = \"https://x.example/r.png\";\n"
+             "    python = \"x.example/p.png\"; };"),
+   4, "provider.thumbnails.python", "must be an https URL"},
+  /* non-https endpoints outside loopback */
+  {INTEGRATIONS(DEGREED(" api_base_url = \"http://api.example.com\";")), 5,
+   "integrations[0].api_base_url", "\"http://api.example.com\" must use https"},
+  {INTEGRATIONS(SF(" token_url = \"http://sso.example.com/t\";")), 7,
+   "integrations[0].token_url", "\"http://sso.example.com/t\" must use https"},
+  {INTEGRATIONS("{ id = \"s\"; type = \"successfactors\"; organization = \"g\";\n"
+                "  company_id = \"G\"; admin_user = \"a\"; client_id = \"x\";\n"
+                "  base_url = \"http://g.example.com\";\n"
+                "  client_secret = \"@env:T_SECRET\"; }"),
+   6, "integrations[0].base_url", "\"http://g.example.com\" must use https"},
+  {"kafka: { brokers = \"b\"; };\nprovider: { code = \"c\";\n"
+   "  logo_url = \"http://x.example/l.png\"; };\n",
+   3, "provider.logo_url", "\"http://x.example/l.png\" must be an https URL"},
+  /* missing secrets, and secrets written in the file */
+  {INTEGRATIONS(DEGREED_AT("o", "\"@env:T_MISSING\"", "")), 6,
+   "integrations[0].client_secret", "environment variable \"T_MISSING\" is not set"},
+  {INTEGRATIONS(DEGREED_AT("o", "\"@file:/nonexistent/secret\"", "")), 6,
+   "integrations[0].client_secret", "cannot open secret file \"/nonexistent/secret\""},
+  {INTEGRATIONS(DEGREED_AT("o", "\"plain-text\"", "")), 6,
+   "integrations[0].client_secret", "secrets are never written in the file"},
+  {HEAD2("\n  properties = ( [\"sasl.password\", \"@env:T_MISSING\"] );", ""), 2,
+   "kafka.properties[\"sasl.password\"]", "environment variable \"T_MISSING\" is not set"},
+  {HEAD2("\n  properties = ( [\"sasl.password\", \"hunter22\"] );", ""), 2,
+   "kafka.properties[\"sasl.password\"]", "secrets are never written in the file"},
+  /* unknown content types */
+  {INTEGRATIONS(DEGREED(" catalog = { types = [\"course\",\n \"webinar\"]; };")), 6,
+   "integrations[0].catalog.types", "unknown content type \"webinar\""},
+  {INTEGRATIONS(DEGREED(" catalog = { types = [\"custom_track\"]; };")), 5,
+   "integrations[0].catalog.types",
    "custom_track is governed by catalog.custom_tracks"},
-  {HEAD "integrations = ({ id = \"p\"; type = \"degreed\"; organization = \"*\";"
-        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; completions = true; });\n",
-   "integrations[0].completions: cannot be true for the provider-level integration"},
-  {HEAD "integrations = ({ id = \"p\"; type = \"degreed\"; organization = \"*\";"
-        " client_id = \"x\"; client_secret = \"@env:T_SECRET\";"
-        " catalog = { custom_tracks = true; }; });\n",
-   "custom_tracks cannot be true for the provider-level integration"},
-  {HEAD "integrations = ({ id = \"s\"; type = \"successfactors\"; organization = \"globex\";"
-        " base_url = \"https://g.example.com\"; admin_user = \"a\";"
-        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; });\n",
-   "integrations[0].company_id: missing required setting"},
-  {HEAD "integrations = (" SF(" datacenter = \"us\";") ");\n",
-   "integrations[0].datacenter: is not a setting of successfactors integrations"},
-  {HEAD "integrations = (" DEGREED(" batch_size = 5;") ");\n",
-   "integrations[0].batch_size: is not a setting of degreed integrations"},
-  {HEAD "integrations = (" SF(" batch_size = 1001;") ");\n",
-   "integrations[0].batch_size: must be between 1 and 1000, not 1001"},
-  {HEAD "integrations = (" SF(" user_identifier = \"employee_id\";") ");\n",
-   "integrations[0].user_identifier: unknown identifier \"employee_id\""},
-  {HEAD "integrations = (" DEGREED(" colour = \"red\";") ");\n",
-   "integrations[0].colour: unknown setting"},
-  {"kafka: { brokers = \"b\"; topics = [\"events\"]; dlq_topic = \"events\"; };\n"
-   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
-   ":1: kafka.dlq_topic: must not be one of kafka.topics"},
-  {"kafka: { brokers = \"b\"; properties = ( [\"group.id\", \"x\"] ); };\n"
-   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
-   ":1: kafka.properties[\"group.id\"]: is set by lmsbridge"},
-  {"kafka: { brokers = \"b\"; properties = ( [\"no.such.property\", \"x\"] ); };\n"
-   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
-   "kafka.properties[\"no.such.property\"]: rejected by librdkafka"},
-  {"kafka: { brokers = \"b\"; properties = ( [\"sasl.password\", \"hunter22\"] ); };\n"
-   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
-   "kafka.properties[\"sasl.password\"]: secrets are never written in the file"},
-  {"kafka: { brokers = \"b\"; properties = ( [\"linger.ms\"] ); };\n"
-   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n",
-   "kafka.properties[0]: must be a [\"name\", \"value\"] pair of strings"},
-  {HEAD "observability: { log_level = \"verbose\"; };\n",
-   "observability.log_level: \"verbose\" must be debug, info, warn or error"},
-  {HEAD "observability: { listen = \"9464\"; };\n",
-   "observability.listen: \"9464\" must be host:port"},
-  {HEAD "delivery: { max_attempts = \"many\"; };\n",
-   ":4: delivery.max_attempts: must be an integer"},
-  {HEAD "delivery: { backoff_initial_ms = 1000; backoff_max_ms = 10; };\n",
-   "delivery.backoff_max_ms: must not be below delivery.backoff_initial_ms"},
-  {"kafka: { brokers = \"b\"; };\nprovider: { code = \"c\"; logo_url = "
-   "\"https://x.example/l.png\"; };\nintegrations = (" SF("") ");\n",
-   "provider.ocn_provider_id: is required when a successfactors integration"},
-  {"kafka: { brokers = \"b\"; };\nprovider: { code = \"c\"; logo_url = "
-   "\"http://x.example/l.png\"; };\n",
-   "provider.logo_url: \"http://x.example/l.png\" must be an https URL"},
-  {HEAD "integrations = ({ id = \"has space\"; type = \"degreed\"; organization = \"o\";"
-        " client_id = \"x\"; client_secret = \"@env:T_SECRET\"; });\n",
-   "has space\" must be 1-64 letters"},
+  /* provider-level integration rules */
+  {INTEGRATIONS(DEGREED_AT("*", "\"@env:T_SECRET\"", "\n  completions = true;")), 7,
+   "integrations[0].completions", "cannot be true for the provider-level integration"},
+  {INTEGRATIONS(DEGREED_AT("*", "\"@env:T_SECRET\"",
+                           " catalog = {\n  custom_tracks = true; };")),
+   7, "integrations[0].catalog.custom_tracks",
+   "cannot be true for the provider-level integration"},
+  /* ranges and types */
+  {INTEGRATIONS(SF(" batch_size = 1001;")), 7, "integrations[0].batch_size",
+   "must be between 1 and 1000, not 1001"},
+  {HEAD "delivery: { max_in_flight = 2;\n  max_attempts = \"many\"; };\n", 5,
+   "delivery.max_attempts", "must be an integer"},
+  {HEAD "delivery: { backoff_initial_ms = 1000;\n  backoff_max_ms = 10; };\n", 5,
+   "delivery.backoff_max_ms", "must not be below delivery.backoff_initial_ms"},
+  {HEAD "observability: { listen = \"127.0.0.1:1\";\n  log_level = \"verbose\"; };\n",
+   5, "observability.log_level", "\"verbose\" must be debug, info, warn or error"},
+  {HEAD "observability: { log_level = \"info\";\n  listen = \"9464\"; };\n", 5,
+   "observability.listen", "\"9464\" must be host:port"},
+  /* kafka */
+  {HEAD2(" topics = [\"events\",\n  \"bad topic\"];", ""), 2, "kafka.topics",
+   "element 1 is not a valid topic name"},
+  {HEAD2(" topics = [\"events\"];\n  dlq_topic = \"events\";", ""), 2,
+   "kafka.dlq_topic", "must not be one of kafka.topics"},
+  {HEAD2("\n  properties = ( [\"group.id\", \"x\"] );", ""), 2,
+   "kafka.properties[\"group.id\"]", "is set by lmsbridge"},
+  {HEAD2("\n  properties = ( [\"no.such.property\", \"x\"] );", ""), 2,
+   "kafka.properties[\"no.such.property\"]", "rejected by librdkafka"},
+  {HEAD2("\n  properties = ( [\"linger.ms\"] );", ""), 2, "kafka.properties[0]",
+   "must be a [\"name\", \"value\"] pair of strings"},
 };
 
 static void test_bad_configs_name_file_line_key(void **state)
 {
   (void)state;
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    char *errors = NULL;
+    char *errors = NULL, want[1024], *nl;
     lb_config cfg;
     const char *p = write_config(bad[i].text);
+    snprintf(want, sizeof(want), "%s:%d: %s: %s", p, bad[i].line, bad[i].key,
+             bad[i].what);
     lb_err rc = lb_config_load(&cfg, p, &catalog_defaults, &errors);
     if (rc != LB_E_CONFIG)
-      fail_msg("case %zu: loaded, expected \"%s\"", i, bad[i].expect);
+      fail_msg("case %zu: loaded, expected \"%s\"", i, want);
     assert_non_null(errors);
-    if (!strstr(errors, bad[i].expect))
-      fail_msg("case %zu: expected \"%s\" in:\n%s", i, bad[i].expect, errors);
-    /* every report line starts with the file name */
-    if (strncmp(errors, p, strlen(p)) != 0)
-      fail_msg("case %zu: report does not start with the file: %s", i, errors);
+    /* one mistake, one report line: file:line: key: what */
+    nl = strchr(errors, '\n');
+    if (strncmp(errors, want, strlen(want)) != 0 || !nl || nl[1])
+      fail_msg("case %zu: expected one line starting \"%s\", got:\n%s", i,
+               want, errors);
     /* nothing of the loaded config survives a failure */
     assert_null(cfg.integrations);
     assert_null(cfg.kafka.brokers);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lb_map_degreed.h"
+#include "lb_test_events.h"
 
 static lb_config_pair thumbs[] = {
   {.name = "python", .value = "https://cdn.example.com/python.png"},
@@ -36,19 +37,6 @@ static lb_integration degreed = {
   .skill_ratings_path = "/api/v2/skill-ratings",
 };
 
-/* A catalog event with the given content fields (JSON members text). */
-static void catalog(lb_catalog_event *ev, const char *event_type,
-                    const char *content)
-{
-  char buf[4096], err[256];
-  snprintf(buf, sizeof(buf),
-           "{\"schema\":\"catalog.v1\",\"event_id\":\"e1\",\"event_type\":\"%s\","
-           "\"occurred_at\":\"2026-01-02T03:04:05Z\",\"version\":7,\"content\":{%s}}",
-           event_type, content);
-  if (lb_catalog_event_parse(ev, buf, strlen(buf), err, sizeof(err)) != LB_E_OK)
-    fail_msg("bad test event: %s", err);
-}
-
 static void completion(lb_completion_event *ev, const char *fields)
 {
   char buf[4096], err[256];
@@ -67,12 +55,12 @@ static void completion(lb_completion_event *ev, const char *fields)
   "\"https://www.datacamp.com/projects/78\",\"technology\":\"r\","           \
   "\"duration_hours\":2.5"
 
-#define PROJECT_ATTRS(obsolete)                                              \
+#define PROJECT_ATTRS                                                        \
   "{\"external-id\":\"project-78\",\"title\":\"Wrangling and Visualizing "   \
   "Musical Data - Project\",\"summary\":\"Chords.\",\"url\":"                \
   "\"https://www.datacamp.com/projects/78\",\"provider-code\":\"datacamp\"," \
   "\"image-url\":\"https://cdn.example.com/r.png\",\"duration\":2.5,"        \
-  "\"duration-type\":\"Hours\",\"obsolete\":" obsolete ",\"format\":"        \
+  "\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":"              \
   "\"Project\",\"language\":\"en-US\"}"
 
 static void test_project_upsert_is_create_lookup_update(void **state)
@@ -80,7 +68,7 @@ static void test_project_upsert_is_create_lookup_update(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  catalog(&ev, "content.upserted", PROJECT);
+  lb_test_catalog_event(&ev, "content.upserted", PROJECT);
   lb_request_list_init(&l);
   assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
   assert_int_equal(l.n, 3);
@@ -89,7 +77,7 @@ static void test_project_upsert_is_create_lookup_update(void **state)
   assert_int_equal(l.items[0].method, LB_POST);
   assert_string_equal(l.items[0].url, "https://api.degreed.com/api/v2/content/courses");
   assert_string_equal(l.items[0].body,
-                      "{\"data\":{\"type\":\"content/courses\",\"attributes\":" PROJECT_ATTRS("false") "}}");
+                      "{\"data\":{\"type\":\"content/courses\",\"attributes\":" PROJECT_ATTRS "}}");
   assert_string_equal(l.items[0].key, "project-78");
 
   assert_int_equal(l.items[1].step, LB_STEP_LOOKUP);
@@ -102,14 +90,14 @@ static void test_project_upsert_is_create_lookup_update(void **state)
   assert_int_equal(l.items[2].method, LB_PATCH);
   assert_string_equal(l.items[2].url, "https://api.degreed.com/api/v2/content/courses/{id}");
   assert_string_equal(l.items[2].body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\",\"attributes\":" PROJECT_ATTRS("false") "}}");
+                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\",\"attributes\":" PROJECT_ATTRS "}}");
 
   /* the update bound to the id Degreed gave */
   char *url = NULL, *body = NULL;
   assert_int_equal(lb_map_degreed_bind_id(&l.items[2], "zQZ rYE5", &url, &body), LB_E_OK);
   assert_string_equal(url, "https://api.degreed.com/api/v2/content/courses/zQZ%20rYE5");
   assert_string_equal(body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"zQZ rYE5\",\"attributes\":" PROJECT_ATTRS("false") "}}");
+                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"zQZ rYE5\",\"attributes\":" PROJECT_ATTRS "}}");
   free(url);
   free(body);
   /* a request without the placeholder cannot be bound */
@@ -123,19 +111,32 @@ static void test_archive_is_lookup_then_obsolete_patch(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  catalog(&ev, "content.archived", PROJECT);
+  lb_test_catalog_event(&ev, "content.archived", PROJECT);
   lb_request_list_init(&l);
   assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
   assert_int_equal(l.n, 2);
   assert_int_equal(l.items[0].step, LB_STEP_LOOKUP);
+  assert_string_equal(l.items[0].url,
+                      "https://api.degreed.com/api/v2/content/courses?filter[external_id]=project-78");
   assert_int_equal(l.items[1].step, LB_STEP_UPDATE);
+  assert_int_equal(l.items[1].method, LB_PATCH);
+  /* obsolete alone: Degreed keeps the summary, image and duration it holds */
   assert_string_equal(l.items[1].body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\",\"attributes\":" PROJECT_ATTRS("true") "}}");
+                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\","
+                      "\"attributes\":{\"obsolete\":true}}}");
+  char *url = NULL, *body = NULL;
+  assert_int_equal(lb_map_degreed_bind_id(&l.items[1], "zQZ", &url, &body), LB_E_OK);
+  assert_string_equal(url, "https://api.degreed.com/api/v2/content/courses/zQZ");
+  assert_string_equal(body, "{\"data\":{\"type\":\"content/courses\",\"id\":\"zQZ\","
+                            "\"attributes\":{\"obsolete\":true}}}");
+  free(url);
+  free(body);
   lb_request_list_release(&l);
   lb_catalog_event_release(&ev);
 }
 
-/* Per content type: endpoint, format or num-questions, and duration. */
+/* Per content type: endpoint, format or num-questions, and duration of the
+ * upsert; the archive of each is the same obsolete-only PATCH. */
 static void test_each_content_type(void **state)
 {
   (void)state;
@@ -143,29 +144,29 @@ static void test_each_content_type(void **state)
     const char *type;
     const char *resource;
     const char *tail; /* expected attributes after "image-url" */
+    const char *extra; /* content fields the type requires */
   } cases[] = {
     {"course", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Course\",\"language\":\"en-US\"}"},
+     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Course\",\"language\":\"en-US\"}", ""},
     {"project", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Project\",\"language\":\"en-US\"}"},
+     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Project\",\"language\":\"en-US\"}", ""},
     {"practice", "content/courses",
-     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"format\":\"Practice\",\"language\":\"en-US\"}"},
+     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"format\":\"Practice\",\"language\":\"en-US\"}", ""},
     {"assessment", "content/assessments",
-     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"num-questions\":15,\"language\":\"en-US\"}"},
+     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"num-questions\":15,\"language\":\"en-US\"}", ""},
     {"skill_track", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Skill Track\",\"language\":\"en-US\"}"},
+     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Skill Track\",\"language\":\"en-US\"}", ""},
     {"career_track", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Career Track\",\"language\":\"en-US\"}"},
+     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Career Track\",\"language\":\"en-US\"}", ""},
+    {"custom_track", "content/courses",
+     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Custom Track\",\"language\":\"en-US\"}",
+     ",\"organization_id\":\"acme\""},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    char content[512], expect[2048];
+    char expect[2048];
     lb_catalog_event ev;
     lb_request_list l;
-    snprintf(content, sizeof(content),
-             "\"id\":\"9\",\"type\":\"%s\",\"title\":\"T\",\"description\":\"D\","
-             "\"url\":\"https://x.example/9\",\"technology\":null,\"duration_hours\":4",
-             cases[i].type);
-    catalog(&ev, "content.upserted", content);
+    lb_test_catalog_item(&ev, "content.upserted", cases[i].type, cases[i].extra);
     lb_request_list_init(&l);
     assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
     snprintf(expect, sizeof(expect),
@@ -177,6 +178,17 @@ static void test_each_content_type(void **state)
     assert_string_equal(l.items[0].body, expect);
     lb_request_list_release(&l);
     lb_catalog_event_release(&ev);
+
+    lb_test_catalog_item(&ev, "content.archived", cases[i].type, cases[i].extra);
+    lb_request_list_init(&l);
+    assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+    assert_int_equal(l.n, 2);
+    snprintf(expect, sizeof(expect),
+             "{\"data\":{\"type\":\"%s\",\"id\":\"{id}\",\"attributes\":{\"obsolete\":true}}}",
+             cases[i].resource);
+    assert_string_equal(l.items[1].body, expect);
+    lb_request_list_release(&l);
+    lb_catalog_event_release(&ev);
   }
 }
 
@@ -185,7 +197,7 @@ static void test_assessment_questions_and_thumbnail(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  catalog(&ev, "content.upserted",
+  lb_test_catalog_event(&ev, "content.upserted",
           "\"id\":\"py\",\"type\":\"assessment\",\"title\":\"Python\",\"description\":\"\","
           "\"url\":\"https://x.example/a\",\"technology\":\"Python\",\"num_questions\":30,"
           "\"language\":\"de-DE\"");

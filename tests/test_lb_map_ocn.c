@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lb_map_ocn.h"
+#include "lb_test_events.h"
 #include "lb_time.h"
 
 static lb_config_pair thumbs[] = {
@@ -34,18 +35,6 @@ static lb_integration sf = {
   .user_identifier = LB_UID_SSO_NAMEID,
   .completions = true,
 };
-
-static void catalog(lb_catalog_event *ev, const char *event_type,
-                    const char *content)
-{
-  char buf[4096], err[256];
-  snprintf(buf, sizeof(buf),
-           "{\"schema\":\"catalog.v1\",\"event_id\":\"e1\",\"event_type\":\"%s\","
-           "\"occurred_at\":\"2026-01-02T03:04:05Z\",\"version\":7,\"content\":{%s}}",
-           event_type, content);
-  if (lb_catalog_event_parse(ev, buf, strlen(buf), err, sizeof(err)) != LB_E_OK)
-    fail_msg("bad test event: %s", err);
-}
 
 static void completion(lb_completion_event *ev, const char *completed_at,
                        const char *fields)
@@ -80,7 +69,7 @@ static void test_course_object(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  catalog(&ev, "content.upserted", PROJECT);
+  lb_test_catalog_event(&ev, "content.upserted", PROJECT);
   lb_request_list_init(&l);
   assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
   assert_int_equal(l.n, 1);
@@ -93,12 +82,61 @@ static void test_course_object(void **state)
   lb_request_list_release(&l);
   lb_catalog_event_release(&ev);
 
-  catalog(&ev, "content.archived", PROJECT);
+  lb_test_catalog_event(&ev, "content.archived", PROJECT);
   lb_request_list_init(&l);
   assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
   assert_string_equal(l.items[0].body, PROJECT_COURSE("INACTIVE"));
   lb_request_list_release(&l);
   lb_catalog_event_release(&ev);
+}
+
+/* Per content type and catalog event type: the whole OCN course. Every type
+ * is a course; tracks are placeholders linking to the track page; practices
+ * and assessments carry no duration; an archive makes it INACTIVE. */
+static void test_each_content_type(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *type;
+    const char *duration; /* expected after "content", "" for none */
+    const char *extra;    /* content fields the type requires */
+  } cases[] = {
+    {"course", ",\"duration\":\"4 hours\"", ""},
+    {"project", ",\"duration\":\"4 hours\"", ""},
+    {"practice", "", ""},
+    {"assessment", "", ""},
+    {"skill_track", ",\"duration\":\"4 hours\"", ""},
+    {"career_track", ",\"duration\":\"4 hours\"", ""},
+    {"custom_track", ",\"duration\":\"4 hours\"", ",\"organization_id\":\"globex\""},
+  };
+  static const struct {
+    const char *event_type, *status;
+  } events[] = {{"content.upserted", "ACTIVE"}, {"content.archived", "INACTIVE"}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    for (size_t j = 0; j < sizeof(events) / sizeof(events[0]); j++) {
+      char expect[2048];
+      lb_catalog_event ev;
+      lb_request_list l;
+      lb_test_catalog_item(&ev, events[j].event_type, cases[i].type, cases[i].extra);
+      lb_request_list_init(&l);
+      assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
+      assert_int_equal(l.n, 1);
+      const char *label = lb_content_type_label(ev.content.type);
+      snprintf(expect, sizeof(expect),
+               "{\"courseID\":\"%s-9\",\"providerID\":\"DATACAMP\",\"status\":\"%s\","
+               "\"title\":[{\"locale\":\"English\",\"value\":\"T - %s\"}],"
+               "\"description\":[{\"locale\":\"English\",\"value\":\"D\"}],"
+               "\"thumbnailURI\":\"https://cdn.example.com/logo.png\",\"content\":[{"
+               "\"providerID\":\"DATACAMP\",\"launchURL\":\"https://x.example/9\","
+               "\"contentTitle\":\"T - %s\",\"contentID\":\"%s-9\",\"launchType\":3,"
+               "\"mobileEnabled\":true}]%s}",
+               cases[i].type, events[j].status, label, label, cases[i].type,
+               cases[i].duration);
+      assert_string_equal(l.items[0].body, expect);
+      lb_request_list_release(&l);
+      lb_catalog_event_release(&ev);
+    }
+  }
 }
 
 /* Practices and assessments carry no duration; an empty description is
@@ -108,7 +146,7 @@ static void test_course_rules(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  catalog(&ev, "content.upserted",
+  lb_test_catalog_event(&ev, "content.upserted",
           "\"id\":\"a1\",\"type\":\"assessment\",\"title\":\"SQL\",\"description\":\"\","
           "\"url\":\"https://x.example/a1\",\"duration_hours\":1,\"language\":\"de-DE\"");
   lb_request_list_init(&l);
@@ -148,44 +186,83 @@ static void test_batch_body(void **state)
   free(body);
 }
 
+#define OCN_EVENTS_URL                                                     \
+  "https://globex.example.com/learning/odatav4/public/admin/"              \
+  "learningevent-service/v1/OCNLearningEvents"
+
+/* Per content type with a completion: the whole learning event, epoch
+ * milliseconds (2017-01-02T03:04:05Z = 1483326245000, the reference's test
+ * vector), totalHours when the event gives a duration. */
 static void test_learning_event(void **state)
 {
   (void)state;
-  lb_completion_event ev;
-  lb_request_list l;
-  const char *skip = NULL;
+  static const struct {
+    const char *type;
+    const char *fields; /* duration_hours, score */
+    const char *hours;  /* expected after completedTimestamp */
+  } cases[] = {
+    {"course", ",\"duration_hours\":4", ",\"totalHours\":4"},
+    {"project", ",\"duration_hours\":2.5", ",\"totalHours\":2.5"},
+    {"practice", ",\"duration_hours\":null", ""},
+    {"assessment", ",\"score\":72.5", ""},
+  };
   int64_t now = 1800000000000; /* 2027-01-15 */
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char fields[512], expect[512];
+    lb_completion_event ev;
+    lb_request_list l;
+    const char *skip = NULL;
+    snprintf(fields, sizeof(fields),
+             "\"user\":{\"id\":\"u1\",\"sso_nameid\":\"ADA01\"},"
+             "\"content\":{\"id\":\"735\",\"type\":\"%s\"}%s",
+             cases[i].type, cases[i].fields);
+    completion(&ev, "2017-01-02T03:04:05Z", fields);
+    lb_request_list_init(&l);
+    assert_int_equal(lb_map_ocn_learning_event(&ev, &sf, &provider, now, &l, &skip), LB_E_OK);
+    assert_null(skip);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.items[0].step, LB_STEP_COMPLETION);
+    assert_int_equal(l.items[0].method, LB_POST);
+    assert_string_equal(l.items[0].url, OCN_EVENTS_URL);
+    snprintf(expect, sizeof(expect),
+             "{\"userID\":\"ADA01\",\"providerID\":\"DATACAMP\",\"courseID\":\"%s-735\","
+             "\"courseCompleted\":true,\"completedTimestamp\":1483326245000%s}",
+             cases[i].type, cases[i].hours);
+    assert_string_equal(l.items[0].body, expect);
+    lb_request_list_release(&l);
+    lb_completion_event_release(&ev);
+  }
+}
 
-  /* 2017-01-02T03:04:05Z = 1483326245000 ms, the reference's test vector */
+/* The identifier each integration asks for, from a learner who has all. */
+static void test_learning_event_identifier(void **state)
+{
+  (void)state;
+  static const struct {
+    lb_user_id_kind kind;
+    const char *user_id;
+  } ids[] = {{LB_UID_EMAIL, "ada@globex.example"},
+             {LB_UID_LMS_USERNAME, "ada.l"},
+             {LB_UID_SSO_NAMEID, "ADA01"}};
+  lb_completion_event ev;
   completion(&ev, "2017-01-02T03:04:05Z",
              "\"user\":{\"id\":\"u1\",\"email\":\"ada@globex.example\","
              "\"sso_nameid\":\"ADA01\",\"lms_username\":\"ada.l\"},"
-             "\"content\":{\"id\":\"735\",\"type\":\"course\"},\"duration_hours\":4");
-  lb_request_list_init(&l);
-  assert_int_equal(lb_map_ocn_learning_event(&ev, &sf, &provider, now, &l, &skip), LB_E_OK);
-  assert_int_equal(l.n, 1);
-  assert_string_equal(l.items[0].url,
-                      "https://globex.example.com/learning/odatav4/public/admin/"
-                      "learningevent-service/v1/OCNLearningEvents");
-  assert_string_equal(l.items[0].body,
-                      "{\"userID\":\"ADA01\",\"providerID\":\"DATACAMP\",\"courseID\":"
-                      "\"course-735\",\"courseCompleted\":true,\"completedTimestamp\":"
-                      "1483326245000,\"totalHours\":4}");
-  lb_request_list_release(&l);
-
-  /* identifier per integration */
-  static const struct {
-    lb_user_id_kind kind;
-    const char *expect;
-  } ids[] = {{LB_UID_EMAIL, "\"userID\":\"ada@globex.example\""},
-             {LB_UID_LMS_USERNAME, "\"userID\":\"ada.l\""},
-             {LB_UID_SSO_NAMEID, "\"userID\":\"ADA01\""}};
-  for (size_t i = 0; i < 3; i++) {
+             "\"content\":{\"id\":\"735\",\"type\":\"course\"}");
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    char expect[512];
+    lb_request_list l;
+    const char *skip = NULL;
     lb_integration in = sf;
     in.user_identifier = ids[i].kind;
     lb_request_list_init(&l);
-    assert_int_equal(lb_map_ocn_learning_event(&ev, &in, &provider, now, &l, &skip), LB_E_OK);
-    assert_non_null(strstr(l.items[0].body, ids[i].expect));
+    assert_int_equal(lb_map_ocn_learning_event(&ev, &in, &provider, 1800000000000, &l, &skip),
+                     LB_E_OK);
+    snprintf(expect, sizeof(expect),
+             "{\"userID\":\"%s\",\"providerID\":\"DATACAMP\",\"courseID\":\"course-735\","
+             "\"courseCompleted\":true,\"completedTimestamp\":1483326245000}",
+             ids[i].user_id);
+    assert_string_equal(l.items[0].body, expect);
     lb_request_list_release(&l);
   }
   lb_completion_event_release(&ev);
@@ -233,9 +310,11 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_course_object),
+    cmocka_unit_test(test_each_content_type),
     cmocka_unit_test(test_course_rules),
     cmocka_unit_test(test_batch_body),
     cmocka_unit_test(test_learning_event),
+    cmocka_unit_test(test_learning_event_identifier),
     cmocka_unit_test(test_learning_event_never_in_the_future),
     cmocka_unit_test(test_learning_event_without_identifier_is_skipped),
   };

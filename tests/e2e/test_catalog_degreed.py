@@ -79,17 +79,27 @@ try:
           courses["course-200"]["title"].startswith("course 200 v2 "),
           "update with a learned id (from the look-up): one PATCH")
 
-    # archive: PATCH obsolete = true on the known id
+    # archive: PATCH obsolete = true on the known id, and nothing else: the
+    # LMS keeps the title, summary, image and duration it holds (the archive
+    # event carries a v3 title that must not land)
     mark = last_seq(env, "acme")
+    before = degreed_items(env.state("acme"))["course-100"]
     env.produce_many("catalog-events", [catalog_event("course", "100", 3,
                                                       etype="content.archived")])
     wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                               outcome="success") >= 6, 30, "the archive")
-    c100 = [c for c in env.state("acme")["degreed"]["courses"]
-            if c["attributes"]["external-id"] == "course-100"][0]
+    after = degreed_items(env.state("acme"))["course-100"]
+    patches = [r for r in env.lms_requests("acme")
+               if r["seq"] > mark and r["method"] == "PATCH"]
     check([m for m, _, _ in calls(env, "acme", "course-100", mark)] == ["PATCH"] and
-          c100["attributes"].get("obsolete") is True,
-          "archive: PATCH obsolete=true, the item stays in the LMS")
+          len(patches) == 1 and
+          patches[0]["body"]["data"]["attributes"] == {"obsolete": True},
+          "archive: one PATCH whose attributes are obsolete=true alone")
+    kept = ("title", "summary", "url", "image-url", "duration", "duration-type", "format")
+    check(after.get("obsolete") is True and before.get("obsolete") is False and
+          {k: after.get(k) for k in kept} == {k: before.get(k) for k in kept} and
+          after["title"].startswith("course 100 v2 "),
+          "archive: obsolete, the item stays in the LMS with what it held")
 
     # the customer deletes course-200 in Degreed; the next update finds its
     # remembered id gone: 404 -> look up (nothing) -> create again
