@@ -221,6 +221,29 @@ def kcat(args, bootstrap, input=None, timeout=20):
 def produce(sb, topic, count=1, partition=None, key=None, headers=(),
             retries=None, timeout_ms=None, deadline_s=30):
     """Runs kafka-sandbox-client produce; returns its delivery events."""
+    events = run_producer(sb, topic, count, partition, key, headers, retries,
+                          timeout_ms, deadline_s=deadline_s)
+    check(len(events) == count,
+          f"{len(events)} delivery reports for {count} messages")
+    return events
+
+
+def produce_txn(sb, topic, transactional_id, count=1, timeout_ms=5000,
+                deadline_s=30):
+    """Produces count messages as one transaction. Returns ({step: error}
+    for the steps run (init, begin, commit), delivery events): a failed
+    step ends the run."""
+    events = run_producer(sb, topic, count, timeout_ms=timeout_ms,
+                          transactional_id=transactional_id,
+                          deadline_s=deadline_s)
+    steps = {e["step"]: e["error"] for e in events if e["event"] == "txn"}
+    return steps, [e for e in events if e["event"] == "delivery"]
+
+
+def run_producer(sb, topic, count=1, partition=None, key=None, headers=(),
+                 retries=None, timeout_ms=None, transactional_id=None,
+                 deadline_s=30):
+    """Runs kafka-sandbox-client produce; returns all its events."""
     args = [CLIENT, "produce", "-b", sb.bootstrap, "-t", topic,
             "-n", str(count)]
     if partition is not None:
@@ -233,6 +256,8 @@ def produce(sb, topic, count=1, partition=None, key=None, headers=(),
         args += ["--retries", str(retries)]
     if timeout_ms is not None:
         args += ["--timeout-ms", str(timeout_ms)]
+    if transactional_id is not None:
+        args += ["--transactional-id", transactional_id]
     try:
         p = subprocess.run(args, capture_output=True, text=True,
                            timeout=deadline_s)
@@ -241,10 +266,7 @@ def produce(sb, topic, count=1, partition=None, key=None, headers=(),
     check(p.returncode == 0,
           f"producer exited {p.returncode}: {p.stderr[-2000:]}")
     check_sanitizers(p.stderr, "producer")
-    events = [json.loads(line) for line in p.stdout.splitlines()]
-    check(len(events) == count,
-          f"{len(events)} delivery reports for {count} messages")
-    return events
+    return [json.loads(line) for line in p.stdout.splitlines()]
 
 
 class Consumer:

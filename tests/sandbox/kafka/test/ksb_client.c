@@ -4,14 +4,19 @@
  *
  *   produce -b BOOTSTRAP -t TOPIC [-p PARTITION] [-n COUNT] [-k KEY]
  *           [-H NAME=VALUE]... [--retries N] [--timeout-ms MS]
+ *           [--transactional-id ID]
  *     Produces COUNT messages one after the other, each waiting for its
  *     delivery report: {"event":"delivery","seq":..,"error":..,
- *     "partition":..,"offset":..,"latency_ms":..}.
+ *     "partition":..,"offset":..,"latency_ms":..}. With a transactional id
+ *     the messages are one transaction, and each step reports
+ *     {"event":"txn","step":"init"|"begin"|"commit","error":..}; a failed
+ *     step ends the run (exit 0). --timeout-ms also bounds each step.
  *
  *   consume -b BOOTSTRAP -t TOPIC -g GROUP [--commit auto|manual]
  *           [--session-timeout-ms MS] [--debug-cgrp] [--max-runtime-ms MS]
  *     Group consumer: events "assigned", "revoked", "message", "error",
- *     "commit", "log" (coordinator changes, with --debug-cgrp). Commands on
+ *     "commit", "log" (coordinator changes and JoinGroup responses, with
+ *     --debug-cgrp). Commands on
  *     stdin, one per line: "commit" (synchronous commit of the consumed
  *     positions), "quit". Ends on quit, SIGTERM/SIGINT or the runtime
  *     bound, leaving the group cleanly.
@@ -42,7 +47,7 @@ static volatile sig_atomic_t stop;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct opts {
-  const char *mode, *bootstrap, *topic, *group, *key, *commit;
+  const char *mode, *bootstrap, *topic, *group, *key, *commit, *txn_id;
   const char *headers[HEADERS_MAX]; /* "name=value", borrowed from argv */
   int header_cnt;
   long partition, count, retries, timeout_ms, session_timeout_ms,
@@ -108,13 +113,14 @@ static int parse_long(const char *s, long min, long max, long *ret)
   return 0;
 }
 
-/* librdkafka log callback (any thread): coordinator changes become "log"
- * events, warnings and errors go to stderr, other debug lines are dropped. */
+/* librdkafka log callback (any thread): coordinator changes and JoinGroup
+ * responses become "log" events, warnings and errors go to stderr, other
+ * debug lines are dropped. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
   (void)rk;
-  if (strstr(fac, "COORD")) {
+  if (strstr(fac, "COORD") || !strcmp(fac, "JOINGROUP")) {
     json_object *ev = event_new("log");
 
     json_object_object_add(ev, "fac", json_object_new_string(fac));
@@ -178,6 +184,23 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
   d->done = true;
 }
 
+/* Reports one step of a transaction (error = the step's error, or NULL);
+ * returns false when it failed. */
+static bool txn_step(const char *step, rd_kafka_error_t *error)
+{
+  json_object *ev = event_new("txn");
+
+  json_object_object_add(ev, "step", json_object_new_string(step));
+  json_object_object_add(
+      ev, "error",
+      error ? json_object_new_string(rd_kafka_error_name(error)) : NULL);
+  emit(ev);
+  if (!error)
+    return true;
+  rd_kafka_error_destroy(error);
+  return false;
+}
+
 static int run_produce(const struct opts *o)
 {
   rd_kafka_conf_t *conf = conf_new(o);
@@ -194,7 +217,8 @@ static int run_produce(const struct opts *o)
   snprintf(buf, sizeof(buf), "%ld", o->timeout_ms);
   if (conf_set(conf, "message.timeout.ms", buf) < 0 ||
       conf_set(conf, "acks", "all") < 0 || conf_set(conf, "linger.ms", "0") < 0 ||
-      conf_set(conf, "retry.backoff.ms", "100") < 0)
+      conf_set(conf, "retry.backoff.ms", "100") < 0 ||
+      (o->txn_id && conf_set(conf, "transactional.id", o->txn_id) < 0))
     goto out;
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
@@ -203,6 +227,12 @@ static int run_produce(const struct opts *o)
     goto out;
   }
   conf = NULL; /* now owned by rk */
+  if (o->txn_id &&
+      (!txn_step("init", rd_kafka_init_transactions(rk, o->timeout_ms)) ||
+       !txn_step("begin", rd_kafka_begin_transaction(rk)))) {
+    ret = 0;
+    goto out;
+  }
 
   for (i = 0; i < o->count && !stop; i++) {
     struct delivery d = {.seq = i, .start_us = now_us()};
@@ -240,6 +270,8 @@ static int run_produce(const struct opts *o)
       goto out;
     }
   }
+  if (o->txn_id)
+    txn_step("commit", rd_kafka_commit_transaction(rk, o->timeout_ms));
   ret = 0;
 
 out:
@@ -465,7 +497,8 @@ static void usage(void)
 {
   fprintf(stderr,
           "usage: " PROG " produce -b BOOTSTRAP -t TOPIC [-p P] [-n COUNT] "
-          "[-k KEY] [-H N=V]... [--retries N] [--timeout-ms MS]\n"
+          "[-k KEY] [-H N=V]... [--retries N] [--timeout-ms MS] "
+          "[--transactional-id ID]\n"
           "       " PROG " consume -b BOOTSTRAP -t TOPIC -g GROUP "
           "[--commit auto|manual] [--session-timeout-ms MS] [--debug-cgrp] "
           "[--max-runtime-ms MS]\n");
@@ -480,6 +513,7 @@ int main(int argc, char **argv)
       {"session-timeout-ms", required_argument, NULL, 's'},
       {"max-runtime-ms", required_argument, NULL, 'm'},
       {"debug-cgrp", no_argument, NULL, 'D'},
+      {"transactional-id", required_argument, NULL, 'X'},
       {NULL, 0, NULL, 0},
   };
   struct opts o = {.partition = RD_KAFKA_PARTITION_UA,
@@ -507,6 +541,7 @@ int main(int argc, char **argv)
     case 'k': o.key = optarg; break;
     case 'c': o.commit = optarg; break;
     case 'D': o.debug_cgrp = true; break;
+    case 'X': o.txn_id = optarg; break;
     case 'H':
       if (o.header_cnt == HEADERS_MAX) {
         usage();

@@ -129,6 +129,22 @@ def broker_errors_with_rtt():
         check(sb.call("GET", "/brokers/2/errors?api=Produce")["remaining"]
               == 1, "broker 2 stack consumed")
 
+        # Once broker 2 leads the partition its _TRANSPORT is used: it drops
+        # the connection under the Produce request, which fails (retries
+        # off) without being written; the next one goes through.
+        sb.call("POST", "/partitions/b/0/leader?broker=2")
+        evs = ksb.produce(sb, "b", count=2, retries=0)
+        check([(e["error"], e["offset"]) for e in evs] ==
+              [("_TRANSPORT", -1001), (None, 3)], f"deliveries {evs}")
+        check(sb.call("GET", "/brokers/2/errors?api=Produce")["remaining"]
+              == 0, "broker 2 stack not consumed")
+        # A producer with retries reconnects and delivers.
+        sb.call("POST", "/brokers/2/errors?api=Produce&error=_TRANSPORT")
+        ev = ksb.produce(sb, "b", retries=2)[0]
+        check((ev["error"], ev["offset"]) == (None, 4), f"retried: {ev}")
+        check(sb.call("GET", "/brokers/2/errors?api=Produce")["remaining"]
+              == 0, "broker 2 stack not consumed by the retrying producer")
+
 
 def offset_commit_errors():
     with ksb.Sandbox(brokers=3, topics=["o:2"]) as sb, \
@@ -159,6 +175,103 @@ def offset_commit_errors():
         check(ev["error"] is None, f"retried commit: {ev}")
         check(ev["latency_ms"] >= 150,
               f"commit with two retries took {ev['latency_ms']} ms")
+
+
+def join_group_errors():
+    with ksb.Sandbox(brokers=3, topics=["j:2"]) as sb:
+        # Pushed on the group coordinator before the consumer joins.
+        sb.call("POST", "/coordinator?type=group&key=group-join&broker=2")
+        doc = sb.call("POST", "/brokers/2/errors?api=JoinGroup"
+                      "&error=COORDINATOR_NOT_AVAILABLE&count=2")
+        check(doc["pushed"] == ["COORDINATOR_NOT_AVAILABLE"] * 2,
+              f"answer {doc}")
+        check(sb.call("GET", "/brokers/2/errors?api=JoinGroup")["remaining"]
+              == 2, "broker 2 JoinGroup stack")
+        with ksb.Consumer(sb, "j", "group-join", debug_cgrp=True) as c:
+            ev = c.wait_for(lambda e: e["event"] == "assigned", 30,
+                            "assignment after the JoinGroup errors")
+            check(sorted(ev["partitions"]) == [0, 1], f"assigned {ev}")
+            # The client got both errors, then joined.
+            joins = [e["message"] for e in c.events if e["event"] == "log"
+                     and "JoinGroup response:" in e["message"]]
+            check(len(joins) == 3 and
+                  all(j.endswith("Coordinator not available")
+                      for j in joins[:2]) and
+                  "Coordinator not available" not in joins[2],
+                  f"JoinGroup responses {joins}")
+            check(sb.call("GET", "/brokers/2/errors?api=JoinGroup")
+                  ["remaining"] == 0, "broker 2 stack not consumed")
+            # ...and the group works.
+            ksb.produce(sb, "j", count=2, partition=1)
+            ksb.wait_until(lambda: len(c.messages()) >= 2, 10, "2 messages")
+
+
+def broker_stack_shadows_cluster_errors():
+    """librdkafka 2.0.2: a broker with an error stack for an API (even an
+    empty one) never uses the cluster-wide errors of that API."""
+    with ksb.Sandbox(brokers=3, topics=["s:1"]) as sb:
+        sb.call("POST", "/partitions/s/0/leader?broker=1")
+        ksb.produce(sb, "s")
+        sb.call("POST", "/brokers/1/errors?api=Produce&error=NOT_ENOUGH_REPLICAS")
+        sb.call("POST", "/errors?api=Produce&error=REQUEST_TIMED_OUT")
+        evs = ksb.produce(sb, "s", count=3, retries=0)
+        check([e["error"] for e in evs] == ["NOT_ENOUGH_REPLICAS", None, None],
+              f"deliveries through broker 1: {evs}")
+        # The cluster-wide error is still there for the other brokers.
+        sb.call("POST", "/partitions/s/0/leader?broker=3")
+        evs = ksb.produce(sb, "s", count=2, retries=0)
+        check([e["error"] for e in evs] == ["REQUEST_TIMED_OUT", None],
+              f"deliveries through broker 3: {evs}")
+
+
+def fetch_errors_on_leader():
+    with ksb.Sandbox(brokers=3, topics=["f:1"]) as sb, \
+            ksb.Consumer(sb, "f", "group-fetch") as c:
+        sb.call("POST", "/partitions/f/0/leader?broker=3")
+        c.wait_for(lambda e: e["event"] == "assigned", 20, "assignment")
+        ksb.produce(sb, "f", count=3)
+        ksb.wait_until(lambda: len(c.messages()) >= 3, 10, "3 messages")
+        # The consumer's next Fetch requests to the leader fail; it looks
+        # the leader up again and goes on where it was.
+        doc = sb.call("POST", "/brokers/3/errors?api=Fetch"
+                      "&error=NOT_LEADER_FOR_PARTITION&count=2")
+        check(doc["pushed"] == ["NOT_LEADER_FOR_PARTITION"] * 2, f"answer {doc}")
+        ksb.produce(sb, "f", count=7)
+        ksb.wait_until(lambda: len(c.messages()) >= 10, 20, "10 messages")
+        ksb.wait_until(lambda: sb.call("GET", "/brokers/3/errors?api=Fetch")
+                       ["remaining"] == 0, 10, "the Fetch errors used up")
+        offsets = [m["offset"] for m in c.messages()]
+        check(offsets == list(range(10)), f"consumed offsets {offsets}")
+        check(not [e for e in c.events if e["event"] == "error"],
+              "errors reached the application")
+
+
+def transaction_coordinator_move():
+    with ksb.Sandbox(brokers=3, topics=["t:1"]) as sb:
+        sb.call("POST", "/partitions/t/0/leader?broker=1")
+        doc = sb.call("POST", "/coordinator?type=transaction&key=txn-move"
+                      "&broker=2")
+        check(doc == {"ok": True, "type": "transaction", "key": "txn-move",
+                      "broker": 2}, f"answer {doc}")
+        check(sb.call("GET", "/status")["coordinators"] ==
+              [{"type": "transaction", "key": "txn-move", "broker": 2}],
+              "status coordinators")
+        # With its coordinator down, the transactional producer cannot
+        # even start (broker 1, the partition leader, is up)...
+        sb.call("POST", "/brokers/2/down")
+        steps, evs = ksb.produce_txn(sb, "t", "txn-move", timeout_ms=2000)
+        check(steps == {"init": "_TIMED_OUT"} and not evs,
+              f"coordinator down: {steps} {evs}")
+        # ...moved to broker 3 (2 still down), it commits a transaction.
+        sb.call("POST", "/coordinator?type=transaction&key=txn-move&broker=3")
+        check(sb.call("GET", "/status")["coordinators"] ==
+              [{"type": "transaction", "key": "txn-move", "broker": 3}],
+              "status after the move")
+        steps, evs = ksb.produce_txn(sb, "t", "txn-move", count=2)
+        check(steps == {"init": None, "begin": None, "commit": None},
+              f"transaction on the new coordinator: {steps}")
+        check([(e["error"], e["offset"]) for e in evs] == [(None, 0), (None, 1)],
+              f"deliveries {evs}")
 
 
 def coordinator_move():
@@ -202,4 +315,7 @@ if __name__ == "__main__":
     ksb.main({f.__name__: f for f in (
         broker_down_then_up, broker_rtt_adds_latency,
         produce_errors_seen_with_retries_off, clear_errors,
-        broker_errors_with_rtt, offset_commit_errors, coordinator_move)})
+        broker_errors_with_rtt, broker_stack_shadows_cluster_errors,
+        offset_commit_errors, join_group_errors, fetch_errors_on_leader,
+        coordinator_move,
+        transaction_coordinator_move)})

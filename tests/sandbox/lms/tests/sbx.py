@@ -143,6 +143,43 @@ class Sandbox:
             self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def threads(self):
+        """{tid: (name, cpu_ns)} of the sandbox's threads, from Linux /proc
+        (libmicrohttpd names its pool threads MHD-worker, or MHD-single
+        without a pool)."""
+        out = {}
+        base = "/proc/%d/task" % self.proc.pid
+        for tid in os.listdir(base):
+            try:
+                with open("%s/%s/comm" % (base, tid)) as f:
+                    name = f.read().strip()
+                try:
+                    with open("%s/%s/schedstat" % (base, tid)) as f:
+                        cpu_ns = int(f.read().split()[0])
+                except FileNotFoundError:  # no CONFIG_SCHED_INFO: clock ticks
+                    with open("%s/%s/stat" % (base, tid)) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    cpu_ns = (int(fields[11]) + int(fields[12])) * 10 ** 9 // \
+                        os.sysconf("SC_CLK_TCK")
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+            out[tid] = (name, cpu_ns)
+        return out
+
+    def pool_threads(self, expect, timeout=5):
+        """{tid: cpu_ns} of the HTTP worker threads, once there are expect
+        of them (each thread names itself once it runs), or AssertionError."""
+        deadline = time.time() + timeout
+        while True:
+            pool = {tid: cpu for tid, (name, cpu) in self.threads().items()
+                    if name == "MHD-worker"}
+            if len(pool) == expect:
+                return pool
+            if time.time() > deadline:
+                raise AssertionError("%d HTTP worker threads, expected %d: %r"
+                                     % (len(pool), expect, self.threads()))
+            time.sleep(0.02)
+
     # ---- HTTP ----------------------------------------------------------
     def request(self, method, path, body=None, headers=None, json_body=None,
                 form=None, timeout=30):

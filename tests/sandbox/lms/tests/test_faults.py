@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fault injection per tenant: latency (without blocking other tenants),
 error rate, outage, connection resets, token endpoint failures, custom rate
-limit, OCN POST interval; faults from the start-up configuration."""
+limit, OCN POST interval; each of them from the start-up configuration; the
+--threads option."""
 
 import http.client
 import os
@@ -12,11 +13,48 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sbx import DEFAULT_CONFIG, Sandbox, check, course, eq, run  # noqa: E402
 
+RESETS = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def fault_tenant(name, faults, sf=False):
+    """A tenant whose Degreed client (and SF admin "a", when sf) is
+    name/name, with the given start-up faults."""
+    t = {"name": name, "degreed": {"clients": [{"client_id": name, "client_secret": name}]},
+         "faults": faults}
+    if sf:
+        t["sf"] = {"company_id": name.upper(), "client_id": name, "client_secret": name,
+                   "admin_users": ["a"]}
+    return t
+
+
+# One tenant per fault type, each set in the start-up configuration; see
+# test_faults_from_config for the effect each has on its first requests.
+BOOT_FAULTS = {
+    "flaky": ({"error_rate": {"rate": 1.0, "status": 502, "api": "degreed",
+                              "retry_after": 7}}, False),
+    "boot-latency": ({"latency": {"ms": 500, "api": "degreed"}}, False),
+    "boot-outage": ({"outage": {"seconds": 3600}}, True),
+    "boot-reset": ({"connection_reset": {"rate": 1.0, "api": "degreed"}}, False),
+    "boot-tokfail": ({"token_failures": {"count": 2, "status": 503, "api": "sf"}}, True),
+    "boot-ratelimit": ({"rate_limit": {"limit": 2, "window_s": 30}}, False),
+    "boot-ocn": ({"ocn_min_post_interval_s": 60}, True),
+}
+
 CONFIG = {"tenants": DEFAULT_CONFIG["tenants"] + [
     {"name": "slow", "degreed": {"clients": [{"client_id": "s", "client_secret": "s"}]}},
-    {"name": "flaky", "degreed": {"clients": [{"client_id": "f", "client_secret": "f"}]},
-     "faults": {"error_rate": {"rate": 1.0, "status": 502, "api": "degreed"}}},
-]}
+] + [fault_tenant(name, faults, sf) for name, (faults, sf) in BOOT_FAULTS.items()]}
+
+
+def iso(epoch_s):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
+
+
+def tenant_faults(sb, tenant):
+    return sb.get("/_sandbox/faults?tenant=" + tenant).json["tenants"][tenant]
+
+
+def sf_boot_token(sb, tenant):
+    return sb.sf_token_response(tenant, tenant, tenant, user="a", company=tenant.upper())
 
 
 def test_latency_does_not_block_other_tenants(sb):
@@ -63,6 +101,7 @@ def test_error_rate(sb):
     r = sb.dg("GET", "acme", "/content/courses", tok)
     eq(r.status, 500)
     eq(r.json["errors"][0]["status"], 500, "JSON:API body")
+    eq(r.header("Retry-After"), None, "no Retry-After without retry_after")
     eq(sb.dg_token_response("acme", "acme-id", "acme-secret-1").status, 200,
        "token endpoint not selected")
     sft = sb.sf_token()
@@ -73,6 +112,11 @@ def test_error_rate(sb):
     sb.faults("acme", error_rate={"rate": 0.5, "status": 503})
     codes = [sb.dg("GET", "acme", "/content/courses", tok).status for _ in range(200)]
     check(60 <= codes.count(503) <= 140, "random: about half (%d)" % codes.count(503))
+    sb.faults("acme", error_rate={"rate": 1.0, "status": 503, "api": "degreed",
+                                  "retry_after": 30})
+    r = sb.dg("GET", "acme", "/content/courses", tok)
+    eq((r.status, r.header("Retry-After")), (503, "30"), "retry_after")
+    eq(r.json["errors"][0]["status"], 503)
     sb.faults("acme", error_rate={"rate": 1.0, "status": 429, "api": "sf"})
     r = sb.ocn_courses("acme", sft, [course("er-2")])
     eq(r.status, 429)
@@ -85,7 +129,7 @@ def test_error_rate(sb):
     sb.faults("acme", error_rate=None)
     eq(sb.dg("GET", "acme", "/content/courses", tok).status, 200)
     stats = sb.get("/_sandbox/faults?tenant=acme").json["tenants"]["acme"]["stats"]
-    check(stats["errors"] >= 1 + 10 + 60 + 2)
+    check(stats["errors"] >= 1 + 10 + 60 + 3)
 
 
 def test_outage(sb):
@@ -115,6 +159,18 @@ def test_outage(sb):
     r = sb.request("DELETE", "/_sandbox/faults?tenant=globex")
     eq(r.status, 200)
     eq(sb.ocn_courses("globex", g.json["access_token"], [course("o-1")]).status, 200)
+    # ISO 8601 from/to around now, status omitted: 503 until "to"
+    for window in ({"from": iso(now - 60), "to": iso(now + 60)},
+                   {"to": iso(now + 60)}):  # "from" defaults to now
+        sb.faults("globex", outage=window)
+        r = sb.dg("GET", "globex", "/content/courses", tok)
+        eq(r.status, 503, "ISO window %r" % window)
+        eq(r.json["errors"][0]["status"], 503)
+        check(30 <= int(r.header("Retry-After")) <= 60, (window, r.headers))
+        f = tenant_faults(sb, "globex")["outage"]
+        eq((f["active"], f["status"], f["to"][:19]), (True, 503, window["to"][:19]))
+    sb.faults("globex", outage=None)
+    eq(sb.dg("GET", "globex", "/content/courses", tok).status, 200, "outage removed")
 
 
 def test_connection_reset(sb):
@@ -123,7 +179,7 @@ def test_connection_reset(sb):
     try:
         r = sb.dg("GET", "acme", "/content/courses", tok)
         raise AssertionError("expected a closed connection, got %r" % r)
-    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+    except RESETS:
         pass
     eq(sb.dg_token_response("acme", "acme-id", "acme-secret-1").status, 200, "token ok")
     last = sb.requests_log("?tenant=acme")["requests"][-2]
@@ -134,7 +190,7 @@ def test_connection_reset(sb):
     for _ in range(10):
         try:
             outcomes.append(sb.dg("GET", "acme", "/content/courses", tok).status)
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        except RESETS:
             outcomes.append("reset")
     eq(outcomes.count("reset"), 5)
     eq(outcomes.count(200), 5)
@@ -148,9 +204,16 @@ def test_token_failures(sb):
     sb.faults("acme", token_failures={"count": 1, "status": 401})
     eq(sb.sf_token_response("acme", "acme-sf", "acme-sf-secret").status, 401, "api all")
     eq(sb.sf_token_response("acme", "acme-sf", "acme-sf-secret").status, 200)
+    sb.faults("acme", token_failures={"count": 1, "status": 502, "api": "sf"})
+    eq(sb.dg_token_response("acme", "acme-id", "acme-secret-1").status, 200,
+       "api sf: Degreed token endpoint not selected")
+    r = sb.sf_token_response("acme", "acme-sf", "acme-sf-secret")
+    eq(r.status, 502, "api sf")
+    eq(r.json["error"], "server_error")
+    eq(sb.sf_token_response("acme", "acme-sf", "acme-sf-secret").status, 200)
     f = sb.get("/_sandbox/faults?tenant=acme").json["tenants"]["acme"]
     eq(f["token_failures"]["remaining"], 0)
-    eq(f["stats"]["token_failures"], 3)
+    eq(f["stats"]["token_failures"], 4)
 
 
 def test_custom_rate_limit_and_ocn_interval(sb):
@@ -175,12 +238,90 @@ def test_custom_rate_limit_and_ocn_interval(sb):
     eq(sb.ocn_courses("rl", s, [course("i-2")]).status, 200, "cleared")
 
 
-def test_faults_from_config(sb):
-    t = sb.dg_token("flaky", "f", "f")
-    r = sb.dg("GET", "flaky", "/content/courses", t)
+def test_thread_pool_size(sb):
+    # started with --threads 2 (test_load checks the default of 4)
+    sb.pool_threads(2)
+
+
+def boot_error_rate(sb, name):
+    t = sb.dg_token(name, name, name)
+    r = sb.dg("GET", name, "/content/courses", t)
     eq(r.status, 502)
-    f = sb.get("/_sandbox/faults").json["tenants"]["flaky"]
-    eq(f["error_rate"]["status"], 502)
+    eq(r.json["errors"][0]["status"], 502, "JSON:API body")
+    eq(r.header("Retry-After"), "7", "retry_after")
+    eq(tenant_faults(sb, name)["error_rate"]["retry_after"], 7)
+
+
+def boot_latency(sb, name):
+    t = sb.dg_token(name, name, name)
+    t0 = time.time()
+    r = sb.dg("GET", name, "/content/courses", t)
+    took = time.time() - t0
+    eq(r.status, 200)
+    check(took >= 0.4, "Degreed API call not delayed (%.3f s)" % took)
+    log = sb.requests_log("?tenant=" + name)["requests"]
+    eq([(e["api"], e["delay_ms"]) for e in log], [("degreed_token", 0), ("degreed", 500)],
+       "only the Degreed API is delayed")
+
+
+def boot_outage(sb, name):
+    for r in (sb.dg_token_response(name, name, name), sf_boot_token(sb, name)):
+        eq(r.status, 503, "default outage status")
+        check(3000 < int(r.header("Retry-After")) <= 3600, r.headers)
+    f = tenant_faults(sb, name)["outage"]
+    eq((f["active"], f["status"], f["api"]), (True, 503, "all"))
+
+
+def boot_connection_reset(sb, name):
+    t = sb.dg_token(name, name, name)  # the token endpoint is not selected
+    try:
+        r = sb.dg("GET", name, "/content/courses", t)
+        raise AssertionError("expected a closed connection, got %r" % r)
+    except RESETS:
+        pass
+    last = sb.requests_log("?tenant=" + name)["requests"][-1]
+    eq((last["fault"], last["status"]), ("connection_reset", None))
+
+
+def boot_token_failures(sb, name):
+    eq(sb.dg_token_response(name, name, name).status, 200, "Degreed token not selected")
+    eq([sf_boot_token(sb, name).status for _ in range(3)], [503, 503, 200])
+    eq(tenant_faults(sb, name)["token_failures"]["remaining"], 0)
+
+
+def boot_rate_limit(sb, name):
+    t = sb.dg_token(name, name, name)
+    rs = [sb.dg("GET", name, "/content/courses", t) for _ in range(3)]
+    eq([r.status for r in rs], [200, 200, 429])
+    eq(rs[0].header("X-Rate-Limit-Limit"), "30s")
+    eq(rs[1].header("X-Rate-Limit-Remaining"), "0")
+    check(1 <= int(rs[2].header("Retry-After")) <= 30, rs[2].headers)
+
+
+def boot_ocn_interval(sb, name):
+    s = sf_boot_token(sb, name).json["access_token"]
+    eq(sb.ocn_courses(name, s, [course("boot-1")]).status, 200)
+    r = sb.ocn_courses(name, s, [course("boot-2")])
+    eq(r.status, 429)
+    check(50 <= int(r.header("Retry-After")) <= 60, r.headers)
+    eq(sb.state(name)["sf"]["ocn_course_posts_throttled"], 1)
+
+
+BOOT_CHECKS = {"flaky": boot_error_rate, "boot-latency": boot_latency,
+               "boot-outage": boot_outage, "boot-reset": boot_connection_reset,
+               "boot-tokfail": boot_token_failures, "boot-ratelimit": boot_rate_limit,
+               "boot-ocn": boot_ocn_interval}
+
+
+def test_faults_from_config(sb):
+    """Runs first: each fault of the configuration acts on the very first
+    requests of its tenant."""
+    eq(sorted(BOOT_CHECKS), sorted(BOOT_FAULTS), "one check per start-up fault")
+    for name, check_fault in BOOT_CHECKS.items():
+        try:
+            check_fault(sb, name)
+        except AssertionError as e:
+            raise AssertionError("tenant %s: %s" % (name, e)) from e
 
 
 def test_fault_call_validation(sb):
@@ -200,7 +341,8 @@ def test_fault_call_validation(sb):
 
 
 if __name__ == "__main__":
-    run([test_latency_does_not_block_other_tenants, test_error_rate, test_outage,
-         test_connection_reset, test_token_failures, test_custom_rate_limit_and_ocn_interval,
-         test_faults_from_config, test_fault_call_validation],
+    run([test_faults_from_config, test_latency_does_not_block_other_tenants,
+         test_error_rate, test_outage, test_connection_reset, test_token_failures,
+         test_custom_rate_limit_and_ocn_interval, test_thread_pool_size,
+         test_fault_call_validation],
         sandbox_factory=lambda: Sandbox(config=CONFIG, args=["--threads", "2"]))
