@@ -17,6 +17,7 @@
 
 #define KEPT_BODY 4096      /* response bytes kept for the result */
 #define IDLE_WAIT_MS 1000   /* poll slice when nothing is due */
+#define NO_RETRY_AFTER_PAUSE_MS 1000 /* a lane's pause after a bare 429 */
 #define NO_HEAP ((size_t)-1)
 
 typedef struct job job;
@@ -52,6 +53,7 @@ struct job {
   int64_t not_before_ms;
   int last_status;
   char *last_body;
+  char last_request_id[48];
   const char *reason;
   char reason_buf[256];
 };
@@ -276,6 +278,7 @@ static void run_done(lb_client *c)
       .last_failure_ms = j->last_failure_ms,
       .not_before_ms = j->not_before_ms,
       .lms_id = j->lms_id,
+      .request_id = j->last_request_id,
     };
     c->pending--;
     j->done(j->opaque, &r);
@@ -353,6 +356,7 @@ static void keep_body(job *j, const lb_http_response *r)
     j->last_body[n] = '\0';
   }
   j->last_status = r->status;
+  snprintf(j->last_request_id, sizeof(j->last_request_id), "%s", r->request_id);
 }
 
 static void observe_rate_headers(lane *l, const lb_http_response *r)
@@ -369,9 +373,9 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
       lb_bucket_observe(&l->bucket, now, remaining, reset_mono);
   }
   if (r->status == 429) {
+    /* without a usable Retry-After the whole lane still slows down */
     int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
-    if (after > 0)
-      lb_bucket_block_until(&l->bucket, now + after);
+    lb_bucket_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
 
@@ -410,11 +414,11 @@ static void on_response(void *opaque, const lb_http_response *r)
   if (r->body_truncated)
     lb_log(LB_LOG_DEBUG, "lms response body truncated",
            LB_S("integration", c->cfg->integrations[j->integ].id),
-           LB_I("request_id", r->id), LB_I("kept_bytes", r->body_len));
+           LB_S("request_id", r->request_id), LB_I("kept_bytes", r->body_len));
   lb_verdict v = lb_classify(req->step, r->status, r->body, r->body_len);
   lb_log(LB_LOG_DEBUG, "lms response",
          LB_S("integration", c->cfg->integrations[j->integ].id),
-         LB_S("step", lb_step_name(req->step)), LB_I("request_id", r->id),
+         LB_S("step", lb_step_name(req->step)), LB_S("request_id", r->request_id),
          LB_I("status", r->status), LB_S("outcome", lb_outcome_name(v.outcome)));
   j->token_refused = false;
 
@@ -655,6 +659,18 @@ static void on_token_ready(void *opaque, size_t index, bool ok, const char *erro
 
 /* ---- public ---- */
 
+/* An integration's concurrency limit. With several integrations none
+ * takes more than 3/4 of the global limit: requests that hang on a slow
+ * customer cannot hold every slot while another customer waits. */
+static int lane_cap(const lb_config *cfg, size_t i)
+{
+  int cap = cfg->integrations[i].max_in_flight;
+  int share = cfg->delivery.max_in_flight * 3 / 4;
+  if (cfg->nintegrations > 1 && cap > share)
+    cap = share > 0 ? share : 1;
+  return cap;
+}
+
 lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
 {
   lb_client *c = calloc(1, sizeof(*c));
@@ -685,7 +701,7 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
   int64_t now = lb_time_mono_ms();
   for (size_t i = 0; i < c->nlanes; i++) {
     lb_bucket_init(&c->lanes[i].bucket, cfg->integrations[i].rate_limit_per_minute, now);
-    c->lanes[i].max_in_flight = cfg->integrations[i].max_in_flight;
+    c->lanes[i].max_in_flight = lane_cap(cfg, i);
   }
   return c;
 }

@@ -44,6 +44,7 @@ typedef struct {
   int64_t last_failure_ms;
   int64_t not_before_ms;    /* PARK: wall clock of the next try */
   const char *lms_id;       /* Degreed id learned or used, else NULL */
+  const char *request_id;   /* X-Request-Id of the last request, or "" */
 } lb_delivery_result;
 
 typedef void (*lb_delivery_fn)(void *opaque, const lb_delivery_result *r);

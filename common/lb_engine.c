@@ -653,12 +653,13 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     lb_log(LB_LOG_INFO, "delivery must wait, parked in the retry topic",
            LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
            LB_S("reason", d->reason), LB_I("attempts", r->attempts),
-           LB_I("not_before_ms", r->not_before_ms));
+           LB_I("not_before_ms", r->not_before_ms), LB_S("request_id", r->request_id));
   else
     lb_log(LB_LOG_WARN, "delivery failed for good, sent to the dead-letter topic",
            LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
            LB_S("class", dlq_class(r->status)), LB_S("reason", d->reason),
-           LB_I("http_status", r->http_status), LB_I("attempts", r->attempts));
+           LB_I("http_status", r->http_status), LB_I("attempts", r->attempts),
+           LB_S("request_id", r->request_id));
   d->state = D_PRODUCING;
   write_out(e, m, d);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "lb_strbuf.h"
 
@@ -25,6 +27,7 @@ struct lb_http {
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
+  char tag[16]; /* in every request id: ids stay unique across processes */
   /* finished transfers, their easy handles still configured, for the next
    * requests: a handle reset or created per request (its buffers, its
    * option parsing, its allocations) cost more CPU than the request */
@@ -46,6 +49,7 @@ struct transfer {
   lb_strbuf resp;
   bool truncated;
   uint64_t id;
+  char request_id[48];
   char retry_after[MAX_HEADER_VALUE];
   char rate_remaining[MAX_HEADER_VALUE];
   char rate_reset[MAX_HEADER_VALUE];
@@ -70,6 +74,10 @@ lb_http *lb_http_new(const lb_http_options *opts)
     lb_http_destroy(h);
     return NULL;
   }
+  uint32_t r;
+  if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+    r = (uint32_t)getpid() ^ (uint32_t)(uintptr_t)h;
+  snprintf(h->tag, sizeof(h->tag), "%08x", (unsigned)r);
   long maxconn = opts && opts->max_connections ? opts->max_connections : 256;
   curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, maxconn);
   curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
@@ -244,12 +252,12 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
  * own list nodes. */
 static lb_err set_headers(transfer *t, const lb_http_request *req)
 {
-  char idhdr[64];
+  char idhdr[80];
   const char *extra[] = {idhdr, "Expect:"}; /* no 100-continue round trip */
   size_t n = req->nheaders + 2;
   if (n > MAX_HEADERS)
     return LB_E_INVALID;
-  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: lb-%llu", (unsigned long long)t->id);
+  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: %s", t->request_id);
   /* every string first (the buffer may move), then the nodes */
   for (size_t i = 0; i < n; i++) {
     const char *v = i < req->nheaders ? req->headers[i] : extra[i - req->nheaders];
@@ -299,6 +307,8 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
   t->done = done;
   t->opaque = opaque;
   t->id = ++h->next_id;
+  snprintf(t->request_id, sizeof(t->request_id), "lb-%s-%llu", h->tag,
+           (unsigned long long)t->id);
   t->errbuf[0] = '\0';
   t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
   if ((rc = set_headers(t, req)) != LB_E_OK)
@@ -335,6 +345,7 @@ static void finish(lb_http *h, CURL *easy, CURLcode result)
   h->in_flight--;
   lb_http_response r = {
     .id = t->id,
+    .request_id = t->request_id,
     .status = result == CURLE_OK ? (int)status : 0,
     .body = t->resp.buf ? t->resp.buf : "",
     .body_len = t->resp.len,

@@ -39,7 +39,8 @@ typedef struct {
 
 /* What came back. Borrowed for the duration of the callback. */
 typedef struct {
-  uint64_t id;         /* the request id (also sent as X-Request-Id) */
+  uint64_t id;         /* the request's number in this lb_http */
+  const char *request_id; /* "lb-<process tag>-<id>", sent as X-Request-Id */
   int status;          /* HTTP status; 0 when no response (see error) */
   const char *error;   /* transport error text when status is 0, else NULL */
   const char *body;    /* NUL-terminated, at most max_body bytes */

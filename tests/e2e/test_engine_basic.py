@@ -66,6 +66,14 @@ try:
           "invalid event headers: the reason names the field")
     check(all(SECRET not in str(r) for r in dlq), "no secret in dead letters")
 
+    # support finds the LMS's side of a dead letter by the request id logged
+    dead = [l for l in w.logs() if l["msg"].startswith("delivery failed for good")]
+    seen = {r["headers"].get("X-Request-Id"): r["status"] for r in env.lms_requests("acme")}
+    check(len(dead) == 10 and all(seen.get(l.get("request_id")) == 400 for l in dead),
+          "each dead letter's log line names the request id the LMS saw refused")
+    check(len(set(seen)) == len(seen) and all(i and i.startswith("lb-") for i in seen),
+          "request ids are unique")
+
     # metrics and health
     check(w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                    outcome="success") == 190, "metric: 190 successful deliveries")
