@@ -74,10 +74,20 @@ static size_t utf8_length(const char *s)
 static const char *join(char *buf, size_t len, const char *parent,
                         const char *name)
 {
-  if (parent && *parent)
-    snprintf(buf, len, "%s.%s", parent, name);
-  else
-    snprintf(buf, len, "%s", name);
+  /* by hand: it runs for every field of every event, snprintf was 1% of
+   * a delivery */
+  size_t pl = parent ? strlen(parent) : 0, nl = strlen(name), at = 0;
+  if (len == 0)
+    return buf;
+  if (pl && pl + 1 < len) {
+    memcpy(buf, parent, pl);
+    buf[pl] = '.';
+    at = pl + 1;
+  }
+  if (nl > len - 1 - at)
+    nl = len - 1 - at;
+  memcpy(buf + at, name, nl);
+  buf[at + nl] = '\0';
   return buf;
 }
 

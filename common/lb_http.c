@@ -28,6 +28,7 @@ struct lb_http {
   char *ca_bundle;
   char *user_agent;
   char tag[16]; /* in every request id: ids stay unique across processes */
+  bool no_proxy_env; /* no proxy variable set: curl need not look */
   /* finished transfers, their easy handles still configured, for the next
    * requests: a handle reset or created per request (its buffers, its
    * option parsing, its allocations) cost more CPU than the request */
@@ -78,6 +79,14 @@ lb_http *lb_http_new(const lb_http_options *opts)
   if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
     r = (uint32_t)getpid() ^ (uint32_t)(uintptr_t)h;
   snprintf(h->tag, sizeof(h->tag), "%08x", (unsigned)r);
+  /* curl reads the proxy variables again for every request; the
+   * environment does not change, so when none is set it is told so once */
+  static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy",
+                                           "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+  h->no_proxy_env = true;
+  for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
+    if (getenv(proxy_vars[i]))
+      h->no_proxy_env = false;
   long maxconn = opts && opts->max_connections ? opts->max_connections : 256;
   curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, maxconn);
   curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
@@ -123,6 +132,10 @@ static transfer *transfer_new(lb_http *h)
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (h->no_proxy_env) {
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  }
   curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
