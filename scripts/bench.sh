@@ -54,8 +54,8 @@ done < "$work/client.txt"
 printf '%-28s %12.0f %9.2fx\n' "wrk -t2 -c64" "$wrk_rate" 1
 
 lb_say "completion-worker end to end (kafka-sandbox -> worker -> lms-sandbox)"
-python3 scripts/lib/bench_engine.py build "${BENCH_EVENTS:-20000}"
-printf '%-28s %12.0f   (the same endpoint, for the ratio with the first line above)\n' "wrk -t2 -c64" "$wrk_rate"
+python3 scripts/lib/bench_engine.py build "${BENCH_EVENTS:-20000}" "$wrk_rate"
+printf '%-28s %12.0f   (the same endpoint: the ratios above are to this rate)\n' "wrk -t2 -c64" "$wrk_rate"
 
 lb_say "completion-worker at a steady load: completions/s and occurred_at-to-LMS latency"
 python3 scripts/lib/bench_latency.py build "${BENCH_RATE:-1000}" "${BENCH_SECONDS:-15}"
