@@ -1,15 +1,22 @@
-/* lb_token's pure parts: token responses (the reference's test vectors
- * T2/T2b) and the token request of each API. Fetching, caching, expiry and
- * refresh are exercised against lms-sandbox in test_lb_client. */
+/* lb_token: token responses (the reference's test vectors T2/T2b) and the
+ * token request of each API; then the cache against lms-sandbox, with the
+ * clock passed in: one fetch at a time, the refresh from 80% of the
+ * lifetime with the old token still in use, expiry at 100%, failed fetches
+ * backing off (1 s, 2 s) while the old token stays, invalidation by
+ * generation. Behaviour under load is in test_lb_client. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_test_sandbox.h"
+#include "lb_time.h"
 #include "lb_token.h"
 
 static void test_parse_token_responses(void **state)
@@ -23,6 +30,8 @@ static void test_parse_token_responses(void **state)
     {"{\"access_token\":\"abc\",\"token_type\":\"bearer\",\"expires_in\":5183999,\"refresh_token\":\"r\"}", true, 5183999},
     {"{\"expires_in\": 1800, \"access_token\": \"access_token\"}", true, 1800},
     {"{\"access_token\":\"abc\",\"expires_in\":1800.5}", true, 1800},
+    /* under a second counts as one: a zero lifetime would refetch at once */
+    {"{\"access_token\":\"abc\",\"expires_in\":0.25}", true, 1},
     {"{\"issuedFor\": \"learning_public_api\"}", false, 0},
     {"", false, 0},
     {"not json", false, 0},
@@ -81,11 +90,236 @@ static void test_request_bodies(void **state)
   free(body);
 }
 
+/* ---- the cache, against lms-sandbox ---- */
+
+static lb_test_lms lms;
+
+static int start_sandbox(void **state)
+{
+  (void)state;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  /* tokens that last 100 s */
+  lb_test_lms_start(&lms, "{\"tenants\":[{\"name\":\"tk\",\"degreed\":{\"clients\":[{"
+                          "\"client_id\":\"tk-id\",\"client_secret\":\"tk-secret-1\"}],"
+                          "\"token_expires_in\":100}}]}");
+  return 0;
+}
+
+static int stop_sandbox(void **state)
+{
+  (void)state;
+  lb_test_lms_stop(&lms);
+  curl_global_cleanup();
+  return 0;
+}
+
+typedef struct {
+  int calls, ok;
+  char error[256];
+} readiness;
+
+static void on_ready(void *opaque, size_t index, bool ok, const char *error)
+{
+  readiness *r = opaque;
+  assert_int_equal(index, 0);
+  r->calls++;
+  r->ok += ok;
+  snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
+}
+
+/* Runs the HTTP loop until `ready` was called `n` times in all. */
+static void pump_until(lb_http *h, const readiness *r, int n)
+{
+  int64_t end = lb_time_mono_ms() + 10000;
+  while (r->calls < n && lb_time_mono_ms() < end)
+    lb_http_run(h, 50, -1);
+  assert_int_equal(r->calls, n);
+}
+
+/* `got` is the token `want` (a NULL fails the test instead of crashing it). */
+static void assert_token(const char *got, const char *want)
+{
+  assert_non_null(got);
+  assert_string_equal(got, want);
+}
+
+typedef struct {
+  char url[256];
+  lb_integration in;
+  lb_http *http;
+  lb_tokens *tokens;
+  readiness ready;
+} cache;
+
+static void cache_open(cache *c)
+{
+  memset(c, 0, sizeof(*c));
+  snprintf(c->url, sizeof(c->url), "%s/t/tk/oauth/token", lms.base_url);
+  c->in = (lb_integration){.id = "tk", .type = LB_INTEG_DEGREED, .token_url = c->url,
+                           .client_id = "tk-id", .client_secret = "tk-secret-1",
+                           .scopes = "content:read"};
+  c->http = lb_http_new(NULL);
+  assert_non_null(c->http);
+  c->tokens = lb_tokens_new(c->http, &c->in, 1, 5000, on_ready, &c->ready);
+  assert_non_null(c->tokens);
+}
+
+static void cache_close(cache *c)
+{
+  lb_http_destroy(c->http); /* first: it drops fetches in flight */
+  lb_tokens_destroy(c->tokens);
+}
+
+/* The first token, fetched between *ret_t0 and *ret_t1 (monotonic). */
+static void first_token(cache *c, char *tok, size_t len, unsigned *gen, int64_t *ret_t0,
+                        int64_t *ret_t1)
+{
+  *ret_t0 = lb_time_mono_ms();
+  assert_null(lb_tokens_get(c->tokens, 0, *ret_t0, gen));
+  assert_int_equal(lb_http_in_flight(c->http), 1);
+  /* asked again while it is on its way: no second fetch */
+  assert_null(lb_tokens_get(c->tokens, 0, *ret_t0, gen));
+  assert_int_equal(lb_http_in_flight(c->http), 1);
+  pump_until(c->http, &c->ready, c->ready.calls + 1);
+  assert_int_equal(c->ready.ok, 1);
+  *ret_t1 = lb_time_mono_ms();
+  const char *t = lb_tokens_get(c->tokens, 0, *ret_t1, gen);
+  assert_non_null(t);
+  assert_int_equal(strlen(t), 40);
+  snprintf(tok, len, "%s", t);
+}
+
+static void test_refresh_at_80_percent_and_expiry(void **state)
+{
+  (void)state;
+  cache c;
+  char first[64];
+  unsigned gen = 0, gen1 = 0;
+  int64_t t0, t1;
+  cache_open(&c);
+  first_token(&c, first, sizeof(first), &gen1, &t0, &t1);
+
+  /* Lifetime 100 s, counted from the answer (between t0 and t1): the
+   * token is used alone until 80 s ... */
+  const char *t = lb_tokens_get(c.tokens, 0, t0 + 79999, &gen);
+  assert_token(t, first);
+  assert_int_equal(gen, gen1);
+  assert_int_equal(lb_http_in_flight(c.http), 0);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, true), 1);
+
+  /* ... from 80 s a refresh goes out, the old token still served ... */
+  t = lb_tokens_get(c.tokens, 0, t1 + 80000, &gen);
+  assert_token(t, first);
+  assert_int_equal(gen, gen1);
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+  t = lb_tokens_get(c.tokens, 0, t0 + 99999, &gen); /* one refresh at a time */
+  assert_token(t, first);
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+
+  /* ... and at 100 s it is no longer used, even with the refresh late */
+  assert_null(lb_tokens_get(c.tokens, 0, t1 + 100000, &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+  pump_until(c.http, &c.ready, 2);
+  assert_int_equal(c.ready.ok, 2);
+  t = lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen);
+  assert_non_null(t);
+  assert_string_not_equal(t, first);
+  assert_true(gen != gen1);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, true), 2);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, false), 0);
+
+  /* a 401 with the replaced token's generation drops nothing; with the
+   * current one the token goes and the next get fetches */
+  unsigned gen2 = gen;
+  lb_tokens_invalidate(c.tokens, 0, gen1);
+  assert_non_null(lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 0);
+  lb_tokens_invalidate(c.tokens, 0, gen2);
+  assert_null(lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+  pump_until(c.http, &c.ready, 3);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, true), 3);
+  cache_close(&c);
+}
+
+/* A failed fetch backs off 1 s, then 2 s (the clock is the real one
+ * here: lb_tokens_retry_at() is on it); the third succeeds. */
+static void test_failed_fetches_back_off(void **state)
+{
+  (void)state;
+  cache c;
+  unsigned gen = 0;
+  cache_open(&c);
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"tk\",\"token_failures\":{\"count\":2,\"status\":503,"
+                    "\"api\":\"all\"}}");
+  int64_t before = lb_time_mono_ms();
+  assert_null(lb_tokens_get(c.tokens, 0, before, &gen));
+  assert_int_equal(lb_tokens_retry_at(c.tokens, 0), 0); /* on its way */
+  pump_until(c.http, &c.ready, 1);
+  int64_t after = lb_time_mono_ms();
+  assert_int_equal(c.ready.ok, 0);
+  assert_non_null(strstr(c.ready.error, "503"));
+  int64_t retry = lb_tokens_retry_at(c.tokens, 0);
+  assert_true(retry >= before + 1000 && retry <= after + 1000);
+  assert_null(lb_tokens_get(c.tokens, 0, retry - 1, &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 0); /* backing off */
+
+  assert_null(lb_tokens_get(c.tokens, 0, retry, &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+  before = lb_time_mono_ms();
+  pump_until(c.http, &c.ready, 2);
+  after = lb_time_mono_ms();
+  retry = lb_tokens_retry_at(c.tokens, 0);
+  assert_true(retry >= before + 2000 && retry <= after + 2000);
+  assert_null(lb_tokens_get(c.tokens, 0, retry - 1, &gen));
+  assert_int_equal(lb_http_in_flight(c.http), 0);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, false), 2);
+
+  assert_null(lb_tokens_get(c.tokens, 0, retry, &gen));
+  pump_until(c.http, &c.ready, 3);
+  assert_int_equal(c.ready.ok, 1);
+  assert_int_equal(lb_tokens_retry_at(c.tokens, 0), 0); /* back-off forgotten */
+  assert_non_null(lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen));
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, true), 1);
+  cache_close(&c);
+}
+
+/* A refresh that fails leaves the old token in use until it expires. */
+static void test_failed_refresh_keeps_the_token(void **state)
+{
+  (void)state;
+  cache c;
+  char first[64];
+  unsigned gen = 0, gen1 = 0;
+  int64_t t0, t1;
+  cache_open(&c);
+  first_token(&c, first, sizeof(first), &gen1, &t0, &t1);
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"tk\",\"token_failures\":{\"count\":1,\"status\":503,"
+                    "\"api\":\"all\"}}");
+  assert_token(lb_tokens_get(c.tokens, 0, t1 + 80000, &gen), first);
+  assert_int_equal(lb_http_in_flight(c.http), 1);
+  pump_until(c.http, &c.ready, 2);
+  assert_int_equal(c.ready.ok, 1); /* the first fetch only */
+  assert_token(lb_tokens_get(c.tokens, 0, t1 + 80000, &gen), first);
+  assert_int_equal(gen, gen1);
+  assert_token(lb_tokens_get(c.tokens, 0, t0 + 99999, &gen), first);
+  assert_null(lb_tokens_get(c.tokens, 0, t1 + 100000, &gen));
+  cache_close(&c);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_token_responses),
     cmocka_unit_test(test_request_bodies),
+    cmocka_unit_test_setup_teardown(test_refresh_at_80_percent_and_expiry, start_sandbox,
+                                    stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox,
+                                    stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_the_token, start_sandbox,
+                                    stop_sandbox),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

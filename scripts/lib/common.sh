@@ -5,7 +5,7 @@ LB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Everything a fresh Debian 12 needs to build, test and demo lmsbridge.
 LB_PACKAGES=(
-  build-essential cmake pkg-config ca-certificates
+  build-essential cmake pkg-config ca-certificates openssl
   librdkafka-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev
   libmicrohttpd-dev libcmocka-dev
   kcat curl python3 python3-jsonschema python3-yaml systemd
