@@ -153,6 +153,8 @@ enum {
   SPACED,  /* one request at a time; some answered 429 with Retry-After */
   UNAUTH,  /* tokens are issued, every API call answers 401 */
   BROKEN,  /* every API call answers 500 */
+  SLOW,    /* answers after 8 s; may hold every slot but 3/4's share */
+  BARE429, /* one request at a time; 429s without Retry-After */
   SF
 };
 
@@ -178,6 +180,8 @@ static int setup(void **state)
     {"spaced", SECRET_FAST, ""},
     {"unauth", SECRET_FAST, ""},
     {"broken", SECRET_FAST, ""},
+    {"slow", SECRET_FAST, ""},
+    {"bare429", SECRET_FAST, ""},
   };
   for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
     snprintf(tenants + strlen(tenants), sizeof(tenants) - strlen(tenants), "%s%s",
@@ -215,6 +219,8 @@ static int setup(void **state)
     {"spaced", "spaced", "T_FAST", "1", "0"},
     {"unauth", "unauth", "T_FAST", "200", "0"},
     {"broken", "broken", "T_FAST", "200", "0"},
+    {"slow", "slow", "T_FAST", "200", "0"},
+    {"bare429", "bare429", "T_FAST", "1", "0"},
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "%s,\n",
@@ -750,20 +756,21 @@ static void test_rate_limit_headers_heeded(void **state)
 /* "spaced" sends one request at a time; every 4th answer is a 429 with
  * Retry-After: 2. No request of the integration, the retry or any other,
  * reaches the LMS before the two seconds are over. */
-static void test_no_request_before_retry_after(void **state)
+/* Seven deliveries one at a time to a tenant whose every 4th answer is a
+ * 429 (`fault`): after each 429, nothing reaches the tenant for gap_ms,
+ * token requests included. */
+static void check_quiet_after_429(const char *tenant_name, size_t integ,
+                                  const char *fault, int64_t gap_ms, uint64_t seed)
 {
-  (void)state;
-  enum { N = 7, RETRY_AFTER_MS = 2000 };
+  enum { N = 7 };
   static lb_request_list plans[N];
   static logged entries[4 * N];
   tally t = {0};
-  lb_test_post_json(&lms, "/_sandbox/faults",
-                    "{\"tenant\":\"spaced\",\"error_rate\":{\"rate\":0.25,\"status\":429,"
-                    "\"retry_after\":2,\"api\":\"degreed\",\"mode\":\"spread\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 12});
+  lb_test_post_json(&lms, "/_sandbox/faults", fault);
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = seed});
   for (int i = 0; i < N; i++) {
-    completion_plan(&plans[i], &cfg.integrations[SPACED], i, 12);
-    lb_client_deliver(c, SPACED, &plans[i], NULL, 0, 0, on_done, &t, NULL);
+    completion_plan(&plans[i], &cfg.integrations[integ], i, 12);
+    lb_client_deliver(c, integ, &plans[i], NULL, 0, 0, on_done, &t, NULL);
   }
   run_until(c, &t, N, 30000);
   assert_int_equal(t.count[LB_DELIVERY_SUCCESS], N);
@@ -771,7 +778,7 @@ static void test_no_request_before_retry_after(void **state)
   lb_client_destroy(c);
 
   /* every request, token requests included, in arrival order */
-  size_t n = read_log_full("spaced", entries, 4 * N, true);
+  size_t n = read_log_full(tenant_name, entries, 4 * N, true);
   qsort(entries, n, sizeof(entries[0]), by_start);
   int throttled = 0;
   for (size_t i = 0; i < n; i++) {
@@ -779,17 +786,36 @@ static void test_no_request_before_retry_after(void **state)
       continue;
     throttled++;
     /* the client read the 429 after the sandbox sent it (end_ms); the
-     * next request arrives two full seconds later (3 ms: the log's
-     * millisecond rounding) */
+     * next request arrives gap_ms later (3 ms: the log's millisecond
+     * rounding) */
     assert_true(i + 1 < n);
     int64_t gap = entries[i + 1].start_ms - entries[i].end_ms;
-    if (gap < RETRY_AFTER_MS - 3)
-      fail_msg("a request %lld ms after a 429 with Retry-After: 2", (long long)gap);
+    if (gap < gap_ms - 3)
+      fail_msg("%s: a request %lld ms after a 429", tenant_name, (long long)gap);
   }
   assert_int_equal(throttled, 2); /* the 4th and the 8th of 9 */
-  assert_int_equal(state_count("spaced", "degreed.completions"), N);
+  assert_int_equal(state_count(tenant_name, "degreed.completions"), N);
   for (int i = 0; i < N; i++)
     lb_request_list_release(&plans[i]);
+}
+
+static void test_no_request_before_retry_after(void **state)
+{
+  (void)state;
+  check_quiet_after_429("spaced", SPACED,
+                        "{\"tenant\":\"spaced\",\"error_rate\":{\"rate\":0.25,\"status\":429,"
+                        "\"retry_after\":2,\"api\":\"degreed\",\"mode\":\"spread\"}}",
+                        2000, 12);
+}
+
+/* A 429 without Retry-After still pauses the integration (1 s). */
+static void test_bare_429_pauses_the_lane(void **state)
+{
+  (void)state;
+  check_quiet_after_429("bare429", BARE429,
+                        "{\"tenant\":\"bare429\",\"error_rate\":{\"rate\":0.25,\"status\":429,"
+                        "\"retry_after\":0,\"api\":\"degreed\",\"mode\":\"spread\"}}",
+                        1000, 13);
 }
 
 /* "paced" tokens last 4 s and take 400 ms to fetch; one delivery every
@@ -1035,6 +1061,41 @@ static void test_outage_does_not_slow_a_healthy_tenant(void **state)
     lb_request_list_release(&down[i]);
     lb_request_list_release(&healthy[i]);
   }
+}
+
+
+/* An integration allowed as many requests as the whole client (200) whose
+ * customer answers after 8 s takes 3/4 of the slots, not all: another
+ * customer's deliveries finish while all of its requests still hang. */
+static void test_slow_tenant_leaves_slots_for_others(void **state)
+{
+  (void)state;
+  enum { NS = 200, NH = 100 };
+  static lb_request_list slow[NS], healthy[NH];
+  tally ts = {0}, th = {0};
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"slow\",\"latency\":{\"ms\":8000,\"api\":\"degreed\"}}");
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 11});
+  for (int i = 0; i < NS; i++) {
+    completion_plan(&slow[i], &cfg.integrations[SLOW], i, 7);
+    lb_client_deliver(c, SLOW, &slow[i], NULL, 0, 0, on_done, &ts, NULL);
+  }
+  run_for(c, 500); /* the slow customer's requests go out first */
+  for (int i = 0; i < NH; i++) {
+    completion_plan(&healthy[i], &cfg.integrations[HEALTHY], 1000 + i, 7);
+    lb_client_deliver(c, HEALTHY, &healthy[i], NULL, 0, 0, on_done, &th, NULL);
+  }
+  run_until(c, &th, NH, 6000); /* well inside the slow customer's 8 s */
+  assert_int_equal(th.count[LB_DELIVERY_SUCCESS], NH);
+  assert_int_equal(ts.done, 0);
+  lb_client_destroy(c);
+  char url[512];
+  snprintf(url, sizeof(url), "%s/_sandbox/faults?tenant=slow", lms.base_url);
+  assert_int_equal(lb_test_http("DELETE", url, NULL, NULL), 200);
+  for (int i = 0; i < NS; i++)
+    lb_request_list_release(&slow[i]);
+  for (int i = 0; i < NH; i++)
+    lb_request_list_release(&healthy[i]);
 }
 
 static void catalog_plan(lb_request_list *l, const char *event_type, const char *type,
@@ -1334,10 +1395,12 @@ int main(void)
     cmocka_unit_test(test_429_storm_obeyed),
     cmocka_unit_test(test_rate_limit_headers_heeded),
     cmocka_unit_test(test_no_request_before_retry_after),
+    cmocka_unit_test(test_bare_429_pauses_the_lane),
     cmocka_unit_test(test_token_refreshed_before_expiry),
     cmocka_unit_test(test_401_retried_once),
     cmocka_unit_test(test_exhausted),
     cmocka_unit_test(test_outage_does_not_slow_a_healthy_tenant),
+    cmocka_unit_test(test_slow_tenant_leaves_slots_for_others),
     cmocka_unit_test(test_degreed_chain),
     cmocka_unit_test(test_permanent_and_auth_failures),
     cmocka_unit_test(test_retries_until_success),

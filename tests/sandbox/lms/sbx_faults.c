@@ -165,7 +165,10 @@ static bool parse_fraction(json_object *o, const char *where, bool with_status,
 	out->rate = rate;
 	out->status = (int)status;
 	out->retry_after_s = (uint32_t)retry;
-	if (with_status && out->status == 429 && out->retry_after_s == 0)
+	/* a 429 carries Retry-After as Degreed's do, unless "retry_after":0
+	 * asks for a bare one (a client's fallback is tested with it) */
+	if (with_status && out->status == 429 && out->retry_after_s == 0 &&
+	    !json_object_object_get_ex(o, "retry_after", NULL))
 		out->retry_after_s = 1;
 	return true;
 }
