@@ -366,6 +366,12 @@ class Consumer:
                     out[o["partition"]] = o["offset"]
         return out
 
+    def wait_assigned(self, timeout=40):
+        """The first assignment. The mock's first join takes 3 s; the bound
+        is generous because a fresh machine running the suite in parallel
+        once took over 20 s."""
+        return self.wait_for(lambda e: e["event"] == "assigned", timeout, "assignment")
+
     def assignment(self):
         """Partitions currently assigned, from the rebalance events."""
         self.drain()

@@ -148,8 +148,9 @@ def broker_errors_with_rtt():
 
 def offset_commit_errors():
     with ksb.Sandbox(brokers=3, topics=["o:2"]) as sb, \
-            ksb.Consumer(sb, "o", "group-commit", commit="manual") as c:
-        c.wait_for(lambda e: e["event"] == "assigned", 20, "assignment")
+            ksb.Consumer(sb, "o", "group-commit", commit="manual",
+                         debug_cgrp=True) as c:
+        c.wait_assigned()
         ksb.produce(sb, "o", count=4)
         ksb.wait_until(lambda: len(c.messages()) >= 4, 10, "4 messages")
 
@@ -228,7 +229,7 @@ def fetch_errors_on_leader():
     with ksb.Sandbox(brokers=3, topics=["f:1"]) as sb, \
             ksb.Consumer(sb, "f", "group-fetch") as c:
         sb.call("POST", "/partitions/f/0/leader?broker=3")
-        c.wait_for(lambda e: e["event"] == "assigned", 20, "assignment")
+        c.wait_assigned()
         ksb.produce(sb, "f", count=3)
         ksb.wait_until(lambda: len(c.messages()) >= 3, 10, "3 messages")
         # The consumer's next Fetch requests to the leader fail; it looks
@@ -278,7 +279,7 @@ def coordinator_move():
     with ksb.Sandbox(brokers=3, topics=["m:2"]) as sb, \
             ksb.Consumer(sb, "m", "group-move", commit="manual",
                          debug_cgrp=True) as c:
-        c.wait_for(lambda e: e["event"] == "assigned", 20, "assignment")
+        c.wait_assigned()
         ev = c.wait_for(lambda e: e["event"] == "log" and
                         "changing coordinator -1 ->" in e["message"],
                         10, "the first coordinator")

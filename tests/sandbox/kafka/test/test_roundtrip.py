@@ -34,7 +34,7 @@ def kcat_keys_and_headers():
 def librdkafka_producer_to_group_consumer():
     with ksb.Sandbox(brokers=3, topics=["hd:3"]) as sb, \
             ksb.Consumer(sb, "hd", "group-headers") as c:
-        c.wait_for(lambda e: e["event"] == "assigned", 20, "assignment")
+        c.wait_assigned()
         evs = ksb.produce(sb, "hd", count=3, key="course-42",
                           headers=["__connect.errors.topic=catalog-events",
                                    "lmsbridge.http.body={\"errors\":[]}",
