@@ -8,5 +8,7 @@ function request()
   return wrk.format("POST", nil, {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/json",
-    ["Accept"] = "application/json"}, body)
+    ["Accept"] = "application/json",
+    ["User-Agent"] = "lmsbridge/0.1.0",
+    ["X-Request-Id"] = string.format("lb-0000wrk0-%d", counter)}, body)
 end
