@@ -373,7 +373,8 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
       lb_bucket_observe(&l->bucket, now, remaining, reset_mono);
   }
   if (r->status == 429) {
-    /* without a usable Retry-After the whole lane still slows down */
+    /* without Retry-After (or with 0, or a date already past) the whole
+     * lane still pauses */
     int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
     lb_bucket_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }

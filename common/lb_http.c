@@ -27,7 +27,8 @@ struct lb_http {
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
-  char tag[16]; /* in every request id: ids stay unique across processes */
+  char tag[16]; /* random, in every request id: ids of different processes
+                 * (and lb_http instances) do not collide */
   bool no_proxy_env; /* no proxy variable set: curl need not look */
   /* finished transfers, their easy handles still configured, for the next
    * requests: a handle reset or created per request (its buffers, its
@@ -313,6 +314,8 @@ static void set_request(transfer *t, const lb_http_request *req)
 lb_err lb_http_start(lb_http *h, const lb_http_request *req,
                      lb_http_done_fn done, void *opaque, uint64_t *ret_id)
 {
+  if (req->body && req->method && strcmp(req->method, "GET") == 0)
+    return LB_E_INVALID; /* curl would send it as a POST */
   transfer *t = transfer_get(h);
   lb_err rc;
   if (!t)

@@ -28,9 +28,10 @@ typedef struct {
 typedef struct {
   const char *method;  /* "GET", "POST", "PATCH", "DELETE" */
   const char *url;
-  const char *const *headers; /* "Name: value", nheaders of them; copied */
+  const char *const *headers; /* "Name: value", nheaders (at most 12) of
+                               * them; copied */
   size_t nheaders;
-  const char *body;    /* copied; NULL for none */
+  const char *body;    /* copied; NULL for none (a GET has none) */
   size_t body_len;
   const char *basic_user; /* HTTP Basic credentials, both or neither */
   const char *basic_password;
@@ -40,7 +41,7 @@ typedef struct {
 /* What came back. Borrowed for the duration of the callback. */
 typedef struct {
   uint64_t id;         /* the request's number in this lb_http */
-  const char *request_id; /* "lb-<process tag>-<id>", sent as X-Request-Id */
+  const char *request_id; /* "lb-<random tag>-<id>", sent as X-Request-Id */
   int status;          /* HTTP status; 0 when no response (see error) */
   const char *error;   /* transport error text when status is 0, else NULL */
   const char *body;    /* NUL-terminated, at most max_body bytes */

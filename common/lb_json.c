@@ -1,6 +1,7 @@
 #include "lb_json.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,6 +235,35 @@ static bool scan_value(scan *sc)
   }
 }
 
+/* One tokener per thread, reset for each text: making one per message (a
+ * 2 KiB stack) was a tenth of the parse. Freed when its thread ends. */
+static pthread_key_t tokener_key;
+static pthread_once_t tokener_once = PTHREAD_ONCE_INIT;
+
+static void tokener_free(void *tok)
+{
+  json_tokener_free(tok);
+}
+
+static void tokener_key_make(void)
+{
+  (void)pthread_key_create(&tokener_key, tokener_free);
+}
+
+static json_tokener *thread_tokener(void)
+{
+  static _Thread_local json_tokener *tok;
+  if (tok) {
+    json_tokener_reset(tok);
+    return tok;
+  }
+  if (!(tok = json_tokener_new_ex(LB_JSON_MAX_DEPTH + 2)))
+    return NULL;
+  pthread_once(&tokener_once, tokener_key_make);
+  (void)pthread_setspecific(tokener_key, tok);
+  return tok;
+}
+
 lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
                      size_t errlen)
 {
@@ -261,13 +291,9 @@ lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
     snprintf(err, errlen, "not valid JSON: %s at byte %zu", sc.why, sc.pos);
     return LB_E_PARSE;
   }
-  /* Valid RFC 8259: json-c builds the tree. Its depth counts scalars too.
-   * One tokener per thread, reset for each text: making one per message
-   * (a 2 KiB stack) was a tenth of the parse. */
-  static _Thread_local json_tokener *tok;
-  if (tok) {
-    json_tokener_reset(tok);
-  } else if (!(tok = json_tokener_new_ex(LB_JSON_MAX_DEPTH + 2))) {
+  /* Valid RFC 8259: json-c builds the tree. Its depth counts scalars too. */
+  json_tokener *tok = thread_tokener();
+  if (!tok) {
     snprintf(err, errlen, "out of memory");
     return LB_E_NOMEM;
   }

@@ -185,6 +185,65 @@ static void test_extra_fd_wakes_the_wait(void **state)
 /* After the others: lms-sandbox stops on SIGTERM and exits 0 (under
  * LB_SANITIZE: without leaks). Not left to the group teardown, whose
  * failures cmocka 1.1 reports but does not count in the exit status. */
+/* One lb_http keeps its finished transfers and reuses them, handle
+ * options included: nothing of a request (method, body, credentials,
+ * headers) may leak into the next one on the same handle. */
+static void test_reused_handle_starts_clean(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *method, *body, *user, *header;
+    const char *want_auth; /* prefix of the logged Authorization, or NULL */
+    int want_bytes;
+  } steps[] = {
+    {"POST", "{\"a\":1}", "h-id", "Content-Type: application/json", "Basic h-id:", 7},
+    {"DELETE", NULL, NULL, "Authorization: Bearer not-a-token", "Bearer ", 0},
+    {"PATCH", "{\"bb\":22}", NULL, "Content-Type: application/json", NULL, 9},
+    {"GET", NULL, NULL, "Accept: application/json", NULL, 0},
+    {"POST", NULL, NULL, "Accept: application/json", NULL, 0},
+    {"DELETE", "{\"c\":3}", NULL, "Content-Type: application/json", NULL, 7},
+  };
+  enum { N = sizeof(steps) / sizeof(steps[0]) };
+  char url[256];
+  lb_http *h = lb_http_new(NULL);
+  snprintf(url, sizeof(url), "%s/t/h/api/v2/content/courses", lms.base_url);
+  json_object *before = lb_test_get_json(&lms, "/_sandbox/requests?tenant=h");
+  int since = json_object_get_int(lb_test_dig(before, "next_since"));
+  json_object_put(before);
+  for (int i = 0; i < N; i++) {
+    result r = {0};
+    const char *hdr[] = {steps[i].header};
+    lb_http_request req = {.method = steps[i].method, .url = url, .headers = hdr,
+                           .nheaders = 1, .body = steps[i].body,
+                           .body_len = steps[i].body ? strlen(steps[i].body) : 0,
+                           .basic_user = steps[i].user,
+                           .basic_password = steps[i].user ? "pw" : NULL};
+    assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+    wait_for(h, &r, 1);
+    assert_true(r.status > 0);
+  }
+  lb_http_destroy(h);
+
+  char path[128];
+  snprintf(path, sizeof(path), "/_sandbox/requests?tenant=h&since=%d", since);
+  json_object *log = lb_test_get_json(&lms, path);
+  json_object *reqs = lb_test_dig(log, "requests");
+  assert_int_equal(json_object_array_length(reqs), N);
+  for (int i = 0; i < N; i++) {
+    json_object *e = json_object_array_get_idx(reqs, (size_t)i);
+    const char *auth = json_object_get_string(lb_test_dig(e, "headers.Authorization"));
+    assert_string_equal(json_object_get_string(lb_test_dig(e, "method")), steps[i].method);
+    assert_int_equal(json_object_get_int(lb_test_dig(e, "body_bytes")), steps[i].want_bytes);
+    if (steps[i].want_auth) {
+      assert_non_null(auth);
+      assert_int_equal(strncmp(auth, steps[i].want_auth, strlen(steps[i].want_auth)), 0);
+    } else if (auth) {
+      fail_msg("request %d (%s) carried Authorization %s", i, steps[i].method, auth);
+    }
+  }
+  json_object_put(log);
+}
+
 static void test_sandbox_exits_cleanly(void **state)
 {
   (void)state;
@@ -198,6 +257,7 @@ int main(void)
     cmocka_unit_test(test_body_cap_headers_and_request_id),
     cmocka_unit_test(test_timeout_and_transport_errors),
     cmocka_unit_test(test_extra_fd_wakes_the_wait),
+    cmocka_unit_test(test_reused_handle_starts_clean),
     cmocka_unit_test(test_sandbox_exits_cleanly), /* last */
   };
   return cmocka_run_group_tests(tests, setup, teardown);
