@@ -287,6 +287,11 @@ integrations = ( {integrations} );
         rc = self.proc.wait(timeout=timeout)
         return rc, time.time() - start
 
+    def stop_and_check(self, who="worker"):
+        """SIGTERM, then the check every test ends with: it exits 0."""
+        rc, _ = self.stop()
+        check(rc == 0, f"{who} exits 0")
+
     def kill(self):
         self.proc.kill()
         self.proc.wait()

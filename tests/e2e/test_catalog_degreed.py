@@ -121,8 +121,7 @@ try:
     check(w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                    outcome="dead_lettered") == 0 and env.consume_all("catalog-events.dlq") == [],
           "nothing dead-lettered")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

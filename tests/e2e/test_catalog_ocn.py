@@ -90,8 +90,7 @@ try:
     check(env.committed("catalog-worker", "catalog-events", [0])[0] == end,
           "after the batch succeeded the commit passed both versions")
     check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

@@ -32,8 +32,7 @@ try:
              "the commit")
     check(env.committed("catalog-worker", "catalog-events", sorted(end)) == end,
           "committed offsets reached the end of every partition")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

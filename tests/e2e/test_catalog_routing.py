@@ -65,8 +65,7 @@ try:
     check(all("custom_track-t-umbrella" not in v for v in got.values()),
           "a custom track of an organization without an integration goes nowhere")
     check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

@@ -70,8 +70,7 @@ try:
           env.state("globex")["sf"]["ocn_course_posts"] == posts,
           "SuccessFactors: the older version is skipped, no POST, the LMS keeps v5")
     check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

@@ -38,8 +38,7 @@ try:
           f"A's waiting deliveries were parked in the retry topic ({int(parked)}), none of B's")
     check(w.metric("lmsbridge_dlq_records_total", reason="retries_exhausted") == 0,
           "nothing of A dead-lettered: it waits, it is not lost")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

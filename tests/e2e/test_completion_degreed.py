@@ -90,8 +90,7 @@ try:
           "the three not sent are counted as skipped")
     check(w.metric("lmsbridge_deliveries_total", integration="acme-degreed", outcome="success") == 4,
           "four deliveries succeeded (two completions of ann, bob twice)")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

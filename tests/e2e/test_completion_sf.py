@@ -93,8 +93,7 @@ try:
            if l.get("msg") == "not sent" and l.get("event_id") == "s4"]
     check(len(why) == 1 and "sso_nameid" in why[0],
           f"a learner without the SSO name id: not sent, logged with why ({why})")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

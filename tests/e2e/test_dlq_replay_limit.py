@@ -53,8 +53,7 @@ try:
     check(rc == 0 and [l["action"] for l in lines if "action" in l] ==
           ["replay", "replay", "replay", "replay"],
           "an explicit selection with a higher limit could replay it again (dry run)")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

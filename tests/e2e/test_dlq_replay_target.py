@@ -121,8 +121,7 @@ try:
           "no LMS received anything from them")
     check(SECRET not in json.dumps(dlq) and all(SECRET not in str(l) for l in w.logs()),
           "no secret in dead letters or logs")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

@@ -74,8 +74,7 @@ try:
     check(len(skips) == 1 and skips[0].get("integration") == "prov-degreed" and
           skips[0].get("version") == 1 and skips[0].get("delivered_version") == 2,
           "the worker logs why: older than the version already delivered (v1 < v2)")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

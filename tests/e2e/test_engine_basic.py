@@ -106,8 +106,7 @@ try:
     check(len(env.consume_all("completion-events.dlq")) == 14, "restart: no new dead letters")
     check(w2.metric("lmsbridge_events_consumed_total", topic="completion-events") == 0,
           "restart: nothing consumed again")
-    rc, _ = w2.stop()
-    check(rc == 0, "second worker exits 0")
+    w2.stop_and_check("second worker")
 finally:
     env.close()
 finish()

@@ -110,8 +110,7 @@ try:
     check(dups <= bound_total, f"{dups} duplicates in all, within the bound {bound_total} "
           f"({max(repeats.values())} at most for one event)")
     check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
-    rc, _ = w.stop()
-    check(rc == 0, "the last worker exits 0")
+    w.stop_and_check("the last worker")
 finally:
     env.close()
 finish()

@@ -77,8 +77,7 @@ try:
               for r in dlq), "dead letters name their source offsets and class")
     check(w.metric("lmsbridge_dlq_records_total", reason="invalid_event") == len(INVALID),
           "metric: dead letters counted once each")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 
     w2 = env.worker("completion-worker", integ, env={"SECRET": SECRET})
     wait_for(lambda: any(l.get("msg") == "partitions assigned" for l in w2.logs()), 20,
@@ -89,8 +88,7 @@ try:
     check(sum(c["repeats"] for c in completions()) == 0 and len(completions()) == n_valid,
           "restart: nothing delivered twice")
     check(len(env.consume_all(DLQ)) == len(INVALID), "restart: no new dead letters")
-    rc, _ = w2.stop()
-    check(rc == 0, "second worker exits 0")
+    w2.stop_and_check("second worker")
 finally:
     env.close()
 finish()

@@ -84,8 +84,7 @@ try:
           "it was told to stop: no event consumed by both")
     check(env.committed(GROUP, TOPIC, sorted(ends)) == ends,
           f"the group's offsets are committed to the end of every partition {ends}")
-    rc, _ = a.stop()
-    check(rc == 0, "the survivor exits 0")
+    a.stop_and_check("the survivor")
 finally:
     env.close()
 finish()

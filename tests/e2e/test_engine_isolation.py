@@ -63,8 +63,7 @@ try:
     check(len(env.state("up")["degreed"]["completions"]) == N and
           sum(c["repeats"] for c in env.state("up")["degreed"]["completions"]) == 0,
           "the healthy customer received nothing twice")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()

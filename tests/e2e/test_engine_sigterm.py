@@ -121,8 +121,7 @@ try:
     check(w3.metric("lmsbridge_events_consumed_total", topic=TOPIC) == N_HUNG and
           sum(c["repeats"] for c in delivered("acme").values()) == 0,
           "only the handed-back messages came again")
-    rc, _ = w3.stop()
-    check(rc == 0, "the last worker exits 0")
+    w3.stop_and_check("the last worker")
 finally:
     env.close()
 finish()

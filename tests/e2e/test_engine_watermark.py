@@ -96,8 +96,7 @@ try:
           f"restart consumed exactly the slow message and the {AFTER} after it")
     check(env.committed(GROUP, TOPIC, [0, 1]) == {0: K + 1 + AFTER, 1: OTHER},
           "in the end both partitions are committed to their ends")
-    rc, _ = w2.stop()
-    check(rc == 0, "worker exits 0")
+    w2.stop_and_check()
 finally:
     env.close()
 finish()

@@ -60,8 +60,7 @@ try:
           sum(1 for l in w.logs() if l.get("msg") == "starting") == starts,
           "the running configuration keeps working, without a restart")
     check(all(SECRET not in str(l) for l in w.logs()), "no secret in the logs")
-    rc, _ = w.stop()
-    check(rc == 0, "worker exits 0")
+    w.stop_and_check()
 finally:
     env.close()
 finish()
