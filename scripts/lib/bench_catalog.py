@@ -5,16 +5,12 @@ how many OcnCourses POSTs and how long from the first to the last.
 
   bench_catalog.py BUILD_DIR [ITEMS]
 """
-import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
-os.environ.setdefault("LB_BIN_DIR", sys.argv[1])
-import harness  # noqa: E402
+from bench_harness import harness  # noqa: E402  (first: it sets the path)
 from catalog_fixtures import catalog_event, ocn_courses, ocn_posts, sf_integration, sf_tenant  # noqa: E402
 
-harness.BIN = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
 SECRET = "bench-catalog-secret-1"
 TYPES = ["course", "project", "practice", "assessment", "skill_track", "career_track"]

@@ -18,11 +18,8 @@ import urllib.request
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
-os.environ.setdefault("LB_BIN_DIR", sys.argv[1])
-import harness  # noqa: E402
+from bench_harness import harness  # noqa: E402  (first: it sets the path)
 
-harness.BIN = sys.argv[1]
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 WRK = float(sys.argv[3]) if len(sys.argv) > 3 else 0
 SECRET = "bench-engine-secret-5"

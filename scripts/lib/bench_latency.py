@@ -14,11 +14,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
-os.environ.setdefault("LB_BIN_DIR", sys.argv[1])
-import harness  # noqa: E402
+from bench_harness import harness  # noqa: E402  (first: it sets the path)
 
-harness.BIN = sys.argv[1]
 RATE = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 15
 SECRET = "bench-latency-secret-3"

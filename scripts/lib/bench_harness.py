@@ -1,0 +1,13 @@
+"""The e2e test harness (tests/e2e/harness.py) for the bench scripts, set
+to the build directory given as their first argument:
+
+  from bench_harness import harness
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../tests/e2e"))
+os.environ.setdefault("LB_BIN_DIR", sys.argv[1])
+import harness  # noqa: E402,F401
+
+harness.BIN = sys.argv[1]
