@@ -932,14 +932,9 @@ static void test_401_retried_once(void **state)
       fail_msg("%d attempts for %s, not 2", k, user);
     assert_int_equal(a[0]->status, 401);
     assert_int_equal(a[1]->status, 401);
-    /* the retry carried another token, fetched after the first 401 */
+    /* the retry carried a newer token: fetched after this 401, or after
+     * another delivery's 401 that came first (ten run at once) */
     assert_true(a[0]->token_no > 0 && a[1]->token_no > a[0]->token_no);
-    int between = 0;
-    for (size_t i = 0; i < n; i++)
-      if (entries[i].token && entries[i].start_ms >= a[0]->end_ms - 2 &&
-          entries[i].end_ms <= a[1]->start_ms + 2)
-        between++;
-    assert_true(between >= 1);
   }
   for (int i = 0; i < N; i++)
     lb_request_list_release(&plans[i]);
