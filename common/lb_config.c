@@ -64,14 +64,17 @@ static char *dup_or_flag(ctx *c, const char *s)
   return d;
 }
 
-/* "prefix.name" for messages. */
+/* "prefix.name" for messages; a name too long for buf ends in "...". */
 static const char *key_name(char *buf, size_t len, const char *prefix,
                             const char *name)
 {
+  int n;
   if (prefix && *prefix)
-    snprintf(buf, len, "%s.%s", prefix, name);
+    n = snprintf(buf, len, "%s.%s", prefix, name);
   else
-    snprintf(buf, len, "%s", name);
+    n = snprintf(buf, len, "%s", name);
+  if ((n < 0 || (size_t)n >= len) && len > 4)
+    memcpy(buf + len - 4, "...", 4);
   return buf;
 }
 

@@ -13,13 +13,16 @@ lb_ensure_packages "${LB_PACKAGES[@]}"
 # tests as cores keeps the machine busy without starving them.
 jobs=$(( $(nproc) * 2 ))
 
+# Our own builds treat warnings as errors (LB_WERROR); a user's build does not.
+lb_say "build (Release, -O3) in build-release/: only to catch optimiser warnings"
+lb_build build-release -DCMAKE_BUILD_TYPE=Release -DLB_WERROR=ON
 lb_say "build (RelWithDebInfo) in build/"
-lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_WERROR=ON
 lb_say "ctest"
 (cd build && ctest --output-on-failure -j "$jobs" "$@")
 
 lb_say "build with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/"
-lb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON
+lb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON -DLB_WERROR=ON
 lb_say "ctest (sanitizers)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -37,7 +37,7 @@ const char *lb_test_write_file(const char *dir, const char *name, const char *te
 
 void lb_test_lms_start(lb_test_lms *s, const char *config_json)
 {
-  char ready[300], config[300] = "";
+  char ready[600], config[600] = "";
   memset(s, 0, sizeof(*s));
   snprintf(s->dir, sizeof(s->dir), "%s/lms-XXXXXX", LB_TEST_TMP);
   if (!mkdtemp(s->dir))
