@@ -1,5 +1,6 @@
 #include "lb_token.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,21 @@ void lb_tokens_destroy(lb_tokens *t)
   free(t);
 }
 
+/* RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+ * "~" / "+" / "/" ) *"=". Anything else (a CR, LF, space, quote) would go
+ * verbatim into the Authorization header: a server could inject headers. */
+static bool is_b64token(const char *s, size_t len)
+{
+  size_t i = 0;
+  while (i < len && s[i] && (isalnum((unsigned char)s[i]) || strchr("-._~+/", s[i])))
+    i++;
+  if (i == 0)
+    return false;
+  while (i < len && s[i] == '=')
+    i++;
+  return i == len;
+}
+
 lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
                       int64_t *ret_expires_in_s, char *err, size_t errlen)
 {
@@ -98,6 +114,12 @@ lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
       !json_object_is_type(tok, json_type_string) ||
       json_object_get_string_len(tok) == 0) {
     snprintf(err, errlen, "token response has no access_token");
+    goto out;
+  }
+  if (!is_b64token(json_object_get_string(tok), (size_t)json_object_get_string_len(tok))) {
+    /* the token itself is never quoted: it is a secret even when malformed */
+    snprintf(err, errlen, "token response's access_token has characters a bearer token "
+                          "may not hold (RFC 6750), refusing it");
     goto out;
   }
   if (!json_object_object_get_ex(root, "expires_in", &exp) ||

@@ -10,10 +10,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lb_test_sandbox.h"
 #include "lb_time.h"
@@ -43,6 +49,16 @@ static void test_parse_token_responses(void **state)
     {"{\"access_token\":\"abc\",\"expires_in\":-5}", false, 0},
     {"{\"access_token\":\"abc\",\"expires_in\":true}", false, 0},
     {"{\"access_token\":\"abc\",\"expires_in\":\"1800\"}", false, 0},
+    /* RFC 6750 b64token: letters, digits, -._~+/ then trailing '=' only */
+    {"{\"access_token\":\"eyJ0.a-b_c~d+e/f==\",\"expires_in\":60}", true, 60},
+    {"{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"abc\\nX\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"ab c\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"ab\\\"c\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"abc\\u0000def\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"==\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"a=b\",\"expires_in\":60}", false, 0},
+    {"{\"access_token\":\"caf\u00e9\",\"expires_in\":60}", false, 0},
     /* absurd lifetimes are capped at 400 days */
     {"{\"access_token\":\"abc\",\"expires_in\":1e12}", true, 400LL * 86400},
   };
@@ -309,11 +325,101 @@ static void test_failed_refresh_keeps_the_token(void **state)
   cache_close(&c);
 }
 
+/* ---- a token endpoint that answers a header-injecting token ---- */
+
+typedef struct {
+  int fd;
+  int requests;
+} evil_server;
+
+/* Answers every request on `fd` with a token holding CR LF and a header of
+ * its own, until the listening socket is shut down. */
+static void *evil_serve(void *arg)
+{
+  evil_server *es = arg;
+  static const char body[] =
+      "{\"access_token\":\"s3cr3tTok\\r\\nX-Injected: 1\",\"expires_in\":600}";
+  for (;;) {
+    int c = accept(es->fd, NULL, NULL);
+    if (c < 0)
+      return NULL;
+    char req[4096];
+    size_t got = 0;
+    ssize_t n;
+    /* the whole request: headers, then the Content-Length body */
+    while (got < sizeof(req) - 1 && (n = read(c, req + got, sizeof(req) - 1 - got)) > 0) {
+      got += (size_t)n;
+      req[got] = '\0';
+      char *end = strstr(req, "\r\n\r\n");
+      const char *cl = strstr(req, "Content-Length:");
+      if (end && (!cl || (size_t)(end + 4 - req) + strtoul(cl + 15, NULL, 10) <= got))
+        break;
+    }
+    es->requests++;
+    char resp[512];
+    int len = snprintf(resp, sizeof(resp),
+                       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                       strlen(body), body);
+    if (write(c, resp, (size_t)len) != len)
+      fail_msg("write: %s", strerror(errno));
+    close(c);
+  }
+}
+
+static void test_header_injecting_token_refused(void **state)
+{
+  (void)state;
+  evil_server es = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof(a);
+  assert_true(es.fd >= 0);
+  assert_int_equal(bind(es.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(es.fd, 8), 0);
+  assert_int_equal(getsockname(es.fd, (struct sockaddr *)&a, &alen), 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, evil_serve, &es), 0);
+
+  cache c;
+  memset(&c, 0, sizeof(c));
+  snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%d/oauth/token", ntohs(a.sin_port));
+  c.in = (lb_integration){.id = "evil", .type = LB_INTEG_DEGREED, .token_url = c.url,
+                          .client_id = "evil-id", .client_secret = "evil-secret",
+                          .scopes = "content:read"};
+  c.http = lb_http_new(NULL);
+  assert_non_null(c.http);
+  c.tokens = lb_tokens_new(c.http, &c.in, 1, 5000, on_ready, &c.ready);
+  assert_non_null(c.tokens);
+
+  unsigned gen = 0;
+  int64_t now = lb_time_mono_ms();
+  assert_null(lb_tokens_get(c.tokens, 0, now, &gen));
+  pump_until(c.http, &c.ready, 1);
+  /* the fetch reached the endpoint and its answer was refused, with a reason
+   * that neither quotes the token nor the injected header */
+  assert_int_equal(es.requests, 1);
+  assert_int_equal(c.ready.ok, 0);
+  assert_non_null(strstr(c.ready.error, "RFC 6750"));
+  assert_null(strstr(c.ready.error, "X-Injected"));
+  assert_null(strstr(c.ready.error, "s3cr3tTok"));
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, false), 1);
+  assert_int_equal(lb_tokens_fetches(c.tokens, 0, true), 0);
+  /* nothing usable: the caller waits for the back-off, never sends it */
+  assert_null(lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen));
+  assert_true(lb_tokens_retry_at(c.tokens, 0) > 0);
+
+  cache_close(&c);
+  shutdown(es.fd, SHUT_RDWR);
+  close(es.fd);
+  pthread_join(th, NULL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_token_responses),
     cmocka_unit_test(test_request_bodies),
+    cmocka_unit_test(test_header_injecting_token_refused),
     cmocka_unit_test_setup_teardown(test_refresh_at_80_percent_and_expiry, start_sandbox,
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox,
