@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,8 +13,10 @@
 #include <stdbool.h>
 
 #include "lb_engine.h"
+#include "lb_event.h"
 #include "lb_json.h"
 #include "lb_log.h"
+#include "lb_route.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
@@ -25,12 +28,14 @@ static void usage(const lb_worker *w, FILE *out)
           "usage: %s --config FILE [--check-config | --map FILE|-]\n"
           "       %s --version | --help\n"
           "\n%s\n\n"
-          "  --config FILE    the daemon's libconfig file (see README.md)\n"
+          "  --config FILE    the daemon's libconfig file (docs/configuration.md)\n"
           "  --check-config   validate the configuration, print a summary\n"
-          "                   without secrets, exit 0 (valid) or 1\n"
-          "  --map FILE|-     read events as JSON lines and print, as JSON\n"
-          "                   lines, the requests each integration would\n"
-          "                   receive, or why not; no Kafka, no network\n"
+          "                   without secrets, exit 0 (valid) or 1 (each\n"
+          "                   problem printed as file:line: key: what)\n"
+          "  --map FILE|-     read events (JSON lines, or one JSON document)\n"
+          "                   and print, as JSON lines, the requests each\n"
+          "                   integration would receive, or why not; no\n"
+          "                   Kafka, no network\n"
           "  --version        print the version\n"
           "  --help           print this help\n",
           w->name, w->name, w->summary);
@@ -49,8 +54,20 @@ void lb_cli_log_config_errors(const char *errors, const char *msg)
   }
 }
 
-/* The summary goes through the log redaction as well: belt and braces
- * against a secret pasted where no secret was expected. */
+/* What the commands a person runs (--check-config, --map) print for
+ * people goes through the log redaction as well: belt and braces against
+ * a secret pasted where no secret was expected. */
+static void print_redacted(const char *text, FILE *out)
+{
+  size_t cap = strlen(text) * 2 + 64;
+  char *safe = malloc(cap);
+  if (safe) {
+    lb_log_redact(text, safe, cap);
+    fputs(safe, out);
+  }
+  free(safe);
+}
+
 static void print_summary(const lb_config *cfg)
 {
   char *text = NULL;
@@ -60,13 +77,25 @@ static void print_summary(const lb_config *cfg)
     return;
   lb_config_print_summary(cfg, mem);
   fclose(mem);
-  char *safe = malloc(len * 2 + 64);
-  if (safe) {
-    lb_log_redact(text, safe, len * 2 + 64);
-    fputs(safe, stdout);
-  }
-  free(safe);
+  print_redacted(text, stdout);
   free(text);
+}
+
+/* A failure of --check-config or --map, for the person at the terminal:
+ * "<daemon>: <what>" on stderr (the daemon itself logs JSON lines). */
+static void say(const lb_worker *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void say(const lb_worker *w, const char *fmt, ...)
+{
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s: ", w->name);
+  print_redacted(line, stderr);
+  fputc('\n', stderr);
 }
 
 static json_object *request_json(const lb_request *r)
@@ -115,42 +144,103 @@ static json_object *line_head(long lineno, const char *event_id)
   return o;
 }
 
-static void print_plan(long lineno, const lb_plan *plan)
+static void print_skip(long lineno, const char *event_id, const lb_integration *in,
+                       const char *reason)
+{
+  json_object *o = line_head(lineno, event_id);
+  json_object_object_add(o, "integration", json_object_new_string(in->id));
+  json_object_object_add(o, "skip", json_object_new_string(reason));
+  print_line(o);
+}
+
+/* Why each integration the plan leaves out does not receive a valid event
+ * (another organization's, public content off): the planner keeps no item
+ * for those, as the daemon has nothing to count or log, but a person asking
+ * what an integration receives wants the reason. why[i] is set (static
+ * text) for cfg->integrations[i] when its route is LB_ROUTE_NONE. */
+static void unconcerned_reasons(const lb_worker *w, const lb_config *cfg,
+                                const char *value, size_t len, const char **why)
+{
+  char err[64];
+  if (w->plan == lb_plan_catalog) {
+    lb_catalog_event ev;
+    if (lb_catalog_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
+      return;
+    for (size_t i = 0; i < cfg->nintegrations; i++)
+      if (lb_route_catalog(&cfg->integrations[i], &ev, &why[i]) != LB_ROUTE_NONE)
+        why[i] = NULL;
+    lb_catalog_event_release(&ev);
+  } else if (w->plan == lb_plan_completion) {
+    lb_completion_event ev;
+    if (lb_completion_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
+      return;
+    for (size_t i = 0; i < cfg->nintegrations; i++)
+      if (lb_route_completion(&cfg->integrations[i], &ev, &why[i]) != LB_ROUTE_NONE)
+        why[i] = NULL;
+    lb_completion_event_release(&ev);
+  }
+}
+
+static void print_item(long lineno, const char *event_id, const lb_plan_item *it)
+{
+  if (it->skip) {
+    print_skip(lineno, event_id, it->integration, it->reason);
+    return;
+  }
+  for (size_t j = 0; j < it->requests.n; j++) {
+    const lb_request *r = &it->requests.items[j];
+    json_object *req = r->step == LB_STEP_OCN_COURSE ? ocn_batch_json(r)
+                                                     : request_json(r);
+    json_object *o = line_head(lineno, event_id);
+    json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
+    json_object_object_foreach(req, k, v)
+      json_object_object_add(o, k, json_object_get(v));
+    json_object_put(req);
+    print_line(o);
+  }
+}
+
+/* One line per request, per skipped integration (the plan's skips and the
+ * integrations it leaves out, in the configuration's order) or for the
+ * dead letter, which names the event by its id whenever the message has a
+ * string event_id, however invalid the rest. False when out of memory. */
+static bool print_plan(const lb_worker *w, const lb_config *cfg, long lineno,
+                       const lb_plan *plan, const char *value, size_t len)
 {
   if (plan->dead_letter) {
-    json_object *o = line_head(lineno, plan->event_id);
+    char *id = plan->event_id ? NULL : lb_event_id_peek(value, len);
+    json_object *o = line_head(lineno, plan->event_id ? plan->event_id : id);
     json_object_object_add(o, "dead_letter", json_object_new_string(plan->dlq_class));
     json_object_object_add(o, "reason", json_object_new_string(plan->dlq_message));
     print_line(o);
-    return;
+    free(id);
+    return true;
   }
-  if (plan->n == 0) {
+  const char **why = calloc(cfg->nintegrations + 1, sizeof(*why));
+  if (!why)
+    return false;
+  unconcerned_reasons(w, cfg, value, len, why);
+  bool printed = false;
+  for (size_t i = 0; i < cfg->nintegrations; i++) {
+    const lb_integration *in = &cfg->integrations[i];
+    for (size_t k = 0; k < plan->n; k++)
+      if (plan->items[k].integration == in) {
+        print_item(lineno, plan->event_id, &plan->items[k]);
+        printed = true;
+      }
+    if (why[i]) {
+      print_skip(lineno, plan->event_id, in, why[i]);
+      printed = true;
+    }
+  }
+  if (!printed) {
     json_object *o = line_head(lineno, plan->event_id);
     json_object_object_add(o, "skip",
                            json_object_new_string("no configured integration receives this event"));
     print_line(o);
   }
-  for (size_t i = 0; i < plan->n; i++) {
-    const lb_plan_item *it = &plan->items[i];
-    if (it->skip) {
-      json_object *o = line_head(lineno, plan->event_id);
-      json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
-      json_object_object_add(o, "skip", json_object_new_string(it->reason));
-      print_line(o);
-      continue;
-    }
-    for (size_t j = 0; j < it->requests.n; j++) {
-      const lb_request *r = &it->requests.items[j];
-      json_object *req = r->step == LB_STEP_OCN_COURSE ? ocn_batch_json(r)
-                                                       : request_json(r);
-      json_object *o = line_head(lineno, plan->event_id);
-      json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
-      json_object_object_foreach(req, k, v)
-        json_object_object_add(o, k, json_object_get(v));
-      json_object_put(req);
-      print_line(o);
-    }
-  }
+  free(why);
+  return true;
 }
 
 /* Plans and prints one event; false when the planner itself failed. */
@@ -159,60 +249,84 @@ static bool map_one(const lb_worker *w, const lb_config *cfg, long lineno,
 {
   lb_plan plan;
   lb_err e = w->plan(cfg, value, len, lb_time_now_ms(), &plan);
-  if (e != LB_E_OK) {
-    lb_log(LB_LOG_ERROR, "cannot map event, stopping", LB_I("line", lineno),
-           LB_S("error", lb_strerror(e)));
-    return false;
+  if (e == LB_E_OK) {
+    if (!print_plan(w, cfg, lineno, &plan, value, len))
+      e = LB_E_NOMEM;
+    lb_plan_release(&plan);
   }
-  print_plan(lineno, &plan);
-  lb_plan_release(&plan);
-  return true;
+  if (e != LB_E_OK)
+    say(w, "cannot map the event of line %ld: %s, stopping", lineno, lb_strerror(e));
+  return e == LB_E_OK;
+}
+
+static bool blank(char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 /* Reads events from `path` ("-" = stdin): JSON lines, or one JSON document
- * spread over several lines (as in schemas/examples/). Returns 0, or 1
- * when the input could not be read. */
+ * spread over several lines (as in schemas/examples/). It is one document
+ * when its first value, valid or not, does not end on the line where it
+ * starts: then the whole text is that document, mapped (or dead-lettered
+ * with its one real error) under the line where it starts. Blank lines
+ * are no events. Returns 0, or 1 when the input could not be read or held
+ * no event. */
 static int run_map(const lb_worker *w, const lb_config *cfg, const char *path)
 {
   FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-  char chunk[65536], err[128];
+  char name[512], chunk[65536];
   lb_strbuf all;
-  json_object *whole = NULL;
   int rc = 0;
 
   if (!in) {
-    lb_log(LB_LOG_ERROR, "cannot open events file, nothing mapped",
-           LB_S("file", path), LB_S("error", strerror(errno)));
+    say(w, "cannot open \"%s\": %s, nothing mapped", path, strerror(errno));
     return 1;
   }
+  if (in == stdin)
+    snprintf(name, sizeof(name), "the standard input");
+  else
+    snprintf(name, sizeof(name), "\"%s\"", path);
   lb_strbuf_init(&all, MAP_INPUT_MAX);
   size_t n;
   while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
     if (lb_strbuf_append_len(&all, chunk, n) < 0)
       break;
   if (ferror(in) || all.overflow) {
-    lb_log(LB_LOG_ERROR, "cannot read events file, nothing mapped",
-           LB_S("file", path),
-           LB_S("error", all.overflow ? "larger than 256 MiB" : "read error"));
+    say(w, "cannot read %s: %s, nothing mapped", name,
+        all.overflow ? "larger than 256 MiB" : "read error");
     rc = 1;
     goto out;
   }
   const char *text = all.buf ? all.buf : "";
-  if (strchr(text, '\n') && strchr(text, '\n')[1] != '\0' &&
-      lb_json_parse(text, all.len, &whole, err, sizeof(err)) == LB_E_OK) {
-    json_object_put(whole);
-    rc = map_one(w, cfg, 1, text, all.len) ? 0 : 1;
+  size_t start = 0;
+  while (start < all.len && blank(text[start]))
+    start++;
+  if (start == all.len) {
+    say(w, "%s holds no event (%s), nothing mapped", name,
+        all.len ? "only blank lines" : "empty");
+    rc = 1;
+    goto out;
+  }
+  size_t end = start + lb_json_value_end(text + start, all.len - start);
+  if (memchr(text + start, '\n', end - start)) {
+    long first = 1;
+    for (size_t i = 0; i < start; i++)
+      first += text[i] == '\n';
+    rc = map_one(w, cfg, first, text, all.len) ? 0 : 1;
     goto out;
   }
   long lineno = 0;
-  for (const char *p = text; *p && rc == 0;) {
-    const char *nl = strchr(p, '\n');
-    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+  for (const char *p = text; p < text + all.len && rc == 0;) {
+    const char *nl = memchr(p, '\n', (size_t)(text + all.len - p));
+    size_t len = nl ? (size_t)(nl - p) : (size_t)(text + all.len - p);
     lineno++;
     size_t trimmed = len;
-    while (trimmed > 0 && (p[trimmed - 1] == '\r' || p[trimmed - 1] == ' '))
+    while (trimmed > 0 && blank(p[trimmed - 1]))
       trimmed--;
-    if (trimmed > 0 && !map_one(w, cfg, lineno, p, trimmed))
+    size_t lead = 0;
+    while (lead < trimmed && blank(p[lead]))
+      lead++;
+    if (lead < trimmed && !map_one(w, cfg, lineno, p, trimmed))
       rc = 1;
     p = nl ? nl + 1 : p + len;
   }
@@ -260,10 +374,9 @@ static bool accept_reload(void *opaque)
   lb_config next;
   lb_log(LB_LOG_INFO, "SIGHUP: reading the configuration again", LB_S("file", r->path));
   if (lb_config_load(&next, r->path, r->defaults, &errors) != LB_E_OK) {
-    lb_cli_log_config_errors(errors, "invalid configuration, reload refused");
+    lb_cli_log_config_errors(errors, "invalid configuration, reload refused, keeping the "
+                                     "running configuration");
     free(errors);
-    lb_log(LB_LOG_ERROR, "reload refused: the file is invalid, the running configuration "
-                         "stays", LB_S("file", r->path));
     return false;
   }
   if (r->have_next)
@@ -375,7 +488,14 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
                                  .skill_ratings_scope = w->skill_ratings_scope};
   lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
   if (e != LB_E_OK) {
-    lb_cli_log_config_errors(errors, "invalid configuration, not starting");
+    /* the daemon logs JSON for its supervisor; --check-config and --map
+     * are run by a person: the file:line: key: what lines, plainly */
+    if ((check || map_path) && errors)
+      print_redacted(errors, stderr);
+    else if (check || map_path)
+      say(w, "cannot load \"%s\": %s", config_path, lb_strerror(e));
+    else
+      lb_cli_log_config_errors(errors, "invalid configuration, not starting");
     free(errors);
     return 1;
   }

@@ -1,4 +1,4 @@
-/* lb_cli: the command line both daemons share (DESIGN.md section 6):
+/* lb_cli: the command line both daemons share (docs/command-line.md):
  * --config FILE, --check-config, --map FILE|-, --version, --help. */
 #ifndef LB_CLI_H
 #define LB_CLI_H

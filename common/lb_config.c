@@ -1045,7 +1045,8 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
     if (in->type == LB_INTEG_DEGREED)
       fprintf(out, "  datacenter: %s\n  scopes: %s\n", dcs[in->datacenter],
               in->scopes);
-    fprintf(out, "  api_base_url: %s\n  token_url: %s\n", in->api_base_url,
+    fprintf(out, "  %s: %s\n  token_url: %s\n",
+            in->type == LB_INTEG_DEGREED ? "api_base_url" : "base_url", in->api_base_url,
             in->token_url);
     fprintf(out, "  client_id: %s\n",
             shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));

@@ -534,3 +534,18 @@ const char *lb_completion_user_identifier(const lb_completion_event *ev,
   }
   return NULL;
 }
+
+char *lb_event_id_peek(const char *buf, size_t len)
+{
+  char why[200];
+  json_object *root = NULL, *v;
+  char *id = NULL;
+  if (lb_json_parse(buf, len, &root, why, sizeof(why)) != LB_E_OK)
+    return NULL;
+  if (json_object_is_type(root, json_type_object) &&
+      json_object_object_get_ex(root, "event_id", &v) &&
+      json_object_is_type(v, json_type_string))
+    id = strdup(json_object_get_string(v));
+  json_object_put(root);
+  return id;
+}

@@ -1,4 +1,4 @@
-/* lb_event: the two event contracts of DESIGN.md section 3 (the same rules
+/* lb_event: the two event contracts of docs/events.md (the same rules
  * as schemas/ *.schema.json), parsed from a Kafka message value into typed
  * structs. Pure; strings are copies owned by the struct. Unknown fields
  * are ignored; a violation is reported as "<field path>: <why>". */
@@ -82,6 +82,12 @@ void lb_catalog_event_release(lb_catalog_event *ev);
 lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf,
                                  size_t len, char *err, size_t errlen);
 void lb_completion_event_release(lb_completion_event *ev);
+
+/* The top-level "event_id" of a message that is a JSON object, whatever
+ * else is wrong with it, so that an invalid event can still be named. New
+ * (free() it); NULL when the message is not a JSON object, or its event_id
+ * is missing or not a string, or out of memory. */
+char *lb_event_id_peek(const char *buf, size_t len);
 
 /* The learner identifier of the given kind (lb_user_id_kind values:
  * 0 email, 1 sso_nameid, 2 lms_username), or NULL when the event has none.

@@ -313,6 +313,14 @@ lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
   return LB_E_OK;
 }
 
+size_t lb_json_value_end(const char *buf, size_t len)
+{
+  scan sc = {.s = buf, .len = len};
+  skip_ws(&sc);
+  (void)scan_value(&sc);
+  return sc.pos;
+}
+
 const char *lb_json_text(json_object *obj)
 {
   return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |

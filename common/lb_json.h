@@ -17,6 +17,13 @@
 lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
                      size_t errlen);
 
+/* Where the JSON value that starts at the first non-whitespace byte of buf
+ * ends: the offset just past it when its syntax is valid, else the offset
+ * where it stopped being valid (len when the text is cut short). Syntax and
+ * depth only (no UTF-8 check, no tree, no size limit), so that a reader can
+ * tell one document spread over several lines from JSON lines. */
+size_t lb_json_value_end(const char *buf, size_t len);
+
 /* Compact text without escaped slashes; owned by `obj`, valid until it
  * changes or is freed. */
 const char *lb_json_text(json_object *obj);

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The daemons' command line (DESIGN.md section 6), end to end on the built
+"""The daemons' command line (docs/command-line.md), end to end on the built
 binaries: --version/--help/usage errors, --check-config without secrets,
-invalid configurations naming file:line and key with exit 1, and --map over
-the example events matching the mapping rules of section 4.
+invalid configurations naming file:line and key with exit 1 (plain lines
+for --check-config and --map, JSON log lines for the daemon), and --map over
+the example events matching the mapping rules (docs/mapping.md): one line per
+integration, one dead letter naming the event's id for each invalid example
+(pretty-printed or not), a message for an input with no event.
 
 usage: test_cli.py --bin-dir DIR --source-dir DIR
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -83,6 +87,40 @@ def no_secret(text):
     return not any(s in text for s in SECRET_VALUES)
 
 
+# What a configuration error looks like for a person: file:line: key: what
+PLAIN_ERROR = re.compile(r"^\S+:\d+: \S+: .+")
+
+# The integrations of the examples, in the files' order.
+CATALOG_IDS = ["provider-degreed", "acme-degreed", "globex-sf"]
+COMPLETION_IDS = ["acme-degreed", "globex-sf"]
+
+# The real cause of invalid examples whose first line alone says nothing.
+CAUSES = {
+    "deep-nesting": "$: not valid JSON: nested deeper than 64 levels at byte ",
+    "invalid-utf8": "$: not valid UTF-8 at byte ",
+}
+
+
+def event_id_of(path):
+    """The top-level string event_id of a file that is a JSON object (NaN
+    and Infinity are not JSON), else None."""
+    def no_constant(name):
+        raise ValueError(name)
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read().decode("utf-8"), parse_constant=no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    v = doc.get("event_id") if isinstance(doc, dict) else None
+    return v if isinstance(v, str) else None
+
+
+def integration_block(summary, integration_id):
+    """The lines of one integration in the --check-config summary."""
+    block = summary.split(f"- id: {integration_id}\n", 1)[1]
+    return block.split("\n- id: ", 1)[0].splitlines()
+
+
 def map_lines(binary, conf, path):
     rc, out, err = run(binary, "--config", conf, "--map", path)
     lines = [json.loads(l) for l in out.splitlines() if l.strip()]
@@ -119,6 +157,13 @@ def main():
         check("client_secret: <secret from @env:" in out,
               f"{name} --check-config names where secrets come from")
         check(no_secret(out + err), f"{name} --check-config prints no secret")
+        sf = integration_block(out, "globex-sf")
+        check("  base_url: https://globex.example-lms.com" in sf and
+              not any(l.startswith("  api_base_url:") for l in sf),
+              f"{name} --check-config shows a SuccessFactors base_url as base_url")
+        deg = integration_block(out, "acme-degreed")
+        check("  api_base_url: https://api.eu.degreed.com" in deg,
+              f"{name} --check-config shows a Degreed api_base_url as api_base_url")
 
     # a librdkafka secret property from the environment: named, not printed
     with open(cat_conf) as f:
@@ -134,8 +179,9 @@ def main():
               in out and no_secret(out + err),
               "--check-config names a kafka secret property's source, not its value")
 
-    # invalid configurations: the daemon (and --check-config) exits 1 with
-    # file:line: key in a JSON log line, and no secret
+    # invalid configurations: exit 1 naming file:line: key, no secret; the
+    # daemon in JSON log lines (for its supervisor), --check-config and --map
+    # (run by a person) in plain lines, nothing else on stderr
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "bad.conf")
         for old, new, key, what in BAD_CONFIGS:
@@ -143,14 +189,21 @@ def main():
                 f.write(text.replace(old, new))
             line_no = text[:text.index(old)].count("\n") + 1
             want = f"{bad}:{line_no}: {key}: {what}"
-            for mode in ((), ("--check-config",)):
-                rc, out, err = run(cat, "--config", bad, *mode, timeout=20)
-                logs = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
-                check(rc == 1 and logs and all(l.get("level") == "error" for l in logs)
-                      and any(l.get("error", "").startswith(want) for l in logs)
+            rc, out, err = run(cat, "--config", bad, timeout=20)
+            logs = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
+            check(rc == 1 and logs and all(l.get("level") == "error" for l in logs)
+                  and any(l.get("error", "").startswith(want) for l in logs)
+                  and no_secret(out + err),
+                  f"daemon with {new}: exit 1, JSON error naming :{line_no}: {key}, "
+                  "no secret")
+            for mode in (("--check-config",), ("--map", "-")):
+                rc, out, err = run(cat, "--config", bad, *mode, stdin="", timeout=20)
+                lines = err.splitlines()
+                check(rc == 1 and lines and all(PLAIN_ERROR.match(l) for l in lines)
+                      and any(l.startswith(want) for l in lines) and not out
                       and no_secret(out + err),
-                      f"{' '.join(mode) or 'daemon'} with {new}: exit 1, JSON error "
-                      f"naming :{line_no}: {key}, no secret")
+                      f"{mode[0]} with {new}: exit 1, a plain line naming "
+                      f":{line_no}: {key}, no secret")
 
         rc, out, err = run(cat, "--config", cat_conf, "--check-config",
                            env_extra={"ACME_DEGREED_SECRET": ""})
@@ -161,27 +214,78 @@ def main():
                          "--check-config")
         check(rc == 1 and "cannot read the file" in err, "missing file exits 1")
 
-    # --map: every valid example gives requests or reasons, every invalid
-    # one a dead letter with its reason
+    # --map: every valid example gives, for each configured integration in
+    # the file's order, its requests or one skip line with the reason
     for name in sorted(os.listdir(valid)):
-        binary, conf = (cat, cat_conf) if name.startswith("catalog") else (comp, comp_conf)
+        binary, conf, ids = ((cat, cat_conf, CATALOG_IDS) if name.startswith("catalog")
+                             else (comp, comp_conf, COMPLETION_IDS))
         rc, lines, err = map_lines(binary, conf, os.path.join(valid, name))
-        ok = rc == 0 and lines and all("dead_letter" not in l for l in lines)
-        check(ok, f"--map valid/{name}: {len(lines)} line(s), no dead letter")
-    for name in sorted(os.listdir(invalid)):
-        binary, conf = (cat, cat_conf) if name.startswith("catalog") else (comp, comp_conf)
-        path = os.path.join(invalid, name)
-        rc, lines, err = map_lines(binary, conf, path)
-        if os.path.getsize(path) == 0:
-            check(rc == 0 and not lines, f"--map invalid/{name}: empty input, no output")
-            continue
-        ok = (rc == 0 and len(lines) >= 1 and
-              all(l.get("dead_letter") == "invalid_event" and l.get("reason") for l in lines))
-        check(ok, f"--map invalid/{name}: dead letter with a reason")
+        order = []
+        for l in lines:
+            if not order or order[-1] != l.get("integration"):
+                order.append(l.get("integration"))
+        skips = [l for l in lines if "skip" in l]
+        ok = (rc == 0 and order == ids and all("dead_letter" not in l for l in lines) and
+              all(l["skip"] and sum(m.get("integration") == l["integration"] for m in lines)
+                  == 1 for l in skips) and
+              all(l["event_id"] == event_id_of(os.path.join(valid, name)) for l in lines))
+        check(ok, f"--map valid/{name}: {len(lines)} line(s), every integration in order "
+              f"({len(skips)} skipped with a reason), no dead letter")
 
-    # --map: the project example, field by field (DESIGN.md section 4)
+    # --map: every invalid example, pretty-printed over many lines or not,
+    # gives exactly one dead letter, with its real cause and the event's id
+    # whenever the file is a JSON object with a string event_id
+    c_only = os.path.join(a.source_dir, "schemas/examples/c-only-invalid")
+    examples = [os.path.join(invalid, n) for n in sorted(os.listdir(invalid))]
+    examples += [os.path.join(c_only, n) for n in sorted(os.listdir(c_only))]
+    pretty = 0
+    for path in examples:
+        name = os.path.relpath(path, os.path.join(a.source_dir, "schemas/examples"))
+        binary, conf = ((cat, cat_conf) if os.path.basename(path).startswith("catalog")
+                        else (comp, comp_conf))
+        with open(path, "rb") as f:
+            raw = f.read()
+        if not raw.strip():
+            rc, out, err = run(binary, "--config", conf, "--map", path)
+            how = "only blank lines" if raw else "empty"
+            check(rc == 1 and not out and f"holds no event ({how}), nothing mapped" in err,
+                  f"--map {name}: says the file holds no event, exit 1")
+            continue
+        rc, lines, err = map_lines(binary, conf, path)
+        many = len([l for l in raw.splitlines() if l.strip()]) > 1
+        pretty += many
+        ok = (rc == 0 and len(lines) == 1 and lines[0].get("line") == 1 and
+              lines[0].get("dead_letter") == "invalid_event" and lines[0].get("reason"))
+        cause = [c for k, c in CAUSES.items() if k in name]
+        if ok and cause:
+            ok = lines[0]["reason"].startswith(cause[0])
+        want_id = None if not ok or lines[0]["reason"].startswith("$: not valid") \
+            else event_id_of(path)
+        ok = ok and lines[0].get("event_id") == want_id
+        check(ok, f"--map {name}{' (pretty-printed)' if many else ''}: one dead letter"
+              + (f" ({cause[0].split(': ', 1)[1]}...)" if cause else "")
+              + f", event_id {want_id!r}"
+              + ("" if ok else f"; got {len(lines)} line(s): {lines[:2]}"))
+    check(pretty >= 100, f"{pretty} of the invalid examples are pretty-printed")
+
+    # --map: an input of blank lines holds no event; blank lines between
+    # JSON lines are no events; a document after blank lines is mapped under
+    # the line where it starts
+    rc, out, err = run(cat, "--config", cat_conf, "--map", "-", stdin="\n  \n\t\r\n")
+    check(rc == 1 and not out and
+          err.strip() == "catalog-worker: the standard input holds no event (only blank "
+          "lines), nothing mapped", "--map -: only blank lines hold no event, exit 1")
+    with open(os.path.join(invalid, "catalog-deep-nesting-title.json")) as f:
+        deep = f.read()
+    rc, out, _ = run(cat, "--config", cat_conf, "--map", "-", stdin="\n\n" + deep)
+    lines = [json.loads(l) for l in out.splitlines()]
+    check(rc == 0 and len(lines) == 1 and lines[0]["line"] == 3 and
+          "nested deeper than 64 levels" in lines[0]["reason"],
+          "--map -: a pretty-printed document after two blank lines: one error, line 3")
+
+    # --map: the project example, field by field (docs/mapping.md)
     rc, lines, _ = map_lines(cat, cat_conf, os.path.join(valid, "catalog-project-upserted.json"))
-    by = {(l["integration"], l["step"]): l for l in lines}
+    by = {(l["integration"], l.get("step")): l for l in lines}
     create = by[("provider-degreed", "create")]
     attrs = create["body"]["data"]["attributes"]
     check(create["method"] == "POST" and
@@ -208,11 +312,11 @@ def main():
     with open(os.path.join(valid, "completion-course-duration.json")) as f:
         good = json.dumps(json.load(f))
     rc, out, _ = run(comp, "--config", comp_conf, "--map", "-",
-                     stdin=good + "\n{broken\n" + good + "\n")
+                     stdin=good + "\n{broken\n\n  \n" + good + "\r\n")
     lines = [json.loads(l) for l in out.splitlines()]
     check(rc == 0 and [l["line"] for l in lines if "dead_letter" in l] == [2] and
-          {l["line"] for l in lines} == {1, 2, 3},
-          "--map -: JSON lines, a bad line is dead-lettered alone")
+          {l["line"] for l in lines} == {1, 2, 5},
+          "--map -: JSON lines, a bad line is dead-lettered alone, blank lines skipped")
     deg = [l for l in lines if l["line"] == 1 and l.get("integration") == "acme-degreed"]
     check(deg and deg[0]["url"] == "https://api.eu.degreed.com/api/v2/completions" and
           deg[0]["body"]["data"]["attributes"]["user-identifier-type"] == "Email",
@@ -220,17 +324,52 @@ def main():
 
     rc, lines, _ = map_lines(comp, comp_conf,
                              os.path.join(valid, "completion-project-sso-nameid.json"))
-    check(rc == 0 and len(lines) == 1 and lines[0].get("integration") == "globex-sf" and
-          lines[0].get("url") == "https://globex.example-lms.com/learning/odatav4/public/"
+    sent = [l for l in lines if "skip" not in l]
+    check(rc == 0 and len(sent) == 1 and sent[0].get("integration") == "globex-sf" and
+          sent[0].get("url") == "https://globex.example-lms.com/learning/odatav4/public/"
           "admin/learningevent-service/v1/OCNLearningEvents" and
-          lines[0].get("body") == {"userID": "MGARCIA01", "providerID": "DATACAMP",
+          sent[0].get("body") == {"userID": "MGARCIA01", "providerID": "DATACAMP",
                                    "courseID": "project-78", "courseCompleted": True,
                                    "completedTimestamp": 1760605865000, "totalHours": 2.5},
           "completion: OCN learning event by sso_nameid, epoch ms")
 
     rc, lines, _ = map_lines(comp, comp_conf, os.path.join(valid, "completion-skipped.json"))
-    check(rc == 0 and lines and all("tested out" in l.get("skip", "") for l in lines),
-          "completion: tested-out completion skipped with its reason")
+    skips = {l.get("integration"): l.get("skip") for l in lines}
+    check(rc == 0 and len(lines) == 2 and "tested out" in skips.get("acme-degreed", "") and
+          skips.get("globex-sf") == "completion of another organization",
+          "completion: tested-out completion skipped with its reason, another "
+          "organization's integration with its own")
+
+    # --map: one skip line for each integration its configuration excludes
+    rc, lines, _ = map_lines(cat, cat_conf, os.path.join(valid, "catalog-course-upserted.json"))
+    skips = {l["integration"]: l["skip"] for l in lines if "skip" in l}
+    check(skips == {"acme-degreed": "public content is off for this integration "
+                                    "(catalog.public)"},
+          "catalog: a course is skipped for the customer Degreed without public content")
+    rc, lines, _ = map_lines(cat, cat_conf, os.path.join(valid, "catalog-practice-upserted.json"))
+    skips = {l["integration"]: l["skip"] for l in lines if "skip" in l}
+    check(skips.get("globex-sf") == "content type not selected for this integration "
+                                    "(catalog.types)",
+          "catalog: a practice is skipped for the OCN integration that does not select it")
+    rc, lines, _ = map_lines(cat, cat_conf,
+                             os.path.join(valid, "catalog-custom-track-upserted.json"))
+    skips = {l["integration"]: l["skip"] for l in lines if "skip" in l}
+    check(set(skips) == {"provider-degreed", "globex-sf"} and
+          skips["globex-sf"] == "custom track of another organization",
+          "catalog: a custom track is skipped for the other organizations' integrations")
+    with open(comp_conf) as f:
+        comp_text = f.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        off = os.path.join(tmp, "completions-off.conf")
+        with open(off, "w") as f:
+            f.write(comp_text.replace("completions = true; skill_ratings = true;",
+                                      "completions = false; skill_ratings = true;"))
+        rc, lines, _ = map_lines(comp, off,
+                                 os.path.join(valid, "completion-course-duration.json"))
+        check(rc == 0 and [(l.get("integration"), l.get("skip")) for l in lines] ==
+              [("acme-degreed", "completions are off for this integration"),
+               ("globex-sf", "completion of another organization")],
+              "completion: skipped for an integration with completions off")
 
     print(f"{passes} passed, {len(failures)} failed")
     return 1 if failures else 0

@@ -493,6 +493,42 @@ static void test_string_or_null(void **state)
   json_object_put(s);
 }
 
+/* Where the first value ends, or stops being valid JSON: what tells one
+ * document spread over several lines from JSON lines. */
+static void test_value_end(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    size_t end;
+  } cases[] = {
+    {"{\"a\": 1}\n{\"b\": 2}\n", 8},  /* JSON lines: the first line */
+    {"  [1, 2]  ", 8},                    /* after leading whitespace */
+    {"{\n  \"a\": [\n    1\n  ]\n}\n", 22}, /* a document over five lines */
+    {"{broken\n{}\n", 1},                 /* fails on its first line */
+    {"{\n  \"a\": tru\n}", 9},            /* fails on its second line */
+    {"{\"a\": \"\xff\"}", 10},             /* bytes, not UTF-8, are checked */
+    {"{\"a\": ", 6},                       /* cut short: len */
+    {"", 0},
+    {"   ", 3},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    assert_int_equal(lb_json_value_end(cases[i].text, strlen(cases[i].text)),
+                     cases[i].end);
+
+  /* nested past the limit: stops at the 65th opening bracket */
+  char deep[200];
+  size_t n = 0;
+  deep[n++] = '{';
+  deep[n++] = '\n';
+  memcpy(deep + n, "\"t\": ", 5);
+  n += 5;
+  size_t first = n;
+  for (int d = 0; d < 70; d++)
+    deep[n++] = '[';
+  assert_int_equal(lb_json_value_end(deep, n), first + 63);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -509,6 +545,7 @@ int main(void)
     cmocka_unit_test(test_number_formatting),
     cmocka_unit_test(test_text_is_compact_without_slash_escapes),
     cmocka_unit_test(test_string_or_null),
+    cmocka_unit_test(test_value_end),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
