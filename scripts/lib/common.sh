@@ -8,7 +8,7 @@ LB_PACKAGES=(
   build-essential cmake pkg-config ca-certificates openssl
   librdkafka-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev
   libmicrohttpd-dev libcmocka-dev
-  kcat curl python3 python3-jsonschema python3-yaml systemd
+  kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
 )
 
 lb_say() { printf '==> %s\n' "$*" >&2; }
