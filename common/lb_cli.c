@@ -302,7 +302,7 @@ static int run_map(const lb_worker *w, const lb_config *cfg, const char *path)
   while (start < all.len && blank(text[start]))
     start++;
   if (start == all.len) {
-    say(w, "%s holds no event (%s), nothing mapped", name,
+    say(w, "no event in %s (%s), nothing mapped", name,
         all.len ? "only blank lines" : "empty");
     rc = 1;
     goto out;

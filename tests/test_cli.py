@@ -248,8 +248,9 @@ def main():
         if not raw.strip():
             rc, out, err = run(binary, "--config", conf, "--map", path)
             how = "only blank lines" if raw else "empty"
-            check(rc == 1 and not out and f"holds no event ({how}), nothing mapped" in err,
-                  f"--map {name}: says the file holds no event, exit 1")
+            check(rc == 1 and not out and
+                  err == f'{os.path.basename(binary)}: no event in "{path}" ({how}), '
+                  'nothing mapped\n', f"--map {name}: says the file holds no event, exit 1")
             continue
         rc, lines, err = map_lines(binary, conf, path)
         many = len([l for l in raw.splitlines() if l.strip()]) > 1
@@ -273,8 +274,8 @@ def main():
     # the line where it starts
     rc, out, err = run(cat, "--config", cat_conf, "--map", "-", stdin="\n  \n\t\r\n")
     check(rc == 1 and not out and
-          err.strip() == "catalog-worker: the standard input holds no event (only blank "
-          "lines), nothing mapped", "--map -: only blank lines hold no event, exit 1")
+          err == "catalog-worker: no event in the standard input (only blank lines), "
+          "nothing mapped\n", "--map -: only blank lines hold no event, exit 1")
     with open(os.path.join(invalid, "catalog-deep-nesting-title.json")) as f:
         deep = f.read()
     rc, out, _ = run(cat, "--config", cat_conf, "--map", "-", stdin="\n\n" + deep)
