@@ -27,6 +27,21 @@
 #define REPRODUCE_DELAY_MS 1000
 /* items whose version and LMS id the engine remembers (lb_known) */
 #define KNOWN_ITEMS 200000
+/* Record sizes as librdkafka and the broker count them (record format v2):
+ * a record batch's header, and a record's framing at its worst (varints at
+ * their longest). A record of RECORD_OVERHEAD + key + value + headers
+ * bytes, alone in its batch, stays within the producer's message.max.bytes
+ * when it is at most message.max.bytes - BATCH_OVERHEAD. */
+#define BATCH_OVERHEAD 61
+#define RECORD_OVERHEAD 36
+/* A broker that refuses a record as too large (a topic whose
+ * max.message.bytes is below the producer's limit) gets it again at half
+ * the size, down to this; smaller records are refused with a larger one
+ * that shared their batch, and are sent again as they are. */
+#define SIZE_CAP_FLOOR (64 * 1024)
+/* Kafka's default largest record batch (broker message.max.bytes, topic
+ * max.message.bytes) */
+#define KAFKA_MESSAGE_MAX "1048588"
 
 /* Headers lmsbridge writes; dropped from a record before it writes them
  * again (a retried or replayed record carries the previous ones). */
@@ -39,6 +54,15 @@
 #define HDR_ORIG_PARTITION "lmsbridge.original.partition"
 #define HDR_ORIG_OFFSET "lmsbridge.original.offset"
 #define HDR_REPLAYS "lmsbridge.replays"
+/* A dead letter too large for the producer's limit is written with its
+ * value cut to fit (and, when even that is not enough, without the source
+ * record's own headers): these say so and what the original had. */
+#define HDR_VALUE_TRUNCATED "lmsbridge.value.truncated"
+#define HDR_VALUE_ORIGINAL_BYTES "lmsbridge.value.original_bytes"
+#define HDR_HEADERS_DROPPED "lmsbridge.headers.dropped"
+/* The dead-letter class of a delivery that had to wait but whose record is
+ * too large for the retry topic: it cannot be parked faithfully. */
+#define CLASS_TOO_LARGE "too_large"
 
 typedef struct part part;
 typedef struct msg msg;
@@ -87,6 +111,8 @@ struct dlv {
   int64_t first_failure_ms, last_failure_ms, not_before_ms;
   bool produce_due; /* a DLQ/retry write failed: try again */
   int64_t produce_at_mono;
+  bool too_large;    /* had to wait, but too large to park: a dead letter */
+  size_t size_cap;   /* largest record to write for it; 0: the engine's */
 };
 
 struct msg {
@@ -109,6 +135,7 @@ struct msg {
   int32_t orig_partition;
   int64_t orig_offset;
   int replays;
+  size_t size_cap;   /* largest dead letter to write; 0: the engine's */
 };
 
 typedef struct keynode {
@@ -139,6 +166,7 @@ struct lb_engine {
   bool assigned;
   volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
   int64_t next_stats_mono;
+  size_t record_max; /* largest record the producer writes (see BATCH_OVERHEAD) */
 };
 
 /* ---- small helpers ---- */
@@ -477,71 +505,233 @@ static const char *dlq_class(lb_delivery_status s)
   }
 }
 
+/* The producer or the broker refused a record of `size` bytes as too large
+ * (a topic's max.message.bytes below the producer's limit): a parked record
+ * becomes a dead letter instead; a dead letter is written again at half
+ * that size. */
+static void refused_as_too_large(lb_engine *e, msg *m, dlv *d, bool park, size_t size)
+{
+  (void)e;
+  if (park) {
+    d->too_large = true;
+    return;
+  }
+  if (size <= SIZE_CAP_FLOOR)
+    return; /* refused with the batch it shared: sent again as it is */
+  size_t *cap = d ? &d->size_cap : &m->size_cap;
+  *cap = size / 2 < SIZE_CAP_FLOOR ? SIZE_CAP_FLOOR : size / 2;
+}
+
 /* What a produce callback needs: the delivery, or the message for a dead
- * letter of the whole event. */
+ * letter of the whole event, and what was written. */
 typedef struct {
   lb_engine *e;
   msg *m;
   dlv *d; /* NULL: the event's own dead letter */
   bool retry_topic;
+  size_t size;           /* the record as librdkafka counts it */
+  bool truncated;        /* its value was cut to fit */
+  size_t original_bytes; /* the source value's size */
+  size_t kept_bytes;     /* what of it was written */
 } produced;
 
-static bool produce(lb_engine *e, msg *m, dlv *d)
+/* Bytes of a zigzag varint (Kafka record fields). */
+static size_t varint_size(int64_t v)
+{
+  uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+  size_t n = 1;
+  while (u >= 0x80) {
+    u >>= 7;
+    n++;
+  }
+  return n;
+}
+
+static size_t header_size(const char *name, size_t value_len)
+{
+  size_t n = strlen(name);
+  return n + value_len + varint_size((int64_t)n) + varint_size((int64_t)value_len);
+}
+
+/* The headers' size in a record, as librdkafka counts it. */
+static size_t headers_size(const rd_kafka_headers_t *h)
+{
+  size_t total = 0;
+  const char *name;
+  const void *val;
+  size_t size;
+  for (size_t i = 0; h && rd_kafka_header_get_all(h, i, &name, &val, &size) ==
+                              RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+    total += header_size(name, size);
+  return total;
+}
+
+/* The largest record this delivery's (or event's) writes may have. */
+static size_t size_cap(const lb_engine *e, const msg *m, const dlv *d)
+{
+  size_t cap = d ? d->size_cap : m->size_cap;
+  return cap && cap < e->record_max ? cap : e->record_max;
+}
+
+/* At most n bytes of s, not ending inside a UTF-8 sequence. */
+static size_t utf8_floor(const unsigned char *s, size_t len, size_t n)
+{
+  if (n >= len)
+    return len;
+  while (n > 0 && (s[n] & 0xC0) == 0x80)
+    n--;
+  return n;
+}
+
+/* The headers of a parked record (<topic>.retry). New. */
+static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const dlv *d)
 {
   const char *otopic;
   int32_t opart;
   int64_t ooff;
-  char body[DLQ_BODY_MAX + 1];
   orig(m, &otopic, &opart, &ooff);
-  bool park = d && d->status == LB_DELIVERY_PARK;
   rd_kafka_headers_t *h = copy_headers(m);
-  const lb_integration *in = d ? &e->cfg->integrations[d->integ] : NULL;
+  hdr(h, HDR_TARGET, e->cfg->integrations[d->integ].id);
+  hdr_int(h, HDR_ATTEMPTS, d->attempts);
+  hdr_int(h, HDR_NOT_BEFORE, d->not_before_ms);
+  hdr_int(h, HDR_FIRST_FAILURE, d->first_failure_ms);
+  hdr_int(h, HDR_LAST_FAILURE, d->last_failure_ms);
+  hdr(h, HDR_ORIG_TOPIC, otopic);
+  hdr_int(h, HDR_ORIG_PARTITION, opart);
+  hdr_int(h, HDR_ORIG_OFFSET, ooff);
+  hdr_int(h, HDR_REPLAYS, m->replays);
+  return h;
+}
 
-  if (park) {
-    hdr(h, HDR_TARGET, in->id);
-    hdr_int(h, HDR_ATTEMPTS, d->attempts);
-    hdr_int(h, HDR_NOT_BEFORE, d->not_before_ms);
-    hdr_int(h, HDR_FIRST_FAILURE, d->first_failure_ms);
-    hdr_int(h, HDR_LAST_FAILURE, d->last_failure_ms);
-    hdr(h, HDR_ORIG_TOPIC, otopic);
-    hdr_int(h, HDR_ORIG_PARTITION, opart);
-    hdr_int(h, HDR_ORIG_OFFSET, ooff);
-    hdr_int(h, HDR_REPLAYS, m->replays);
-  } else {
-    hdr(h, "__connect.errors.topic", otopic);
-    hdr_int(h, "__connect.errors.partition", opart);
-    hdr_int(h, "__connect.errors.offset", ooff);
-    hdr(h, "__connect.errors.exception.class.name",
-        d ? dlq_class(d->status) : m->plan.dlq_class);
-    hdr(h, "__connect.errors.exception.message", d ? d->reason : m->plan.dlq_message);
-    hdr(h, "lmsbridge.integration", in ? in->id : "");
-    hdr_int(h, "lmsbridge.http.status", d ? d->http_status : 0);
-    snprintf(body, sizeof(body), "%s", d && d->http_body ? d->http_body : "");
-    hdr(h, "lmsbridge.http.body", body);
-    hdr_int(h, "lmsbridge.attempts", d ? d->attempts : 0);
-    hdr_time(h, "lmsbridge.first_failure", d ? d->first_failure_ms : lb_time_now_ms());
-    hdr_time(h, "lmsbridge.last_failure", d ? d->last_failure_ms : lb_time_now_ms());
-    hdr(h, "lmsbridge.worker", e->opts.worker);
-    hdr_int(h, HDR_REPLAYS, m->replays);
+/* The size of a record with m's key and value and the headers h. */
+static size_t record_size(const msg *m, const rd_kafka_headers_t *h)
+{
+  return RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) +
+         (m->rkm->payload ? m->rkm->len : 0) + headers_size(h);
+}
+
+/* Why a delivery that had to wait is a dead letter instead (too_large). */
+static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf,
+                              size_t len)
+{
+  rd_kafka_headers_t *h = park_headers(e, m, d);
+  snprintf(buf, len,
+           "the delivery had to wait, but its record (%zu bytes) is larger than the "
+           "producer's limit (%zu bytes, message.max.bytes less the batch header): it "
+           "cannot be parked in \"%s\"; it had to wait because: %s",
+           record_size(m, h), size_cap(e, m, d), e->cfg->kafka.retry_topic,
+           d->reason ? d->reason : "");
+  rd_kafka_headers_destroy(h);
+}
+
+/* The headers of a dead letter; the source record's own only when
+ * `source` is true. New. */
+static rd_kafka_headers_t *dlq_headers(const lb_engine *e, const msg *m, const dlv *d,
+                                       bool source)
+{
+  const char *otopic;
+  int32_t opart;
+  int64_t ooff;
+  char body[DLQ_BODY_MAX + 1], why[1024];
+  orig(m, &otopic, &opart, &ooff);
+  const lb_integration *in = d ? &e->cfg->integrations[d->integ] : NULL;
+  rd_kafka_headers_t *h = source ? copy_headers(m) : rd_kafka_headers_new(16);
+  const char *cls = d ? (d->too_large ? CLASS_TOO_LARGE : dlq_class(d->status))
+                      : m->plan.dlq_class;
+  const char *message = d ? d->reason : m->plan.dlq_message;
+  if (d && d->too_large) {
+    too_large_message(e, m, d, why, sizeof(why));
+    message = why;
   }
-  produced *pr = malloc(sizeof(*pr));
-  if (!pr) {
-    rd_kafka_headers_destroy(h);
-    return false;
-  }
-  *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park};
+  hdr(h, "__connect.errors.topic", otopic);
+  hdr_int(h, "__connect.errors.partition", opart);
+  hdr_int(h, "__connect.errors.offset", ooff);
+  hdr(h, "__connect.errors.exception.class.name", cls);
+  hdr(h, "__connect.errors.exception.message", message);
+  hdr(h, "lmsbridge.integration", in ? in->id : "");
+  hdr_int(h, "lmsbridge.http.status", d ? d->http_status : 0);
+  snprintf(body, sizeof(body), "%s", d && d->http_body ? d->http_body : "");
+  hdr(h, "lmsbridge.http.body", body);
+  hdr_int(h, "lmsbridge.attempts", d ? d->attempts : 0);
+  hdr_time(h, "lmsbridge.first_failure", d ? d->first_failure_ms : lb_time_now_ms());
+  hdr_time(h, "lmsbridge.last_failure", d ? d->last_failure_ms : lb_time_now_ms());
+  hdr(h, "lmsbridge.worker", e->opts.worker);
+  hdr_int(h, HDR_REPLAYS, m->replays);
+  return h;
+}
+
+/* A parked record that would be too large for the producer: the delivery
+ * becomes a dead letter (class too_large) instead. */
+static bool too_large_to_park(const lb_engine *e, const msg *m, const dlv *d)
+{
+  rd_kafka_headers_t *h = park_headers(e, m, d);
+  bool over = record_size(m, h) > size_cap(e, m, d);
+  rd_kafka_headers_destroy(h);
+  return over;
+}
+
+/* Writes the record for d (NULL: m's own dead letter): parked in the retry
+ * topic, or a dead letter. A dead letter larger than its cap is written
+ * with its value cut to fit, at a UTF-8 boundary (and without the source
+ * record's own headers when even an empty value would not fit), saying so
+ * in its headers: it is dead-lettered all the same. */
+static bool produce(lb_engine *e, msg *m, dlv *d)
+{
+  bool park = d && d->status == LB_DELIVERY_PARK && !d->too_large;
   const char *topic = park ? e->cfg->kafka.retry_topic : e->cfg->kafka.dlq_topic;
+  const void *value = m->rkm->payload;
+  size_t vlen = value ? m->rkm->len : 0;
+  size_t cap = size_cap(e, m, d);
+  produced *pr = malloc(sizeof(*pr));
+  if (!pr)
+    return false;
+  *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen,
+                   .kept_bytes = vlen};
+  rd_kafka_headers_t *h = park ? park_headers(e, m, d) : dlq_headers(e, m, d, true);
+  size_t size = record_size(m, h);
+  if (!park && size > cap) {
+    char orig_bytes[32];
+    snprintf(orig_bytes, sizeof(orig_bytes), "%zu", vlen);
+    size_t marks = header_size(HDR_VALUE_TRUNCATED, 4) +
+                   header_size(HDR_VALUE_ORIGINAL_BYTES, strlen(orig_bytes)) +
+                   header_size(HDR_HEADERS_DROPPED, 20);
+    size_t src_headers = 0;
+    rd_kafka_headers_t *src = NULL;
+    if (rd_kafka_message_headers(m->rkm, &src) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      src_headers = rd_kafka_header_cnt(src);
+    size_t fixed = size - vlen + marks;
+    bool dropped = false;
+    if (fixed > cap && src_headers > 0) {
+      /* the source's own headers do not leave room: they go too */
+      rd_kafka_headers_destroy(h);
+      h = dlq_headers(e, m, d, false);
+      fixed = record_size(m, h) - vlen + marks;
+      dropped = true;
+    }
+    pr->truncated = true;
+    pr->kept_bytes = utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
+    vlen = pr->kept_bytes;
+    hdr(h, HDR_VALUE_TRUNCATED, "true");
+    hdr(h, HDR_VALUE_ORIGINAL_BYTES, orig_bytes);
+    if (dropped)
+      hdr_int(h, HDR_HEADERS_DROPPED, (int64_t)src_headers);
+    size = RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) + vlen + headers_size(h);
+  }
+  pr->size = size;
   rd_kafka_resp_err_t err = rd_kafka_producev(
       e->prk, RD_KAFKA_V_TOPIC(topic),
       RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len),
-      RD_KAFKA_V_VALUE(m->rkm->payload, m->rkm->len),
+      RD_KAFKA_V_VALUE((void *)value, vlen),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
       RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(h);
     free(pr);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+      refused_as_too_large(e, m, d, park, size);
     lb_log(LB_LOG_WARN, "cannot queue a record for the dead-letter or retry topic, retrying",
-           LB_S("topic", topic), LB_S("error", rd_kafka_err2str(err)));
+           LB_S("topic", topic), LB_S("error", rd_kafka_err2str(err)),
+           LB_I("record_bytes", (long long)size));
     return false;
   }
   return true;
@@ -574,33 +764,66 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
   lb_engine *e = pr->e;
   msg *m = pr->m;
   dlv *d = pr->d;
-  bool retry_topic = pr->retry_topic;
+  produced done = *pr;
   free(pr);
   if (rkm->err) {
+    bool too_large = rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    if (too_large)
+      refused_as_too_large(e, m, d, done.retry_topic, done.size);
     lb_log(LB_LOG_WARN,
-           "cannot write to the dead-letter or retry topic, retrying; the source "
-           "offset does not advance",
+           too_large ? "cannot write to the dead-letter or retry topic: the broker refuses "
+                       "the record as too large (the topic's max.message.bytes is below the "
+                       "producer's message.max.bytes), writing it again smaller"
+                     : "cannot write to the dead-letter or retry topic, retrying; the source "
+                       "offset does not advance",
            LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
-           LB_S("error", rd_kafka_err2str(rkm->err)));
+           LB_S("error", rd_kafka_err2str(rkm->err)),
+           LB_I("record_bytes", (long long)done.size));
     schedule_reproduce(e, d, m);
     return;
   }
   char labels[256];
+  const char *cls = d ? (d->too_large ? CLASS_TOO_LARGE : dlq_class(d->status))
+                      : m->plan.dlq_class;
+  if (!done.retry_topic && (done.truncated || (d && d->too_large))) {
+    const char *otopic;
+    int32_t opart;
+    int64_t ooff;
+    orig(m, &otopic, &opart, &ooff);
+    const char *what =
+        d && d->too_large
+            ? "delivery had to wait but its record is too large to park in the retry "
+              "topic, sent to the dead-letter topic instead"
+            : "dead letter too large for the producer's limit, sent with its value cut "
+              "to fit (lmsbridge.value.truncated)";
+    lb_log(LB_LOG_WARN, what, LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
+           LB_S("source_topic", otopic), LB_I("source_partition", opart),
+           LB_I("source_offset", ooff), LB_S("event_id", m->plan.event_id),
+           LB_S("integration", d ? e->cfg->integrations[d->integ].id : ""),
+           LB_S("class", cls), LB_I("value_bytes", (long long)done.original_bytes),
+           LB_I("written_value_bytes", (long long)done.kept_bytes),
+           LB_I("limit_bytes", (long long)size_cap(e, m, d)),
+           LB_S("truncated", done.truncated ? "true" : "false"));
+  }
+  if (done.truncated) {
+    label2(labels, sizeof(labels), "reason", cls, NULL, NULL);
+    lb_metrics_add(e->metrics, "lmsbridge_dlq_records_truncated_total", labels, 1);
+  }
   if (d) {
     const lb_integration *in = &e->cfg->integrations[d->integ];
-    if (retry_topic) {
+    if (done.retry_topic) {
       label2(labels, sizeof(labels), "integration", in->id, "outcome", "parked");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
     } else {
       label2(labels, sizeof(labels), "integration", in->id, "outcome", "dead_lettered");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-      label2(labels, sizeof(labels), "reason", dlq_class(d->status), NULL, NULL);
+      label2(labels, sizeof(labels), "reason", cls, NULL, NULL);
       lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
     }
     dlv_resolved(e, d, D_RESOLVED);
     return;
   }
-  label2(labels, sizeof(labels), "reason", m->plan.dlq_class, NULL, NULL);
+  label2(labels, sizeof(labels), "reason", cls, NULL, NULL);
   lb_metrics_add(e->metrics, "lmsbridge_dlq_records_total", labels, 1);
   resolved(e, m);
 }
@@ -649,7 +872,9 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     dlv_resolved(e, d, D_RESOLVED);
     return;
   }
-  if (r->status == LB_DELIVERY_PARK)
+  if (r->status == LB_DELIVERY_PARK && too_large_to_park(e, m, d))
+    d->too_large = true; /* a dead letter instead, said when it is written */
+  else if (r->status == LB_DELIVERY_PARK)
     lb_log(LB_LOG_INFO, "delivery must wait, parked in the retry topic",
            LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
            LB_S("reason", d->reason), LB_I("attempts", r->attempts),
@@ -1313,6 +1538,9 @@ static void declare_metrics(lb_metrics *m)
                      "OAuth token requests by integration and outcome.");
   lb_metrics_declare(m, "lmsbridge_dlq_records_total", LB_COUNTER,
                      "Records written to the dead-letter topic, by reason.");
+  lb_metrics_declare(m, "lmsbridge_dlq_records_truncated_total", LB_COUNTER,
+                     "Dead letters too large for the producer's limit, written with their "
+                     "value cut to fit (lmsbridge.value.truncated), by reason.");
 }
 
 /* A fatal error (a fenced static member, a broken idempotent producer):
@@ -1361,6 +1589,14 @@ fail:
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
+}
+
+static bool property_given(const lb_config *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    if (strcmp(cfg->kafka.properties[i].name, name) == 0)
+      return true;
+  return false;
 }
 
 lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen)
@@ -1415,13 +1651,9 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
    * completion's latency) */
   static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
                                         {"fetch.wait.max.ms", "100"}};
-  for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++) {
-    bool given = false;
-    for (size_t i = 0; i < e->cfg->kafka.nproperties; i++)
-      given |= strcmp(e->cfg->kafka.properties[i].name, soft[k][0]) == 0;
-    if (!given && !set(conf, soft[k][0], soft[k][1], err, errlen))
+  for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
+    if (!property_given(e->cfg, soft[k][0]) && !set(conf, soft[k][0], soft[k][1], err, errlen))
       goto fail;
-  }
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_error_cb(conf, on_kafka_error);
   rd_kafka_conf_set_stats_cb(conf, on_stats);
@@ -1437,6 +1669,21 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
       !set(pconf, "enable.idempotence", "true", err, errlen) ||
       !set(pconf, "linger.ms", "5", err, errlen))
     goto fail;
+  /* its records are at most what a broker takes by default (Kafka's
+   * message.max.bytes and a topic's max.message.bytes, 1048588), not
+   * librdkafka's 1000000, which is less than an event the planner accepts;
+   * larger dead letters are cut to fit (see produce) */
+  if (!property_given(e->cfg, "message.max.bytes") &&
+      !set(pconf, "message.max.bytes", KAFKA_MESSAGE_MAX, err, errlen))
+    goto fail;
+  char mmb[32];
+  size_t mmb_len = sizeof(mmb);
+  if (rd_kafka_conf_get(pconf, "message.max.bytes", mmb, &mmb_len) != RD_KAFKA_CONF_OK) {
+    snprintf(err, errlen, "cannot read the producer's message.max.bytes");
+    goto fail;
+  }
+  long long limit = strtoll(mmb, NULL, 10);
+  e->record_max = limit > 2 * BATCH_OVERHEAD ? (size_t)(limit - BATCH_OVERHEAD) : 1;
   rd_kafka_conf_set_dr_msg_cb(pconf, on_produced);
   rd_kafka_conf_set_error_cb(pconf, on_kafka_error);
   rd_kafka_conf_set_opaque(pconf, e);
