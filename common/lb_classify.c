@@ -27,6 +27,8 @@ static bool says_token_expired(const char *body, size_t len)
   return false;
 }
 
+/* The `why` of a retry or a permanent refusal does not name the status:
+ * lb_client appends "(HTTP <status>)" to it. */
 lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
 {
   if (status == 0)
@@ -46,17 +48,17 @@ lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
   if (status == 404 && step == LB_STEP_UPDATE)
     return (lb_verdict){LB_OUT_STALE_ID, 0, "404 on update: id no longer valid"};
   if (status == 408)
-    return (lb_verdict){LB_OUT_RETRY, 0, "408 request timeout"};
+    return (lb_verdict){LB_OUT_RETRY, 0, "request timeout"};
   if (status == 429)
-    return (lb_verdict){LB_OUT_RETRY, 0, "429 rate limited"};
+    return (lb_verdict){LB_OUT_RETRY, 0, "rate limited"};
   if (status == 503)
-    return (lb_verdict){LB_OUT_RETRY, DEGREED_503_MIN_MS, "503 unavailable"};
+    return (lb_verdict){LB_OUT_RETRY, DEGREED_503_MIN_MS, "unavailable"};
   if (status >= 500)
     return (lb_verdict){LB_OUT_RETRY, 0, "server error"};
   if (status >= 300 && status < 400)
     return (lb_verdict){LB_OUT_PERMANENT, 0, "redirect (not followed)"};
   if (status == 403)
-    return (lb_verdict){LB_OUT_PERMANENT, 0, "403 forbidden (credentials or scopes)"};
+    return (lb_verdict){LB_OUT_PERMANENT, 0, "forbidden (credentials or scopes)"};
   return (lb_verdict){LB_OUT_PERMANENT, 0, "rejected by the LMS"};
 }
 

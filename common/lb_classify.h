@@ -1,5 +1,5 @@
-/* lb_classify: what to do with an LMS response (DESIGN.md section 5, with
- * the Degreed and OCN specifics of shared/reference/). One pure function,
+/* lb_classify: what to do with an LMS response (docs/delivery.md, with
+ * the Degreed and OCN specifics of docs/lms-apis.md). One pure function,
  * table-tested; the delivery client acts on its verdict. */
 #ifndef LB_CLASSIFY_H
 #define LB_CLASSIFY_H

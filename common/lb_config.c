@@ -21,6 +21,7 @@ typedef struct {
   lb_strbuf errors;
   int nerrors;
   bool nomem;
+  bool kafka_only; /* lb_config_defaults.kafka_only */
 } ctx;
 
 static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
@@ -229,6 +230,26 @@ static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
                             char **ret_ref)
 {
   take_resolved(c, s, key, value, must_be_ref, true, ret, ret_ref);
+}
+
+/* A credential of an integration: resolved as take_resolved does, except
+ * in kafka-only mode, where a reference is only checked to name something
+ * and kept in *ret_ref (*ret stays NULL). */
+static void take_credential(ctx *c, const config_setting_t *s, const char *key,
+                            const char *value, bool must_be_ref, bool secret,
+                            char **ret, char **ret_ref)
+{
+  if (!c->kafka_only || !lb_secret_is_ref(value)) {
+    take_resolved(c, s, key, value, must_be_ref, secret, ret, ret_ref);
+    return;
+  }
+  const char *colon = strchr(value, ':');
+  if (!colon || !colon[1]) {
+    fail_at(c, line_of(s), key, "\"%s\" names no %s", value,
+            strncmp(value, "@env:", 5) == 0 ? "variable" : "file");
+    return;
+  }
+  *ret_ref = dup_or_flag(c, value);
 }
 
 /* librdkafka properties the engine owns: setting them would break its
@@ -698,14 +719,14 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   const char *cid = get_str(c, g, prefix, "client_id", true);
   if (cid)
     /* An identifier, not a secret (SAP's is often the company id). */
-    take_resolved(c, config_setting_get_member(g, "client_id"),
-                  key_name(key, sizeof(key), prefix, "client_id"), cid,
-                  false, false, &in->client_id, &in->client_id_ref);
+    take_credential(c, config_setting_get_member(g, "client_id"),
+                    key_name(key, sizeof(key), prefix, "client_id"), cid,
+                    false, false, &in->client_id, &in->client_id_ref);
   const char *csec = get_str(c, g, prefix, "client_secret", true);
   if (csec)
-    take_secretable(c, config_setting_get_member(g, "client_secret"),
+    take_credential(c, config_setting_get_member(g, "client_secret"),
                     key_name(key, sizeof(key), prefix, "client_secret"), csec,
-                    true, &in->client_secret, &in->client_secret_ref);
+                    true, true, &in->client_secret, &in->client_secret_ref);
 
   load_catalog_filter(c, g, prefix, in);
   bool completions_set = false;
@@ -913,7 +934,7 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
   static const char *const allowed[] = {"kafka", "provider", "delivery",
                                         "observability", "integrations", NULL};
   config_t lc;
-  ctx c = {.path = path};
+  ctx c = {.path = path, .kafka_only = d->kafka_only};
   lb_err rc = LB_E_OK;
 
   *cfg = (lb_config){0};

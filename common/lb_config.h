@@ -1,4 +1,4 @@
-/* lb_config: one libconfig file per daemon (DESIGN.md section 6), parsed
+/* lb_config: one libconfig file per daemon (docs/configuration.md), parsed
  * and validated once at start-up, immutable afterwards. Secret references
  * are resolved here (see lb_secret.h). Every problem found is reported as
  * "file:line: key: what", all of them, not only the first. */
@@ -126,6 +126,14 @@ typedef struct {
   /* Scope added to the default scopes of Degreed integrations that push
    * skill ratings (NULL for a worker that sends none). */
   const char *skill_ratings_scope;
+  /* Kafka only (dlq-replay, which never talks to an LMS): the credentials
+   * of integrations (client_id, client_secret) are not resolved, so their
+   * environment variables and files need not exist where it runs. Their
+   * form is still checked (client_secret must be a reference) and the
+   * reference kept in client_id_ref / client_secret_ref; client_secret,
+   * and client_id when it is a reference, stay NULL. Everything else,
+   * Kafka properties' references included, is loaded as usual. */
+  bool kafka_only;
 } lb_config_defaults;
 
 /* Loads and validates `path` into *cfg. On failure returns LB_E_CONFIG (or

@@ -1,5 +1,5 @@
-/* lb_content: the provider's content types and the rules DESIGN.md
- * section 4 attaches to each. Pure. */
+/* lb_content: the provider's content types and the rules of
+ * docs/mapping.md that apply to each. Pure. */
 #ifndef LB_CONTENT_H
 #define LB_CONTENT_H
 

@@ -525,14 +525,54 @@ static bool in_list(char *const *v, size_t n, const char *s)
   return false;
 }
 
-static bool contains_nocase(const char *hay, const char *needle)
+/* Whether the `len` bytes at hay hold needle, ASCII case ignored. */
+static bool contains_nocase(const void *hay, size_t len, const char *needle)
 {
+  const char *h = hay;
   size_t n = strlen(needle);
   if (!n)
     return true;
-  for (; *hay; hay++)
-    if (strncasecmp(hay, needle, n) == 0)
+  for (size_t i = 0; h && len >= n && i <= len - n; i++)
+    if (strncasecmp(h + i, needle, n) == 0)
       return true;
+  return false;
+}
+
+/* Headers of a dead letter that hold numbers or times, not text: --grep
+ * leaves them out (--grep 400 is not meant to match an offset). */
+static bool is_structured_header(const char *name)
+{
+  static const char *const names[] = {
+    "__connect.errors.partition", "__connect.errors.offset", "lmsbridge.http.status",
+    "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
+    "lmsbridge.last_failure", NULL};
+  for (size_t i = 0; names[i]; i++)
+    if (strcmp(name, names[i]) == 0)
+      return true;
+  return false;
+}
+
+/* --grep: the message, the LMS's answer, and every other text header
+ * (integration, class name, original topic, worker, the event's own
+ * headers); values that are not text (a NUL, invalid UTF-8) are skipped. */
+static bool grep_matches(const lb_dlq_record *r, const char *text)
+{
+  if ((r->message && contains_nocase(r->message, strlen(r->message), text)) ||
+      (r->http_body && contains_nocase(r->http_body, strlen(r->http_body), text)))
+    return true;
+  const rd_kafka_headers_t *h = r->raw.headers;
+  const char *name;
+  const void *val;
+  size_t size;
+  for (size_t i = 0;
+       h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       i++) {
+    if (!val || is_structured_header(name) || memchr(val, '\0', size) ||
+        !utf8_valid(val, size))
+      continue;
+    if (contains_nocase(val, size, text))
+      return true;
+  }
   return false;
 }
 
@@ -565,7 +605,7 @@ bool lb_dlq_filter_match(const lb_dlq_filter *f, const lb_dlq_record *r)
   if (f->key && (!r->raw.key || r->raw.key_len != strlen(f->key) ||
                  memcmp(r->raw.key, f->key, r->raw.key_len) != 0))
     return false;
-  if (f->grep && !contains_nocase(r->message ? r->message : "", f->grep))
+  if (f->grep && !grep_matches(r, f->grep))
     return false;
   return true;
 }

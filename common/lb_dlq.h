@@ -1,5 +1,5 @@
-/* lb_dlq: dead-letter records as the engine writes them (DESIGN.md section
- * 5) and what dlq-replay decides about them: decoding the headers, the
+/* lb_dlq: dead-letter records as the engine writes them (docs/delivery.md)
+ * and what dlq-replay decides about them: decoding the headers, the
  * filters of `list` and `replay`, the verdict on a replay, the headers of
  * the replayed record, the JSON line of `list`, totals. No I/O: reading
  * and republishing are lb_dlq_io's. */
@@ -19,8 +19,8 @@
  * at most 2 KiB of body and 512 bytes of message). */
 #define LB_DLQ_HEADER_MAX 8192
 
-/* The class names of __connect.errors.exception.class.name, in DESIGN.md
- * order; NULL-terminated. */
+/* The class names of __connect.errors.exception.class.name, in the order
+ * of docs/delivery.md; NULL-terminated. */
 extern const char *const lb_dlq_reasons[];
 
 /* A DLQ record as read from Kafka. Everything is borrowed from the message
@@ -94,7 +94,9 @@ typedef struct {
   int64_t offset_from; /* original offset, inclusive; -1: none */
   int64_t offset_to;   /* original offset, inclusive; -1: none */
   char *key;           /* the record key, exactly; NULL: any */
-  char *grep;          /* substring of the message, ASCII case-insensitive */
+  char *grep;          /* ASCII case-insensitive substring of the message,
+                          the LMS's answer (http.body) or another text
+                          header (numbers and times excepted); NULL: any */
 } lb_dlq_filter;
 
 void lb_dlq_filter_init(lb_dlq_filter *f);

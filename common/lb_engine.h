@@ -1,17 +1,18 @@
-/* lb_engine: the consumer engine both daemons run (DESIGN.md sections 2, 5,
- * 6, 8). One event loop serves the Kafka consumer, the DLQ/retry producer
- * and the delivery client. At least once: a source offset is stored (and so
- * committed) only when every delivery its message caused has succeeded,
- * been skipped by rule, been parked in <topic>.retry or been written to the
- * DLQ, all confirmed by the broker, and never past a gap. Order is kept per
- * (integration, item key); partitions pause and resume with hysteresis; a
- * delivery that must wait long is parked, so one failing customer never
- * holds the others back. OCN courses to one SuccessFactors integration go
- * in coalescing batches (lb_batch): the newest version of a course wins
- * and the offsets of the versions it replaced advance with its batch. The
- * engine remembers per (integration, item) the version delivered and the
- * LMS id (lb_known): older versions are skipped, known ids updated
- * directly. Knows Kafka and offsets; the mappings know the LMSs. */
+/* lb_engine: the consumer engine both daemons run (docs/architecture.md,
+ * docs/delivery.md). One event loop serves the Kafka consumer, the
+ * DLQ/retry producer and the delivery client. At least once: a source
+ * offset is stored (and so committed) only when every delivery its message
+ * caused has succeeded, been skipped by rule, been parked in <topic>.retry
+ * or been written to the DLQ, all confirmed by the broker, and never past a
+ * gap. Order is kept per (integration, item key); partitions pause and
+ * resume with hysteresis; a delivery that must wait long is parked, so one
+ * failing customer never holds the others back. OCN courses to one
+ * SuccessFactors integration go in coalescing batches (lb_batch): the
+ * newest version of a course wins and the offsets of the versions it
+ * replaced advance with its batch. The engine remembers per (integration,
+ * item) the version delivered and the LMS id (lb_known): older versions are
+ * skipped, known ids updated directly. Knows Kafka and offsets; the
+ * mappings know the LMSs. */
 #ifndef LB_ENGINE_H
 #define LB_ENGINE_H
 

@@ -22,7 +22,7 @@ static const char *resource(lb_content_type t)
   return is_assessment(t) ? "content/assessments" : "content/courses";
 }
 
-/* The attributes of DESIGN.md section 4 for an upsert, in a stable order;
+/* The attributes of docs/mapping.md for an upsert, in a stable order;
  * obsolete false (an upsert brings an archived item back). New ref. */
 static json_object *content_attributes(const lb_catalog_event *ev,
                                        const lb_provider *pv)

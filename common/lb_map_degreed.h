@@ -1,4 +1,4 @@
-/* lb_map_degreed: DESIGN.md section 4 for Degreed API v2 as pure
+/* lb_map_degreed: docs/mapping.md for Degreed API v2 as pure
  * functions: an event, an integration and the provider settings give the
  * requests to send (lb_request.h). No I/O. */
 #ifndef LB_MAP_DEGREED_H

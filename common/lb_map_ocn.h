@@ -1,4 +1,4 @@
-/* lb_map_ocn: DESIGN.md section 4 for SuccessFactors OCN as pure
+/* lb_map_ocn: docs/mapping.md for SuccessFactors OCN as pure
  * functions. No I/O; `now_ms` is passed in where the rules need the time. */
 #ifndef LB_MAP_OCN_H
 #define LB_MAP_OCN_H

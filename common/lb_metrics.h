@@ -1,5 +1,5 @@
 /* lb_metrics: counters, gauges and histograms with labels, rendered in the
- * Prometheus text format (DESIGN.md section 8). Updated by the event loop,
+ * Prometheus text format (docs/metrics.md). Updated by the event loop,
  * rendered by the observability server's thread: thread-safe. */
 #ifndef LB_METRICS_H
 #define LB_METRICS_H

@@ -27,7 +27,7 @@ typedef struct {
   char *item_key;     /* catalog: the external id `<type>-<id>` */
   uint64_t version;   /* catalog: the event's version */
   bool dead_letter;   /* the whole message goes to the DLQ */
-  const char *dlq_class; /* DESIGN.md section 5 class name */
+  const char *dlq_class; /* class name, docs/delivery.md */
   char dlq_message[512];
   lb_plan_item *items; /* one per integration concerned */
   size_t n;

@@ -1,4 +1,4 @@
-/* lb_route: which integrations receive an event (DESIGN.md sections 3-4).
+/* lb_route: which integrations receive an event (docs/mapping.md).
  * Pure. */
 #ifndef LB_ROUTE_H
 #define LB_ROUTE_H

@@ -1,5 +1,5 @@
 /* The two daemons' descriptors: their names, default topics and scopes are
- * contracts (DESIGN.md section 6) shared by the daemons and dlq-replay. */
+ * contracts (docs/configuration.md) shared by the daemons and dlq-replay. */
 #include "lb_cli.h"
 
 const lb_worker lb_catalog_worker = {

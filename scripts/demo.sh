@@ -86,9 +86,20 @@ comp_pid=$!; pids+=($comp_pid)
 consumed() { # port topic
   curl -s "http://127.0.0.1:$1/metrics" | awk -v t="$2" '$1 == "lmsbridge_events_consumed_total{topic=\""t"\"}" {print $2}'
 }
+inflight() { # port
+  curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "lmsbridge_inflight" {print $2}'
+}
+# Every event consumed and nothing left to deliver (OCN courses waiting in
+# their batch count as in flight). The in-flight gauge is refreshed once a
+# second: it is trusted only from 1.5 s after the last event was consumed,
+# or the completions could overtake a catalog batch not yet posted.
 wait_consumed() { # port topic count
+  local since=
   for _ in $(seq 600); do
-    [ "$(consumed "$1" "$2")" = "$3" ] && [ "$(curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "lmsbridge_inflight" {print $2}')" = "0" ] && return 0
+    if [ "$(consumed "$1" "$2")" = "$3" ]; then
+      since=${since:-$(date +%s%N)}
+      [ $(( ($(date +%s%N) - since) / 1000000 )) -ge 1500 ] && [ "$(inflight "$1")" = "0" ] && return 0
+    fi
     sleep 0.1
   done
   lb_say "timed out waiting for $2"; return 1

@@ -1,4 +1,4 @@
-/* lb_classify: the outcome table of DESIGN.md section 5 with the Degreed
+/* lb_classify: the outcome table of docs/lms-apis.md with the Degreed
  * and OCN specifics; Retry-After in both forms. */
 #include <setjmp.h>
 #include <stdarg.h>

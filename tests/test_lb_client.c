@@ -1051,7 +1051,11 @@ static void test_outage_does_not_slow_a_healthy_tenant(void **state)
   run_until(c, &tp, N, 30000);
   /* the outage covers the token endpoint too: token fetches back off
    * (1, 2, 4 s) until the wait passes park_after_ms, then all park */
-  assert_int_equal(tp.count[LB_DELIVERY_PARK], N);
+  if (tp.count[LB_DELIVERY_PARK] != N)
+    fail_msg("%d of %d parked (success %d, permanent %d, exhausted %d, auth %d); last: %s",
+             tp.count[LB_DELIVERY_PARK], N, tp.count[LB_DELIVERY_SUCCESS],
+             tp.count[LB_DELIVERY_PERMANENT], tp.count[LB_DELIVERY_EXHAUSTED],
+             tp.count[LB_DELIVERY_AUTH], tp.reason);
   assert_true(tp.not_before_ms >= before + 5000);
   assert_true(tp.max_attempts >= 1 && tp.max_attempts <= 4);
   assert_non_null(strstr(tp.reason, "503"));

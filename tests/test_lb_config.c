@@ -396,6 +396,121 @@ static void test_secret_from_file_and_redaction(void **state)
   remove(secret_path);
 }
 
+/* dlq-replay's mode: the Kafka part and the integrations' ids, never the
+ * integrations' credentials. A file whose customer secrets name unset
+ * variables and missing files loads; the same file fails to load in the
+ * workers' mode, each credential reported at its own line. */
+static void test_kafka_only_leaves_integration_secrets_unresolved(void **state)
+{
+  (void)state;
+  char conf[4096], *errors = NULL;
+  lb_config cfg;
+  lb_config_defaults kafka_only = completion_defaults;
+  kafka_only.kafka_only = true;
+  unsetenv("T_UNSET_ID");
+  unsetenv("T_UNSET_SECRET");
+  setenv("T_KAFKA_PASSWORD", "kafka-pass-7788", 1);
+  snprintf(conf, sizeof(conf),
+           /* line 1 */ "kafka: { brokers = \"127.0.0.1:9092\";\n"
+           /* line 2 */ "  properties = ( [\"sasl.password\", \"@env:T_KAFKA_PASSWORD\"] ); };\n"
+           /* line 3 */ "provider: { code = \"datacamp\"; ocn_provider_id = \"DATACAMP\";\n"
+           /* line 4 */ "  logo_url = \"https://cdn.example.com/logo.png\"; };\n"
+           /* line 5 */ "integrations = (\n"
+           /* line 6 */ "{ id = \"acme-degreed\"; type = \"degreed\"; organization = \"acme\";\n"
+           /* line 7 */ "  client_id = \"@env:T_UNSET_ID\";\n"
+           /* line 8 */ "  client_secret = \"@env:T_UNSET_SECRET\"; },\n"
+           /* line 9 */ "{ id = \"globex-sf\"; type = \"successfactors\"; organization = \"globex\";\n"
+           /* line 10 */ "  base_url = \"https://globex.example.com\"; company_id = \"GLOBEX\";\n"
+           /* line 11 */ "  admin_user = \"ocn_admin\"; client_id = \"GLOBEX\";\n"
+           /* line 12 */ "  client_secret = \"@file:%s/no-such-dir/globex.secret\"; } );\n",
+           LB_TEST_TMP);
+  const char *p = write_config(conf);
+
+  lb_err rc = lb_config_load(&cfg, p, &kafka_only, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("kafka-only: %s", errors);
+  /* the Kafka part, its own secret resolved */
+  assert_string_equal(cfg.kafka.brokers, "127.0.0.1:9092");
+  assert_string_equal(cfg.kafka.dlq_topic, "completion-events.dlq");
+  assert_int_equal(cfg.kafka.nproperties, 1);
+  assert_string_equal(cfg.kafka.properties[0].value, "kafka-pass-7788");
+  /* the integrations: ids and settings, references kept, nothing resolved */
+  assert_int_equal(cfg.nintegrations, 2);
+  const lb_integration *a = lb_config_integration(&cfg, "acme-degreed");
+  assert_non_null(a);
+  assert_null(a->client_id);
+  assert_null(a->client_secret);
+  assert_string_equal(a->client_id_ref, "@env:T_UNSET_ID");
+  assert_string_equal(a->client_secret_ref, "@env:T_UNSET_SECRET");
+  const lb_integration *g = lb_config_integration(&cfg, "globex-sf");
+  assert_non_null(g);
+  assert_string_equal(g->client_id, "GLOBEX"); /* a literal, as written */
+  assert_null(g->client_secret);
+  assert_non_null(strstr(g->client_secret_ref, "/no-such-dir/globex.secret"));
+  assert_string_equal(g->api_base_url, "https://globex.example.com");
+  lb_config_release(&cfg);
+
+  /* the workers' mode: every credential reported, file:line: key: what */
+  rc = lb_config_load(&cfg, p, &completion_defaults, &errors);
+  assert_int_equal(rc, LB_E_CONFIG);
+  char want[1024];
+  snprintf(want, sizeof(want), "%s:7: integrations[0].client_id: environment variable "
+           "\"T_UNSET_ID\" is not set\n", p);
+  if (!strstr(errors, want))
+    fail_msg("expected \"%s\" in:\n%s", want, errors);
+  snprintf(want, sizeof(want), "%s:8: integrations[0].client_secret: environment variable "
+           "\"T_UNSET_SECRET\" is not set\n", p);
+  if (!strstr(errors, want))
+    fail_msg("expected \"%s\" in:\n%s", want, errors);
+  snprintf(want, sizeof(want), "%s:12: integrations[1].client_secret: ", p);
+  if (!strstr(errors, want) || !strstr(errors, "no-such-dir"))
+    fail_msg("expected \"%s...no-such-dir...\" in:\n%s", want, errors);
+  free(errors);
+  errors = NULL;
+
+  /* kafka-only still checks what needs no secret: a literal client_secret,
+   * a reference naming nothing; and Kafka's own references must resolve */
+  static const struct {
+    const char *secret;
+    const char *kafka_ref;
+    int line;
+    const char *key;
+    const char *what;
+  } bad[] = {
+    {"\"plain-text\"", "@env:T_KAFKA_PASSWORD", 8, "integrations[0].client_secret",
+     "secrets are never written in the file"},
+    {"\"@env:\"", "@env:T_KAFKA_PASSWORD", 8, "integrations[0].client_secret",
+     "\"@env:\" names no variable"},
+    {"\"@file:\"", "@env:T_KAFKA_PASSWORD", 8, "integrations[0].client_secret",
+     "\"@file:\" names no file"},
+    {"\"@env:T_UNSET_SECRET\"", "@env:T_UNSET_KAFKA", 2, "kafka.properties[\"sasl.password\"]",
+     "environment variable \"T_UNSET_KAFKA\" is not set"},
+  };
+  unsetenv("T_UNSET_KAFKA");
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(conf, sizeof(conf),
+             "kafka: { brokers = \"127.0.0.1:9092\";\n"
+             "  properties = ( [\"sasl.password\", \"%s\"] ); };\n"
+             "provider: { code = \"datacamp\"; ocn_provider_id = \"DATACAMP\";\n"
+             "  logo_url = \"https://cdn.example.com/logo.png\"; };\n"
+             "integrations = (\n"
+             "{ id = \"acme-degreed\"; type = \"degreed\"; organization = \"acme\";\n"
+             "  client_id = \"@env:T_UNSET_ID\";\n"
+             "  client_secret = %s; } );\n",
+             bad[i].kafka_ref, bad[i].secret);
+    p = write_config(conf);
+    snprintf(want, sizeof(want), "%s:%d: %s: %s", p, bad[i].line, bad[i].key, bad[i].what);
+    rc = lb_config_load(&cfg, p, &kafka_only, &errors);
+    if (rc != LB_E_CONFIG || strncmp(errors, want, strlen(want)) != 0 ||
+        strchr(errors, '\n')[1])
+      fail_msg("case %zu: expected one line starting \"%s\", got:\n%s", i, want,
+               errors ? errors : "(loaded)");
+    free(errors);
+    errors = NULL;
+  }
+  unsetenv("T_KAFKA_PASSWORD");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -405,6 +520,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_all_errors_are_reported, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
     cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_kafka_only_leaves_integration_secrets_unresolved, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* lb_content: the seven content types, their wire names and labels, and
- * the rules DESIGN.md section 4 attaches to each (tables). */
+ * the rules of docs/mapping.md for each (tables). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,9 +11,9 @@
 
 #include "lb_content.h"
 
-/* DESIGN.md 3.1 and 4: wire name, label; tracks; duration is sent for
- * courses, projects and tracks; completions exist for courses, projects,
- * practices and assessments. */
+/* docs/events.md, docs/mapping.md: wire name, label; tracks; duration is
+ * sent for courses, projects and tracks; completions exist for courses,
+ * projects, practices and assessments. */
 static const struct {
   lb_content_type t;
   const char *name;

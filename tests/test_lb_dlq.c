@@ -14,7 +14,7 @@
 #include "lb_json.h"
 #include "lb_time.h"
 
-/* A DLQ record as the engine writes one (DESIGN.md section 5). */
+/* A DLQ record as the engine writes one (docs/delivery.md). */
 static rd_kafka_headers_t *engine_headers(const char *integration, const char *reason,
                                           int status, int replays, const char *last_failure)
 {
@@ -281,6 +281,79 @@ static void test_filters(void **state)
   lb_dlq_record_release(&r);
 }
 
+/* --grep searches the message, the LMS's answer and the other text
+ * headers, case ignored; not the key, the value, numbers, times or a
+ * header that is not text. */
+static void test_grep_searches_message_body_and_text_headers(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    bool match;
+  } cases[] = {
+    {"invalid user", true},                  /* the LMS's answer only */
+    {"INVALID USER IDENTIFIER: ZOE@ACME", true},
+    {"zoe@acme.example", true},
+    {"rejected by the lms", true},           /* the message */
+    {"(http 400)", true},
+    {"acme-degreed", true},                  /* lmsbridge.integration */
+    {"PERMANENT_HTTP", true},                /* the class name */
+    {"completion-events", true},             /* the original topic */
+    {"completion-worker", true},             /* lmsbridge.worker */
+    {"trace-from-upstream", true},           /* the event's own header */
+    {"", true},
+    {"timeout", false},
+    {"key-of-zoe", false},                   /* the key is --key's */
+    {"marker-in-value", false},              /* the value is not searched */
+    {"98765", false},                        /* the original offset */
+    {"2026-01-02", false},                   /* failure times */
+    {"hidden-in-binary", false},             /* a header that is not text */
+    {"invalid  user", false},
+  };
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  rd_kafka_header_add(h, "trace-id", -1, "trace-from-upstream", -1);
+  rd_kafka_header_add(h, "blob", -1, "\0hidden-in-binary", 18);
+  rd_kafka_header_add(h, "__connect.errors.topic", -1, "completion-events", -1);
+  rd_kafka_header_add(h, "__connect.errors.partition", -1, "1", -1);
+  rd_kafka_header_add(h, "__connect.errors.offset", -1, "98765", -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1, "permanent_http", -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.message", -1,
+                      "rejected by the LMS (HTTP 400)", -1);
+  rd_kafka_header_add(h, "lmsbridge.integration", -1, "acme-degreed", -1);
+  rd_kafka_header_add(h, "lmsbridge.http.status", -1, "400", -1);
+  rd_kafka_header_add(h, "lmsbridge.http.body", -1,
+                      "{\"errors\":[{\"status\":\"400\",\"detail\":"
+                      "\"Invalid user identifier: zoe@acme.example\"}]}", -1);
+  rd_kafka_header_add(h, "lmsbridge.first_failure", -1, "2026-01-02T03:04:05.000Z", -1);
+  rd_kafka_header_add(h, "lmsbridge.last_failure", -1, "2026-01-02T03:05:00.000Z", -1);
+  rd_kafka_header_add(h, "lmsbridge.worker", -1, "completion-worker", -1);
+  lb_dlq_raw raw = raw_of(h, "key-of-zoe", "{\"marker-in-value\":1}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  char err[256];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    lb_dlq_filter f;
+    lb_dlq_filter_init(&f);
+    assert_int_equal(lb_dlq_filter_add(&f, "grep", cases[i].text, err, sizeof(err)), LB_E_OK);
+    if (lb_dlq_filter_match(&f, &r) != cases[i].match)
+      fail_msg("--grep \"%s\": expected %s", cases[i].text,
+               cases[i].match ? "a match" : "no match");
+    lb_dlq_filter_release(&f);
+  }
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+
+  /* a record without headers: nothing to find, nothing to crash on */
+  lb_dlq_filter f;
+  lb_dlq_filter_init(&f);
+  raw = raw_of(NULL, "invalid user", "invalid user");
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_int_equal(lb_dlq_filter_add(&f, "grep", "invalid user", err, sizeof(err)), LB_E_OK);
+  assert_false(lb_dlq_filter_match(&f, &r));
+  lb_dlq_filter_release(&f);
+  lb_dlq_record_release(&r);
+}
+
 static void test_filter_errors(void **state)
 {
   (void)state;
@@ -527,6 +600,7 @@ int main(void)
     cmocka_unit_test(test_decode_foreign_and_broken_headers),
     cmocka_unit_test(test_list_line),
     cmocka_unit_test(test_filters),
+    cmocka_unit_test(test_grep_searches_message_body_and_text_headers),
     cmocka_unit_test(test_filter_errors),
     cmocka_unit_test(test_selection_names),
     cmocka_unit_test(test_verdicts),

@@ -1,4 +1,4 @@
-/* lb_map_degreed: DESIGN.md section 4, Degreed rules, compared as exact
+/* lb_map_degreed: docs/mapping.md, Degreed rules, compared as exact
  * JSON text. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* lb_map_ocn: DESIGN.md section 4, SuccessFactors OCN rules, compared as
+/* lb_map_ocn: docs/mapping.md, SuccessFactors OCN rules, compared as
  * exact JSON text. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -10,16 +10,21 @@ WORKER_CONFIG: the workers' configuration files (dlq-replay reads the same
 files); --lms-config: the lms-sandbox configuration the demo started it
 with (the fixes are applied by re-posting the tenants it defines, changed);
 --brokers: when given, the republished records are shown as they are on
-the original topics. The workers must still be running. The secrets the
-configurations reference must be in the environment (demo.sh exports them).
+the original topics. The workers must still be running. dlq-replay is run
+as support would run it, without the LMS credentials: the variables the
+integrations' client_id and client_secret name are removed from its
+environment (it reads only the Kafka part of the files).
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
+
+import demo_format as fmt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -37,8 +42,23 @@ def say(text):
     print(f"\n== {text}", flush=True)
 
 
+# dlq-replay's environment: ours without the LMS credentials (set by main)
+SUPPORT_ENV = dict(os.environ)
+
+
+def lms_secret_vars(configs):
+    """The environment variables the integrations' credentials name."""
+    names = set()
+    for conf in configs:
+        with open(conf) as f:
+            names |= set(re.findall(r'client_(?:id|secret)\s*=\s*"@env:([A-Za-z_][A-Za-z0-9_]*)"',
+                                    f.read()))
+    return sorted(names)
+
+
 def dlq_replay(binary, *args):
-    p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([binary, *args], capture_output=True, text=True, timeout=300,
+                       env=SUPPORT_ENV)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     return p.returncode, lines, p.stderr
 
@@ -73,20 +93,6 @@ def received(state):
     return out
 
 
-def lms_said(body):
-    """The useful words of an LMS error body (Degreed's JSON:API detail,
-    OData's message), else its beginning."""
-    try:
-        b = json.loads(body)
-        if isinstance(b.get("errors"), list) and b["errors"]:
-            return b["errors"][0].get("detail") or b["errors"][0].get("title") or body[:120]
-        if isinstance(b.get("error"), dict):
-            return b["error"].get("message") or body[:120]
-    except (ValueError, AttributeError):
-        pass
-    return body[:120]
-
-
 def show_dead_letters(binary, conf):
     rc, lines, err = dlq_replay(binary, "list", "--config", conf, "--count")
     if rc != 0:
@@ -95,15 +101,15 @@ def show_dead_letters(binary, conf):
     t = lines[0]
     print(f"  {t['dlq_topic']}: {t['total']} dead letter(s)")
     for integ, reasons in t["by_integration_and_reason"].items():
-        print(f"    {integ}: " + ", ".join(f"{r} {n}" for r, n in reasons.items()))
+        print(f"    {integ}: {fmt.counts(reasons)}")
     rc, lines, _ = dlq_replay(binary, "list", "--config", conf)
     for l in lines:
-        who = l.get("integration") or "-"
-        status = f" HTTP {l['http_status']}" if l.get("http_status") else ""
-        print(f"    - {l.get('dlq_partition')}/{l.get('dlq_offset')} key {l.get('key')}: "
-              f"{l.get('reason')} [{who}]{status} {(l.get('message') or '')[:90]}")
+        to = f" for {l['integration']}" if l.get("integration") else ""
+        print(f"    - {l.get('dlq_partition')}/{l.get('dlq_offset')} "
+              f"{fmt.event(l.get('value'), l.get('key'))}{to}: {l.get('reason')}, "
+              f"{fmt.failure(l.get('message'), l.get('http_status'))}")
         if l.get("http_body"):
-            print(f"        LMS said: {lms_said(l['http_body'])}")
+            print(f"        LMS said: {fmt.shorten(fmt.lms_said(l['http_body']), 300)}")
     return t["total"]
 
 
@@ -116,7 +122,12 @@ def main():
     ap.add_argument("configs", nargs="+", help="worker configuration files")
     a = ap.parse_args()
 
+    hidden = lms_secret_vars(a.configs)
+    for name in hidden:
+        SUPPORT_ENV.pop(name, None)
     say("1. find: what is in the dead-letter topics (dlq-replay list --count, list)")
+    print(f"  (dlq-replay runs as support would, with no LMS credential: "
+          f"{', '.join(hidden) or 'nothing'} unset; it needs only Kafka)")
     for conf in a.configs:
         show_dead_letters(a.dlq_replay, conf)
 
@@ -127,13 +138,14 @@ def main():
             print(f"  dry run failed ({rc}): {err.strip()[-300:]}")
             continue
         s = lines[-1]
-        refused = {k: v for k, v in s["refused"].items() if v}
-        print(f"  {s['dlq_topic']}: {s['to_replay']} to replay "
-              f"{s['to_replay_by']['by_integration'] or ''}, refused {refused or 'none'}")
+        by = fmt.counts(s["to_replay_by"]["by_integration"], none="")
+        print(f"  {s['dlq_topic']}: {s['to_replay']} to replay{f' ({by})' if by else ''}; "
+              f"refused: {fmt.counts(s['refused'])}")
         for l in lines[:-1]:
             if l["action"] != "replay":
-                print(f"    - key {l.get('key')}: {l['action']} ({l.get('reason')}: "
-                      f"{(l.get('message') or '')[:70]})")
+                print(f"    - {fmt.event(l.get('value'), l.get('key'))}: {l['action']} "
+                      f"({l.get('reason')}: "
+                      f"{fmt.shorten(fmt.failure(l.get('message'), l.get('http_status')), 200)})")
 
     say("3. fix: the customers correct what their LMS refused")
     with open(a.lms_config) as f:
@@ -154,10 +166,11 @@ def main():
         if s.get("summary") != "replay":
             print(f"  replay failed ({rc}): {err.strip()[-300:]}")
             continue
-        refused = {k: v for k, v in s["refused_by"].items() if v}
+        committed = ", ".join(f"partition {p} at offset {o}"
+                              for p, o in sorted(s["committed"].items(), key=lambda x: int(x[0])))
         print(f"  {s['dlq_topic']}: {s['replayed']} replayed in {s['seconds']} s, "
-              f"refused {refused or 'none'}, failed {s['failed']}, progress group {s['group']} "
-              f"committed at {s['committed']} (exit {rc})")
+              f"refused: {fmt.counts(s['refused_by'])}, failed: {s['failed']} (exit {rc})")
+        print(f"    progress group {s['group']} committed {committed or 'nothing'}")
         if a.brokers:
             with open(conf) as f:
                 topic = "catalog-events" if "catalog-events" in f.read() else "completion-events"
@@ -167,7 +180,8 @@ def main():
                 r = json.loads(line)
                 h = dict(zip((r.get("headers") or [])[0::2], (r.get("headers") or [])[1::2]))
                 if "lmsbridge.replayed_from" in h:
-                    print(f"    -> {topic} {r['partition']}/{r['offset']} key {r['key']}: "
+                    print(f"    -> {topic} {r['partition']}/{r['offset']} "
+                          f"{fmt.event(r.get('payload'), r.get('key'))}: "
                           f"lmsbridge.target={h.get('lmsbridge.target', '(none)')} "
                           f"lmsbridge.replays={h['lmsbridge.replays']} "
                           f"(from {h['lmsbridge.replayed_from']})")

@@ -9,6 +9,8 @@ import sys
 import urllib.request
 from collections import Counter
 
+import demo_format as fmt
+
 lms, brokers = sys.argv[1], sys.argv[2]
 state = json.load(urllib.request.urlopen(f"{lms}/_sandbox/state"))["tenants"]
 
@@ -57,11 +59,13 @@ for topic in ("catalog-events.dlq", "completion-events.dlq"):
     for r in recs:
         h = r.get("headers") or []
         h = dict(zip(h[0::2], h[1::2]))
-        who = h.get("lmsbridge.integration") or "-"
-        print(f'  - key {r["key"]}: {h.get("__connect.errors.exception.class.name")} '
-              f'[{who}] {h.get("__connect.errors.exception.message")}')
+        status = int(h.get("lmsbridge.http.status") or 0)
+        to = f' for {h["lmsbridge.integration"]}' if h.get("lmsbridge.integration") else ""
+        print(f'  - {fmt.event(r.get("payload"), r.get("key"))}{to}: '
+              f'{h.get("__connect.errors.exception.class.name")}, '
+              f'{fmt.failure(h.get("__connect.errors.exception.message"), status)}')
         if h.get("lmsbridge.http.body"):
-            print(f'      LMS said: {h["lmsbridge.http.body"][:160]}')
+            print(f'      LMS said: {fmt.shorten(fmt.lms_said(h["lmsbridge.http.body"]), 300)}')
 
 for path in sys.argv[3:]:
     skipped = []

@@ -5,6 +5,7 @@ Environment (set by ctest): LB_BIN_DIR, the build directory.
 Records are produced and read with kcat; a group's committed offsets are
 read with Env.committed() (plain Kafka OffsetFetch, see kafka_committed).
 """
+import ctypes
 import json
 import os
 import signal
@@ -43,6 +44,37 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_test():
+    """Popen preexec_fn: the child gets SIGKILL when the test process dies,
+    however it dies (a ctest time-out kills it outright), so a failed test
+    never leaves a sandbox or a worker running."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+# ctest and people stop tests with SIGTERM: unwind, so `finally` blocks stop
+# what the test started in order.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def wait_progress(count, target, what, stall=60, interval=0.5):
+    """Waits until count() >= target. Fails only when the count has not
+    grown for `stall` seconds: a slow machine still makes progress."""
+    last, since = None, time.time()
+    while True:
+        n = count()
+        if n >= target:
+            return n
+        if last is None or n > last:
+            last, since = n, time.time()
+        elif time.time() - since > stall:
+            raise TimeoutError(f"no progress for {stall}s waiting for {what} ({n}/{target})")
+        time.sleep(interval)
+
+
 def wait_for(pred, timeout, what, interval=0.2):
     end = time.time() + timeout
     while time.time() < end:
@@ -70,6 +102,7 @@ class Env:
     def __init__(self, topics, tenants):
         self.dir = tempfile.mkdtemp(prefix="lb-e2e-")
         self.procs = []
+        self.workers = []     # Worker processes: stopped before the sandboxes
         boot = os.path.join(self.dir, "bootstrap")
         ctl = os.path.join(self.dir, "control")
         args = [KAFKA_SANDBOX, "--brokers", "1", "--bootstrap-file", boot,
@@ -89,19 +122,24 @@ class Env:
 
     def _spawn(self, args, log):
         out = open(os.path.join(self.dir, log), "w")
-        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                             preexec_fn=die_with_test)
         self.procs.append(p)
         return p
 
     def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        """Stops every worker this test started (still running after a failed
+        check or an exception), then the sandboxes: SIGTERM, SIGKILL after 30 s."""
+        for group in (self.workers, self.procs):
+            for p in reversed(group):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in group:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
 
     # -- Kafka --
     def produce(self, topic, records):
@@ -228,7 +266,8 @@ integrations = ( {integrations} );
         penv.update(secrets)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([WORKERS[name], "--config", conf], stderr=self.log,
-                                     stdout=self.log, env=penv)
+                                     stdout=self.log, env=penv, preexec_fn=die_with_test)
+        env.workers.append(self.proc)
         self.metrics_port = wait_for(self._port, 20, f"{name} start")
 
     def _port(self):
@@ -425,7 +464,7 @@ def dlq_replay(*args, env=None, stdin=None, timeout=120):
 def dead_letter_headers(topic, partition, offset, reason, message, integration="",
                         status=0, body="", attempts=1, last_failure="2026-01-01T00:00:00.000Z",
                         replays=0, worker="completion-worker"):
-    """The headers the engine writes on a dead letter (DESIGN.md section 5),
+    """The headers the engine writes on a dead letter (docs/delivery.md),
     for tests that write a DLQ by hand."""
     return {"__connect.errors.topic": topic, "__connect.errors.partition": str(partition),
             "__connect.errors.offset": str(offset),

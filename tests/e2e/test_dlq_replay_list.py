@@ -5,7 +5,9 @@ that is not JSON): every field of a list line, each filter and their
 combinations select exactly the expected records, --count totals match,
 replay --dry-run shows the verdicts, replay without a terminal and without
 --yes refuses, usage errors exit 2, the worker is inferred from the file or
-named with --worker, and a secret quoted in a dead letter never leaves."""
+named with --worker, the integrations' secrets are not needed (their
+variable is unset), and a secret dlq-replay holds (Kafka's sasl.password)
+quoted in a dead letter never leaves."""
 import json
 import os
 import subprocess
@@ -36,9 +38,10 @@ ROWS = [
      "connection refused", 0, 0),
     ("u7", "globex-sf", "permanent_http", 400, 1, 17, "2026-03-04T05:00:00.000Z",
      "HTTP 400: user account is inactive", 2, 1),
-    # the LMS echoed a secret back (it must not leave through dlq-replay)
+    # a record quoting a secret of the configuration (it must not leave
+    # through dlq-replay)
     ("u8", "gone-degreed", "auth", 403, 0, 18, "2026-03-05T00:00:00.000Z",
-     f"HTTP 403: bad client secret {SECRET}", 0, 0),
+     f"HTTP 403: the request quoted {SECRET}", 0, 0),
 ]
 BAD = ("bad", "not json")  # an invalid event whose value is not JSON
 
@@ -76,11 +79,14 @@ try:
         for i, o in (("acme-degreed", "acme"), ("globex-sf", "globex")))
     with open(conf, "w") as f:
         f.write(f"""
-kafka: {{ brokers = "{env.brokers}"; topics = ["{TOPIC}"]; }};
+kafka: {{ brokers = "{env.brokers}"; topics = ["{TOPIC}"];
+  properties = ( ["sasl.password", "@env:KAFKA_PASSWORD"] ); }};
 provider: {{ code = "datacamp"; logo_url = "https://cdn.example.com/logo.png"; }};
 integrations = ( {integrations} );
 """)
-    senv = {"SECRET": SECRET}
+    # the Kafka password only: the integrations' SECRET is not needed
+    os.environ.pop("SECRET", None)
+    senv = {"KAFKA_PASSWORD": SECRET}
 
     def run(*args, **kw):
         return dlq_replay(*args, env=senv, **kw)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The engine end to end with completion-worker: events delivered, invalid
 events and permanent LMS refusals dead-lettered with the original record
-byte for byte and the DESIGN.md section 5 headers, metrics and health,
+byte for byte and the docs/delivery.md headers, metrics and health,
 SIGTERM exiting 0, and offsets committed (a restart redelivers nothing)."""
 import time
 
@@ -50,7 +50,7 @@ try:
              "lmsbridge.integration", "lmsbridge.http.status", "lmsbridge.http.body",
              "lmsbridge.attempts", "lmsbridge.first_failure", "lmsbridge.last_failure",
              "lmsbridge.worker", "lmsbridge.replays"]
-    check(all(n in perm for n in names), "dead letters carry every header of DESIGN.md section 5")
+    check(all(n in perm for n in names), "dead letters carry every header of docs/delivery.md")
     check(perm["__connect.errors.topic"] == "completion-events" and
           perm["__connect.errors.partition"].isdigit() and
           perm["__connect.errors.offset"].isdigit() and

@@ -1,6 +1,6 @@
 /* dlq-replay: shows a worker's dead letters and replays them to their
  * original topic, each to the one integration that failed (README.md in
- * this directory; DESIGN.md section 5). */
+ * this directory; docs/delivery.md). */
 #include <errno.h>
 #include <getopt.h>
 #include <libconfig.h>
@@ -40,8 +40,13 @@ static void usage(FILE *out)
       "integration that failed (lmsbridge.target): the others do not receive it\n"
       "twice.\n"
       "\n"
-      "  --config FILE        the worker's configuration file (brokers, properties,\n"
-      "                       topics, dlq_topic, group_id, integrations)\n"
+      "  --config FILE        the worker's configuration file, checked whole; used:\n"
+      "                       kafka (brokers, properties, topics, dlq_topic,\n"
+      "                       group_id) and the integrations' ids. Credentials of\n"
+      "                       integrations (client_id, client_secret) are never\n"
+      "                       resolved: their variables and files need not exist\n"
+      "                       here. References in kafka.properties (sasl.password...)\n"
+      "                       are, and must resolve\n"
       "  --worker NAME        catalog-worker or completion-worker; needed only when\n"
       "                       the file leaves kafka.topics or kafka.group_id to the\n"
       "                       worker's defaults and its first topic is neither\n"
@@ -62,7 +67,11 @@ static void usage(FILE *out)
       "  --offset-from N      original offset >= N\n"
       "  --offset-to N        original offset <= N\n"
       "  --key KEY            the record key, exactly\n"
-      "  --grep TEXT          the error message contains TEXT (ignoring case)\n"
+      "  --grep TEXT          TEXT (ignoring case) is in the error message, the LMS's\n"
+      "                       answer (lmsbridge.http.body) or another text header of\n"
+      "                       the record (integration, class name, original topic,\n"
+      "                       worker, the event's own headers); not searched:\n"
+      "                       numbers, times, the key (--key) and the value\n"
       "\n"
       "list: one JSON line per matching record, from the beginning of the topic to\n"
       "the end it had at start; commits nothing.\n"
@@ -157,7 +166,8 @@ out:
 
 
 /* Prints a JSON line on stdout, through the log redaction: a DLQ record
- * may quote anything, and no secret of the configuration leaves. */
+ * may quote anything, and no secret this loaded (Kafka's: the integrations'
+ * are never resolved here) leaves. */
 static void print_json(json_object *o)
 {
   const char *text = lb_json_text(o);
@@ -743,9 +753,12 @@ int main(int argc, char **argv)
   }
   if (!k)
     k = lb_workers[0]; /* the file cannot be read: the load says so */
+  /* Kafka only: the integrations' credentials are never resolved (support
+   * runs this with no customer secret); Kafka's own are. */
   lb_config_defaults defaults = {.worker = k->name, .default_topic = k->default_topic,
                                  .default_scopes = k->default_scopes,
-                                 .skill_ratings_scope = k->skill_ratings_scope};
+                                 .skill_ratings_scope = k->skill_ratings_scope,
+                                 .kafka_only = true};
   if (lb_config_load(&cfg, o.config_path, &defaults, &errors) != LB_E_OK) {
     lb_cli_log_config_errors(errors, "invalid configuration, nothing done");
     free(errors);
