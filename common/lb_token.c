@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_classify.h"
 #include "lb_json.h"
 #include "lb_log.h"
 #include "lb_strbuf.h"
@@ -14,6 +15,9 @@
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 60000
+/* A token endpoint's Retry-After is honoured up to this: an outage page
+ * asking for hours must not stop an integration for hours. */
+#define RETRY_AFTER_MAX_MS (10 * 60000)
 #define REFRESH_FRACTION 0.8
 #define MAX_LIFETIME_S (400LL * 86400) /* cap absurd expires_in values */
 
@@ -187,7 +191,11 @@ lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
   return *ret_body ? LB_E_OK : LB_E_NOMEM;
 }
 
-static void fetch_failed(slot *s, const char *why)
+/* A fetch failed: the next may start after the back-off (1 s doubling to
+ * 60 s) or after the server's Retry-After (server_ms, -1 when none),
+ * whichever is later. Waiting deliveries learn that time from
+ * lb_tokens_retry_at() and park rather than retry into an outage. */
+static void fetch_failed(slot *s, const char *why, int64_t server_ms)
 {
   lb_tokens *t = s->owner;
   int64_t delay = BACKOFF_FIRST_MS;
@@ -195,6 +203,8 @@ static void fetch_failed(slot *s, const char *why)
     delay *= 2;
   if (delay > BACKOFF_MAX_MS)
     delay = BACKOFF_MAX_MS;
+  if (server_ms > delay)
+    delay = server_ms < RETRY_AFTER_MAX_MS ? server_ms : RETRY_AFTER_MAX_MS;
   s->failures++;
   s->fetch_failed++;
   s->retry_at_ms = lb_time_mono_ms() + delay;
@@ -212,18 +222,18 @@ static void on_token_response(void *opaque, const lb_http_response *r)
   s->fetching = false;
   if (r->status == 0) {
     snprintf(why, sizeof(why), "token request failed: %s", r->error);
-    fetch_failed(s, why);
+    fetch_failed(s, why, -1);
     return;
   }
   if (r->status < 200 || r->status >= 300) {
     snprintf(why, sizeof(why), "token request answered %d%s", r->status,
              r->status == 401 || r->status == 403 ? " (credentials or scopes refused)" : "");
-    fetch_failed(s, why);
+    fetch_failed(s, why, lb_retry_after_ms(r->retry_after, lb_time_now_ms()));
     return;
   }
   if (lb_token_parse(r->body, r->body_len, &token, &expires_in, err, sizeof(err)) != LB_E_OK) {
     snprintf(why, sizeof(why), "%s", err);
-    fetch_failed(s, why);
+    fetch_failed(s, why, -1);
     return;
   }
   int64_t now = lb_time_mono_ms();
@@ -250,7 +260,7 @@ static void start_fetch(slot *s, int64_t now_ms)
   if (s->fetching || now_ms < s->retry_at_ms)
     return;
   if (lb_token_request_body(in, &body, &ctype) != LB_E_OK) {
-    fetch_failed(s, "out of memory building the token request");
+    fetch_failed(s, "out of memory building the token request", -1);
     return;
   }
   snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
@@ -271,7 +281,7 @@ static void start_fetch(slot *s, int64_t now_ms)
   s->fetching = true;
   if (lb_http_start(t->http, &req, on_token_response, s, NULL) != LB_E_OK) {
     s->fetching = false;
-    fetch_failed(s, "cannot start the token request");
+    fetch_failed(s, "cannot start the token request", -1);
   }
   free(body);
 }

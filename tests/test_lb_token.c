@@ -414,6 +414,41 @@ static void test_header_injecting_token_refused(void **state)
   pthread_join(th, NULL);
 }
 
+/* A token endpoint's Retry-After holds the next fetch back longer than the
+ * back-off (deliveries then park instead of retrying into the outage), up
+ * to a cap of ten minutes. */
+static void test_retry_after_honoured_and_capped(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *outage;
+    int64_t min_ms, max_ms;
+  } cases[] = {
+    {"{\"tenant\":\"tk\",\"outage\":{\"seconds\":30,\"api\":\"all\"}}", 29000, 30000},
+    {"{\"tenant\":\"tk\",\"outage\":{\"seconds\":86400,\"api\":\"all\"}}", 600000, 600000},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cache c;
+    unsigned gen = 0;
+    cache_open(&c);
+    lb_test_post_json(&lms, "/_sandbox/faults", cases[i].outage);
+    int64_t before = lb_time_mono_ms();
+    assert_null(lb_tokens_get(c.tokens, 0, before, &gen));
+    pump_until(c.http, &c.ready, 1);
+    int64_t after = lb_time_mono_ms();
+    assert_int_equal(c.ready.ok, 0);
+    int64_t retry = lb_tokens_retry_at(c.tokens, 0);
+    if (retry < before + cases[i].min_ms || retry > after + cases[i].max_ms)
+      fail_msg("case %zu: next fetch in %lld ms", i, (long long)(retry - before));
+    assert_null(lb_tokens_get(c.tokens, 0, retry - 1, &gen));
+    assert_int_equal(lb_http_in_flight(c.http), 0);
+    cache_close(&c);
+    char url[512];
+    snprintf(url, sizeof(url), "%s/_sandbox/faults?tenant=tk", lms.base_url);
+    assert_int_equal(lb_test_http("DELETE", url, NULL, NULL), 200);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -423,6 +458,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refresh_at_80_percent_and_expiry, start_sandbox,
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox,
+                                    stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_retry_after_honoured_and_capped, start_sandbox,
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_the_token, start_sandbox,
                                     stop_sandbox),
