@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_kafka.h"
 #include "lb_log.h"
 #include "lb_offsets.h"
 #include "lb_time.h"
@@ -28,35 +29,12 @@ struct lb_dlq_reader {
 
 void lb_dlq_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
-                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
-  /* one configuration serves a consumer and a producer: that a property
-   * is for the other kind of client is expected */
-  if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
-    l = LB_LOG_DEBUG;
-  lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
-         LB_S("detail", buf));
+  lb_kafka_log(rk, level, fac, buf);
 }
 
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
-}
-
-/* The brokers and the file's properties, as the workers use them. */
-static rd_kafka_conf_t *kafka_conf(const lb_config *cfg, char *err, size_t errlen)
-{
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, lb_dlq_kafka_log);
-  if (!set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen))
-    goto fail;
-  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
-    if (!set(conf, cfg->kafka.properties[i].name, cfg->kafka.properties[i].value, err, errlen))
-      goto fail;
-  return conf;
-fail:
-  rd_kafka_conf_destroy(conf);
-  return NULL;
 }
 
 /* ---- reader ---- */
@@ -163,7 +141,8 @@ lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size
   r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
   /* a plain assigned consumer: it never joins the group, it only reads
    * and writes the group's committed offsets */
-  if (!(conf = kafka_conf(o->cfg, err, errlen)) || !set(conf, "group.id", o->group, err, errlen) ||
+  if (!(conf = lb_kafka_conf_new(o->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
+      !set(conf, "group.id", o->group, err, errlen) ||
       !set(conf, "enable.auto.commit", "false", err, errlen) ||
       !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
       !set(conf, "enable.partition.eof", "true", err, errlen) ||
@@ -411,7 +390,7 @@ lb_dlq_replayer *lb_dlq_replayer_new(const lb_config *cfg, lb_dlq_reader *reader
     lb_offsets_init(&rp->parts[i].offs);
   }
   /* idempotent: retries never duplicate or reorder a record */
-  if (!(conf = kafka_conf(cfg, err, errlen)) ||
+  if (!(conf = lb_kafka_conf_new(cfg, LB_KAFKA_PRODUCER, err, errlen)) ||
       !set(conf, "enable.idempotence", "true", err, errlen) ||
       !set(conf, "linger.ms", "5", err, errlen))
     goto fail;

@@ -12,6 +12,7 @@
 #include "lb_client.h"
 #include "lb_hash.h"
 #include "lb_json.h"
+#include "lb_kafka.h"
 #include "lb_known.h"
 #include "lb_log.h"
 #include "lb_map_ocn.h"
@@ -39,9 +40,6 @@
  * the size, down to this; smaller records are refused with a larger one
  * that shared their batch, and are sent again as they are. */
 #define SIZE_CAP_FLOOR (64 * 1024)
-/* Kafka's default largest record batch (broker message.max.bytes, topic
- * max.message.bytes) */
-#define KAFKA_MESSAGE_MAX "1048588"
 
 /* Headers lmsbridge writes; dropped from a record before it writes them
  * again (a retried or replayed record carries the previous ones). */
@@ -1560,43 +1558,9 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
          LB_S("error", rd_kafka_err2str((rd_kafka_resp_err_t)err)), LB_S("reason", reason));
 }
 
-/* librdkafka's own log lines become JSON lines too (from its threads:
- * lb_log is thread-safe). */
-static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
-                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
-  lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
-         LB_S("detail", buf));
-}
-
-static rd_kafka_conf_t *kafka_conf(const lb_config *cfg, char *err, size_t errlen)
-{
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, on_kafka_log);
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) != RD_KAFKA_CONF_OK)
-    goto fail;
-  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
-    if (rd_kafka_conf_set(conf, cfg->kafka.properties[i].name, cfg->kafka.properties[i].value,
-                          err, errlen) != RD_KAFKA_CONF_OK)
-      goto fail;
-  return conf;
-fail:
-  rd_kafka_conf_destroy(conf);
-  return NULL;
-}
-
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
-}
-
-static bool property_given(const lb_config *cfg, const char *name)
-{
-  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
-    if (strcmp(cfg->kafka.properties[i].name, name) == 0)
-      return true;
-  return false;
 }
 
 lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen)
@@ -1638,7 +1602,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
 
   /* the consumer: offsets stored by us after each message resolves,
    * committed by librdkafka every second and on revoke/close */
-  if (!(conf = kafka_conf(e->cfg, err, errlen)) ||
+  if (!(conf = lb_kafka_conf_new(e->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
       !set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
       !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
       !set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
@@ -1652,7 +1616,8 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
                                         {"fetch.wait.max.ms", "100"}};
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
-    if (!property_given(e->cfg, soft[k][0]) && !set(conf, soft[k][0], soft[k][1], err, errlen))
+    if (!lb_kafka_property_given(e->cfg, soft[k][0]) &&
+        !set(conf, soft[k][0], soft[k][1], err, errlen))
       goto fail;
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_error_cb(conf, on_kafka_error);
@@ -1665,17 +1630,13 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   rd_kafka_poll_set_consumer(e->rk);
 
   /* the producer: idempotent, a record is done when the broker has it */
-  if (!(pconf = kafka_conf(e->cfg, err, errlen)) ||
+  if (!(pconf = lb_kafka_conf_new(e->cfg, LB_KAFKA_PRODUCER, err, errlen)) ||
       !set(pconf, "enable.idempotence", "true", err, errlen) ||
       !set(pconf, "linger.ms", "5", err, errlen))
     goto fail;
   /* its records are at most what a broker takes by default (Kafka's
-   * message.max.bytes and a topic's max.message.bytes, 1048588), not
-   * librdkafka's 1000000, which is less than an event the planner accepts;
+   * message.max.bytes, see lb_kafka.h) unless the file says otherwise;
    * larger dead letters are cut to fit (see produce) */
-  if (!property_given(e->cfg, "message.max.bytes") &&
-      !set(pconf, "message.max.bytes", KAFKA_MESSAGE_MAX, err, errlen))
-    goto fail;
   char mmb[32];
   size_t mmb_len = sizeof(mmb);
   if (rd_kafka_conf_get(pconf, "message.max.bytes", mmb, &mmb_len) != RD_KAFKA_CONF_OK) {

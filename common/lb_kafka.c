@@ -1,0 +1,138 @@
+#include "lb_kafka.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_log.h"
+
+/* One row of librdkafka's property table: the name and the kind of client
+ * it applies to ('C' consumer, 'P' producer, '*' both). */
+typedef struct {
+  char *name;
+  char scope;
+} prop;
+
+/* Read once (pthread_once), then only read: never freed, reachable until
+ * exit. */
+static prop *props;
+static size_t nprops;
+static pthread_once_t props_once = PTHREAD_ONCE_INIT;
+
+static char *trim(char *s)
+{
+  while (*s == ' ')
+    s++;
+  size_t n = strlen(s);
+  while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\n'))
+    s[--n] = '\0';
+  return s;
+}
+
+/* Reads a row "name | C/P | range | default | importance | description":
+ * the first two columns. Headings, the header row and its rule are not
+ * rows (their second column is not one of C, P, *). */
+static void add_row(char *line, size_t *cap)
+{
+  char *bar1 = strchr(line, '|');
+  char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+  if (!bar2)
+    return;
+  *bar1 = *bar2 = '\0';
+  char *name = trim(line), *scope = trim(bar1 + 1);
+  if (!*name || strlen(scope) != 1 || !strchr("CP*", scope[0]))
+    return;
+  /* a name in the global and the topic table: the global one is what
+   * rd_kafka_conf_set() sets */
+  for (size_t i = 0; i < nprops; i++)
+    if (strcmp(props[i].name, name) == 0)
+      return;
+  if (nprops == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 256;
+    prop *p = realloc(props, ncap * sizeof(*p));
+    if (!p)
+      return;
+    props = p;
+    *cap = ncap;
+  }
+  if (!(props[nprops].name = strdup(name)))
+    return;
+  props[nprops++].scope = scope[0];
+}
+
+/* librdkafka prints its table (aliases with the scope of the property they
+ * stand for); out of memory leaves it shorter, so that more properties go
+ * to both clients, as before this module. */
+static void load_props(void)
+{
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem)
+    return;
+  rd_kafka_conf_properties_show(mem);
+  if (fclose(mem) != 0 || !text) {
+    free(text);
+    return;
+  }
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    add_row(line, &cap);
+  }
+  free(text);
+}
+
+bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
+{
+  pthread_once(&props_once, load_props);
+  for (size_t i = 0; i < nprops; i++)
+    if (strcmp(props[i].name, name) == 0)
+      return props[i].scope == '*' ||
+             props[i].scope == (client == LB_KAFKA_CONSUMER ? 'C' : 'P');
+  return true;
+}
+
+bool lb_kafka_property_given(const lb_config *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    if (strcmp(cfg->kafka.properties[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
+                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
+  lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
+         LB_S("detail", buf));
+}
+
+rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
+                                   size_t errlen)
+{
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char value[32];
+  rd_kafka_conf_set_log_cb(conf, lb_kafka_log);
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.brokers, err, errlen) !=
+      RD_KAFKA_CONF_OK)
+    goto fail;
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
+    const lb_config_pair *p = &cfg->kafka.properties[i];
+    if (lb_kafka_property_applies(p->name, client) &&
+        rd_kafka_conf_set(conf, p->name, p->value, err, errlen) != RD_KAFKA_CONF_OK)
+      goto fail;
+  }
+  if (client == LB_KAFKA_PRODUCER && !lb_kafka_property_given(cfg, "message.max.bytes")) {
+    snprintf(value, sizeof(value), "%d", LB_KAFKA_MESSAGE_MAX_BYTES);
+    if (rd_kafka_conf_set(conf, "message.max.bytes", value, err, errlen) != RD_KAFKA_CONF_OK)
+      goto fail;
+  }
+  return conf;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
+}

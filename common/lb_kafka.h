@@ -1,0 +1,47 @@
+/* lb_kafka: the librdkafka configuration every lmsbridge Kafka client starts
+ * from (the workers' consumer and producer, dlq-replay's reader and
+ * replayer). The file's kafka.properties go to a client only when librdkafka
+ * applies them to its kind: librdkafka's own property table (the C/P column
+ * of rd_kafka_conf_properties_show) says which, so a consumer property such
+ * as session.timeout.ms never reaches a producer, which would warn
+ * (CONFWARN) that it ignores it. */
+#ifndef LB_KAFKA_H
+#define LB_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lb_config.h"
+
+typedef enum { LB_KAFKA_CONSUMER, LB_KAFKA_PRODUCER } lb_kafka_client;
+
+/* Kafka's default largest record batch (a broker's message.max.bytes, a
+ * topic's max.message.bytes): the producers' message.max.bytes unless the
+ * file sets it. librdkafka's own default, 1000000, is less than an event
+ * the workers accept (1 MiB). */
+#define LB_KAFKA_MESSAGE_MAX_BYTES 1048588
+
+/* Whether librdkafka applies the property `name` (a name or an alias, global
+ * or topic-level) to a client of kind `client`. A name librdkafka does not
+ * list (a misspelling, a hidden property) counts as applying to both, so
+ * librdkafka itself reports it. Thread-safe; the table is read once. */
+bool lb_kafka_property_applies(const char *name, lb_kafka_client client);
+
+/* Whether the file's kafka.properties set `name`. */
+bool lb_kafka_property_given(const lb_config *cfg, const char *name);
+
+/* A new configuration for a client of kind `client`: bootstrap.servers,
+ * the file's properties that apply to it (in the file's order), lb_kafka_log
+ * as the log callback, and, where the file does not set them, the defaults
+ * lmsbridge's clients share: producers write records up to
+ * LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
+ * callbacks) and hands it to rd_kafka_new(). NULL with why in err. */
+rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
+                                   size_t errlen);
+
+/* librdkafka's log lines as lb_log JSON lines (called from librdkafka's
+ * threads: lb_log is thread-safe). */
+void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+#endif

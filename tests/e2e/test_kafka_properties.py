@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Each Kafka client gets only the kafka.properties that apply to it: both
+daemons and dlq-replay start with consumer-only properties (the session
+timeout and heartbeat the tests and the demo set, a fetch size, an offset
+reset), producer-only ones (compression, acks, a message timeout) and shared
+ones (the shipped examples' client.id), and librdkafka logs no CONFWARN
+("... is a consumer property and will be ignored by this producer"); the
+workers consume, dead-letter (their producer works) and deliver."""
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     dlq_replay, wait_for, worker_config_path)
+from catalog_fixtures import catalog_event, degreed
+
+SECRET = "e2e-kprops-secret-06"
+TOPICS = ["completion-events:1", "completion-events.retry:1", "completion-events.dlq:1",
+          "catalog-events:1", "catalog-events.retry:1", "catalog-events.dlq:1"]
+# the harness adds session.timeout.ms, heartbeat.interval.ms and
+# topic.metadata.refresh.interval.ms (consumer, consumer, both)
+EXTRA = {
+    "completion-worker": ', ["client.id", "lmsbridge-completion"]',
+    "catalog-worker": ', ["client.id", "lmsbridge-catalog"]',
+}
+MIXED = (', ["max.partition.fetch.bytes", "2097152"], ["auto.offset.reset", "earliest"],'
+         ' ["compression.type", "lz4"], ["acks", "all"], ["message.timeout.ms", "30000"]')
+
+
+def confwarns(lines):
+    return [l for l in lines if l.get("facility") == "CONFWARN" or "CONFWARN" in str(l)]
+
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("prov", SECRET)])
+try:
+    env.produce_many("completion-events", [("c1", completion("c1", "acme", "c1")),
+                                           ("bad", "not json")])
+    env.produce_many("catalog-events", [catalog_event("course", "k1", 1), ("kbad", "not json")])
+    workers = {
+        "completion-worker": env.worker(
+            "completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
+            env={"SECRET": SECRET}, extra_kafka=EXTRA["completion-worker"] + MIXED),
+        "catalog-worker": env.worker(
+            "catalog-worker", degreed(env, "prov-degreed", "prov", "*", "SECRET"),
+            env={"SECRET": SECRET}, extra_kafka=EXTRA["catalog-worker"] + MIXED),
+    }
+    for name, w in workers.items():
+        topic = name.split("-")[0] + "-events"
+        wait_for(lambda: len(env.consume_all(f"{topic}.dlq")) == 1, 60,
+                 f"{name}: the invalid event dead-lettered")
+        integ = "acme-degreed" if "completion" in name else "prov-degreed"
+        wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration=integ,
+                                  outcome="success") >= 1,
+                 60, f"{name}: the valid event delivered")
+        check(True, f"{name}: consumes, delivers and dead-letters (both clients work)")
+        logs = w.logs()
+        check(any(l.get("msg") == "librdkafka" or l.get("msg") == "consuming" for l in logs) and
+              not confwarns(logs),
+              f"{name}: no CONFWARN at start ({[l.get('detail') for l in confwarns(logs)]})")
+
+        rc, lines, err = dlq_replay("list", "--config", worker_config_path(w),
+                                    "--worker", name, env={"SECRET": SECRET})
+        check(rc == 0 and len(lines) >= 1 and "CONFWARN" not in err,
+              f"dlq-replay list with {name}'s file: no CONFWARN (exit {rc}, "
+              f"{err.count('CONFWARN')} warnings)")
+        w.stop_and_check(name)
+finally:
+    env.close()
+finish()
