@@ -39,9 +39,30 @@ static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, 
 
 /* ---- reader ---- */
 
+/* The topic must exist: asked for by name, a broker that creates topics
+ * (the mock cluster, auto.create.topics.enable) would make an empty one. */
+static lb_err check_exists(lb_dlq_reader *r, char *err, size_t errlen)
+{
+  const char *topics[] = {r->topic};
+  bool missing = false;
+  lb_err rc = lb_kafka_missing_topics(r->rk, topics, 1, r->timeout_ms, &missing, err, errlen);
+  if (rc == LB_E_OK && missing) {
+    snprintf(err, errlen,
+             "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
+             "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
+             "it to the worker's default)",
+             r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
+    rc = LB_E_NOT_FOUND;
+  }
+  return rc;
+}
+
 static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
 {
-  lb_err rc = LB_E_IO;
+  lb_err rc = check_exists(r, err, errlen);
+  if (rc != LB_E_OK)
+    return rc;
+  rc = LB_E_IO;
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   const rd_kafka_metadata_t *md = NULL;
   if (!rkt) {

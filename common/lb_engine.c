@@ -1745,9 +1745,78 @@ static size_t live_msgs(lb_engine *e)
   return n;
 }
 
+/* Every topic the worker consumes or writes must exist: brokers in
+ * production rarely create topics, and one made on the fly has none of the
+ * partitions and retention its contract asks for. Waits for the brokers
+ * (until *stop); false, said in one error, when topics are missing. */
+static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
+{
+  const lb_config *cfg = e->cfg;
+  size_t n = cfg->kafka.ntopics + 2;
+  const char **topics = calloc(n, sizeof(*topics));
+  const char **keys = calloc(n, sizeof(*keys));
+  bool *missing = calloc(n, sizeof(*missing));
+  bool ok = false;
+  char err[256];
+  int64_t next_warn = 0;
+  lb_strbuf why;
+  lb_strbuf_init(&why, 4096);
+  if (!topics || !keys || !missing) {
+    lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", "out of memory"));
+    goto out;
+  }
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++) {
+    topics[i] = cfg->kafka.topics[i];
+    keys[i] = "kafka.topics";
+  }
+  topics[n - 2] = cfg->kafka.retry_topic;
+  keys[n - 2] = "kafka.retry_topic";
+  topics[n - 1] = cfg->kafka.dlq_topic;
+  keys[n - 1] = "kafka.dlq_topic";
+  while (lb_kafka_missing_topics(e->rk, topics, n, 5000, missing, err, sizeof(err)) !=
+         LB_E_OK) {
+    if (*stop) {
+      ok = true; /* stopped before it began: nothing to do */
+      goto out;
+    }
+    if (lb_time_mono_ms() >= next_warn) {
+      lb_log(LB_LOG_WARN, "cannot reach the brokers to check the topics, retrying",
+             LB_S("brokers", cfg->kafka.brokers), LB_S("error", err));
+      next_warn = lb_time_mono_ms() + 30000;
+    }
+    lb_obs_beat(e->obs);
+  }
+  size_t nmissing = 0;
+  for (size_t i = 0; i < n; i++)
+    nmissing += missing[i];
+  if (nmissing == 0) {
+    ok = true;
+    goto out;
+  }
+  bool many = nmissing > 1;
+  lb_strbuf_append(&why, many ? "topics " : "topic ");
+  for (size_t i = 0, k = 0; i < n; i++)
+    if (missing[i])
+      lb_strbuf_appendf(&why, "%s\"%s\" (%s)", k++ ? ", " : "", topics[i], keys[i]);
+  lb_strbuf_appendf(&why,
+                    " %s not exist on the brokers (or this client may not describe %s); "
+                    "lmsbridge creates no topic: create %s with %s partitions and retention "
+                    "(see deploy/README.md), or correct %s",
+                    many ? "do" : "does", many ? "them" : "it", many ? "them" : "it",
+                    many ? "their" : "its", cfg->path ? cfg->path : "the configuration file");
+  lb_log(LB_LOG_ERROR, "cannot start, exiting",
+         LB_S("error", why.buf ? why.buf : "topics missing"));
+out:
+  lb_strbuf_release(&why);
+  free(topics);
+  free(keys);
+  free(missing);
+  return ok;
+}
+
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
 {
-  if (!subscribe(e))
+  if (!topics_exist(e, stop) || !subscribe(e))
     return 1;
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
          LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));

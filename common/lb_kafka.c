@@ -126,6 +126,10 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
         rd_kafka_conf_set(conf, p->name, p->value, err, errlen) != RD_KAFKA_CONF_OK)
       goto fail;
   }
+  if (!lb_kafka_property_given(cfg, "allow.auto.create.topics") &&
+      rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) !=
+          RD_KAFKA_CONF_OK)
+    goto fail;
   if (client == LB_KAFKA_PRODUCER && !lb_kafka_property_given(cfg, "message.max.bytes")) {
     snprintf(value, sizeof(value), "%d", LB_KAFKA_MESSAGE_MAX_BYTES);
     if (rd_kafka_conf_set(conf, "message.max.bytes", value, err, errlen) != RD_KAFKA_CONF_OK)
@@ -135,4 +139,24 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
 fail:
   rd_kafka_conf_destroy(conf);
   return NULL;
+}
+
+lb_err lb_kafka_missing_topics(rd_kafka_t *rk, const char *const *topics, size_t n,
+                               int timeout_ms, bool *ret_missing, char *err, size_t errlen)
+{
+  const rd_kafka_metadata_t *md = NULL;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1 /* every topic */, NULL, &md, timeout_ms);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
+    return LB_E_IO;
+  }
+  for (size_t i = 0; i < n; i++) {
+    bool found = false;
+    for (int t = 0; t < md->topic_cnt && !found; t++)
+      found = strcmp(md->topics[t].topic, topics[i]) == 0 &&
+              md->topics[t].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    ret_missing[i] = !found;
+  }
+  rd_kafka_metadata_destroy(md);
+  return LB_E_OK;
 }

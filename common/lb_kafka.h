@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "lb_config.h"
+#include "lb_error.h"
 
 typedef enum { LB_KAFKA_CONSUMER, LB_KAFKA_PRODUCER } lb_kafka_client;
 
@@ -34,11 +35,23 @@ bool lb_kafka_property_given(const lb_config *cfg, const char *name);
 /* A new configuration for a client of kind `client`: bootstrap.servers,
  * the file's properties that apply to it (in the file's order), lb_kafka_log
  * as the log callback, and, where the file does not set them, the defaults
- * lmsbridge's clients share: producers write records up to
- * LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
+ * lmsbridge's clients share: no client has a broker create a topic
+ * (allow.auto.create.topics false: topics are made by their owners, with
+ * their partitions and retention; a missing one is an error), producers
+ * write records up to LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
  * callbacks) and hands it to rd_kafka_new(). NULL with why in err. */
 rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
                                    size_t errlen);
+
+/* Which of topics[0..n) the brokers do not have: ret_missing[i] true for
+ * each. Asks for every topic's metadata, which names none, so that no
+ * broker creates one by being asked (the mock cluster, and brokers with
+ * auto.create.topics.enable, create a topic a metadata request names); a
+ * topic the client may not describe (ACLs) is not listed, so missing too.
+ * LB_E_IO with why in err when the brokers did not answer within
+ * timeout_ms (ret_missing untouched). */
+lb_err lb_kafka_missing_topics(rd_kafka_t *rk, const char *const *topics, size_t n,
+                               int timeout_ms, bool *ret_missing, char *err, size_t errlen);
 
 /* librdkafka's log lines as lb_log JSON lines (called from librdkafka's
  * threads: lb_log is thread-safe). */

@@ -3,7 +3,8 @@
  * included); the configurations it builds make no client warn that a
  * property is the other kind's (CONFWARN), with the properties of every
  * configuration file shipped in deploy/ and of the tests and the demo; the
- * producers' message.max.bytes default. */
+ * producers' message.max.bytes default; which topics are missing, asked
+ * without creating one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "lb_kafka.h"
+#include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
 
 /* ---- the scope of each property ---- */
 
@@ -320,19 +322,25 @@ static void test_configurations(void **state)
    * consumer keeps librdkafka's own (its fetches grow to any batch) */
   assert_string_equal(get(p, "message.max.bytes"), "1048588");
   assert_string_equal(get(c, "message.max.bytes"), "1000000");
+  /* no client has a broker create a topic (a producer's default is true) */
+  assert_string_equal(get(c, "allow.auto.create.topics"), "false");
+  assert_string_equal(get(p, "allow.auto.create.topics"), "false");
   rd_kafka_conf_destroy(c);
   rd_kafka_conf_destroy(p);
 
-  /* the file's message.max.bytes wins, for both */
-  lb_config_pair mmb[] = {{"message.max.bytes", "2000000", NULL}};
+  /* the file's message.max.bytes and allow.auto.create.topics win, for both */
+  lb_config_pair mmb[] = {{"message.max.bytes", "2000000", NULL},
+                          {"allow.auto.create.topics", "true", NULL}};
   cfg.kafka.properties = mmb;
-  cfg.kafka.nproperties = 1;
+  cfg.kafka.nproperties = 2;
   assert_true(lb_kafka_property_given(&cfg, "message.max.bytes"));
   assert_false(lb_kafka_property_given(&cfg, "linger.ms"));
   p = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
   c = lb_kafka_conf_new(&cfg, LB_KAFKA_CONSUMER, err, sizeof(err));
   assert_string_equal(get(p, "message.max.bytes"), "2000000");
   assert_string_equal(get(c, "message.max.bytes"), "2000000");
+  assert_string_equal(get(p, "allow.auto.create.topics"), "true");
+  assert_string_equal(get(c, "allow.auto.create.topics"), "true");
   rd_kafka_conf_destroy(c);
   rd_kafka_conf_destroy(p);
 }
@@ -354,6 +362,67 @@ static void test_refused_value(void **state)
   rd_kafka_conf_destroy(p);
 }
 
+/* ---- topics that exist ---- */
+
+static void test_missing_topics(void **state)
+{
+  (void)state;
+  char err[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, capture);
+  rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  assert_non_null(mrk);
+  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
+  assert_non_null(mc);
+  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 2, 1), 0);
+  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events.retry", 2, 1), 0);
+  /* a topic the brokers report as unknown (as a real broker does one being
+   * deleted) */
+  rd_kafka_mock_topic_set_error(mc, "gone", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+
+  lb_config cfg = {0};
+  cfg.kafka.brokers = (char *)rd_kafka_mock_cluster_bootstraps(mc);
+  conf = lb_kafka_conf_new(&cfg, LB_KAFKA_CONSUMER, err, sizeof(err));
+  assert_non_null(conf);
+  rd_kafka_conf_set_log_cb(conf, capture);
+  assert_int_equal(rd_kafka_conf_set(conf, "group.id", "g", err, sizeof(err)),
+                   RD_KAFKA_CONF_OK);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  assert_non_null(rk);
+  const char *topics[] = {"completion-events", "completion-events.dlq",
+                          "completion-events.retry", "gone"};
+  bool missing[4] = {true, false, true, false};
+  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+                   LB_E_OK);
+  assert_false(missing[0]);
+  assert_true(missing[1]);
+  assert_false(missing[2]);
+  assert_true(missing[3]);
+  /* asking created nothing: the mock cluster creates a topic a metadata
+   * request names */
+  missing[1] = false;
+  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+                   LB_E_OK);
+  assert_true(missing[1]);
+  rd_kafka_destroy(rk);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(mrk);
+
+  /* no broker answers: an error, in time */
+  cfg.kafka.brokers = "127.0.0.1:1";
+  conf = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
+  rd_kafka_conf_set_log_cb(conf, capture);
+  rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  assert_non_null(rk);
+  missing[0] = true;
+  err[0] = '\0';
+  assert_int_equal(lb_kafka_missing_topics(rk, topics, 1, 500, missing, err, sizeof(err)),
+                   LB_E_IO);
+  assert_true(missing[0]); /* untouched */
+  assert_non_null(strstr(err, "cannot list the brokers' topics"));
+  rd_kafka_destroy(rk);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -364,6 +433,7 @@ int main(void)
     cmocka_unit_test(test_no_confwarn_for_shipped_files),
     cmocka_unit_test(test_configurations),
     cmocka_unit_test(test_refused_value),
+    cmocka_unit_test(test_missing_topics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
