@@ -373,7 +373,11 @@ static bool accept_reload(void *opaque)
   char *errors = NULL;
   lb_config next;
   lb_log(LB_LOG_INFO, "SIGHUP: reading the configuration again", LB_S("file", r->path));
-  if (lb_config_load(&next, r->path, r->defaults, &errors) != LB_E_OK) {
+  lb_err e = lb_config_load(&next, r->path, r->defaults, &errors);
+  if (e == LB_E_OK && (e = lb_worker_check_config(lb_worker_find(r->defaults->worker), &next,
+                                                  &errors)) != LB_E_OK)
+    lb_config_release(&next);
+  if (e != LB_E_OK) {
     lb_cli_log_config_errors(errors, "invalid configuration, reload refused, keeping the "
                                      "running configuration");
     free(errors);
@@ -410,6 +414,7 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
   int rc = 1;
   for (;;) {
     lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name,
+                              .foreign_event = w->foreign_event,
                               .reload = &reload_requested, .accept_reload = accept_reload,
                               .reload_opaque = &reload};
     lb_engine *e = lb_engine_new(&opts, err, sizeof(err));
@@ -487,6 +492,9 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
                                  .default_scopes = w->default_scopes,
                                  .skill_ratings_scope = w->skill_ratings_scope};
   lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
+  /* the other daemon's file: refused (--map shows what it would do) */
+  if (e == LB_E_OK && !map_path && (e = lb_worker_check_config(w, &cfg, &errors)) != LB_E_OK)
+    lb_config_release(&cfg);
   if (e != LB_E_OK) {
     /* the daemon logs JSON for its supervisor; --check-config and --map
      * are run by a person: the file:line: key: what lines, plainly */

@@ -10,6 +10,7 @@
 
 #include "lb_batch.h"
 #include "lb_client.h"
+#include "lb_event.h"
 #include "lb_hash.h"
 #include "lb_json.h"
 #include "lb_kafka.h"
@@ -1081,6 +1082,47 @@ static int64_t run_batches(lb_engine *e)
   return next;
 }
 
+/* An invalid event that is a valid event of the other daemon: its topic
+ * is misrouted (the other daemon's file, or the other daemon's events on
+ * this topic). Dead-lettering would empty a topic of valid events into the
+ * DLQ: the engine stops instead, with one error, and the message is
+ * handed back unfinished, so no offset is committed past it. True when
+ * the message was taken so. */
+static bool misrouted(lb_engine *e, msg *m)
+{
+  const rd_kafka_message_t *rkm = m->rkm;
+  const char *other = e->opts.foreign_event && m->plan.dlq_class &&
+                              strcmp(m->plan.dlq_class, "invalid_event") == 0
+                          ? e->opts.foreign_event(rkm->payload ? rkm->payload : "", rkm->len)
+                          : NULL;
+  if (!other)
+    return false;
+  char why[768];
+  const char *topic = rd_kafka_topic_name(rkm->rkt);
+  snprintf(why, sizeof(why),
+           "topic \"%s\" carries %s's events (a valid one at this offset), not %s's: check "
+           "kafka.topics in %s (is it %s's file?); stopping, nothing past it is committed",
+           topic, other, e->opts.worker, e->cfg->path ? e->cfg->path : "the configuration file",
+           other);
+  char *event_id = lb_event_id_peek(rkm->payload ? rkm->payload : "", rkm->len);
+  lb_log(LB_LOG_ERROR, "misrouted topic, stopping", LB_S("topic", topic),
+         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset),
+         LB_S("event_id", event_id), LB_S("worker", e->opts.worker), LB_S("error", why));
+  free(event_id);
+  /* finished as handed back: its offset is never stored, nor any after it */
+  m->dlvs = calloc(1, sizeof(dlv));
+  if (m->dlvs) {
+    m->dlvs[0].state = D_CANCELLED;
+    m->ndlvs = 1;
+  } else {
+    poison(e, m->p, "misrouted");
+  }
+  m->pending = 0;
+  e->fatal = 1;
+  msg_maybe_finish(e, m);
+  return true;
+}
+
 /* Plans a message and starts its deliveries. */
 static void process(lb_engine *e, msg *m)
 {
@@ -1094,6 +1136,8 @@ static void process(lb_engine *e, msg *m)
     m->plan = (lb_plan){.dead_letter = true, .dlq_class = "mapping"};
     snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
   }
+  if (m->plan.dead_letter && misrouted(e, m))
+    return;
   if (m->plan.dead_letter) {
     lb_log(LB_LOG_WARN, "invalid event, sent to the dead-letter topic",
            LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
@@ -1728,7 +1772,7 @@ static int poll_consumer(lb_engine *e)
       continue;
     }
     n++;
-    if (e->stopping) {
+    if (e->stopping || e->fatal) {
       rd_kafka_message_destroy(rkm); /* not started: redelivered later */
       continue;
     }

@@ -18,6 +18,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lb_config.h"
@@ -30,6 +31,11 @@ typedef struct {
   const lb_config *cfg;  /* borrowed for the engine's lifetime */
   lb_plan_fn plan;       /* the daemon's handler */
   const char *worker;    /* "catalog-worker": lmsbridge.worker header, logs */
+  /* An invalid event that is a valid event of another daemon: that
+   * daemon's name (a misrouted topic: the engine stops, committing nothing
+   * past it, instead of dead-lettering valid events), else NULL. May be
+   * NULL. */
+  const char *(*foreign_event)(const char *value, size_t len);
   int64_t park_after_ms; /* waits longer than this are parked; 0: 30 s */
   int shutdown_timeout_ms;  /* SIGTERM deadline; 0: 25 s */
   int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */

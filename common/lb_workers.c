@@ -1,6 +1,42 @@
 /* The two daemons' descriptors: their names, default topics and scopes are
- * contracts (docs/configuration.md) shared by the daemons and dlq-replay. */
+ * contracts (docs/configuration.md) shared by the daemons and dlq-replay;
+ * and the checks that keep one daemon off the other's topics. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "lb_cli.h"
+#include "lb_event.h"
+#include "lb_strbuf.h"
+
+static bool is_catalog_event(const char *value, size_t len)
+{
+  lb_catalog_event ev;
+  char err[64];
+  if (lb_catalog_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
+    return false;
+  lb_catalog_event_release(&ev);
+  return true;
+}
+
+static bool is_completion_event(const char *value, size_t len)
+{
+  lb_completion_event ev;
+  char err[64];
+  if (lb_completion_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
+    return false;
+  lb_completion_event_release(&ev);
+  return true;
+}
+
+static const char *catalog_foreign(const char *value, size_t len)
+{
+  return is_completion_event(value, len) ? "completion-worker" : NULL;
+}
+
+static const char *completion_foreign(const char *value, size_t len)
+{
+  return is_catalog_event(value, len) ? "catalog-worker" : NULL;
+}
 
 const lb_worker lb_catalog_worker = {
   .name = "catalog-worker",
@@ -9,6 +45,7 @@ const lb_worker lb_catalog_worker = {
   .summary = "Consumes catalog-events and keeps the provider's catalog in "
              "every customer's Degreed and SuccessFactors (OCN).",
   .plan = lb_plan_catalog,
+  .foreign_event = catalog_foreign,
 };
 
 const lb_worker lb_completion_worker = {
@@ -19,6 +56,68 @@ const lb_worker lb_completion_worker = {
   .summary = "Consumes completion-events and records each learner's "
              "completion in their employer's Degreed or SuccessFactors.",
   .plan = lb_plan_completion,
+  .foreign_event = completion_foreign,
 };
 
 const lb_worker *const lb_workers[] = {&lb_catalog_worker, &lb_completion_worker, NULL};
+
+const lb_worker *lb_worker_find(const char *name)
+{
+  for (size_t i = 0; name && lb_workers[i]; i++)
+    if (strcmp(lb_workers[i]->name, name) == 0)
+      return lb_workers[i];
+  return NULL;
+}
+
+/* Whether `topic` is o's topic, retry topic or dead-letter topic by
+ * default. */
+static bool others_topic(const lb_worker *o, const char *topic)
+{
+  size_t n = strlen(o->default_topic);
+  return topic && strncmp(topic, o->default_topic, n) == 0 &&
+         (topic[n] == '\0' || strcmp(topic + n, ".retry") == 0 ||
+          strcmp(topic + n, ".dlq") == 0);
+}
+
+static void finding(lb_strbuf *b, const lb_config *cfg, const lb_worker *w, const lb_worker *o,
+                    const char *key, const char *value, const char *what)
+{
+  lb_strbuf_appendf(b, "%s: %s: \"%s\" is %s's %s, not %s's\n",
+                    cfg->path ? cfg->path : "configuration", key, value, o->name, what, w->name);
+}
+
+lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **ret_errors)
+{
+  lb_strbuf b;
+  lb_err rc = LB_E_OK;
+  lb_strbuf_init(&b, 64 * 1024);
+  for (size_t k = 0; w && lb_workers[k]; k++) {
+    const lb_worker *o = lb_workers[k];
+    size_t before = b.len;
+    if (o == w)
+      continue;
+    if (cfg->kafka.group_id && strcmp(cfg->kafka.group_id, o->name) == 0)
+      finding(&b, cfg, w, o, "kafka.group_id", cfg->kafka.group_id, "consumer group");
+    for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+      if (others_topic(o, cfg->kafka.topics[i]))
+        finding(&b, cfg, w, o, "kafka.topics", cfg->kafka.topics[i], "topic");
+    if (others_topic(o, cfg->kafka.retry_topic))
+      finding(&b, cfg, w, o, "kafka.retry_topic", cfg->kafka.retry_topic, "topic");
+    if (others_topic(o, cfg->kafka.dlq_topic))
+      finding(&b, cfg, w, o, "kafka.dlq_topic", cfg->kafka.dlq_topic, "topic");
+    if (b.len > before)
+      lb_strbuf_appendf(&b,
+                        "%s: kafka: this looks like %s's file: start %s with it, or give %s "
+                        "its own (by default group_id \"%s\", topics [\"%s\"])\n",
+                        cfg->path ? cfg->path : "configuration", o->name, o->name, w->name,
+                        w->name, w->default_topic);
+  }
+  if (b.len > 0) {
+    *ret_errors = lb_strbuf_detach(&b);
+    rc = LB_E_CONFIG;
+  } else if (b.overflow) {
+    rc = LB_E_NOMEM;
+  }
+  lb_strbuf_release(&b);
+  return rc;
+}
