@@ -1407,6 +1407,22 @@ static void kafka_error(rd_kafka_error_t *error, const char *what)
   rd_kafka_error_destroy(error);
 }
 
+/* lmsbridge_assigned_partitions{topic}: the partitions of each consumed
+ * topic this member holds now (0 for one it holds none of). */
+static void update_assigned(lb_engine *e)
+{
+  char labels[256];
+  const lb_config *cfg = e->cfg;
+  for (size_t i = 0; i <= cfg->kafka.ntopics; i++) {
+    const char *topic = i < cfg->kafka.ntopics ? cfg->kafka.topics[i] : cfg->kafka.retry_topic;
+    size_t n = 0;
+    for (part *p = e->parts; p; p = p->next)
+      n += !p->revoked && strcmp(p->topic, topic) == 0;
+    label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
+    lb_metrics_set(e->metrics, "lmsbridge_assigned_partitions", labels, (double)n);
+  }
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -1441,6 +1457,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
           set_paused(e, p, true);
       }
     lb_obs_set_ready(e->obs, !e->stopping);
+    update_assigned(e);
     return;
   }
   bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
@@ -1468,6 +1485,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     kafka_error(rd_kafka_incremental_unassign(rk, parts), "incremental unassign");
   else
     rd_kafka_assign(rk, NULL);
+  update_assigned(e);
 }
 
 /* ---- statistics: consumer lag ---- */
@@ -1576,6 +1594,9 @@ static void declare_metrics(lb_metrics *m)
   lb_metrics_declare(m, "lmsbridge_inflight", LB_GAUGE, "Deliveries not yet finished.");
   lb_metrics_declare(m, "lmsbridge_consumer_lag", LB_GAUGE,
                      "Records behind the end of each assigned partition.");
+  lb_metrics_declare(m, "lmsbridge_assigned_partitions", LB_GAUGE,
+                     "Partitions of each consumed topic (and the retry topic) this member "
+                     "holds, as of the last rebalance.");
   lb_metrics_declare(m, "lmsbridge_oauth_token_fetches_total", LB_COUNTER,
                      "OAuth token requests by integration and outcome.");
   lb_metrics_declare(m, "lmsbridge_dlq_records_total", LB_COUNTER,
@@ -1640,6 +1661,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   if (!e->metrics)
     goto nomem;
   declare_metrics(e->metrics);
+  update_assigned(e); /* 0 of each until the group assigns some */
   e->obs = lb_obs_start(e->cfg->observability.listen, e->metrics, err, errlen);
   if (!e->obs)
     goto fail;
