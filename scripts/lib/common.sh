@@ -9,6 +9,7 @@ LB_PACKAGES=(
   librdkafka-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev
   libmicrohttpd-dev libcmocka-dev
   kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
+  maven openjdk-17-jre-headless
 )
 
 lb_say() { printf '==> %s\n' "$*" >&2; }

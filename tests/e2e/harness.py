@@ -97,27 +97,42 @@ def http(method, url, body=None):
 
 
 class Env:
-    """The sandboxes; workers are started with worker()."""
+    """The sandboxes; workers are started with worker().
 
-    def __init__(self, topics, tenants):
+    kafka: "sandbox" (kafka-sandbox, librdkafka's mock cluster), "real" (a
+    single-node Apache Kafka started for this Env, tests/kafka-real) or a
+    started kafka_real.RealKafka (the test's own, e.g. three brokers; the
+    test stops it). Default: $LB_KAFKA, else "sandbox"."""
+
+    def __init__(self, topics, tenants, kafka=None):
         self.dir = tempfile.mkdtemp(prefix="lb-e2e-")
         self.procs = []
         self.workers = []     # Worker processes: stopped before the sandboxes
+        kafka = kafka or os.environ.get("LB_KAFKA", "sandbox")
+        self.real, self._own_real = None, False   # the RealKafka, when real
         boot = os.path.join(self.dir, "bootstrap")
         ctl = os.path.join(self.dir, "control")
-        args = [KAFKA_SANDBOX, "--brokers", "1", "--bootstrap-file", boot,
-                "--control", "127.0.0.1:0", "--control-file", ctl]
-        for t in topics:
-            args += ["--topic", t]
-        self.kafka = self._spawn(args, "kafka-sandbox.log")
+        if kafka == "sandbox":
+            args = [KAFKA_SANDBOX, "--brokers", "1", "--bootstrap-file", boot,
+                    "--control", "127.0.0.1:0", "--control-file", ctl]
+            for t in topics:
+                args += ["--topic", t]
+            self.kafka = self._spawn(args, "kafka-sandbox.log")
+        else:
+            self.kafka = None
+            self.real, self._own_real = _real_kafka(kafka, self.dir), kafka == "real"
+            self.real.create_topics(topics)
         lms_conf = os.path.join(self.dir, "lms.json")
         with open(lms_conf, "w") as f:
             json.dump({"tenants": tenants}, f)
         ready = os.path.join(self.dir, "lms.ready")
         self.lms = self._spawn([LMS_SANDBOX, "--listen", "127.0.0.1:0", "--config", lms_conf,
                                 "--ready-file", ready], "lms-sandbox.log")
-        self.brokers = wait_for(lambda: _read(boot), 20, "kafka-sandbox")
-        self.control = wait_for(lambda: _read(ctl), 20, "kafka-sandbox control")
+        if self.real:
+            self.brokers, self.control = self.real.bootstrap, None
+        else:
+            self.brokers = wait_for(lambda: _read(boot), 20, "kafka-sandbox")
+            self.control = wait_for(lambda: _read(ctl), 20, "kafka-sandbox control")
         self.lms_url = wait_for(lambda: _read(ready), 20, "lms-sandbox")
 
     def _spawn(self, args, log):
@@ -140,6 +155,8 @@ class Env:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        if self._own_real:
+            self.real.close()
 
     # -- Kafka --
     def produce(self, topic, records):
@@ -174,6 +191,9 @@ class Env:
         return out
 
     def kafka_control(self, method, path):
+        if self.real:
+            raise RuntimeError("kafka_control: faults are injected by kafka-sandbox only; "
+                               "on a real broker use env.real (kill/restart a node)")
         return http(method, self.control + path)
 
     def committed(self, group, topic, partitions):
@@ -230,6 +250,20 @@ class Env:
         back-off, 100 ms to 2 s)."""
         return Worker(self, name, integrations, extra_kafka, env or {}, group, log_level,
                       delivery)
+
+
+def _real_kafka(kafka, env_dir):
+    """A started RealKafka: `kafka` itself, or for "real" a single node of
+    $LB_KAFKA_VERSION (default: the pinned 4.x) with its data under the
+    build directory."""
+    if kafka != "real":
+        return kafka
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "kafka-real"))
+    import kafka_real
+    run = os.path.join(os.path.abspath(BIN), "tests", "kafka-real", "run",
+                       os.path.basename(env_dir))
+    return kafka_real.RealKafka(run, "single").start()
 
 
 def _read(path):
