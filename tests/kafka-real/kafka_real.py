@@ -73,7 +73,13 @@ JAVA_OPTS = ["-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1
 TOOL_JAVA_OPTS = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                   "-XX:-UsePerfData", "-Djava.awt.headless=true"]
 
+# mode: (brokers, SASL_SSL). One broker is also the controller; three
+# brokers have a controller of their own (node CONTROLLER_ID), so a broker
+# killed never takes the quorum with it and a whole-cluster stop is clean
+# (the last of three combined nodes could not get its controlled shutdown
+# approved without a quorum).
 MODES = {"single": (1, False), "cluster3": (3, False), "sasl": (1, True)}
+CONTROLLER_ID = 100
 SCRAM = "SCRAM-SHA-512"
 
 # The command-line tools by their script names; the first class found in the
@@ -566,9 +572,10 @@ class KafkaConn:
 # -------------------------------------------------------------- cluster --
 
 class Node:
-    def __init__(self, nid, ndir):
+    def __init__(self, nid, ndir, roles="broker,controller"):
         self.id = nid
         self.dir = ndir
+        self.roles = roles       # process.roles
         self.port = 0            # PLAINTEXT (clients, or the admin tools in sasl mode)
         self.sasl_port = 0       # SASL_SSL (sasl mode)
         self.controller_port = 0
@@ -590,6 +597,14 @@ class Node:
     @property
     def stdout(self):
         return os.path.join(self.dir, "stdout.log")
+
+    @property
+    def broker(self):
+        return "broker" in self.roles
+
+    @property
+    def controller(self):
+        return "controller" in self.roles
 
     def running(self):
         if self.proc is not None:
@@ -622,8 +637,12 @@ class RealKafka:
                 self.users[u[0]] = u[1]
             else:
                 self.users.setdefault(u, _password())
-        self.nodes = [Node(i + 1, os.path.join(self.workdir, f"node-{i + 1}"))
-                      for i in range(self.nnodes)]
+        dedicated = self.nnodes > 1
+        self.nodes = [Node(i + 1, os.path.join(self.workdir, f"node-{i + 1}"),
+                           "broker" if dedicated else "broker,controller")
+                      for i in range(self.nnodes)]        # the brokers
+        self.controllers = ([Node(CONTROLLER_ID, os.path.join(
+            self.workdir, f"node-{CONTROLLER_ID}"), "controller")] if dedicated else [])
         self.cluster_id = None
         self.libs = None
         self.started_s = None   # seconds start() took, fetch excluded
@@ -642,22 +661,30 @@ class RealKafka:
     def ca_file(self):
         return os.path.join(self.workdir, "tls", "ca.pem") if self.sasl else None
 
+    @property
+    def all_nodes(self):
+        """Every process: the dedicated controllers, then the brokers."""
+        return self.controllers + self.nodes
+
     def node(self, nid):
-        return self.nodes[nid - 1]
+        for n in self.all_nodes:
+            if n.id == nid:
+                return n
+        raise KafkaRealError(f"no node {nid}")
 
     # -- start --
     def start(self, timeout=180):
         self.libs = fetch(self.version)
         if os.path.isdir(self.workdir):
-            for n in self.nodes + [Node(i, os.path.join(self.workdir, f"node-{i}"))
-                                   for i in range(self.nnodes + 1, 4)]:
-                if os.path.exists(n.pidfile):
+            for d in sorted(os.listdir(self.workdir)):
+                pidfile = os.path.join(self.workdir, d, "pid")
+                if d.startswith("node-") and os.path.exists(pidfile):
                     with contextlib.suppress(OSError, ValueError):
-                        owner = json.load(open(n.pidfile)).get("owner", 0)
+                        owner = json.load(open(pidfile)).get("owner", 0)
                         if owner and owner != os.getpid() and _alive(owner):
                             raise KafkaRealError(f"{self.workdir} is in use by process {owner}")
-                    if _kill_pidfile(n.pidfile):
-                        say(f"killed a broker a previous run left in {n.dir}")
+                    if _kill_pidfile(pidfile):
+                        say(f"killed a broker a previous run left in {os.path.dirname(pidfile)}")
         if not self.detach:
             reap_stale(os.path.dirname(self.workdir))
         began = time.time()
@@ -666,13 +693,13 @@ class RealKafka:
             os.makedirs(self.workdir)
             self._configure()
             self._format()
-            for n in self.nodes:
+            for n in self.all_nodes:
                 self._spawn(n)
             try:
                 self._wait_ready(timeout)
                 break
             except KafkaRealError as e:
-                bind = any("Address already in use" in self._tail(n, 200) for n in self.nodes)
+                bind = any("Address already in use" in self._tail(n, 200) for n in self.all_nodes)
                 self.stop(timeout=10)
                 if not bind or attempt == 2:
                     raise KafkaRealError(f"{e}; {self._diagnosis()}") from None
@@ -684,20 +711,22 @@ class RealKafka:
         return self
 
     def _configure(self):
-        ports = iter(_free_ports(self.nnodes * (3 if self.sasl else 2)))
-        for n in self.nodes:
-            n.port, n.controller_port = next(ports), next(ports)
-            n.sasl_port = next(ports) if self.sasl else 0
+        ports = iter(_free_ports(3 * len(self.all_nodes)))
+        for n in self.all_nodes:
+            n.port = next(ports) if n.broker else 0
+            n.controller_port = next(ports) if n.controller else 0
+            n.sasl_port = next(ports) if self.sasl and n.broker else 0
             os.makedirs(n.dir)
         self.cluster_id = _cluster_id()
         if self.sasl:
             self._make_certs()
             self._write_client_files()
-        voters = ",".join(f"{n.id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
+        voters = ",".join(f"{n.id}@127.0.0.1:{n.controller_port}"
+                          for n in self.all_nodes if n.controller)
         rf = min(self.nnodes, 3)
-        for n in self.nodes:
+        for n in self.all_nodes:
             c = {
-                "process.roles": "broker,controller",
+                "process.roles": n.roles,
                 "node.id": n.id,
                 "controller.quorum.voters": voters,
                 "controller.listener.names": "CONTROLLER",
@@ -723,36 +752,39 @@ class RealKafka:
                 "broker.heartbeat.interval.ms": 1000,
                 "broker.session.timeout.ms": 6000,
             }
+            listeners = [f"CONTROLLER://127.0.0.1:{n.controller_port}"] if n.controller else []
             if self.sasl:
                 tls = os.path.join(self.workdir, "tls")
+                broker = [f"INTERNAL://127.0.0.1:{n.port}", f"SASL_SSL://127.0.0.1:{n.sasl_port}"]
                 c.update({
-                    "listeners": f"INTERNAL://127.0.0.1:{n.port},SASL_SSL://127.0.0.1:"
-                                 f"{n.sasl_port},CONTROLLER://127.0.0.1:{n.controller_port}",
-                    "advertised.listeners": f"INTERNAL://127.0.0.1:{n.port},"
-                                            f"SASL_SSL://127.0.0.1:{n.sasl_port}",
                     "listener.security.protocol.map":
                         "INTERNAL:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
-                    "inter.broker.listener.name": "INTERNAL",
-                    "sasl.enabled.mechanisms": SCRAM,
-                    "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
-                        "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-                    "ssl.keystore.type": "PKCS12",
-                    "ssl.keystore.location": os.path.join(tls, "broker.p12"),
-                    "ssl.keystore.password": self._keystore_password,
-                    "ssl.client.auth": "none",
                     "authorizer.class.name":
                         "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                     "super.users": "User:ANONYMOUS;User:admin",
                     "allow.everyone.if.no.acl.found": "false",
                 })
+                if n.broker:
+                    c.update({
+                        "inter.broker.listener.name": "INTERNAL",
+                        "sasl.enabled.mechanisms": SCRAM,
+                        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+                            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                        "ssl.keystore.type": "PKCS12",
+                        "ssl.keystore.location": os.path.join(tls, "broker.p12"),
+                        "ssl.keystore.password": self._keystore_password,
+                        "ssl.client.auth": "none",
+                    })
             else:
-                c.update({
-                    "listeners": f"PLAINTEXT://127.0.0.1:{n.port},"
-                                 f"CONTROLLER://127.0.0.1:{n.controller_port}",
-                    "advertised.listeners": f"PLAINTEXT://127.0.0.1:{n.port}",
-                    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    "inter.broker.listener.name": "PLAINTEXT",
-                })
+                broker = [f"PLAINTEXT://127.0.0.1:{n.port}"]
+                c["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+                if n.broker:
+                    c["inter.broker.listener.name"] = "PLAINTEXT"
+            if n.broker:
+                c["listeners"] = ",".join(broker + listeners)
+                c["advertised.listeners"] = ",".join(broker)
+            else:
+                c["listeners"] = ",".join(listeners)
             c.update(self.broker_config)
             text = "".join(f"{k}={v}\n" for k, v in c.items())
             _write_private(os.path.join(n.dir, "server.properties"), text)
@@ -765,7 +797,7 @@ class RealKafka:
         """kafka-storage format of every node at once (one cluster id; the
         SCRAM users go into the bootstrap metadata)."""
         procs = []
-        for n in self.nodes:
+        for n in self.all_nodes:
             args = ["kafka.tools.StorageTool", "format", "-t", self.cluster_id,
                     "-c", os.path.join(n.dir, "server.properties")]
             for user, pw in self.users.items():
@@ -798,13 +830,14 @@ class RealKafka:
             json.dump({"pid": n.pid, "owner": 0 if self.detach else os.getpid()}, f)
 
     def _wait_ready(self, timeout, nodes=None):
-        """Until every node (or `nodes`) answers a Metadata request that
-        lists all the cluster's brokers. Fails at once when a node exits."""
-        nodes = nodes or self.nodes
+        """Until each broker of `nodes` (default: all) answers a Metadata
+        request that lists all of them (so the controller has them
+        registered and unfenced). Fails at once when one exits."""
         end = time.time() + timeout
-        want = {n.id for n in self.nodes if n.running()}
+        nodes = self.nodes if nodes is None else nodes
+        want = {n.id for n in nodes}
         while True:
-            for n in nodes:
+            for n in self.controllers + nodes:
                 if not n.running():
                     raise KafkaRealError(f"node {n.id} exited during start")
             ready = 0
@@ -850,7 +883,7 @@ class RealKafka:
 
     def _diagnosis(self):
         out = []
-        for n in self.nodes:
+        for n in self.all_nodes:
             errs = [l.strip() for l in self._tail(n, 400).splitlines()
                     if " ERROR " in l or "Exception" in l or "Error:" in l]
             if errs:
@@ -1008,7 +1041,7 @@ class RealKafka:
         """The node id of the active controller, from the quorum's own
         state (kafka-metadata-quorum would need a JVM): the node whose
         controller reports itself leader in its quorum-state file."""
-        for n in self.nodes:
+        for n in self.all_nodes:
             if not n.running():
                 continue
             path = os.path.join(n.dir, "data", "__cluster_metadata-0", "quorum-state")
@@ -1063,21 +1096,27 @@ class RealKafka:
         if n.running():
             raise KafkaRealError(f"node {nid} is running")
         self._spawn(n)
-        self._wait_ready(timeout)
+        self._wait_ready(timeout, [b for b in self.nodes if b.running()])
         self._save_state()
 
     def stop(self, timeout=30):
-        """SIGTERM to every node at once (a controlled shutdown), SIGKILL to
-        those still running after `timeout` s. {node id: "clean" | "killed"
-        | "not running"}."""
+        """SIGTERM to every broker at once (a controlled shutdown), then to
+        the dedicated controller; SIGKILL to a node still running after
+        `timeout` s. {node id: "clean" | "killed" | "not running"}."""
         result = {}
-        for n in self.nodes:
+        for group in (self.nodes, self.controllers):
+            result.update(self._stop_nodes(group, timeout))
+        return result
+
+    def _stop_nodes(self, nodes, timeout):
+        result = {}
+        for n in nodes:
             if n.running():
                 os.kill(n.pid, signal.SIGTERM)
             else:
                 result[n.id] = "not running"
         end = time.time() + timeout
-        for n in self.nodes:
+        for n in nodes:
             if n.id in result:
                 continue
             while n.running() and time.time() < end:
@@ -1103,12 +1142,13 @@ class RealKafka:
         """stop(), then the data directories go (logs and configuration stay
         for a look after a failure)."""
         result = self.stop()
-        for n in self.nodes:
+        for n in self.all_nodes:
             shutil.rmtree(os.path.join(n.dir, "data"), ignore_errors=True)
         return result
 
     def pids(self):
-        return [n.pid for n in self.nodes if n.running()]
+        """The pids of the running nodes, controllers included."""
+        return [n.pid for n in self.all_nodes if n.running()]
 
     def tool(self, name, *args, timeout=180):
         """A Kafka command-line tool of this cluster's version."""
@@ -1120,9 +1160,9 @@ class RealKafka:
         st = {"mode": self.mode, "version": self.version, "cluster_id": self.cluster_id,
               "bootstrap": self.bootstrap, "sasl_bootstrap": self.sasl_bootstrap,
               "ca_file": self.ca_file, "users": sorted(self.users),
-              "nodes": [{"id": n.id, "port": n.port, "sasl_port": n.sasl_port,
-                         "controller_port": n.controller_port, "pid": n.pid}
-                        for n in self.nodes]}
+              "nodes": [{"id": n.id, "roles": n.roles, "port": n.port,
+                         "sasl_port": n.sasl_port, "controller_port": n.controller_port,
+                         "pid": n.pid} for n in self.all_nodes]}
         with open(os.path.join(self.workdir, "state.json"), "w") as f:
             json.dump(st, f, indent=1)
 
@@ -1140,7 +1180,7 @@ class RealKafka:
         rk.users = {u: None for u in st["users"]}
         rk.cluster_id = st["cluster_id"]
         rk.libs = os.path.join(cache_root(), rk.version, "libs")
-        for n, s in zip(rk.nodes, st["nodes"]):
+        for n, s in zip(rk.all_nodes, st["nodes"]):
             n.port, n.sasl_port, n.controller_port = s["port"], s["sasl_port"], s["controller_port"]
             n.logprop = ("-Dlog4j.configuration=file:" if major(rk.version) in ("2", "3")
                          else "-Dlog4j2.configurationFile=") + os.path.join(n.dir,
@@ -1230,9 +1270,10 @@ def main(argv):
                     print(f"node {nid}: {how}")
             elif cmd == "status":
                 print(f"Kafka {rk.version} ({rk.mode}) in {rk.workdir}")
-                for n in rk.nodes:
-                    print(f"node {n.id}: {'running pid %d' % n.pid if n.running() else 'stopped'}"
-                          f" 127.0.0.1:{n.sasl_port or n.port}")
+                for n in rk.all_nodes:
+                    print(f"node {n.id} ({n.roles}): "
+                          f"{'running pid %d' % n.pid if n.running() else 'stopped'}"
+                          f" 127.0.0.1:{n.sasl_port or n.port or n.controller_port}")
                 return 0 if rk.pids() else 3
             elif cmd == "kill":
                 rk.kill(int(pos[0]))
