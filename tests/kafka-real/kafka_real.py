@@ -38,6 +38,7 @@ Environment:
 """
 import base64
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -287,15 +288,11 @@ def run_tool(name, args, version=None, timeout=180, input=None):
 
 # ------------------------------------------------------------ processes --
 
-_libc = None
+_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
 
 
 def _die_with_parent():
     """preexec_fn: SIGKILL when the process that started us dies."""
-    global _libc
-    import ctypes
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
     _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
@@ -675,6 +672,10 @@ class RealKafka:
     # -- start --
     def start(self, timeout=180):
         self.libs = fetch(self.version)
+        for tool, pkg in (("java", "openjdk-17-jre-headless"), ("openssl", "openssl")):
+            if not shutil.which(tool):
+                raise KafkaRealError(f"`{tool}` not found (Debian package {pkg}; "
+                                     "./scripts/test.sh installs it)")
         if os.path.isdir(self.workdir):
             for d in sorted(os.listdir(self.workdir)):
                 pidfile = os.path.join(self.workdir, d, "pid")

@@ -57,7 +57,7 @@ def start_or_fail(rk):
         rk.start()
     except kafka_real.KafkaRealError as e:
         check(False, f"start {rk.mode} Kafka {rk.version}: {e}")
-        raise
+        finish()  # exits 1; the caller's `finally` stops what was started
     return rk
 
 
