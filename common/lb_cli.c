@@ -412,34 +412,47 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
   sa.sa_handler = on_reload_signal;
   sigaction(SIGHUP, &sa, NULL);
   int rc = 1;
+  lb_engine *e = NULL;
   for (;;) {
-    lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name,
-                              .foreign_event = w->foreign_event,
-                              .reload = &reload_requested, .accept_reload = accept_reload,
-                              .reload_opaque = &reload};
-    lb_engine *e = lb_engine_new(&opts, err, sizeof(err));
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (!e) {
-      lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
-      rc = 1;
-      break;
+      lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name,
+                                .foreign_event = w->foreign_event,
+                                .reload = &reload_requested, .accept_reload = accept_reload,
+                                .reload_opaque = &reload};
+      e = lb_engine_new(&opts, err, sizeof(err));
+      if (!e) {
+        lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
+        rc = 1;
+        break;
+      }
+      lb_log(LB_LOG_INFO, "starting", LB_S("worker", w->name), LB_S("version", LB_VERSION),
+             LB_I("integrations", (long long)cfg->nintegrations));
     }
-    lb_log(LB_LOG_INFO, "starting", LB_S("worker", w->name), LB_S("version", LB_VERSION),
-           LB_I("integrations", (long long)cfg->nintegrations));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     reload.have_next = false;
     rc = lb_engine_run(e, &stop_requested);
     pthread_sigmask(SIG_BLOCK, &block, NULL);
-    lb_engine_destroy(e);
     if (rc != 0 || terminate_requested || !reload.have_next)
       break;
-    /* the engine stopped for a valid new file: start again with it */
-    lb_config_release(cfg);
+    /* the engine stopped for a valid new file: it goes on with it, with
+     * its Kafka clients and partitions when the kafka settings are the
+     * same (no rebalance), else a new engine joins the group anew */
+    lb_config running = *cfg;
     *cfg = reload.next;
     reload.have_next = false;
     lb_log_set_level(cfg->observability.log_level);
+    bool kept = lb_engine_reconfigure(e, err, sizeof(err)) == LB_E_OK;
+    if (!kept) {
+      lb_engine_destroy(e); /* leaves the group */
+      e = NULL;
+    }
+    lb_config_release(&running);
     lb_log(LB_LOG_INFO, "configuration reloaded", LB_S("file", path),
-           LB_I("integrations", (long long)cfg->nintegrations));
+           LB_I("integrations", (long long)cfg->nintegrations),
+           LB_S("kafka", kept ? "same clients, partitions kept" : "new clients"),
+           LB_S("why", kept ? NULL : err));
   }
+  lb_engine_destroy(e);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (reload.have_next)
     lb_config_release(&reload.next);

@@ -166,6 +166,12 @@ struct lb_engine {
   volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
   int64_t next_stats_mono;
   size_t record_max; /* largest record the producer writes (see BATCH_OVERHEAD) */
+  size_t ninteg;     /* integrations the batches, the client were built for */
+  char *kafka_fp;    /* the kafka settings the clients were built with */
+  char *listen;      /* the observability address the server listens on */
+  bool reloading;    /* run stopped for a reload: the consumer is not closed */
+  bool kept;         /* reconfigured: subscribed and checked already */
+  bool closed;       /* the consumer left the group */
 };
 
 /* ---- small helpers ---- */
@@ -1068,7 +1074,7 @@ static void send_batch(lb_engine *e, size_t i)
 static int64_t run_batches(lb_engine *e)
 {
   int64_t next = -1, now = lb_time_mono_ms();
-  for (size_t i = 0; e->batches && i < e->cfg->nintegrations; i++) {
+  for (size_t i = 0; e->batches && i < e->ninteg; i++) {
     if (!e->batches[i])
       continue;
     int64_t due = lb_batch_due_in(e->batches[i], now);
@@ -1541,12 +1547,12 @@ static void update_gauges(lb_engine *e)
   char labels[256];
   /* courses waiting in an OCN batch are deliveries not yet finished too */
   size_t batched = 0;
-  for (size_t i = 0; i < e->cfg->nintegrations; i++)
+  for (size_t i = 0; i < e->ninteg; i++)
     if (e->batches[i])
       batched += lb_batch_waiting(e->batches[i]);
   lb_metrics_set(e->metrics, "lmsbridge_inflight", "",
                  (double)(lb_client_pending(e->client) + batched));
-  for (size_t i = 0; i < e->cfg->nintegrations; i++) {
+  for (size_t i = 0; i < e->ninteg; i++) {
     const char *id = e->cfg->integrations[i].id;
     label2(labels, sizeof(labels), "integration", id, "outcome", "success");
     lb_metrics_set(e->metrics, "lmsbridge_oauth_token_fetches_total", labels,
@@ -1626,6 +1632,108 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
+}
+
+/* What the engine builds from the configuration besides its Kafka
+ * clients: the versions it remembers, the OCN batches, the delivery
+ * client. */
+static lb_err build_work(lb_engine *e, char *err, size_t errlen)
+{
+  size_t n = e->cfg->nintegrations;
+  e->ninteg = n;
+  e->known = lb_known_new(KNOWN_ITEMS);
+  e->batches = calloc(n ? n : 1, sizeof(lb_batch *));
+  e->batch_in_flight = calloc(n ? n : 1, sizeof(obatch *));
+  if (!e->known || !e->batches || !e->batch_in_flight)
+    goto nomem;
+  /* catalog courses to SuccessFactors travel in OcnCourses batches */
+  for (size_t i = 0; i < n; i++) {
+    const lb_integration *in = &e->cfg->integrations[i];
+    if (in->type != LB_INTEG_SUCCESSFACTORS)
+      continue;
+    lb_batch_limits lim = {.max_items = (size_t)in->batch_size,
+                           .linger_ms = in->batch_linger_ms,
+                           .min_interval_ms = (int64_t)in->min_post_interval_s * 1000};
+    if (!(e->batches[i] = lb_batch_new(&lim)))
+      goto nomem;
+  }
+  lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
+                          .observe = on_http_observed, .observe_opaque = e};
+  e->client = lb_client_new(e->cfg, &co);
+  if (!e->client)
+    goto nomem;
+  return LB_E_OK;
+nomem:
+  snprintf(err, errlen, "out of memory");
+  return LB_E_NOMEM;
+}
+
+/* Drops what build_work made and every message (their offsets were
+ * committed or are handed back), keeping the partitions. */
+static void drop_work(lb_engine *e)
+{
+  /* the client first: its callbacks point into messages */
+  lb_client_destroy(e->client);
+  e->client = NULL;
+  for (size_t i = 0; e->batch_in_flight && i < e->ninteg; i++)
+    obatch_free(e->batch_in_flight[i]);
+  free(e->batch_in_flight);
+  e->batch_in_flight = NULL;
+  /* records still queued for the DLQ/retry topics report (as failed)
+   * while the messages they point to are alive */
+  if (e->prk) {
+    rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(e->prk, 0);
+  }
+  for (part *p = e->parts, *next; p; p = next) {
+    next = p->next;
+    bool revoked = p->revoked;
+    p->revoked = false; /* freed below, not by its last message */
+    while (p->msgs)
+      msg_free(e, p->msgs);
+    if (revoked) {
+      part_unlink_free(e, p);
+    } else {
+      lb_offsets_release(&p->offs);
+      lb_offsets_init(&p->offs);
+      p->poisoned = false;
+    }
+  }
+  e->due_head = NULL;
+  e->msgs_in_flight = 0;
+  lb_known_free(e->known);
+  e->known = NULL;
+  for (size_t i = 0; e->batches && i < e->ninteg; i++)
+    lb_batch_free(e->batches[i]);
+  free(e->batches);
+  e->batches = NULL;
+  for (size_t i = 0; i < KEY_BUCKETS; i++) {
+    while (e->keys[i]) {
+      keynode *k = e->keys[i];
+      e->keys[i] = k->next;
+      free(k->key);
+      free(k);
+    }
+  }
+}
+
+/* The kafka settings as one string: equal strings, the same clients. New. */
+static char *kafka_fingerprint(const lb_config *cfg)
+{
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s", cfg->kafka.brokers, cfg->kafka.group_id,
+                    cfg->kafka.retry_topic, cfg->kafka.dlq_topic);
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+    lb_strbuf_appendf(&b, "\x1ft=%s", cfg->kafka.topics[i]);
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    lb_strbuf_appendf(&b, "\x1fp=%s=%s", cfg->kafka.properties[i].name,
+                      cfg->kafka.properties[i].value);
+  if (b.overflow) {
+    lb_strbuf_release(&b);
+    return NULL;
+  }
+  return lb_strbuf_detach(&b);
 }
 
 lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen)
@@ -1725,28 +1833,10 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   rd_kafka_queue_io_event_enable(e->cq, e->wake[1], "c", 1);
   rd_kafka_queue_io_event_enable(e->pq, e->wake[1], "p", 1);
 
-  e->known = lb_known_new(KNOWN_ITEMS);
-  e->batches = calloc(e->cfg->nintegrations ? e->cfg->nintegrations : 1, sizeof(lb_batch *));
-  e->batch_in_flight =
-      calloc(e->cfg->nintegrations ? e->cfg->nintegrations : 1, sizeof(obatch *));
-  if (!e->known || !e->batches || !e->batch_in_flight)
-    goto nomem;
-  /* catalog courses to SuccessFactors travel in OcnCourses batches */
-  for (size_t i = 0; i < e->cfg->nintegrations; i++) {
-    const lb_integration *in = &e->cfg->integrations[i];
-    if (in->type != LB_INTEG_SUCCESSFACTORS)
-      continue;
-    lb_batch_limits lim = {.max_items = (size_t)in->batch_size,
-                           .linger_ms = in->batch_linger_ms,
-                           .min_interval_ms = (int64_t)in->min_post_interval_s * 1000};
-    if (!(e->batches[i] = lb_batch_new(&lim)))
-      goto nomem;
-  }
-
-  lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
-                          .observe = on_http_observed, .observe_opaque = e};
-  e->client = lb_client_new(e->cfg, &co);
-  if (!e->client)
+  if (build_work(e, err, errlen) != LB_E_OK)
+    goto fail;
+  if (!(e->kafka_fp = kafka_fingerprint(e->cfg)) ||
+      !(e->listen = strdup(e->cfg->observability.listen)))
     goto nomem;
   return e;
 nomem:
@@ -1882,16 +1972,20 @@ out:
 
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
 {
-  if (!topics_exist(e, stop) || !subscribe(e))
+  /* reconfigured for a reload: checked, subscribed and assigned already */
+  if (!e->kept && (!topics_exist(e, stop) || !subscribe(e)))
     return 1;
+  e->kept = e->reloading = false;
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
          LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));
   int64_t next_gauges = 0;
   while (!*stop && !e->fatal) {
     if (e->opts.reload && *e->opts.reload) {
       *e->opts.reload = 0;
-      if (e->opts.accept_reload && e->opts.accept_reload(e->opts.reload_opaque))
+      if (e->opts.accept_reload && e->opts.accept_reload(e->opts.reload_opaque)) {
+        e->reloading = true;
         break;
+      }
     }
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
@@ -1915,8 +2009,12 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   }
 
   /* SIGTERM/SIGINT: stop fetching, finish or hand back in-flight work
-   * within the deadline, commit what finished, leave the group. */
-  lb_log(LB_LOG_INFO, "stopping: finishing in-flight work",
+   * within the deadline, commit what finished, leave the group. A reload
+   * does the same but stays in the group: lb_engine_reconfigure() goes on
+   * with the same clients, or lb_engine_destroy() leaves. */
+  lb_log(LB_LOG_INFO,
+         e->reloading ? "reloading: finishing in-flight work"
+                      : "stopping: finishing in-flight work",
          LB_I("messages", (long long)live_msgs(e)),
          LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
   e->stopping = true;
@@ -1950,46 +2048,116 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
     lb_log(LB_LOG_WARN, "final commit failed: uncommitted work is redelivered",
            LB_S("error", rd_kafka_err2str(cerr)));
+  if (e->reloading && !e->fatal && !*stop) {
+    lb_log(LB_LOG_INFO, "drained for the reload", LB_I("handed_back", (long long)unfinished));
+    return 0;
+  }
+  e->reloading = false;
   rd_kafka_consumer_close(e->rk);
+  e->closed = true;
   lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", (long long)unfinished));
   return e->fatal ? 1 : 0;
+}
+
+/* Every partition kept goes on from its committed offset (what was
+ * fetched and not finished is fetched again), and fetches again. */
+static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
+{
+  lb_err rc = LB_E_IO;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+  rd_kafka_error_t *error = NULL;
+  for (part *p = e->parts; p; p = p->next)
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
+        RD_KAFKA_OFFSET_INVALID;
+  if (l->cnt > 0) {
+    rd_kafka_resp_err_t ce = rd_kafka_committed(e->rk, l, 10000);
+    if (ce != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      snprintf(err, errlen, "cannot read the committed offsets: %s", rd_kafka_err2str(ce));
+      goto out;
+    }
+    /* none committed yet: auto.offset.reset is earliest */
+    for (int i = 0; i < l->cnt; i++)
+      if (l->elems[i].err || l->elems[i].offset < 0)
+        l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    if ((error = rd_kafka_seek_partitions(e->rk, l, 10000))) {
+      snprintf(err, errlen, "cannot seek: %s", rd_kafka_error_string(error));
+      goto out;
+    }
+    for (int i = 0; i < l->cnt; i++) {
+      if (l->elems[i].err) {
+        snprintf(err, errlen, "cannot seek \"%s\" [%d]: %s", l->elems[i].topic,
+                 (int)l->elems[i].partition, rd_kafka_err2str(l->elems[i].err));
+        goto out;
+      }
+    }
+  }
+  for (part *p = e->parts; p; p = p->next) {
+    p->draining = p->handing_back = false;
+    set_paused(e, p, false);
+  }
+  rc = LB_E_OK;
+out:
+  if (error)
+    rd_kafka_error_destroy(error);
+  rd_kafka_topic_partition_list_destroy(l);
+  return rc;
+}
+
+lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
+{
+  lb_err rc = LB_E_CONFIG;
+  lb_obs *obs = NULL;
+  char *fp = kafka_fingerprint(e->cfg), *listen = strdup(e->cfg->observability.listen);
+  if (!fp || !listen) {
+    snprintf(err, errlen, "out of memory");
+    rc = LB_E_NOMEM;
+    goto out;
+  }
+  if (!e->reloading || e->closed || e->fatal || strcmp(fp, e->kafka_fp) != 0) {
+    snprintf(err, errlen, "the kafka settings changed: new clients join the group");
+    goto out;
+  }
+  /* a new address: its server first, so that a failure changes nothing */
+  if (strcmp(listen, e->listen) != 0 &&
+      !(obs = lb_obs_start(listen, e->metrics, err, errlen))) {
+    rc = LB_E_IO;
+    goto out;
+  }
+  drop_work(e);
+  if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
+      (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
+    goto out; /* half rebuilt: the caller destroys the engine */
+  if (obs) {
+    lb_obs_stop(e->obs);
+    e->obs = obs;
+    obs = NULL;
+    free(e->listen);
+    e->listen = listen;
+    listen = NULL;
+  }
+  e->stopping = e->all_paused = false;
+  e->kept = true;
+  lb_obs_set_ready(e->obs, e->assigned);
+  update_assigned(e);
+  rc = LB_E_OK;
+out:
+  lb_obs_stop(obs);
+  free(fp);
+  free(listen);
+  return rc;
 }
 
 void lb_engine_destroy(lb_engine *e)
 {
   if (!e)
     return;
-  /* the client first: its callbacks point into messages */
-  lb_client_destroy(e->client);
-  e->client = NULL;
-  for (size_t i = 0; e->batch_in_flight && i < e->cfg->nintegrations; i++)
-    obatch_free(e->batch_in_flight[i]);
-  free(e->batch_in_flight);
-  /* records still queued for the DLQ/retry topics report (as failed)
-   * while the messages they point to are alive */
-  if (e->prk) {
-    rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(e->prk, 0);
-  }
-  while (e->parts) {
-    part *p = e->parts;
-    p->revoked = false; /* freed here, not by its last message */
-    while (p->msgs)
-      msg_free(e, p->msgs);
-    part_unlink_free(e, p);
-  }
-  lb_known_free(e->known);
-  for (size_t i = 0; e->batches && i < e->cfg->nintegrations; i++)
-    lb_batch_free(e->batches[i]);
-  free(e->batches);
-  for (size_t i = 0; i < KEY_BUCKETS; i++) {
-    while (e->keys[i]) {
-      keynode *k = e->keys[i];
-      e->keys[i] = k->next;
-      free(k->key);
-      free(k);
-    }
-  }
+  /* after a reload that could not keep the clients: leave the group now
+   * (its revocation is served by the work still built) */
+  if (e->rk && !e->closed)
+    rd_kafka_consumer_close(e->rk);
+  drop_work(e);
+  while (e->parts)
+    part_unlink_free(e, e->parts);
   if (e->cq)
     rd_kafka_queue_destroy(e->cq);
   if (e->pq)
@@ -2004,5 +2172,7 @@ void lb_engine_destroy(lb_engine *e)
     close(e->wake[0]);
   if (e->wake[1] >= 0)
     close(e->wake[1]);
+  free(e->kafka_fp);
+  free(e->listen);
   free(e);
 }

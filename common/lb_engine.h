@@ -52,12 +52,28 @@ typedef struct {
 /* Creates the consumer, the producer, the client and the observability
  * server. NULL with why in err on failure. */
 lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen);
-/* Frees what is left. Accepts NULL. */
+/* Leaves the group if run did not (after a reload), frees what is left.
+ * Accepts NULL. */
 void lb_engine_destroy(lb_engine *e);
 
 /* Runs until *stop becomes non-zero, then shuts down within the deadline
  * (finish or hand back in-flight work, commit). Returns the exit code. */
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop);
+
+/* Goes on with a new configuration after lb_engine_run() returned for an
+ * accepted reload: the caller has put the new configuration where
+ * opts.cfg points, keeping the old one alive until this returns. When the
+ * kafka settings (brokers, group, topics, properties) are those the engine
+ * was built with, it keeps its consumer and producer, its group membership
+ * and its partitions (each goes on from its committed offset: no
+ * rebalance), builds the rest anew from the new configuration (its memory
+ * of delivered versions, OCN batches, the delivery client, the
+ * observability server when the address changed; the metrics go on) and
+ * returns LB_E_OK: call lb_engine_run() again. Otherwise it returns an
+ * error with why in err (LB_E_CONFIG: the kafka settings changed): the
+ * caller destroys the engine (which leaves the group) and creates a new
+ * one. */
+lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen);
 
 /* The engine's metrics (for tests). */
 lb_metrics *lb_engine_metrics(lb_engine *e);

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""A SIGHUP whose file keeps the kafka settings does not rebalance the
+group: the worker drains and commits as before, but keeps its consumer, its
+membership and its partitions, and goes on with the new file at once (each
+partition from its committed offset, so records it had fetched but not
+started are fetched again). Two members; 300 events, both reloaded with a
+new customer in the middle, through a slow LMS so that work is in flight:
+every event is delivered, none twice; no member revokes or is assigned
+anything; the reloaded members deliver again within seconds (here, on the mock cluster, a rejoin would take
+session.timeout.ms - 1 s: 5 s). A SIGHUP that changes a kafka property
+makes new clients, which join the group anew."""
+import signal
+import time
+
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     wait_for, wait_progress, worker_config_path)
+
+SECRET = "e2e-reloadkeep-secret-10"
+TOPIC = "completion-events"
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+N = 300
+
+
+def rebalances(w):
+    return [l for l in w.logs()
+            if l.get("msg") in ("partitions assigned", "partitions revoked, handing back",
+                                "partitions lost")]
+
+
+def completions(tenant):
+    return env.state(tenant)["degreed"]["completions"]
+
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=[f"u{i}@acme.example"
+                                                         for i in range(N)]),
+                   degreed_tenant("globex", SECRET)])
+try:
+    acme = degreed_integration(env, "acme-degreed", "acme", "SECRET")
+    a = env.worker("completion-worker", acme, env={"SECRET": SECRET})
+    b = env.worker("completion-worker", acme, env={"SECRET": SECRET})
+
+    def split():
+        x = sum(v for l, v in a.series("lmsbridge_assigned_partitions"))
+        y = sum(v for l, v in b.series("lmsbridge_assigned_partitions"))
+        return x > 0 and y > 0 and x + y == 6
+    wait_for(split, 90, "the two members' split")
+    before_a, before_b = len(rebalances(a)), len(rebalances(b))
+    held = {l["topic"]: v for l, v in a.series("lmsbridge_assigned_partitions")}
+
+    # a slow LMS: deliveries are in flight when the SIGHUP comes
+    env.lms_post("/_sandbox/faults", {"tenant": "acme", "latency": {"ms": 300}})
+    env.produce_many(TOPIC, [(f"u{i}", completion(f"e{i}", "acme", f"u{i}"))
+                             for i in range(N)])
+    wait_progress(lambda: len(completions("acme")), N // 4, "a quarter delivered")
+
+    # a customer added on every member, as an operator does
+    globex = degreed_integration(env, "globex-degreed", "globex", "SECRET")
+    for w in (a, b):
+        text = open(worker_config_path(w)).read()
+        with open(worker_config_path(w), "w") as f:
+            f.write(text.replace(acme, acme + ", " + globex))
+    t0 = time.time()
+    a.proc.send_signal(signal.SIGHUP)
+    b.proc.send_signal(signal.SIGHUP)
+    env.produce_many(TOPIC, [("g1", completion("g1", "globex", "g1"))])
+    for w in (a, b):
+        reloaded = wait_for(lambda: [l for l in w.logs()
+                                     if l.get("msg") == "configuration reloaded"], 30, "the reload")
+        check(reloaded[0].get("kafka") == "same clients, partitions kept",
+              f"the reload keeps the Kafka clients ({reloaded[0].get('kafka')})")
+    wait_for(lambda: a.get("/readyz")[0] == 200 and b.get("/readyz")[0] == 200, 30,
+             "ready again")
+    ready_s = time.time() - t0
+    wait_for(lambda: len(completions("globex")) == 1, 60, "the new customer's event")
+    first_s = time.time() - t0
+    check(ready_s < 3 and first_s < 10,
+          f"the reloaded members are ready in {ready_s:.1f} s and deliver the new customer's "
+          f"event in {first_s:.1f} s")
+
+    env.lms_post("/_sandbox/faults", {"tenant": "acme", "latency": None})
+    wait_progress(lambda: len(completions("acme")), N, "every event delivered")
+    time.sleep(2)
+    done = completions("acme")
+    check(len(done) == N and sum(c["repeats"] for c in done) == 0,
+          f"all {N} events delivered, none twice ({len(done)}, "
+          f"{sum(c['repeats'] for c in done)} repeats)")
+    check(len(rebalances(a)) == before_a and len(rebalances(b)) == before_b,
+          "no member revoked or was assigned anything: no rebalance")
+    check({l["topic"]: v for l, v in a.series("lmsbridge_assigned_partitions")} == held,
+          f"the reloaded member holds the same partitions ({held})")
+    drained = [l for l in a.logs() + b.logs() if l.get("msg") == "drained for the reload"]
+    check(len(drained) == 2, f"each reload drained in-flight work first ({drained})")
+
+    # a kafka property changes: new clients, which join the group anew
+    conf = worker_config_path(a)
+    text = open(conf).read()
+    with open(conf, "w") as f:
+        f.write(text.replace('["heartbeat.interval.ms", "500"]',
+                             '["heartbeat.interval.ms", "400"]'))
+    a.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len([l for l in a.logs() if l.get("msg") == "configuration reloaded"]) == 2,
+             30, "the second reload")
+    second = [l for l in a.logs() if l.get("msg") == "configuration reloaded"][1]
+    check(second.get("kafka") == "new clients" and "kafka settings changed" in second.get("why", ""),
+          f"a changed kafka property: new clients ({second.get('kafka')}, {second.get('why')})")
+    wait_for(lambda: any(l.get("msg") == "partitions assigned" and l.get("count", 0) > 0
+                         for l in rebalances(a)[before_a:]), 60, "the new clients' assignment")
+    env.produce_many(TOPIC, [("g2", completion("g2", "globex", "g2"))])
+    wait_for(lambda: len(completions("globex")) == 2, 60, "a delivery after the rejoin")
+    check(True, "after the rejoin the member delivers again")
+    a.stop_and_check("reloaded member")
+    b.stop_and_check("other member")
+finally:
+    env.close()
+finish()
