@@ -126,7 +126,10 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
         rd_kafka_conf_set(conf, p->name, p->value, err, errlen) != RD_KAFKA_CONF_OK)
       goto fail;
   }
-  if (!lb_kafka_property_given(cfg, "allow.auto.create.topics") &&
+  /* a consumer's default is false already, and setting it explicitly has
+   * librdkafka warn (AUTOCREATE) against brokers whose Metadata requests
+   * cannot carry it (the mock cluster): only the producer's true goes */
+  if (client == LB_KAFKA_PRODUCER && !lb_kafka_property_given(cfg, "allow.auto.create.topics") &&
       rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) !=
           RD_KAFKA_CONF_OK)
     goto fail;

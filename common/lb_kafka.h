@@ -36,9 +36,10 @@ bool lb_kafka_property_given(const lb_config *cfg, const char *name);
  * the file's properties that apply to it (in the file's order), lb_kafka_log
  * as the log callback, and, where the file does not set them, the defaults
  * lmsbridge's clients share: no client has a broker create a topic
- * (allow.auto.create.topics false: topics are made by their owners, with
- * their partitions and retention; a missing one is an error), producers
- * write records up to LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
+ * (allow.auto.create.topics false, a consumer's default and set on
+ * producers: topics are made by their owners, with their partitions and
+ * retention; a missing one is an error), producers write records up to
+ * LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
  * callbacks) and hands it to rd_kafka_new(). NULL with why in err. */
 rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
                                    size_t errlen);

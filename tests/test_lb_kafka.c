@@ -322,7 +322,8 @@ static void test_configurations(void **state)
    * consumer keeps librdkafka's own (its fetches grow to any batch) */
   assert_string_equal(get(p, "message.max.bytes"), "1048588");
   assert_string_equal(get(c, "message.max.bytes"), "1000000");
-  /* no client has a broker create a topic (a producer's default is true) */
+  /* no client has a broker create a topic: a consumer's default, set on a
+   * producer (whose default is true) */
   assert_string_equal(get(c, "allow.auto.create.topics"), "false");
   assert_string_equal(get(p, "allow.auto.create.topics"), "false");
   rd_kafka_conf_destroy(c);
