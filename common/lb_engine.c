@@ -61,7 +61,10 @@
 #define HDR_HEADERS_DROPPED "lmsbridge.headers.dropped"
 /* The dead-letter class of a delivery that had to wait but whose record is
  * too large for the retry topic: it cannot be parked faithfully. */
-#define CLASS_TOO_LARGE "too_large"
+/* A delivery that had to wait but cannot be parked (too large for the
+ * retry topic) has no retry left: one of the six contract classes, with a
+ * message that says why. */
+#define CLASS_TOO_LARGE "retries_exhausted"
 
 typedef struct part part;
 typedef struct msg msg;
@@ -615,7 +618,7 @@ static size_t record_size(const msg *m, const rd_kafka_headers_t *h)
          (m->rkm->payload ? m->rkm->len : 0) + headers_size(h);
 }
 
-/* Why a delivery that had to wait is a dead letter instead (too_large). */
+/* Why a delivery that had to wait is a dead letter instead. */
 static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf,
                               size_t len)
 {
@@ -652,10 +655,14 @@ static rd_kafka_headers_t *dlq_headers(const lb_engine *e, const msg *m, const d
   hdr_int(h, "__connect.errors.partition", opart);
   hdr_int(h, "__connect.errors.offset", ooff);
   hdr(h, "__connect.errors.exception.class.name", cls);
-  hdr(h, "__connect.errors.exception.message", message);
+  /* an LMS may echo what it was sent (a client secret, a token): the text
+   * it gave goes through the same redaction as the logs */
+  char redacted[2 * sizeof(why)];
+  hdr(h, "__connect.errors.exception.message",
+      lb_log_redact(message ? message : "", redacted, sizeof(redacted)));
   hdr(h, "lmsbridge.integration", in ? in->id : "");
   hdr_int(h, "lmsbridge.http.status", d ? d->http_status : 0);
-  snprintf(body, sizeof(body), "%s", d && d->http_body ? d->http_body : "");
+  lb_log_redact(d && d->http_body ? d->http_body : "", body, sizeof(body));
   hdr(h, "lmsbridge.http.body", body);
   hdr_int(h, "lmsbridge.attempts", d ? d->attempts : 0);
   hdr_time(h, "lmsbridge.first_failure", d ? d->first_failure_ms : lb_time_now_ms());
@@ -666,7 +673,7 @@ static rd_kafka_headers_t *dlq_headers(const lb_engine *e, const msg *m, const d
 }
 
 /* A parked record that would be too large for the producer: the delivery
- * becomes a dead letter (class too_large) instead. */
+ * becomes a dead letter (class retries_exhausted) instead. */
 static bool too_large_to_park(const lb_engine *e, const msg *m, const dlv *d)
 {
   rd_kafka_headers_t *h = park_headers(e, m, d);

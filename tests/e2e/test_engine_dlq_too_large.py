@@ -15,7 +15,8 @@ lmsbridge.value.original_bytes. On one partition, between valid events:
   refused, cut again to half, written;
 - a valid event of 1048500 bytes whose delivery must wait (its customer is
   down for an hour): too large to park in the retry topic with its headers,
-  so it is dead-lettered instead (class too_large), cut to fit.
+  so it is dead-lettered instead (class retries_exhausted: no retry is left
+  to it; the message says why), cut to fit.
 
 Each is said in one log line and counted (lmsbridge_dlq_records_truncated_total);
 the events after each are delivered; the committed offset passes them all;
@@ -176,11 +177,11 @@ try:
     r3 = wait_for(lambda: dead_letter("big3"), 90, "big3's dead letter")
     wait_for(lambda: delivered() == 4, 30, "the event after big3")
     h3 = r3["headers"]
-    check(h3["__connect.errors.exception.class.name"] == "too_large" and
+    check(h3["__connect.errors.exception.class.name"] == "retries_exhausted" and
           h3["lmsbridge.integration"] == "slow-degreed" and
           RETRY in h3["__connect.errors.exception.message"] and
           "had to wait" in h3["__connect.errors.exception.message"],
-          f"big3: too large to park, dead-lettered as too_large "
+          f"big3: too large to park, dead-lettered as retries_exhausted "
           f"({h3['__connect.errors.exception.message'][:160]!r})")
     check_cut(r3, big3, "big3")
     check(env.consume_all(RETRY) == [], "nothing was parked in the retry topic")
@@ -192,14 +193,15 @@ try:
           sum(c["repeats"] for c in env.state("acme")["degreed"]["completions"]) == 0,
           "the 4 valid small events are delivered once each")
     check(w.metric("lmsbridge_dlq_records_truncated_total", reason="invalid_event") == 1 and
-          w.metric("lmsbridge_dlq_records_truncated_total", reason="too_large") == 1,
+          w.metric("lmsbridge_dlq_records_truncated_total", reason="retries_exhausted") == 1,
           "metric: lmsbridge_dlq_records_truncated_total by reason (big2, big3)")
-    check(w.metric("lmsbridge_dlq_records_total", reason="too_large") == 1 and
+    check(w.metric("lmsbridge_dlq_records_total", reason="retries_exhausted") == 1 and
           w.metric("lmsbridge_deliveries_total", integration="slow-degreed",
                    outcome="dead_lettered") == 1 and
           w.metric("lmsbridge_deliveries_total", integration="slow-degreed",
                    outcome="parked") == 0,
-          "metric: the unparkable delivery is counted dead-lettered (too_large), not parked")
+          "metric: the unparkable delivery is counted dead-lettered (retries_exhausted), "
+          "not parked")
     lines = truncation_lines(w)
     check(len(lines) == 2, f"one log line per large record ({len(lines)})")
     check(len(env.consume_all(DLQ)) == 4, "four dead letters, one each")
