@@ -155,8 +155,8 @@ class Env:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        if self._own_real:
-            self.real.close()
+        if self._own_real:  # its logs stay after a failed check
+            self.real.close(keep_logs=bool(failures))
 
     # -- Kafka --
     def produce(self, topic, records):

@@ -1139,12 +1139,14 @@ class RealKafka:
                 os.unlink(n.pidfile)
         return result
 
-    def close(self):
-        """stop(), then the data directories go (logs and configuration stay
-        for a look after a failure)."""
+    def close(self, keep_logs=True):
+        """stop(), then the data directories go; the logs and configuration
+        stay for a look after a failure unless keep_logs is false."""
         result = self.stop()
         for n in self.all_nodes:
             shutil.rmtree(os.path.join(n.dir, "data"), ignore_errors=True)
+        if not keep_logs:
+            shutil.rmtree(self.workdir, ignore_errors=True)
         return result
 
     def pids(self):
@@ -1152,9 +1154,9 @@ class RealKafka:
         return [n.pid for n in self.all_nodes if n.running()]
 
     def tool(self, name, *args, timeout=180):
-        """A Kafka command-line tool of this cluster's version."""
-        p = run_tool(name, list(args), self.version, timeout=timeout)
-        return p
+        """A Kafka command-line tool of this cluster's version
+        (CompletedProcess, text)."""
+        return run_tool(name, list(args), self.version, timeout=timeout)
 
     # -- state for the command line --
     def _save_state(self):
