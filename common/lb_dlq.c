@@ -70,6 +70,15 @@ static int64_t header_int(const rd_kafka_headers_t *h, const char *name, int64_t
   return x < lo || x > hi ? dflt : x;
 }
 
+/* Whether the header is "true" (any case): a mark the engine sets. */
+static bool header_true(const rd_kafka_headers_t *h, const char *name)
+{
+  const void *v = NULL;
+  size_t n = 0;
+  return h && rd_kafka_header_get_last(h, name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR && v &&
+         n == 4 && strncasecmp(v, "true", 4) == 0;
+}
+
 lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
 {
   const rd_kafka_headers_t *h = raw->headers;
@@ -99,6 +108,9 @@ lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
   r.http_status = (int)header_int(h, "lmsbridge.http.status", 0, 0, 999);
   r.attempts = (int)header_int(h, "lmsbridge.attempts", 0, 0, INT32_MAX);
   r.replays = (int)header_int(h, "lmsbridge.replays", 0, 0, INT32_MAX);
+  r.value_truncated = header_true(h, "lmsbridge.value.truncated");
+  r.value_original_bytes = header_int(h, "lmsbridge.value.original_bytes", -1, 0, INT64_MAX);
+  r.headers_dropped = (int)header_int(h, "lmsbridge.headers.dropped", -1, 0, INT32_MAX);
   r.last_failure_ms = -1;
   if (r.last_failure && lb_time_parse_rfc3339(r.last_failure, &r.last_failure_ms) != LB_E_OK)
     r.last_failure_ms = -1;
@@ -118,7 +130,8 @@ void lb_dlq_record_release(lb_dlq_record *r)
   free(r->first_failure);
   free(r->last_failure);
   free(r->worker);
-  *r = (lb_dlq_record){.partition = -1, .offset = -1, .last_failure_ms = -1};
+  *r = (lb_dlq_record){.partition = -1, .offset = -1, .last_failure_ms = -1,
+                       .value_original_bytes = -1, .headers_dropped = -1};
 }
 
 int64_t lb_dlq_record_time(const lb_dlq_record *r)
@@ -276,6 +289,10 @@ json_object *lb_dlq_record_json(const lb_dlq_record *r)
                                                              : NULL);
   json_object_object_add(o, "replays", json_object_new_int(r->replays));
   json_object_object_add(o, "worker", text_json(r->worker));
+  /* a cut value is not the event: shown, since dlq-replay refuses it */
+  json_object_object_add(o, "value_truncated", json_object_new_boolean(r->value_truncated));
+  json_object_object_add(o, "value_original_bytes", int_or_null(r->value_original_bytes, -1));
+  json_object_object_add(o, "headers_dropped", int_or_null(r->headers_dropped, -1));
   json_object_object_add(o, "dlq_partition", json_object_new_int(r->raw.partition));
   json_object_object_add(o, "dlq_offset", json_object_new_int64(r->raw.offset));
   json_object_object_add(o, "dlq_timestamp",
@@ -538,14 +555,15 @@ static bool contains_nocase(const void *hay, size_t len, const char *needle)
   return false;
 }
 
-/* Headers of a dead letter that hold numbers or times, not text: --grep
+/* Headers of a dead letter that hold numbers, times or marks, not text: --grep
  * leaves them out (--grep 400 is not meant to match an offset). */
 static bool is_structured_header(const char *name)
 {
   static const char *const names[] = {
     "__connect.errors.partition", "__connect.errors.offset", "lmsbridge.http.status",
     "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
-    "lmsbridge.last_failure", NULL};
+    "lmsbridge.last_failure", "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
+    "lmsbridge.headers.dropped", NULL};
   for (size_t i = 0; names[i]; i++)
     if (strcmp(name, names[i]) == 0)
       return true;
@@ -721,6 +739,10 @@ lb_dlq_verdict lb_dlq_judge(const lb_dlq_policy *p, const lb_dlq_record *r)
     consumed = strcmp(p->cfg->kafka.topics[i], r->topic) == 0;
   if (!consumed)
     return LB_DLQ_REFUSE_TOPIC;
+  /* the engine cut its value to fit the DLQ: replayed, it would fail as an
+   * invalid event (or, cut at a lucky place, deliver a different one) */
+  if (r->value_truncated)
+    return LB_DLQ_REFUSE_TRUNCATED;
   if (r->replays >= p->max_replays)
     return LB_DLQ_REFUSE_LIMIT;
   if (!r->integration)
@@ -742,6 +764,7 @@ const char *lb_dlq_verdict_name(lb_dlq_verdict v)
   case LB_DLQ_REPLAY_UNTARGETED: return "replay_untargeted";
   case LB_DLQ_REFUSE_NOT_DLQ: return "not_a_dead_letter";
   case LB_DLQ_REFUSE_TOPIC: return "unknown_topic";
+  case LB_DLQ_REFUSE_TRUNCATED: return "truncated";
   case LB_DLQ_REFUSE_LIMIT: return "replay_limit";
   case LB_DLQ_REFUSE_UNTARGETED: return "no_integration";
   case LB_DLQ_REFUSE_INTEGRATION: return "unknown_integration";

@@ -56,6 +56,11 @@ typedef struct {
   int64_t last_failure_ms; /* -1: absent or not RFC 3339 */
   int replays;          /* lmsbridge.replays, 0 when absent */
   char *worker;
+  /* lmsbridge.value.truncated is "true": the engine cut the value to fit
+   * the producer's limit, so it is not the event that failed */
+  bool value_truncated;
+  int64_t value_original_bytes; /* lmsbridge.value.original_bytes; -1: absent */
+  int headers_dropped;          /* lmsbridge.headers.dropped; -1: absent */
 } lb_dlq_record;
 
 /* Decodes raw's headers into *ret. LB_E_NOMEM leaves *ret released. */
@@ -69,8 +74,9 @@ int64_t lb_dlq_record_time(const lb_dlq_record *r);
 /* The `list` line: original coordinates, key, value (JSON when it is
  * JSON, else a string; "key_base64"/"value_base64" when not UTF-8),
  * reason, message, integration, HTTP status and body, attempts, failure
- * times, replays, worker, the DLQ record's own partition, offset and
- * timestamp, and the other headers it carries. New object. */
+ * times, replays, worker, whether the value was cut (value_truncated,
+ * value_original_bytes, headers_dropped), the DLQ record's own partition,
+ * offset and timestamp, and the other headers it carries. New object. */
 json_object *lb_dlq_record_json(const lb_dlq_record *r);
 
 /* ---- filters ---- */
@@ -131,6 +137,7 @@ typedef enum {
   LB_DLQ_REPLAY_UNTARGETED,  /* no integration (invalid event): to all */
   LB_DLQ_REFUSE_NOT_DLQ,     /* no original topic: not a dead letter */
   LB_DLQ_REFUSE_TOPIC,       /* its topic is not one the worker consumes */
+  LB_DLQ_REFUSE_TRUNCATED,   /* its value was cut: not the original event */
   LB_DLQ_REFUSE_LIMIT,       /* replayed max_replays times already */
   LB_DLQ_REFUSE_UNTARGETED,  /* no integration, and not asked for */
   LB_DLQ_REFUSE_INTEGRATION, /* integration not in the configuration */
@@ -144,11 +151,13 @@ typedef struct {
 } lb_dlq_policy;
 
 /* What happens to a selected record; the first refusal that applies, in
- * the order of the enum. */
+ * the order of the enum (a cut value is refused before the refusals an
+ * option can lift: no option replays it). */
 lb_dlq_verdict lb_dlq_judge(const lb_dlq_policy *p, const lb_dlq_record *r);
 bool lb_dlq_verdict_replays(lb_dlq_verdict v);
 /* "replay", "replay_untargeted", "not_a_dead_letter", "unknown_topic",
- * "replay_limit", "no_integration", "unknown_integration". Static. */
+ * "truncated", "replay_limit", "no_integration", "unknown_integration".
+ * Static. */
 const char *lb_dlq_verdict_name(lb_dlq_verdict v);
 
 /* Headers of the replayed record: the DLQ record's own headers except

@@ -159,6 +159,11 @@ static void test_list_line(void **state)
   assert_int_equal(json_object_get_int(get(o, "dlq_partition")), 0);
   assert_int_equal(json_object_get_int(get(o, "dlq_offset")), 42);
   assert_string_equal(json_object_get_string(get(o, "dlq_timestamp")), "2026-01-02T03:04:05.000Z");
+  assert_true(json_object_is_type(get(o, "value_truncated"), json_type_boolean));
+  assert_false(json_object_get_boolean(get(o, "value_truncated")));
+  assert_true(json_object_object_get_ex(o, "value_original_bytes", NULL));
+  assert_null(get(o, "value_original_bytes"));
+  assert_null(get(o, "headers_dropped"));
   /* the record's own headers, not the DLQ's */
   json_object *hd = get(o, "headers");
   assert_non_null(hd);
@@ -182,6 +187,32 @@ static void test_list_line(void **state)
   assert_null(get(o, "headers"));
   json_object_put(o);
   lb_dlq_record_release(&r);
+
+  /* a dead letter the engine cut to fit: the marks are shown, not listed
+   * among the event's own headers */
+  rd_kafka_headers_t *h3 =
+      engine_headers("acme-degreed", "retries_exhausted", 0, 0, "2026-01-02T03:05:00.000Z");
+  rd_kafka_header_add(h3, "lmsbridge.value.truncated", -1, "true", -1);
+  rd_kafka_header_add(h3, "lmsbridge.value.original_bytes", -1, "1500000", -1);
+  rd_kafka_header_add(h3, "lmsbridge.headers.dropped", -1, "2", -1);
+  raw = raw_of(h3, "u1", "{\"schema\":\"completion.v1\",\"pad\":\"xxx");
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_true(r.value_truncated);
+  assert_int_equal(r.value_original_bytes, 1500000);
+  assert_int_equal(r.headers_dropped, 2);
+  o = lb_dlq_record_json(&r);
+  assert_true(json_object_get_boolean(get(o, "value_truncated")));
+  assert_int_equal(json_object_get_int64(get(o, "value_original_bytes")), 1500000);
+  assert_int_equal(json_object_get_int(get(o, "headers_dropped")), 2);
+  assert_string_equal(json_object_get_string(get(o, "value")),
+                      "{\"schema\":\"completion.v1\",\"pad\":\"xxx");
+  assert_int_equal(json_object_object_length(get(o, "headers")), 2);
+  json_object_put(o);
+  lb_dlq_record_release(&r);
+  assert_false(r.value_truncated);
+  assert_int_equal(r.value_original_bytes, -1);
+  assert_int_equal(r.headers_dropped, -1);
+  rd_kafka_headers_destroy(h3);
 
   /* no key, no value (a tombstone) */
   raw = raw_of(NULL, NULL, NULL);
@@ -308,6 +339,8 @@ static void test_grep_searches_message_body_and_text_headers(void **state)
     {"98765", false},                        /* the original offset */
     {"2026-01-02", false},                   /* failure times */
     {"hidden-in-binary", false},             /* a header that is not text */
+    {"true", false},                         /* lmsbridge.value.truncated */
+    {"1048601", false},                      /* lmsbridge.value.original_bytes */
     {"invalid  user", false},
   };
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
@@ -327,6 +360,8 @@ static void test_grep_searches_message_body_and_text_headers(void **state)
   rd_kafka_header_add(h, "lmsbridge.first_failure", -1, "2026-01-02T03:04:05.000Z", -1);
   rd_kafka_header_add(h, "lmsbridge.last_failure", -1, "2026-01-02T03:05:00.000Z", -1);
   rd_kafka_header_add(h, "lmsbridge.worker", -1, "completion-worker", -1);
+  rd_kafka_header_add(h, "lmsbridge.value.truncated", -1, "true", -1);
+  rd_kafka_header_add(h, "lmsbridge.value.original_bytes", -1, "1048601", -1);
   lb_dlq_raw raw = raw_of(h, "key-of-zoe", "{\"marker-in-value\":1}");
   lb_dlq_record r;
   assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
@@ -452,18 +487,31 @@ static void test_verdicts(void **state)
     const char *topic, *integration;
     int replays, max;
     bool untargeted;
+    const char *truncated; /* lmsbridge.value.truncated; NULL: absent */
     lb_dlq_verdict want;
   } cases[] = {
-    {"completion-events", "acme-degreed", 0, 3, false, LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 2, 3, false, LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 3, 3, false, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "acme-degreed", 0, 0, false, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "", 0, 3, false, LB_DLQ_REFUSE_UNTARGETED},
-    {"completion-events", "", 0, 3, true, LB_DLQ_REPLAY_UNTARGETED},
-    {"completion-events", "", 5, 3, true, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "gone-degreed", 0, 3, false, LB_DLQ_REFUSE_INTEGRATION},
-    {"catalog-events", "acme-degreed", 0, 3, false, LB_DLQ_REFUSE_TOPIC},
-    {NULL, "acme-degreed", 0, 3, false, LB_DLQ_REFUSE_NOT_DLQ},
+    {"completion-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 2, 3, false, NULL, LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 3, 3, false, NULL, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "acme-degreed", 0, 0, false, NULL, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "", 0, 3, false, NULL, LB_DLQ_REFUSE_UNTARGETED},
+    {"completion-events", "", 0, 3, true, NULL, LB_DLQ_REPLAY_UNTARGETED},
+    {"completion-events", "", 5, 3, true, NULL, LB_DLQ_REFUSE_LIMIT},
+    {"completion-events", "gone-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_INTEGRATION},
+    {"catalog-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_TOPIC},
+    {NULL, "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_NOT_DLQ},
+    /* a value cut to fit: no option replays it */
+    {"completion-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "acme-degreed", 0, 3, false, "TRUE", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "acme-degreed", 5, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "", 0, 3, true, "true", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "gone-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
+    {"completion-events", "acme-degreed", 0, 3, false, "false", LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 0, 3, false, "", LB_DLQ_REPLAY},
+    {"completion-events", "acme-degreed", 0, 3, false, "truest", LB_DLQ_REPLAY},
+    {"catalog-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TOPIC},
+    {NULL, "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_NOT_DLQ},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char replays[16];
@@ -473,6 +521,8 @@ static void test_verdicts(void **state)
     rd_kafka_header_add(h, "lmsbridge.integration", -1, cases[i].integration, -1);
     snprintf(replays, sizeof(replays), "%d", cases[i].replays);
     rd_kafka_header_add(h, "lmsbridge.replays", -1, replays, -1);
+    if (cases[i].truncated)
+      rd_kafka_header_add(h, "lmsbridge.value.truncated", -1, cases[i].truncated, -1);
     lb_dlq_raw raw = raw_of(h, "k", "v");
     lb_dlq_record r;
     assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
@@ -489,6 +539,8 @@ static void test_verdicts(void **state)
   }
   assert_string_equal(lb_dlq_verdict_name(LB_DLQ_REFUSE_LIMIT), "replay_limit");
   assert_string_equal(lb_dlq_verdict_name(LB_DLQ_REFUSE_UNTARGETED), "no_integration");
+  assert_string_equal(lb_dlq_verdict_name(LB_DLQ_REFUSE_TRUNCATED), "truncated");
+  assert_false(lb_dlq_verdict_replays(LB_DLQ_REFUSE_TRUNCATED));
 }
 
 /* ---- the replayed record's headers ---- */

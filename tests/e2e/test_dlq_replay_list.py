@@ -186,7 +186,7 @@ integrations = ( {integrations} );
     check(summary.get("summary") == "dry-run" and summary.get("matched") == 10 and
           summary.get("to_replay") == 6 and
           summary.get("refused") == {"not_a_dead_letter": 0, "unknown_topic": 0,
-                                     "replay_limit": 1, "no_integration": 2,
+                                     "truncated": 0, "replay_limit": 1, "no_integration": 2,
                                      "unknown_integration": 1} and
           summary.get("group") == "completion-worker.dlq-replay" and
           summary["to_replay_by"]["by_integration"] == {"acme-degreed": 4, "globex-sf": 2},

@@ -83,7 +83,9 @@ static void usage(FILE *out)
       "partition with an idempotent producer: same key and value byte for byte,\n"
       "its headers except the DLQ's, lmsbridge.target = the integration that failed,\n"
       "lmsbridge.replays = the record's + 1. Progress (JSON lines) on stderr, a final\n"
-      "summary (JSON) on stdout.\n"
+      "summary (JSON) on stdout. Never replayed: a dead letter whose value the worker\n"
+      "cut to fit the DLQ (lmsbridge.value.truncated: \"true\"; refused as truncated):\n"
+      "it is not the event; find the original by its topic, partition and offset.\n"
       "  --dry-run            print the summary and each selected record with what\n"
       "                       would happen to it; send and commit nothing\n"
       "  --yes                do not ask (required when stdin is not a terminal)\n"
@@ -481,6 +483,14 @@ static void replay_pass(const options *o, const lb_dlq_policy *pol, lb_dlq_reade
       lb_dlq_verdict v = lb_dlq_judge(pol, &rec);
       if (!lb_dlq_verdict_replays(v)) {
         st->refused++;
+        if (v == LB_DLQ_REFUSE_TRUNCATED)
+          lb_log(LB_LOG_WARN,
+                 "dead letter not replayed: its value was cut to fit the dead-letter topic; "
+                 "the original event is at the source coordinates",
+                 LB_S("source_topic", rec.topic), LB_I("source_partition", rec.partition),
+                 LB_I("source_offset", rec.offset), LB_I("dlq_partition", rec.raw.partition),
+                 LB_I("dlq_offset", rec.raw.offset),
+                 LB_I("value_bytes", rec.value_original_bytes));
         e = lb_dlq_replayer_pass(rp, &rec);
       } else {
         rd_kafka_headers_t *h = lb_dlq_replay_headers(&rec, v == LB_DLQ_REPLAY);
