@@ -234,6 +234,18 @@ typedef struct {
   bool match;          /* against the record of test_filters */
 } filter_case;
 
+/* Whether a filter of the one option name=value selects r. */
+static bool matches(const lb_dlq_record *r, const char *name, const char *value)
+{
+  lb_dlq_filter f;
+  char err[256];
+  lb_dlq_filter_init(&f);
+  assert_int_equal(lb_dlq_filter_add(&f, name, value, err, sizeof(err)), LB_E_OK);
+  bool m = lb_dlq_filter_match(&f, r);
+  lb_dlq_filter_release(&f);
+  return m;
+}
+
 static void test_filters(void **state)
 {
   (void)state;
@@ -297,18 +309,11 @@ static void test_filters(void **state)
   rd_kafka_headers_destroy(h);
 
   /* a record without integration: matched by "" */
-  lb_dlq_filter f;
-  lb_dlq_filter_init(&f);
   raw = raw_of(NULL, "k", "v");
   assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
-  assert_int_equal(lb_dlq_filter_add(&f, "integration", "", err, sizeof(err)), LB_E_OK);
-  assert_true(lb_dlq_filter_match(&f, &r));
-  lb_dlq_filter_release(&f);
+  assert_true(matches(&r, "integration", ""));
   /* offset filters never match a record without an original offset */
-  lb_dlq_filter_init(&f);
-  assert_int_equal(lb_dlq_filter_add(&f, "offset-from", "0", err, sizeof(err)), LB_E_OK);
-  assert_false(lb_dlq_filter_match(&f, &r));
-  lb_dlq_filter_release(&f);
+  assert_false(matches(&r, "offset-from", "0"));
   lb_dlq_record_release(&r);
 }
 
@@ -365,27 +370,17 @@ static void test_grep_searches_message_body_and_text_headers(void **state)
   lb_dlq_raw raw = raw_of(h, "key-of-zoe", "{\"marker-in-value\":1}");
   lb_dlq_record r;
   assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
-  char err[256];
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    lb_dlq_filter f;
-    lb_dlq_filter_init(&f);
-    assert_int_equal(lb_dlq_filter_add(&f, "grep", cases[i].text, err, sizeof(err)), LB_E_OK);
-    if (lb_dlq_filter_match(&f, &r) != cases[i].match)
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (matches(&r, "grep", cases[i].text) != cases[i].match)
       fail_msg("--grep \"%s\": expected %s", cases[i].text,
                cases[i].match ? "a match" : "no match");
-    lb_dlq_filter_release(&f);
-  }
   lb_dlq_record_release(&r);
   rd_kafka_headers_destroy(h);
 
   /* a record without headers: nothing to find, nothing to crash on */
-  lb_dlq_filter f;
-  lb_dlq_filter_init(&f);
   raw = raw_of(NULL, "invalid user", "invalid user");
   assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
-  assert_int_equal(lb_dlq_filter_add(&f, "grep", "invalid user", err, sizeof(err)), LB_E_OK);
-  assert_false(lb_dlq_filter_match(&f, &r));
-  lb_dlq_filter_release(&f);
+  assert_false(matches(&r, "grep", "invalid user"));
   lb_dlq_record_release(&r);
 }
 
