@@ -3,8 +3,9 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
+
+#include "lb_strbuf.h"
 
 /* Degreed asks to retry a 503 "30-120 seconds later". */
 #define DEGREED_503_MIN_MS 30000
@@ -19,12 +20,7 @@ const char *lb_outcome_name(lb_outcome o)
 /* SAP answers an expired token with a 4xx whose body says so. */
 static bool says_token_expired(const char *body, size_t len)
 {
-  static const char needle[] = "token has expired";
-  size_t n = sizeof(needle) - 1;
-  for (size_t i = 0; body && len >= n && i <= len - n; i++)
-    if (strncasecmp(body + i, needle, n) == 0)
-      return true;
-  return false;
+  return lb_strbuf_contains_nocase(body, len, "token has expired");
 }
 
 /* The `why` of a retry or a permanent refusal does not name the status:

@@ -243,10 +243,9 @@ static void take_credential(ctx *c, const config_setting_t *s, const char *key,
     take_resolved(c, s, key, value, must_be_ref, secret, ret, ret_ref);
     return;
   }
-  const char *colon = strchr(value, ':');
-  if (!colon || !colon[1]) {
-    fail_at(c, line_of(s), key, "\"%s\" names no %s", value,
-            strncmp(value, "@env:", 5) == 0 ? "variable" : "file");
+  char why[512];
+  if (lb_secret_check_ref(value, why, sizeof(why)) != LB_E_OK) {
+    fail_at(c, line_of(s), key, "%s", why);
     return;
   }
   *ret_ref = dup_or_flag(c, value);
@@ -307,9 +306,8 @@ static void load_properties(ctx *c, const config_setting_t *list,
               "is set by lmsbridge (use kafka.brokers / kafka.group_id)");
       continue;
     }
-    for (size_t j = 0; j < cfg->kafka.nproperties; j++)
-      if (strcmp(cfg->kafka.properties[j].name, name) == 0)
-        fail_at(c, line_of(pair), key, "is given twice");
+    if (lb_config_property_given(cfg, name))
+      fail_at(c, line_of(pair), key, "is given twice");
     lb_config_pair *p = &cfg->kafka.properties[cfg->kafka.nproperties];
     take_secretable(c, pair, key, value, property_is_secret(name), &p->value,
                     &p->ref);
@@ -400,8 +398,8 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   }
   const char *first =
       cfg->kafka.ntopics ? cfg->kafka.topics[0] : d->default_topic;
-  cfg->kafka.dlq_topic = topic_with_suffix(c, first, ".dlq");
-  cfg->kafka.retry_topic = topic_with_suffix(c, first, ".retry");
+  cfg->kafka.dlq_topic = topic_with_suffix(c, first, LB_CONFIG_DLQ_SUFFIX);
+  cfg->kafka.retry_topic = topic_with_suffix(c, first, LB_CONFIG_RETRY_SUFFIX);
   take_str(c, k, "kafka", "dlq_topic", false, &cfg->kafka.dlq_topic);
   take_str(c, k, "kafka", "retry_topic", false, &cfg->kafka.retry_topic);
   if (cfg->kafka.dlq_topic && !valid_topic_name(cfg->kafka.dlq_topic))
@@ -984,6 +982,14 @@ const lb_integration *lb_config_integration(const lb_config *cfg,
     if (strcmp(cfg->integrations[i].id, id) == 0)
       return &cfg->integrations[i];
   return NULL;
+}
+
+bool lb_config_property_given(const lb_config *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
+    if (strcmp(cfg->kafka.properties[i].name, name) == 0)
+      return true;
+  return false;
 }
 
 const char *lb_provider_thumbnail(const lb_provider *p, const char *technology)

@@ -117,6 +117,11 @@ typedef struct {
   size_t nintegrations;
 } lb_config;
 
+/* kafka.dlq_topic and kafka.retry_topic default to the first topic with
+ * these appended. */
+#define LB_CONFIG_DLQ_SUFFIX ".dlq"
+#define LB_CONFIG_RETRY_SUFFIX ".retry"
+
 /* Which daemon is loading: its name is the default group id, its topic
  * the default of kafka.topics (dlq/retry topics derive from it). */
 typedef struct {
@@ -145,6 +150,8 @@ void lb_config_release(lb_config *cfg);
 
 const lb_integration *lb_config_integration(const lb_config *cfg,
                                             const char *id);
+/* Whether kafka.properties sets `name`. */
+bool lb_config_property_given(const lb_config *cfg, const char *name);
 /* Image for a technology (case-insensitive), else the provider logo. */
 const char *lb_provider_thumbnail(const lb_provider *p, const char *technology);
 

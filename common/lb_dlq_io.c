@@ -27,11 +27,6 @@ struct lb_dlq_reader {
   int timeout_ms;
 };
 
-void lb_dlq_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-  lb_kafka_log(rk, level, fac, buf);
-}
-
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
@@ -39,62 +34,50 @@ static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, 
 
 /* ---- reader ---- */
 
-/* The topic must exist: asked for by name, a broker that creates topics
- * (the mock cluster, auto.create.topics.enable) would make an empty one. */
-static lb_err check_exists(lb_dlq_reader *r, char *err, size_t errlen)
-{
-  const char *topics[] = {r->topic};
-  bool missing = false;
-  lb_err rc = lb_kafka_missing_topics(r->rk, topics, 1, r->timeout_ms, &missing, err, errlen);
-  if (rc == LB_E_OK && missing) {
-    snprintf(err, errlen,
-             "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
-             "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
-             "it to the worker's default)",
-             r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
-    rc = LB_E_NOT_FOUND;
-  }
-  return rc;
-}
-
+/* The topic's partitions, from a list of every topic: a topic asked for
+ * by name, a broker that creates topics (the mock cluster,
+ * auto.create.topics.enable) would create, empty. A topic being created
+ * answers LEADER_NOT_AVAILABLE for a moment: the list is asked for again. */
 static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
 {
-  lb_err rc = check_exists(r, err, errlen);
-  if (rc != LB_E_OK)
-    return rc;
-  rc = LB_E_IO;
-  rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   const rd_kafka_metadata_t *md = NULL;
-  if (!rkt) {
-    snprintf(err, errlen, "cannot create topic handle \"%s\": %s", r->topic,
-             rd_kafka_err2str(rd_kafka_last_error()));
-    return LB_E_IO;
-  }
-  /* a topic being created answers LEADER_NOT_AVAILABLE for a moment */
+  const rd_kafka_metadata_topic_t *t = NULL;
+  lb_err rc = LB_E_IO;
   for (int i = 0; i < METADATA_TRIES; i++) {
-    if (md)
+    if (md) {
       rd_kafka_metadata_destroy(md);
-    md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 0, rkt, &md, r->timeout_ms);
+      md = NULL;
+      rd_kafka_poll(r->rk, 200);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md,
+                                              r->timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      snprintf(err, errlen, "cannot read metadata of \"%s\": %s", r->topic,
-               rd_kafka_err2str(e));
+      md = NULL;
+      snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
       goto out;
     }
-    if (md->topic_cnt == 1 && md->topics[0].err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
-        md->topics[0].partition_cnt > 0)
+    t = NULL;
+    for (int k = 0; k < md->topic_cnt && !t; k++)
+      if (strcmp(md->topics[k].topic, r->topic) == 0 &&
+          md->topics[k].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        t = &md->topics[k];
+    if (!t) {
+      snprintf(err, errlen,
+               "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
+               "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
+               "it to the worker's default)",
+               r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
+      rc = LB_E_NOT_FOUND;
+      goto out;
+    }
+    if (t->err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE && t->partition_cnt > 0)
       break;
-    rd_kafka_poll(r->rk, 200);
   }
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      md->topics[0].partition_cnt <= 0) {
-    rd_kafka_resp_err_t e = md->topic_cnt == 1 ? md->topics[0].err
-                                               : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt <= 0) {
     snprintf(err, errlen, "dead-letter topic \"%s\" cannot be read: %s", r->topic,
-             e ? rd_kafka_err2str(e) : "no partitions");
+             t->err ? rd_kafka_err2str(t->err) : "no partitions");
     goto out;
   }
-  const rd_kafka_metadata_topic_t *t = &md->topics[0];
   r->parts = calloc((size_t)t->partition_cnt, sizeof(*r->parts));
   if (!r->parts) {
     snprintf(err, errlen, "out of memory");
@@ -108,7 +91,6 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
 out:
   if (md)
     rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(rkt);
   return rc;
 }
 

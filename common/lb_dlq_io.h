@@ -95,8 +95,4 @@ lb_err lb_dlq_replayer_finish(lb_dlq_replayer *rp, int timeout_ms, char *err, si
  * offset}. New. */
 json_object *lb_dlq_replayer_committed_json(const lb_dlq_replayer *rp);
 
-/* librdkafka's log lines as lb_log JSON lines: lb_kafka_log, which both
- * handles install (lb_kafka_conf_new); kept for tests. */
-void lb_dlq_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
-
 #endif

@@ -97,10 +97,7 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
 
 bool lb_kafka_property_given(const lb_config *cfg, const char *name)
 {
-  for (size_t i = 0; i < cfg->kafka.nproperties; i++)
-    if (strcmp(cfg->kafka.properties[i].name, name) == 0)
-      return true;
-  return false;
+  return lb_config_property_given(cfg, name);
 }
 
 void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -129,11 +126,11 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
   /* a consumer's default is false already, and setting it explicitly has
    * librdkafka warn (AUTOCREATE) against brokers whose Metadata requests
    * cannot carry it (the mock cluster): only the producer's true goes */
-  if (client == LB_KAFKA_PRODUCER && !lb_kafka_property_given(cfg, "allow.auto.create.topics") &&
+  if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "allow.auto.create.topics") &&
       rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) !=
           RD_KAFKA_CONF_OK)
     goto fail;
-  if (client == LB_KAFKA_PRODUCER && !lb_kafka_property_given(cfg, "message.max.bytes")) {
+  if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "message.max.bytes")) {
     snprintf(value, sizeof(value), "%d", LB_KAFKA_MESSAGE_MAX_BYTES);
     if (rd_kafka_conf_set(conf, "message.max.bytes", value, err, errlen) != RD_KAFKA_CONF_OK)
       goto fail;

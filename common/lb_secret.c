@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define ENV_PREFIX "@env:"
 #define FILE_PREFIX "@file:"
 
@@ -57,34 +56,41 @@ out:
   return buf;
 }
 
+lb_err lb_secret_check_ref(const char *ref, char *why, size_t whylen)
+{
+  bool env = ref && strncmp(ref, ENV_PREFIX, strlen(ENV_PREFIX)) == 0;
+  bool file = ref && strncmp(ref, FILE_PREFIX, strlen(FILE_PREFIX)) == 0;
+  if (!env && !file) {
+    snprintf(why, whylen, "must be \"@env:NAME\" or \"@file:PATH\"");
+    return LB_E_SECRET;
+  }
+  if (!ref[strlen(env ? ENV_PREFIX : FILE_PREFIX)]) {
+    snprintf(why, whylen, "\"%s\" names no %s", env ? ENV_PREFIX : FILE_PREFIX,
+             env ? "variable" : "file");
+    return LB_E_SECRET;
+  }
+  return LB_E_OK;
+}
+
 lb_err lb_secret_resolve(const char *ref, char **ret, char *why, size_t whylen)
 {
   char *value = NULL;
+  lb_err rc = lb_secret_check_ref(ref, why, whylen);
 
-  if (ref && strncmp(ref, ENV_PREFIX, strlen(ENV_PREFIX)) == 0) {
+  if (rc != LB_E_OK)
+    return rc;
+  if (strncmp(ref, ENV_PREFIX, strlen(ENV_PREFIX)) == 0) {
     const char *name = ref + strlen(ENV_PREFIX);
-    const char *env = *name ? getenv(name) : NULL;
-    if (!*name) {
-      snprintf(why, whylen, "\"@env:\" names no variable");
-      return LB_E_SECRET;
-    }
+    const char *env = getenv(name);
     if (!env) {
       snprintf(why, whylen, "environment variable \"%s\" is not set", name);
       return LB_E_SECRET;
     }
     value = strdup(env);
-  } else if (ref && strncmp(ref, FILE_PREFIX, strlen(FILE_PREFIX)) == 0) {
-    const char *path = ref + strlen(FILE_PREFIX);
-    if (!*path) {
-      snprintf(why, whylen, "\"@file:\" names no file");
-      return LB_E_SECRET;
-    }
-    value = read_secret_file(path, why, whylen);
+  } else {
+    value = read_secret_file(ref + strlen(FILE_PREFIX), why, whylen);
     if (!value)
       return LB_E_SECRET;
-  } else {
-    snprintf(why, whylen, "must be \"@env:NAME\" or \"@file:PATH\"");
-    return LB_E_SECRET;
   }
   if (!value) {
     snprintf(why, whylen, "out of memory");

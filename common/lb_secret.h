@@ -15,6 +15,11 @@
 /* True when `value` starts with "@env:" or "@file:". */
 bool lb_secret_is_ref(const char *value);
 
+/* Checks the form of a reference without resolving it: LB_E_OK when it is
+ * "@env:NAME" or "@file:PATH" with a name or path; else LB_E_SECRET with
+ * why in `why`. */
+lb_err lb_secret_check_ref(const char *ref, char *why, size_t whylen);
+
 /* Resolves a reference into a new string (*ret, free() it). On failure
  * returns LB_E_SECRET, writes why to `why` (never the secret) and leaves
  * *ret untouched. */

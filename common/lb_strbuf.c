@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void lb_strbuf_init(lb_strbuf *b, size_t max)
 {
@@ -125,4 +126,17 @@ char *lb_strbuf_detach(lb_strbuf *b)
   char *s = b->buf ? b->buf : strdup("");
   *b = (lb_strbuf){.max = b->max};
   return s;
+}
+
+bool lb_strbuf_contains_nocase(const void *bytes, size_t len, const char *needle)
+{
+  const char *h = bytes;
+  size_t n = strlen(needle);
+  if (!n)
+    return true;
+  /* strncasecmp stops at a NUL or a difference, never past n bytes */
+  for (size_t i = 0; h && len >= n && i <= len - n; i++)
+    if (strncasecmp(h + i, needle, n) == 0)
+      return true;
+  return false;
 }

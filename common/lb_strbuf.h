@@ -32,4 +32,9 @@ int lb_strbuf_append_json_string(lb_strbuf *b, const char *s);
  * Returns "" copied if nothing was appended; NULL on out of memory. */
 char *lb_strbuf_detach(lb_strbuf *b);
 
+/* Whether the `len` bytes at `bytes` (NUL bytes included, nothing read
+ * past them) hold `needle`, ASCII case ignored. An empty needle is found
+ * everywhere; NULL bytes hold nothing else. */
+bool lb_strbuf_contains_nocase(const void *bytes, size_t len, const char *needle);
+
 #endif

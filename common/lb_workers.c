@@ -5,38 +5,10 @@
 #include <string.h>
 
 #include "lb_cli.h"
-#include "lb_event.h"
 #include "lb_strbuf.h"
 
-static bool is_catalog_event(const char *value, size_t len)
-{
-  lb_catalog_event ev;
-  char err[64];
-  if (lb_catalog_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
-    return false;
-  lb_catalog_event_release(&ev);
-  return true;
-}
-
-static bool is_completion_event(const char *value, size_t len)
-{
-  lb_completion_event ev;
-  char err[64];
-  if (lb_completion_event_parse(&ev, value, len, err, sizeof(err)) != LB_E_OK)
-    return false;
-  lb_completion_event_release(&ev);
-  return true;
-}
-
-static const char *catalog_foreign(const char *value, size_t len)
-{
-  return is_completion_event(value, len) ? "completion-worker" : NULL;
-}
-
-static const char *completion_foreign(const char *value, size_t len)
-{
-  return is_catalog_event(value, len) ? "catalog-worker" : NULL;
-}
+static const char *catalog_foreign(const char *value, size_t len);
+static const char *completion_foreign(const char *value, size_t len);
 
 const lb_worker lb_catalog_worker = {
   .name = "catalog-worker",
@@ -61,6 +33,38 @@ const lb_worker lb_completion_worker = {
 
 const lb_worker *const lb_workers[] = {&lb_catalog_worker, &lb_completion_worker, NULL};
 
+/* Whether `value` is a valid event of o: o's planner, given no
+ * integrations, dead-letters only what it cannot parse. */
+static bool valid_for(const lb_worker *o, const char *value, size_t len)
+{
+  static const lb_config none;
+  lb_plan plan;
+  if (o->plan(&none, value, len, 0, &plan) != LB_E_OK)
+    return false;
+  bool valid = !plan.dead_letter;
+  lb_plan_release(&plan);
+  return valid;
+}
+
+/* The name of the other daemon whose valid event `value` is, else NULL. */
+static const char *foreign_of(const lb_worker *w, const char *value, size_t len)
+{
+  for (size_t i = 0; lb_workers[i]; i++)
+    if (lb_workers[i] != w && valid_for(lb_workers[i], value, len))
+      return lb_workers[i]->name;
+  return NULL;
+}
+
+static const char *catalog_foreign(const char *value, size_t len)
+{
+  return foreign_of(&lb_catalog_worker, value, len);
+}
+
+static const char *completion_foreign(const char *value, size_t len)
+{
+  return foreign_of(&lb_completion_worker, value, len);
+}
+
 const lb_worker *lb_worker_find(const char *name)
 {
   for (size_t i = 0; name && lb_workers[i]; i++)
@@ -75,8 +79,8 @@ static bool others_topic(const lb_worker *o, const char *topic)
 {
   size_t n = strlen(o->default_topic);
   return topic && strncmp(topic, o->default_topic, n) == 0 &&
-         (topic[n] == '\0' || strcmp(topic + n, ".retry") == 0 ||
-          strcmp(topic + n, ".dlq") == 0);
+         (topic[n] == '\0' || strcmp(topic + n, LB_CONFIG_RETRY_SUFFIX) == 0 ||
+          strcmp(topic + n, LB_CONFIG_DLQ_SUFFIX) == 0);
 }
 
 static void finding(lb_strbuf *b, const lb_config *cfg, const lb_worker *w, const lb_worker *o,

@@ -14,6 +14,7 @@
 
 #include "lb_dlq_io.h"
 #include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
+#include "lb_kafka.h"
 #include "lb_log.h"
 
 #define TOPIC "completion-events"
@@ -32,7 +33,7 @@ static int setup(void **state)
   fixture *f = calloc(1, sizeof(*f));
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, lb_dlq_kafka_log);
+  rd_kafka_conf_set_log_cb(conf, lb_kafka_log);
   f->mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   assert_non_null(f->mrk);
   f->mc = rd_kafka_mock_cluster_new(f->mrk, 1);
@@ -138,6 +139,7 @@ static void test_reader_range_and_rewind(void **state)
   r = lb_dlq_reader_new(&o, err, sizeof(err));
   assert_null(r);
   assert_non_null(strstr(err, "no-such.dlq"));
+  assert_non_null(strstr(err, "does not exist"));
   f->cfg.kafka.dlq_topic = DLQ;
 }
 

@@ -257,6 +257,43 @@ static void test_literal_value_refused(void **state)
   expect_refused(NULL, NULL, NULL);
 }
 
+/* The form alone: a reference naming something passes whether or not the
+ * variable is set or the file exists; the reasons are those resolve gives. */
+static void test_check_ref_table(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *ref;
+    lb_err rc;
+    const char *why;
+  } cases[] = {
+    {"@env:" ENV_NAME, LB_E_OK, NULL},
+    {"@file:/does/not/exist", LB_E_OK, NULL},
+    {"@env:", LB_E_SECRET, "\"@env:\" names no variable"},
+    {"@file:", LB_E_SECRET, "\"@file:\" names no file"},
+    {"@env", LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
+    {VALUE, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
+    {NULL, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
+  };
+  unsetenv(ENV_NAME);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char why[256] = "untouched";
+    const char *r = cases[i].ref ? cases[i].ref : "(null)";
+    lb_err rc = lb_secret_check_ref(cases[i].ref, why, sizeof(why));
+    if (rc != cases[i].rc)
+      fail_msg("\"%s\": rc %s, want %s", r, lb_err_name(rc), lb_err_name(cases[i].rc));
+    if (strcmp(why, cases[i].why ? cases[i].why : "untouched") != 0)
+      fail_msg("\"%s\": reason \"%s\"", r, why);
+    if (cases[i].why) { /* resolve refuses it with the same words */
+      char *got = UNTOUCHED;
+      char rwhy[256] = "";
+      assert_int_equal(lb_secret_resolve(cases[i].ref, &got, rwhy, sizeof(rwhy)), LB_E_SECRET);
+      assert_ptr_equal(got, UNTOUCHED);
+      assert_string_equal(rwhy, cases[i].why);
+    }
+  }
+}
+
 static void test_why_is_bounded(void **state)
 {
   (void)state;
@@ -288,6 +325,7 @@ int main(void)
     cmocka_unit_test_teardown(test_file_empty_or_only_newline, teardown),
     cmocka_unit_test_teardown(test_file_with_nul_byte, teardown),
     cmocka_unit_test_teardown(test_literal_value_refused, teardown),
+    cmocka_unit_test_teardown(test_check_ref_table, teardown),
     cmocka_unit_test_teardown(test_why_is_bounded, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

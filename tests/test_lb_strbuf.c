@@ -362,6 +362,38 @@ static void test_release_empties_and_accepts_null(void **state)
   lb_strbuf_release(&b);
 }
 
+static void test_contains_nocase(void **state)
+{
+  (void)state;
+  static const char hay[] = "HTTP 400: The Token Has EXPIRED\0token has expired";
+  size_t first = strlen(hay); /* up to the NUL */
+  const struct {
+    size_t len;
+    const char *needle;
+    bool found;
+  } cases[] = {
+    {sizeof(hay) - 1, "token has expired", true},
+    {sizeof(hay) - 1, "http 400", true},          /* at the start */
+    {first, "has expired", true},                  /* at the very end of the range */
+    {first - 1, "has expired", false},             /* one byte short */
+    {first + 6, "expired token", false},           /* a NUL is not a space */
+    {sizeof(hay) - 1, "expired token", false},
+    {sizeof(hay) - 1, "tokenhas", false},
+    {4, "http 400", false},                        /* range shorter than the needle */
+    {0, "h", false},
+    {0, "", true},
+    {sizeof(hay) - 1, "", true},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (lb_strbuf_contains_nocase(hay, cases[i].len, cases[i].needle) != cases[i].found)
+      fail_msg("case %zu \"%s\" in %zu bytes: want %d", i, cases[i].needle, cases[i].len,
+               cases[i].found);
+  /* the second copy, past the NUL, is found in the whole range */
+  assert_true(lb_strbuf_contains_nocase(hay + first, sizeof(hay) - 1 - first, "TOKEN HAS"));
+  assert_false(lb_strbuf_contains_nocase(NULL, 10, "x"));
+  assert_true(lb_strbuf_contains_nocase(NULL, 0, ""));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -384,6 +416,7 @@ int main(void)
     cmocka_unit_test(test_reset_keeps_memory_and_cap),
     cmocka_unit_test(test_reset_of_unused_buffer),
     cmocka_unit_test(test_release_empties_and_accepts_null),
+    cmocka_unit_test(test_contains_nocase),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
