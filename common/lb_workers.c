@@ -116,11 +116,16 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
                         cfg->path ? cfg->path : "configuration", o->name, o->name, w->name,
                         w->name, w->default_topic);
   }
-  if (b.len > 0) {
+  if (b.overflow) {
+    /* out of memory (the cap is far above two daemons' findings): say so,
+     * as lb_config_load does, in the little memory freed by dropping the rest */
+    lb_strbuf_release(&b);
+    if (lb_strbuf_appendf(&b, "%s: out of memory\n", cfg->path ? cfg->path : "configuration") == 0)
+      *ret_errors = lb_strbuf_detach(&b);
+    rc = LB_E_NOMEM;
+  } else if (b.len > 0) {
     *ret_errors = lb_strbuf_detach(&b);
     rc = LB_E_CONFIG;
-  } else if (b.overflow) {
-    rc = LB_E_NOMEM;
   }
   lb_strbuf_release(&b);
   return rc;
