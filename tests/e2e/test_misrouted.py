@@ -9,20 +9,20 @@ topics) and how to fix it, exit 1; each daemon takes its own example file,
 and a file with topics and a group of its own; a SIGHUP to the other's file
 is refused and the running configuration stays.
 
-At run time: a completion-worker whose topic carries a valid catalog.v1
-event (its own invalid events before it are dead-lettered as usual) stops
-with one error naming the topic and the other daemon, exit 1, commits
-nothing past it and dead-letters nothing of it; started again it stops at
-the same record."""
+At run time, each way round: a completion-worker whose topic carries a
+valid catalog.v1 event, and a catalog-worker whose topic carries a valid
+completion.v1 event (its own invalid events before it are dead-lettered as
+usual), stops with one error naming the topic and the other daemon, exit 1,
+commits nothing past it and dead-letters nothing of it; started again it
+stops at the same record."""
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 
 from harness import (WORKERS, Env, check, completion, degreed_integration, degreed_tenant,
                      die_with_test, finish, wait_for, worker_config_path)
-from catalog_fixtures import catalog_event
+from catalog_fixtures import catalog_event, degreed_items
 
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 EXAMPLES = os.path.join(SRC, "deploy", "examples")
@@ -70,56 +70,70 @@ for name, other in OTHER.items():
     rc, out, err = run(name, "--check-config", "--config", mine)
     check(rc == 0, f"{name} --check-config {name}.conf: exit 0 ({rc}) {err[-200:]}")
 
-tmp = tempfile.mkdtemp(prefix="lb-misrouted-")
-base = open(os.path.join(EXAMPLES, "completion-worker.conf")).read()
-own = os.path.join(tmp, "own.conf")
-with open(own, "w") as f:
-    f.write(base.replace('group_id = "completion-worker"', 'group_id = "lms-completions"')
-            .replace('topics = ["completion-events"]', 'topics = ["lms-completions"]')
-            .replace('"completion-events.dlq"', '"lms-completions.dlq"')
-            .replace('"completion-events.retry"', '"lms-completions.retry"'))
-rc, out, err = run("completion-worker", "--check-config", "--config", own)
-check(rc == 0, f"a file with topics and a group of its own passes ({rc}) {err[-200:]}")
-group_only = os.path.join(tmp, "group.conf")
-with open(group_only, "w") as f:
-    f.write(base.replace('group_id = "completion-worker"', 'group_id = "catalog-worker"'))
-rc, out, err = run("completion-worker", "--check-config", "--config", group_only)
-check(rc == 1 and 'kafka.group_id: "catalog-worker" is catalog-worker\'s consumer group' in err
-      and "kafka.topics" not in err,
-      f"the other daemon's group id alone is refused, naming only it ({rc})")
-shutil.rmtree(tmp)
+with tempfile.TemporaryDirectory(prefix="lb-misrouted-") as tmp:
+    base = open(os.path.join(EXAMPLES, "completion-worker.conf")).read()
+    own = os.path.join(tmp, "own.conf")
+    with open(own, "w") as f:
+        f.write(base.replace('group_id = "completion-worker"', 'group_id = "lms-completions"')
+                .replace('topics = ["completion-events"]', 'topics = ["lms-completions"]')
+                .replace('"completion-events.dlq"', '"lms-completions.dlq"')
+                .replace('"completion-events.retry"', '"lms-completions.retry"'))
+    rc, out, err = run("completion-worker", "--check-config", "--config", own)
+    check(rc == 0, f"a file with topics and a group of its own passes ({rc}) {err[-200:]}")
+    group_only = os.path.join(tmp, "group.conf")
+    with open(group_only, "w") as f:
+        f.write(base.replace('group_id = "completion-worker"', 'group_id = "catalog-worker"'))
+    rc, out, err = run("completion-worker", "--check-config", "--config", group_only)
+    check(rc == 1 and 'kafka.group_id: "catalog-worker" is catalog-worker\'s consumer group' in err
+          and "kafka.topics" not in err,
+          f"the other daemon's group id alone is refused, naming only it ({rc})")
 
 # ---- at run time ----
-# the topic carries the other daemon's events (the file is the worker's own)
+# the topic carries the other daemon's events (the file is the worker's own):
+# (worker, other daemon, its own event for an id, the other's valid event,
+#  integration settings, how many of its events the LMS holds, what they are)
+RUNS = [
+    ("completion-worker", "catalog-worker", lambda i: (i, completion(i, "acme", i)),
+     catalog_event("course", "c1", 1), "rate_limit_per_minute = 0;",
+     lambda env: len(env.state("acme")["degreed"]["completions"]), "completion"),
+    ("catalog-worker", "completion-worker", lambda i: catalog_event("course", i, 1),
+     ("c1", completion("c1", "acme", "c1")),
+     "rate_limit_per_minute = 0; catalog = { public = true; };",
+     lambda env: len(degreed_items(env.state("acme"))), "catalog item"),
+]
+for name, other, own_event, (okey, ovalue), extra, delivered, what in RUNS:
+    TOPIC = name.split("-")[0] + "-events"
+    DLQ = f"{TOPIC}.dlq"
+    env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"], [degreed_tenant("acme", SECRET)])
+    try:
+        env.produce_many(TOPIC, [own_event("c0"), ("bad", "not json"), (okey, ovalue),
+                                 own_event("c3")])
+        integ = degreed_integration(env, "acme-degreed", "acme", "SECRET", extra)
+        for attempt in (1, 2):
+            w = env.worker(name, integ, env={"SECRET": SECRET})
+            rc = w.proc.wait(timeout=60)
+            errors = [l for l in w.logs() if l.get("level") == "error"]
+            check(rc == 1, f"{name} run {attempt}: the worker stops by itself, exit 1 ({rc})")
+            check(len(errors) == 1 and errors[0].get("msg") == "misrouted topic, stopping" and
+                  errors[0].get("offset") == 2 and
+                  f'topic "{TOPIC}" carries {other}\'s events' in errors[0].get("error", "")
+                  and worker_config_path(w) in errors[0].get("error", ""),
+                  f"{name} run {attempt}: one error names the topic, the other daemon and the "
+                  f"file: {[e.get('error') for e in errors]}")
+            dlq = env.consume_all(DLQ)
+            check([r["key"] for r in dlq] == ["bad"],
+                  f"{name} run {attempt}: only its own invalid event is dead-lettered, not "
+                  f"{other}'s event ({[r['key'] for r in dlq]})")
+            check(env.committed(name, TOPIC, [0]) == {0: 2},
+                  f"{name} run {attempt}: the committed offset stops at {other}'s event (2)")
+            n = delivered(env)
+            check(n == 1, f"{name} run {attempt}: the {what} before it is delivered, none after "
+                          f"({n})")
+    finally:
+        env.close()
+
 TOPIC = "completion-events"
 DLQ = f"{TOPIC}.dlq"
-env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"], [degreed_tenant("acme", SECRET)])
-try:
-    key, catalog = catalog_event("course", "c1", 1)
-    env.produce_many(TOPIC, [("c0", completion("c0", "acme", "c0")), ("bad", "not json"),
-                             (key, catalog), ("c3", completion("c3", "acme", "c3"))])
-    integ = degreed_integration(env, "acme-degreed", "acme", "SECRET")
-    for attempt in (1, 2):
-        w = env.worker("completion-worker", integ, env={"SECRET": SECRET})
-        rc = w.proc.wait(timeout=60)
-        errors = [l for l in w.logs() if l.get("level") == "error"]
-        check(rc == 1, f"run {attempt}: the worker stops by itself, exit 1 ({rc})")
-        check(len(errors) == 1 and errors[0].get("msg") == "misrouted topic, stopping" and
-              errors[0].get("offset") == 2 and
-              f'topic "{TOPIC}" carries catalog-worker\'s events' in errors[0].get("error", "")
-              and worker_config_path(w) in errors[0].get("error", ""),
-              f"run {attempt}: one error names the topic, the other daemon and the file: "
-              f"{[e.get('error') for e in errors]}")
-        dlq = env.consume_all(DLQ)
-        check([r["key"] for r in dlq] == ["bad"],
-              f"run {attempt}: only its own invalid event is dead-lettered, not the catalog "
-              f"event ({[r['key'] for r in dlq]})")
-        check(env.committed("completion-worker", TOPIC, [0]) == {0: 2},
-              f"run {attempt}: the committed offset stops at the catalog event (2)")
-        n = len(env.state("acme")["degreed"]["completions"])
-        check(n == 1, f"run {attempt}: the completion before it is delivered, none after ({n})")
-finally:
-    env.close()
 
 # ---- SIGHUP to the other daemon's group id: refused, the worker runs on ----
 env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"], [degreed_tenant("acme", SECRET)])
