@@ -4,9 +4,13 @@ resolves to a file or directory inside the repository (and its #anchor to
 a heading of the target, for links to Markdown files), and no file names a
 document that lives outside the repository (the project's design notes,
 style guide or shared reference notes). Skipped: .git and build*
-directories. Needs no build."""
+directories. The checker first proves itself on a fixture (a broken path and
+a bad anchor must be reported), and the repository's links must number at
+least MIN_LINKS, so a pattern that stopped matching cannot pass unseen.
+Needs no build."""
 import os
 import re
+import tempfile
 import urllib.parse
 
 from deploy_lib import SOURCE, check, finish, rel
@@ -102,16 +106,20 @@ def anchors_of(path):
     return _anchor_cache[path]
 
 
-def check_link(md, target):
-    """None when the link resolves, else why not."""
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target):  # https:, mailto: ...
+def external(target):
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target)  # https:, mailto: ...
+
+
+def check_link(md, target, root=SOURCE):
+    """None when the link resolves inside `root`, else why not."""
+    if external(target):
         return None
     path, _, anchor = target.partition("#")
     path = urllib.parse.unquote(path)
     if path.startswith("/"):
         return "an absolute path (links must be relative to the file)"
     dest = os.path.normpath(os.path.join(os.path.dirname(md), path)) if path else md
-    if os.path.relpath(dest, SOURCE).startswith(".."):
+    if os.path.relpath(dest, root).startswith(".."):
         return "points outside the repository"
     if not os.path.exists(dest):
         return "no such file or directory"
@@ -123,17 +131,58 @@ def check_link(md, target):
     return None
 
 
+def file_links(md, root=SOURCE):
+    """The relative links of `md` ((line, target)) and those that do not
+    resolve ((line, target, why))."""
+    with open(md, encoding="utf-8") as f:
+        found = [(n, t) for n, t in links(f.read()) if not external(t)]
+    return found, [(n, t, why) for n, t in found if (why := check_link(md, t, root))]
+
+
+# ---- self-check: the checker finds what it must find ----
+
+FIXTURE = {
+    "a.md": """# Fixture
+
+[good](b.md#real-heading), [a directory](sub/) and ![an image](sub/x.png).
+A [broken path](missing.md) here.
+
+```
+[in a code block](not-checked.md)
+```
+Inline code `[not a link](not-checked.md)`, and a [bad anchor](b.md#no-such-heading).
+""",
+    "b.md": "# Real heading\n\ntext\n",
+    "sub/x.png": "",
+}
+with tempfile.TemporaryDirectory(prefix="lb-doc-links-") as tmp:
+    for name, text in FIXTURE.items():
+        os.makedirs(os.path.dirname(os.path.join(tmp, name)), exist_ok=True)
+        with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+            f.write(text)
+    found, bad = file_links(os.path.join(tmp, "a.md"), tmp)
+    got = [(n, t, why.split(" in ")[0]) for n, t, why in bad]
+    check(len(found) == 5 and got == [
+        (4, "missing.md", "no such file or directory"),
+        (9, "b.md#no-such-heading", "no heading with the anchor #no-such-heading")],
+        f"self-check: of a fixture's 5 links (2 in code left out) the broken path and the bad "
+        f"anchor are reported, the good ones not ({len(found)} found, {got})")
+
+# ---- every relative link of the repository resolves ----
+
+# the repository has well over this many: far fewer means links go unseen
+MIN_LINKS = 120
 mds = [p for p in repo_files() if p.endswith(".md")]
 check(len(mds) >= 10, f"{len(mds)} Markdown files in the repository")
+nlinks = nbad = 0
 for md in mds:
-    with open(md, encoding="utf-8") as f:
-        text = f.read()
-    found = list(links(text))
-    bad = [(n, t, why) for n, t in found if (why := check_link(md, t))]
+    found, bad = file_links(md)
+    nlinks += len(found)
+    nbad += len(bad)
     for n, t, why in bad:
         check(False, f"{rel(md)}:{n}: link ({t}): {why}")
-    if not bad:
-        check(True, f"{rel(md)}: {len(found)} links resolve")
+check(nlinks >= MIN_LINKS and nbad == 0,
+      f"{nlinks} relative links checked (at least {MIN_LINKS}), {nbad} do not resolve")
 
 # ---- nothing refers to documents outside the repository ----
 
