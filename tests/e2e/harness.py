@@ -155,8 +155,8 @@ class Env:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        if self._own_real:  # its logs stay after a failed check
-            self.real.close(keep_logs=bool(failures))
+        if self._own_real:  # its logs stay after a failed check or an exception
+            self.real.close(keep_logs=bool(failures) or sys.exc_info()[0] is not None)
 
     # -- Kafka --
     def produce(self, topic, records):
@@ -165,7 +165,8 @@ class Env:
             args = ["kcat", "-b", self.brokers, "-t", topic, "-P", "-k", key]
             for hk, hv in (headers or {}).items():
                 args += ["-H", f"{hk}={hv}"]
-            subprocess.run(args, input=value.encode(), check=True, timeout=30)
+            subprocess.run(args, input=value.encode(), check=True, timeout=30,
+                           preexec_fn=die_with_test)
 
     def produce_many(self, topic, records, partition=None):
         """Fast path without headers: key TAB value lines through one kcat
@@ -174,12 +175,13 @@ class Env:
         args = ["kcat", "-b", self.brokers, "-t", topic, "-P", "-K", "\t"]
         if partition is not None:
             args += ["-p", str(partition)]
-        subprocess.run(args, input=data.encode(), check=True, timeout=120)
+        subprocess.run(args, input=data.encode(), check=True, timeout=120,
+                       preexec_fn=die_with_test)
 
     def consume_all(self, topic):
         """Every record of a topic: dicts with key, payload, headers (dict)."""
         p = subprocess.run(["kcat", "-b", self.brokers, "-t", topic, "-C", "-e", "-J",
-                            "-q"], capture_output=True, timeout=60)
+                            "-q"], capture_output=True, timeout=60, preexec_fn=die_with_test)
         out = []
         for line in p.stdout.decode().splitlines():
             if not line.strip():
@@ -210,14 +212,16 @@ class Env:
         args = ["kcat", "-b", self.brokers, "-Q", "-J"]
         for p in range(nparts):
             args += ["-t", f"{topic}:{p}:-1"]
-        out = subprocess.run(args, capture_output=True, timeout=30, check=True).stdout
+        out = subprocess.run(args, capture_output=True, timeout=30, check=True,
+                             preexec_fn=die_with_test).stdout
         data = json.loads(out).get(topic, {})
         return {v["partition"]: v["offset"] for v in data.values() if isinstance(v, dict)}
 
     def partitions(self, topic):
         """The partition ids of a topic (kcat -L)."""
         out = subprocess.run(["kcat", "-b", self.brokers, "-L", "-J", "-t", topic],
-                             capture_output=True, timeout=30, check=True).stdout
+                             capture_output=True, timeout=30, check=True,
+                             preexec_fn=die_with_test).stdout
         for t in json.loads(out)["topics"]:
             if t["topic"] == topic:
                 return sorted(p["partition"] for p in t["partitions"])
@@ -487,7 +491,8 @@ def dlq_replay(*args, env=None, stdin=None, timeout=120):
     penv = dict(os.environ)
     penv.update(env or {})
     p = subprocess.run([DLQ_REPLAY, *args], capture_output=True, timeout=timeout, env=penv,
-                       input=stdin.encode() if stdin is not None else b"")
+                       input=stdin.encode() if stdin is not None else b"",
+                       preexec_fn=die_with_test)
     lines = []
     for line in p.stdout.decode().splitlines():
         if line.strip():
@@ -516,4 +521,5 @@ def produce_to(env, topic, partition, records):
         args = ["kcat", "-b", env.brokers, "-t", topic, "-p", str(partition), "-P", "-k", key]
         for hk, hv in (headers or {}).items():
             args += ["-H", f"{hk}={hv}"]
-        subprocess.run(args, input=value.encode(), check=True, timeout=30)
+        subprocess.run(args, input=value.encode(), check=True, timeout=30,
+                       preexec_fn=die_with_test)
