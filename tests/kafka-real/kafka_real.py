@@ -318,6 +318,22 @@ def _cmdline(pid):
         return ""
 
 
+def _sigkill_pid(pid, ndir, timeout=10):
+    """SIGKILLs `pid` if it still runs with `ndir` on its command line (a
+    recycled pid is left alone) and waits up to `timeout` s for it to go.
+    True when it was sent the signal; one that died meanwhile is no error."""
+    if not (pid and _alive(pid) and ndir in _cmdline(pid)):
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    end = time.time() + timeout
+    while _alive(pid) and time.time() < end:
+        time.sleep(0.05)
+    return True
+
+
 def _kill_pidfile(path, only_orphans=False):
     """Kills the process a pid file names if it still runs with the pid
     file's directory on its command line (a recycled pid is left alone).
@@ -330,13 +346,7 @@ def _kill_pidfile(path, only_orphans=False):
     pid, owner = rec.get("pid", 0), rec.get("owner", 0)
     if only_orphans and (not owner or _alive(owner)):
         return False
-    killed = False
-    if pid and _alive(pid) and os.path.dirname(os.path.abspath(path)) in _cmdline(pid):
-        os.kill(pid, signal.SIGKILL)
-        killed = True
-        end = time.time() + 10
-        while _alive(pid) and time.time() < end:
-            time.sleep(0.05)
+    killed = _sigkill_pid(pid, os.path.dirname(os.path.abspath(path)))
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return killed
@@ -1080,13 +1090,16 @@ class RealKafka:
     # -- nodes --
     def kill(self, nid):
         """SIGKILL one node (no clean shutdown)."""
-        n = self.node(nid)
-        if n.running():
-            os.kill(n.pid, signal.SIGKILL)
-            if n.proc is not None:
-                n.proc.wait()
-            else:
-                self.wait_for(lambda: not _alive(n.pid), 30, f"node {nid} to die")
+        self._sigkill(self.node(nid))
+
+    def _sigkill(self, n):
+        """SIGKILL node n and wait until it is gone; a node that died already
+        is no error. Its pid file goes."""
+        if n.proc is not None:
+            n.proc.kill()   # our child: its pid is ours until waited for
+            n.proc.wait()
+        elif _sigkill_pid(n.pid, n.dir, timeout=30) and _alive(n.pid):
+            raise KafkaRealError(f"node {n.id} (pid {n.pid}) still runs 30s after SIGKILL")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(n.pidfile)
 
@@ -1113,7 +1126,8 @@ class RealKafka:
         result = {}
         for n in nodes:
             if n.running():
-                os.kill(n.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):  # died meanwhile
+                    os.kill(n.pid, signal.SIGTERM)
             else:
                 result[n.id] = "not running"
         end = time.time() + timeout
@@ -1126,17 +1140,8 @@ class RealKafka:
                         n.proc.wait(timeout=0.2)
                 else:
                     time.sleep(0.2)
-            if n.running():
-                os.kill(n.pid, signal.SIGKILL)
-                if n.proc is not None:
-                    n.proc.wait()
-                else:
-                    self.wait_for(lambda: not _alive(n.pid), 30, f"node {n.id} to die")
-                result[n.id] = "killed"
-            else:
-                result[n.id] = "clean"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(n.pidfile)
+            result[n.id] = "killed" if n.running() else "clean"
+            self._sigkill(n)   # a node that stopped: only its pid file goes
         return result
 
     def close(self, keep_logs=True):
