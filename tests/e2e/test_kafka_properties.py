@@ -6,7 +6,8 @@ reset), producer-only ones (compression, acks, a message timeout) and shared
 ones (the shipped examples' client.id), and librdkafka logs no CONFWARN
 ("... is a consumer property and will be ignored by this producer") nor
 AUTOCREATE warning; the workers consume, dead-letter (their producer works)
-and deliver."""
+and deliver. The same checks see the CONFWARN a property does cause (the
+deprecated offset.store.method), in a worker's log and dlq-replay's."""
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
                      dlq_replay, wait_for, worker_config_path)
 from catalog_fixtures import catalog_event, degreed
@@ -47,17 +48,19 @@ try:
     }
     for name, w in workers.items():
         topic = name.split("-")[0] + "-events"
-        wait_for(lambda: len(env.consume_all(f"{topic}.dlq")) == 1, 60,
-                 f"{name}: the invalid event dead-lettered")
+        dlq = wait_for(lambda: (lambda r: r if len(r) == 1 else None)(
+            env.consume_all(f"{topic}.dlq")), 60, f"{name}: the invalid event dead-lettered")
         integ = "acme-degreed" if "completion" in name else "prov-degreed"
         wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration=integ,
                                   outcome="success") >= 1,
                  60, f"{name}: the valid event delivered")
-        check(True, f"{name}: consumes, delivers and dead-letters (both clients work)")
+        check(dlq[0]["key"] in ("bad", "kbad") and
+              dlq[0]["headers"].get("__connect.errors.exception.class.name") == "invalid_event",
+              f"{name}: consumes, delivers and dead-letters the invalid event (both clients work)")
         logs = w.logs()
-        check(any(l.get("msg") == "librdkafka" or l.get("msg") == "consuming" for l in logs) and
-              not confwarns(logs),
-              f"{name}: no CONFWARN or AUTOCREATE at start "
+        # the clients are made before "consuming": their CONFWARNs come first
+        check(any(l.get("msg") == "consuming" for l in logs) and not confwarns(logs),
+              f"{name}: its log went past the start and holds no CONFWARN or AUTOCREATE "
               f"({[l.get('detail') for l in confwarns(logs)]})")
 
         rc, lines, err = dlq_replay("list", "--config", worker_config_path(w),
@@ -65,8 +68,21 @@ try:
         check(rc == 0 and len(lines) >= 1 and
               "CONFWARN" not in err and "AUTOCREATE" not in err,
               f"dlq-replay list with {name}'s file: no CONFWARN or AUTOCREATE (exit {rc}, "
-              f"{err.count('CONFWARN')} warnings)")
+              f"{err.count('CONFWARN') + err.count('AUTOCREATE')} warnings)")
         w.stop_and_check(name)
+
+    # the checks above can fail: a deprecated property warns
+    w = env.worker("completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
+                   env={"SECRET": SECRET},
+                   extra_kafka=EXTRA["completion-worker"] + MIXED + ', ["offset.store.method", "broker"]')
+    warned = [l.get("detail", "") for l in confwarns(w.logs())]
+    check(any("offset.store.method is deprecated" in d for d in warned),
+          f"with offset.store.method the worker's log holds its CONFWARN ({len(warned)} warnings)")
+    rc, lines, err = dlq_replay("list", "--config", worker_config_path(w),
+                                "--worker", "completion-worker", env={"SECRET": SECRET})
+    check(rc == 0 and "CONFWARN" in err and "offset.store.method" in err,
+          f"with offset.store.method dlq-replay's output holds its CONFWARN (exit {rc})")
+    w.stop_and_check("completion-worker with offset.store.method")
 finally:
     env.close()
 finish()
