@@ -437,14 +437,21 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
     /* the engine stopped for a valid new file: it goes on with it, with
      * its Kafka clients and partitions when the kafka settings are the
      * same (no rebalance), else a new engine joins the group anew */
+    bool kept = lb_engine_can_keep(e, &reload.next, err, sizeof(err));
+    if (!kept) {
+      lb_engine_destroy(e); /* leaves the group, under the running configuration */
+      e = NULL;
+    }
     lb_config running = *cfg;
     *cfg = reload.next;
     reload.have_next = false;
     lb_log_set_level(cfg->observability.log_level);
-    bool kept = lb_engine_reconfigure(e, err, sizeof(err)) == LB_E_OK;
-    if (!kept) {
-      lb_engine_destroy(e); /* leaves the group */
+    if (kept && lb_engine_reconfigure(e, err, sizeof(err)) != LB_E_OK) {
+      lb_log(LB_LOG_WARN, "reload: cannot go on with the same clients, new clients join "
+                          "the group", LB_S("error", err));
+      lb_engine_destroy(e);
       e = NULL;
+      kept = false;
     }
     lb_config_release(&running);
     lb_log(LB_LOG_INFO, "configuration reloaded", LB_S("file", path),

@@ -1797,7 +1797,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
                                         {"fetch.wait.max.ms", "100"}};
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
-    if (!lb_kafka_property_given(e->cfg, soft[k][0]) &&
+    if (!lb_config_property_given(e->cfg, soft[k][0]) &&
         !set(conf, soft[k][0], soft[k][1], err, errlen))
       goto fail;
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -2110,34 +2110,42 @@ out:
   return rc;
 }
 
+bool lb_engine_can_keep(const lb_engine *e, const lb_config *next, char *err, size_t errlen)
+{
+  if (!e->reloading || e->closed || e->fatal) {
+    snprintf(err, errlen, "the engine has left the group: new clients join it");
+    return false;
+  }
+  char *fp = kafka_fingerprint(next);
+  bool same = fp && strcmp(fp, e->kafka_fp) == 0;
+  if (!same)
+    snprintf(err, errlen, fp ? "the kafka settings changed: new clients join the group"
+                             : "out of memory: new clients join the group");
+  free(fp);
+  return same;
+}
+
 lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
 {
-  lb_err rc = LB_E_CONFIG;
+  lb_err rc = LB_E_IO;
   lb_obs *obs = NULL;
-  char *fp = kafka_fingerprint(e->cfg), *listen = strdup(e->cfg->observability.listen);
-  if (!fp || !listen) {
+  char *listen = strdup(e->cfg->observability.listen);
+  if (!listen) {
     snprintf(err, errlen, "out of memory");
     rc = LB_E_NOMEM;
-    goto out;
+    goto fail;
   }
-  if (!e->reloading || e->closed || e->fatal || strcmp(fp, e->kafka_fp) != 0) {
-    snprintf(err, errlen, "the kafka settings changed: new clients join the group");
-    goto out;
-  }
-  /* a new address: its server first, so that a failure changes nothing */
+  /* a new address: its server first (the old one serves until then) */
   if (strcmp(listen, e->listen) != 0 &&
-      !(obs = lb_obs_start(listen, e->metrics, err, errlen))) {
-    rc = LB_E_IO;
-    goto out;
-  }
+      !(obs = lb_obs_start(listen, e->metrics, err, errlen)))
+    goto fail;
   drop_work(e);
   if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
       (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
-    goto out; /* half rebuilt: the caller destroys the engine */
+    goto fail;
   if (obs) {
     lb_obs_stop(e->obs);
     e->obs = obs;
-    obs = NULL;
     free(e->listen);
     e->listen = listen;
     listen = NULL;
@@ -2146,10 +2154,13 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   e->kept = true;
   lb_obs_set_ready(e->obs, e->assigned);
   update_assigned(e);
-  rc = LB_E_OK;
-out:
+  free(listen);
+  return LB_E_OK;
+fail:
+  /* what was built for the old configuration (integration indexes, the
+   * client's tokens) must not meet the new one in lb_engine_destroy() */
+  drop_work(e);
   lb_obs_stop(obs);
-  free(fp);
   free(listen);
   return rc;
 }

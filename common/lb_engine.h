@@ -60,19 +60,26 @@ void lb_engine_destroy(lb_engine *e);
  * (finish or hand back in-flight work, commit). Returns the exit code. */
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop);
 
-/* Goes on with a new configuration after lb_engine_run() returned for an
- * accepted reload: the caller has put the new configuration where
- * opts.cfg points, keeping the old one alive until this returns. When the
- * kafka settings (brokers, group, topics, properties) are those the engine
- * was built with, it keeps its consumer and producer, its group membership
- * and its partitions (each goes on from its committed offset: no
- * rebalance), builds the rest anew from the new configuration (its memory
- * of delivered versions, OCN batches, the delivery client, the
+/* Whether the engine, after lb_engine_run() returned for an accepted
+ * reload, can keep its Kafka clients with the configuration `next`: the
+ * kafka settings (brokers, group, topics, properties) are those it was
+ * built with. When not, why is in err, and the caller destroys the engine
+ * (which leaves the group, its revocation served with the running
+ * configuration: destroy before the new one takes its place) and creates
+ * a new one. */
+bool lb_engine_can_keep(const lb_engine *e, const lb_config *next, char *err, size_t errlen);
+
+/* Goes on with a new configuration the engine can keep (above): the
+ * caller has put it where opts.cfg points, keeping the old one alive until
+ * this returns. The engine keeps its consumer and producer, its group
+ * membership and its partitions (each goes on from its committed offset:
+ * no rebalance), builds the rest anew from the new configuration (its
+ * memory of delivered versions, OCN batches, the delivery client, the
  * observability server when the address changed; the metrics go on) and
- * returns LB_E_OK: call lb_engine_run() again. Otherwise it returns an
- * error with why in err (LB_E_CONFIG: the kafka settings changed): the
- * caller destroys the engine (which leaves the group) and creates a new
- * one. */
+ * returns LB_E_OK: call lb_engine_run() again. On an error (why in err:
+ * the new observability address cannot be served, out of memory) nothing
+ * built for the old configuration is left; the caller destroys the engine
+ * and creates a new one. */
 lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen);
 
 /* The engine's metrics (for tests). */
