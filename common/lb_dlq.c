@@ -542,19 +542,6 @@ static bool in_list(char *const *v, size_t n, const char *s)
   return false;
 }
 
-/* Whether the `len` bytes at hay hold needle, ASCII case ignored. */
-static bool contains_nocase(const void *hay, size_t len, const char *needle)
-{
-  const char *h = hay;
-  size_t n = strlen(needle);
-  if (!n)
-    return true;
-  for (size_t i = 0; h && len >= n && i <= len - n; i++)
-    if (strncasecmp(h + i, needle, n) == 0)
-      return true;
-  return false;
-}
-
 /* Headers of a dead letter that hold numbers, times or marks, not text: --grep
  * leaves them out (--grep 400 is not meant to match an offset). */
 static bool is_structured_header(const char *name)
@@ -575,8 +562,8 @@ static bool is_structured_header(const char *name)
  * headers); values that are not text (a NUL, invalid UTF-8) are skipped. */
 static bool grep_matches(const lb_dlq_record *r, const char *text)
 {
-  if ((r->message && contains_nocase(r->message, strlen(r->message), text)) ||
-      (r->http_body && contains_nocase(r->http_body, strlen(r->http_body), text)))
+  if ((r->message && lb_strbuf_contains_nocase(r->message, strlen(r->message), text)) ||
+      (r->http_body && lb_strbuf_contains_nocase(r->http_body, strlen(r->http_body), text)))
     return true;
   const rd_kafka_headers_t *h = r->raw.headers;
   const char *name;
@@ -588,7 +575,7 @@ static bool grep_matches(const lb_dlq_record *r, const char *text)
     if (!val || is_structured_header(name) || memchr(val, '\0', size) ||
         !utf8_valid(val, size))
       continue;
-    if (contains_nocase(val, size, text))
+    if (lb_strbuf_contains_nocase(val, size, text))
       return true;
   }
   return false;

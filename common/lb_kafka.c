@@ -95,11 +95,6 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
   return true;
 }
 
-bool lb_kafka_property_given(const lb_config *cfg, const char *name)
-{
-  return lb_config_property_given(cfg, name);
-}
-
 void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
   lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN

@@ -29,9 +29,6 @@ typedef enum { LB_KAFKA_CONSUMER, LB_KAFKA_PRODUCER } lb_kafka_client;
  * librdkafka itself reports it. Thread-safe; the table is read once. */
 bool lb_kafka_property_applies(const char *name, lb_kafka_client client);
 
-/* lb_config_property_given, for callers not yet moved to it. */
-bool lb_kafka_property_given(const lb_config *cfg, const char *name);
-
 /* A new configuration for a client of kind `client`: bootstrap.servers,
  * the file's properties that apply to it (in the file's order), lb_kafka_log
  * as the log callback, and, where the file does not set them, the defaults
