@@ -4,6 +4,9 @@ kcat, and the checks that nothing is left running.
 Environment (set by ctest): LB_BIN_DIR, the build directory (the brokers'
 data goes under LB_BIN_DIR/tests/kafka-real/run/); LB_KAFKA_REAL=0 skips.
 """
+import contextlib
+import ctypes
+import json
 import os
 import re
 import subprocess
@@ -103,3 +106,194 @@ def api_version_line(rk):
     with kafka_real.KafkaConn(rk.nodes[0].address) as c:
         v = c.api_versions()
     return ", ".join(f"{n} v{v[k][0]}-{v[k][1]}" for k, n in names.items() if k in v)
+
+
+# ---- a steady stream under faults (test_broker_restart, test_failover) ----
+
+class _RdMessage(ctypes.Structure):
+    _fields_ = [("err", ctypes.c_int), ("rkt", ctypes.c_void_p), ("partition", ctypes.c_int32),
+                ("payload", ctypes.c_void_p), ("len", ctypes.c_size_t),
+                ("key", ctypes.c_void_p), ("key_len", ctypes.c_size_t),
+                ("offset", ctypes.c_int64), ("_private", ctypes.c_void_p)]
+
+
+_DR_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(_RdMessage), ctypes.c_void_p)
+_LOG_CB = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p,
+                           ctypes.c_char_p)
+
+
+def _rdkafka():
+    lib = ctypes.CDLL("librdkafka.so.1")
+    lib.rd_kafka_conf_new.restype = ctypes.c_void_p
+    lib.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                      ctypes.c_char_p, ctypes.c_size_t]
+    lib.rd_kafka_conf_set_dr_msg_cb.argtypes = [ctypes.c_void_p, _DR_CB]
+    lib.rd_kafka_conf_set_log_cb.argtypes = [ctypes.c_void_p, _LOG_CB]
+    lib.rd_kafka_new.restype = ctypes.c_void_p
+    lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                                 ctypes.c_size_t]
+    lib.rd_kafka_topic_new.restype = ctypes.c_void_p
+    lib.rd_kafka_topic_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+    lib.rd_kafka_produce.argtypes = [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int,
+                                     ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                     ctypes.c_size_t, ctypes.c_void_p]
+    lib.rd_kafka_last_error.restype = ctypes.c_int
+    lib.rd_kafka_poll.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.rd_kafka_flush.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.rd_kafka_outq_len.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_topic_destroy.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_destroy.argtypes = [ctypes.c_void_p]
+    lib.rd_kafka_err2str.restype = ctypes.c_char_p
+    return lib
+
+
+class Stream:
+    """A steady stream into `topic`: `rate` (key, value) records a second
+    from a thread, through librdkafka itself (ctypes; the workers' library)
+    as an idempotent producer with acks=all and a message timeout of
+    5 minutes, so it rides out a broker outage (kcat gives up when every
+    broker is down). fed[i]: the time record i was handed to librdkafka;
+    acked[i]: (error code, partition, offset, time) of its delivery report.
+    librdkafka's own log lines go to `log`."""
+
+    def __init__(self, brokers, topic, records, rate, log):
+        import threading
+        self.records, self.rate = records, rate
+        self.fed, self.acked = [], {}
+        self._stop = threading.Event()
+        self._log = open(log, "w")
+        self.lib = lib = _rdkafka()
+        err = ctypes.create_string_buffer(512)
+        conf = lib.rd_kafka_conf_new()
+        for k, v in (("bootstrap.servers", brokers), ("enable.idempotence", "true"),
+                     ("acks", "all"), ("message.timeout.ms", "300000"), ("linger.ms", "5")):
+            if lib.rd_kafka_conf_set(conf, k.encode(), v.encode(), err, 512) != 0:
+                raise RuntimeError(f"producer {k}: {err.value.decode()}")
+        self._dr = _DR_CB(self._delivered)   # kept: librdkafka calls them
+        self._logcb = _LOG_CB(self._logged)
+        lib.rd_kafka_conf_set_dr_msg_cb(conf, self._dr)
+        lib.rd_kafka_conf_set_log_cb(conf, self._logcb)
+        self.rk = lib.rd_kafka_new(0, conf, err, 512)   # RD_KAFKA_PRODUCER
+        if not self.rk:
+            raise RuntimeError(f"producer: {err.value.decode()}")
+        self.rkt = lib.rd_kafka_topic_new(self.rk, topic.encode(), None)
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self.started = time.time()
+        self._thread.start()
+
+    def _delivered(self, rk, m, opaque):
+        m = m.contents
+        self.acked[int(m._private or 0) - 1] = (m.err, m.partition, m.offset, time.time())
+
+    def _logged(self, rk, level, fac, buf):
+        with contextlib.suppress(Exception):
+            self._log.write(f"{time.time():.3f} {level} {fac.decode()} {buf.decode()}\n")
+
+    def _feed(self):
+        lib = self.lib
+        for i, (k, v) in enumerate(self.records):
+            due = self.started + i / self.rate
+            while not self._stop.is_set() and time.time() < due:
+                lib.rd_kafka_poll(self.rk, 0)
+                time.sleep(min(0.01, max(0.0, due - time.time())))
+            if self._stop.is_set():
+                return
+            kb, vb = k.encode(), v.encode()
+            while lib.rd_kafka_produce(self.rkt, -1, 2, vb, len(vb), kb, len(kb),
+                                       ctypes.c_void_p(i + 1)) != 0:   # RD_KAFKA_MSG_F_COPY
+                lib.rd_kafka_poll(self.rk, 100)   # queue full: wait for room
+            self.fed.append(time.time())
+            lib.rd_kafka_poll(self.rk, 0)
+
+    def fed_before(self, t):
+        """How many records were handed to the producer before time t."""
+        return sum(1 for x in self.fed if x < t)
+
+    def done(self):
+        return not self._thread.is_alive()
+
+    def close(self, timeout=400):
+        """Stops feeding, waits for every delivery report (up to `timeout`
+        s) and destroys the producer. {error name: count} of the reports
+        that failed; records with no report count as "no report"."""
+        self._stop.set()
+        self._thread.join()
+        if self.rk:
+            end = time.time() + timeout
+            while self.lib.rd_kafka_outq_len(self.rk) > 0 and time.time() < end:
+                self.lib.rd_kafka_poll(self.rk, 100)
+            self.lib.rd_kafka_topic_destroy(self.rkt)
+            self.lib.rd_kafka_destroy(self.rk)
+            self.rk = None
+            self._log.close()
+        bad = {}
+        for i in range(len(self.fed)):
+            e = self.acked.get(i, (None,))[0]
+            if e != 0:
+                name = "no report" if e is None else self.lib.rd_kafka_err2str(e).decode()
+                bad[name] = bad.get(name, 0) + 1
+        return bad
+
+
+class Sampler:
+    """Calls fn() (a dict of numbers) every `interval` s from a thread;
+    samples is [(time, dict)]; a call that raised is skipped."""
+
+    def __init__(self, fn, interval=0.25):
+        import threading
+        self.fn, self.interval, self.samples = fn, interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            t = time.time()
+            try:
+                self.samples.append((t, self.fn()))
+            except Exception:  # noqa: BLE001 (a broker or worker mid-restart)
+                pass
+            self._stop.wait(max(0.0, self.interval - (time.time() - t)))
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def rises(self, key, t0, t1):
+        """Times in [t0, t1] at which sample[key] grew."""
+        out, last = [], None
+        for t, s in self.samples:
+            v = s.get(key)
+            if v is None:
+                continue
+            if last is not None and v > last and t0 <= t <= t1:
+                out.append(t)
+            last = v
+        return out
+
+    def stall(self, key, t0, t1):
+        """The longest time in [t0, t1] during which sample[key] did not
+        grow (from t0 to its first growth, between growths, from the last
+        to t1 when it never grew again)."""
+        marks = [t0] + self.rises(key, t0, t1) + [t1]
+        return max(b - a for a, b in zip(marks, marks[1:]))
+
+    def first_rise(self, key, t0):
+        r = self.rises(key, t0, float("inf"))
+        return r[0] if r else None
+
+    def value_at(self, key, t):
+        """sample[key] of the last sample at or before t (None if none)."""
+        v = None
+        for ts, s in self.samples:
+            if ts > t:
+                break
+            v = s.get(key, v)
+        return v
+
+
+def topic_records(brokers, topic):
+    """Every record of a topic as dicts with partition, offset, key,
+    payload (kcat -C -J)."""
+    p = kcat(["-b", brokers, "-t", topic, "-C", "-e", "-J", "-q"], timeout=180)
+    return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
