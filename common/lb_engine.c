@@ -27,6 +27,9 @@
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
 #define REPRODUCE_DELAY_MS 1000
+/* a refusal by the brokers that only an operator can fix (credentials,
+ * TLS, a missing ACL) is said again at most this often while it lasts */
+#define REFUSED_LOG_INTERVAL_MS 30000
 /* items whose version and LMS id the engine remembers (lb_known) */
 #define KNOWN_ITEMS 200000
 /* Record sizes as librdkafka and the broker count them (record format v2):
@@ -129,6 +132,7 @@ struct msg {
   size_t pending;    /* deliveries (or the dead letter) not resolved */
   bool planned;
   bool dead_letter_pending;
+  int64_t dead_letter_at_mono; /* when to try it again */
   /* from the record's headers */
   char *target;      /* only this integration (retry or replay) */
   int attempts;
@@ -168,6 +172,10 @@ struct lb_engine {
   bool assigned;
   volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
   int64_t next_stats_mono;
+  /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
+   * brokers refusing the credentials, the TLS handshake, a write to the
+   * DLQ [0] or the retry topic [1] */
+  int64_t auth_log_next, tls_log_next, acl_log_next[2];
   size_t record_max; /* largest record the producer writes (see BATCH_OVERHEAD) */
   size_t ninteg;     /* integrations the batches, the client were built for */
   char *kafka_fp;    /* the kafka settings the clients were built with */
@@ -682,6 +690,45 @@ static bool too_large_to_park(const lb_engine *e, const msg *m, const dlv *d)
   return over;
 }
 
+/* A property of a client as librdkafka holds it ("" when unset). */
+static const char *client_prop(rd_kafka_t *rk, const char *name, char *buf, size_t len)
+{
+  size_t n = len;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, buf, &n) != RD_KAFKA_CONF_OK)
+    buf[0] = '\0';
+  return buf;
+}
+
+/* The brokers refuse the worker's Kafka account a write to the DLQ or the
+ * retry topic (TOPIC_AUTHORIZATION_FAILED: its ACLs lack WRITE on it).
+ * Said as one error naming the topic, the missing ACL and the account, at
+ * most every REFUSED_LOG_INTERVAL_MS for each of the two topics, instead
+ * of a line per record and attempt; the records are written again later
+ * and their offsets wait for them. True when err is that refusal. */
+static bool write_refused(lb_engine *e, const char *topic, bool retry_topic,
+                          rd_kafka_resp_err_t err)
+{
+  if (err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+    return false;
+  int64_t now = lb_time_mono_ms();
+  if (now < e->acl_log_next[retry_topic])
+    return true;
+  e->acl_log_next[retry_topic] = now + REFUSED_LOG_INTERVAL_MS;
+  char user[256], acl[512];
+  client_prop(e->prk, "sasl.username", user, sizeof(user));
+  snprintf(acl, sizeof(acl), "WRITE on topic %s", topic);
+  lb_log(LB_LOG_ERROR,
+         retry_topic ? "the brokers refuse a write to the retry topic: the worker's Kafka account "
+                       "lacks the WRITE ACL on it; retrying, the source offset does not advance"
+                     : "the brokers refuse a write to the dead-letter topic: the worker's Kafka "
+                       "account lacks the WRITE ACL on it; retrying, the source offset does not "
+                       "advance",
+         LB_S("topic", topic), LB_S("missing_acl", acl),
+         LB_S("user", user[0] ? user : NULL), LB_S("error", rd_kafka_err2name(err)),
+         LB_S("detail", rd_kafka_err2str(err)));
+  return true;
+}
+
 /* Writes the record for d (NULL: m's own dead letter): parked in the retry
  * topic, or a dead letter. A dead letter larger than its cap is written
  * with its value cut to fit, at a UTF-8 boundary (and without the source
@@ -741,9 +788,10 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     free(pr);
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
       refused_as_too_large(e, m, d, park, size);
-    lb_log(LB_LOG_WARN, "cannot queue a record for the dead-letter or retry topic, retrying",
-           LB_S("topic", topic), LB_S("error", rd_kafka_err2str(err)),
-           LB_I("record_bytes", (long long)size));
+    if (!write_refused(e, topic, park, err))
+      lb_log(LB_LOG_WARN, "cannot queue a record for the dead-letter or retry topic, retrying",
+             LB_S("topic", topic), LB_S("error", rd_kafka_err2str(err)),
+             LB_I("record_bytes", (long long)size));
     return false;
   }
   return true;
@@ -756,6 +804,7 @@ static void schedule_reproduce(lb_engine *e, dlv *d, msg *m)
   (void)e;
   if (!d) {
     m->dead_letter_pending = true;
+    m->dead_letter_at_mono = lb_time_mono_ms() + REPRODUCE_DELAY_MS;
   } else {
     d->produce_due = true;
     d->produce_at_mono = lb_time_mono_ms() + REPRODUCE_DELAY_MS;
@@ -782,6 +831,11 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     bool too_large = rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
     if (too_large)
       refused_as_too_large(e, m, d, done.retry_topic, done.size);
+    if (!too_large &&
+        write_refused(e, rd_kafka_topic_name(rkm->rkt), done.retry_topic, rkm->err)) {
+      schedule_reproduce(e, d, m);
+      return;
+    }
     lb_log(LB_LOG_WARN,
            too_large ? "cannot write to the dead-letter or retry topic: the broker refuses "
                        "the record as too large (the topic's max.message.bytes is below the "
@@ -1576,7 +1630,7 @@ static void reproduce_due(lb_engine *e)
   int64_t now = lb_time_mono_ms();
   for (part *p = e->parts; p; p = p->next) {
     for (msg *m = p->msgs; m; m = m->next) {
-      if (m->dead_letter_pending) {
+      if (m->dead_letter_pending && m->dead_letter_at_mono <= now) {
         m->dead_letter_pending = false;
         write_out(e, m, NULL);
       }
@@ -1619,12 +1673,54 @@ static void declare_metrics(lb_metrics *m)
                      "value cut to fit (lmsbridge.value.truncated), by reason.");
 }
 
+/* The brokers refuse the client's credentials (__AUTHENTICATION: a wrong
+ * password, an unknown user, a mechanism they do not enable) or the TLS
+ * handshake fails (__SSL: a certificate the CA file does not vouch for, or
+ * one that does not name the address connected to). Nothing works until
+ * the configuration or the brokers change: one error saying what to check,
+ * at most every REFUSED_LOG_INTERVAL_MS for each of the two (librdkafka
+ * keeps trying; the worker stays up, not ready until it has partitions).
+ * Never the password: librdkafka's reason does not carry it, and the log
+ * redacts every secret. True when err is one of them. */
+static bool connection_refused(lb_engine *e, rd_kafka_t *rk, int err, const char *reason)
+{
+  bool tls = err == RD_KAFKA_RESP_ERR__SSL;
+  if (!tls && err != RD_KAFKA_RESP_ERR__AUTHENTICATION)
+    return false;
+  int64_t now = lb_time_mono_ms(), *next = tls ? &e->tls_log_next : &e->auth_log_next;
+  if (now < *next)
+    return true;
+  *next = now + REFUSED_LOG_INTERVAL_MS;
+  char a[1024], b[256];
+  if (tls) {
+    client_prop(rk, "ssl.ca.location", a, sizeof(a));
+    lb_log(LB_LOG_ERROR,
+           "kafka TLS handshake failed: the brokers' certificate is not signed by a trusted CA "
+           "or does not name the address connected to (check ssl.ca.location and the broker "
+           "addresses); retrying",
+           LB_S("client", rd_kafka_name(rk)), LB_S("brokers", e->cfg->kafka.brokers),
+           LB_S("ssl_ca_location", a[0] ? a : NULL), LB_S("reason", reason));
+  } else {
+    client_prop(rk, "sasl.mechanisms", a, sizeof(a));
+    client_prop(rk, "sasl.username", b, sizeof(b));
+    lb_log(LB_LOG_ERROR,
+           "kafka authentication failed: the brokers refuse the worker's credentials (check "
+           "sasl.username and sasl.password, and that the brokers enable the mechanism); "
+           "retrying",
+           LB_S("client", rd_kafka_name(rk)), LB_S("brokers", e->cfg->kafka.brokers),
+           LB_S("mechanism", a), LB_S("user", b[0] ? b : NULL), LB_S("reason", reason));
+  }
+  return true;
+}
+
 /* A fatal error (a fenced static member, a broken idempotent producer):
  * nothing can be delivered safely any more; the loop stops. */
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
   lb_engine *e = opaque;
   char buf[512];
+  if (connection_refused(e, rk, err, reason))
+    return;
   if (err == RD_KAFKA_RESP_ERR__FATAL) {
     rd_kafka_fatal_error(rk, buf, sizeof(buf));
     lb_log(LB_LOG_ERROR, "fatal kafka error, stopping", LB_S("client", rd_kafka_name(rk)),
@@ -1942,6 +2038,10 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
       ok = true; /* stopped before it began: nothing to do */
       goto out;
     }
+    /* their errors (refused credentials, a failed TLS handshake) are said
+     * now, not once the wait is over */
+    poll_consumer(e);
+    rd_kafka_poll(e->prk, 0);
     if (lb_time_mono_ms() >= next_warn) {
       lb_log(LB_LOG_WARN, "cannot reach the brokers to check the topics, retrying",
              LB_S("brokers", cfg->kafka.brokers), LB_S("error", err));
@@ -1980,7 +2080,14 @@ out:
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
 {
   /* reconfigured for a reload: checked, subscribed and assigned already */
-  if (!e->kept && (!topics_exist(e, stop) || !subscribe(e)))
+  if (!e->kept && !topics_exist(e, stop))
+    return 1;
+  if (!e->kept && *stop) {
+    /* stopped while waiting for the brokers: it never consumed */
+    lb_log(LB_LOG_INFO, "stopped before consuming");
+    return 0;
+  }
+  if (!e->kept && !subscribe(e))
     return 1;
   e->kept = e->reloading = false;
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
