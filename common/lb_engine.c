@@ -174,8 +174,8 @@ struct lb_engine {
   int64_t next_stats_mono;
   /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
    * brokers refusing the credentials, the TLS handshake, a write to the
-   * DLQ [0] or the retry topic [1] */
-  int64_t auth_log_next, tls_log_next, acl_log_next[2];
+   * DLQ [0] or the retry topic [1], the group or a read of a topic */
+  int64_t auth_log_next, tls_log_next, acl_log_next[2], group_log_next, read_log_next;
   size_t record_max; /* largest record the producer writes (see BATCH_OVERHEAD) */
   size_t ninteg;     /* integrations the batches, the client were built for */
   char *kafka_fp;    /* the kafka settings the clients were built with */
@@ -1974,6 +1974,40 @@ static bool subscribe(lb_engine *e)
   return true;
 }
 
+/* The brokers refuse the worker's Kafka account its group (no READ ACL on
+ * it: it cannot join) or a fetch from a topic it consumes (no READ ACL on
+ * the topic: nothing of it is consumed, though its partitions are
+ * assigned). Said as one error naming the ACL, at most every
+ * REFUSED_LOG_INTERVAL_MS for each of the two; librdkafka keeps trying and
+ * the worker goes on once the ACL is granted. True when the consumer
+ * error is one of them. */
+static bool read_refused(lb_engine *e, const rd_kafka_message_t *rkm)
+{
+  bool group = rkm->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
+  if (!group && rkm->err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+    return false;
+  int64_t now = lb_time_mono_ms(), *next = group ? &e->group_log_next : &e->read_log_next;
+  if (now < *next)
+    return true;
+  *next = now + REFUSED_LOG_INTERVAL_MS;
+  const char *topic = !group && rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
+  char user[256], acl[512];
+  client_prop(e->rk, "sasl.username", user, sizeof(user));
+  if (group)
+    snprintf(acl, sizeof(acl), "READ on group %s", e->cfg->kafka.group_id);
+  else
+    snprintf(acl, sizeof(acl), "READ on topic %s", topic ? topic : "(not named by librdkafka)");
+  lb_log(LB_LOG_ERROR,
+         group ? "the brokers refuse the worker's Kafka account its consumer group: it lacks "
+                 "the READ ACL on the group; nothing is consumed until it has it"
+               : "the brokers refuse the worker's Kafka account a read of a topic it consumes: "
+                 "it lacks the READ ACL on the topic; nothing of it is consumed until it has it",
+         LB_S("topic", topic), LB_S("group", e->cfg->kafka.group_id), LB_S("missing_acl", acl),
+         LB_S("user", user[0] ? user : NULL), LB_S("error", rd_kafka_err2name(rkm->err)),
+         LB_S("detail", rd_kafka_message_errstr(rkm)));
+  return true;
+}
+
 /* Takes what the consumer has, without waiting. */
 static int poll_consumer(lb_engine *e)
 {
@@ -1981,7 +2015,7 @@ static int poll_consumer(lb_engine *e)
   rd_kafka_message_t *rkm;
   while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(e->rk, 0))) {
     if (rkm->err) {
-      if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !read_refused(e, rkm))
         lb_log(LB_LOG_WARN, "kafka consumer error", LB_S("error", rd_kafka_message_errstr(rkm)));
       rd_kafka_message_destroy(rkm);
       continue;
