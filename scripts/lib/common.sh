@@ -7,7 +7,7 @@ LB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LB_PACKAGES=(
   build-essential cmake pkg-config ca-certificates openssl
   librdkafka-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev
-  libmicrohttpd-dev libcmocka-dev
+  libmicrohttpd-dev libcmocka-dev uuid-dev
   kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
   maven openjdk-17-jre-headless
 )
