@@ -6,6 +6,7 @@ SIGTERM, checking that it exits 0 (under ASan that also means: no leaks).
 """
 
 import base64
+import ctypes
 import http.client
 import json
 import os
@@ -68,6 +69,15 @@ DEFAULT_CONFIG = {
 }
 
 
+_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
+
+
+def die_with_parent():
+    """Popen preexec_fn: SIGKILL when the test process dies, however it dies,
+    so a killed test leaves no sandbox running."""
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -102,7 +112,8 @@ class Sandbox:
                 json.dump(self.config, f)
             cmd += ["--config", cfg]
         self.stderr = open(os.path.join(self.dir, "stderr"), "w+")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                     preexec_fn=die_with_parent)
         deadline = time.time() + 15
         while time.time() < deadline:
             if os.path.exists(ready):
