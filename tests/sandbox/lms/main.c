@@ -1,5 +1,6 @@
-/* lms-sandbox: an HTTP server that behaves like the Degreed API v2 and the
- * SAP SuccessFactors OCN APIs, for tests, demos and benchmarks.
+/* lms-sandbox: an HTTP server that behaves like the Degreed API v2, the
+ * SAP SuccessFactors OCN APIs and an xAPI Learning Record Store, for tests,
+ * demos and benchmarks.
  * See README.md beside this file. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,9 +38,9 @@ static void usage(FILE *out)
 	      "                   [--log-max-entries N] [--log-max-mib N]\n"
 	      "                   [--max-records N] [--max-tokens N]\n"
 	      "\n"
-	      "Serves the Degreed API v2 and SuccessFactors OCN APIs per tenant under\n"
-	      "/t/<tenant>/..., and the control API under /_sandbox/. PORT 0 picks a\n"
-	      "free port; the ready file then receives http://HOST:PORT.\n"
+	      "Serves the Degreed API v2, SuccessFactors OCN APIs and an xAPI LRS per\n"
+	      "tenant under /t/<tenant>/..., and the control API under /_sandbox/.\n"
+	      "PORT 0 picks a free port; the ready file then receives http://HOST:PORT.\n"
 	      "Runs until SIGTERM or SIGINT. See tests/sandbox/lms/README.md.\n",
 	      out);
 }

@@ -8,6 +8,7 @@
 #include "sbx_control.h"
 #include "sbx_degreed.h"
 #include "sbx_sf.h"
+#include "sbx_xapi.h"
 
 #define LOG_TEXT_MAX 65536
 
@@ -50,32 +51,43 @@ void sbx_route(struct sbx_request *req)
 		req->api = SBX_API_SF_TOKEN;
 	else if (strncmp(sub, "/learning/", 10) == 0)
 		req->api = SBX_API_SF;
+	else if (strcmp(sub, "/xapi") == 0 || strncmp(sub, "/xapi/", 6) == 0)
+		req->api = SBX_API_XAPI;
 }
 
 uint32_t sbx_dispatch_latency(struct sbx_world *w, struct sbx_request *req)
 {
 	struct sbx_tenant *t;
+	unsigned api = req->api;
 	uint32_t ms = 0;
 
 	if (req->api == SBX_API_NONE || req->api == SBX_API_CONTROL)
 		return 0;
+	/* Whether /oauth/token serves a Degreed or an xAPI client is known from
+	 * the body, in sbx_dispatch; the delay comes first and applies to both. */
+	if (api == SBX_API_DEGREED_TOKEN)
+		api |= SBX_API_XAPI_TOKEN;
 	pthread_mutex_lock(&w->lock);
 	t = sbx_world_tenant(w, req->tenant);
 	if (t)
-		ms = sbx_faults_latency(&t->faults, req->api);
+		ms = sbx_faults_latency(&t->faults, api);
 	pthread_mutex_unlock(&w->lock);
 	return ms;
 }
 
-static void dialect_error(enum sbx_api api, struct sbx_response *resp, int status,
-			  const char *code, const char *msg)
+static void dialect_error(const struct sbx_request *req, struct sbx_response *resp,
+			  int status, const char *code, const char *msg)
 {
-	switch (api) {
+	switch (req->api) {
+	case SBX_API_XAPI:
+		sbx_xapi_error(req, resp, status, msg);
+		break;
 	case SBX_API_SF:
 		sbx_odata_error(resp, status, code, msg);
 		break;
 	case SBX_API_DEGREED_TOKEN:
 	case SBX_API_SF_TOKEN:
+	case SBX_API_XAPI_TOKEN:
 		sbx_oauth_error(resp, status, "invalid_request", msg);
 		break;
 	default:
@@ -84,18 +96,21 @@ static void dialect_error(enum sbx_api api, struct sbx_response *resp, int statu
 	}
 }
 
-static void fault_response(enum sbx_api api, struct sbx_response *resp, int status,
-			   const char *name)
+static void fault_response(const struct sbx_request *req, struct sbx_response *resp,
+			   int status, const char *name)
 {
 	char msg[96];
 
 	snprintf(msg, sizeof(msg), "injected fault: %s", name);
-	switch (api) {
+	switch (req->api) {
 	case SBX_API_DEGREED:
 		sbx_degreed_fault(resp, status, name);
 		break;
 	case SBX_API_SF:
 		sbx_sf_fault(resp, status, name);
+		break;
+	case SBX_API_XAPI:
+		sbx_xapi_error(req, resp, status, msg);
 		break;
 	default:
 		sbx_oauth_error(resp, status,
@@ -127,14 +142,15 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
 	if (req->api == SBX_API_NONE) {
 		sbx_jsonapi_error(resp, 404, "not-found", NULL,
 				  "no such endpoint: paths are /t/<tenant>/oauth/token, "
-				  "/t/<tenant>/api/v2/..., /t/<tenant>/learning/... and /_sandbox/...",
+				  "/t/<tenant>/api/v2/..., /t/<tenant>/learning/..., "
+				  "/t/<tenant>/xapi/... and /_sandbox/...",
 				  NULL);
 		return;
 	}
 	if (req->body_too_large) {
 		snprintf(msg, sizeof(msg), "request body larger than %zu bytes",
 			 w->limits.max_body_bytes);
-		dialect_error(req->api, resp, 413, "payload-too-large", msg);
+		dialect_error(req, resp, 413, "payload-too-large", msg);
 		return;
 	}
 	/* Parse outside the lock so big bodies do not serialise the threads. */
@@ -145,9 +161,11 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
 	t = sbx_world_tenant(w, req->tenant);
 	if (!t) {
 		snprintf(msg, sizeof(msg), "unknown sandbox tenant '%s'", req->tenant);
-		dialect_error(req->api, resp, 404, "not-found", msg);
+		dialect_error(req, resp, 404, "not-found", msg);
 		goto out;
 	}
+	if (req->api == SBX_API_DEGREED_TOKEN && sbx_xapi_token_claims(t, req))
+		req->api = SBX_API_XAPI_TOKEN;
 	action = sbx_faults_decide(&t->faults, req->api, sbx_wall_ms(), &status, &retry,
 				   &name);
 	if (action != SBX_FAULT_NONE) {
@@ -156,7 +174,7 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
 			sbx_response_empty(resp, 0);
 			goto out;
 		}
-		fault_response(req->api, resp, status, name);
+		fault_response(req, resp, status, name);
 		if (retry)
 			sbx_response_header(resp, "Retry-After", "%u", retry);
 		goto out;
@@ -174,8 +192,14 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
 	case SBX_API_SF:
 		sbx_sf_api(w, t, req, resp);
 		break;
+	case SBX_API_XAPI_TOKEN:
+		sbx_xapi_token(w, t, req, resp);
+		break;
+	case SBX_API_XAPI:
+		sbx_xapi_api(w, t, req, resp);
+		break;
 	default:
-		dialect_error(req->api, resp, 404, "not-found",
+		dialect_error(req, resp, 404, "not-found",
 			      "no such endpoint in this tenant");
 		break;
 	}
@@ -323,7 +347,7 @@ static void log_header(struct sbx_buf *b, bool *first, const char *name, const c
 void sbx_dispatch_log(struct sbx_world *w, struct sbx_request *req,
 		      const struct sbx_response *resp, uint64_t done_mono_ms)
 {
-	bool token_api = req->api == SBX_API_DEGREED_TOKEN || req->api == SBX_API_SF_TOKEN;
+	bool token_api = (req->api & SBX_API_TOKENS) != 0;
 	struct sbx_buf b;
 	char when[40];
 	bool first = true;
@@ -356,6 +380,7 @@ void sbx_dispatch_log(struct sbx_world *w, struct sbx_request *req,
 	log_header(&b, &first, "X-Degreed-Organization-Code", req->org_code);
 	log_header(&b, &first, "X-Request-Id", req->request_id);
 	log_header(&b, &first, "Application-Interface-Key", req->app_key ? "<redacted>" : NULL);
+	log_header(&b, &first, "X-Experience-API-Version", req->xapi_version);
 	sbx_buf_puts(&b, "},\"body\":");
 	if (req->body_too_large) {
 		sbx_buf_puts(&b, "null,\"body_format\":\"too_large\"");

@@ -1,6 +1,6 @@
 /* sbx_dispatch: routes a complete request to the control API or to a
- * tenant's Degreed / SuccessFactors handlers, applies the tenant's faults,
- * and writes the redacted request log entry. No libmicrohttpd here. */
+ * tenant's Degreed / SuccessFactors / xAPI handlers, applies the tenant's
+ * faults, and writes the redacted request log entry. No libmicrohttpd here. */
 #ifndef SBX_DISPATCH_H
 #define SBX_DISPATCH_H
 

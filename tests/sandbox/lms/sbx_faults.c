@@ -19,8 +19,7 @@ static bool parse_apis(json_object *o, const char *where, bool token_only,
 	const char *s;
 
 	if (!o) {
-		*ret = token_only ? (SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN)
-				  : SBX_API_ALL;
+		*ret = token_only ? SBX_API_TOKENS : SBX_API_ALL;
 		return true;
 	}
 	if (!json_object_is_type(o, json_type_string)) {
@@ -29,21 +28,24 @@ static bool parse_apis(json_object *o, const char *where, bool token_only,
 	}
 	s = json_object_get_string(o);
 	if (strcmp(s, "all") == 0)
-		*ret = token_only ? (SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN)
-				  : SBX_API_ALL;
+		*ret = token_only ? SBX_API_TOKENS : SBX_API_ALL;
 	else if (strcmp(s, "token") == 0)
-		*ret = SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN;
+		*ret = SBX_API_TOKENS;
 	else if (strcmp(s, "degreed") == 0)
 		*ret = token_only ? SBX_API_DEGREED_TOKEN : SBX_API_DEGREED;
 	else if (strcmp(s, "sf") == 0)
 		*ret = token_only ? SBX_API_SF_TOKEN : SBX_API_SF;
+	else if (strcmp(s, "xapi") == 0)
+		*ret = token_only ? SBX_API_XAPI_TOKEN : SBX_API_XAPI;
 	else if (strcmp(s, "degreed_token") == 0)
 		*ret = SBX_API_DEGREED_TOKEN;
 	else if (strcmp(s, "sf_token") == 0)
 		*ret = SBX_API_SF_TOKEN;
+	else if (strcmp(s, "xapi_token") == 0)
+		*ret = SBX_API_XAPI_TOKEN;
 	else {
 		snprintf(err, errlen,
-			 "%s.api: unknown api '%s' (expected degreed, sf, token or all)",
+			 "%s.api: unknown api '%s' (expected degreed, sf, xapi, token or all)",
 			 where, s);
 		return false;
 	}
@@ -56,9 +58,11 @@ static const char *apis_name(unsigned apis)
 	case SBX_API_ALL: return "all";
 	case SBX_API_DEGREED: return "degreed";
 	case SBX_API_SF: return "sf";
-	case SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN: return "token";
+	case SBX_API_XAPI: return "xapi";
+	case SBX_API_TOKENS: return "token";
 	case SBX_API_DEGREED_TOKEN: return "degreed_token";
 	case SBX_API_SF_TOKEN: return "sf_token";
+	case SBX_API_XAPI_TOKEN: return "xapi_token";
 	}
 	return "mixed";
 }

@@ -94,6 +94,7 @@ static void read_headers(struct sbx_server *srv, struct MHD_Connection *conn,
 	req->org_code = header_dup(conn, "X-Degreed-Organization-Code");
 	req->request_id = header_dup(conn, "X-Request-Id");
 	req->app_key = header_dup(conn, "Application-Interface-Key");
+	req->xapi_version = header_dup(conn, "X-Experience-API-Version");
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {

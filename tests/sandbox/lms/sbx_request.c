@@ -14,6 +14,8 @@ const char *sbx_api_name(enum sbx_api api)
 	case SBX_API_DEGREED_TOKEN: return "degreed_token";
 	case SBX_API_SF_TOKEN: return "sf_token";
 	case SBX_API_CONTROL: return "control";
+	case SBX_API_XAPI: return "xapi";
+	case SBX_API_XAPI_TOKEN: return "xapi_token";
 	case SBX_API_NONE: break;
 	}
 	return "unknown";
@@ -38,6 +40,7 @@ void sbx_request_release(struct sbx_request *req)
 	free(req->org_code);
 	free(req->request_id);
 	free(req->app_key);
+	free(req->xapi_version);
 	free(req->body);
 	if (req->json)
 		json_object_put(req->json);

@@ -19,8 +19,11 @@ enum sbx_api {
 	SBX_API_DEGREED_TOKEN = 4, /* Degreed /oauth/token */
 	SBX_API_SF_TOKEN = 8,      /* SuccessFactors /learning/oauth-api/... */
 	SBX_API_CONTROL = 16,      /* /_sandbox/... */
+	SBX_API_XAPI = 32,         /* xAPI LRS /xapi/... */
+	SBX_API_XAPI_TOKEN = 64,   /* /oauth/token asked by an xAPI client */
 };
-#define SBX_API_ALL (SBX_API_DEGREED | SBX_API_SF | SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN)
+#define SBX_API_TOKENS (SBX_API_DEGREED_TOKEN | SBX_API_SF_TOKEN | SBX_API_XAPI_TOKEN)
+#define SBX_API_ALL (SBX_API_DEGREED | SBX_API_SF | SBX_API_XAPI | SBX_API_TOKENS)
 
 const char *sbx_api_name(enum sbx_api api);
 
@@ -43,6 +46,7 @@ struct sbx_request {
 	char *org_code;   /* X-Degreed-Organization-Code */
 	char *request_id; /* X-Request-Id */
 	char *app_key;    /* Application-Interface-Key: logged as redacted */
+	char *xapi_version; /* X-Experience-API-Version */
 	bool has_content_length;
 	uint64_t content_length;
 
@@ -105,7 +109,7 @@ void sbx_response_buf(struct sbx_response *resp, int status, struct sbx_buf *b);
 void sbx_response_text(struct sbx_response *resp, int status, const char *json);
 void sbx_response_empty(struct sbx_response *resp, int status);
 
-/* Error bodies in the three dialects of the sandbox. */
+/* Error bodies in the dialects of the sandbox (xAPI's: sbx_xapi.h). */
 void sbx_jsonapi_error(struct sbx_response *resp, int status, const char *code,
 		       const char *title, const char *detail, const char *source);
 void sbx_odata_error(struct sbx_response *resp, int status, const char *code,

@@ -7,12 +7,16 @@
 
 #include "sbx_ratelimit.h"
 #include "sbx_request.h"
+#include "sbx_xapi.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 static const char *const default_scopes[] = {
 	"content:read", "content:write", "completions:read", "completions:write",
 	"skill_ratings:read", "skill_ratings:write", NULL};
+static const char *const xapi_default_scopes[] = {"all", NULL};
+
+enum client_kind { CLIENT_DEGREED, CLIENT_SF, CLIENT_XAPI };
 
 bool sbx_tenant_name_valid(const char *name)
 {
@@ -137,16 +141,17 @@ static void free_strs(char **arr, size_t n)
 	free(arr);
 }
 
-/* Accepts ["a","b"] or "a,b" (Degreed's comma-delimited form). */
+/* Accepts ["a","b"] or "a,b" (Degreed's comma-delimited form); defaults
+ * when absent. */
 static bool get_scopes(struct parse_ctx *p, json_object *o, const char *where,
-		       struct sbx_client *c)
+		       const char *const *defaults, struct sbx_client *c)
 {
 	json_object *v = NULL;
 	size_t i;
 
 	if (!json_object_object_get_ex(o, "scopes", &v) || !v) {
-		for (i = 0; default_scopes[i]; i++)
-			push_str(&c->scopes, &c->n_scopes, default_scopes[i]);
+		for (i = 0; defaults[i]; i++)
+			push_str(&c->scopes, &c->n_scopes, defaults[i]);
 		return true;
 	}
 	if (json_object_is_type(v, json_type_string)) {
@@ -193,11 +198,11 @@ static void client_release(struct sbx_client *c)
 }
 
 static bool parse_clients(struct parse_ctx *p, json_object *arr, const char *where,
-			  bool degreed, struct sbx_client **ret, size_t *ret_n)
+			  enum client_kind kind, struct sbx_client **ret, size_t *ret_n)
 {
 	static const char *const dg_keys[] = {"client_id", "client_secret", "scopes", NULL};
 	static const char *const sf_keys[] = {"client_id", "client_secret", NULL};
-	size_t i;
+	size_t i, j;
 
 	if (!json_object_is_type(arr, json_type_array))
 		return fail(p, where, "clients", "must be an array");
@@ -208,12 +213,25 @@ static bool parse_clients(struct parse_ctx *p, json_object *arr, const char *whe
 
 		memset(&c, 0, sizeof(c));
 		snprintf(w, sizeof(w), "%s.clients[%zu]", where, i);
-		if (!check_keys(p, o, w, degreed ? dg_keys : sf_keys) ||
+		if (!check_keys(p, o, w, kind == CLIENT_SF ? sf_keys : dg_keys) ||
 		    !get_string(p, o, w, "client_id", true, &c.id) ||
 		    !get_string(p, o, w, "client_secret", true, &c.secret) ||
-		    (degreed && !get_scopes(p, o, w, &c))) {
+		    (kind != CLIENT_SF &&
+		     !get_scopes(p, o, w,
+				 kind == CLIENT_XAPI ? xapi_default_scopes : default_scopes,
+				 &c))) {
 			client_release(&c);
 			return false;
+		}
+		for (j = 0; kind == CLIENT_XAPI && j < c.n_scopes; j++) {
+			if (!sbx_xapi_scope_known(c.scopes[j])) {
+				char what[200];
+
+				snprintf(what, sizeof(what), "unknown xAPI scope '%.100s'",
+					 c.scopes[j]);
+				client_release(&c);
+				return fail(p, w, "scopes", what);
+			}
 		}
 		*ret = sbx_xrealloc(*ret, (*ret_n + 1) * sizeof(**ret));
 		(*ret)[(*ret_n)++] = c;
@@ -235,7 +253,7 @@ static bool parse_degreed(struct parse_ctx *p, json_object *o, const char *where
 	if (!check_keys(p, o, w, keys))
 		return false;
 	if (json_object_object_get_ex(o, "clients", &v) &&
-	    !parse_clients(p, v, w, true, &cfg->dg_clients, &cfg->n_dg_clients))
+	    !parse_clients(p, v, w, CLIENT_DEGREED, &cfg->dg_clients, &cfg->n_dg_clients))
 		return false;
 	if (!get_long(p, o, w, "token_expires_in", 1, 315360000, &cfg->dg_expires_in) ||
 	    !get_long(p, o, w, "rate_limit_per_minute", 1, 100000000, &cfg->dg_rate_limit) ||
@@ -292,7 +310,7 @@ static bool parse_sf(struct parse_ctx *p, json_object *o, const char *where,
 		cfg->n_sf_clients = 1;
 	}
 	if (json_object_object_get_ex(o, "clients", &v) &&
-	    !parse_clients(p, v, w, false, &cfg->sf_clients, &cfg->n_sf_clients))
+	    !parse_clients(p, v, w, CLIENT_SF, &cfg->sf_clients, &cfg->n_sf_clients))
 		return false;
 	if (!get_long(p, o, w, "token_expires_in", 1, 315360000, &cfg->sf_expires_in) ||
 	    !get_long(p, o, w, "min_post_interval_s", 0, 86400,
@@ -341,10 +359,69 @@ static bool parse_sf(struct parse_ctx *p, json_object *o, const char *where,
 	return true;
 }
 
+static bool parse_xapi(struct parse_ctx *p, json_object *o, const char *where,
+		       struct sbx_tenant_config *cfg)
+{
+	static const char *const keys[] = {"credentials", "clients", "token_expires_in",
+					   NULL};
+	static const char *const cred_keys[] = {"username", "password", NULL};
+	json_object *v = NULL;
+	char w[128];
+	size_t i, j;
+
+	snprintf(w, sizeof(w), "%s.xapi", where);
+	if (!check_keys(p, o, w, keys) ||
+	    !get_long(p, o, w, "token_expires_in", 1, 315360000, &cfg->xapi_expires_in))
+		return false;
+	if (json_object_object_get_ex(o, "credentials", &v) && v) {
+		if (!json_object_is_type(v, json_type_array))
+			return fail(p, w, "credentials", "must be an array");
+		for (i = 0; i < json_object_array_length(v); i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+			struct sbx_client c;
+			char cw[192];
+
+			memset(&c, 0, sizeof(c));
+			snprintf(cw, sizeof(cw), "%s.credentials[%zu]", w, i);
+			if (!check_keys(p, e, cw, cred_keys) ||
+			    !get_string(p, e, cw, "username", true, &c.id) ||
+			    !get_string(p, e, cw, "password", true, &c.secret)) {
+				client_release(&c);
+				return false;
+			}
+			if (strchr(c.id, ':')) {
+				client_release(&c);
+				return fail(p, cw, "username",
+					    "must not contain ':' (HTTP Basic)");
+			}
+			cfg->xapi_users = sbx_xrealloc(cfg->xapi_users,
+						       (cfg->n_xapi_users + 1) *
+							       sizeof(*cfg->xapi_users));
+			cfg->xapi_users[cfg->n_xapi_users++] = c;
+		}
+	}
+	if (json_object_object_get_ex(o, "clients", &v) && v &&
+	    !parse_clients(p, v, w, CLIENT_XAPI, &cfg->xapi_clients, &cfg->n_xapi_clients))
+		return false;
+	/* Both kinds of client ask /oauth/token: the client id says which. */
+	for (i = 0; i < cfg->n_xapi_clients; i++) {
+		for (j = 0; j < cfg->n_dg_clients; j++) {
+			if (strcmp(cfg->xapi_clients[i].id, cfg->dg_clients[j].id) == 0) {
+				char cw[192];
+
+				snprintf(cw, sizeof(cw), "%s.clients[%zu]", w, i);
+				return fail(p, cw, "client_id",
+					    "is also a degreed client of this tenant");
+			}
+		}
+	}
+	return true;
+}
+
 bool sbx_tenant_config_parse(json_object *o, const char *where, int64_t now_wall_ms,
 			     struct sbx_tenant_config *cfg, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name", "degreed", "sf", "faults", NULL};
+	static const char *const keys[] = {"name", "degreed", "sf", "xapi", "faults", NULL};
 	struct parse_ctx p = {err, errlen};
 	json_object *v = NULL;
 
@@ -354,6 +431,7 @@ bool sbx_tenant_config_parse(json_object *o, const char *where, int64_t now_wall
 	cfg->dg_unique_urls = true;
 	cfg->sf_expires_in = SBX_DEFAULT_SF_EXPIRES_IN;
 	cfg->sf_require_known_course = true;
+	cfg->xapi_expires_in = SBX_DEFAULT_XAPI_EXPIRES_IN;
 	sbx_map_init(&cfg->dg_user_set);
 	sbx_map_init(&cfg->sf_user_map);
 
@@ -368,6 +446,9 @@ bool sbx_tenant_config_parse(json_object *o, const char *where, int64_t now_wall
 	    !parse_degreed(&p, v, where, cfg))
 		goto bad;
 	if (json_object_object_get_ex(o, "sf", &v) && v && !parse_sf(&p, v, where, cfg))
+		goto bad;
+	/* after "degreed": the client ids of both are compared */
+	if (json_object_object_get_ex(o, "xapi", &v) && v && !parse_xapi(&p, v, where, cfg))
 		goto bad;
 	if (json_object_object_get_ex(o, "faults", &v) && v) {
 		cfg->has_faults = true;
@@ -404,6 +485,12 @@ void sbx_tenant_config_release(struct sbx_tenant_config *cfg)
 		free(cfg->sf_users[i].id);
 	free(cfg->sf_users);
 	sbx_map_release(&cfg->sf_user_map, NULL);
+	for (i = 0; i < cfg->n_xapi_users; i++)
+		client_release(&cfg->xapi_users[i]);
+	free(cfg->xapi_users);
+	for (i = 0; i < cfg->n_xapi_clients; i++)
+		client_release(&cfg->xapi_clients[i]);
+	free(cfg->xapi_clients);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -469,9 +556,24 @@ void sbx_tenant_config_to_json(const struct sbx_tenant_config *cfg, struct sbx_b
 	}
 	sbx_buf_printf(b,
 		       ",\"token_expires_in\":%ld,\"min_post_interval_s\":%ld,"
-		       "\"require_known_course\":%s}}",
+		       "\"require_known_course\":%s},",
 		       cfg->sf_expires_in, cfg->sf_min_post_interval_s,
 		       cfg->sf_require_known_course ? "true" : "false");
+	sbx_buf_puts(b, "\"xapi\":{\"credentials\":[");
+	for (i = 0; i < cfg->n_xapi_users; i++) {
+		sbx_buf_puts(b, i ? ",{\"username\":" : "{\"username\":");
+		sbx_buf_json_str(b, cfg->xapi_users[i].id);
+		sbx_buf_puts(b, ",\"password\":\"<redacted>\"}");
+	}
+	sbx_buf_puts(b, "],\"clients\":[");
+	for (i = 0; i < cfg->n_xapi_clients; i++) {
+		sbx_buf_puts(b, i ? ",{\"client_id\":" : "{\"client_id\":");
+		sbx_buf_json_str(b, cfg->xapi_clients[i].id);
+		sbx_buf_puts(b, ",\"client_secret\":\"<redacted>\",\"scopes\":");
+		strs_to_json(cfg->xapi_clients[i].scopes, cfg->xapi_clients[i].n_scopes, b);
+		sbx_buf_putc(b, '}');
+	}
+	sbx_buf_printf(b, "],\"token_expires_in\":%ld}}", cfg->xapi_expires_in);
 }
 
 /* ---- state ---------------------------------------------------------- */
@@ -546,6 +648,7 @@ static void state_init(struct sbx_tenant *t)
 	records_init(&t->skill_ratings);
 	records_init(&t->ocn_courses);
 	records_init(&t->ocn_events);
+	t->xapi = sbx_xapi_store_new();
 	sbx_map_init(&t->rate_windows);
 	t->dg_tokens_issued = t->sf_tokens_issued = 0;
 	t->dg_rate_limited = 0;
@@ -562,6 +665,8 @@ static void state_release(struct sbx_tenant *t)
 	records_release(&t->skill_ratings);
 	records_release(&t->ocn_courses);
 	records_release(&t->ocn_events);
+	sbx_xapi_store_destroy(t->xapi);
+	t->xapi = NULL;
 	sbx_map_release(&t->rate_windows, free);
 }
 
@@ -888,7 +993,10 @@ void sbx_tenant_state_to_json(struct sbx_tenant *t, struct sbx_buf *b)
 		       (unsigned long long)t->ocn_posts_accepted,
 		       (unsigned long long)t->ocn_posts_throttled);
 	records_to_json(&t->ocn_events, "event", false, b);
-	sbx_buf_printf(b, ",\"tokens_issued\":%llu},\"tokens_issued\":%llu}",
-		       (unsigned long long)t->sf_tokens_issued,
-		       (unsigned long long)(t->dg_tokens_issued + t->sf_tokens_issued));
+	sbx_buf_printf(b, ",\"tokens_issued\":%llu},\"xapi\":",
+		       (unsigned long long)t->sf_tokens_issued);
+	sbx_xapi_state_to_json(t->xapi, b);
+	sbx_buf_printf(b, ",\"tokens_issued\":%llu}",
+		       (unsigned long long)(t->dg_tokens_issued + t->sf_tokens_issued +
+					    sbx_xapi_tokens_issued(t->xapi)));
 }

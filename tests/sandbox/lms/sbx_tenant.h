@@ -1,6 +1,7 @@
 /* sbx_tenant: a tenant of the sandbox: its configuration (Degreed clients,
- * SuccessFactors company, users, limits, start-up faults) and its state
- * (content, completions, ratings, OCN courses and events, counters).
+ * SuccessFactors company, users, limits, xAPI credentials, start-up faults)
+ * and its state (content, completions, ratings, OCN courses and events,
+ * xAPI statements, counters).
  *
  * Tenants live in the world (sbx_world.h); every function here must be
  * called with the world lock held. */
@@ -20,11 +21,14 @@
 #define SBX_DEFAULT_DEGREED_EXPIRES_IN 5183999L
 #define SBX_DEFAULT_SF_EXPIRES_IN 1800L
 #define SBX_DEFAULT_RATE_LIMIT 70L
+#define SBX_DEFAULT_XAPI_EXPIRES_IN 3600L
+
+struct sbx_xapi_store;
 
 struct sbx_client {
 	char *id;
 	char *secret;
-	char **scopes; /* Degreed only: allowed scopes */
+	char **scopes; /* Degreed and xAPI clients: allowed scopes */
 	size_t n_scopes;
 };
 
@@ -61,6 +65,14 @@ struct sbx_tenant_config {
 	long sf_expires_in;
 	long sf_min_post_interval_s;
 	bool sf_require_known_course;
+
+	/* xAPI LRS: Basic credentials (id = username, secret = password) and
+	 * OAuth2 clients that take tokens at /oauth/token. */
+	struct sbx_client *xapi_users;
+	size_t n_xapi_users;
+	struct sbx_client *xapi_clients;
+	size_t n_xapi_clients;
+	long xapi_expires_in;
 
 	bool has_faults;
 	struct sbx_faults faults;
@@ -127,6 +139,7 @@ struct sbx_tenant {
 	struct sbx_records skill_ratings;
 	struct sbx_records ocn_courses;
 	struct sbx_records ocn_events;
+	struct sbx_xapi_store *xapi; /* owned: statements (sbx_xapi.h) */
 
 	struct sbx_map rate_windows; /* client_id -> struct sbx_rl_window * */
 

@@ -17,6 +17,7 @@ struct sbx_tenant;
 enum sbx_token_kind {
 	SBX_TOKEN_DEGREED = 1,
 	SBX_TOKEN_SF = 2,
+	SBX_TOKEN_XAPI = 3,
 };
 
 #define SBX_TOKEN_LEN 40
