@@ -243,6 +243,12 @@ try:
     for what in ("partitions lost", "partitions revoked, handing back", "partitions assigned"):
         n = sum(1 for l in logs if l.get("msg") == what)
         info(f"worker log: '{what}' x{n}")
+    info(f"group session timeouts: "
+         f"{sum(1 for l in logs if l.get('facility') == 'SESSTMOUT')} (the tests' "
+         "session.timeout.ms is 6 s, librdkafka's default 45 s: an outage longer than the "
+         "session makes the member rejoin, its partitions lost, and what it finished since its "
+         "last commit is delivered again; with 45 s this outage causes no rejoin and no "
+         "duplicate)")
     for l in [l for l in logs if l.get("level") in ("warn", "error") and
               not l.get("msg", "").startswith("invalid event")][:8]:
         info(f"worker said ({l.get('level')}): {l.get('msg')}: "
