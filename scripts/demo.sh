@@ -4,30 +4,70 @@
 # and learners' completions; prints what each LMS received and what was
 # dead-lettered, fixes the causes in the LMS and replays the dead letters
 # with dlq-replay, and shows how the workers stopped.
+#
+#   ./scripts/demo.sh [--kafka sandbox|real]
+#
+# --kafka real: the same demo on a real Apache Kafka (one node of the
+# pinned 4.x release, or LB_KAFKA_VERSION), fetched from Maven Central into
+# ~/.cache/lmsbridge/kafka when missing and run with java; started and
+# stopped by this script. LB_BUILD_DIR: the build directory (default build).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
+kafka=sandbox
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kafka) kafka=${2:-}; shift 2 || true ;;
+    --kafka=*) kafka=${1#--kafka=}; shift ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) lb_say "unknown argument: $1 (usage: $0 [--kafka sandbox|real])"; exit 2 ;;
+  esac
+done
+case "$kafka" in
+  sandbox|real) ;;
+  *) lb_say "--kafka takes sandbox or real, not '$kafka'"; exit 2 ;;
+esac
+build=${LB_BUILD_DIR:-build}
+
 lb_ensure_packages "${LB_PACKAGES[@]}"
-lb_say "build in build/"
-lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- catalog-worker completion-worker \
+[ "$kafka" = real ] && lb_need_real_kafka
+lb_say "build in $build/"
+lb_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- catalog-worker completion-worker \
   dlq-replay kafka-sandbox lms-sandbox >/dev/null
 
 work=$(mktemp -d /tmp/lmsbridge-demo.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Stops what runs, the last started first (workers before the brokers they
+# drain to), each waited for: nothing is left running, however this ends.
+cleanup() {
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null && wait "${pids[i]}" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # Demo credentials (the sandbox's; real ones come from a secret store).
 export PROVIDER_DEGREED_SECRET=demo-provider-secret ACME_DEGREED_SECRET=demo-acme-secret \
        GLOBEX_SF_SECRET=demo-globex-secret
 
-lb_say "kafka-sandbox (librdkafka mock cluster)"
-build/tests/sandbox/kafka/kafka-sandbox --brokers 3 \
-  --topic catalog-events:4 --topic catalog-events.retry:2 --topic catalog-events.dlq:1 \
-  --topic completion-events:4 --topic completion-events.retry:2 --topic completion-events.dlq:1 \
-  --bootstrap-file "$work/bootstrap" 2>"$work/kafka.log" &
-pids+=($!)
+topics=(catalog-events:4 catalog-events.retry:2 catalog-events.dlq:1
+        completion-events:4 completion-events.retry:2 completion-events.dlq:1)
+if [ "$kafka" = real ]; then
+  lb_say "Apache Kafka, one node on loopback (tests/kafka-real/kafka_real.py)"
+  lb_start_real_kafka "$work/kafka" "$work/bootstrap" "${topics[@]}"
+  pids+=("$lb_real_kafka_pid")
+else
+  lb_say "kafka-sandbox (librdkafka mock cluster)"
+  targs=(); for t in "${topics[@]}"; do targs+=(--topic "$t"); done
+  "$build"/tests/sandbox/kafka/kafka-sandbox --brokers 3 "${targs[@]}" \
+    --bootstrap-file "$work/bootstrap" 2>"$work/kafka.log" &
+  pids+=($!)
+fi
 lb_say "lms-sandbox (Degreed + SuccessFactors)"
 cat > "$work/lms.json" <<JSON
 {"tenants": [
@@ -39,7 +79,7 @@ cat > "$work/lms.json" <<JSON
                             "admin_users": ["ocn_admin"],
                             "users": [{"userID": "GINA01", "active": true}, {"userID": "GUS02", "active": false}]}}]}
 JSON
-build/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
+"$build"/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
   --ready-file "$work/lms.ready" 2>"$work/lms.log" &
 pids+=($!)
 for _ in $(seq 200); do [ -s "$work/bootstrap" ] && [ -s "$work/lms.ready" ] && break; sleep 0.05; done
@@ -78,9 +118,9 @@ write_config completion-worker completion-events 127.0.0.1:9465 \
   "$(degreed acme-degreed acme acme acme-client ACME_DEGREED_SECRET ''), $sf"
 
 lb_say "catalog-worker and completion-worker"
-build/workers/catalog-worker/catalog-worker --config "$work/catalog-worker.conf" 2>"$work/catalog-worker.log" &
+"$build"/workers/catalog-worker/catalog-worker --config "$work/catalog-worker.conf" 2>"$work/catalog-worker.log" &
 cat_pid=$!; pids+=($cat_pid)
-build/workers/completion-worker/completion-worker --config "$work/completion-worker.conf" 2>"$work/completion-worker.log" &
+"$build"/workers/completion-worker/completion-worker --config "$work/completion-worker.conf" 2>"$work/completion-worker.log" &
 comp_pid=$!; pids+=($comp_pid)
 
 consumed() { # port topic
@@ -120,7 +160,8 @@ python3 scripts/lib/demo_report.py "$lms" "$brokers" "$work/completion-worker.lo
 
 lb_say "support: find the dead letters, fix the cause in the LMS, replay (dlq-replay)"
 python3 scripts/lib/demo_replay.py --lms "$lms" --lms-config "$work/lms.json" \
-  --brokers "$brokers" "$work/completion-worker.conf" "$work/catalog-worker.conf"
+  --dlq-replay "$build/workers/dlq-replay/dlq-replay" --brokers "$brokers" \
+  "$work/completion-worker.conf" "$work/catalog-worker.conf"
 
 lb_say "stopping the workers (SIGTERM)"
 kill -TERM "$cat_pid" "$comp_pid"

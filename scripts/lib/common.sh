@@ -48,3 +48,42 @@ lb_build() {
     cmake --build "$dir" -j "$(nproc)"
   fi
 }
+
+# lb_need_real_kafka: a real Apache Kafka runs with java, and is fetched
+# once with mvn; says which is missing and exits 1 when one is.
+lb_need_real_kafka() {
+  local missing=() version cached
+  version=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import kafka_real as k
+print(k.resolve_version(None))' "$LB_ROOT/tests/kafka-real")
+  cached=$(python3 -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import kafka_real as k
+print(os.path.exists(os.path.join(k.cache_root(), sys.argv[2], "libs", ".complete")))' \
+    "$LB_ROOT/tests/kafka-real" "$version")
+  command -v java >/dev/null || missing+=("java (Debian package openjdk-17-jre-headless)")
+  if [ "$cached" != True ] && ! command -v mvn >/dev/null; then
+    missing+=("mvn (Debian package maven), to fetch Apache Kafka $version from Maven Central once")
+  fi
+  [ ${#missing[@]} -eq 0 ] && return 0
+  lb_say "a real Kafka needs what this machine lacks:"
+  printf '    %s\n' "${missing[@]}" >&2
+  lb_say "install it (as root: apt-get install openjdk-17-jre-headless maven), or leave --kafka real out"
+  exit 1
+}
+
+# lb_start_real_kafka DIR BOOTSTRAP_FILE TOPIC:PARTITIONS...: a single-node
+# Apache Kafka (scripts/lib/real_kafka.py) in the background, fetched into
+# the cache when missing, with the topics; returns once BOOTSTRAP_FILE
+# holds its address (1 if it failed to start). Its pid: lb_real_kafka_pid;
+# SIGTERM stops the broker (it stops too when this shell dies).
+lb_start_real_kafka() {
+  local dir=$1 boot=$2
+  shift 2
+  python3 "$LB_ROOT/scripts/lib/real_kafka.py" "$dir" "$boot" "$@" &
+  lb_real_kafka_pid=$!
+  until [ -s "$boot" ]; do
+    if ! kill -0 "$lb_real_kafka_pid" 2>/dev/null; then
+      lb_say "the real Kafka did not start (the reason is above)"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
