@@ -11,6 +11,11 @@ LB_PACKAGES=(
   kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
   maven openjdk-17-jre-headless
 )
+# node and npm run the real LRS in the tests (tests/lrs). A machine may have
+# them from elsewhere (NodeSource's nodejs brings its own npm, which Debian's
+# npm package would clash with): Debian's only when the commands are missing.
+command -v node >/dev/null 2>&1 || LB_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || LB_PACKAGES+=(npm)
 
 lb_say() { printf '==> %s\n' "$*" >&2; }
 
