@@ -27,6 +27,7 @@ names are the doc's (the workers' defaults).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -493,4 +494,5 @@ finally:
     if env:
         env.close()
     rk.close(keep_logs=bool(harness.failures) or sys.exc_info()[0] is not None)
+    shutil.rmtree(work, ignore_errors=True)
 finish()
