@@ -44,6 +44,7 @@ import harness  # noqa: E402  (kr_lib set the path)
 from harness import (WORKERS, Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
                      die_with_test, wait_for, wait_progress)
 
+harness.own_kafka()  # the doc's names: the workers' default topics and group
 VERSION = kr_lib.version_arg()
 NAME = f"sre-{VERSION}"
 SECRET = "kafka-real-sre-secret-77"
