@@ -22,6 +22,7 @@ struct lb_dlq_reader {
   const lb_config *cfg;
   rd_kafka_t *rk;
   char *topic;
+  char *group;
   dpart *parts;
   size_t nparts;
   int timeout_ms;
@@ -106,8 +107,16 @@ static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_
   if (from_committed) {
     rd_kafka_resp_err_t e = rd_kafka_committed(r->rk, l, r->timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s", r->topic,
-               rd_kafka_err2str(e));
+      /* a group the account may not read is refused, or (librdkafka
+       * retrying the refusal) answered by no one in time: name the ACL */
+      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
+                             ? "; missing ACL: READ on group"
+                         : e == RD_KAFKA_RESP_ERR__TIMED_OUT
+                             ? "; the brokers are unreachable, or the account lacks READ on group"
+                             : NULL;
+      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s%s%s%s%s",
+               r->topic, rd_kafka_err2str(e), hint ? hint : "", hint ? " \"" : "",
+               hint ? r->group : "", hint ? "\"" : "");
       goto out;
     }
   }
@@ -135,8 +144,10 @@ lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size
 {
   lb_dlq_reader *r = calloc(1, sizeof(*r));
   rd_kafka_conf_t *conf = NULL;
-  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic))) {
+  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic)) || !(r->group = strdup(o->group))) {
     snprintf(err, errlen, "out of memory");
+    if (r)
+      free(r->topic);
     free(r);
     return NULL;
   }
@@ -180,6 +191,7 @@ void lb_dlq_reader_destroy(lb_dlq_reader *r)
   }
   free(r->parts);
   free(r->topic);
+  free(r->group);
   free(r);
 }
 
@@ -350,6 +362,24 @@ static ppart *find_ppart(lb_dlq_replayer *rp, int32_t id)
   return NULL;
 }
 
+/* Why a republish failed, into buf: librdkafka's text, and for a refusal
+ * the ACL it needs. A producer whose idempotence id is refused (the account
+ * may write no topic at all: brokers before 2.8 want IDEMPOTENT_WRITE on the
+ * cluster instead) is in a fatal state, whose cause librdkafka keeps. */
+static void refused_write_error(char *buf, size_t len, rd_kafka_t *prk, rd_kafka_resp_err_t e,
+                                const char *topic)
+{
+  char fatal[200];
+  const char *why = rd_kafka_err2str(e);
+  if (e == RD_KAFKA_RESP_ERR__FATAL &&
+      (e = rd_kafka_fatal_error(prk, fatal, sizeof(fatal))) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    why = fatal;
+  bool acl = e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+             e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+  snprintf(buf, len, "%s%s%s%s", why, acl ? "; missing ACL: WRITE on topic \"" : "",
+           acl ? topic : "", acl ? "\"" : "");
+}
+
 static void on_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
   (void)rk;
@@ -361,7 +391,8 @@ static void on_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
     bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                   m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     if (!rp->failed++)
-      snprintf(rp->first_error, sizeof(rp->first_error), "%s", rd_kafka_err2str(m->err));
+      refused_write_error(rp->first_error, sizeof(rp->first_error), rp->prk, m->err,
+                          rd_kafka_topic_name(m->rkt));
     if (!purged) /* abandoned at exit: said once by the caller */
       lb_log(LB_LOG_DEBUG, "cannot republish a dead letter, its progress is not committed",
              LB_S("topic", rd_kafka_topic_name(m->rkt)), LB_I("dlq_partition", s->partition),
@@ -517,8 +548,9 @@ lb_err lb_dlq_replayer_send(lb_dlq_replayer *rp, const lb_dlq_record *r,
   }
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     /* tracked and never done: the progress stops before it */
-    snprintf(err, errlen, "cannot queue a record for \"%s\": %s", r->topic,
-             rd_kafka_err2str(e));
+    char why[320];
+    refused_write_error(why, sizeof(why), rp->prk, e, r->topic);
+    snprintf(err, errlen, "cannot queue a record for \"%s\": %s", r->topic, why);
     rc = LB_E_IO;
     goto fail;
   }

@@ -492,15 +492,11 @@ try:
                                  "--dry-run")
     errors = [json.loads(l) for l in err.splitlines() if l.startswith("{")]
     errors = [l for l in errors if l.get("level") == "error"]
-    named = any("roup authorization" in l.get("error", "") for l in errors)
+    named = [l.get("error", "") for l in errors if "READ on group" in l.get("error", "")]
     check(rc == 1 and not [l for l in lines if l.get("action")] and errors and
-          errors[-1].get("msg") == "cannot read the dead-letter topic, nothing replayed",
-          f"replay --dry-run without the group ACL: exit {rc}, nothing selected, "
-          f"'{errors[-1].get('msg') if errors else None}'")
-    # FINDING (dlq-replay, not the engine): the refused group surfaces as a
-    # time-out reading its committed offsets, the ACL unnamed
-    note(f"{'the group ACL is named' if named else 'FINDING: the group ACL is not named'}: "
-         f"{errors[-1].get('error') if errors else err[-300:]}")
+          errors[-1].get("msg") == "cannot read the dead-letter topic, nothing replayed" and named,
+          f"replay --dry-run without the group ACL: exit {rc}, nothing selected, the ACL named: "
+          f"{errors[-1].get('error') if errors else err[-300:]}")
     groups = [a for a in rest if "--group" in a]
     writes = [a for a in rest if "--group" not in a]
     for args in groups:
@@ -515,15 +511,13 @@ try:
     env.lms_post("/_sandbox/faults", {"tenant": "rej", "error_rate": None})
     before = end_offsets()
     rc, lines, err = replay_tool(support_conf, "replay", "--integration", "rej-degreed", "--yes")
-    write_err = [l for l in (err + "\n" + json.dumps(lines)).splitlines() if "uthorization" in l]
+    text = err + "\n" + json.dumps(lines)
+    named = [l for l in text.splitlines()
+             if f'WRITE on topic \\"{TOPIC}\\"' in l or f'WRITE on topic "{TOPIC}"' in l]
     summary = lines[-1] if lines else {}
-    check(rc == 1 and write_err and summary.get("replayed") == 0 and end_offsets() == before,
-          f"replay without Write on {TOPIC}: exit {rc}, nothing republished, an authorization "
-          f"error")
-    # FINDING (dlq-replay): with no WRITE on any topic the idempotent
-    # producer cannot get its id: the error names the cluster, not the topic
-    note(f"dlq-replay without Write on the source topic: "
-         f"{summary.get('error') or (write_err or [''])[0][:300]}")
+    check(rc == 1 and named and summary.get("replayed") == 0 and end_offsets() == before,
+          f"replay without Write on {TOPIC}: exit {rc}, nothing republished, the ACL named: "
+          f"{named[0][-400:] if named else text[-300:]}")
     for args in writes:
         kafka_acls(*args)
         s_entries |= acl_entries(args)
