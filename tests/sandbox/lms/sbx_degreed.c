@@ -31,16 +31,6 @@ static bool in_list_ci(const char *s, const char *const *list)
 	return false;
 }
 
-static bool in_list(const char *s, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list[i]; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
 void sbx_degreed_fault(struct sbx_response *resp, int status, const char *fault)
 {
 	char detail[96];
@@ -58,17 +48,6 @@ void sbx_degreed_fault(struct sbx_response *resp, int status, const char *fault)
 }
 
 /* ---- OAuth token ------------------------------------------------------ */
-
-static const struct sbx_client *find_client(const struct sbx_client *clients, size_t n,
-					    const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(clients[i].id, id) == 0)
-			return &clients[i];
-	return NULL;
-}
 
 static bool client_allows(const struct sbx_client *c, const char *scope)
 {
@@ -115,7 +94,7 @@ void sbx_degreed_token(struct sbx_world *w, struct sbx_tenant *t,
 					     "scope", NULL};
 	struct sbx_kv *kv = NULL;
 	char **requested = NULL;
-	size_t n = 0, i, count, n_req = 0;
+	size_t n = 0, i, n_req = 0;
 	const char *grant, *id, *secret, *scope;
 	const struct sbx_client *client;
 	struct sbx_token *tok;
@@ -124,26 +103,10 @@ void sbx_degreed_token(struct sbx_world *w, struct sbx_tenant *t,
 	uint64_t now = sbx_mono_ms();
 
 	sbx_buf_init(&b);
-	if (strcmp(req->method, "POST") != 0) {
-		sbx_response_header(resp, "Allow", "POST");
-		sbx_oauth_error(resp, 405, "invalid_request", "use POST for the token request");
+	if (!sbx_oauth_require_post(req, resp))
 		return;
-	}
-	if (!req->content_type ||
-	    !sbx_starts_with_ci(req->content_type, "application/x-www-form-urlencoded")) {
-		sbx_oauth_error(resp, 400, "invalid_request",
-				"the token request must be application/x-www-form-urlencoded");
+	if (!sbx_oauth_form(req, resp, single, &kv, &n))
 		return;
-	}
-	n = sbx_parse_form(req->body ? req->body : "", req->body_len, &kv);
-	for (i = 0; single[i]; i++) {
-		sbx_kv_get(kv, n, single[i], &count);
-		if (count > 1) {
-			snprintf(msg, sizeof(msg), "parameter '%s' given more than once", single[i]);
-			sbx_oauth_error(resp, 400, "invalid_request", msg);
-			goto out;
-		}
-	}
 	grant = sbx_kv_get(kv, n, "grant_type", NULL);
 	id = sbx_kv_get(kv, n, "client_id", NULL);
 	secret = sbx_kv_get(kv, n, "client_secret", NULL);
@@ -162,7 +125,7 @@ void sbx_degreed_token(struct sbx_world *w, struct sbx_tenant *t,
 				"client_id and client_secret are required in the form body");
 		goto out;
 	}
-	client = find_client(t->cfg.dg_clients, t->cfg.n_dg_clients, id);
+	client = sbx_client_find(t->cfg.dg_clients, t->cfg.n_dg_clients, id);
 	if (!client || strcmp(client->secret, secret) != 0) {
 		sbx_oauth_error(resp, 403, "invalid_client",
 				"the client credentials are incorrect");
@@ -180,12 +143,10 @@ void sbx_degreed_token(struct sbx_world *w, struct sbx_tenant *t,
 	}
 	tok = sbx_tokens_issue(&w->tokens, t, SBX_TOKEN_DEGREED, client->id,
 			       now + (uint64_t)t->cfg.dg_expires_in * 1000u, now);
-	for (i = 0; i < (n_req ? n_req : client->n_scopes); i++) {
-		const char *one = n_req ? requested[i] : client->scopes[i];
-
-		if (!sbx_token_has_scope(tok, one))
-			sbx_token_add_scope(tok, one);
-	}
+	if (n_req)
+		sbx_token_add_scopes(tok, requested, n_req);
+	else
+		sbx_token_add_scopes(tok, client->scopes, client->n_scopes);
 	t->dg_tokens_issued++;
 	sbx_random_alnum(refresh, SBX_TOKEN_LEN);
 	sbx_buf_puts(&b, "{\"access_token\":");
@@ -477,7 +438,7 @@ static bool check_attrs(struct api_ctx *c, json_object *attrs,
 				want = "an absolute http(s) URL";
 				break;
 			}
-			if (r->kind == A_ENUM && !in_list(json_object_get_string(v), r->values))
+			if (r->kind == A_ENUM && !sbx_in_list(json_object_get_string(v), r->values))
 				want = "one of the documented values";
 			break;
 		case A_NUMBER:

@@ -274,19 +274,13 @@ static void describe_auth(struct sbx_world *w, struct sbx_request *req,
 		else
 			snprintf(desc, sizeof(desc), "Bearer <unknown token>");
 	} else if (sbx_starts_with_ci(a, "Basic ")) {
-		const char *p = a + 6;
-		char *plain, *colon;
+		const char *id = NULL, *secret = NULL;
+		char *plain = sbx_request_basic(req, &id, &secret);
 
-		while (*p == ' ')
-			p++;
-		plain = sbx_base64_decode(p);
-		colon = plain ? strchr(plain, ':') : NULL;
-		if (colon) {
-			*colon = '\0';
-			snprintf(desc, sizeof(desc), "Basic %.120s:<redacted>", plain);
-		} else {
+		if (plain)
+			snprintf(desc, sizeof(desc), "Basic %.120s:<redacted>", id);
+		else
 			snprintf(desc, sizeof(desc), "Basic <malformed>");
-		}
 		free(plain);
 	} else {
 		const char *sp = strchr(a, ' ');

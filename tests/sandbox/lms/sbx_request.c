@@ -287,3 +287,64 @@ void sbx_oauth_error(struct sbx_response *resp, int status, const char *error,
 	sbx_buf_puts(&b, "}");
 	sbx_response_buf(resp, status, &b);
 }
+
+char *sbx_request_basic(const struct sbx_request *req, const char **ret_id,
+			const char **ret_secret)
+{
+	const char *p = req->authorization;
+	char *plain, *colon;
+
+	if (!p || !sbx_starts_with_ci(p, "Basic "))
+		return NULL;
+	for (p += 6; *p == ' '; p++)
+		;
+	plain = sbx_base64_decode(p);
+	colon = plain ? strchr(plain, ':') : NULL;
+	if (!colon) {
+		free(plain);
+		return NULL;
+	}
+	*colon = '\0';
+	*ret_id = plain;
+	*ret_secret = colon + 1;
+	return plain;
+}
+
+bool sbx_oauth_require_post(const struct sbx_request *req, struct sbx_response *resp)
+{
+	if (strcmp(req->method, "POST") == 0)
+		return true;
+	sbx_response_header(resp, "Allow", "POST");
+	sbx_oauth_error(resp, 405, "invalid_request", "use POST for the token request");
+	return false;
+}
+
+bool sbx_oauth_form(const struct sbx_request *req, struct sbx_response *resp,
+		    const char *const *single, struct sbx_kv **ret_kv, size_t *ret_n)
+{
+	struct sbx_kv *kv = NULL;
+	size_t n, i, count;
+	char msg[320];
+
+	*ret_kv = NULL;
+	*ret_n = 0;
+	if (!req->content_type ||
+	    !sbx_starts_with_ci(req->content_type, "application/x-www-form-urlencoded")) {
+		sbx_oauth_error(resp, 400, "invalid_request",
+				"the token request must be application/x-www-form-urlencoded");
+		return false;
+	}
+	n = sbx_parse_form(req->body ? req->body : "", req->body_len, &kv);
+	for (i = 0; single[i]; i++) {
+		sbx_kv_get(kv, n, single[i], &count);
+		if (count > 1) {
+			snprintf(msg, sizeof(msg), "parameter '%s' given more than once", single[i]);
+			sbx_oauth_error(resp, 400, "invalid_request", msg);
+			sbx_kv_free(kv, n);
+			return false;
+		}
+	}
+	*ret_kv = kv;
+	*ret_n = n;
+	return true;
+}

@@ -117,4 +117,20 @@ void sbx_odata_error(struct sbx_response *resp, int status, const char *code,
 void sbx_oauth_error(struct sbx_response *resp, int status, const char *error,
 		     const char *description);
 
+/* HTTP Basic credentials of req (Authorization: Basic base64(id:secret)),
+ * split in place into *ret_id and *ret_secret; returns the decoded text to
+ * free (both point into it), or NULL when there are none or no ':'. */
+char *sbx_request_basic(const struct sbx_request *req, const char **ret_id,
+			const char **ret_secret);
+
+/* Token endpoints (OAuth2 client credentials, RFC 6749 4.4). False after
+ * answering 405 with Allow: POST when req is not a POST. */
+bool sbx_oauth_require_post(const struct sbx_request *req, struct sbx_response *resp);
+/* A token request's application/x-www-form-urlencoded body: true with the
+ * parameters in *ret_kv (*ret_n of them; free with sbx_kv_free); false,
+ * with nothing to free, after answering 400 when the body is not a form or
+ * a parameter named in single (NULL-terminated) is given more than once. */
+bool sbx_oauth_form(const struct sbx_request *req, struct sbx_response *resp,
+		    const char *const *single, struct sbx_kv **ret_kv, size_t *ret_n);
+
 #endif

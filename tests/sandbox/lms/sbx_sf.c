@@ -84,7 +84,7 @@ void sbx_sf_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request 
 		  struct sbx_response *resp)
 {
 	json_object *body = NULL, *scope = NULL;
-	char *basic = NULL, *colon;
+	char *basic = NULL;
 	const char *id = NULL, *secret = NULL, *user, *company, *type, *rtype, *grant;
 	const struct sbx_client *client = NULL;
 	struct sbx_token *tok;
@@ -94,26 +94,13 @@ void sbx_sf_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request 
 	uint64_t now = sbx_mono_ms();
 
 	sbx_buf_init(&b);
-	if (strcmp(req->method, "POST") != 0) {
-		sbx_response_header(resp, "Allow", "POST");
-		sbx_oauth_error(resp, 405, "invalid_request", "use POST for the token request");
+	if (!sbx_oauth_require_post(req, resp))
 		return;
-	}
 	if (req->body_len)
 		body = sbx_request_parse_json(req);
-	if (req->authorization && sbx_starts_with_ci(req->authorization, "Basic ")) {
-		const char *p = req->authorization + 6;
-
-		while (*p == ' ')
-			p++;
-		basic = sbx_base64_decode(p);
-		colon = basic ? strchr(basic, ':') : NULL;
-		if (colon) {
-			*colon = '\0';
-			id = basic;
-			secret = colon + 1;
-		}
-	} else if (body && json_object_is_type(body, json_type_object)) {
+	if (req->authorization && sbx_starts_with_ci(req->authorization, "Basic "))
+		basic = sbx_request_basic(req, &id, &secret);
+	else if (body && json_object_is_type(body, json_type_object)) {
 		id = obj_str(body, "client_id");
 		secret = obj_str(body, "client_secret");
 	}

@@ -18,6 +18,17 @@ static const char *const xapi_default_scopes[] = {"all", NULL};
 
 enum client_kind { CLIENT_DEGREED, CLIENT_SF, CLIENT_XAPI };
 
+const struct sbx_client *sbx_client_find(const struct sbx_client *list, size_t n,
+					 const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i].id, id) == 0)
+			return &list[i];
+	return NULL;
+}
+
 bool sbx_tenant_name_valid(const char *name)
 {
 	size_t n = strlen(name), i;

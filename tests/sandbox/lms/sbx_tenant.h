@@ -86,6 +86,9 @@ void sbx_tenant_config_release(struct sbx_tenant_config *cfg);
 /* Appends the configuration as JSON with every secret redacted. */
 void sbx_tenant_config_to_json(const struct sbx_tenant_config *cfg, struct sbx_buf *b);
 bool sbx_tenant_name_valid(const char *name);
+/* The first client of list[0..n) with this id, or NULL. */
+const struct sbx_client *sbx_client_find(const struct sbx_client *list, size_t n,
+					 const char *id);
 
 /* A Degreed course or assessment. */
 struct sbx_content {

@@ -95,6 +95,15 @@ void sbx_token_add_scope(struct sbx_token *tok, const char *scope)
 	tok->scopes[tok->n_scopes++] = sbx_xstrdup(scope);
 }
 
+void sbx_token_add_scopes(struct sbx_token *tok, char *const *scopes, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!sbx_token_has_scope(tok, scopes[i]))
+			sbx_token_add_scope(tok, scopes[i]);
+}
+
 bool sbx_token_has_scope(const struct sbx_token *tok, const char *scope)
 {
 	size_t i;

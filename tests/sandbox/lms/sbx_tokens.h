@@ -51,6 +51,8 @@ struct sbx_token *sbx_tokens_issue(struct sbx_tokens *t, struct sbx_tenant *tena
 				   enum sbx_token_kind kind, const char *client_id,
 				   uint64_t expires_mono_ms, uint64_t now_mono_ms);
 void sbx_token_add_scope(struct sbx_token *tok, const char *scope);
+/* Adds each of scopes[0..n) the token does not have yet. */
+void sbx_token_add_scopes(struct sbx_token *tok, char *const *scopes, size_t n);
 bool sbx_token_has_scope(const struct sbx_token *tok, const char *scope);
 /* Borrowed until the next call that changes t, or NULL. */
 struct sbx_token *sbx_tokens_find(struct sbx_tokens *t, const char *token);

@@ -608,6 +608,16 @@ bad:
 	return NULL;
 }
 
+bool sbx_in_list(const char *s, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
 bool sbx_starts_with_ci(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;

@@ -81,6 +81,8 @@ char *sbx_url_decode(const char *s, size_t n, bool plus_is_space);
  * Returns NULL when malformed or when the result contains a NUL. */
 char *sbx_base64_decode(const char *s);
 
+/* Whether s is one of list's strings (NULL-terminated), exactly. */
+bool sbx_in_list(const char *s, const char *const *list);
 /* Case-insensitive prefix test. */
 bool sbx_starts_with_ci(const char *s, const char *prefix);
 /* Parses a whole decimal string into [min, max]. */

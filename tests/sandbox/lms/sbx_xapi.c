@@ -23,19 +23,9 @@ static const char *const write_scopes[] = {"statements/write", "all", "xapi/all"
 static const char *const read_scopes[] = {"statements/read", "all/read", "all",
 					  "xapi/all", "xapi/read", NULL};
 
-static bool in_list(const char *s, const char *const *list)
-{
-	size_t i;
-
-	for (i = 0; list[i]; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
 bool sbx_xapi_scope_known(const char *scope)
 {
-	return in_list(scope, known_scopes);
+	return sbx_in_list(scope, known_scopes);
 }
 
 /* Whether a client configured with scope `have` may be granted `want`. */
@@ -186,41 +176,6 @@ void sbx_xapi_error(const struct sbx_request *req, struct sbx_response *resp, in
 
 /* ---- the token server (OAuth2 client credentials, RFC 6749 4.4) -------- */
 
-/* Basic credentials of req, split in place into *ret_id and *ret_secret;
- * returns the decoded text to free, or NULL when there are none. */
-static char *basic_credentials(const struct sbx_request *req, const char **ret_id,
-			       const char **ret_secret)
-{
-	const char *p = req->authorization;
-	char *plain, *colon;
-
-	if (!p || !sbx_starts_with_ci(p, "Basic "))
-		return NULL;
-	for (p += 6; *p == ' '; p++)
-		;
-	plain = sbx_base64_decode(p);
-	colon = plain ? strchr(plain, ':') : NULL;
-	if (!colon) {
-		free(plain);
-		return NULL;
-	}
-	*colon = '\0';
-	*ret_id = plain;
-	*ret_secret = colon + 1;
-	return plain;
-}
-
-static const struct sbx_client *find_client(const struct sbx_client *list, size_t n,
-					    const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i].id, id) == 0)
-			return &list[i];
-	return NULL;
-}
-
 bool sbx_xapi_token_claims(const struct sbx_tenant *t, const struct sbx_request *req)
 {
 	const char *id = NULL, *secret = NULL;
@@ -231,13 +186,13 @@ bool sbx_xapi_token_claims(const struct sbx_tenant *t, const struct sbx_request 
 
 	if (t->cfg.n_xapi_clients == 0)
 		return false;
-	basic = basic_credentials(req, &id, &secret);
+	basic = sbx_request_basic(req, &id, &secret);
 	if (!basic && req->body && req->content_type &&
 	    sbx_starts_with_ci(req->content_type, "application/x-www-form-urlencoded")) {
 		n = sbx_parse_form(req->body, req->body_len, &kv);
 		id = sbx_kv_get(kv, n, "client_id", NULL);
 	}
-	claimed = id && find_client(t->cfg.xapi_clients, t->cfg.n_xapi_clients, id);
+	claimed = id && sbx_client_find(t->cfg.xapi_clients, t->cfg.n_xapi_clients, id);
 	free(basic);
 	sbx_kv_free(kv, n);
 	return claimed;
@@ -287,32 +242,16 @@ void sbx_xapi_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_reques
 	const struct sbx_client *client;
 	struct sbx_token *tok;
 	struct sbx_buf b;
-	size_t n = 0, i, count;
+	size_t n = 0, i;
 	int n_scopes = 0, k;
 	char msg[320];
 	uint64_t now = sbx_mono_ms();
 
 	sbx_buf_init(&b);
-	if (strcmp(req->method, "POST") != 0) {
-		sbx_response_header(resp, "Allow", "POST");
-		sbx_oauth_error(resp, 405, "invalid_request", "use POST for the token request");
+	if (!sbx_oauth_require_post(req, resp))
 		return;
-	}
-	if (!req->content_type ||
-	    !sbx_starts_with_ci(req->content_type, "application/x-www-form-urlencoded")) {
-		sbx_oauth_error(resp, 400, "invalid_request",
-				"the token request must be application/x-www-form-urlencoded");
+	if (!sbx_oauth_form(req, resp, single, &kv, &n))
 		return;
-	}
-	n = sbx_parse_form(req->body ? req->body : "", req->body_len, &kv);
-	for (i = 0; single[i]; i++) {
-		sbx_kv_get(kv, n, single[i], &count);
-		if (count > 1) {
-			snprintf(msg, sizeof(msg), "parameter '%s' given more than once", single[i]);
-			sbx_oauth_error(resp, 400, "invalid_request", msg);
-			goto out;
-		}
-	}
 	grant = sbx_kv_get(kv, n, "grant_type", NULL);
 	scope = sbx_kv_get(kv, n, "scope", NULL);
 	if (!grant || strcmp(grant, "client_credentials") != 0) {
@@ -320,7 +259,7 @@ void sbx_xapi_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_reques
 				"grant_type must be client_credentials");
 		goto out;
 	}
-	basic = basic_credentials(req, &id, &secret);
+	basic = sbx_request_basic(req, &id, &secret);
 	if (basic && sbx_kv_get(kv, n, "client_secret", NULL)) {
 		sbx_oauth_error(resp, 400, "invalid_request",
 				"use one way to authenticate the client: HTTP Basic or the "
@@ -331,7 +270,7 @@ void sbx_xapi_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_reques
 		id = sbx_kv_get(kv, n, "client_id", NULL);
 		secret = sbx_kv_get(kv, n, "client_secret", NULL);
 	}
-	client = id ? find_client(t->cfg.xapi_clients, t->cfg.n_xapi_clients, id) : NULL;
+	client = id ? sbx_client_find(t->cfg.xapi_clients, t->cfg.n_xapi_clients, id) : NULL;
 	if (!client || !secret || strcmp(client->secret, secret) != 0) {
 		if (basic)
 			sbx_response_header(resp, "WWW-Authenticate", "Basic realm=\"xapi\"");
@@ -354,12 +293,10 @@ void sbx_xapi_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_reques
 	}
 	tok = sbx_tokens_issue(&w->tokens, t, SBX_TOKEN_XAPI, client->id,
 			       now + (uint64_t)t->cfg.xapi_expires_in * 1000u, now);
-	for (i = 0; i < (n_scopes ? (size_t)n_scopes : client->n_scopes); i++) {
-		const char *one = n_scopes ? scopes[i] : client->scopes[i];
-
-		if (!sbx_token_has_scope(tok, one))
-			sbx_token_add_scope(tok, one);
-	}
+	if (n_scopes)
+		sbx_token_add_scopes(tok, scopes, (size_t)n_scopes);
+	else
+		sbx_token_add_scopes(tok, client->scopes, client->n_scopes);
 	t->xapi->tokens_issued++;
 	sbx_buf_puts(&b, "{\"access_token\":");
 	sbx_buf_json_str(&b, tok->token);
@@ -592,7 +529,7 @@ static bool members_equal(json_object *a, json_object *b, const char *const *ski
 	json_object_object_foreach(a, ka, va) {
 		json_object *vb = NULL;
 
-		if ((skip && in_list(ka, skip)) || (extra && strcmp(ka, extra) == 0))
+		if ((skip && sbx_in_list(ka, skip)) || (extra && strcmp(ka, extra) == 0))
 			continue;
 		na++;
 		if (!json_object_object_get_ex(b, ka, &vb) || !json_object_equal(va, vb))
@@ -600,7 +537,7 @@ static bool members_equal(json_object *a, json_object *b, const char *const *ski
 	}
 	json_object_object_foreach(b, kb, vb2) {
 		(void)vb2;
-		if ((skip && in_list(kb, skip)) || (extra && strcmp(kb, extra) == 0))
+		if ((skip && sbx_in_list(kb, skip)) || (extra && strcmp(kb, extra) == 0))
 			continue;
 		nb++;
 	}
@@ -669,7 +606,7 @@ static bool token_may(const struct sbx_token *tok, const char *const *list)
 	size_t i;
 
 	for (i = 0; i < tok->n_scopes; i++)
-		if (in_list(tok->scopes[i], list))
+		if (sbx_in_list(tok->scopes[i], list))
 			return true;
 	return false;
 }
@@ -683,8 +620,8 @@ static bool authenticate(struct xapi_ctx *c, char **basic)
 
 	c->req->token_checked = true;
 	if (auth && sbx_starts_with_ci(auth, "Basic ")) {
-		*basic = basic_credentials(c->req, &id, &secret);
-		user = *basic ? find_client(t->cfg.xapi_users, t->cfg.n_xapi_users, id) : NULL;
+		*basic = sbx_request_basic(c->req, &id, &secret);
+		user = *basic ? sbx_client_find(t->cfg.xapi_users, t->cfg.n_xapi_users, id) : NULL;
 		if (!user || strcmp(user->secret, secret) != 0) {
 			sbx_response_header(c->resp, "WWW-Authenticate", "Basic realm=\"xapi\"");
 			fail(c, 401, "unknown username or wrong password");
@@ -729,7 +666,7 @@ static bool only_params(struct xapi_ctx *c, const char *const *allowed)
 	char msg[200];
 
 	for (i = 0; i < c->req->n_query; i++) {
-		if (!in_list(c->req->query[i].key, allowed)) {
+		if (!sbx_in_list(c->req->query[i].key, allowed)) {
 			snprintf(msg, sizeof(msg),
 				 "parameter '%.100s' is not supported here by the sandbox LRS",
 				 c->req->query[i].key);
@@ -829,6 +766,17 @@ static json_object *statement_body(struct xapi_ctx *c)
 	return body;
 }
 
+/* The body of a PUT or POST, or NULL after answering 403 (the credentials
+ * may not write) or 400. */
+static json_object *write_body(struct xapi_ctx *c)
+{
+	if (!c->may_write) {
+		fail(c, 403, "the access token has no scope to write statements");
+		return NULL;
+	}
+	return statement_body(c);
+}
+
 static void put_statement(struct xapi_ctx *c)
 {
 	static const char *const params[] = {"statementId", NULL};
@@ -849,11 +797,7 @@ static void put_statement(struct xapi_ctx *c)
 		fail(c, 400, "statementId must be a UUID in standard string form");
 		return;
 	}
-	if (!c->may_write) {
-		fail(c, 403, "the access token has no scope to write statements");
-		return;
-	}
-	if (!(body = statement_body(c)))
+	if (!(body = write_body(c)))
 		return;
 	if (!check_statement(body, &e)) {
 		snprintf(msg, sizeof(msg), "invalid statement: %s", e.msg);
@@ -902,11 +846,7 @@ static void post_statements(struct xapi_ctx *c)
 	s->post_requests++;
 	if (!only_params(c, params))
 		return;
-	if (!c->may_write) {
-		fail(c, 403, "the access token has no scope to write statements");
-		return;
-	}
-	if (!(body = statement_body(c)))
+	if (!(body = write_body(c)))
 		return;
 	array = json_object_is_type(body, json_type_array);
 	n = array ? json_object_array_length(body) : 1;
