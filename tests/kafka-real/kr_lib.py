@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
+import harness  # noqa: E402
 import kafka_real  # noqa: E402
 from harness import BIN, check, finish  # noqa: E402,F401
 
@@ -297,3 +298,67 @@ def topic_records(brokers, topic):
     payload (kcat -C -J)."""
     p = kcat(["-b", brokers, "-t", topic, "-C", "-e", "-J", "-q"], timeout=180)
     return [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+
+
+def metric_values(text):
+    """(series, value) of each sample line of a /metrics text."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, v = line.rpartition(" ")
+        yield head, float(v)
+
+
+def topic_vs_acked(rk, topic, stream, records):
+    """What `topic` holds against what `stream` (fed with `records`) had
+    acknowledged: (records in the topic, {key: (partition, offset)} of
+    them, {key: (partition, offset)} of the acknowledged ones)."""
+    in_topic = topic_records(rk.bootstrap, topic)
+    where = {r["key"]: (r["partition"], r["offset"]) for r in in_topic}
+    acked = {records[i][0]: (a[1], a[2]) for i, a in stream.acked.items() if a[0] == 0}
+    return in_topic, where, acked
+
+
+def info_rebalances(logs):
+    """How often the worker's log says its partitions were lost, revoked
+    and assigned."""
+    for what in ("partitions lost", "partitions revoked, handing back", "partitions assigned"):
+        info(f"worker log: '{what}' x{sum(1 for l in logs if l.get('msg') == what)}")
+
+
+def info_librdkafka_errors(logs, when):
+    """librdkafka logs a refused connection at level 3 (error): expected
+    while a broker is down. Counted by facility."""
+    rd_errors = [l for l in logs if l.get("level") == "error" and l.get("msg") == "librdkafka"]
+    info(f"librdkafka error lines {when}: {len(rd_errors)} ("
+         + ", ".join(sorted({l.get("facility", "") for l in rd_errors})) + ")")
+
+
+def info_worker_said(logs, expected, most):
+    """The first `most` warnings and errors of the worker whose message
+    `expected(msg)` does not pass over."""
+    for l in [l for l in logs if l.get("level") in ("warn", "error") and
+              not expected(l.get("msg", ""))][:most]:
+        info(f"worker said ({l.get('level')}): {l.get('msg')}: "
+             f"{l.get('error') or l.get('reason') or l.get('detail') or ''}"[:300])
+
+
+def check_worker_no_error(logs):
+    """The worker itself logged no error (librdkafka's lines aside)."""
+    errors = [l for l in logs if l.get("level") == "error" and l.get("msg") != "librdkafka"]
+    check(not errors, "no error from the worker itself in its log"
+          + (f": {errors[:2]}" if errors else ""))
+
+
+def close_stream_test(rk, env, sampler, stream, failed):
+    """The `finally` of a stream test: stops the sampler and the stream,
+    closes env (naming its logs) and the brokers, whose logs are kept when
+    a check failed or `failed` (an exception is on its way)."""
+    if sampler:
+        sampler.stop()
+    if stream:
+        stream.close(timeout=0)
+    if env:
+        print(f"worker and sandbox logs in {env.dir}", flush=True)
+        env.close()
+    rk.close(keep_logs=bool(harness.failures) or failed)

@@ -33,7 +33,6 @@ from kr_lib import check, finish, info, kafka_real
 
 kr_lib.skip_if_disabled()
 
-import harness  # noqa: E402
 from harness import (Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
                      kafka_committed, wait_for, wait_progress)
 
@@ -66,18 +65,15 @@ def counts(w):
     """The worker's counters that show progress, and /readyz."""
     code, text = w.get("/metrics")
     out = {"consumed": 0.0, "delivered": 0.0, "dead_lettered": 0.0, "lag": 0.0}
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        head, _, v = line.rpartition(" ")
+    for head, v in kr_lib.metric_values(text):
         if head == f'lmsbridge_events_consumed_total{{topic="{TOPIC}"}}':
-            out["consumed"] += float(v)
+            out["consumed"] += v
         elif head.startswith("lmsbridge_deliveries_total{") and 'outcome="success"' in head:
-            out["delivered"] += float(v)
+            out["delivered"] += v
         elif head.startswith("lmsbridge_dlq_records_total{"):
-            out["dead_lettered"] += float(v)
+            out["dead_lettered"] += v
         elif head.startswith(f'lmsbridge_consumer_lag{{topic="{TOPIC}"'):
-            out["lag"] += float(v)
+            out["lag"] += v
     out["ready"] = w.get("/readyz")[0]
     return out
 
@@ -125,9 +121,7 @@ try:
           f"(failed: {bad or 'none'})")
 
     # what the topic holds is what was produced
-    in_topic = kr_lib.topic_records(rk.bootstrap, TOPIC)
-    where = {r["key"]: (r["partition"], r["offset"]) for r in in_topic}
-    acked = {records[i][0]: (a[1], a[2]) for i, a in stream.acked.items() if a[0] == 0}
+    in_topic, where, acked = kr_lib.topic_vs_acked(rk, TOPIC, stream, records)
     check(len(in_topic) == len(where) == len(acked) and where == acked,
           f"the topic holds each acknowledged event once, where its acknowledgement said "
           f"({len(in_topic)} records, {len(acked)} acknowledged)")
@@ -240,38 +234,20 @@ try:
     info(f"/readyz during the outage: {ready_503} of "
          f"{sum(1 for t, _ in sampler.samples if t_kill <= t <= t_back)} samples not 200")
     logs = w.logs()
-    for what in ("partitions lost", "partitions revoked, handing back", "partitions assigned"):
-        n = sum(1 for l in logs if l.get("msg") == what)
-        info(f"worker log: '{what}' x{n}")
+    kr_lib.info_rebalances(logs)
     info(f"group session timeouts: "
          f"{sum(1 for l in logs if l.get('facility') == 'SESSTMOUT')} (the tests' "
          "session.timeout.ms is 6 s, librdkafka's default 45 s: an outage longer than the "
          "session makes the member rejoin, its partitions lost, and what it finished since its "
          "last commit is delivered again; with 45 s this outage causes no rejoin and no "
          "duplicate)")
-    for l in [l for l in logs if l.get("level") in ("warn", "error") and
-              not l.get("msg", "").startswith("invalid event")][:8]:
-        info(f"worker said ({l.get('level')}): {l.get('msg')}: "
-             f"{l.get('error') or l.get('reason') or l.get('detail') or ''}"[:300])
-    # librdkafka logs a refused connection at level 3 (error): expected
-    # while the broker is down; the worker itself says no error
-    rd_errors = [l for l in logs if l.get("level") == "error" and l.get("msg") == "librdkafka"]
-    info(f"librdkafka error lines while the broker was down: {len(rd_errors)} ("
-         + ", ".join(sorted({l.get("facility", "") for l in rd_errors})) + ")")
-    errors = [l for l in logs if l.get("level") == "error" and l.get("msg") != "librdkafka"]
-    check(not errors, "no error from the worker itself in its log"
-          + (f": {errors[:2]}" if errors else ""))
+    kr_lib.info_worker_said(logs, lambda msg: msg.startswith("invalid event"), 8)
+    kr_lib.info_librdkafka_errors(logs, "while the broker was down")
+    kr_lib.check_worker_no_error(logs)
     w.stop_and_check("completion-worker")
     env.close()
     env = None
     kr_lib.stop_and_check(rk)
 finally:
-    if sampler:
-        sampler.stop()
-    if stream:
-        stream.close(timeout=0)
-    if env:
-        print(f"worker and sandbox logs in {env.dir}", flush=True)
-        env.close()
-    rk.close(keep_logs=bool(harness.failures) or sys.exc_info()[0] is not None)
+    kr_lib.close_stream_test(rk, env, sampler, stream, sys.exc_info()[0] is not None)
 finish()

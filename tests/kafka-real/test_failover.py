@@ -30,7 +30,6 @@ from kr_lib import check, finish, info, kafka_real
 
 kr_lib.skip_if_disabled()
 
-import harness  # noqa: E402
 from harness import (Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
                      kafka_committed, wait_for, wait_progress)
 
@@ -71,22 +70,19 @@ KEYS = ("consumed", "delivered", "parked", "dead_lettered", "retry_consumed")
 def counts(w):
     code, text = w.get("/metrics")
     out = dict.fromkeys(KEYS + ("lag",), 0.0)
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        head, _, v = line.rpartition(" ")
+    for head, v in kr_lib.metric_values(text):
         if head == f'lmsbridge_events_consumed_total{{topic="{TOPIC}"}}':
-            out["consumed"] += float(v)
+            out["consumed"] += v
         elif head == f'lmsbridge_events_consumed_total{{topic="{RETRY}"}}':
-            out["retry_consumed"] += float(v)
+            out["retry_consumed"] += v
         elif head.startswith("lmsbridge_deliveries_total{") and 'outcome="success"' in head:
-            out["delivered"] += float(v)
+            out["delivered"] += v
         elif head.startswith("lmsbridge_deliveries_total{") and 'outcome="parked"' in head:
-            out["parked"] += float(v)
+            out["parked"] += v
         elif head.startswith("lmsbridge_dlq_records_total{"):
-            out["dead_lettered"] += float(v)
+            out["dead_lettered"] += v
         elif head.startswith(f'lmsbridge_consumer_lag{{topic="{TOPIC}"'):
-            out["lag"] += float(v)
+            out["lag"] += v
     return out
 
 
@@ -184,9 +180,7 @@ try:
     t_end = time.time()
     check(not bad, f"the producer had each of the {len(stream.fed)} events acknowledged "
           f"(failed: {bad or 'none'})")
-    in_topic = kr_lib.topic_records(rk.bootstrap, TOPIC)
-    where = {r["key"]: (r["partition"], r["offset"]) for r in in_topic}
-    acked = {records[i][0]: (a[1], a[2]) for i, a in stream.acked.items() if a[0] == 0}
+    in_topic, where, acked = kr_lib.topic_vs_acked(rk, TOPIC, stream, records)
     check(len(in_topic) == len(where) and where == acked,
           f"the topic holds each acknowledged event once ({len(in_topic)} records)")
     produced = {f: sorted(k for k in where if fate[k] == f) for f in set(fate.values())}
@@ -270,8 +264,7 @@ try:
     info(f"stream ended; slow healed {t_healed - t_end:.1f}s later; every parked completion "
          f"delivered {t_parked_done - t_healed:.1f}s after that")
     logs = w.logs()
-    for what in ("partitions lost", "partitions revoked, handing back", "partitions assigned"):
-        info(f"worker log: '{what}' x{sum(1 for l in logs if l.get('msg') == what)}")
+    kr_lib.info_rebalances(logs)
     timeouts = [l for l in logs if l.get("facility") == "SESSTMOUT"]
     info(f"group session timeouts: {len(timeouts)} (the tests' session.timeout.ms is 6 s, "
          "librdkafka's default 45 s: a coordinator killed, or one whose offset commits wait "
@@ -280,28 +273,15 @@ try:
          "last commit is delivered again: the duplicates above)")
     for l in timeouts:
         info(f"  {l.get('ts')}: {l.get('detail', '')[:200]}")
-    rd_errors = [l for l in logs if l.get("level") == "error" and l.get("msg") == "librdkafka"]
-    info(f"librdkafka error lines while brokers were down: {len(rd_errors)} ("
-         + ", ".join(sorted({l.get("facility", "") for l in rd_errors})) + ")")
-    for l in [l for l in logs if l.get("level") in ("warn", "error") and l.get("msg") not in (
-            "invalid event, sent to the dead-letter topic",
-            "delivery failed for good, sent to the dead-letter topic")][:10]:
-        info(f"worker said ({l.get('level')}): {l.get('msg')}: "
-             f"{l.get('error') or l.get('reason') or l.get('detail') or ''}"[:300])
-    errors = [l for l in logs if l.get("level") == "error" and l.get("msg") != "librdkafka"]
-    check(not errors, "no error from the worker itself in its log"
-          + (f": {errors[:2]}" if errors else ""))
+    kr_lib.info_librdkafka_errors(logs, "while brokers were down")
+    kr_lib.info_worker_said(logs, lambda msg: msg in (
+        "invalid event, sent to the dead-letter topic",
+        "delivery failed for good, sent to the dead-letter topic"), 10)
+    kr_lib.check_worker_no_error(logs)
     w.stop_and_check("completion-worker")
     env.close()
     env = None
     kr_lib.stop_and_check(rk)
 finally:
-    if sampler:
-        sampler.stop()
-    if stream:
-        stream.close(timeout=0)
-    if env:
-        print(f"worker and sandbox logs in {env.dir}", flush=True)
-        env.close()
-    rk.close(keep_logs=bool(harness.failures) or sys.exc_info()[0] is not None)
+    kr_lib.close_stream_test(rk, env, sampler, stream, sys.exc_info()[0] is not None)
 finish()
