@@ -274,6 +274,15 @@ def all_committed():
     return committed() == end_offsets()
 
 
+def auth_failure(w, reason):
+    """The worker's first 'kafka authentication failed' line (waited for),
+    and whether it is an error naming SCRAM, USER and `reason`."""
+    line = wait_for(lambda: w.lines("kafka authentication failed"), 120,
+                    "the authentication error")[0]
+    return line, (line["level"] == "error" and line.get("mechanism") == kafka_real.SCRAM and
+                  line.get("user") == USER and reason in line.get("reason", ""))
+
+
 def readyz(w):
     return w.get("/readyz")[0]
 
@@ -406,10 +415,8 @@ try:
     if SCRAM_BUG:
         # ---------------------------------------------------------- 4.x --
         w = SaslWorker(env, PW_REF, pw_env, wait=False)
-        line = wait_for(lambda: w.lines("kafka authentication failed"), 120,
-                        "the authentication error")[0]
-        check(line["level"] == "error" and line.get("mechanism") == kafka_real.SCRAM and
-              line.get("user") == USER and "SASL authentication error" in line.get("reason", ""),
+        line, said = auth_failure(w, "SASL authentication error")
+        check(said,
               f"KNOWN: librdkafka {RDKAFKA_S} cannot authenticate with SCRAM to Kafka {VERSION} "
               f"(fixed in librdkafka 2.6.1): the worker says 'kafka authentication failed' "
               f"with mechanism {line.get('mechanism')} and user {line.get('user')}")
@@ -655,10 +662,8 @@ try:
     acme_before = len(delivered("acme"))
     env.produce_many(TOPIC, [("w1", completion("w1", "acme", "w1"))])
     w = SaslWorker(env, PW_REF, bad_env, wait=False)
-    line = wait_for(lambda: w.lines("kafka authentication failed"), 120,
-                    "the authentication error")[0]
-    check(line["level"] == "error" and line.get("mechanism") == kafka_real.SCRAM and
-          line.get("user") == USER and "invalid credentials" in line.get("reason", ""),
+    line, said = auth_failure(w, "invalid credentials")
+    check(said,
           f"a wrong password: one error '{line['msg'][:40]}...' with mechanism "
           f"{line.get('mechanism')} and user {line.get('user')}")
     wait_progress(lambda: len([l for l in w.logs() if "SASL authentication error" in
