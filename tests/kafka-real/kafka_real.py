@@ -38,7 +38,6 @@ Environment:
 """
 import base64
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -52,6 +51,9 @@ import sys
 import time
 import uuid
 import zipfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lb_test_proc import die_with_parent as _die_with_parent  # noqa: E402
 
 # The pinned releases: the newest 4.x and the newest 3.x (3.9 is the last 3.x
 # line) that Maven Central serves. Any other version can be fetched by name.
@@ -288,12 +290,8 @@ def run_tool(name, args, version=None, timeout=180, input=None):
 
 # ------------------------------------------------------------ processes --
 
-_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
-
-
-def _die_with_parent():
-    """preexec_fn: SIGKILL when the process that started us dies."""
-    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# _die_with_parent: Popen preexec_fn, SIGKILL when the process that started
+# us dies (tests/support/lb_test_proc.py)
 
 
 def _alive(pid):

@@ -31,7 +31,6 @@ Environment:
 """
 import base64
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import http.client
@@ -44,6 +43,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lb_test_proc import die_with_parent as _die_with_parent  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_JSON = os.path.join(HERE, "package.json")
@@ -164,12 +166,8 @@ def validate(statements, modules=None):
 
 # -------------------------------------------------------------- process --
 
-_libc = ctypes.CDLL(None, use_errno=True)  # loaded before any fork
-
-
-def _die_with_parent():
-    """preexec_fn: SIGKILL when the process that started us dies."""
-    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# _die_with_parent: Popen preexec_fn, SIGKILL when the process that started
+# us dies (tests/support/lb_test_proc.py)
 
 
 class RealLRS:
