@@ -424,8 +424,8 @@ static bool check_endpoint(ctx *c, const config_setting_t *group,
 static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
   static const char *const allowed[] = {"code", "ocn_provider_id", "logo_url",
-                                        "thumbnails",
-                                        "assessment_num_questions", NULL};
+                                        "thumbnails", "assessment_num_questions",
+                                        "activity_iri_base", NULL};
   lb_provider *p = &cfg->provider;
   p->assessment_num_questions = 15;
   const config_setting_t *g = config_setting_get_member(root, "provider");
@@ -446,6 +446,7 @@ static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
                 p->logo_url);
   take_int(c, g, "provider", "assessment_num_questions", 1, 10000,
            &p->assessment_num_questions);
+  take_str(c, g, "provider", "activity_iri_base", false, &p->activity_iri_base);
 
   const config_setting_t *th = config_setting_get_member(g, "thumbnails");
   if (!th)
@@ -823,6 +824,7 @@ void lb_config_release(lb_config *cfg)
   free(cfg->provider.code);
   free(cfg->provider.ocn_provider_id);
   free(cfg->provider.logo_url);
+  free(cfg->provider.activity_iri_base);
   pairs_free(cfg->provider.thumbnails, cfg->provider.nthumbnails);
   free(cfg->delivery.ca_bundle);
   free(cfg->observability.listen);
@@ -958,6 +960,8 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
   for (size_t i = 0; i < cfg->provider.nthumbnails; i++)
     fprintf(out, "  thumbnail %s: %s\n", cfg->provider.thumbnails[i].name,
             cfg->provider.thumbnails[i].value);
+  if (cfg->provider.activity_iri_base)
+    fprintf(out, "  activity_iri_base: %s\n", cfg->provider.activity_iri_base);
   fprintf(out,
           "delivery:\n  max_in_flight: %d\n  max_attempts: %d\n"
           "  backoff_initial_ms: %d\n  backoff_max_ms: %d\n"

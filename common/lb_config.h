@@ -15,8 +15,8 @@
 
 /* The LMS type of an integration: which connector (lb_connector.h) serves
  * it. */
-typedef enum { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS } lb_integ_type;
-#define LB_INTEG__COUNT (LB_INTEG_SUCCESSFACTORS + 1)
+typedef enum { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS, LB_INTEG_XAPI } lb_integ_type;
+#define LB_INTEG__COUNT (LB_INTEG_XAPI + 1)
 /* How requests to an LMS authenticate: an OAuth2 client-credentials token
  * (token_url, client_id, client_secret) or HTTP Basic (username,
  * password). */
@@ -95,6 +95,7 @@ typedef struct {
   lb_config_pair *thumbnails; /* technology -> image URL */
   size_t nthumbnails;
   int assessment_num_questions;
+  char *activity_iri_base; /* xAPI activity ids start with it; NULL: unset */
 } lb_provider;
 
 typedef struct {

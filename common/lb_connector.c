@@ -5,11 +5,13 @@
 
 #include "lb_conn_degreed.h"
 #include "lb_conn_successfactors.h"
+#include "lb_conn_xapi.h"
 
 /* Indexed by lb_integ_type. */
 static const lb_connector *const connectors[] = {
   [LB_INTEG_DEGREED] = &lb_conn_degreed,
   [LB_INTEG_SUCCESSFACTORS] = &lb_conn_successfactors,
+  [LB_INTEG_XAPI] = &lb_conn_xapi,
 };
 _Static_assert(sizeof(connectors) / sizeof(connectors[0]) == LB_INTEG__COUNT,
                "one connector per integration type");
