@@ -6,14 +6,34 @@
 # LMS latency, 256 in flight and sequential: events/s, CPU s per 1,000
 # events, peak RSS; completions at a steady load (completions/s, p50/p99 of
 # occurred_at to delivery, at 0 and 50 ms); a 10,000-item catalog to one
-# SuccessFactors customer (OcnCourses POSTs and time).
+# SuccessFactors customer (OcnCourses POSTs and time). The engine's runs go
+# through kafka-sandbox and, right after each, through a real single-node
+# Apache Kafka (the pinned 4.x, fetched into ~/.cache/lmsbridge/kafka when
+# missing), with the real/sandbox ratios printed.
+#
+#   ./scripts/bench.sh [--sandbox-only]
+#
+# --sandbox-only (or LB_KAFKA_REAL=0): no real Kafka (the output says so).
+# LB_BUILD_DIR: the build directory (default build).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
+real=1 why=
+[ "${LB_KAFKA_REAL:-1}" = 0 ] && real=0 why=LB_KAFKA_REAL=0
+for a in "$@"; do
+  case "$a" in
+    --sandbox-only) real=0 why=--sandbox-only ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only])"; exit 2 ;;
+  esac
+done
+build=${LB_BUILD_DIR:-build}
+
 lb_ensure_packages "${LB_PACKAGES[@]}" wrk
-lb_say "build in build/"
-lb_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox \
+[ "$real" = 1 ] && lb_need_real_kafka "or run ./scripts/bench.sh --sandbox-only"
+lb_say "build in $build/"
+lb_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox \
   lb-bench-client completion-worker catalog-worker >/dev/null
 
 work=$(mktemp -d)
@@ -26,7 +46,7 @@ cat > "$work/lms.json" <<JSON
   {"name": "wrk", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
                               "rate_limit_per_minute": 100000000}}]}
 JSON
-build/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
+"$build"/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
   --ready-file "$work/ready" --log-max-entries 200000 2>"$work/lms.log" &
 lms_pid=$!
 for _ in $(seq 100); do [ -s "$work/ready" ] && break; sleep 0.05; done
@@ -34,7 +54,7 @@ base=$(cat "$work/ready")
 
 lb_say "delivery client: new Degreed completions, one thread"
 N=${BENCH_REQUESTS:-20000}
-build/tests/lb-bench-client "$base" client bench "$N" 1 16 64 256 | tee "$work/client.txt"
+"$build"/tests/lb-bench-client "$base" client bench "$N" 1 16 64 256 | tee "$work/client.txt"
 
 lb_say "wrk: the same POST, 2 threads, 64 connections, 10 s"
 token=$(curl -s -X POST "$base/t/wrk/oauth/token" \
@@ -53,12 +73,18 @@ while read -r line; do
 done < "$work/client.txt"
 printf '%-28s %12.0f %9.2fx\n' "wrk -t2 -c64" "$wrk_rate" 1
 
-lb_say "completion-worker end to end (kafka-sandbox -> worker -> lms-sandbox)"
-python3 scripts/lib/bench_engine.py build "${BENCH_EVENTS:-20000}" "$wrk_rate"
+if [ "$real" = 1 ]; then
+  lb_say "completion-worker end to end (Kafka -> worker -> lms-sandbox), kafka-sandbox and a real Apache Kafka"
+  python3 scripts/lib/bench_engine.py "$build" "${BENCH_EVENTS:-20000}" "$wrk_rate" --real
+else
+  lb_say "completion-worker end to end (kafka-sandbox -> worker -> lms-sandbox)"
+  lb_say "the real Kafka part is skipped ($why): no real/sandbox ratios"
+  python3 scripts/lib/bench_engine.py "$build" "${BENCH_EVENTS:-20000}" "$wrk_rate"
+fi
 printf '%-28s %12.0f   (the same endpoint: the ratios above are to this rate)\n' "wrk -t2 -c64" "$wrk_rate"
 
 lb_say "completion-worker at a steady load: completions/s and occurred_at-to-LMS latency"
-python3 scripts/lib/bench_latency.py build "${BENCH_RATE:-1000}" "${BENCH_SECONDS:-15}"
+python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-1000}" "${BENCH_SECONDS:-15}"
 
 lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
-python3 scripts/lib/bench_catalog.py build "${BENCH_CATALOG:-10000}"
+python3 scripts/lib/bench_catalog.py "$build" "${BENCH_CATALOG:-10000}"

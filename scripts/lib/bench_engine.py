@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark: completion-worker end to end (kafka-sandbox -> worker ->
-lms-sandbox), side by side in one run: events/s, CPU seconds per 1,000
-events and peak RSS, at 0 ms and 50 ms of LMS latency, with 256 requests in
-flight and with one (a sequential consumer), and at 0 ms with two workers
-in one consumer group (how SREs scale: a process is one event loop, one
-core at most).
+"""Benchmark: completion-worker end to end (Kafka -> worker -> lms-sandbox),
+side by side in one run: events/s, CPU seconds per 1,000 events and peak
+RSS, at 0 ms and 50 ms of LMS latency, with 256 requests in flight and with
+one (a sequential consumer), and at 0 ms with two workers in one consumer
+group (how SREs scale: a process is one event loop, one core at most).
 
-  bench_engine.py BUILD_DIR EVENTS [WRK_RATE]
+  bench_engine.py BUILD_DIR EVENTS [WRK_RATE] [--real]
 
-With wrk's request rate on the same endpoint, each run also shows its
-ratio to it.
+Each run goes through kafka-sandbox (librdkafka's mock cluster); with
+--real, also through a real single-node Apache Kafka (the pinned 4.x, or
+LB_KAFKA_VERSION; tests/kafka-real/kafka_real.py), right after it with the
+same events, configuration and lms-sandbox, and the ratios real/sandbox
+are printed (the broker's JVM is warmed up first with kcat: EVENTS records
+produced and consumed by a group). The brokers' own CPU (kafka-sandbox, the broker's JVM) while
+the workers consume is shown beside the workers'. With wrk's request rate
+on the same endpoint, each run also shows its ratio to it.
 """
 import json
 import os
@@ -20,8 +25,10 @@ import time
 
 from bench_harness import harness  # noqa: E402  (first: it sets the path)
 
-N = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-WRK = float(sys.argv[3]) if len(sys.argv) > 3 else 0
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+REAL = "--real" in sys.argv[1:]
+N = int(args[1]) if len(args) > 1 else 20000
+WRK = float(args[2]) if len(args) > 2 else 0
 SECRET = "bench-engine-secret-5"
 RUNS = [  # tenant, latency ms, in flight, events, worker processes
     ("lat0_256", 0, 256, N, 1),
@@ -32,6 +39,11 @@ RUNS = [  # tenant, latency ms, in flight, events, worker processes
     ("lat50_256", 50, 256, N, 1),
     ("lat50_1", 50, 1, 200, 1),
 ]
+# The broker's JVM for a measurement: the JIT at full strength and room to
+# batch (the tests' default is a small heap and the C1 compiler only, for a
+# quick start). LB_KAFKA_JAVA_OPTS replaces it.
+REAL_JAVA_OPTS = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                  "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true"]
 
 
 def proc_stats(pid):
@@ -47,53 +59,64 @@ def proc_stats(pid):
     return cpu, rss
 
 
-tenants = [harness.degreed_tenant(t, SECRET) for t, *_ in RUNS]
-env = harness.Env([f"completion-events-{t}:8" for t, *_ in RUNS] +
-                  [f"completion-events-{t}.retry:2" for t, *_ in RUNS] +
-                  [f"completion-events-{t}.dlq:1" for t, *_ in RUNS], tenants)
-results = []
-try:
-    for tenant, latency, in_flight, events, nprocs in RUNS:
-        topic = f"completion-events-{tenant}"
-        if latency:
-            env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
-        env.produce_many(topic, [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}"))
-                                 for i in range(events)])
-        integ = harness.degreed_integration(
-            env, "bench", tenant, "SECRET",
-            extra=f"rate_limit_per_minute = 0; max_in_flight = {in_flight};")
-        integ = integ.replace(f'organization = "{tenant}"', 'organization = "bench"')
-        conf = os.path.join(env.dir, f"{tenant}.conf")
-        with open(conf, "w") as f:
-            f.write(f"""
-kafka: {{ brokers = "{env.brokers}"; group_id = "bench-{tenant}"; topics = ["{topic}"];
+def topics(suffix=""):
+    return ([f"completion-events-{t}{suffix}:8" for t, *_ in RUNS] +
+            [f"completion-events-{t}{suffix}.retry:2" for t, *_ in RUNS] +
+            [f"completion-events-{t}{suffix}.dlq:1" for t, *_ in RUNS])
+
+
+def produce(brokers, topic, records):
+    data = "".join(f"{k}\t{v}\n" for k, v in records)
+    subprocess.run(["kcat", "-b", brokers, "-t", topic, "-P", "-K", "\t"], input=data.encode(),
+                   check=True, timeout=600, preexec_fn=harness.die_with_test)
+
+
+def run(kafka, brokers, broker_pid, tenant, latency, in_flight, events, nprocs):
+    """One run through `brokers` to lms-sandbox tenant `tenant`: (seconds,
+    worker CPU s, peak RSS MiB, broker CPU s while the workers ran)."""
+    topic = f"completion-events-{tenant}"
+    if latency:
+        env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
+    produce(brokers, topic, [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}"))
+                             for i in range(events)])
+    integ = harness.degreed_integration(
+        env, "bench", tenant, "SECRET",
+        extra=f"rate_limit_per_minute = 0; max_in_flight = {in_flight};")
+    integ = integ.replace(f'organization = "{tenant}"', 'organization = "bench"')
+    conf = os.path.join(env.dir, f"{tenant}.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+kafka: {{ brokers = "{brokers}"; group_id = "bench-{tenant}"; topics = ["{topic}"];
   properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"] ); }};
 provider: {{ code = "datacamp"; logo_url = "https://cdn.example.com/logo.png"; }};
 delivery: {{ max_in_flight = {in_flight}; }};
 observability: {{ listen = "127.0.0.1:0"; log_level = "info"; }};
 integrations = ( {integ} );
 """)
-        start = time.time()
-        procs, ports = [], []
+    broker_cpu0 = proc_stats(broker_pid)[0]
+    start = time.time()
+    procs, ports = [], []
+    try:
         for i in range(nprocs):
             log_path = os.path.join(env.dir, f"{tenant}-{i}.log")
             procs.append(subprocess.Popen(
                 [harness.WORKERS["completion-worker"], "--config", conf],
                 stderr=open(log_path, "w"), stdout=subprocess.DEVNULL,
-                env=dict(os.environ, SECRET=SECRET)))
+                env=dict(os.environ, SECRET=SECRET), preexec_fn=harness.die_with_test))
             ports.append(harness.wait_for(
                 lambda: next((json.loads(l)["metrics_port"] for l in open(log_path)
-                              if '"consuming"' in l), None), 30, "worker start"))
+                              if '"consuming"' in l), None), 60, "worker start"))
         # timed from the first delivery to the last (the group join before
-        # it is the mock cluster's, 3 s); progress is read from the workers'
-        # /metrics, which costs next to nothing (polling the LMS state of
-        # 20,000 completions would take the CPU being measured)
+        # it is the broker's: 3 s on the mock cluster); progress is read from
+        # the workers' /metrics, which costs next to nothing (polling the LMS
+        # state of 20,000 completions would take the CPU being measured)
         first = [None]
 
         def count():
             n = 0
             for port in ports:
-                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                              timeout=10).read()
                 for line in text.decode().splitlines():
                     if line.startswith('lmsbridge_deliveries_total{integration="bench",'
                                        'outcome="success"}'):
@@ -102,34 +125,103 @@ integrations = ( {integ} );
                 first[0] = time.time()
             return n >= events
         harness.wait_for(count, 1800, f"{tenant}: {events} completions", interval=0.05)
+        secs = time.time() - (first[0] or start)
+        broker_cpu = proc_stats(broker_pid)[0] - broker_cpu0
         check = len(env.state(tenant)["degreed"]["completions"])
         if check != events:
             raise SystemExit(f"{tenant}: the LMS holds {check} completions, not {events}")
-        secs = time.time() - (first[0] or start)
         stats = [proc_stats(p.pid) for p in procs]
-        cpu, rss = sum(c for c, _ in stats), max(r for _, r in stats)
+    finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=60)
-        results.append((tenant, latency, in_flight, events, nprocs, secs, cpu, rss))
-        print(f"latency={latency}ms in_flight={in_flight} workers={nprocs} events={events} "
-              f"seconds={secs:.2f} "
-              f"rate={events / secs:.0f}/s cpu_per_1000={cpu * 1000 / events:.3f}s "
-              f"peak_rss={rss:.1f}MiB", flush=True)
+    cpu, rss = sum(c for c, _ in stats), max(r for _, r in stats)
+    print(f"kafka={kafka} latency={latency}ms in_flight={in_flight} workers={nprocs} "
+          f"events={events} seconds={secs:.2f} "
+          f"rate={events / secs:.0f}/s cpu_per_1000={cpu * 1000 / events:.3f}s "
+          f"peak_rss={rss:.1f}MiB broker_cpu_per_1000={broker_cpu * 1000 / events:.3f}s",
+          flush=True)
+    return secs, cpu, rss, broker_cpu
+
+
+def name_of(latency, in_flight, nprocs):
+    return f"{latency} ms latency, {in_flight} in flight" + (
+        f", {nprocs} workers" if nprocs > 1 else "")
+
+
+tenants = [harness.degreed_tenant(t, SECRET) for t, *_ in RUNS]
+if REAL:
+    tenants += [harness.degreed_tenant(f"{t}_real", SECRET) for t, *_ in RUNS]
+env = harness.Env(topics(), tenants)
+rk = None
+results = {"sandbox": {}, "real": {}}
+try:
+    if REAL:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                        "tests", "kafka-real"))
+        import kafka_real
+        env_opts = os.environ.get("LB_KAFKA_JAVA_OPTS")
+        rk = kafka_real.RealKafka(os.path.join(env.dir, "kafka-real"), "single",
+                                  java_opts=env_opts.split() if env_opts else REAL_JAVA_OPTS)
+        rk.start()
+        rk.create_topics(topics("_real") + ["bench-warm-up:8"])
+        print(f"real broker: Apache Kafka {rk.version}, one node, started in {rk.started_s:.1f}s,"
+              f" JVM {' '.join(rk.java_opts)}", flush=True)
+        # the JVM compiles its hot paths as they run: warm them up (produce,
+        # a group's fetches and commits) before the first measured run
+        start = time.time()
+        produce(rk.bootstrap, "bench-warm-up", [(f"w{i}", "x" * 300) for i in range(N)])
+        subprocess.run(["kcat", "-b", rk.bootstrap, "-G", "bench-warm-up", "-o", "beginning",
+                        "-e", "-q", "bench-warm-up"], stdout=subprocess.DEVNULL, check=True,
+                       timeout=600, preexec_fn=harness.die_with_test)
+        print(f"real broker warmed up: {N} records produced and consumed by a group with kcat "
+              f"in {time.time() - start:.1f}s", flush=True)
+    for tenant, latency, in_flight, events, nprocs in RUNS:
+        results["sandbox"][tenant] = run("sandbox", env.brokers, env.kafka.pid, tenant, latency,
+                                         in_flight, events, nprocs)
+        if rk:
+            results["real"][tenant] = run("real", rk.bootstrap, rk.pids()[0], f"{tenant}_real",
+                                          latency, in_flight, events, nprocs)
 finally:
     env.close()
+    if rk:
+        rk.close(keep_logs=False)
 
 print()
 print(f"{'run':40} {'events/s':>10} {'CPU s/1000':>11} {'peak RSS':>10}" +
       (f" {'vs wrk':>8}" if WRK else ""))
-for tenant, latency, in_flight, events, nprocs, secs, cpu, rss in results:
-    name = f"{latency} ms latency, {in_flight} in flight" + (
-        f", {nprocs} workers" if nprocs > 1 else "")
-    print(f"{name:40} {events / secs:10.0f} {cpu * 1000 / events:11.3f} {rss:8.1f} MiB" +
+for tenant, latency, in_flight, events, nprocs in RUNS:
+    secs, cpu, rss, _ = results["sandbox"][tenant]
+    print(f"{name_of(latency, in_flight, nprocs):40} {events / secs:10.0f} "
+          f"{cpu * 1000 / events:11.3f} {rss:8.1f} MiB" +
           (f" {events / secs / WRK:7.2f}x" if WRK else ""))
 ideal = 256 / 0.05
-for tenant, latency, in_flight, events, nprocs, secs, cpu, rss in results:
+for tenant, latency, in_flight, events, nprocs in RUNS:
+    secs = results["sandbox"][tenant][0]
     if latency == 50 and in_flight == 256:
         print(f"50 ms, 256 in flight: {events / secs:.0f} events/s = "
+              f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
+
+if not REAL:
+    sys.exit(0)
+print()
+print(f"the same runs on Apache Kafka {rk.version} (one node) beside kafka-sandbox: "
+      "real/sandbox ratios")
+print(f"{'run':40} {'events/s':^24} {'worker CPU s/1000':^24} {'peak RSS MiB':^14} "
+      f"{'broker CPU s/1000':^17}")
+print(f"{'':40} {'sandbox':>8} {'real':>8} {'ratio':>6} {'sandbox':>8} {'real':>8} {'ratio':>6} "
+      f"{'sandbox':>7} {'real':>6} {'sandbox':>8} {'real':>8}")
+for tenant, latency, in_flight, events, nprocs in RUNS:
+    s_secs, s_cpu, s_rss, s_bcpu = results["sandbox"][tenant]
+    r_secs, r_cpu, r_rss, r_bcpu = results["real"][tenant]
+    s_rate, r_rate = events / s_secs, events / r_secs
+    print(f"{name_of(latency, in_flight, nprocs):40} {s_rate:8.0f} {r_rate:8.0f} "
+          f"{r_rate / s_rate:5.2f}x {s_cpu * 1000 / events:8.3f} {r_cpu * 1000 / events:8.3f} "
+          f"{(r_cpu / s_cpu if s_cpu else 0):5.2f}x {s_rss:7.1f} {r_rss:6.1f} "
+          f"{s_bcpu * 1000 / events:8.3f} {r_bcpu * 1000 / events:8.3f}")
+for tenant, latency, in_flight, events, nprocs in RUNS:
+    secs = results["real"][tenant][0]
+    if latency == 50 and in_flight == 256:
+        print(f"real broker, 50 ms, 256 in flight: {events / secs:.0f} events/s = "
               f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")

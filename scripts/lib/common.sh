@@ -54,10 +54,11 @@ lb_build() {
   fi
 }
 
-# lb_need_real_kafka: a real Apache Kafka runs with java, and is fetched
-# once with mvn; says which is missing and exits 1 when one is.
+# lb_need_real_kafka [HINT]: a real Apache Kafka runs with java, and is
+# fetched once with mvn; says which is missing and exits 1 when one is
+# (HINT: how to do without, default: leave --kafka real out).
 lb_need_real_kafka() {
-  local missing=() version cached
+  local missing=() version cached hint=${1:-"or leave --kafka real out"}
   version=$(python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import kafka_real as k
 print(k.resolve_version(None))' "$LB_ROOT/tests/kafka-real")
   cached=$(python3 -c 'import os, sys; sys.path.insert(0, sys.argv[1]); import kafka_real as k
@@ -70,7 +71,7 @@ print(os.path.exists(os.path.join(k.cache_root(), sys.argv[2], "libs", ".complet
   [ ${#missing[@]} -eq 0 ] && return 0
   lb_say "a real Kafka needs what this machine lacks:"
   printf '    %s\n' "${missing[@]}" >&2
-  lb_say "install it (as root: apt-get install openjdk-17-jre-headless maven), or leave --kafka real out"
+  lb_say "install it (as root: apt-get install openjdk-17-jre-headless maven), $hint"
   exit 1
 }
 

@@ -24,10 +24,10 @@ from deploy_lib import (DEPLOY, SOURCE, check, finish, grafana_queries, parse_ex
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 from harness import (Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
-                     wait_for)
+                     ns, wait_for)
 
 SECRET = "deploy-metrics-secret-61"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 # Labels Prometheus adds to every series it scrapes (the scrape job and
 # target; with the Kubernetes service discovery of the ServiceMonitors).

@@ -1,13 +1,23 @@
 """End-to-end test harness: kafka-sandbox, lms-sandbox and a worker, all on
 loopback, each test with its own processes and temporary directory.
 
-Environment (set by ctest): LB_BIN_DIR, the build directory.
+Environment (set by ctest): LB_BIN_DIR, the build directory; LB_KAFKA,
+"sandbox" (default) or "real"; LB_KAFKA_BOOTSTRAP_FILE, with "real": the
+file naming the broker the tests of a ctest run share (tests/e2e/
+kafka_shared.py), else each Env starts a broker of its own.
 Records are produced and read with kcat; a group's committed offsets are
 read with Env.committed() (plain Kafka OffsetFetch, see kafka_committed).
+
+On the shared broker every test names its topics and consumer groups with
+ns(): the name behind a prefix of the test's own ("engine-basic-1f2e."),
+so tests running side by side never meet; elsewhere ns(name) is name.
+Workers started with Env.worker() are given their namespaced default
+topic and group id (topics, group_id) in that case.
 """
 import ctypes
 import json
 import os
+import secrets
 import signal
 import socket
 import struct
@@ -24,6 +34,63 @@ WORKERS = {
     "catalog-worker": os.path.join(BIN, "workers/catalog-worker/catalog-worker"),
     "completion-worker": os.path.join(BIN, "workers/completion-worker/completion-worker"),
 }
+
+# Each worker's default source topic (docs/configuration.md): a worker on
+# the shared broker is given its namespaced one.
+DEFAULT_TOPIC = {"catalog-worker": "catalog-events", "completion-worker": "completion-events"}
+
+REAL = os.environ.get("LB_KAFKA", "sandbox") == "real"   # else kafka-sandbox
+SHARED_BOOTSTRAP = os.environ.get("LB_KAFKA_BOOTSTRAP_FILE") if REAL else None
+
+# A test run on real Kafka (LB_KAFKA=real) is skipped as the kafka_real
+# tests are (tests/kafka-real/kr_lib.py): ctest's SKIP_RETURN_CODE, and why.
+if REAL and os.environ.get("LB_KAFKA_REAL", "1") == "0":
+    print("SKIP: LB_KAFKA_REAL=0 switches the real-Kafka tests off", flush=True)
+    sys.exit(77)
+
+
+def _namespace():
+    if not SHARED_BOOTSTRAP:
+        return ""
+    test = os.path.basename(sys.argv[0]).rsplit(".", 1)[0]
+    test = test[len("test_"):] if test.startswith("test_") else test
+    # Kafka warns of names mixing '.' and '_' (its metrics confuse them)
+    return f"{test.replace('_', '-')}-{secrets.token_hex(2)}."
+
+
+NS = _namespace()
+
+
+def own_kafka():
+    """Called first by a test that needs Kafka's default names (a worker's
+    default topics and group): on real Kafka its Env gets a broker of its
+    own instead of the shared one, and ns(name) is name."""
+    global NS, SHARED_BOOTSTRAP
+    NS, SHARED_BOOTSTRAP = "", None
+
+
+def ns(name):
+    """A topic or consumer group name of this test: `name` on the sandbox
+    and on a broker of the test's own; on the shared broker, `name` behind
+    this test's prefix (NS), so no other test uses it."""
+    return NS + name
+
+
+def renew_ns():
+    """A test that makes several Envs calls it before naming the next one's
+    topics: on the shared broker an earlier Env's topics and groups are
+    still there, so the next Env's names get a prefix of their own."""
+    global NS
+    if NS:
+        NS = _namespace()
+
+
+def group_line(worker):
+    """For a configuration file a test writes itself: `group_id = ...;`
+    with this test's group on the shared broker, "" elsewhere (the
+    worker's default group)."""
+    return f'group_id = "{ns(worker)}";' if NS else ""
+
 
 passes = 0
 failures = []
@@ -99,10 +166,17 @@ def http(method, url, body=None):
 class Env:
     """The sandboxes; workers are started with worker().
 
-    kafka: "sandbox" (kafka-sandbox, librdkafka's mock cluster), "real" (a
-    single-node Apache Kafka started for this Env, tests/kafka-real) or a
-    started kafka_real.RealKafka (the test's own, e.g. three brokers; the
-    test stops it). Default: $LB_KAFKA, else "sandbox"."""
+    kafka: "sandbox" (kafka-sandbox, librdkafka's mock cluster), "real" (the
+    broker named by $LB_KAFKA_BOOTSTRAP_FILE, shared with other tests, else
+    a single-node Apache Kafka started for this Env, tests/kafka-real), "own"
+    (a single node for this Env even when one is shared), "cluster3" (three
+    brokers and a controller for this Env; env.real kills and restarts
+    them) or a started kafka_real.RealKafka (the test's own; the test stops
+    it). Default: $LB_KAFKA, else "sandbox". Topic names are as given: on
+    the shared broker a test passes ns() names.
+
+    topics: "name:partitions", or (name, partitions, {config: value}) for a
+    topic configuration a real broker applies (the mock has none)."""
 
     def __init__(self, topics, tenants, kafka=None):
         self.dir = tempfile.mkdtemp(prefix="lb-e2e-")
@@ -110,17 +184,23 @@ class Env:
         self.workers = []     # Worker processes: stopped before the sandboxes
         kafka = kafka or os.environ.get("LB_KAFKA", "sandbox")
         self.real, self._own_real = None, False   # the RealKafka, when real
+        self.shared = None                        # the shared broker, when used
         boot = os.path.join(self.dir, "bootstrap")
         ctl = os.path.join(self.dir, "control")
         if kafka == "sandbox":
             args = [KAFKA_SANDBOX, "--brokers", "1", "--bootstrap-file", boot,
                     "--control", "127.0.0.1:0", "--control-file", ctl]
             for t in topics:
-                args += ["--topic", t]
+                args += ["--topic", _sandbox_spec(t)]
             self.kafka = self._spawn(args, "kafka-sandbox.log")
+        elif kafka == "real" and SHARED_BOOTSTRAP:
+            self.kafka = None
+            self.shared = _shared_kafka()   # env.real stays None: not the test's to kill
+            self.shared.create_topics(topics)
         else:
             self.kafka = None
-            self.real, self._own_real = _real_kafka(kafka, self.dir), kafka == "real"
+            self.real = _real_kafka(kafka, self.dir)
+            self._own_real = isinstance(kafka, str)
             self.real.create_topics(topics)
         lms_conf = os.path.join(self.dir, "lms.json")
         with open(lms_conf, "w") as f:
@@ -128,8 +208,8 @@ class Env:
         ready = os.path.join(self.dir, "lms.ready")
         self.lms = self._spawn([LMS_SANDBOX, "--listen", "127.0.0.1:0", "--config", lms_conf,
                                 "--ready-file", ready], "lms-sandbox.log")
-        if self.real:
-            self.brokers, self.control = self.real.bootstrap, None
+        if self.real or self.shared:
+            self.brokers, self.control = (self.real or self.shared).bootstrap, None
         else:
             self.brokers = wait_for(lambda: _read(boot), 20, "kafka-sandbox")
             self.control = wait_for(lambda: _read(ctl), 20, "kafka-sandbox control")
@@ -192,10 +272,44 @@ class Env:
             out.append(r)
         return out
 
+    def create_topics(self, topics):
+        """Creates topics ("name:partitions") as an operator would: the
+        sandbox's control API, or CreateTopics on a real broker (returns
+        when each has a leader). Raises when one cannot be created."""
+        if self.control is None:
+            (self.real or self.shared).create_topics(topics)
+            return
+        for t in topics:
+            name, _, parts = _sandbox_spec(t).partition(":")
+            code, body = http("POST", f"{self.control}/topics?name={name}&partitions={parts or 1}")
+            if code != 201:
+                raise RuntimeError(f"kafka-sandbox: create topic {name}: {code} {body}")
+
+    def alter_topic_config(self, topic, configs):
+        """Sets topic configurations ({name: value}) on a real broker, as an
+        operator would (kafka-configs --alter --add-config), and returns
+        once the broker describes them (it applies them from then on)."""
+        if self.control is not None:
+            raise RuntimeError("alter_topic_config: kafka-sandbox has no topic configurations")
+        kafka = self.real or self.shared
+        entity = ["--bootstrap-server", self.brokers, "--entity-type", "topics",
+                  "--entity-name", topic]
+        p = kafka.tool("kafka-configs", *entity, "--alter",
+                       "--add-config", ",".join(f"{k}={v}" for k, v in configs.items()))
+        if p.returncode != 0:
+            raise RuntimeError(f"kafka-configs {topic} {configs}: exit {p.returncode}: "
+                               f"{p.stderr.strip()[-500:]}")
+
+        def applied():
+            out = kafka.tool("kafka-configs", *entity, "--describe").stdout
+            return all(f" {k}={v} " in out for k, v in configs.items())
+        wait_for(applied, 120, f"{topic}: {configs} applied", interval=1)
+
     def kafka_control(self, method, path):
-        if self.real:
+        if self.control is None:
             raise RuntimeError("kafka_control: faults are injected by kafka-sandbox only; "
-                               "on a real broker use env.real (kill/restart a node)")
+                               "on a real broker of the test's own use env.real "
+                               "(kill/restart a node)")
         return http(method, self.control + path)
 
     def committed(self, group, topic, partitions):
@@ -257,17 +371,32 @@ class Env:
 
 
 def _real_kafka(kafka, env_dir):
-    """A started RealKafka: `kafka` itself, or for "real" a single node of
-    $LB_KAFKA_VERSION (default: the pinned 4.x) with its data under the
+    """A started RealKafka: `kafka` itself, or for "real" and "own" a single
+    node, for "cluster3" three brokers and a controller, of
+    $LB_KAFKA_VERSION (default: the pinned 4.x) with their data under the
     build directory."""
-    if kafka != "real":
+    if not isinstance(kafka, str):
         return kafka
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                     "kafka-real"))
     import kafka_real
     run = os.path.join(os.path.abspath(BIN), "tests", "kafka-real", "run",
                        os.path.basename(env_dir))
-    return kafka_real.RealKafka(run, "single").start()
+    return kafka_real.RealKafka(run, "cluster3" if kafka == "cluster3" else "single").start()
+
+
+def _shared_kafka():
+    """The broker of $LB_KAFKA_BOOTSTRAP_FILE (kafka_shared.py started it in
+    that file's directory)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "kafka-real"))
+    import kafka_real
+    return kafka_real.RealKafka.attach(os.path.dirname(os.path.abspath(SHARED_BOOTSTRAP)))
+
+
+def _sandbox_spec(t):
+    """A topic spec as kafka-sandbox takes it: "name:partitions"."""
+    return t if isinstance(t, str) else f"{t[0]}:{t[1]}"
 
 
 def _read(path):
@@ -288,7 +417,11 @@ class Worker:
         self.env = env
         self.log_path = os.path.join(env.dir, f"{name}-{Worker.counter}.log")
         conf = os.path.join(env.dir, f"{name}-{Worker.counter}.conf")
-        group_line = f'group_id = "{group}";' if group else ""
+        group_line = ""
+        if NS:   # the shared broker: this test's own topic and group
+            group_line = f'topics = ["{ns(DEFAULT_TOPIC[name])}"]; '
+            group = group or ns(name)
+        group_line += f'group_id = "{group}";' if group else ""
         with open(conf, "w") as f:
             f.write(f"""
 kafka: {{ brokers = "{env.brokers}"; {group_line}
@@ -316,7 +449,8 @@ integrations = ( {integrations} );
                 continue
             if r.get("msg") == "consuming":
                 return r["metrics_port"]
-            if r.get("level") == "error":
+            # the worker's own errors; librdkafka's (a broker down) it lives with
+            if r.get("level") == "error" and r.get("msg") != "librdkafka":
                 raise RuntimeError(f"worker failed: {line}")
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited {self.proc.returncode}")
@@ -413,8 +547,15 @@ def kafka_committed(brokers, group, topic, partitions, timeout=10):
     """Committed offsets of `group` for `topic` partitions: {p: offset},
     -1 when the group has none. FindCoordinator v0, then OffsetFetch v1 to
     the coordinator (both plain Kafka protocol, served by the mock)."""
-    host, port = brokers.split(",")[0].rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+    for i, b in enumerate(brokers.split(",")):   # the first that answers (one may be down)
+        host, port = b.rsplit(":", 1)
+        try:
+            s = socket.create_connection((host, int(port)), timeout=timeout)
+            break
+        except ConnectionRefusedError:
+            if i == brokers.count(","):
+                raise
+    with s:
         r = _kafka_call(s, 10, 0, _kstr(group))
         err, _node, hlen = struct.unpack(">hih", r[:8])
         if err:

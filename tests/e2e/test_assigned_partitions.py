@@ -7,10 +7,10 @@ two split them (their gauges add up to 8 and 2, each member with some: the
 assignor balances the total, not each topic); when the
 second leaves, the first holds all again. The series carry only the topic
 label, so a dashboard counts partitions per member from them."""
-from harness import Env, check, degreed_integration, degreed_tenant, finish, wait_for
+from harness import Env, check, degreed_integration, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-assigned-secret-08"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 RETRY = f"{TOPIC}.retry"
 TOPICS = [f"{TOPIC}:8", f"{RETRY}:2", f"{TOPIC}.dlq:1"]
 

@@ -5,10 +5,11 @@ item the LMS already had, a later update PATCHed straight away with the id
 the worker learned, archive as PATCH obsolete, and a 404 on the remembered
 id (the customer deleted the item) -> look up -> create again."""
 from catalog_fixtures import catalog_event, degreed, degreed_api, degreed_items
-from harness import Env, check, degreed_tenant, finish, wait_for
+from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-degreed-secret-7"
-TOPICS = ["catalog-events:2", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 
 
 def calls(env, tenant, ext_id, since=0):
@@ -46,9 +47,9 @@ try:
                     "catalog = { public = true; custom_tracks = true; };")
     w = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
 
-    env.produce_many("catalog-events", [catalog_event("course", "100", 1),
-                                        catalog_event("assessment", "300", 1),
-                                        catalog_event("course", "200", 1)])
+    env.produce_many(TOPIC, [catalog_event("course", "100", 1),
+                             catalog_event("assessment", "300", 1),
+                             catalog_event("course", "200", 1)])
     wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                               outcome="success") >= 3, 30, "three deliveries")
     st = env.state("acme")
@@ -67,8 +68,8 @@ try:
 
     # updates: the ids learned above are used straight away
     mark = last_seq(env, "acme")
-    env.produce_many("catalog-events", [catalog_event("course", "100", 2),
-                                        catalog_event("course", "200", 2)])
+    env.produce_many(TOPIC, [catalog_event("course", "100", 2),
+                             catalog_event("course", "200", 2)])
     wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                               outcome="success") >= 5, 30, "two updates")
     courses = degreed_items(env.state("acme"))
@@ -84,8 +85,8 @@ try:
     # event carries a v3 title that must not land)
     mark = last_seq(env, "acme")
     before = degreed_items(env.state("acme"))["course-100"]
-    env.produce_many("catalog-events", [catalog_event("course", "100", 3,
-                                                      etype="content.archived")])
+    env.produce_many(TOPIC, [catalog_event("course", "100", 3,
+                                           etype="content.archived")])
     wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                               outcome="success") >= 6, 30, "the archive")
     after = degreed_items(env.state("acme"))["course-100"]
@@ -108,7 +109,7 @@ try:
     code, _ = degreed_api(env, "acme", SECRET, "DELETE", f"/api/v2/content/courses/{old_id}")
     check(code == 204, "set-up: the customer deleted course-200")
     mark = last_seq(env, "acme")
-    env.produce_many("catalog-events", [catalog_event("course", "200", 3)])
+    env.produce_many(TOPIC, [catalog_event("course", "200", 3)])
     wait_for(lambda: w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
                               outcome="success") >= 7, 30, "the update after the delete")
     seq = [(m, s) for m, _, s in calls(env, "acme", "course-200", mark)]
@@ -119,7 +120,7 @@ try:
           courses.get("course-200", {}).get("title", "").startswith("course 200 v3 "),
           f"404 on the remembered id -> look up -> created again ({seq})")
     check(w.metric("lmsbridge_deliveries_total", integration="acme-degreed",
-                   outcome="dead_lettered") == 0 and env.consume_all("catalog-events.dlq") == [],
+                   outcome="dead_lettered") == 0 and env.consume_all(f"{TOPIC}.dlq") == [],
           "nothing dead-lettered")
     w.stop_and_check()
 finally:

@@ -7,10 +7,11 @@ Nothing lost, each course in the LMS, offsets committed to the end."""
 import time
 
 from catalog_fixtures import catalog_event, ocn_courses, sf_integration, sf_tenant
-from harness import Env, check, finish, wait_for
+from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-group-secret-6"
-TOPICS = ["catalog-events:4", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 N = 400
 
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX")])
@@ -21,15 +22,15 @@ try:
     w1 = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
     wait_for(lambda: any(l.get("msg") == "partitions assigned" for l in w1.logs()), 30,
              "w1 joined the group")
-    env.produce_many("catalog-events", [catalog_event("course", str(i), 1) for i in range(N)])
-    wait_for(lambda: w1.metric("lmsbridge_events_consumed_total", topic="catalog-events") == N,
+    env.produce_many(TOPIC, [catalog_event("course", str(i), 1) for i in range(N)])
+    wait_for(lambda: w1.metric("lmsbridge_events_consumed_total", topic=TOPIC) == N,
              30, "w1 consumed everything")
     wait_for(lambda: w1.metric("lmsbridge_inflight") == N, 10, "the gauge")
     check(w1.metric("lmsbridge_inflight") == N and ocn_courses(env.state("globex")) == {},
           "all courses wait in w1's batch (linger 9 s)")
     w2 = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
-    wait_for(lambda: w2.assigned("catalog-events") and
-             len(w1.assigned("catalog-events")) + len(w2.assigned("catalog-events")) == 4,
+    wait_for(lambda: w2.assigned(TOPIC) and
+             len(w1.assigned(TOPIC)) + len(w2.assigned(TOPIC)) == 4,
              40, "the partitions split")
     handed = [l for l in w1.logs() if l.get("msg") == "partitions revoked, handing back"]
     check(len(handed) >= 1, "w1 handed partitions back while its batch waited")
@@ -40,12 +41,12 @@ try:
     check(ok2 > 0 and ok1 + ok2 == N,
           f"w1 sent only the courses of the partitions it kept ({int(ok1)}), w2 the rest "
           f"({int(ok2)}): none sent twice")
-    end = env.end_offsets("catalog-events")
-    wait_for(lambda: env.committed("catalog-worker", "catalog-events", sorted(end)) == end, 30,
+    end = env.end_offsets(TOPIC)
+    wait_for(lambda: env.committed(ns("catalog-worker"), TOPIC, sorted(end)) == end, 30,
              "the commit")
-    check(env.committed("catalog-worker", "catalog-events", sorted(end)) == end,
+    check(env.committed(ns("catalog-worker"), TOPIC, sorted(end)) == end,
           "the group committed to the end of every partition")
-    check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
+    check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     rc1, _ = w1.stop()
     rc2, _ = w2.stop()
     check(rc1 == 0 and rc2 == 0, "both workers exit 0")

@@ -10,10 +10,11 @@ import time
 from datetime import datetime
 
 from catalog_fixtures import catalog_event, ocn_courses, ocn_posts, sf_integration, sf_tenant
-from harness import Env, check, finish, wait_for
+from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-ocn-secret-5"
-TOPICS = ["catalog-events:1", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 INTERVAL_S = 2
 
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX", min_post_interval_s=INTERVAL_S)])
@@ -24,8 +25,8 @@ try:
     w = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
 
     # batching and the interval: 120 courses -> 50 + 50 + 20
-    env.produce_many("catalog-events", [catalog_event("course", str(1000 + i), 1)
-                                        for i in range(120)])
+    env.produce_many(TOPIC, [catalog_event("course", str(1000 + i), 1)
+                             for i in range(120)])
     wait_for(lambda: len(ocn_courses(env.state("globex"))) == 120, 60, "120 courses")
     posts = ocn_posts(env, "globex")
     sizes = [len(p["body"]["ocnCourses"]) for p in posts]
@@ -41,7 +42,7 @@ try:
     # newest; an older version arriving late does not replace a newer one
     n_posts = len(posts)
     skipped0 = w.metric("lmsbridge_deliveries_total", integration="globex-sf", outcome="skipped")
-    env.produce_many("catalog-events", [catalog_event("course", "X", v) for v in (1, 2, 3, 4, 5)] +
+    env.produce_many(TOPIC, [catalog_event("course", "X", v) for v in (1, 2, 3, 4, 5)] +
                      [catalog_event("course", "Y", v) for v in (1, 3, 2)])
     wait_for(lambda: len(ocn_posts(env, "globex")) > n_posts, 30, "the next batch")
     batch = ocn_posts(env, "globex")[n_posts]["body"]["ocnCourses"]
@@ -62,7 +63,7 @@ try:
 
     # archive -> INACTIVE
     n_posts = len(ocn_posts(env, "globex"))
-    env.produce_many("catalog-events", [catalog_event("course", "X", 6, etype="content.archived")])
+    env.produce_many(TOPIC, [catalog_event("course", "X", 6, etype="content.archived")])
     wait_for(lambda: ocn_courses(env.state("globex"))["course-X"]["status"] == "INACTIVE", 30,
              "the archive")
     check(ocn_courses(env.state("globex"))["course-X"]["status"] == "INACTIVE",
@@ -72,24 +73,24 @@ try:
     # on the wire, the committed offset stays at Z v1 (coalesced into it)
     env.lms_post("/_sandbox/faults", {"tenant": "globex", "latency": {"ms": 6000, "api": "sf"}})
     time.sleep(INTERVAL_S)
-    first = env.end_offsets("catalog-events")[0]
-    env.produce_many("catalog-events", [catalog_event("course", "Z", 1),
-                                        catalog_event("course", "Z", 2)])
-    end = env.end_offsets("catalog-events")[0]
+    first = env.end_offsets(TOPIC)[0]
+    env.produce_many(TOPIC, [catalog_event("course", "Z", 1),
+                             catalog_event("course", "Z", 2)])
+    end = env.end_offsets(TOPIC)[0]
     seen_before = []
     deadline = time.time() + 40
     while time.time() < deadline and "course-Z" not in ocn_courses(env.state("globex")):
-        seen_before.append(env.committed("catalog-worker", "catalog-events", [0])[0])
+        seen_before.append(env.committed(ns("catalog-worker"), TOPIC, [0])[0])
         time.sleep(0.3)
     check("course-Z" in ocn_courses(env.state("globex")), "the slow batch arrived")
     check(end == first + 2 and len(seen_before) > 10 and max(seen_before) <= first,
           f"while the batch was in flight the commit stayed at Z v1 (offset {first}): "
           f"{sorted(set(seen_before))}")
-    wait_for(lambda: env.committed("catalog-worker", "catalog-events", [0])[0] == end, 15,
+    wait_for(lambda: env.committed(ns("catalog-worker"), TOPIC, [0])[0] == end, 15,
              "the commit after the batch")
-    check(env.committed("catalog-worker", "catalog-events", [0])[0] == end,
+    check(env.committed(ns("catalog-worker"), TOPIC, [0])[0] == end,
           "after the batch succeeded the commit passed both versions")
-    check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
+    check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     w.stop_and_check()
 finally:
     env.close()

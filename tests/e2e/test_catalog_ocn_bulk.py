@@ -5,10 +5,11 @@ once, and the committed offsets reach the end."""
 import time
 
 from catalog_fixtures import ocn_courses, ocn_posts, sf_integration, sf_tenant, catalog_event
-from harness import Env, check, finish, wait_for
+from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-bulk-secret-2"
-TOPICS = ["catalog-events:4", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 N = 10000
 TYPES = ["course", "project", "practice", "assessment", "skill_track", "career_track"]
 
@@ -17,8 +18,8 @@ try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",
                            "catalog = { public = true; }; min_post_interval_s = 0;")
     w = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
-    env.produce_many("catalog-events", [catalog_event(TYPES[i % 6], str(i), 1)
-                                        for i in range(N)])
+    env.produce_many(TOPIC, [catalog_event(TYPES[i % 6], str(i), 1)
+                             for i in range(N)])
     start = time.time()
     wait_for(lambda: len(ocn_courses(env.state("globex"))) == N, 180, f"{N} courses")
     took = time.time() - start
@@ -27,10 +28,10 @@ try:
     print(f"{N} items: {len(posts)} OcnCourses POSTs, {took:.1f} s (sizes {sizes})")
     check(len(posts) <= 20 and sum(sizes) == N and all(p["status"] == 200 for p in posts),
           f"{N} items in {len(posts)} POSTs (at most 20), each course once")
-    end = env.end_offsets("catalog-events")
-    wait_for(lambda: env.committed("catalog-worker", "catalog-events", sorted(end)) == end, 20,
+    end = env.end_offsets(TOPIC)
+    wait_for(lambda: env.committed(ns("catalog-worker"), TOPIC, sorted(end)) == end, 20,
              "the commit")
-    check(env.committed("catalog-worker", "catalog-events", sorted(end)) == end,
+    check(env.committed(ns("catalog-worker"), TOPIC, sorted(end)) == end,
           "committed offsets reached the end of every partition")
     w.stop_and_check()
 finally:

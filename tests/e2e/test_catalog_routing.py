@@ -7,10 +7,11 @@ of that type; a custom track goes only to its organization's integrations
 assessments, every other type a Degreed course."""
 from catalog_fixtures import (catalog_event, degreed, degreed_items, ocn_courses,
                               sf_integration, sf_tenant)
-from harness import Env, check, degreed_tenant, finish, wait_for
+from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-routing-secret-3"
-TOPICS = ["catalog-events:3", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:3", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 PUBLIC = [("course", "c1"), ("project", "p1"), ("practice", "pr1"), ("assessment", "a1"),
           ("skill_track", "st1"), ("career_track", "ct1")]
 TRACKS = [("acme", "t-acme"), ("globex", "t-globex"), ("umbrella", "t-umbrella")]
@@ -32,7 +33,7 @@ try:
     w = env.worker("catalog-worker", integs, env={"SECRET": SECRET})
     events = [catalog_event(t, i, 1) for t, i in PUBLIC]
     events += [catalog_event("custom_track", i, 1, org=org) for org, i in TRACKS]
-    env.produce_many("catalog-events", events)
+    env.produce_many(TOPIC, events)
 
     def held():
         out = {}
@@ -48,7 +49,7 @@ try:
         "initech": ["project-p1"],
         "globex": sorted(["assessment-a1", "course-c1", "custom_track-t-globex"]),
     }
-    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic="catalog-events") == 9 and
+    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 9 and
              w.metric("lmsbridge_inflight") == 0 and held() == want, 30, "routing")
     got = held()
     check(got["provider"] == want["provider"],
@@ -64,7 +65,7 @@ try:
           f"({got['globex']})")
     check(all("custom_track-t-umbrella" not in v for v in got.values()),
           "a custom track of an organization without an integration goes nowhere")
-    check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
+    check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     w.stop_and_check()
 finally:
     env.close()

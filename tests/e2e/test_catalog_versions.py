@@ -5,10 +5,11 @@ order, a replay, a parked record) is skipped and counted, so the LMS never
 goes back to older data -- for Degreed and for SuccessFactors."""
 from catalog_fixtures import (catalog_event, degreed, degreed_items, ocn_courses,
                               sf_integration, sf_tenant)
-from harness import Env, check, degreed_tenant, finish, wait_for
+from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-versions-secret-9"
-TOPICS = ["catalog-events:2", "catalog-events.retry:1", "catalog-events.dlq:1"]
+TOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 N = 40
 
 
@@ -31,7 +32,7 @@ try:
     for v in range(1, N + 1):
         events.append(catalog_event("course", "7", v))
         events.append(catalog_event("course", str(100 + v), 1))
-    env.produce_many("catalog-events", events)
+    env.produce_many(TOPIC, events)
     wait_for(lambda: metric(w, "acme-degreed", "success") + metric(w, "acme-degreed", "skipped")
              >= 2 * N, 60, "the updates")
     sent = []
@@ -47,10 +48,10 @@ try:
 
     # out of order: v2 and v1 after v3 (same key, same partition)
     skipped0 = metric(w, "acme-degreed", "skipped")
-    env.produce_many("catalog-events", [catalog_event("course", "9", 3)])
+    env.produce_many(TOPIC, [catalog_event("course", "9", 3)])
     wait_for(lambda: "course-9" in degreed_items(env.state("acme")), 30, "course 9 v3")
-    env.produce_many("catalog-events", [catalog_event("course", "9", 2),
-                                        catalog_event("course", "9", 1)])
+    env.produce_many(TOPIC, [catalog_event("course", "9", 2),
+                             catalog_event("course", "9", 1)])
     wait_for(lambda: metric(w, "acme-degreed", "skipped") - skipped0 >= 2, 30, "the skips")
     check(metric(w, "acme-degreed", "skipped") - skipped0 == 2,
           "Degreed: two older versions skipped and counted")
@@ -59,17 +60,17 @@ try:
 
     # SuccessFactors: v5 delivered, then v4 arrives in a later batch
     wait_for(lambda: "course-9" in ocn_courses(env.state("globex")), 30, "OCN course 9")
-    env.produce_many("catalog-events", [catalog_event("course", "42", 5)])
+    env.produce_many(TOPIC, [catalog_event("course", "42", 5)])
     wait_for(lambda: "course-42" in ocn_courses(env.state("globex")), 30, "OCN course 42 v5")
     posts = env.state("globex")["sf"]["ocn_course_posts"]
     skipped_sf = metric(w, "globex-sf", "skipped")
-    env.produce_many("catalog-events", [catalog_event("course", "42", 4)])
+    env.produce_many(TOPIC, [catalog_event("course", "42", 4)])
     wait_for(lambda: metric(w, "globex-sf", "skipped") > skipped_sf, 30, "the OCN skip")
     c42 = ocn_courses(env.state("globex"))["course-42"]["course"]
     check(c42["title"][0]["value"].startswith("course 42 v5") and
           env.state("globex")["sf"]["ocn_course_posts"] == posts,
           "SuccessFactors: the older version is skipped, no POST, the LMS keeps v5")
-    check(env.consume_all("catalog-events.dlq") == [], "nothing dead-lettered")
+    check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     w.stop_and_check()
 finally:
     env.close()

@@ -4,11 +4,12 @@ a company-wide training day, against Degreed's 70 requests a minute (the
 sandbox enforces it, the integration uses the default limit); customer B's
 200 completions produced after the burst are all delivered while A's are
 still draining -- asserted on what B's LMS holds, not on time."""
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-burst-secret-11"
-TOPICS = ["completion-events:4", "completion-events.retry:2", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 BURST, B = 20000, 200
 
 env = Env(TOPICS, [degreed_tenant("a", SECRET, rate_limit_per_minute=70),
@@ -17,10 +18,10 @@ try:
     integs = ", ".join([degreed_integration(env, "a-degreed", "a", "SECRET", extra=""),
                         degreed_integration(env, "b-degreed", "b", "SECRET")])
     w = env.worker("completion-worker", integs, env={"SECRET": SECRET})
-    env.produce_many("completion-events", [(f"a{i}", completion(f"a{i}", "a", f"a{i}"))
-                                           for i in range(BURST)])
-    env.produce_many("completion-events", [(f"b{i}", completion(f"b{i}", "b", f"b{i}"))
-                                           for i in range(B)])
+    env.produce_many(TOPIC, [(f"a{i}", completion(f"a{i}", "a", f"a{i}"))
+                             for i in range(BURST)])
+    env.produce_many(TOPIC, [(f"b{i}", completion(f"b{i}", "b", f"b{i}"))
+                             for i in range(B)])
     wait_for(lambda: len(env.state("b")["degreed"]["completions"]) == B, 240,
              "customer B's completions")
     a_done = len(env.state("a")["degreed"]["completions"])

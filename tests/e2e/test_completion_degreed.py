@@ -8,11 +8,12 @@ is dead-lettered with Degreed's reason; tested-out completions, tracks and
 learners without an email are not sent, counted and logged with why."""
 import json
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-completion-degreed-secret-4"
-TOPICS = ["completion-events:2", "completion-events.retry:1", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 USERS = ["ann@acme.example", "bob@acme.example"]
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=USERS),
@@ -42,10 +43,10 @@ try:
         ("cat", json.dumps(no_email)),
         ("ned", completion("c9", "nobody-inc", "ned", "1", "course")),
     ]
-    env.produce("completion-events", [(k, v, None) for k, v in events])
-    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic="completion-events") == 9
+    env.produce(TOPIC, [(k, v, None) for k, v in events])
+    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 9
              and w.metric("lmsbridge_inflight") == 0 and
-             len(env.consume_all("completion-events.dlq")) == 1, 30, "the completions")
+             len(env.consume_all(f"{TOPIC}.dlq")) == 1, 30, "the completions")
 
     st = env.state("acme")["degreed"]
     by_user = {}
@@ -73,7 +74,7 @@ try:
           env.state("other")["degreed"]["completions"] == [],
           "routing: no completion to an integration with completions off or of another customer")
 
-    dlq = env.consume_all("completion-events.dlq")
+    dlq = env.consume_all(f"{TOPIC}.dlq")
     h = dlq[0]["headers"] if dlq else {}
     check(len(dlq) == 1 and dlq[0]["key"] == "zoe" and
           h.get("__connect.errors.exception.class.name") == "permanent_http" and

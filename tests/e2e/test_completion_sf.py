@@ -10,10 +10,11 @@ import json
 import time
 
 from catalog_fixtures import sf_integration, sf_post_courses, sf_tenant
-from harness import Env, check, completion, finish, wait_for
+from harness import Env, check, completion, finish, ns, wait_for
 
 SECRET = "e2e-completion-sf-secret-8"
-TOPICS = ["completion-events:2", "completion-events.retry:1", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 
 
 def sf_completion(event_id, org, uid, content, ctype, who=None, **extra):
@@ -53,10 +54,10 @@ try:
         ("lu", sf_completion("s6", "g3org", "lu", "6", "course",
                           who={"lms_username": "LU.LMS"})),
     ]
-    env.produce("completion-events", [(k, v, None) for k, v in events])
-    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic="completion-events") == 6
+    env.produce(TOPIC, [(k, v, None) for k, v in events])
+    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 6
              and w.metric("lmsbridge_inflight") == 0 and
-             len(env.consume_all("completion-events.dlq")) == 2, 30, "the completions")
+             len(env.consume_all(f"{TOPIC}.dlq")) == 2, 30, "the completions")
 
     g1 = env.state("g1")["sf"]["learning_events"]
     check(len(g1) == 1, f"g1: one learning event recorded ({len(g1)})")
@@ -80,7 +81,7 @@ try:
     check([e["userID"] for e in g3] == ["LU.LMS"], f"user_identifier = lms_username ({g3})")
 
     dlq = {r["headers"].get("lmsbridge.integration") + ":" + json.loads(r["payload"])["event_id"]:
-           r["headers"] for r in env.consume_all("completion-events.dlq")}
+           r["headers"] for r in env.consume_all(f"{TOPIC}.dlq")}
     never = dlq.get("g1-sf:s2", {})
     check(never.get("__connect.errors.exception.class.name") == "permanent_http" and
           "never posted to OcnCourses" in never.get("lmsbridge.http.body", ""),

@@ -16,17 +16,17 @@ import sys
 import threading
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "deploy"))
 from deploy_lib import code_defaults  # noqa: E402
 
 SECRET = "e2e-deploy-scaling-secret-83"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 PARTITIONS = 6
 TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:3", f"{TOPIC}.dlq:1"]
-GROUP = "completion-worker"
+GROUP = ns("completion-worker")
 # the stream runs until the restarted member is back (at least MIN_BATCHES,
 # at most MAX_BATCHES): on a slow machine the procedure takes longer, the
 # stream with it

@@ -6,25 +6,29 @@ committed when it was killed (the unacknowledged tail, bounded by
 --max-in-flight). 5,000 completions of learners the LMS does not know are
 dead-lettered by a real worker over four DLQ partitions; the worker is then
 stopped so the original topic shows exactly what the replays wrote. During
-the first run the broker answers 300 ms late (records are written before
-the answer), so the kill finds records written but not acknowledged; both
-runs are paced with --rate."""
+the first run the broker is slow to answer, so the kill finds records
+written but not acknowledged: kafka-sandbox answers 300 ms late (records
+are written before the answer); real Kafka (a broker of this test's own)
+is SIGSTOPped once dlq-replay has a full window in flight, dlq-replay is
+SIGKILLed, and the broker, continued, writes the requests that were
+waiting for it. Both runs are paced with --rate."""
+import json
 import os
 import signal
 import subprocess
 import time
 
-from harness import (DLQ_REPLAY, Env, check, completion, degreed_integration, degreed_tenant,
-                     dlq_replay, finish, wait_for, worker_config_path)
+from harness import (DLQ_REPLAY, REAL, Env, check, completion, degreed_integration,
+                     degreed_tenant, dlq_replay, finish, ns, wait_for, worker_config_path)
 
 SECRET = "e2e-dlq-crash-secret-23"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{DLQ}:4"]
 N = 5000
 IN_FLIGHT = 200
 RATE = 2000
-GROUP = "completion-worker.dlq-replay"
+GROUP = ns("completion-worker.dlq-replay")
 
 
 def dlq_count():
@@ -40,7 +44,16 @@ def progress(path):
     return last
 
 
-env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=["someone@acme.example"])])
+def in_flight(path):
+    """in_flight of dlq-replay's last progress line (0 before the first)."""
+    line = progress(path)
+    return json.loads(line).get("in_flight", 0) if line else 0
+
+
+# real Kafka: a broker of its own, to be SIGSTOPped
+env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=["someone@acme.example"])],
+          kafka="own" if REAL else None)
+stopped = None   # the broker's pid while it is SIGSTOPped
 try:
     w = env.worker("completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
                    env={"SECRET": SECRET})
@@ -51,21 +64,33 @@ try:
     check(rc == 0 and dlq_count() == N, f"{N} dead letters over 4 partitions, worker stopped")
     before = env.end_offsets(TOPIC)
 
-    # the first run: paced, and once it replays the broker answers 300 ms
-    # late (having written the records), so the kill finds records written
-    # and not acknowledged
+    # the first run: paced, and once it replays the broker is slow to answer
+    # (having written the records, or reading them only after the kill), so
+    # the kill finds records written and not acknowledged
     log = os.path.join(env.dir, "replay-1.log")
     penv = dict(os.environ, SECRET=SECRET)
     p = subprocess.Popen([DLQ_REPLAY, "replay", "--config", conf, "--worker", "completion-worker",
                           "--yes", "--rate", "1000", "--max-in-flight", str(IN_FLIGHT)],
                          stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=penv)
     wait_for(lambda: '"replaying"' in open(log).read(), 60, "the replay pass", interval=0.05)
-    code, body = env.kafka_control("POST", "/brokers/1/rtt?ms=300")
-    check(code == 200, f"the broker answers 300 ms late ({body[:60]})")
-    wait_for(lambda: progress(log), 30, "replay progress")
+    if env.control:
+        code, body = env.kafka_control("POST", "/brokers/1/rtt?ms=300")
+        check(code == 200, f"the broker answers 300 ms late ({body[:60]})")
+        wait_for(lambda: progress(log), 30, "replay progress")
+    else:
+        wait_for(lambda: progress(log), 30, "replay progress")
+        stopped = env.real.pids()[0]
+        os.kill(stopped, signal.SIGSTOP)
+        wait_for(lambda: in_flight(log) >= IN_FLIGHT, 30, f"{IN_FLIGHT} records in flight")
+        print(f"INFO broker SIGSTOPped, dlq-replay has {in_flight(log)} records in flight",
+              flush=True)
     p.send_signal(signal.SIGKILL)
     p.wait()
-    env.kafka_control("POST", "/brokers/1/rtt?ms=0")
+    if env.control:
+        env.kafka_control("POST", "/brokers/1/rtt?ms=0")
+    else:
+        os.kill(stopped, signal.SIGCONT)
+        stopped = None
     committed = env.committed(GROUP, DLQ, [0, 1, 2, 3])
     after_kill = sum(env.end_offsets(TOPIC).values()) - sum(before.values())
     done = sum(max(c, 0) for c in committed.values())
@@ -110,5 +135,7 @@ try:
               for v in seen.values()), "every copy targeted at acme-degreed, value intact")
     check(dlq_count() == N, "nothing deleted from the DLQ")
 finally:
+    if stopped:
+        os.kill(stopped, signal.SIGCONT)
     env.close()
 finish()

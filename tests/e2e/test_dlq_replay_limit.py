@@ -7,10 +7,10 @@ replay_limit) and the loop ends: 4 dead letters, 4 attempts at the LMS."""
 import time
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, dlq_replay,
-                     finish, wait_for, worker_config_path)
+                     finish, ns, wait_for, worker_config_path)
 
 SECRET = "e2e-dlq-limit-secret-12"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"]
 

@@ -7,13 +7,18 @@ replay --dry-run shows the verdicts, replay without a terminal and without
 --yes refuses, usage errors exit 2, the worker is inferred from the file or
 named with --worker, the integrations' secrets are not needed (their
 variable is unset), and a secret dlq-replay holds (Kafka's sasl.password)
-quoted in a dead letter never leaves."""
+quoted in a dead letter never leaves. Its last part reads the defaults'
+dead-letter topics (completion-events.dlq, catalog-events.dlq): on real
+Kafka it has a broker of its own (harness.own_kafka)."""
 import json
 import os
 import subprocess
 
+import harness
 from harness import (DLQ_REPLAY, Env, check, dead_letter_headers, dlq_replay, finish,
                      produce_to)
+
+harness.own_kafka()
 
 SECRET = "e2e-dlq-list-secret-58"
 TOPIC = "completion-events"

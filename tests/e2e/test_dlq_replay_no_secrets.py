@@ -14,13 +14,13 @@ import json
 import os
 import subprocess
 
-from harness import (DLQ_REPLAY, WORKERS, Env, check, completion, degreed_integration, degreed_tenant,
-                     dlq_replay, finish, wait_for, worker_config_path)
+from harness import (DLQ_REPLAY, WORKERS, Env, check, completion, degreed_integration,
+                     degreed_tenant, dlq_replay, finish, ns, wait_for, worker_config_path)
 
 ACME_SECRET = "e2e-nosecret-acme-5e1"
 GLOBEX_SECRET = "e2e-nosecret-globex-7c2"
 KAFKA_PASSWORD = "e2e-nosecret-kafka-9d3"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 SECRET_VARS = ("ACME_SECRET", "KAFKA_PASSWORD")
 

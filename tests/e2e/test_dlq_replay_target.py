@@ -13,10 +13,10 @@ lmsbridge.replays = 1."""
 import json
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, dlq_replay,
-                     finish, wait_for, worker_config_path)
+                     finish, ns, wait_for, worker_config_path)
 
 SECRET = "e2e-dlq-target-secret-61"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
 USERS = [f"u{i}" for i in range(10)]

@@ -13,9 +13,10 @@ whole invalid event replayed 3 times, never its cut twin."""
 import json
 import os
 
-from harness import Env, check, dead_letter_headers, dlq_replay, finish, produce_to
+from harness import (Env, check, dead_letter_headers, dlq_replay, finish, group_line, ns,
+                     produce_to)
 
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 
 
@@ -55,7 +56,7 @@ try:
     conf = os.path.join(env.dir, "completion-worker.conf")
     with open(conf, "w") as f:
         f.write(f"""
-kafka: {{ brokers = "{env.brokers}"; topics = ["{TOPIC}"]; }};
+kafka: {{ brokers = "{env.brokers}"; topics = ["{TOPIC}"]; {group_line("completion-worker")} }};
 provider: {{ code = "datacamp"; logo_url = "https://cdn.example.com/logo.png"; }};
 integrations = ( {{ id = "acme-degreed"; type = "degreed"; organization = "acme";
   client_id = "x"; client_secret = "@env:SECRET"; }} );

@@ -8,11 +8,11 @@ never arrived) but skips course 1 v1: the catalog-worker delivered v2 and
 counts the replay as outcome="skipped"; the provider's Degreed keeps v2 and
 the customer's receives nothing again."""
 from catalog_fixtures import catalog_event, degreed, degreed_items
-from harness import (Env, check, degreed_tenant, dlq_replay, finish, wait_for,
+from harness import (Env, check, degreed_tenant, dlq_replay, finish, ns, wait_for,
                      worker_config_path)
 
 SECRET = "e2e-dlq-version-secret-47"
-TOPIC = "catalog-events"
+TOPIC = ns("catalog-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
 

@@ -5,11 +5,12 @@ byte for byte and the docs/delivery.md headers, metrics and health,
 SIGTERM exiting 0, and offsets committed (a restart redelivers nothing)."""
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-basic-secret-77"
-TOPICS = ["completion-events:4", "completion-events.retry:2", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 
 known = [f"u{i}" for i in range(190)]
 env = Env(TOPICS, [degreed_tenant("acme", SECRET,
@@ -22,14 +23,14 @@ try:
             for i in range(200)]  # u190..u199 are unknown to the LMS
     invalid = [("bad1", "not json"), ("bad2", "{}"),
                ("bad3", completion("x3", "acme", "u1").replace("course", "webinar"))]
-    env.produce_many("completion-events", good + invalid)
-    env.produce("completion-events", [("bad4", '{"schema":"completion.v1"}',
-                                       {"trace-id": "t-4", "origin": "e2e"})])
+    env.produce_many(TOPIC, good + invalid)
+    env.produce(TOPIC, [("bad4", '{"schema":"completion.v1"}',
+                         {"trace-id": "t-4", "origin": "e2e"})])
 
     wait_for(lambda: len(env.state("acme")["degreed"]["completions"]) >= 190, 60,
              "190 completions")
     dlq = wait_for(lambda: (lambda r: r if len(r) >= 14 else None)(
-        env.consume_all("completion-events.dlq")), 60, "14 dead letters")
+        env.consume_all(f"{TOPIC}.dlq")), 60, "14 dead letters")
     check(len(env.state("acme")["degreed"]["completions"]) == 190, "190 completions recorded")
 
     by_class = {}
@@ -51,7 +52,7 @@ try:
              "lmsbridge.attempts", "lmsbridge.first_failure", "lmsbridge.last_failure",
              "lmsbridge.worker", "lmsbridge.replays"]
     check(all(n in perm for n in names), "dead letters carry every header of docs/delivery.md")
-    check(perm["__connect.errors.topic"] == "completion-events" and
+    check(perm["__connect.errors.topic"] == TOPIC and
           perm["__connect.errors.partition"].isdigit() and
           perm["__connect.errors.offset"].isdigit() and
           perm["lmsbridge.integration"] == "acme-degreed" and
@@ -82,7 +83,7 @@ try:
     check(w.metric("lmsbridge_dlq_records_total", reason="invalid_event") == 4 and
           w.metric("lmsbridge_dlq_records_total", reason="permanent_http") == 10,
           "metric: dead letters by reason")
-    check(w.metric("lmsbridge_events_consumed_total", topic="completion-events") == 204,
+    check(w.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 204,
           "metric: 204 events consumed")
     check(w.metric("lmsbridge_http_requests_total", integration="acme-degreed", code="201") > 0,
           "metric: HTTP responses by code")
@@ -103,8 +104,8 @@ try:
     st = env.state("acme")["degreed"]["completions"]
     check(sum(c.get("repeats", 0) for c in st) == 0 and len(st) == 190,
           "restart: nothing delivered twice")
-    check(len(env.consume_all("completion-events.dlq")) == 14, "restart: no new dead letters")
-    check(w2.metric("lmsbridge_events_consumed_total", topic="completion-events") == 0,
+    check(len(env.consume_all(f"{TOPIC}.dlq")) == 14, "restart: no new dead letters")
+    check(w2.metric("lmsbridge_events_consumed_total", topic=TOPIC) == 0,
           "restart: nothing consumed again")
     w2.stop_and_check("second worker")
 finally:

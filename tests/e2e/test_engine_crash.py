@@ -13,13 +13,13 @@ import datetime
 import random
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-crash-secret-64"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
-GROUP = "completion-worker"
+GROUP = ns("completion-worker")
 N = 3000
 KILLS = 4
 HTTP_IN_FLIGHT = 16          # the integration's max_in_flight (its default)

@@ -2,11 +2,12 @@
 """An LMS that echoes a secret in its refusal: the dead letter's message and
 lmsbridge.http.body headers carry [REDACTED] in its place, as the logs do;
 the record's own value (the event, byte for byte) is left as it was."""
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-redact-secret-41"
-TOPICS = ["completion-events:1", "completion-events.retry:1", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=["known@acme.example"])])
 try:
@@ -15,9 +16,9 @@ try:
     # a learner whose id is the client secret (a producer's mistake): the LMS
     # does not know them and quotes the identifier back in its 400
     leak = completion("e-leak", "acme", SECRET)
-    env.produce_many("completion-events", [("k1", completion("e-ok", "acme", "known")),
-                                           ("k2", leak)])
-    dlq = wait_for(lambda: env.consume_all("completion-events.dlq"), 60, "the dead letter")
+    env.produce_many(TOPIC, [("k1", completion("e-ok", "acme", "known")),
+                             ("k2", leak)])
+    dlq = wait_for(lambda: env.consume_all(f"{TOPIC}.dlq"), 60, "the dead letter")
     h = dlq[0]["headers"]
     body, message = h.get("lmsbridge.http.body", ""), h.get("__connect.errors.exception.message", "")
     check(h.get("lmsbridge.http.status") == "400" and "Invalid user identifier" in body,

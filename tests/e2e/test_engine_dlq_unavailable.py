@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""The dead-letter topic cannot be written: kafka-sandbox fails every
-Produce request (NOT_ENOUGH_REPLICAS) while invalid events arrive between
-valid ones. The valid ones are delivered, but the group's committed offset
-stays at the first invalid event for as long as its dead letter is not
-confirmed, and the worker keeps trying (its producer gives a record up
-after 2 s here, so the engine's own retry is exercised). Once Produce works
-again the dead letters appear, once each, the offset advances to the end,
-and a restart redelivers nothing."""
+"""The dead-letter topic cannot be written (NOT_ENOUGH_REPLICAS) while
+invalid events arrive between valid ones. On kafka-sandbox every Produce
+request fails; on real Kafka (three brokers and a controller of this
+test's own) the dead-letter topic demands 3 in-sync replicas
+(min.insync.replicas) and one of its brokers is SIGKILLed, so the broker
+refuses the worker's acks=all writes until it is started again. The valid
+ones are delivered, but the group's committed offset stays at the first
+invalid event for as long as its dead letter is not confirmed, and the
+worker keeps trying (its producer gives a record up after 2 s here, so the
+engine's own retry is exercised). Once the dead-letter topic can be
+written again the dead letters appear, once each, the offset advances to
+the end, and a restart redelivers nothing."""
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
-                     wait_for)
+from harness import (REAL, Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     ns, wait_for)
 
 SECRET = "e2e-dlqdown-secret-40"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"]
-GROUP = "completion-worker"
+# on three brokers: every topic has three replicas, the DLQ needs all three
+TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", (DLQ, 1, {"min.insync.replicas": 3})]
+GROUP = ns("completion-worker")
 INVALID = {5, 10}   # offsets of the invalid events
 N = 15
 
@@ -25,7 +30,11 @@ def completions():
     return env.state("acme")["degreed"]["completions"]
 
 
-env = Env(TOPICS, [degreed_tenant("acme", SECRET)])
+def info(text):
+    print("INFO", text, flush=True)
+
+
+env = Env(TOPICS, [degreed_tenant("acme", SECRET)], kafka="cluster3" if REAL else None)
 try:
     records = []
     for i in range(N):
@@ -36,9 +45,21 @@ try:
     env.produce_many(TOPIC, records)
     check(env.end_offsets(TOPIC) == {0: N}, f"{N} events, invalid ones at offsets {INVALID}")
 
-    code, body = env.kafka_control(
-        "POST", "/errors?api=Produce&error=NOT_ENOUGH_REPLICAS&count=1000")
-    check(code == 200, f"Produce errors injected ({code} {body[:80]})")
+    if env.control:
+        code, body = env.kafka_control(
+            "POST", "/errors?api=Produce&error=NOT_ENOUGH_REPLICAS&count=1000")
+        check(code == 200, f"Produce errors injected ({code} {body[:80]})")
+    else:
+        # a broker that does not lead the DLQ: the controller fences it and
+        # takes it out of the DLQ's in-sync replicas
+        leader = env.real.leader(DLQ, 0)
+        victim = max(n.id for n in env.real.nodes if n.id != leader)
+        t = time.time()
+        env.real.kill(victim)
+        wait_for(lambda: len(env.real.partitions(DLQ)[0]["isr"]) < 3, 120,
+                 f"{DLQ}: broker {victim} out of its in-sync replicas")
+        info(f"broker {victim} SIGKILLed: {DLQ} has {env.real.partitions(DLQ)[0]['isr']} in "
+             f"sync after {time.time() - t:.1f}s, below its min.insync.replicas 3")
     integ = degreed_integration(env, "acme-degreed", "acme", "SECRET")
     w = env.worker("completion-worker", integ, env={"SECRET": SECRET},
                    extra_kafka=', ["message.timeout.ms", "2000"]')
@@ -61,8 +82,14 @@ try:
     check(len(fails) >= 2, f"the engine keeps retrying the write ({len(fails)} failures logged)")
     check(w.get("/healthz")[0] == 200, "the worker stays alive")
 
-    code, body = env.kafka_control("DELETE", "/errors?api=Produce")
-    check(code == 200, "Produce errors cleared")
+    if env.control:
+        code, body = env.kafka_control("DELETE", "/errors?api=Produce")
+        check(code == 200, "Produce errors cleared")
+    else:
+        t = time.time()
+        env.real.restart(victim)
+        env.real.wait_isr(DLQ, 3)
+        info(f"broker restarted, {DLQ} has 3 replicas in sync after {time.time() - t:.1f}s")
     dlq = wait_for(lambda: (lambda r: r if len(r) >= len(INVALID) else None)(
         env.consume_all(DLQ)), 30, "the dead letters")
     wait_for(lambda: env.committed(GROUP, TOPIC, [0]) == {0: N}, 15, "the offset advancing")

@@ -5,11 +5,12 @@ meanwhile, the failing customer's are parked in completion-events.retry
 (and only theirs), nothing is dead-lettered; once the customer is back,
 the worker consumes the retry topic and delivers every parked record when
 its not-before has passed."""
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-isolation-secret-31"
-TOPICS = ["completion-events:4", "completion-events.retry:2", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 N = 100
 
 env = Env(TOPICS, [degreed_tenant("down", SECRET), degreed_tenant("up", SECRET)])
@@ -25,7 +26,7 @@ try:
     for i in range(N):
         records.append((f"d{i}", completion(f"d{i}", "down", f"d{i}")))
         records.append((f"u{i}", completion(f"u{i}", "up", f"u{i}")))
-    env.produce_many("completion-events", records)
+    env.produce_many(TOPIC, records)
 
     wait_for(lambda: len(env.state("up")["degreed"]["completions"]) == N, 60,
              "the healthy customer's completions")
@@ -35,7 +36,7 @@ try:
         return {(r["headers"].get("lmsbridge.original.partition"),
                  r["headers"].get("lmsbridge.original.offset")) for r in records}
     parked = wait_for(lambda: (lambda r: r if len(parked_keys(r)) >= N else None)(
-        env.consume_all("completion-events.retry")), 60, "parked records")
+        env.consume_all(f"{TOPIC}.retry")), 60, "parked records")
     check(len(env.state("up")["degreed"]["completions"]) == N,
           f"healthy customer: all {N} delivered while the other is down")
     check(len(env.state("down")["degreed"]["completions"]) == 0, "failing customer: none recorded")
@@ -45,12 +46,12 @@ try:
           "the retry topic holds only the failing customer's records")
     h = parked[0]["headers"]
     check(int(h["lmsbridge.attempts"]) >= 1 and int(h["lmsbridge.not_before"]) > 0 and
-          h["lmsbridge.original.topic"] == "completion-events" and
+          h["lmsbridge.original.topic"] == TOPIC and
           h["lmsbridge.original.offset"].isdigit(),
           "parked records carry target, attempts, not-before and original coordinates")
     check(all(r["payload"].startswith('{"schema":"completion.v1"') for r in parked),
           "parked records keep the original value")
-    check(env.consume_all("completion-events.dlq") == [], "nothing dead-lettered")
+    check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     check(w.metric("lmsbridge_deliveries_total", integration="down-degreed",
                    outcome="parked") >= N, "metric: parked deliveries")
 

@@ -12,13 +12,13 @@ import json
 import random
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
-                     http, wait_for, wait_progress)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http, ns,
+                     wait_for, wait_progress)
 
 SECRET = "e2e-noloss-secret-18"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
-GROUP = "completion-worker"
+GROUP = ns("completion-worker")
 TENANTS = ["alpha", "beta"]
 N_GOOD = 9970      # per tenant, known learners (20,000 events in all)
 N_UNKNOWN = 15     # per tenant, learners the LMS does not know: 400, dead-lettered

@@ -11,13 +11,13 @@ worker delivers them; nothing else comes again."""
 import signal
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-sigterm-secret-83"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
-GROUP = "completion-worker"
+GROUP = ns("completion-worker")
 N = 8000
 N_HUNG = 40
 DEADLINE_S = 25

@@ -6,17 +6,23 @@ missing it refuses to start, in one error naming the topic and its key,
 exit 1, and the topic is still missing afterwards; with its topics, retry
 and dead-letter topics all missing the one error names the three;
 dlq-replay says the dead-letter topic does not exist. Once the topic is
-created (the sandbox's control API) the worker starts and dead-letters."""
+created (the sandbox's control API, or the real broker's CreateTopics) the
+worker starts and dead-letters. On the shared real broker the files name
+this test's own source topic and group (harness.ns), the retry and
+dead-letter topics following from it as they do from the defaults."""
 import json
 import os
 import subprocess
 
-from harness import (WORKERS, Env, check, completion, degreed_integration, degreed_tenant,
-                     die_with_test, dlq_replay, finish, wait_for)
+from harness import (NS, WORKERS, Env, check, completion, degreed_integration, degreed_tenant,
+                     die_with_test, dlq_replay, finish, group_line, ns, wait_for)
 
 SECRET = "e2e-topics-secret-05"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
+NOPE = ns("nope-events")
+# the defaults on the sandbox; this test's own topic and group on the shared broker
+OWN = f'topics = ["{TOPIC}"]; {group_line("completion-worker")}' if NS else ""
 
 
 def topic_names():
@@ -27,7 +33,7 @@ def topic_names():
     return {t["topic"] for t in json.loads(out)["topics"]}
 
 
-def run_worker(name, kafka_extra=""):
+def run_worker(name, kafka_extra=OWN):
     """Starts a worker on its own file and waits for it to exit: (exit code,
     its JSON log lines, the file)."""
     run_worker.n += 1
@@ -67,23 +73,25 @@ try:
           f"dlq-replay list: the dead-letter topic does not exist (exit {rc}): {err[-300:]}")
     check(DLQ not in topic_names(), "dlq-replay created no topic")
 
-    rc, lines, _ = run_worker("completion-worker", 'topics = ["nope-events"];')
+    rc, lines, _ = run_worker("completion-worker", f'topics = ["{NOPE}"];')
     errors = [l for l in lines if l.get("level") == "error"]
     check(rc == 1 and len(errors) == 1 and
-          'topics "nope-events" (kafka.topics), "nope-events.retry" (kafka.retry_topic), '
-          '"nope-events.dlq" (kafka.dlq_topic) do not exist' in errors[0].get("error", ""),
+          f'topics "{NOPE}" (kafka.topics), "{NOPE}.retry" (kafka.retry_topic), '
+          f'"{NOPE}.dlq" (kafka.dlq_topic) do not exist' in errors[0].get("error", ""),
           f"every missing topic in one error: {[e.get('error') for e in errors]}")
 
     # created as an operator would: the worker starts and uses it
-    code, body = env.kafka_control("POST", f"/topics?name={DLQ}&partitions=1")
-    check(code == 201, f"the dead-letter topic created ({code} {body})")
+    env.create_topics([f"{DLQ}:1"])
+    check(DLQ in topic_names(), "the dead-letter topic created")
     env.produce_many(TOPIC, [("v1", completion("v1", "acme", "v1")), ("bad", "not json")])
     w = env.worker("completion-worker", degreed_integration(env, "acme-degreed", "acme",
                                                             "SECRET"), env={"SECRET": SECRET})
     wait_for(lambda: len(env.consume_all(DLQ)) == 1, 60, "the dead letter")
     wait_for(lambda: len(env.state("acme")["degreed"]["completions"]) == 1, 30,
              "the delivery")
-    check(True, "with its topics created the worker starts, delivers and dead-letters")
+    check([r["key"] for r in env.consume_all(DLQ)] == ["bad"] and
+          len(env.state("acme")["degreed"]["completions"]) == 1,
+          "with its topics created the worker starts, delivers and dead-letters")
     w.stop_and_check()
 finally:
     env.close()

@@ -7,13 +7,13 @@ and by SIGKILL + restart: the slow message and those after it on its
 partition are delivered again, those before it are not."""
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-watermark-secret-52"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
-GROUP = "completion-worker"
+GROUP = ns("completion-worker")
 K = 10       # offset of the slow message on partition 0
 AFTER = 19   # fast messages after it on partition 0
 OTHER = 15   # fast messages on partition 1

@@ -9,12 +9,12 @@ AUTOCREATE warning; the workers consume, dead-letter (their producer works)
 and deliver. The same checks see the CONFWARN a property does cause (the
 deprecated offset.store.method), in a worker's log and dlq-replay's."""
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
-                     dlq_replay, wait_for, worker_config_path)
+                     dlq_replay, ns, wait_for, worker_config_path)
 from catalog_fixtures import catalog_event, degreed
 
 SECRET = "e2e-kprops-secret-06"
-TOPICS = ["completion-events:1", "completion-events.retry:1", "completion-events.dlq:1",
-          "catalog-events:1", "catalog-events.retry:1", "catalog-events.dlq:1"]
+SOURCE = {"completion-worker": ns("completion-events"), "catalog-worker": ns("catalog-events")}
+TOPICS = [f"{t}{suffix}:1" for t in SOURCE.values() for suffix in ("", ".retry", ".dlq")]
 # the harness adds session.timeout.ms, heartbeat.interval.ms and
 # topic.metadata.refresh.interval.ms (consumer, consumer, both)
 EXTRA = {
@@ -35,9 +35,10 @@ def confwarns(lines):
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("prov", SECRET)])
 try:
-    env.produce_many("completion-events", [("c1", completion("c1", "acme", "c1")),
-                                           ("bad", "not json")])
-    env.produce_many("catalog-events", [catalog_event("course", "k1", 1), ("kbad", "not json")])
+    env.produce_many(SOURCE["completion-worker"], [("c1", completion("c1", "acme", "c1")),
+                                                   ("bad", "not json")])
+    env.produce_many(SOURCE["catalog-worker"], [catalog_event("course", "k1", 1),
+                                                ("kbad", "not json")])
     workers = {
         "completion-worker": env.worker(
             "completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
@@ -47,7 +48,7 @@ try:
             env={"SECRET": SECRET}, extra_kafka=EXTRA["catalog-worker"] + MIXED),
     }
     for name, w in workers.items():
-        topic = name.split("-")[0] + "-events"
+        topic = SOURCE[name]
         dlq = wait_for(lambda: (lambda r: r if len(r) == 1 else None)(
             env.consume_all(f"{topic}.dlq")), 60, f"{name}: the invalid event dead-lettered")
         integ = "acme-degreed" if "completion" in name else "prov-degreed"

@@ -6,11 +6,12 @@ in one error line naming the file, line and key, and the running
 configuration keeps working without a restart."""
 import signal
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-reload-secret-21"
-TOPICS = ["completion-events:2", "completion-events.retry:1", "completion-events.dlq:1"]
+TOPIC = ns("completion-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("globex", SECRET)])
 try:
@@ -18,7 +19,7 @@ try:
     w = env.worker("completion-worker", acme, env={"SECRET": SECRET})
     conf_path = w.log_path[:-len(".log")] + ".conf"
     original = open(conf_path).read()
-    env.produce_many("completion-events", [("a1", completion("a1", "acme", "a1"))])
+    env.produce_many(TOPIC, [("a1", completion("a1", "acme", "a1"))])
     wait_for(lambda: len(env.state("acme")["degreed"]["completions"]) == 1, 30, "acme's first")
 
     # a new customer in the file, then SIGHUP
@@ -30,8 +31,8 @@ try:
              "the reload")
     # the kafka settings are the same: the worker keeps its partitions
     wait_for(lambda: w.get("/readyz")[0] == 200, 30, "ready again")
-    env.produce_many("completion-events", [("g1", completion("g1", "globex", "g1")),
-                                           ("a2", completion("a2", "acme", "a2"))])
+    env.produce_many(TOPIC, [("g1", completion("g1", "globex", "g1")),
+                             ("a2", completion("a2", "acme", "a2"))])
     wait_for(lambda: len(env.state("globex")["degreed"]["completions"]) == 1 and
              len(env.state("acme")["degreed"]["completions"]) == 2, 60,
              "both customers after the reload")
@@ -51,7 +52,7 @@ try:
     w.proc.send_signal(signal.SIGHUP)
     refused = "invalid configuration, reload refused, keeping the running configuration"
     wait_for(lambda: any(l.get("msg") == refused for l in w.logs()[before:]), 30, "the refusal")
-    env.produce_many("completion-events", [("g2", completion("g2", "globex", "g2"))])
+    env.produce_many(TOPIC, [("g2", completion("g2", "globex", "g2"))])
     wait_for(lambda: len(env.state("globex")["degreed"]["completions"]) == 2, 30,
              "globex after the refused reload")
     # counted after a delivery that followed the refusal: a second line

@@ -12,11 +12,11 @@ makes new clients, which join the group anew."""
 import signal
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http, ns,
                      wait_for, wait_progress, worker_config_path)
 
 SECRET = "e2e-reloadkeep-secret-10"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 N = 300
 

@@ -10,11 +10,11 @@ SIGHUP; then the customer recovers: every completion is delivered, once."""
 import signal
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
                      wait_for)
 
 SECRET = "e2e-reloadparked-secret-10"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 RETRY = f"{TOPIC}.retry"
 N = 5
 

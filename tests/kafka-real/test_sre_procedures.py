@@ -27,6 +27,7 @@ names are the doc's (the workers' defaults).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ import harness  # noqa: E402  (kr_lib set the path)
 from harness import (WORKERS, Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
                      die_with_test, wait_for, wait_progress)
 
+harness.own_kafka()  # the doc's names: the workers' default topics and group
 VERSION = kr_lib.version_arg()
 NAME = f"sre-{VERSION}"
 SECRET = "kafka-real-sre-secret-77"
@@ -493,4 +495,5 @@ finally:
     if env:
         env.close()
     rk.close(keep_logs=bool(harness.failures) or sys.exc_info()[0] is not None)
+    shutil.rmtree(work, ignore_errors=True)
 finish()
