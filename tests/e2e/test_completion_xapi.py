@@ -15,10 +15,10 @@ import uuid
 
 from harness import (ACTIVITY_IRI_BASE, Env, check, completion, dead_letter_headers,
                      degreed_tenant, dlq_replay, finish, produce_to, wait_for,
-                     worker_config_path, xapi_integration, xapi_tenant)
+                     ns, worker_config_path, xapi_integration, xapi_tenant)
 
 SECRET = "e2e-completion-xapi-secret-83"
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
 

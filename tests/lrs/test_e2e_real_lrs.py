@@ -26,9 +26,9 @@ if os.environ.get("LB_LRS_REAL", "1") == "0":
 
 import real_lrs  # noqa: E402
 from harness import (ACTIVITY_IRI_BASE, Env, check, completion, dead_letter_headers,  # noqa: E402
-                     dlq_replay, finish, produce_to, wait_for, worker_config_path)
+                     dlq_replay, finish, ns, produce_to, wait_for, worker_config_path)
 
-TOPIC = "completion-events"
+TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
 TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
 INTEG = "hooli-lrs"
