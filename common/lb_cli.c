@@ -12,6 +12,7 @@
 #include <string.h>
 #include <stdbool.h>
 
+#include "lb_connector.h"
 #include "lb_engine.h"
 #include "lb_event.h"
 #include "lb_json.h"
@@ -106,6 +107,12 @@ static json_object *request_json(const lb_request *r)
   json_object_object_add(o, "step", json_object_new_string(lb_step_name(r->step)));
   json_object_object_add(o, "method", json_object_new_string(lb_method_name(r->method)));
   json_object_object_add(o, "url", json_object_new_string(r->url));
+  if (r->nheaders) {
+    json_object *h = json_object_new_array();
+    for (size_t i = 0; i < r->nheaders; i++)
+      json_object_array_add(h, json_object_new_string(r->headers[i]));
+    json_object_object_add(o, "headers", h);
+  }
   if (r->body &&
       lb_json_parse(r->body, strlen(r->body), &body, err, sizeof(err)) != LB_E_OK)
     body = json_object_new_string(r->body);
@@ -113,19 +120,18 @@ static json_object *request_json(const lb_request *r)
   return o;
 }
 
-/* Wraps an OCN course object as the batch it travels in. */
-static json_object *ocn_batch_json(const lb_request *r)
+/* A request its connector coalesces, shown as the batch of one it would
+ * travel in (with other items, as the note says). */
+static json_object *batch_json(const lb_request *r, const lb_connector_batching *policy)
 {
-  json_object *o = request_json(r);
-  json_object *course = NULL, *batch = json_object_new_object(),
-              *list = json_object_new_array();
-  json_object_object_get_ex(o, "body", &course);
-  json_object_array_add(list, json_object_get(course));
-  json_object_object_add(batch, "ocnCourses", list);
-  json_object_object_add(o, "body", batch);
-  json_object_object_add(o, "note",
-                         json_object_new_string("batched with other courses of "
-                                                "this integration, up to batch_size"));
+  lb_request one = *r;
+  char *joined = NULL;
+  const char *bodies[] = {r->body ? r->body : "null"};
+  if (policy->join(bodies, 1, &joined) == LB_E_OK)
+    one.body = joined;
+  json_object *o = request_json(&one);
+  free(joined);
+  json_object_object_add(o, "note", json_object_new_string(policy->note));
   return o;
 }
 
@@ -189,8 +195,11 @@ static void print_item(long lineno, const char *event_id, const lb_plan_item *it
   }
   for (size_t j = 0; j < it->requests.n; j++) {
     const lb_request *r = &it->requests.items[j];
-    json_object *req = r->step == LB_STEP_OCN_COURSE ? ocn_batch_json(r)
-                                                     : request_json(r);
+    const lb_connector_batching *policy =
+        lb_connector_of(it->integration->type)->batching;
+    json_object *req = policy && it->requests.n == 1 && r->step == policy->step
+                           ? batch_json(r, policy)
+                           : request_json(r);
     json_object *o = line_head(lineno, event_id);
     json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
     json_object_object_foreach(req, k, v)

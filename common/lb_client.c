@@ -6,11 +6,9 @@
 
 #include "lb_backoff.h"
 #include "lb_classify.h"
+#include "lb_connector.h"
 #include "lb_http.h"
-#include "lb_json.h"
 #include "lb_log.h"
-#include "lb_map_degreed.h"
-#include "lb_map_ocn.h"
 #include "lb_ratelimit.h"
 #include "lb_time.h"
 #include "lb_token.h"
@@ -37,7 +35,7 @@ struct job {
   size_t heap_pos;
 
   int create_i, lookup_i, update_i; /* step indexes in reqs, -1 if none */
-  bool chain;                       /* a Degreed create/lookup/update plan */
+  bool chain;                       /* an upsert: create/lookup/update */
   int cur;                          /* index of the request to send next */
   char *lms_id;
   bool recreated;     /* created again after a 404 and an empty lookup */
@@ -48,6 +46,7 @@ struct job {
   int64_t first_failure_ms, last_failure_ms; /* wall clock */
   int64_t due_ms;                            /* monotonic, AT_TIMER */
   bool token_refused;                        /* last failure: credentials */
+  bool repeat;                               /* the LMS had it already (409) */
   bool cancelled;
   lb_delivery_status final;
   int64_t not_before_ms;
@@ -279,6 +278,7 @@ static void run_done(lb_client *c)
       .not_before_ms = j->not_before_ms,
       .lms_id = j->lms_id,
       .request_id = j->last_request_id,
+      .repeat = j->final == LB_DELIVERY_SUCCESS && j->repeat,
     };
     c->pending--;
     j->done(j->opaque, &r);
@@ -323,27 +323,11 @@ static void failed(job *j, const char *why, int64_t floor_ms)
 
 /* ---- responses ---- */
 
-/* data.id (create) or data[0].id (lookup); NULL when absent. New string. */
-static char *response_id(const char *body, size_t len, bool list)
+/* The LMS id a successful response names, as the connector reads it. */
+static char *response_id(const job *j, lb_step step, const lb_http_response *r)
 {
-  json_object *root = NULL, *data, *item, *id;
-  char err[64], *out = NULL;
-  if (lb_json_parse(body, len, &root, err, sizeof(err)) != LB_E_OK)
-    return NULL;
-  if (json_object_object_get_ex(root, "data", &data)) {
-    item = data;
-    if (list)
-      item = json_object_is_type(data, json_type_array) &&
-                     json_object_array_length(data) > 0
-                 ? json_object_array_get_idx(data, 0)
-                 : NULL;
-    if (item && json_object_object_get_ex(item, "id", &id) &&
-        json_object_is_type(id, json_type_string) &&
-        json_object_get_string_len(id) > 0)
-      out = strdup(json_object_get_string(id));
-  }
-  json_object_put(root);
-  return out;
+  const lb_connector *k = lb_connector_of(j->c->cfg->integrations[j->integ].type);
+  return k->response_id ? k->response_id(step, r->body, r->body_len) : NULL;
 }
 
 static void keep_body(job *j, const lb_http_response *r)
@@ -425,12 +409,14 @@ static void on_response(void *opaque, const lb_http_response *r)
 
   switch (v.outcome) {
   case LB_OUT_SUCCESS:
+    if (r->status == 409)
+      j->repeat = true; /* a 409 that means "delivered before" */
     if (req->step == LB_STEP_CREATE) {
       free(j->lms_id);
-      j->lms_id = response_id(r->body, r->body_len, false);
+      j->lms_id = response_id(j, req->step, r);
       step_done(j);
     } else if (req->step == LB_STEP_LOOKUP) {
-      char *id = response_id(r->body, r->body_len, true);
+      char *id = response_id(j, req->step, r);
       if (id) {
         free(j->lms_id);
         j->lms_id = id;
@@ -443,8 +429,8 @@ static void on_response(void *opaque, const lb_http_response *r)
         j->cur = j->create_i;
         ready_push(l, j);
       } else if (j->create_i >= 0) {
-        /* 409 said it exists, the lookup cannot see it yet (Degreed shows
-         * new assessments to GET only after some minutes). */
+        /* 409 said it exists, the lookup cannot see it yet (an LMS may
+         * show new items to GET only after some minutes). */
         failed(j, "409 on create but the lookup finds no item yet", 0);
       } else {
         set_reason(j, "%s", "not in the LMS: nothing to update");
@@ -511,51 +497,55 @@ static void on_response(void *opaque, const lb_http_response *r)
 
 /* ---- sending ---- */
 
+/* Sends the job's current request; `token` is the bearer token, NULL for
+ * an integration with HTTP Basic credentials. */
 static void send_job(lb_client *c, job *j, const char *token)
 {
+  const lb_integration *in = &c->cfg->integrations[j->integ];
+  const lb_connector *k = lb_connector_of(in->type);
   const lb_request *req = &j->reqs->items[j->cur];
   char auth_buf[2048];
   char *auth = auth_buf, *url = NULL, *body = NULL;
-  const char *use_url = req->url, *use_body = req->body;
 
-  if (req->step == LB_STEP_UPDATE) {
-    if (!j->lms_id ||
-        lb_map_degreed_bind_id(req, j->lms_id, &url, &body) != LB_E_OK) {
-      set_reason(j, "%s", "cannot build the update request");
-      finish(j, LB_DELIVERY_PERMANENT);
-      return;
-    }
-    use_url = url;
-    use_body = body;
+  lb_err rc = k->prepare ? k->prepare(req, j->lms_id, &url, &body) : LB_E_OK;
+  if (rc == LB_E_NOMEM) {
+    failed(j, "out of memory building the request", 0);
+    return;
   }
-  if (req->step == LB_STEP_OCN_COURSE && use_body &&
-      strncmp(use_body, "{\"ocnCourses\":", 14) != 0) {
-    /* one course object: it travels as a batch of one */
-    const char *one[] = {use_body};
-    if (lb_map_ocn_batch(one, 1, &body) != LB_E_OK) {
-      failed(j, "out of memory building the batch", 0);
-      return;
-    }
-    use_body = body;
+  if (rc != LB_E_OK) {
+    set_reason(j, "%s", "cannot build the request (no LMS id to update)");
+    finish(j, LB_DELIVERY_PERMANENT);
+    return;
   }
+  const char *use_url = url ? url : req->url, *use_body = body ? body : req->body;
   /* tokens have no size limit (SAP's JWTs run to kilobytes): never cut */
-  size_t auth_len = strlen(token) + sizeof("Authorization: Bearer ");
+  size_t auth_len = token ? strlen(token) + sizeof("Authorization: Bearer ") : 0;
   if (auth_len > sizeof(auth_buf) && !(auth = malloc(auth_len))) {
     free(url);
     free(body);
     failed(j, "out of memory building the request", 0);
     return;
   }
-  snprintf(auth, auth_len, "Authorization: Bearer %s", token);
-  const char *headers[] = {auth, "Accept: application/json",
-                           "Content-Type: application/json"};
+  const char *headers[3 + LB_REQUEST_MAX_HEADERS];
+  size_t nh = 0;
+  if (token) {
+    snprintf(auth, auth_len, "Authorization: Bearer %s", token);
+    headers[nh++] = auth;
+  }
+  headers[nh++] = "Accept: application/json";
+  if (use_body)
+    headers[nh++] = "Content-Type: application/json";
+  for (size_t h = 0; h < req->nheaders; h++)
+    headers[nh++] = req->headers[h];
   lb_http_request hr = {
     .method = lb_method_name(req->method),
     .url = use_url,
     .headers = headers,
-    .nheaders = use_body ? 3 : 2,
+    .nheaders = nh,
     .body = use_body,
     .body_len = use_body ? strlen(use_body) : 0,
+    .basic_user = token ? NULL : in->username,
+    .basic_password = token ? NULL : in->password,
     .timeout_ms = c->cfg->delivery.request_timeout_ms,
   };
   if (lb_http_start(c->http, &hr, on_response, j, NULL) != LB_E_OK) {
@@ -614,8 +604,9 @@ static void pump(lb_client *c)
            l->in_flight < l->max_in_flight) {
       job *j = l->head;
       unsigned gen = 0;
-      const char *token = lb_tokens_get(c->tokens, i, now, &gen);
-      if (!token) {
+      bool basic = c->cfg->integrations[i].auth == LB_AUTH_BASIC;
+      const char *token = basic ? NULL : lb_tokens_get(c->tokens, i, now, &gen);
+      if (!token && !basic) {
         /* everyone behind waits for the same token */
         while (l->head) {
           job *w = l->head;

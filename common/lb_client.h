@@ -8,11 +8,16 @@
  * PARK with its not-before time, so the caller can park it and a throttled
  * customer never holds the others back.
  *
- * Degreed chains: create (POST); on 409 look the item up by external id and
- * update it (PATCH); with a known Degreed id, update straight away and on a
- * 404 look it up again; an archive looks up and updates (nothing to do when
- * the LMS never had the item). Other plans: their requests one after the
- * other. Single-threaded: everything runs inside lb_client_run(). */
+ * Upsert chains (a plan with lookup and update steps): create (POST); on
+ * 409 look the item up by external id and update it (PATCH); with a known
+ * LMS id, update straight away and on a 404 look it up again; an archive
+ * looks up and updates (nothing to do when the LMS never had the item).
+ * Other plans: their requests one after the other. What is specific to an
+ * LMS comes from the integration's connector (lb_connector.h): the id a
+ * response names, the concrete request (an id bound into an update, a
+ * body wrapped); the client names no LMS. Integrations with HTTP Basic
+ * credentials (auth LB_AUTH_BASIC) send them with every request instead of
+ * a token. Single-threaded: everything runs inside lb_client_run(). */
 #ifndef LB_CLIENT_H
 #define LB_CLIENT_H
 
@@ -43,8 +48,9 @@ typedef struct {
   int64_t first_failure_ms; /* wall clock; 0 when nothing failed */
   int64_t last_failure_ms;
   int64_t not_before_ms;    /* PARK: wall clock of the next try */
-  const char *lms_id;       /* Degreed id learned or used, else NULL */
+  const char *lms_id;       /* LMS id learned or used, else NULL */
   const char *request_id;   /* X-Request-Id of the last request, or "" */
+  bool repeat;              /* SUCCESS by a 409: the LMS had it already */
 } lb_delivery_result;
 
 typedef void (*lb_delivery_fn)(void *opaque, const lb_delivery_result *r);
@@ -67,7 +73,7 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts);
 void lb_client_destroy(lb_client *c);
 
 /* Starts delivering `reqs` (borrowed until `done` is called) to
- * integration `index`. known_id: a Degreed id the caller remembers, or
+ * integration `index`. known_id: an LMS id the caller remembers, or
  * NULL. attempts/first_failure_ms: carried over from an earlier life of the
  * delivery (a parked record), else 0. `done` is called exactly once, from
  * lb_client_run(). Returns a handle for lb_client_cancel(). */

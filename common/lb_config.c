@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lb_connector.h"
 #include "lb_secret.h"
 #include "lb_strbuf.h"
 #include "lb_url.h"
@@ -16,13 +17,14 @@
 #define MAX_INTEGRATIONS 10000
 
 /* Validation state: the file, and the problems found so far. */
-typedef struct {
+struct lb_config_reader {
   const char *path;
   lb_strbuf errors;
   int nerrors;
   bool nomem;
   bool kafka_only; /* lb_config_defaults.kafka_only */
-} ctx;
+};
+typedef struct lb_config_reader ctx;
 
 static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
                      va_list ap) __attribute__((format(printf, 4, 0)));
@@ -77,26 +79,6 @@ static const char *key_name(char *buf, size_t len, const char *prefix,
   if ((n < 0 || (size_t)n >= len) && len > 4)
     memcpy(buf + len - 4, "...", 4);
   return buf;
-}
-
-static void fail_member(ctx *c, const config_setting_t *group,
-                        const char *prefix, const char *name, const char *fmt,
-                        ...) __attribute__((format(printf, 5, 6)));
-
-/* A problem with the value of `group`'s member `name`, reported as
- * "prefix.name" at the member's own line, or at the group's line when the
- * member is absent (the value is a default or derived from another one). */
-static void fail_member(ctx *c, const config_setting_t *group,
-                        const char *prefix, const char *name, const char *fmt,
-                        ...)
-{
-  char key[256];
-  const config_setting_t *m = config_setting_get_member(group, name);
-  va_list ap;
-  va_start(ap, fmt);
-  vfail_at(c, line_of(m ? m : group), key_name(key, sizeof(key), prefix, name),
-           fmt, ap);
-  va_end(ap);
 }
 
 /* Reports every member of `group` whose name is not in `allowed`. */
@@ -363,7 +345,7 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   cfg->kafka.group_id = dup_or_flag(c, d->worker);
   take_str(c, k, "kafka", "group_id", false, &cfg->kafka.group_id);
   if (cfg->kafka.group_id && !*cfg->kafka.group_id)
-    fail_member(c, k, "kafka", "group_id", "must not be empty");
+    lb_config_fail(c, k, "kafka", "group_id", "must not be empty");
 
   const config_setting_t *topics = config_setting_get_member(k, "topics");
   if (topics) {
@@ -403,23 +385,23 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   take_str(c, k, "kafka", "dlq_topic", false, &cfg->kafka.dlq_topic);
   take_str(c, k, "kafka", "retry_topic", false, &cfg->kafka.retry_topic);
   if (cfg->kafka.dlq_topic && !valid_topic_name(cfg->kafka.dlq_topic))
-    fail_member(c, k, "kafka", "dlq_topic", "is not a valid topic name");
+    lb_config_fail(c, k, "kafka", "dlq_topic", "is not a valid topic name");
   if (cfg->kafka.retry_topic && !valid_topic_name(cfg->kafka.retry_topic))
-    fail_member(c, k, "kafka", "retry_topic", "is not a valid topic name");
+    lb_config_fail(c, k, "kafka", "retry_topic", "is not a valid topic name");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++) {
     if (cfg->kafka.dlq_topic &&
         strcmp(cfg->kafka.topics[i], cfg->kafka.dlq_topic) == 0)
-      fail_member(c, k, "kafka", "dlq_topic",
+      lb_config_fail(c, k, "kafka", "dlq_topic",
                   "must not be one of kafka.topics: a worker never consumes "
                   "its own dead letters");
     if (cfg->kafka.retry_topic &&
         strcmp(cfg->kafka.topics[i], cfg->kafka.retry_topic) == 0)
-      fail_member(c, k, "kafka", "retry_topic",
+      lb_config_fail(c, k, "kafka", "retry_topic",
                   "must not be one of kafka.topics (it is consumed anyway)");
   }
   if (cfg->kafka.dlq_topic && cfg->kafka.retry_topic &&
       strcmp(cfg->kafka.dlq_topic, cfg->kafka.retry_topic) == 0)
-    fail_member(c, k, "kafka", "retry_topic", "must differ from kafka.dlq_topic");
+    lb_config_fail(c, k, "kafka", "retry_topic", "must differ from kafka.dlq_topic");
 
   const config_setting_t *props = config_setting_get_member(k, "properties");
   if (props)
@@ -435,15 +417,15 @@ static bool check_endpoint(ctx *c, const config_setting_t *group,
   char why[256];
   if (!url || lb_url_is_endpoint(url, allow_query, why, sizeof(why)))
     return true;
-  fail_member(c, group, prefix, name, "\"%s\" %s", url, why);
+  lb_config_fail(c, group, prefix, name, "\"%s\" %s", url, why);
   return false;
 }
 
 static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
   static const char *const allowed[] = {"code", "ocn_provider_id", "logo_url",
-                                        "thumbnails",
-                                        "assessment_num_questions", NULL};
+                                        "thumbnails", "assessment_num_questions",
+                                        "activity_iri_base", NULL};
   lb_provider *p = &cfg->provider;
   p->assessment_num_questions = 15;
   const config_setting_t *g = config_setting_get_member(root, "provider");
@@ -460,10 +442,11 @@ static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
   take_str(c, g, "provider", "ocn_provider_id", false, &p->ocn_provider_id);
   take_str(c, g, "provider", "logo_url", true, &p->logo_url);
   if (p->logo_url && !lb_url_is_https_link(p->logo_url))
-    fail_member(c, g, "provider", "logo_url", "\"%s\" must be an https URL",
+    lb_config_fail(c, g, "provider", "logo_url", "\"%s\" must be an https URL",
                 p->logo_url);
   take_int(c, g, "provider", "assessment_num_questions", 1, 10000,
            &p->assessment_num_questions);
+  take_str(c, g, "provider", "activity_iri_base", false, &p->activity_iri_base);
 
   const config_setting_t *th = config_setting_get_member(g, "thumbnails");
   if (!th)
@@ -527,7 +510,7 @@ static void load_delivery(ctx *c, const config_setting_t *root, lb_config *cfg)
            &cfg->delivery.request_timeout_ms);
   take_str(c, g, "delivery", "ca_bundle", false, &cfg->delivery.ca_bundle);
   if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_initial_ms)
-    fail_member(c, g, "delivery", "backoff_max_ms",
+    lb_config_fail(c, g, "delivery", "backoff_max_ms",
                 "must not be below delivery.backoff_initial_ms");
 }
 
@@ -558,11 +541,11 @@ static void load_observability(ctx *c, const config_setting_t *root,
   check_members(c, g, "observability", allowed);
   take_str(c, g, "observability", "listen", false, &cfg->observability.listen);
   if (cfg->observability.listen && !valid_listen(cfg->observability.listen))
-    fail_member(c, g, "observability", "listen", "\"%s\" must be host:port",
+    lb_config_fail(c, g, "observability", "listen", "\"%s\" must be host:port",
                 cfg->observability.listen);
   const char *lvl = get_str(c, g, "observability", "log_level", false);
   if (lvl && lb_log_level_parse(lvl, &cfg->observability.log_level) != 0)
-    fail_member(c, g, "observability", "log_level",
+    lb_config_fail(c, g, "observability", "log_level",
                 "\"%s\" must be debug, info, warn or error", lvl);
 }
 
@@ -577,43 +560,13 @@ static bool valid_integration_id(const char *id)
   return true;
 }
 
-static const char *const degreed_api_hosts[] = {
-  "https://api.degreed.com", "https://api.eu.degreed.com",
-  "https://api.ca.degreed.com"};
-static const char *const degreed_token_urls[] = {
-  "https://degreed.com/oauth/token", "https://eu.degreed.com/oauth/token",
-  "https://ca.degreed.com/oauth/token"};
-
-/* Drops trailing slashes of the path, never those of "scheme://". */
-static void strip_trailing_slash(char *url)
+void lb_config_strip_slash(char *url)
 {
   const char *sep = url ? strstr(url, "://") : NULL;
   size_t min = sep ? (size_t)(sep - url) + 3 : 0;
   size_t n = url ? strlen(url) : 0;
   while (n > min && url[n - 1] == '/')
     url[--n] = '\0';
-}
-
-/* Settings that only one integration type takes. */
-static const char *const degreed_only[] = {"datacenter", "api_base_url",
-                                           "scopes", "skill_ratings",
-                                           "skill_ratings_path", NULL};
-static const char *const sf_only[] = {"base_url", "company_id", "admin_user",
-                                      "user_identifier", "batch_size",
-                                      "batch_linger_ms", "min_post_interval_s",
-                                      NULL};
-
-static void refuse_members(ctx *c, const config_setting_t *g,
-                           const char *prefix, const char *const *names,
-                           const char *type)
-{
-  char key[256];
-  for (const char *const *n = names; *n; n++) {
-    const config_setting_t *s = config_setting_get_member(g, *n);
-    if (s)
-      fail_at(c, line_of(s), key_name(key, sizeof(key), prefix, *n),
-              "is not a setting of %s integrations", type);
-  }
 }
 
 static void load_catalog_filter(ctx *c, const config_setting_t *g,
@@ -637,7 +590,7 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
   take_bool(c, cat, key, "public", &in->catalog_public, NULL);
   take_bool(c, cat, key, "custom_tracks", &in->catalog_custom_tracks, NULL);
   if (in->provider_level && in->catalog_custom_tracks)
-    fail_member(c, cat, key, "custom_tracks",
+    lb_config_fail(c, cat, key, "custom_tracks",
                 "cannot be true for the provider-level integration "
                 "(organization \"*\"): a custom track belongs to one customer");
   const config_setting_t *types = config_setting_get_member(cat, "types");
@@ -671,19 +624,53 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
   }
 }
 
+/* Settings every integration may have, whatever its type. */
+static const char *const shared_keys[] = {
+  "id", "type", "organization", "client_id", "client_secret", "token_url",
+  "catalog", "completions", "rate_limit_per_minute", "max_in_flight", NULL};
+
+/* Whether `name` is a shared setting or one of connector k's. */
+static bool key_known(const lb_connector *k, const char *name)
+{
+  for (const char *const *a = shared_keys; *a; a++)
+    if (strcmp(*a, name) == 0)
+      return true;
+  for (const char *const *a = k ? k->keys : NULL; a && *a; a++)
+    if (strcmp(*a, name) == 0)
+      return true;
+  return false;
+}
+
+/* Reports the members of an integration group no connector knows, and
+ * those of another type than `k` (NULL: the type is not known yet). */
+static void check_integration_members(ctx *c, const config_setting_t *g,
+                                      const char *prefix, const lb_connector *k)
+{
+  size_t nk;
+  const lb_connector *const *all = lb_connector_all(&nk);
+  char key[256];
+  int n = config_setting_length(g);
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+    const char *name = config_setting_name(m);
+    if (!name || key_known(k, name))
+      continue;
+    const lb_connector *owner = NULL;
+    for (size_t j = 0; j < nk && !owner; j++)
+      if (key_known(all[j], name))
+        owner = all[j];
+    if (!owner)
+      fail_at(c, line_of(m), key_name(key, sizeof(key), prefix, name), "unknown setting");
+    else if (k)
+      fail_at(c, line_of(m), key_name(key, sizeof(key), prefix, name),
+              "is not a setting of %s integrations", k->name);
+  }
+}
+
 static void load_integration(ctx *c, const config_setting_t *g, int index,
                              lb_integration *in, const lb_config_defaults *d)
 {
-  static const char *const allowed[] = {
-    "id", "type", "organization", "client_id", "client_secret", "token_url",
-    "catalog", "completions", "rate_limit_per_minute", "max_in_flight",
-    /* Degreed */
-    "datacenter", "api_base_url", "scopes", "skill_ratings",
-    "skill_ratings_path",
-    /* SuccessFactors */
-    "base_url", "company_id", "admin_user", "user_identifier", "batch_size",
-    "batch_linger_ms", "min_post_interval_s", NULL};
-  char prefix[64], key[256];
+  char prefix[64];
 
   snprintf(prefix, sizeof(prefix), "integrations[%d]", index);
   in->line = line_of(g);
@@ -691,133 +678,41 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
     fail_at(c, line_of(g), prefix, "must be a group { id = ...; type = ...; }");
     return;
   }
-  check_members(c, g, prefix, allowed);
   take_str(c, g, prefix, "id", true, &in->id);
   if (in->id && !valid_integration_id(in->id))
-    fail_member(c, g, prefix, "id",
+    lb_config_fail(c, g, prefix, "id",
                 "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'", in->id);
   take_str(c, g, prefix, "organization", true, &in->organization);
   in->provider_level = in->organization && strcmp(in->organization, "*") == 0;
 
   const char *type = get_str(c, g, prefix, "type", true);
-  if (!type)
-    return;
-  if (strcmp(type, "degreed") == 0) {
-    in->type = LB_INTEG_DEGREED;
-  } else if (strcmp(type, "successfactors") == 0) {
-    in->type = LB_INTEG_SUCCESSFACTORS;
-  } else {
-    fail_member(c, g, prefix, "type",
-                "unknown integration type \"%s\" (degreed or successfactors)",
-                type);
+  const lb_connector *k = type ? lb_connector_find(type) : NULL;
+  check_integration_members(c, g, prefix, k);
+  if (!k) {
+    if (type)
+      lb_config_fail(c, g, prefix, "type", "unknown integration type \"%s\" (%s)", type,
+                  lb_connector_names());
     return;
   }
-
-  /* Credentials: the secret must be a reference; the id may be either. */
-  const char *cid = get_str(c, g, prefix, "client_id", true);
-  if (cid)
-    /* An identifier, not a secret (SAP's is often the company id). */
-    take_credential(c, config_setting_get_member(g, "client_id"),
-                    key_name(key, sizeof(key), prefix, "client_id"), cid,
-                    false, false, &in->client_id, &in->client_id_ref);
-  const char *csec = get_str(c, g, prefix, "client_secret", true);
-  if (csec)
-    take_credential(c, config_setting_get_member(g, "client_secret"),
-                    key_name(key, sizeof(key), prefix, "client_secret"), csec,
-                    true, true, &in->client_secret, &in->client_secret_ref);
+  in->type = k->type;
 
   load_catalog_filter(c, g, prefix, in);
   bool completions_set = false;
   in->completions = !in->provider_level;
   take_bool(c, g, prefix, "completions", &in->completions, &completions_set);
   if (in->provider_level && in->completions)
-    fail_member(c, g, prefix, "completions",
+    lb_config_fail(c, g, prefix, "completions",
                 "cannot be true for the provider-level integration "
                 "(organization \"*\"): completions belong to one customer");
   in->max_in_flight = 16;
   take_int(c, g, prefix, "max_in_flight", 1, 10000, &in->max_in_flight);
 
-  if (in->type == LB_INTEG_DEGREED) {
-    refuse_members(c, g, prefix, sf_only, "degreed");
-    in->datacenter = LB_DC_US;
-    const char *dc = get_str(c, g, prefix, "datacenter", false);
-    if (dc) {
-      if (strcmp(dc, "us") == 0)
-        in->datacenter = LB_DC_US;
-      else if (strcmp(dc, "eu") == 0)
-        in->datacenter = LB_DC_EU;
-      else if (strcmp(dc, "ca") == 0)
-        in->datacenter = LB_DC_CA;
-      else
-        fail_member(c, g, prefix, "datacenter",
-                    "unknown datacenter \"%s\" (us, eu or ca)", dc);
-    }
-    in->api_base_url = dup_or_flag(c, degreed_api_hosts[in->datacenter]);
-    in->token_url = dup_or_flag(c, degreed_token_urls[in->datacenter]);
-    take_str(c, g, prefix, "api_base_url", false, &in->api_base_url);
-    in->skill_ratings = true;
-    take_bool(c, g, prefix, "skill_ratings", &in->skill_ratings, NULL);
-    lb_strbuf scopes;
-    lb_strbuf_init(&scopes, 0);
-    lb_strbuf_append(&scopes, d->default_scopes);
-    if (in->skill_ratings && d->skill_ratings_scope)
-      lb_strbuf_appendf(&scopes, ",%s", d->skill_ratings_scope);
-    in->scopes = lb_strbuf_detach(&scopes);
-    take_str(c, g, prefix, "scopes", false, &in->scopes);
-    in->skill_ratings_path = dup_or_flag(c, "/api/v2/skill-ratings");
-    take_str(c, g, prefix, "skill_ratings_path", false, &in->skill_ratings_path);
-    if (in->skill_ratings_path && in->skill_ratings_path[0] != '/')
-      fail_member(c, g, prefix, "skill_ratings_path", "must start with '/'");
-    in->rate_limit_per_minute = 70;
-    in->user_identifier = LB_UID_EMAIL;
-  } else {
-    refuse_members(c, g, prefix, degreed_only, "successfactors");
-    if (in->provider_level)
-      fail_member(c, g, prefix, "organization",
-                  "\"*\" is for the provider-level Degreed integration; a "
-                  "SuccessFactors integration belongs to one customer");
-    take_str(c, g, prefix, "base_url", true, &in->api_base_url);
-    take_str(c, g, prefix, "company_id", true, &in->company_id);
-    take_str(c, g, prefix, "admin_user", true, &in->admin_user);
-    in->user_identifier = LB_UID_SSO_NAMEID;
-    const char *uid = get_str(c, g, prefix, "user_identifier", false);
-    if (uid) {
-      if (strcmp(uid, "sso_nameid") == 0)
-        in->user_identifier = LB_UID_SSO_NAMEID;
-      else if (strcmp(uid, "email") == 0)
-        in->user_identifier = LB_UID_EMAIL;
-      else if (strcmp(uid, "lms_username") == 0)
-        in->user_identifier = LB_UID_LMS_USERNAME;
-      else
-        fail_member(c, g, prefix, "user_identifier",
-                    "unknown identifier \"%s\" (sso_nameid, email or "
-                    "lms_username)",
-                    uid);
-    }
-    in->batch_size = 500;
-    in->batch_linger_ms = 2000;
-    in->min_post_interval_s = 300;
-    take_int(c, g, prefix, "batch_size", 1, 1000, &in->batch_size);
-    take_int(c, g, prefix, "batch_linger_ms", 0, 3600000, &in->batch_linger_ms);
-    take_int(c, g, prefix, "min_post_interval_s", 0, 86400,
-             &in->min_post_interval_s);
-    in->rate_limit_per_minute = 0;
-    if (in->api_base_url) {
-      lb_strbuf b;
-      strip_trailing_slash(in->api_base_url);
-      lb_strbuf_init(&b, 0);
-      lb_strbuf_appendf(&b, "%s/learning/oauth-api/rest/v1/token",
-                        in->api_base_url);
-      in->token_url = lb_strbuf_detach(&b);
-    }
-  }
+  k->load(c, g, prefix, in, d);
   take_str(c, g, prefix, "token_url", false, &in->token_url);
   take_int(c, g, prefix, "rate_limit_per_minute", 0, 1000000,
            &in->rate_limit_per_minute);
-  strip_trailing_slash(in->api_base_url);
-  bool base_ok = check_endpoint(
-      c, g, prefix, in->type == LB_INTEG_DEGREED ? "api_base_url" : "base_url",
-      in->api_base_url, false);
+  lb_config_strip_slash(in->api_base_url);
+  bool base_ok = check_endpoint(c, g, prefix, k->endpoint_key, in->api_base_url, false);
   /* A token URL derived from a base URL just refused is not reported again. */
   if (base_ok || config_setting_get_member(g, "token_url"))
     check_endpoint(c, g, prefix, "token_url", in->token_url, true);
@@ -852,7 +747,7 @@ static void load_integrations(ctx *c, const config_setting_t *root,
       if (cfg->integrations[j].id && strcmp(cfg->integrations[j].id, in->id) == 0) {
         char prefix[64];
         snprintf(prefix, sizeof(prefix), "integrations[%d]", i);
-        fail_member(c, g, prefix, "id",
+        lb_config_fail(c, g, prefix, "id",
                     "duplicate integration id \"%s\" (first defined on line "
                     "%d)",
                     in->id, cfg->integrations[j].line);
@@ -861,21 +756,29 @@ static void load_integrations(ctx *c, const config_setting_t *root,
   }
 }
 
+/* The provider settings the configured connectors need. */
 static void check_cross(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
-  for (size_t i = 0; i < cfg->nintegrations; i++) {
-    if (cfg->integrations[i].type == LB_INTEG_SUCCESSFACTORS &&
-        !cfg->provider.ocn_provider_id) {
-      fail_at(c, line_of(config_setting_get_member(root, "provider")),
-              "provider.ocn_provider_id",
-              "is required when a successfactors integration is configured");
-      break;
+  size_t nk;
+  const lb_connector *const *all = lb_connector_all(&nk);
+  const config_setting_t *provider = config_setting_get_member(root, "provider");
+  for (size_t k = 0; k < nk; k++) {
+    if (!all[k]->check_provider)
+      continue;
+    for (size_t i = 0; i < cfg->nintegrations; i++) {
+      if (cfg->integrations[i].type == all[k]->type) {
+        all[k]->check_provider(c, provider, &cfg->provider);
+        break;
+      }
     }
   }
 }
 
 static void integration_release(lb_integration *in)
 {
+  const lb_connector *k = in->conn_data ? lb_connector_of(in->type) : NULL;
+  if (k && k->release)
+    k->release(in);
   free(in->id);
   free(in->organization);
   free(in->api_base_url);
@@ -885,6 +788,10 @@ static void integration_release(lb_integration *in)
   free(in->client_secret);
   free(in->client_id_ref);
   free(in->client_secret_ref);
+  free(in->username);
+  free(in->password);
+  free(in->username_ref);
+  free(in->password_ref);
   free(in->skill_ratings_path);
   free(in->company_id);
   free(in->admin_user);
@@ -917,6 +824,7 @@ void lb_config_release(lb_config *cfg)
   free(cfg->provider.code);
   free(cfg->provider.ocn_provider_id);
   free(cfg->provider.logo_url);
+  free(cfg->provider.activity_iri_base);
   pairs_free(cfg->provider.thumbnails, cfg->provider.nthumbnails);
   free(cfg->delivery.ca_bundle);
   free(cfg->observability.listen);
@@ -1002,7 +910,8 @@ const char *lb_provider_thumbnail(const lb_provider *p, const char *technology)
 
 const char *lb_integ_type_name(lb_integ_type t)
 {
-  return t == LB_INTEG_DEGREED ? "degreed" : "successfactors";
+  const lb_connector *k = lb_connector_of(t);
+  return k ? k->name : "?";
 }
 
 const char *lb_user_id_kind_name(lb_user_id_kind k)
@@ -1030,7 +939,6 @@ static const char *shown(const char *value, const char *ref, char *buf,
 void lb_config_print_summary(const lb_config *cfg, FILE *out)
 {
   char buf[512];
-  static const char *const dcs[] = {"us", "eu", "ca"};
 
   fprintf(out, "config: %s (%s)\n", cfg->path, cfg->worker);
   fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n  topics:",
@@ -1052,6 +960,8 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
   for (size_t i = 0; i < cfg->provider.nthumbnails; i++)
     fprintf(out, "  thumbnail %s: %s\n", cfg->provider.thumbnails[i].name,
             cfg->provider.thumbnails[i].value);
+  if (cfg->provider.activity_iri_base)
+    fprintf(out, "  activity_iri_base: %s\n", cfg->provider.activity_iri_base);
   fprintf(out,
           "delivery:\n  max_in_flight: %d\n  max_attempts: %d\n"
           "  backoff_initial_ms: %d\n  backoff_max_ms: %d\n"
@@ -1069,39 +979,116 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
     fprintf(out, "- id: %s\n  type: %s\n  organization: %s%s\n", in->id,
             lb_integ_type_name(in->type), in->organization,
             in->provider_level ? " (provider level)" : "");
-    if (in->type == LB_INTEG_DEGREED)
-      fprintf(out, "  datacenter: %s\n  scopes: %s\n", dcs[in->datacenter],
-              in->scopes);
-    fprintf(out, "  %s: %s\n  token_url: %s\n",
-            in->type == LB_INTEG_DEGREED ? "api_base_url" : "base_url", in->api_base_url,
-            in->token_url);
-    fprintf(out, "  client_id: %s\n",
-            shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));
-    fprintf(out, "  client_secret: %s\n",
-            shown(NULL, in->client_secret_ref, buf, sizeof(buf)));
-    fprintf(out, "  catalog: public=%s custom_tracks=%s types=",
-            in->catalog_public ? "true" : "false",
-            in->catalog_custom_tracks ? "true" : "false");
-    const char *sep = "";
-    for (unsigned t = 0; t < LB_CT__COUNT; t++) {
-      if (in->catalog_types & LB_CT_BIT(t)) {
-        fprintf(out, "%s%s", sep, lb_content_type_name((lb_content_type)t));
-        sep = ",";
-      }
+    const lb_connector *k = lb_connector_of(in->type);
+    fprintf(out, "  %s: %s\n", k->endpoint_key, in->api_base_url);
+    if (in->auth == LB_AUTH_BASIC) {
+      fprintf(out, "  auth: basic\n  username: %s\n",
+              shown(in->username, in->username_ref, buf, sizeof(buf)));
+      fprintf(out, "  password: %s\n", shown(NULL, in->password_ref, buf, sizeof(buf)));
+    } else {
+      fprintf(out, "  token_url: %s\n", in->token_url);
+      fprintf(out, "  client_id: %s\n",
+              shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));
+      fprintf(out, "  client_secret: %s\n",
+              shown(NULL, in->client_secret_ref, buf, sizeof(buf)));
     }
-    fprintf(out, "\n  completions: %s\n  user_identifier: %s\n",
-            in->completions ? "true" : "false",
-            lb_user_id_kind_name(in->user_identifier));
-    if (in->type == LB_INTEG_DEGREED)
-      fprintf(out, "  skill_ratings: %s (%s)\n",
-              in->skill_ratings ? "true" : "false", in->skill_ratings_path);
-    else
-      fprintf(out,
-              "  company_id: %s\n  admin_user: %s\n  batch_size: %d\n"
-              "  batch_linger_ms: %d\n  min_post_interval_s: %d\n",
-              in->company_id, in->admin_user, in->batch_size,
-              in->batch_linger_ms, in->min_post_interval_s);
+    if (k->map_catalog) {
+      fprintf(out, "  catalog: public=%s custom_tracks=%s types=",
+              in->catalog_public ? "true" : "false",
+              in->catalog_custom_tracks ? "true" : "false");
+      const char *sep = "";
+      for (unsigned t = 0; t < LB_CT__COUNT; t++) {
+        if (in->catalog_types & LB_CT_BIT(t)) {
+          fprintf(out, "%s%s", sep, lb_content_type_name((lb_content_type)t));
+          sep = ",";
+        }
+      }
+      fputc('\n', out);
+    }
+    fprintf(out, "  completions: %s\n", in->completions ? "true" : "false");
+    if (k->print)
+      k->print(in, out);
     fprintf(out, "  rate_limit_per_minute: %d\n  max_in_flight: %d\n",
             in->rate_limit_per_minute, in->max_in_flight);
   }
+}
+
+/* ---- the reader functions of lb_config.h, for connectors ---- */
+
+const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g,
+                              const char *prefix, const char *name, bool required)
+{
+  return get_str(r, g, prefix, name, required);
+}
+
+void lb_config_take_str(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, bool required, char **out)
+{
+  take_str(r, g, prefix, name, required, out);
+}
+
+void lb_config_take_int(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, long long min,
+                        long long max, int *out)
+{
+  take_int(r, g, prefix, name, min, max, out);
+}
+
+void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g,
+                         const char *prefix, const char *name, bool *out)
+{
+  take_bool(r, g, prefix, name, out, NULL);
+}
+
+int lb_config_take_word(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, const char *what,
+                        const char *const *words, int dflt)
+{
+  const char *v = get_str(r, g, prefix, name, false);
+  if (!v)
+    return config_setting_get_member(g, name) ? -1 : dflt;
+  for (int i = 0; words[i]; i++)
+    if (strcmp(v, words[i]) == 0)
+      return i;
+  lb_strbuf list;
+  lb_strbuf_init(&list, 0);
+  for (int i = 0; words[i]; i++)
+    lb_strbuf_appendf(&list, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : " or ", words[i]);
+  lb_config_fail(r, g, prefix, name, "unknown %s \"%s\" (%s)", what, v,
+              list.buf ? list.buf : "");
+  lb_strbuf_release(&list);
+  return -1;
+}
+
+void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g,
+                               const char *prefix, const char *name, bool must_be_ref,
+                               bool secret, char **ret, char **ret_ref)
+{
+  char key[256];
+  const char *v = get_str(r, g, prefix, name, true);
+  if (v)
+    take_credential(r, config_setting_get_member(g, name),
+                    key_name(key, sizeof(key), prefix, name), v, must_be_ref, secret,
+                    ret, ret_ref);
+}
+
+void lb_config_fail(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                    const char *name, const char *fmt, ...)
+{
+  char key[256];
+  const config_setting_t *m = g ? config_setting_get_member(g, name) : NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  vfail_at(r, line_of(m ? m : g), key_name(key, sizeof(key), prefix, name), fmt, ap);
+  va_end(ap);
+}
+
+bool lb_config_has(const lb_config_group *g, const char *name)
+{
+  return g && config_setting_get_member(g, name) != NULL;
+}
+
+char *lb_config_dup(lb_config_reader *r, const char *s)
+{
+  return dup_or_flag(r, s);
 }

@@ -13,7 +13,14 @@
 #include "lb_error.h"
 #include "lb_log.h"
 
-typedef enum { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS } lb_integ_type;
+/* The LMS type of an integration: which connector (lb_connector.h) serves
+ * it. */
+typedef enum { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS, LB_INTEG_XAPI } lb_integ_type;
+#define LB_INTEG__COUNT (LB_INTEG_XAPI + 1)
+/* How requests to an LMS authenticate: an OAuth2 client-credentials token
+ * (token_url, client_id, client_secret) or HTTP Basic (username,
+ * password). */
+typedef enum { LB_AUTH_OAUTH2, LB_AUTH_BASIC } lb_auth_kind;
 typedef enum { LB_DC_US, LB_DC_EU, LB_DC_CA } lb_datacenter;
 /* Which learner identifier an integration sends. */
 typedef enum {
@@ -45,10 +52,15 @@ typedef struct {
   char *token_url;
   char *scopes; /* Degreed: comma-separated OAuth scopes */
 
+  lb_auth_kind auth;
   char *client_id;
   char *client_secret;
   char *client_id_ref;     /* reference it was read from, or NULL */
   char *client_secret_ref; /* always a reference */
+  char *username;          /* LB_AUTH_BASIC */
+  char *password;
+  char *username_ref;      /* reference it was read from, or NULL */
+  char *password_ref;      /* always a reference */
 
   /* Catalog filter. `types` applies to public content; custom tracks of
    * the integration's organization follow `custom_tracks`. */
@@ -70,6 +82,10 @@ typedef struct {
 
   int rate_limit_per_minute; /* 0 = none */
   int max_in_flight;
+
+  /* What the integration's connector keeps besides the above (its own
+   * settings), freed by its release function; NULL for none. */
+  void *conn_data;
 } lb_integration;
 
 typedef struct {
@@ -79,6 +95,7 @@ typedef struct {
   lb_config_pair *thumbnails; /* technology -> image URL */
   size_t nthumbnails;
   int assessment_num_questions;
+  char *activity_iri_base; /* xAPI activity ids start with it; NULL: unset */
 } lb_provider;
 
 typedef struct {
@@ -157,6 +174,53 @@ const char *lb_provider_thumbnail(const lb_provider *p, const char *technology);
 
 const char *lb_integ_type_name(lb_integ_type t);
 const char *lb_user_id_kind_name(lb_user_id_kind k);
+
+/* ---- Reading an integration's settings, for connectors ----
+ * A connector's load function (lb_connector.h) reads its settings with
+ * these; problems are reported as "file:line: <prefix>.<name>: what" and
+ * loading goes on, so that every problem is reported. */
+typedef struct lb_config_reader lb_config_reader;
+typedef struct config_setting_t lb_config_group; /* libconfig's */
+
+/* Member `name` of g as a string: NULL when absent (reported when
+ * required), not a string or empty while required (reported). Borrowed
+ * from libconfig until lb_config_load returns. */
+const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g,
+                              const char *prefix, const char *name, bool required);
+/* Copies a string member into *out (freeing the default it held); keeps
+ * *out when the member is absent. */
+void lb_config_take_str(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, bool required, char **out);
+void lb_config_take_int(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, long long min,
+                        long long max, int *out);
+void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g,
+                         const char *prefix, const char *name, bool *out);
+/* One of `words` (NULL-ended): its index, `dflt` when the member is absent,
+ * -1 when it is another word or not a string (reported as unknown `what`,
+ * listing the words). */
+int lb_config_take_word(lb_config_reader *r, const lb_config_group *g,
+                        const char *prefix, const char *name, const char *what,
+                        const char *const *words, int dflt);
+/* A required credential: a "@env:"/"@file:" reference is resolved (*ret_ref
+ * gets a copy of it; a secret is registered for log redaction), a literal
+ * is refused when must_be_ref, else copied. For dlq-replay
+ * (lb_config_defaults.kafka_only) a reference is only checked. */
+void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g,
+                               const char *prefix, const char *name, bool must_be_ref,
+                               bool secret, char **ret, char **ret_ref);
+/* Reports a problem with member `name` (at its line, or at g's when
+ * absent; g may be NULL). */
+void lb_config_fail(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                    const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Whether g has member `name`. */
+bool lb_config_has(const lb_config_group *g, const char *name);
+/* A copy of s (owned by the caller); NULL and the load fails when out of
+ * memory. */
+char *lb_config_dup(lb_config_reader *r, const char *s);
+/* Drops the trailing '/'s of a URL's path (never those of "scheme://"). */
+void lb_config_strip_slash(char *url);
 
 /* Prints what --check-config shows: every setting, secrets as
  * "<secret from @env:NAME>", never their values. */

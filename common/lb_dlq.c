@@ -210,23 +210,11 @@ static json_object *text_json(const char *s)
   return o;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_object *base64_json(const void *p, size_t len)
 {
-  const unsigned char *s = p;
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
-  for (size_t i = 0; i < len; i += 3) {
-    unsigned v = (unsigned)s[i] << 16;
-    if (i + 1 < len)
-      v |= (unsigned)s[i + 1] << 8;
-    if (i + 2 < len)
-      v |= s[i + 2];
-    char q[4] = {b64[(v >> 18) & 63], b64[(v >> 12) & 63],
-                 i + 1 < len ? b64[(v >> 6) & 63] : '=', i + 2 < len ? b64[v & 63] : '='};
-    lb_strbuf_append_len(&b, q, 4);
-  }
+  lb_strbuf_append_base64(&b, p, len);
   json_object *o = json_object_new_string_len(b.buf ? b.buf : "", (int)b.len);
   lb_strbuf_release(&b);
   return o;

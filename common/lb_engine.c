@@ -10,13 +10,13 @@
 
 #include "lb_batch.h"
 #include "lb_client.h"
+#include "lb_connector.h"
 #include "lb_event.h"
 #include "lb_hash.h"
 #include "lb_json.h"
 #include "lb_kafka.h"
 #include "lb_known.h"
 #include "lb_log.h"
-#include "lb_map_ocn.h"
 #include "lb_obs.h"
 #include "lb_offsets.h"
 #include "lb_strbuf.h"
@@ -89,8 +89,8 @@ struct part {
   size_t nmsgs;
 };
 
-/* D_BATCHED: waiting in its integration's OCN batch; D_FOLLOWING: an older
- * version of a batched course, resolved with the one that replaced it */
+/* D_BATCHED: waiting in its integration's coalescing batch; D_FOLLOWING: an
+ * older version of a batched item, resolved with the one that replaced it */
 typedef enum {
   D_QUEUED, D_RUNNING, D_BATCHED, D_FOLLOWING, D_PRODUCING, D_RESOLVED, D_CANCELLED
 } dlv_state;
@@ -102,7 +102,7 @@ struct dlv {
   dlv_state state;
   char *key;         /* ordering key, NULL: none */
   dlv *key_next;     /* waiting behind this one on the same key */
-  bool batched;      /* an OCN course: ordered and coalesced by its batch */
+  bool batched;      /* ordered and coalesced by its integration's batch */
   dlv *followers;    /* older versions this one replaced in the batch */
   dlv *follower_next;
   uint64_t handle;
@@ -163,8 +163,8 @@ struct lb_engine {
   part *parts;
   msg *due_head;   /* held retry records, sorted by not_before */
   keynode *keys[KEY_BUCKETS];
-  lb_known *known;  /* versions delivered and Degreed ids, per key */
-  lb_batch **batches; /* per integration: OCN course batches, else NULL */
+  lb_known *known;  /* versions delivered and LMS ids, per key */
+  lb_batch **batches; /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
   size_t msgs_in_flight;
   bool all_paused;
@@ -355,8 +355,8 @@ static void key_release(lb_engine *e, dlv *d)
 
 static void start_dlv(lb_engine *e, dlv *d);
 
-/* d is done with its key: the next delivery waiting on it may go. OCN
- * courses have no chain (their batch orders them). */
+/* d is done with its key: the next delivery waiting on it may go. Batched
+ * items have no chain (their batch orders them). */
 static void key_pass_on(lb_engine *e, dlv *d)
 {
   if (d->batched)
@@ -933,7 +933,12 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     /* no memory to remember it: only a later skip or shortcut is lost */
     if (d->key)
       (void)lb_known_put(e->known, d->key, m->plan.version, r->lms_id);
-    label2(labels, sizeof(labels), "integration", in->id, "outcome", "success");
+    if (r->repeat)
+      lb_log(LB_LOG_INFO, "delivered before: the LMS already has it",
+             LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
+             LB_S("request_id", r->request_id));
+    label2(labels, sizeof(labels), "integration", in->id, "outcome",
+           r->repeat ? "repeat" : "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
     dlv_resolved(e, d, D_RESOLVED);
     return;
@@ -961,21 +966,21 @@ static void on_client_done(void *opaque, const lb_delivery_result *r)
   on_delivered(d->m->e, d, r);
 }
 
-/* The first request of d's plan item (an OCN course: its only one). */
+/* The first request of d's plan item (a batched item: its only one). */
 static const lb_request *first_request(const dlv *d)
 {
   return &d->m->plan.items[d->item].requests.items[0];
 }
 
-/* Puts an OCN course in its integration's batch; an older version of the
- * same course waiting there follows the newer one. */
+/* Puts an item in its integration's batch; an older version of the same
+ * item waiting there follows the newer one. */
 static void batch_add(lb_engine *e, dlv *d)
 {
   void *kept, *dropped;
   if (lb_batch_add(e->batches[d->integ], first_request(d)->key, d->m->plan.version, d,
                    lb_time_mono_ms(), &kept, &dropped) != LB_E_OK) {
     lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                            .reason = "cannot batch the course (out of memory)",
+                            .reason = "cannot batch the item (out of memory)",
                             .http_body = ""};
     on_delivered(e, d, &r);
     return;
@@ -1041,9 +1046,9 @@ static void start_dlv(lb_engine *e, dlv *d)
   }
 }
 
-/* ---- OCN course batches ---- */
+/* ---- coalescing batches (the connector's policy, lb_connector.h) ---- */
 
-/* One OcnCourses POST in flight for an integration: its courses. */
+/* One batch POST in flight for an integration: its items. */
 struct obatch {
   lb_engine *e;
   size_t integ;
@@ -1067,10 +1072,10 @@ static void on_batch_done(void *opaque, const lb_delivery_result *r)
   lb_engine *e = ob->e;
   e->batch_in_flight[ob->integ] = NULL;
   lb_batch_done(e->batches[ob->integ], lb_time_mono_ms());
-  lb_log(LB_LOG_DEBUG, "OCN course batch finished",
-         LB_S("integration", e->cfg->integrations[ob->integ].id), LB_I("courses", ob->n),
+  lb_log(LB_LOG_DEBUG, "batch finished",
+         LB_S("integration", e->cfg->integrations[ob->integ].id), LB_I("items", ob->n),
          LB_S("status", lb_delivery_status_name(r->status)), LB_I("http_status", r->http_status));
-  /* every course shares the batch's result */
+  /* every item shares the batch's result */
   for (size_t i = 0; i < ob->n; i++)
     on_delivered(e, ob->members[i], r);
   obatch_free(ob);
@@ -1080,52 +1085,55 @@ static void on_batch_done(void *opaque, const lb_delivery_result *r)
 static void send_batch(lb_engine *e, size_t i)
 {
   const lb_integration *in = &e->cfg->integrations[i];
+  const lb_connector_batching *policy = lb_connector_of(in->type)->batching;
+  lb_batch_limits lim;
+  policy->limits(in, &lim);
   obatch *ob = calloc(1, sizeof(*ob));
-  void **members = calloc((size_t)in->batch_size, sizeof(void *));
-  const char **courses = calloc((size_t)in->batch_size, sizeof(char *));
+  void **members = calloc(lim.max_items, sizeof(void *));
+  const char **bodies = calloc(lim.max_items, sizeof(char *));
   char *body = NULL;
-  if (!ob || !members || !courses) {
+  if (!ob || !members || !bodies) {
     free(ob);
     free(members);
-    free(courses);
-    return; /* the courses keep waiting; tried again on the next turn */
+    free(bodies);
+    return; /* the items keep waiting; tried again on the next turn */
   }
   ob->e = e;
   ob->integ = i;
   ob->members = members;
   lb_request_list_init(&ob->reqs);
   ob->n = lb_batch_take(e->batches[i], lb_time_mono_ms(), members);
-  /* a parked course brings its attempts: the batch goes on from the most */
+  /* a parked item brings its attempts: the batch goes on from the most */
   int attempts = 0;
   int64_t first_failure = 0;
   for (size_t k = 0; k < ob->n; k++) {
     dlv *d = members[k];
     d->state = D_RUNNING;
-    courses[k] = first_request(d)->body;
+    bodies[k] = first_request(d)->body;
     if (d->m->attempts > attempts)
       attempts = d->m->attempts;
     if (d->m->first_failure_ms && (!first_failure || d->m->first_failure_ms < first_failure))
       first_failure = d->m->first_failure_ms;
   }
   uint64_t handle;
-  lb_err rc = ob->n ? lb_map_ocn_batch(courses, ob->n, &body) : LB_E_INVALID;
+  lb_err rc = ob->n ? policy->join(bodies, ob->n, &body) : LB_E_INVALID;
   if (rc == LB_E_OK)
-    rc = lb_request_list_add(&ob->reqs, LB_STEP_OCN_COURSE, LB_POST,
+    rc = lb_request_list_add(&ob->reqs, policy->step, LB_POST,
                              first_request(members[0])->url, body, NULL);
   free(body);
-  free(courses);
+  free(bodies);
   if (rc == LB_E_OK) {
     e->batch_in_flight[i] = ob;
     rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure,
                            on_batch_done, ob, &handle);
     if (rc == LB_E_OK) {
-      lb_log(LB_LOG_DEBUG, "OCN course batch sent", LB_S("integration", in->id),
-             LB_I("courses", ob->n));
+      lb_log(LB_LOG_DEBUG, "batch sent", LB_S("integration", in->id),
+             LB_I("items", ob->n));
       return;
     }
   }
   lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                          .reason = "cannot build the OCN course batch (out of memory)",
+                          .reason = "cannot build the batch (out of memory)",
                           .http_body = ""};
   on_batch_done(ob, &r);
 }
@@ -1242,8 +1250,9 @@ static void process(lb_engine *e, msg *m)
       if ((d->key = malloc(n)))
         snprintf(d->key, n, "%s\x1f%s", it->integration->id, m->plan.item_key);
     }
-    d->batched = e->batches && e->batches[d->integ] && it->requests.n == 1 &&
-                 it->requests.items[0].step == LB_STEP_OCN_COURSE;
+    const lb_connector_batching *policy = lb_connector_of(it->integration->type)->batching;
+    d->batched = e->batches && e->batches[d->integ] && policy && it->requests.n == 1 &&
+                 it->requests.items[0].step == policy->step;
     m->pending++;
   }
   if (!target_found)
@@ -1606,7 +1615,7 @@ static void on_http_observed(void *opaque, size_t integ, int status, double seco
 static void update_gauges(lb_engine *e)
 {
   char labels[256];
-  /* courses waiting in an OCN batch are deliveries not yet finished too */
+  /* items waiting in a batch are deliveries not yet finished too */
   size_t batched = 0;
   for (size_t i = 0; i < e->ninteg; i++)
     if (e->batches[i])
@@ -1738,8 +1747,8 @@ static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, 
 }
 
 /* What the engine builds from the configuration besides its Kafka
- * clients: the versions it remembers, the OCN batches, the delivery
- * client. */
+ * clients: the versions it remembers, the batches of the connectors that
+ * coalesce, the delivery client. */
 static lb_err build_work(lb_engine *e, char *err, size_t errlen)
 {
   size_t n = e->cfg->nintegrations;
@@ -1749,14 +1758,14 @@ static lb_err build_work(lb_engine *e, char *err, size_t errlen)
   e->batch_in_flight = calloc(n ? n : 1, sizeof(obatch *));
   if (!e->known || !e->batches || !e->batch_in_flight)
     goto nomem;
-  /* catalog courses to SuccessFactors travel in OcnCourses batches */
+  /* the items a connector coalesces travel in its batches */
   for (size_t i = 0; i < n; i++) {
     const lb_integration *in = &e->cfg->integrations[i];
-    if (in->type != LB_INTEG_SUCCESSFACTORS)
+    const lb_connector_batching *policy = lb_connector_of(in->type)->batching;
+    if (!policy)
       continue;
-    lb_batch_limits lim = {.max_items = (size_t)in->batch_size,
-                           .linger_ms = in->batch_linger_ms,
-                           .min_interval_ms = (int64_t)in->min_post_interval_s * 1000};
+    lb_batch_limits lim;
+    policy->limits(in, &lim);
     if (!(e->batches[i] = lb_batch_new(&lim)))
       goto nomem;
   }

@@ -6,13 +6,13 @@
  * or been written to the DLQ, all confirmed by the broker, and never past a
  * gap. Order is kept per (integration, item key); partitions pause and
  * resume with hysteresis; a delivery that must wait long is parked, so one
- * failing customer never holds the others back. OCN courses to one
- * SuccessFactors integration go in coalescing batches (lb_batch): the
- * newest version of a course wins and the offsets of the versions it
- * replaced advance with its batch. The engine remembers per (integration,
+ * failing customer never holds the others back. Requests an integration's
+ * connector coalesces (its batching policy, lb_connector.h) go in batches
+ * (lb_batch): the newest version of an item wins and the offsets of the
+ * versions it replaced advance with its batch. The engine remembers per (integration,
  * item) the version delivered and the LMS id (lb_known): older versions are
  * skipped, known ids updated directly. Knows Kafka and offsets; the
- * mappings know the LMSs. */
+ * connectors know the LMSs, and the engine names none. */
 #ifndef LB_ENGINE_H
 #define LB_ENGINE_H
 
@@ -74,7 +74,7 @@ bool lb_engine_can_keep(const lb_engine *e, const lb_config *next, char *err, si
  * this returns. The engine keeps its consumer and producer, its group
  * membership and its partitions (each goes on from its committed offset:
  * no rebalance), builds the rest anew from the new configuration (its
- * memory of delivered versions, OCN batches, the delivery client, the
+ * memory of delivered versions, the batches, the delivery client, the
  * observability server when the address changed; the metrics go on) and
  * returns LB_E_OK: call lb_engine_run() again. On an error (why in err:
  * the new observability address cannot be served, out of memory) nothing

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_connector.h"
 #include "lb_event.h"
-#include "lb_map_degreed.h"
-#include "lb_map_ocn.h"
 #include "lb_route.h"
 
 void lb_plan_release(lb_plan *plan)
@@ -67,7 +66,6 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   char err[400], key[160];
   lb_catalog_event ev;
   lb_err rc;
-  (void)now_ms;
 
   *ret = (lb_plan){0};
   rc = lb_catalog_event_parse(&ev, value, len, err, sizeof(err));
@@ -86,19 +84,24 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
     goto out;
   for (size_t i = 0; i < cfg->nintegrations; i++) {
     const lb_integration *in = &cfg->integrations[i];
+    const lb_connector *k = lb_connector_of(in->type);
     const char *why = NULL;
     bool failed;
+    if (!k->map_catalog)
+      continue; /* a connector of completions only */
     lb_route r = lb_route_catalog(in, &ev, &why);
     lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
     if (failed)
       goto out;
     if (!it || it->skip)
       continue;
-    lb_err mrc = in->type == LB_INTEG_DEGREED
-                     ? lb_map_degreed_content(&ev, in, &cfg->provider, &it->requests)
-                     : lb_map_ocn_course(&ev, in, &cfg->provider, &it->requests);
-    if (mrc != LB_E_OK)
+    why = NULL;
+    if (k->map_catalog(&ev, in, &cfg->provider, now_ms, &it->requests, &why) != LB_E_OK)
       goto out;
+    if (it->requests.n == 0) {
+      it->skip = true;
+      it->reason = why ? why : "not sent by the connector";
+    }
   }
   rc = LB_E_OK;
 out:
@@ -128,24 +131,23 @@ lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
     goto out;
   for (size_t i = 0; i < cfg->nintegrations; i++) {
     const lb_integration *in = &cfg->integrations[i];
+    const lb_connector *k = lb_connector_of(in->type);
     const char *why = NULL;
     bool failed;
+    if (!k->map_completion)
+      continue; /* a connector of catalogs only */
     lb_route r = lb_route_completion(in, &ev, &why);
     lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
     if (failed)
       goto out;
     if (!it || it->skip)
       continue;
-    lb_err mrc =
-        in->type == LB_INTEG_DEGREED
-            ? lb_map_degreed_completion(&ev, in, &it->requests, &why)
-            : lb_map_ocn_learning_event(&ev, in, &cfg->provider, now_ms,
-                                        &it->requests, &why);
-    if (mrc != LB_E_OK)
+    why = NULL;
+    if (k->map_completion(&ev, in, &cfg->provider, now_ms, &it->requests, &why) != LB_E_OK)
       goto out;
     if (it->requests.n == 0) {
       it->skip = true;
-      it->reason = why;
+      it->reason = why ? why : "not sent by the connector";
     }
   }
   rc = LB_E_OK;

@@ -6,8 +6,8 @@
 
 const char *lb_method_name(lb_method m)
 {
-  static const char *const names[] = {"GET", "POST", "PATCH", "DELETE"};
-  return (unsigned)m <= LB_DELETE ? names[m] : "?";
+  static const char *const names[] = {"GET", "POST", "PATCH", "DELETE", "PUT"};
+  return (unsigned)m <= LB_PUT ? names[m] : "?";
 }
 
 const char *lb_step_name(lb_step s)
@@ -31,6 +31,8 @@ void lb_request_list_release(lb_request_list *l)
     free(l->items[i].url);
     free(l->items[i].body);
     free(l->items[i].key);
+    for (size_t h = 0; h < l->items[i].nheaders; h++)
+      free(l->items[i].headers[h]);
   }
   free(l->items);
   *l = (lb_request_list){0};
@@ -69,5 +71,16 @@ lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method,
     return LB_E_NOMEM;
   }
   l->items[l->n++] = r;
+  return LB_E_OK;
+}
+
+lb_err lb_request_list_add_header(lb_request_list *l, const char *header)
+{
+  if (!l->n || !header || l->items[l->n - 1].nheaders == LB_REQUEST_MAX_HEADERS)
+    return LB_E_INVALID;
+  lb_request *r = &l->items[l->n - 1];
+  if (!(r->headers[r->nheaders] = strdup(header)))
+    return LB_E_NOMEM;
+  r->nheaders++;
   return LB_E_OK;
 }

@@ -7,7 +7,10 @@
 
 #include "lb_error.h"
 
-typedef enum { LB_GET, LB_POST, LB_PATCH, LB_DELETE } lb_method;
+typedef enum { LB_GET, LB_POST, LB_PATCH, LB_DELETE, LB_PUT } lb_method;
+
+/* Headers a request may add to those every request carries. */
+#define LB_REQUEST_MAX_HEADERS 4
 
 /* What a request is for; the delivery client chains them (a Degreed
  * upsert is create, then on 409 lookup, then update). */
@@ -26,6 +29,11 @@ typedef struct {
   char *url;  /* absolute; "{id}" stands for the LMS id in UPDATE steps */
   char *body; /* JSON text, NULL for none */
   char *key;  /* the item key: the external id (courseID) */
+  /* "Name: value" headers of this request besides Authorization, Accept
+   * and Content-Type: application/json (a connector's protocol version,
+   * say); owned */
+  char *headers[LB_REQUEST_MAX_HEADERS];
+  size_t nheaders;
 } lb_request;
 
 typedef struct {
@@ -42,5 +50,9 @@ void lb_request_list_release(lb_request_list *l);
 /* Appends a request; url, body and key are copied. */
 lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method,
                            const char *url, const char *body, const char *key);
+
+/* Adds a "Name: value" header (copied) to the last request of l.
+ * LB_E_INVALID when l is empty or the request has LB_REQUEST_MAX_HEADERS. */
+lb_err lb_request_list_add_header(lb_request_list *l, const char *header);
 
 #endif

@@ -140,3 +140,27 @@ bool lb_strbuf_contains_nocase(const void *bytes, size_t len, const char *needle
       return true;
   return false;
 }
+
+int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n)
+{
+  static const char digits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *s = p;
+  size_t before = b->len;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned)s[i] << 16;
+    if (i + 1 < n)
+      v |= (unsigned)s[i + 1] << 8;
+    if (i + 2 < n)
+      v |= s[i + 2];
+    char q[4] = {digits[(v >> 18) & 63], digits[(v >> 12) & 63],
+                 i + 1 < n ? digits[(v >> 6) & 63] : '=', i + 2 < n ? digits[v & 63] : '='};
+    if (lb_strbuf_append_len(b, q, 4) != 0) {
+      b->len = before; /* as it was */
+      if (b->buf)
+        b->buf[before] = '\0';
+      return -1;
+    }
+  }
+  return 0;
+}

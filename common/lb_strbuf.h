@@ -28,6 +28,9 @@ int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...)
 /* Appends `s` as a JSON string literal, quotes included. */
 int lb_strbuf_append_json_string(lb_strbuf *b, const char *s);
 
+/* Appends the base64 (RFC 4648, with padding) of the n bytes at p. */
+int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n);
+
 /* Hands the text to the caller (free() it); the buffer is left empty.
  * Returns "" copied if nothing was appended; NULL on out of memory. */
 char *lb_strbuf_detach(lb_strbuf *b);

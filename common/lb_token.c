@@ -7,11 +7,10 @@
 #include <string.h>
 
 #include "lb_classify.h"
+#include "lb_connector.h"
 #include "lb_json.h"
 #include "lb_log.h"
-#include "lb_strbuf.h"
 #include "lb_time.h"
-#include "lb_url.h"
 
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 60000
@@ -151,44 +150,22 @@ out:
   return rc;
 }
 
+/* The request the integration's connector asks for; *ret_basic: the
+ * client goes as HTTP Basic. */
+static lb_err token_request(const lb_integration *in, char **ret_body,
+                            const char **ret_content_type, bool *ret_basic)
+{
+  const lb_connector *k = lb_connector_of(in->type);
+  if (!k || !k->token_request)
+    return LB_E_INVALID;
+  return k->token_request(in, ret_body, ret_content_type, ret_basic);
+}
+
 lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
                              const char **ret_content_type)
 {
-  if (in->type == LB_INTEG_DEGREED) {
-    lb_strbuf b;
-    lb_strbuf_init(&b, 0);
-    lb_strbuf_append(&b, "grant_type=client_credentials&client_id=");
-    lb_url_append_encoded(&b, in->client_id);
-    lb_strbuf_append(&b, "&client_secret=");
-    lb_url_append_encoded(&b, in->client_secret);
-    lb_strbuf_append(&b, "&scope=");
-    lb_url_append_encoded(&b, in->scopes ? in->scopes : "");
-    if (b.overflow) {
-      lb_strbuf_release(&b);
-      return LB_E_NOMEM;
-    }
-    *ret_body = lb_strbuf_detach(&b);
-    *ret_content_type = "application/x-www-form-urlencoded";
-    return *ret_body ? LB_E_OK : LB_E_NOMEM;
-  }
-  json_object *root = json_object_new_object();
-  json_object *scope = json_object_new_object();
-  if (!root || !scope) {
-    json_object_put(root);
-    json_object_put(scope);
-    return LB_E_NOMEM;
-  }
-  json_object_object_add(root, "grant_type", json_object_new_string("client_credentials"));
-  json_object_object_add(scope, "userId", json_object_new_string(in->admin_user));
-  json_object_object_add(scope, "companyId", json_object_new_string(in->company_id));
-  json_object_object_add(scope, "userType", json_object_new_string("admin"));
-  json_object_object_add(scope, "resourceType",
-                         json_object_new_string("learning_public_api"));
-  json_object_object_add(root, "scope", scope);
-  *ret_body = strdup(lb_json_text(root));
-  json_object_put(root);
-  *ret_content_type = "application/json";
-  return *ret_body ? LB_E_OK : LB_E_NOMEM;
+  bool basic;
+  return token_request(in, ret_body, ret_content_type, &basic);
 }
 
 /* A fetch failed: the next may start after the back-off (1 s doubling to
@@ -259,7 +236,8 @@ static void start_fetch(slot *s, int64_t now_ms)
 
   if (s->fetching || now_ms < s->retry_at_ms)
     return;
-  if (lb_token_request_body(in, &body, &ctype) != LB_E_OK) {
+  bool basic = false;
+  if (token_request(in, &body, &ctype, &basic) != LB_E_OK) {
     fetch_failed(s, "out of memory building the token request", -1);
     return;
   }
@@ -274,7 +252,7 @@ static void start_fetch(slot *s, int64_t now_ms)
     .body_len = strlen(body),
     .timeout_ms = t->timeout_ms,
   };
-  if (in->type == LB_INTEG_SUCCESSFACTORS) {
+  if (basic) {
     req.basic_user = in->client_id;
     req.basic_password = in->client_secret;
   }

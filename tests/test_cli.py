@@ -25,6 +25,7 @@ SECRETS = {
     "GLOBEX_SF_ID": "GLOBEX",
     "GLOBEX_SF_SECRET": "cli-test-globex-secret-7d0",
     "KAFKA_PASSWORD": "cli-test-kafka-password-5e1",
+    "ACME_LRS_PASSWORD": "cli-test-lrs-password-3b8",
 }
 SECRET_VALUES = [v for k, v in SECRETS.items() if k.endswith(("SECRET", "PASSWORD"))]
 
@@ -371,6 +372,50 @@ def main():
               [("acme-degreed", "completions are off for this integration"),
                ("globex-sf", "completion of another organization")],
               "completion: skipped for an integration with completions off")
+
+    # an xapi integration (an LRS) beside the others: --check-config shows
+    # its settings without the password, --map its statement PUT or why not
+    with tempfile.TemporaryDirectory() as tmp:
+        lrs = os.path.join(tmp, "with-lrs.conf")
+        with open(lrs, "w") as f:
+            f.write(comp_text.replace(
+                'assessment_num_questions = 15;',
+                'assessment_num_questions = 15;\n'
+                '  activity_iri_base = "https://www.datacamp.com/xapi/activities";').replace(
+                'completions = true; user_identifier = "sso_nameid"; }',
+                'completions = true; user_identifier = "sso_nameid"; },\n'
+                '  { id = "acme-lrs"; type = "xapi"; organization = "org-acme-analytics";\n'
+                '    endpoint = "https://lrs.acme-analytics.example/xapi";\n'
+                '    auth = "basic"; username = "acme-key";\n'
+                '    password = "@env:ACME_LRS_PASSWORD"; }'))
+        rc, out, err = run(comp, "--config", lrs, "--check-config")
+        block = integration_block(out, "acme-lrs") if "- id: acme-lrs\n" in out else []
+        check(rc == 0 and "  type: xapi" in block and
+              "  endpoint: https://lrs.acme-analytics.example/xapi" in block and
+              "  auth: basic" in block and
+              "  password: <secret from @env:ACME_LRS_PASSWORD>" in block and
+              "  xapi_version: 1.0.3" in block and "  actor: mbox" in block and
+              no_secret(out + err),
+              "--check-config shows an xapi integration, its password by its source only")
+        rc, lines, err = map_lines(comp, lrs,
+                                   os.path.join(valid, "completion-course-duration.json"))
+        x = [l for l in lines if l.get("integration") == "acme-lrs"]
+        st = x[0].get("body", {}) if x else {}
+        check(rc == 0 and len(x) == 1 and x[0].get("method") == "PUT" and
+              x[0]["url"].startswith("https://lrs.acme-analytics.example/xapi/statements"
+                                     "?statementId=") and
+              x[0].get("headers") == ["X-Experience-API-Version: 1.0.3"] and
+              st.get("actor") == {"objectType": "Agent",
+                                  "mbox": "mailto:maria.gonzalez@acme-analytics.example"} and
+              st.get("object", {}).get("id") ==
+              "https://www.datacamp.com/xapi/activities/course/735" and
+              st.get("result") == {"completion": True, "duration": "PT3H45M"} and
+              no_secret(json.dumps(lines) + err),
+              f"--map: a completion becomes one xAPI statement PUT ({x})")
+        rc, lines, _ = map_lines(comp, lrs, os.path.join(valid, "completion-skipped.json"))
+        skips = {l.get("integration"): l.get("skip") for l in lines}
+        check(rc == 0 and "tested out" in (skips.get("acme-lrs") or ""),
+              "--map: a tested-out completion is not sent to the LRS, with the reason")
 
     print(f"{passes} passed, {len(failures)} failed")
     return 1 if failures else 0

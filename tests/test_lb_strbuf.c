@@ -362,6 +362,30 @@ static void test_release_empties_and_accepts_null(void **state)
   lb_strbuf_release(&b);
 }
 
+static void test_base64(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *in, *out;
+  } cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+               {"user:p\xc3\xa4ss", "dXNlcjpww6Rzcw=="}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    lb_strbuf b;
+    lb_strbuf_init(&b, 0);
+    assert_int_equal(lb_strbuf_append_base64(&b, cases[i].in, strlen(cases[i].in)), 0);
+    assert_string_equal(b.buf ? b.buf : "", cases[i].out);
+    lb_strbuf_release(&b);
+  }
+  /* refused past the cap, the buffer as it was */
+  lb_strbuf b;
+  lb_strbuf_init(&b, 6);
+  lb_strbuf_append(&b, "ab");
+  assert_int_equal(lb_strbuf_append_base64(&b, "foobar", 6), -1);
+  assert_string_equal(b.buf, "ab");
+  assert_true(b.overflow);
+  lb_strbuf_release(&b);
+}
+
 static void test_contains_nocase(void **state)
 {
   (void)state;
@@ -417,6 +441,7 @@ int main(void)
     cmocka_unit_test(test_reset_of_unused_buffer),
     cmocka_unit_test(test_release_empties_and_accepts_null),
     cmocka_unit_test(test_contains_nocase),
+    cmocka_unit_test(test_base64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

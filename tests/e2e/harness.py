@@ -428,7 +428,7 @@ kafka: {{ brokers = "{env.brokers}"; {group_line}
   properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"],
                  ["topic.metadata.refresh.interval.ms", "2000"] {extra_kafka} ); }};
 provider: {{ code = "datacamp"; ocn_provider_id = "DATACAMP";
-  logo_url = "https://cdn.example.com/logo.png"; }};
+  logo_url = "https://cdn.example.com/logo.png"; activity_iri_base = "{ACTIVITY_IRI_BASE}"; }};
 delivery: {{ {delivery} }};
 observability: {{ listen = "127.0.0.1:0"; log_level = "{log_level}"; }};
 integrations = ( {integrations} );
@@ -603,6 +603,31 @@ def degreed_tenant(name, secret, **extra):
                                    "rate_limit_per_minute": 1000000}}
     t["degreed"].update(extra)
     return t
+
+
+ACTIVITY_IRI_BASE = "https://learn.example.com/xapi/activities"
+
+
+def xapi_tenant(tenant, secret, **extra):
+    """tenant (a dict of degreed_tenant's) with an LRS: Basic credentials
+    <name>-lrs-key / secret, and an OAuth2 client <name>-lrs-client (an xAPI
+    client id differs from the tenant's Degreed client ids)."""
+    name = tenant["name"]
+    tenant["xapi"] = {"credentials": [{"username": f"{name}-lrs-key", "password": secret}],
+                      "clients": [{"client_id": f"{name}-lrs-client", "client_secret": secret}]}
+    tenant["xapi"].update(extra)
+    return tenant
+
+
+def xapi_integration(env, id, tenant, secret_env, oauth2=False, extra="", org=None):
+    """An xapi integration on the sandbox tenant's LRS (xapi_tenant), by
+    Basic auth or, with oauth2, by the tenant's xAPI OAuth2 client."""
+    auth = (f'auth = "oauth2"; token_url = "{env.lms_url}/t/{tenant}/oauth/token";'
+            f' client_id = "{tenant}-lrs-client"; client_secret = "@env:{secret_env}";'
+            if oauth2 else
+            f'auth = "basic"; username = "{tenant}-lrs-key"; password = "@env:{secret_env}";')
+    return (f'{{ id = "{id}"; type = "xapi"; organization = "{org or tenant}";'
+            f' endpoint = "{env.lms_url}/t/{tenant}/xapi"; {auth} {extra} }}')
 
 
 def completion(event_id, org, user, content="1", ctype="course", **extra):
