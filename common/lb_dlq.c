@@ -92,21 +92,33 @@ static void add_time(rd_kafka_headers_t *h, lb_dlq_header name, int64_t ms)
   add_str(h, name, ms ? lb_time_format_rfc3339(ms, buf, sizeof(buf)) : "");
 }
 
+/* s redacted into out (max + 2 bytes), at most max bytes of it, not ending
+ * inside a UTF-8 sequence. Returns out. */
+static const char *redact_cut(const char *s, char *out, size_t max)
+{
+  lb_log_redact(s ? s : "", out, max + 2);
+  if (strlen(out) > max) {
+    size_t n = max;
+    while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+      n--;
+    out[n] = '\0';
+  }
+  return out;
+}
+
 void lb_dlq_headers_add(rd_kafka_headers_t *h, const lb_dlq_fields *f)
 {
   /* an LMS may echo what it was sent (a client secret, a token): the text
    * it gave goes through the same redaction as the logs */
-  char message[LB_DLQ_MESSAGE_MAX + 1], body[LB_DLQ_BODY_MAX + 1];
+  char message[LB_DLQ_MESSAGE_MAX + 2], body[LB_DLQ_BODY_MAX + 2];
   add_str(h, LB_DLQ_H_TOPIC, f->topic);
   add_int(h, LB_DLQ_H_PARTITION, f->partition);
   add_int(h, LB_DLQ_H_OFFSET, f->offset);
   add_str(h, LB_DLQ_H_CLASS, f->reason);
-  add_str(h, LB_DLQ_H_MESSAGE, lb_log_redact(f->message ? f->message : "", message,
-                                             sizeof(message)));
+  add_str(h, LB_DLQ_H_MESSAGE, redact_cut(f->message, message, LB_DLQ_MESSAGE_MAX));
   add_str(h, LB_DLQ_H_INTEGRATION, f->integration);
   add_int(h, LB_DLQ_H_HTTP_STATUS, f->http_status);
-  add_str(h, LB_DLQ_H_HTTP_BODY, lb_log_redact(f->http_body ? f->http_body : "", body,
-                                               sizeof(body)));
+  add_str(h, LB_DLQ_H_HTTP_BODY, redact_cut(f->http_body, body, LB_DLQ_BODY_MAX));
   add_int(h, LB_DLQ_H_ATTEMPTS, f->attempts);
   add_time(h, LB_DLQ_H_FIRST_FAILURE, f->first_failure_ms);
   add_time(h, LB_DLQ_H_LAST_FAILURE, f->last_failure_ms);

@@ -20,7 +20,7 @@
  * at most LB_DLQ_BODY_MAX bytes of body and LB_DLQ_MESSAGE_MAX of message). */
 #define LB_DLQ_HEADER_MAX 8192
 /* The LMS's answer (lmsbridge.http.body) and the message, redacted, are
- * cut to these many bytes. */
+ * cut to at most these many bytes, at a UTF-8 character boundary. */
 #define LB_DLQ_BODY_MAX 2048
 #define LB_DLQ_MESSAGE_MAX 2047
 
@@ -107,10 +107,10 @@ typedef struct {
   int32_t partition;
   int64_t offset;
   const char *reason;      /* class name, lb_dlq_reasons */
-  const char *message;     /* redacted, cut at LB_DLQ_MESSAGE_MAX */
+  const char *message;     /* redacted, cut to LB_DLQ_MESSAGE_MAX */
   const char *integration;
   int http_status;
-  const char *http_body;   /* redacted, cut at LB_DLQ_BODY_MAX */
+  const char *http_body;   /* redacted, cut to LB_DLQ_BODY_MAX */
   int attempts;
   int64_t first_failure_ms; /* 0: written as "" */
   int64_t last_failure_ms;

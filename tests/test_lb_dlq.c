@@ -788,17 +788,12 @@ static void test_build_truncated(void **state)
   rd_kafka_headers_destroy(h);
 }
 
-/* The body (and the message) are cut to their bound, as the engine wrote
- * them; an ASCII body of 3000 bytes keeps its first 2048. */
-static void test_build_long_body_cut(void **state)
+/* Builds a dead letter with body and message, and checks that each kept
+ * its first body_kept / message_kept bytes, and that it reads back as
+ * text (the list line has it as it was, no U+FFFD). */
+static void expect_cut(const char *body, const char *message, size_t body_kept,
+                       size_t message_kept)
 {
-  (void)state;
-  char body[3001], message[4001];
-  for (size_t i = 0; i < 3000; i++)
-    body[i] = (char)('a' + i % 26);
-  body[3000] = '\0';
-  memset(message, 'm', 4000);
-  message[4000] = '\0';
   lb_dlq_fields f = full_fields();
   f.http_body = body;
   f.message = message;
@@ -808,21 +803,72 @@ static void test_build_long_body_cut(void **state)
   size_t size;
   assert_int_equal(rd_kafka_header_get_last(h, "lmsbridge.http.body", &val, &size),
                    RD_KAFKA_RESP_ERR_NO_ERROR);
-  assert_int_equal(size, LB_DLQ_BODY_MAX);
-  assert_int_equal(size, 2048);
+  assert_int_equal(size, body_kept);
   assert_memory_equal(val, body, size);
   assert_int_equal(
       rd_kafka_header_get_last(h, "__connect.errors.exception.message", &val, &size),
       RD_KAFKA_RESP_ERR_NO_ERROR);
-  assert_int_equal(size, LB_DLQ_MESSAGE_MAX);
+  assert_int_equal(size, message_kept);
   assert_memory_equal(val, message, size);
   lb_dlq_raw raw = raw_of(h, NULL, NULL);
   lb_dlq_record r;
   assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
-  assert_int_equal(strlen(r.http_body), 2048);
-  assert_int_equal(strncmp(r.http_body, body, 2048), 0);
+  assert_int_equal(strlen(r.http_body), body_kept);
+  json_object *o = lb_dlq_record_json(&r);
+  json_object *b;
+  assert_true(json_object_object_get_ex(o, "http_body", &b));
+  assert_string_equal(json_object_get_string(b), r.http_body);
+  json_object_put(o);
   lb_dlq_record_release(&r);
   rd_kafka_headers_destroy(h);
+}
+
+/* The body (and the message) are cut to their bound: an ASCII body of 3000
+ * bytes keeps its first 2048, a message of 4000 its first 2047. */
+static void test_build_long_body_cut(void **state)
+{
+  (void)state;
+  char body[3001], message[4001];
+  for (size_t i = 0; i < 3000; i++)
+    body[i] = (char)('a' + i % 26);
+  body[3000] = '\0';
+  memset(message, 'm', 4000);
+  message[4000] = '\0';
+  assert_int_equal(LB_DLQ_BODY_MAX, 2048);
+  assert_int_equal(LB_DLQ_MESSAGE_MAX, 2047);
+  expect_cut(body, message, 2048, 2047);
+}
+
+/* A body longer than 2 KiB is cut before a character that would not fit
+ * whole (2-, 3- and 4-byte sequences across byte 2048), so the header
+ * stays UTF-8; one that ends on byte 2048 is kept. The message likewise. */
+static void test_build_long_body_cut_at_utf8_boundary(void **state)
+{
+  (void)state;
+  static const struct {
+    size_t lead;     /* ASCII bytes before the character */
+    const char *chr; /* then this, then more text */
+    size_t kept;
+  } cases[] = {
+    {2047, "\xC3\xA9", 2047},         /* é across the cut */
+    {2046, "\xE2\x82\xAC", 2046},     /* € */
+    {2045, "\xF0\x9F\x98\x80", 2045}, /* U+1F600 */
+    {2046, "\xC3\xA9", 2048},         /* é ends on the cut: kept */
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    char body[3000], message[3000];
+    memset(body, 'b', cases[c].lead);
+    body[cases[c].lead] = '\0';
+    strcat(body, cases[c].chr);
+    strcat(body, "tail of the answer");
+    /* the message's bound is one byte less: the same character one byte
+     * earlier */
+    memset(message, 'm', cases[c].lead - 1);
+    message[cases[c].lead - 1] = '\0';
+    strcat(message, cases[c].chr);
+    strcat(message, "rest");
+    expect_cut(body, message, cases[c].kept, cases[c].kept - 1);
+  }
 }
 
 static void test_build_redacts_secrets(void **state)
@@ -922,6 +968,7 @@ int main(void)
     cmocka_unit_test(test_build_empty),
     cmocka_unit_test(test_build_truncated),
     cmocka_unit_test(test_build_long_body_cut),
+    cmocka_unit_test(test_build_long_body_cut_at_utf8_boundary),
     cmocka_unit_test(test_build_redacts_secrets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
