@@ -9,6 +9,7 @@
 
 #include "lb_hash.h"
 #include "lb_json.h"
+#include "lb_log.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
@@ -16,8 +17,120 @@
 #define NONE "(none)"
 #define OTHER "(other)"
 
-const char *const lb_dlq_reasons[] = {"invalid_event", "mapping", "permanent_http",
-                                      "retries_exhausted", "auth", "config", NULL};
+const char *const lb_dlq_reasons[LB_DLQ_CLASS__COUNT + 1] = {
+  [LB_DLQ_INVALID_EVENT] = "invalid_event",
+  [LB_DLQ_MAPPING] = "mapping",
+  [LB_DLQ_PERMANENT_HTTP] = "permanent_http",
+  [LB_DLQ_RETRIES_EXHAUSTED] = "retries_exhausted",
+  [LB_DLQ_AUTH] = "auth",
+  [LB_DLQ_CONFIG] = "config",
+  [LB_DLQ_CLASS__COUNT] = NULL,
+};
+
+#define CONNECT(n, text) {LB_DLQ_CONNECT_PREFIX n, text, false}
+#define OWN(n, text) {LB_DLQ_OWN_PREFIX n, text, true}
+const lb_dlq_header_info lb_dlq_header_table[LB_DLQ_H__COUNT] = {
+  [LB_DLQ_H_TOPIC] = CONNECT("topic", true),
+  [LB_DLQ_H_PARTITION] = CONNECT("partition", false),
+  [LB_DLQ_H_OFFSET] = CONNECT("offset", false),
+  [LB_DLQ_H_CLASS] = CONNECT("exception.class.name", true),
+  [LB_DLQ_H_MESSAGE] = CONNECT("exception.message", true),
+  [LB_DLQ_H_INTEGRATION] = OWN("integration", true),
+  [LB_DLQ_H_HTTP_STATUS] = OWN("http.status", false),
+  [LB_DLQ_H_HTTP_BODY] = OWN("http.body", true),
+  [LB_DLQ_H_ATTEMPTS] = OWN("attempts", false),
+  [LB_DLQ_H_FIRST_FAILURE] = OWN("first_failure", false),
+  [LB_DLQ_H_LAST_FAILURE] = OWN("last_failure", false),
+  [LB_DLQ_H_WORKER] = OWN("worker", true),
+  [LB_DLQ_H_REPLAYS] = OWN("replays", false),
+  [LB_DLQ_H_VALUE_TRUNCATED] = OWN("value.truncated", false),
+  [LB_DLQ_H_VALUE_ORIGINAL_BYTES] = OWN("value.original_bytes", false),
+  [LB_DLQ_H_HEADERS_DROPPED] = OWN("headers.dropped", false),
+  [LB_DLQ_H_TARGET] = OWN("target", true),
+  [LB_DLQ_H_NOT_BEFORE] = OWN("not_before", false),
+  [LB_DLQ_H_ORIG_TOPIC] = OWN("original.topic", true),
+  [LB_DLQ_H_ORIG_PARTITION] = OWN("original.partition", false),
+  [LB_DLQ_H_ORIG_OFFSET] = OWN("original.offset", false),
+  [LB_DLQ_H_REPLAYED_FROM] = OWN("replayed_from", true),
+};
+#undef CONNECT
+#undef OWN
+
+#define NAME(x) lb_dlq_header_name(LB_DLQ_H_##x)
+
+bool lb_dlq_header_is_own(const char *name)
+{
+  return strncmp(name, LB_DLQ_OWN_PREFIX, sizeof(LB_DLQ_OWN_PREFIX) - 1) == 0 ||
+         strncmp(name, LB_DLQ_CONNECT_PREFIX, sizeof(LB_DLQ_CONNECT_PREFIX) - 1) == 0;
+}
+
+bool lb_dlq_header_is_structured(const char *name)
+{
+  for (size_t i = 0; i < LB_DLQ_H__COUNT; i++)
+    if (strcmp(name, lb_dlq_header_table[i].name) == 0)
+      return !lb_dlq_header_table[i].text;
+  return false;
+}
+
+/* ---- building ---- */
+
+static void add_str(rd_kafka_headers_t *h, lb_dlq_header name, const char *value)
+{
+  rd_kafka_header_add(h, lb_dlq_header_name(name), -1, value ? value : "", -1);
+}
+
+static void add_int(rd_kafka_headers_t *h, lb_dlq_header name, int64_t v)
+{
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%lld", (long long)v);
+  add_str(h, name, buf);
+}
+
+static void add_time(rd_kafka_headers_t *h, lb_dlq_header name, int64_t ms)
+{
+  char buf[40];
+  add_str(h, name, ms ? lb_time_format_rfc3339(ms, buf, sizeof(buf)) : "");
+}
+
+/* s redacted into out (max + 2 bytes), at most max bytes of it, not ending
+ * inside a UTF-8 sequence. Returns out. */
+static const char *redact_cut(const char *s, char *out, size_t max)
+{
+  lb_log_redact(s ? s : "", out, max + 2);
+  if (strlen(out) > max) {
+    size_t n = max;
+    while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+      n--;
+    out[n] = '\0';
+  }
+  return out;
+}
+
+void lb_dlq_headers_add(rd_kafka_headers_t *h, const lb_dlq_fields *f)
+{
+  /* an LMS may echo what it was sent (a client secret, a token): the text
+   * it gave goes through the same redaction as the logs */
+  char message[LB_DLQ_MESSAGE_MAX + 2], body[LB_DLQ_BODY_MAX + 2];
+  add_str(h, LB_DLQ_H_TOPIC, f->topic);
+  add_int(h, LB_DLQ_H_PARTITION, f->partition);
+  add_int(h, LB_DLQ_H_OFFSET, f->offset);
+  add_str(h, LB_DLQ_H_CLASS, f->reason);
+  add_str(h, LB_DLQ_H_MESSAGE, redact_cut(f->message, message, LB_DLQ_MESSAGE_MAX));
+  add_str(h, LB_DLQ_H_INTEGRATION, f->integration);
+  add_int(h, LB_DLQ_H_HTTP_STATUS, f->http_status);
+  add_str(h, LB_DLQ_H_HTTP_BODY, redact_cut(f->http_body, body, LB_DLQ_BODY_MAX));
+  add_int(h, LB_DLQ_H_ATTEMPTS, f->attempts);
+  add_time(h, LB_DLQ_H_FIRST_FAILURE, f->first_failure_ms);
+  add_time(h, LB_DLQ_H_LAST_FAILURE, f->last_failure_ms);
+  add_str(h, LB_DLQ_H_WORKER, f->worker);
+  add_int(h, LB_DLQ_H_REPLAYS, f->replays);
+  if (f->value_truncated) {
+    add_str(h, LB_DLQ_H_VALUE_TRUNCATED, "true");
+    add_int(h, LB_DLQ_H_VALUE_ORIGINAL_BYTES, f->value_original_bytes);
+    if (f->headers_dropped >= 0)
+      add_int(h, LB_DLQ_H_HEADERS_DROPPED, f->headers_dropped);
+  }
+}
 
 /* ---- decoding ---- */
 
@@ -84,14 +197,13 @@ lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
   const rd_kafka_headers_t *h = raw->headers;
   lb_dlq_record r = {.raw = *raw};
 
-  if (header_dup(h, "__connect.errors.topic", &r.topic) < 0 ||
-      header_dup(h, "__connect.errors.exception.class.name", &r.reason) < 0 ||
-      header_dup(h, "__connect.errors.exception.message", &r.message) < 0 ||
-      header_dup(h, "lmsbridge.integration", &r.integration) < 0 ||
-      header_dup(h, "lmsbridge.http.body", &r.http_body) < 0 ||
-      header_dup(h, "lmsbridge.first_failure", &r.first_failure) < 0 ||
-      header_dup(h, "lmsbridge.last_failure", &r.last_failure) < 0 ||
-      header_dup(h, "lmsbridge.worker", &r.worker) < 0) {
+  if (header_dup(h, NAME(TOPIC), &r.topic) < 0 || header_dup(h, NAME(CLASS), &r.reason) < 0 ||
+      header_dup(h, NAME(MESSAGE), &r.message) < 0 ||
+      header_dup(h, NAME(INTEGRATION), &r.integration) < 0 ||
+      header_dup(h, NAME(HTTP_BODY), &r.http_body) < 0 ||
+      header_dup(h, NAME(FIRST_FAILURE), &r.first_failure) < 0 ||
+      header_dup(h, NAME(LAST_FAILURE), &r.last_failure) < 0 ||
+      header_dup(h, NAME(WORKER), &r.worker) < 0) {
     lb_dlq_record_release(&r);
     return LB_E_NOMEM;
   }
@@ -103,14 +215,14 @@ lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
     free(r.integration);
     r.integration = NULL;
   }
-  r.partition = (int32_t)header_int(h, "__connect.errors.partition", -1, 0, INT32_MAX);
-  r.offset = header_int(h, "__connect.errors.offset", -1, 0, INT64_MAX);
-  r.http_status = (int)header_int(h, "lmsbridge.http.status", 0, 0, 999);
-  r.attempts = (int)header_int(h, "lmsbridge.attempts", 0, 0, INT32_MAX);
-  r.replays = (int)header_int(h, "lmsbridge.replays", 0, 0, INT32_MAX);
-  r.value_truncated = header_true(h, "lmsbridge.value.truncated");
-  r.value_original_bytes = header_int(h, "lmsbridge.value.original_bytes", -1, 0, INT64_MAX);
-  r.headers_dropped = (int)header_int(h, "lmsbridge.headers.dropped", -1, 0, INT32_MAX);
+  r.partition = (int32_t)header_int(h, NAME(PARTITION), -1, 0, INT32_MAX);
+  r.offset = header_int(h, NAME(OFFSET), -1, 0, INT64_MAX);
+  r.http_status = (int)header_int(h, NAME(HTTP_STATUS), 0, 0, 999);
+  r.attempts = (int)header_int(h, NAME(ATTEMPTS), 0, 0, INT32_MAX);
+  r.replays = (int)header_int(h, NAME(REPLAYS), 0, 0, INT32_MAX);
+  r.value_truncated = header_true(h, NAME(VALUE_TRUNCATED));
+  r.value_original_bytes = header_int(h, NAME(VALUE_ORIGINAL_BYTES), -1, 0, INT64_MAX);
+  r.headers_dropped = (int)header_int(h, NAME(HEADERS_DROPPED), -1, 0, INT32_MAX);
   r.last_failure_ms = -1;
   if (r.last_failure && lb_time_parse_rfc3339(r.last_failure, &r.last_failure_ms) != LB_E_OK)
     r.last_failure_ms = -1;
@@ -247,11 +359,6 @@ static json_object *int_or_null(int64_t v, int64_t none)
   return v == none ? NULL : json_object_new_int64(v);
 }
 
-static bool is_own_header(const char *name)
-{
-  return strncmp(name, "lmsbridge.", 10) == 0 || strncmp(name, "__connect.errors.", 17) == 0;
-}
-
 json_object *lb_dlq_record_json(const lb_dlq_record *r)
 {
   json_object *o = json_object_new_object();
@@ -298,7 +405,7 @@ json_object *lb_dlq_record_json(const lb_dlq_record *r)
                      rd_kafka_header_get_all(r->raw.headers, i, &name, &val, &size) ==
                          RD_KAFKA_RESP_ERR_NO_ERROR;
        i++) {
-    if (is_own_header(name))
+    if (lb_dlq_header_is_own(name))
       continue;
     add_bytes(hdrs, name, val, val ? size : 0, false);
   }
@@ -421,10 +528,11 @@ static lb_err add_list(lb_dlq_filter *f, const char *name, const char *value, ch
       snprintf(err, errlen, "--integration: \"%s\" is not an integration id", items[i]);
       rc = LB_E_INVALID;
     } else if (reason && !is_reason(items[i])) {
-      snprintf(err, errlen,
-               "--reason: unknown class \"%s\" (invalid_event, mapping, permanent_http, "
-               "retries_exhausted, auth or config)",
-               items[i]);
+      char classes[128] = "";
+      for (size_t k = 0; k < LB_DLQ_CLASS__COUNT; k++)
+        snprintf(classes + strlen(classes), sizeof(classes) - strlen(classes), "%s%s",
+                 k == 0 ? "" : k + 1 < LB_DLQ_CLASS__COUNT ? ", " : " or ", lb_dlq_reasons[k]);
+      snprintf(err, errlen, "--reason: unknown class \"%s\" (%s)", items[i], classes);
       rc = LB_E_INVALID;
     } else if (ranges && !parse_status(items[i], &ranges[i])) {
       snprintf(err, errlen, "--status: \"%s\" is not an HTTP status (404) or class (4xx)",
@@ -530,21 +638,6 @@ static bool in_list(char *const *v, size_t n, const char *s)
   return false;
 }
 
-/* Headers of a dead letter that hold numbers, times or marks, not text: --grep
- * leaves them out (--grep 400 is not meant to match an offset). */
-static bool is_structured_header(const char *name)
-{
-  static const char *const names[] = {
-    "__connect.errors.partition", "__connect.errors.offset", "lmsbridge.http.status",
-    "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
-    "lmsbridge.last_failure", "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
-    "lmsbridge.headers.dropped", NULL};
-  for (size_t i = 0; names[i]; i++)
-    if (strcmp(name, names[i]) == 0)
-      return true;
-  return false;
-}
-
 /* --grep: the message, the LMS's answer, and every other text header
  * (integration, class name, original topic, worker, the event's own
  * headers); values that are not text (a NUL, invalid UTF-8) are skipped. */
@@ -560,7 +653,7 @@ static bool grep_matches(const lb_dlq_record *r, const char *text)
   for (size_t i = 0;
        h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        i++) {
-    if (!val || is_structured_header(name) || memchr(val, '\0', size) ||
+    if (!val || lb_dlq_header_is_structured(name) || memchr(val, '\0', size) ||
         !utf8_valid(val, size))
       continue;
     if (lb_strbuf_contains_nocase(val, size, text))
@@ -759,17 +852,17 @@ rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted)
   for (size_t i = 0; src && rd_kafka_header_get_all(src, i, &name, &val, &size) ==
                                 RD_KAFKA_RESP_ERR_NO_ERROR;
        i++)
-    if (!is_own_header(name))
+    if (!lb_dlq_header_is_own(name))
       rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)size : 0);
   if (targeted && r->integration)
-    rd_kafka_header_add(h, "lmsbridge.target", -1, r->integration, -1);
+    rd_kafka_header_add(h, NAME(TARGET), -1, r->integration, -1);
   snprintf(buf, sizeof(buf), "%d", r->replays + 1);
-  rd_kafka_header_add(h, "lmsbridge.replays", -1, buf, -1);
+  rd_kafka_header_add(h, NAME(REPLAYS), -1, buf, -1);
   lb_strbuf from;
   lb_strbuf_init(&from, 0);
   lb_strbuf_appendf(&from, "%s/%d/%lld", r->raw.topic ? r->raw.topic : "",
                     (int)r->raw.partition, (long long)r->raw.offset);
-  rd_kafka_header_add(h, "lmsbridge.replayed_from", -1, from.buf ? from.buf : "",
+  rd_kafka_header_add(h, NAME(REPLAYED_FROM), -1, from.buf ? from.buf : "",
                       (ssize_t)from.len);
   lb_strbuf_release(&from);
   return h;

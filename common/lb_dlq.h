@@ -1,8 +1,9 @@
-/* lb_dlq: dead-letter records as the engine writes them (docs/delivery.md)
- * and what dlq-replay decides about them: decoding the headers, the
- * filters of `list` and `replay`, the verdict on a replay, the headers of
- * the replayed record, the JSON line of `list`, totals. No I/O: reading
- * and republishing are lb_dlq_io's. */
+/* lb_dlq: the dead-letter contract (docs/delivery.md) in one place: the
+ * names of the headers lmsbridge writes and the classes, the builder of a
+ * dead letter's headers the engine uses, and what dlq-replay decides about
+ * them: decoding the headers, the filters of `list` and `replay`, the
+ * verdict on a replay, the headers of the replayed record, the JSON line
+ * of `list`, totals. No I/O: reading and republishing are lb_dlq_io's. */
 #ifndef LB_DLQ_H
 #define LB_DLQ_H
 
@@ -15,13 +16,118 @@
 #include "lb_config.h"
 #include "lb_error.h"
 
-/* Header values longer than this are cut when decoded (the engine writes
- * at most 2 KiB of body and 512 bytes of message). */
+/* Header values longer than this are cut when decoded (the builder writes
+ * at most LB_DLQ_BODY_MAX bytes of body and LB_DLQ_MESSAGE_MAX of message). */
 #define LB_DLQ_HEADER_MAX 8192
+/* The LMS's answer (lmsbridge.http.body) and the message, redacted, are
+ * cut to at most these many bytes, at a UTF-8 character boundary. */
+#define LB_DLQ_BODY_MAX 2048
+#define LB_DLQ_MESSAGE_MAX 2047
 
-/* The class names of __connect.errors.exception.class.name, in the order
- * of docs/delivery.md; NULL-terminated. */
-extern const char *const lb_dlq_reasons[];
+/* ---- the contract: header names and classes ---- */
+
+/* Prefixes of the headers lmsbridge writes: Kafka Connect's (so existing
+ * tools read them) and its own. A record's headers under either are
+ * dropped before they are written anew (a retried or replayed record
+ * carries the previous ones). */
+#define LB_DLQ_CONNECT_PREFIX "__connect.errors."
+#define LB_DLQ_OWN_PREFIX "lmsbridge."
+
+/* The dead-letter classes (__connect.errors.exception.class.name). */
+typedef enum {
+  LB_DLQ_INVALID_EVENT,
+  LB_DLQ_MAPPING,
+  LB_DLQ_PERMANENT_HTTP,
+  LB_DLQ_RETRIES_EXHAUSTED,
+  LB_DLQ_AUTH,
+  LB_DLQ_CONFIG,
+  LB_DLQ_CLASS__COUNT
+} lb_dlq_class;
+
+/* The class names by lb_dlq_class, in the order of docs/delivery.md;
+ * NULL-terminated. */
+extern const char *const lb_dlq_reasons[LB_DLQ_CLASS__COUNT + 1];
+
+/* Every header lmsbridge writes: a dead letter's, in the order they are
+ * written (LB_DLQ_H_TOPIC .. LB_DLQ_H_REPLAYS, then the marks of a value
+ * cut to fit), then those of a parked record (<topic>.retry) and of a
+ * replayed one. */
+typedef enum {
+  LB_DLQ_H_TOPIC,          /* original topic */
+  LB_DLQ_H_PARTITION,      /* original partition */
+  LB_DLQ_H_OFFSET,         /* original offset */
+  LB_DLQ_H_CLASS,          /* one of lb_dlq_reasons */
+  LB_DLQ_H_MESSAGE,        /* why, redacted */
+  LB_DLQ_H_INTEGRATION,    /* "" for the event's own dead letter */
+  LB_DLQ_H_HTTP_STATUS,    /* 0: none */
+  LB_DLQ_H_HTTP_BODY,      /* the LMS's answer, redacted, first 2 KiB */
+  LB_DLQ_H_ATTEMPTS,
+  LB_DLQ_H_FIRST_FAILURE,  /* RFC 3339 in a dead letter, ms in a parked record */
+  LB_DLQ_H_LAST_FAILURE,
+  LB_DLQ_H_WORKER,
+  LB_DLQ_H_REPLAYS,
+  LB_DLQ_H_VALUE_TRUNCATED,      /* "true": the value was cut to fit */
+  LB_DLQ_H_VALUE_ORIGINAL_BYTES, /* the source value's size */
+  LB_DLQ_H_HEADERS_DROPPED,      /* the source's own headers left out */
+  LB_DLQ_H_TARGET,         /* parked or replayed: the one integration */
+  LB_DLQ_H_NOT_BEFORE,     /* parked: due time, ms */
+  LB_DLQ_H_ORIG_TOPIC,     /* parked: the source's coordinates */
+  LB_DLQ_H_ORIG_PARTITION,
+  LB_DLQ_H_ORIG_OFFSET,
+  LB_DLQ_H_REPLAYED_FROM,  /* replayed: "<dlq topic>/<partition>/<offset>" */
+  LB_DLQ_H__COUNT
+} lb_dlq_header;
+
+typedef struct {
+  const char *name;
+  bool text; /* free text (--grep searches it), not a number, time or mark */
+  bool ours; /* lmsbridge's own name, not Kafka Connect's */
+} lb_dlq_header_info;
+
+/* Indexed by lb_dlq_header. */
+extern const lb_dlq_header_info lb_dlq_header_table[LB_DLQ_H__COUNT];
+
+static inline const char *lb_dlq_header_name(lb_dlq_header h)
+{
+  return lb_dlq_header_table[h].name;
+}
+
+/* Whether name is one lmsbridge writes (under either prefix): dropped from
+ * a record before its headers are written again. */
+bool lb_dlq_header_is_own(const char *name);
+/* Whether name is a header of the table that holds no free text (--grep
+ * leaves it out: --grep 400 is not meant to match an offset). */
+bool lb_dlq_header_is_structured(const char *name);
+
+/* ---- building a dead letter's headers ---- */
+
+/* What a dead letter says. Strings may be NULL (written as ""). */
+typedef struct {
+  const char *topic; /* original coordinates */
+  int32_t partition;
+  int64_t offset;
+  const char *reason;      /* class name, lb_dlq_reasons */
+  const char *message;     /* redacted, cut to LB_DLQ_MESSAGE_MAX */
+  const char *integration;
+  int http_status;
+  const char *http_body;   /* redacted, cut to LB_DLQ_BODY_MAX */
+  int attempts;
+  int64_t first_failure_ms; /* 0: written as "" */
+  int64_t last_failure_ms;
+  const char *worker;
+  int replays;
+  /* the value was cut to fit: value_original_bytes is the source's size;
+   * headers_dropped >= 0: the source's own headers (that many) were left
+   * out too */
+  bool value_truncated;
+  int64_t value_original_bytes;
+  int headers_dropped;
+} lb_dlq_fields;
+
+/* Appends the dead letter's headers to h in the contract's order (the
+ * marks of a cut value last), the message and body through the logs'
+ * redaction (lb_log_redact). No other effect. */
+void lb_dlq_headers_add(rd_kafka_headers_t *h, const lb_dlq_fields *f);
 
 /* A DLQ record as read from Kafka. Everything is borrowed from the message
  * it was read from and valid as long as that message is. */

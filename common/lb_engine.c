@@ -11,6 +11,7 @@
 #include "lb_batch.h"
 #include "lb_client.h"
 #include "lb_connector.h"
+#include "lb_dlq.h"
 #include "lb_event.h"
 #include "lb_hash.h"
 #include "lb_json.h"
@@ -22,7 +23,6 @@
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
-#define DLQ_BODY_MAX 2048
 #define KEY_BUCKETS 4096
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
@@ -45,29 +45,13 @@
  * that shared their batch, and are sent again as they are. */
 #define SIZE_CAP_FLOOR (64 * 1024)
 
-/* Headers lmsbridge writes; dropped from a record before it writes them
- * again (a retried or replayed record carries the previous ones). */
-#define HDR_TARGET "lmsbridge.target"
-#define HDR_ATTEMPTS "lmsbridge.attempts"
-#define HDR_NOT_BEFORE "lmsbridge.not_before"
-#define HDR_FIRST_FAILURE "lmsbridge.first_failure"
-#define HDR_LAST_FAILURE "lmsbridge.last_failure"
-#define HDR_ORIG_TOPIC "lmsbridge.original.topic"
-#define HDR_ORIG_PARTITION "lmsbridge.original.partition"
-#define HDR_ORIG_OFFSET "lmsbridge.original.offset"
-#define HDR_REPLAYS "lmsbridge.replays"
-/* A dead letter too large for the producer's limit is written with its
- * value cut to fit (and, when even that is not enough, without the source
- * record's own headers): these say so and what the original had. */
-#define HDR_VALUE_TRUNCATED "lmsbridge.value.truncated"
-#define HDR_VALUE_ORIGINAL_BYTES "lmsbridge.value.original_bytes"
-#define HDR_HEADERS_DROPPED "lmsbridge.headers.dropped"
-/* The dead-letter class of a delivery that had to wait but whose record is
- * too large for the retry topic: it cannot be parked faithfully. */
+/* A header lmsbridge writes, by its lb_dlq_header name (the contract's
+ * table, lb_dlq). */
+#define HDR(x) lb_dlq_header_name(LB_DLQ_H_##x)
 /* A delivery that had to wait but cannot be parked (too large for the
  * retry topic) has no retry left: one of the six contract classes, with a
  * message that says why. */
-#define CLASS_TOO_LARGE "retries_exhausted"
+#define CLASS_TOO_LARGE lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED]
 
 typedef struct part part;
 typedef struct msg msg;
@@ -472,7 +456,7 @@ static rd_kafka_headers_t *copy_headers(const msg *m)
     size_t size;
     if (rd_kafka_header_get_all(src, i, &name, &val, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
       break;
-    if (strncmp(name, "lmsbridge.", 10) == 0 || strncmp(name, "__connect.errors.", 17) == 0)
+    if (lb_dlq_header_is_own(name))
       continue;
     rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
   }
@@ -489,12 +473,6 @@ static void hdr_int(rd_kafka_headers_t *h, const char *name, int64_t v)
   char buf[32];
   snprintf(buf, sizeof(buf), "%lld", (long long)v);
   hdr(h, name, buf);
-}
-
-static void hdr_time(rd_kafka_headers_t *h, const char *name, int64_t ms)
-{
-  char buf[40];
-  hdr(h, name, ms ? lb_time_format_rfc3339(ms, buf, sizeof(buf)) : "");
 }
 
 /* The original coordinates: the source record's, or those a retry record
@@ -515,10 +493,16 @@ static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *
 static const char *dlq_class(lb_delivery_status s)
 {
   switch (s) {
-  case LB_DELIVERY_PERMANENT: return "permanent_http";
-  case LB_DELIVERY_AUTH: return "auth";
-  default: return "retries_exhausted";
+  case LB_DELIVERY_PERMANENT: return lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP];
+  case LB_DELIVERY_AUTH: return lb_dlq_reasons[LB_DLQ_AUTH];
+  default: return lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED];
   }
+}
+
+/* The class of d's dead letter (NULL: m's own). */
+static const char *dead_letter_class(const msg *m, const dlv *d)
+{
+  return d ? (d->too_large ? CLASS_TOO_LARGE : dlq_class(d->status)) : m->plan.dlq_class;
 }
 
 /* The producer or the broker refused a record of `size` bytes as too large
@@ -607,15 +591,15 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
   int64_t ooff;
   orig(m, &otopic, &opart, &ooff);
   rd_kafka_headers_t *h = copy_headers(m);
-  hdr(h, HDR_TARGET, e->cfg->integrations[d->integ].id);
-  hdr_int(h, HDR_ATTEMPTS, d->attempts);
-  hdr_int(h, HDR_NOT_BEFORE, d->not_before_ms);
-  hdr_int(h, HDR_FIRST_FAILURE, d->first_failure_ms);
-  hdr_int(h, HDR_LAST_FAILURE, d->last_failure_ms);
-  hdr(h, HDR_ORIG_TOPIC, otopic);
-  hdr_int(h, HDR_ORIG_PARTITION, opart);
-  hdr_int(h, HDR_ORIG_OFFSET, ooff);
-  hdr_int(h, HDR_REPLAYS, m->replays);
+  hdr(h, HDR(TARGET), e->cfg->integrations[d->integ].id);
+  hdr_int(h, HDR(ATTEMPTS), d->attempts);
+  hdr_int(h, HDR(NOT_BEFORE), d->not_before_ms);
+  hdr_int(h, HDR(FIRST_FAILURE), d->first_failure_ms);
+  hdr_int(h, HDR(LAST_FAILURE), d->last_failure_ms);
+  hdr(h, HDR(ORIG_TOPIC), otopic);
+  hdr_int(h, HDR(ORIG_PARTITION), opart);
+  hdr_int(h, HDR(ORIG_OFFSET), ooff);
+  hdr_int(h, HDR(REPLAYS), m->replays);
   return h;
 }
 
@@ -640,43 +624,36 @@ static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, ch
   rd_kafka_headers_destroy(h);
 }
 
+/* What the dead letter of d (NULL: m's own) says; why (a buffer of whylen
+ * bytes) holds the message when the engine writes one itself. */
+static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fields *f,
+                       char *why, size_t whylen)
+{
+  *f = (lb_dlq_fields){.headers_dropped = -1};
+  orig(m, &f->topic, &f->partition, &f->offset);
+  f->reason = dead_letter_class(m, d);
+  f->message = d ? d->reason : m->plan.dlq_message;
+  if (d && d->too_large) {
+    too_large_message(e, m, d, why, whylen);
+    f->message = why;
+  }
+  f->integration = d ? e->cfg->integrations[d->integ].id : "";
+  f->http_status = d ? d->http_status : 0;
+  f->http_body = d ? d->http_body : NULL;
+  f->attempts = d ? d->attempts : 0;
+  int64_t now = d ? 0 : lb_time_now_ms();
+  f->first_failure_ms = d ? d->first_failure_ms : now;
+  f->last_failure_ms = d ? d->last_failure_ms : now;
+  f->worker = e->opts.worker;
+  f->replays = m->replays;
+}
+
 /* The headers of a dead letter; the source record's own only when
  * `source` is true. New. */
-static rd_kafka_headers_t *dlq_headers(const lb_engine *e, const msg *m, const dlv *d,
-                                       bool source)
+static rd_kafka_headers_t *dlq_headers(const msg *m, const lb_dlq_fields *f, bool source)
 {
-  const char *otopic;
-  int32_t opart;
-  int64_t ooff;
-  char body[DLQ_BODY_MAX + 1], why[1024];
-  orig(m, &otopic, &opart, &ooff);
-  const lb_integration *in = d ? &e->cfg->integrations[d->integ] : NULL;
   rd_kafka_headers_t *h = source ? copy_headers(m) : rd_kafka_headers_new(16);
-  const char *cls = d ? (d->too_large ? CLASS_TOO_LARGE : dlq_class(d->status))
-                      : m->plan.dlq_class;
-  const char *message = d ? d->reason : m->plan.dlq_message;
-  if (d && d->too_large) {
-    too_large_message(e, m, d, why, sizeof(why));
-    message = why;
-  }
-  hdr(h, "__connect.errors.topic", otopic);
-  hdr_int(h, "__connect.errors.partition", opart);
-  hdr_int(h, "__connect.errors.offset", ooff);
-  hdr(h, "__connect.errors.exception.class.name", cls);
-  /* an LMS may echo what it was sent (a client secret, a token): the text
-   * it gave goes through the same redaction as the logs */
-  char redacted[2 * sizeof(why)];
-  hdr(h, "__connect.errors.exception.message",
-      lb_log_redact(message ? message : "", redacted, sizeof(redacted)));
-  hdr(h, "lmsbridge.integration", in ? in->id : "");
-  hdr_int(h, "lmsbridge.http.status", d ? d->http_status : 0);
-  lb_log_redact(d && d->http_body ? d->http_body : "", body, sizeof(body));
-  hdr(h, "lmsbridge.http.body", body);
-  hdr_int(h, "lmsbridge.attempts", d ? d->attempts : 0);
-  hdr_time(h, "lmsbridge.first_failure", d ? d->first_failure_ms : lb_time_now_ms());
-  hdr_time(h, "lmsbridge.last_failure", d ? d->last_failure_ms : lb_time_now_ms());
-  hdr(h, "lmsbridge.worker", e->opts.worker);
-  hdr_int(h, HDR_REPLAYS, m->replays);
+  lb_dlq_headers_add(h, f);
   return h;
 }
 
@@ -746,14 +723,18 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     return false;
   *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen,
                    .kept_bytes = vlen};
-  rd_kafka_headers_t *h = park ? park_headers(e, m, d) : dlq_headers(e, m, d, true);
+  lb_dlq_fields f;
+  char why[1024];
+  if (!park)
+    dlq_fields(e, m, d, &f, why, sizeof(why));
+  rd_kafka_headers_t *h = park ? park_headers(e, m, d) : dlq_headers(m, &f, true);
   size_t size = record_size(m, h);
   if (!park && size > cap) {
     char orig_bytes[32];
     snprintf(orig_bytes, sizeof(orig_bytes), "%zu", vlen);
-    size_t marks = header_size(HDR_VALUE_TRUNCATED, 4) +
-                   header_size(HDR_VALUE_ORIGINAL_BYTES, strlen(orig_bytes)) +
-                   header_size(HDR_HEADERS_DROPPED, 20);
+    size_t marks = header_size(HDR(VALUE_TRUNCATED), 4) +
+                   header_size(HDR(VALUE_ORIGINAL_BYTES), strlen(orig_bytes)) +
+                   header_size(HDR(HEADERS_DROPPED), 20);
     size_t src_headers = 0;
     rd_kafka_headers_t *src = NULL;
     if (rd_kafka_message_headers(m->rkm, &src) == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -763,17 +744,19 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     if (fixed > cap && src_headers > 0) {
       /* the source's own headers do not leave room: they go too */
       rd_kafka_headers_destroy(h);
-      h = dlq_headers(e, m, d, false);
+      h = dlq_headers(m, &f, false);
       fixed = record_size(m, h) - vlen + marks;
       dropped = true;
     }
     pr->truncated = true;
     pr->kept_bytes = utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
     vlen = pr->kept_bytes;
-    hdr(h, HDR_VALUE_TRUNCATED, "true");
-    hdr(h, HDR_VALUE_ORIGINAL_BYTES, orig_bytes);
-    if (dropped)
-      hdr_int(h, HDR_HEADERS_DROPPED, (int64_t)src_headers);
+    /* written again with the marks of the cut after the contract's headers */
+    f.value_truncated = true;
+    f.value_original_bytes = (int64_t)pr->original_bytes;
+    f.headers_dropped = dropped ? (int)src_headers : -1;
+    rd_kafka_headers_destroy(h);
+    h = dlq_headers(m, &f, !dropped);
     size = RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) + vlen + headers_size(h);
   }
   pr->size = size;
@@ -849,8 +832,7 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     return;
   }
   char labels[256];
-  const char *cls = d ? (d->too_large ? CLASS_TOO_LARGE : dlq_class(d->status))
-                      : m->plan.dlq_class;
+  const char *cls = dead_letter_class(m, d);
   if (!done.retry_topic && (done.truncated || (d && d->too_large))) {
     const char *otopic;
     int32_t opart;
@@ -1338,19 +1320,19 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
 
   rd_kafka_headers_t *h = NULL;
   rd_kafka_message_headers(rkm, &h);
-  const char *target = header_str(h, HDR_TARGET, buf, sizeof(buf));
+  const char *target = header_str(h, HDR(TARGET), buf, sizeof(buf));
   if (target)
     m->target = strdup(target);
-  m->replays = (int)header_int(h, HDR_REPLAYS, 0);
+  m->replays = (int)header_int(h, HDR(REPLAYS), 0);
   if (p->retry) {
-    m->attempts = (int)header_int(h, HDR_ATTEMPTS, 0);
-    m->first_failure_ms = header_int(h, HDR_FIRST_FAILURE, 0);
-    m->not_before_ms = header_int(h, HDR_NOT_BEFORE, 0);
-    const char *ot = header_str(h, HDR_ORIG_TOPIC, buf, sizeof(buf));
+    m->attempts = (int)header_int(h, HDR(ATTEMPTS), 0);
+    m->first_failure_ms = header_int(h, HDR(FIRST_FAILURE), 0);
+    m->not_before_ms = header_int(h, HDR(NOT_BEFORE), 0);
+    const char *ot = header_str(h, HDR(ORIG_TOPIC), buf, sizeof(buf));
     if (ot) {
       m->orig_topic = strdup(ot);
-      m->orig_partition = (int32_t)header_int(h, HDR_ORIG_PARTITION, -1);
-      m->orig_offset = header_int(h, HDR_ORIG_OFFSET, -1);
+      m->orig_partition = (int32_t)header_int(h, HDR(ORIG_PARTITION), -1);
+      m->orig_offset = header_int(h, HDR(ORIG_OFFSET), -1);
     }
   }
   apply_backpressure(e, p);

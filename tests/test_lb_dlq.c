@@ -12,6 +12,8 @@
 
 #include "lb_dlq.h"
 #include "lb_json.h"
+#include "lb_log.h"
+#include "lb_strbuf.h"
 #include "lb_time.h"
 
 /* A DLQ record as the engine writes one (docs/delivery.md). */
@@ -540,6 +542,19 @@ static void test_verdicts(void **state)
 
 /* ---- the replayed record's headers ---- */
 
+/* The i-th header of h is name with the len bytes of value. */
+static void expect_header_at(const rd_kafka_headers_t *h, size_t i, const char *name,
+                             const void *value, size_t len)
+{
+  const char *n;
+  const void *val;
+  size_t size;
+  assert_int_equal(rd_kafka_header_get_all(h, i, &n, &val, &size), RD_KAFKA_RESP_ERR_NO_ERROR);
+  assert_string_equal(n, name);
+  assert_int_equal(size, len);
+  assert_memory_equal(val, value, size);
+}
+
 static void test_replay_headers(void **state)
 {
   (void)state;
@@ -561,21 +576,9 @@ static void test_replay_headers(void **state)
   };
   size_t n = sizeof(want) / sizeof(want[0]);
   assert_int_equal(rd_kafka_header_cnt(out), n);
-  for (size_t i = 0; i < n; i++) {
-    const char *name;
-    const void *val;
-    size_t size;
-    assert_int_equal(rd_kafka_header_get_all(out, i, &name, &val, &size),
-                     RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_string_equal(name, want[i][0]);
-    if (want[i][1]) {
-      assert_int_equal(size, strlen(want[i][1]));
-      assert_memory_equal(val, want[i][1], size);
-    } else {
-      assert_int_equal(size, 2);
-      assert_memory_equal(val, "\x00\x01", 2);
-    }
-  }
+  for (size_t i = 0; i < n; i++) /* NULL: the binary one */
+    expect_header_at(out, i, want[i][0], want[i][1] ? want[i][1] : "\x00\x01",
+                     want[i][1] ? strlen(want[i][1]) : 2);
   rd_kafka_headers_destroy(out);
 
   /* untargeted: no lmsbridge.target */
@@ -587,6 +590,313 @@ static void test_replay_headers(void **state)
   assert_int_equal(rd_kafka_header_get_last(out, "lmsbridge.replays", &val, &size),
                    RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_headers_destroy(out);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+/* ---- the contract: table and builder ---- */
+
+/* The dead letter's headers of DESIGN section 5, in the order written. */
+static const char *const contract_names[] = {
+  "__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
+  "__connect.errors.exception.class.name", "__connect.errors.exception.message",
+  "lmsbridge.integration", "lmsbridge.http.status", "lmsbridge.http.body",
+  "lmsbridge.attempts", "lmsbridge.first_failure", "lmsbridge.last_failure",
+  "lmsbridge.worker", "lmsbridge.replays",
+};
+#define NCONTRACT (sizeof(contract_names) / sizeof(contract_names[0]))
+
+static void test_header_table(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < LB_DLQ_H__COUNT; i++) {
+    const lb_dlq_header_info *a = &lb_dlq_header_table[i];
+    assert_non_null(a->name);
+    for (size_t j = i + 1; j < LB_DLQ_H__COUNT; j++)
+      assert_string_not_equal(a->name, lb_dlq_header_table[j].name);
+    /* ours: under lmsbridge.; Kafka Connect's otherwise */
+    assert_int_equal(a->ours, strncmp(a->name, "lmsbridge.", 10) == 0);
+    if (!a->ours)
+      assert_int_equal(strncmp(a->name, "__connect.errors.", 17), 0);
+    assert_true(lb_dlq_header_is_own(a->name));
+    assert_int_equal(lb_dlq_header_is_structured(a->name), !a->text);
+  }
+  /* the dead letter's headers come first, in the contract's order */
+  for (size_t i = 0; i < NCONTRACT; i++)
+    assert_string_equal(lb_dlq_header_name((lb_dlq_header)i), contract_names[i]);
+  /* numbers, times and marks (not searched by --grep) */
+  static const char *const structured[] = {
+    "__connect.errors.partition", "__connect.errors.offset", "lmsbridge.http.status",
+    "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
+    "lmsbridge.last_failure", "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
+    "lmsbridge.headers.dropped", "lmsbridge.not_before", "lmsbridge.original.partition",
+    "lmsbridge.original.offset"};
+  size_t nstructured = 0;
+  for (size_t i = 0; i < LB_DLQ_H__COUNT; i++)
+    nstructured += !lb_dlq_header_table[i].text;
+  assert_int_equal(nstructured, sizeof(structured) / sizeof(structured[0]));
+  for (size_t i = 0; i < nstructured; i++)
+    assert_true(lb_dlq_header_is_structured(structured[i]));
+  assert_false(lb_dlq_header_is_structured("__connect.errors.exception.message"));
+  assert_false(lb_dlq_header_is_structured("lmsbridge.http.body"));
+  assert_false(lb_dlq_header_is_structured("trace-id"));
+  assert_false(lb_dlq_header_is_own("trace-id"));
+  assert_true(lb_dlq_header_is_own("lmsbridge.some_future_one"));
+
+  /* the six classes of DESIGN section 5, each once, then NULL */
+  static const char *const classes[] = {"invalid_event", "mapping", "permanent_http",
+                                        "retries_exhausted", "auth", "config"};
+  assert_int_equal(LB_DLQ_CLASS__COUNT, 6);
+  for (size_t i = 0; i < 6; i++) {
+    size_t seen = 0;
+    for (size_t k = 0; lb_dlq_reasons[k]; k++)
+      seen += strcmp(lb_dlq_reasons[k], classes[i]) == 0;
+    assert_int_equal(seen, 1);
+  }
+  assert_string_equal(lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP], "permanent_http");
+  assert_string_equal(lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED], "retries_exhausted");
+  assert_null(lb_dlq_reasons[LB_DLQ_CLASS__COUNT]);
+}
+
+/* h holds exactly want (name, value) in order. */
+static void expect_headers(const rd_kafka_headers_t *h, const char *const (*want)[2], size_t n)
+{
+  assert_int_equal(rd_kafka_header_cnt(h), n);
+  for (size_t i = 0; i < n; i++)
+    expect_header_at(h, i, want[i][0], want[i][1], strlen(want[i][1]));
+}
+
+static lb_dlq_fields full_fields(void)
+{
+  return (lb_dlq_fields){
+    .topic = "completion-events", .partition = 3, .offset = 1234,
+    .reason = "permanent_http", .message = "HTTP 400: Invalid user identifier",
+    .integration = "acme-degreed", .http_status = 400, .http_body = "{\"errors\":[]}",
+    .attempts = 2, .first_failure_ms = 1767323045000,  /* 2026-01-02T03:04:05.000Z */
+    .last_failure_ms = 1767323100500,                  /* 2026-01-02T03:05:00.500Z */
+    .worker = "completion-worker", .replays = 1, .headers_dropped = -1};
+}
+
+static void test_build_all_fields_round_trip(void **state)
+{
+  (void)state;
+  lb_dlq_fields f = full_fields();
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  static const char *const want[][2] = {
+    {"__connect.errors.topic", "completion-events"},
+    {"__connect.errors.partition", "3"},
+    {"__connect.errors.offset", "1234"},
+    {"__connect.errors.exception.class.name", "permanent_http"},
+    {"__connect.errors.exception.message", "HTTP 400: Invalid user identifier"},
+    {"lmsbridge.integration", "acme-degreed"},
+    {"lmsbridge.http.status", "400"},
+    {"lmsbridge.http.body", "{\"errors\":[]}"},
+    {"lmsbridge.attempts", "2"},
+    {"lmsbridge.first_failure", "2026-01-02T03:04:05.000Z"},
+    {"lmsbridge.last_failure", "2026-01-02T03:05:00.500Z"},
+    {"lmsbridge.worker", "completion-worker"},
+    {"lmsbridge.replays", "1"},
+  };
+  expect_headers(h, want, sizeof(want) / sizeof(want[0]));
+
+  lb_dlq_raw raw = raw_of(h, "u1", "{\"a\":1}");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_string_equal(r.topic, f.topic);
+  assert_int_equal(r.partition, f.partition);
+  assert_int_equal(r.offset, f.offset);
+  assert_string_equal(r.reason, f.reason);
+  assert_string_equal(r.message, f.message);
+  assert_string_equal(r.integration, f.integration);
+  assert_int_equal(r.http_status, f.http_status);
+  assert_string_equal(r.http_body, f.http_body);
+  assert_int_equal(r.attempts, f.attempts);
+  assert_string_equal(r.first_failure, "2026-01-02T03:04:05.000Z");
+  assert_int_equal(r.last_failure_ms, f.last_failure_ms);
+  assert_string_equal(r.worker, f.worker);
+  assert_int_equal(r.replays, f.replays);
+  assert_false(r.value_truncated);
+  assert_int_equal(r.value_original_bytes, -1);
+  assert_int_equal(r.headers_dropped, -1);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+static void test_build_empty(void **state)
+{
+  (void)state;
+  lb_dlq_fields f = {.headers_dropped = -1};
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  static const char *const want[][2] = {
+    {"__connect.errors.topic", ""}, {"__connect.errors.partition", "0"},
+    {"__connect.errors.offset", "0"}, {"__connect.errors.exception.class.name", ""},
+    {"__connect.errors.exception.message", ""}, {"lmsbridge.integration", ""},
+    {"lmsbridge.http.status", "0"}, {"lmsbridge.http.body", ""},
+    {"lmsbridge.attempts", "0"}, {"lmsbridge.first_failure", ""},
+    {"lmsbridge.last_failure", ""}, {"lmsbridge.worker", ""}, {"lmsbridge.replays", "0"},
+  };
+  expect_headers(h, want, sizeof(want) / sizeof(want[0]));
+  lb_dlq_raw raw = raw_of(h, NULL, NULL);
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_null(r.topic); /* empty: not a dead letter to replay */
+  assert_null(r.integration);
+  assert_int_equal(r.http_status, 0);
+  assert_int_equal(r.last_failure_ms, -1);
+  assert_int_equal(lb_dlq_record_time(&r), raw.timestamp_ms);
+  assert_false(r.value_truncated);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+static void test_build_truncated(void **state)
+{
+  (void)state;
+  /* the value cut, the source's own headers kept */
+  lb_dlq_fields f = full_fields();
+  f.value_truncated = true;
+  f.value_original_bytes = 1048576;
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  assert_int_equal(rd_kafka_header_cnt(h), NCONTRACT + 2);
+  static const char *const marks[][2] = {{"lmsbridge.value.truncated", "true"},
+                                         {"lmsbridge.value.original_bytes", "1048576"}};
+  for (size_t i = 0; i < 2; i++)
+    expect_header_at(h, NCONTRACT + i, marks[i][0], marks[i][1], strlen(marks[i][1]));
+  lb_dlq_raw raw = raw_of(h, "u1", "{\"a\":");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_true(r.value_truncated);
+  assert_int_equal(r.value_original_bytes, 1048576);
+  assert_int_equal(r.headers_dropped, -1);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+
+  /* and the source's headers dropped too */
+  f.headers_dropped = 7;
+  h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  assert_int_equal(rd_kafka_header_cnt(h), NCONTRACT + 3);
+  expect_header_at(h, NCONTRACT + 2, "lmsbridge.headers.dropped", "7", 1);
+  raw = raw_of(h, "u1", "{\"a\":");
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_true(r.value_truncated);
+  assert_int_equal(r.headers_dropped, 7);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+/* Builds a dead letter with body and message, and checks that each kept
+ * its first body_kept / message_kept bytes, and that it reads back as
+ * text (the list line has it as it was, no U+FFFD). */
+static void expect_cut(const char *body, const char *message, size_t body_kept,
+                       size_t message_kept)
+{
+  lb_dlq_fields f = full_fields();
+  f.http_body = body;
+  f.message = message;
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  const void *val;
+  size_t size;
+  assert_int_equal(rd_kafka_header_get_last(h, "lmsbridge.http.body", &val, &size),
+                   RD_KAFKA_RESP_ERR_NO_ERROR);
+  assert_int_equal(size, body_kept);
+  assert_memory_equal(val, body, size);
+  assert_int_equal(
+      rd_kafka_header_get_last(h, "__connect.errors.exception.message", &val, &size),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
+  assert_int_equal(size, message_kept);
+  assert_memory_equal(val, message, size);
+  lb_dlq_raw raw = raw_of(h, NULL, NULL);
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  assert_int_equal(strlen(r.http_body), body_kept);
+  json_object *o = lb_dlq_record_json(&r);
+  json_object *b;
+  assert_true(json_object_object_get_ex(o, "http_body", &b));
+  assert_string_equal(json_object_get_string(b), r.http_body);
+  json_object_put(o);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
+/* The body (and the message) are cut to their bound: an ASCII body of 3000
+ * bytes keeps its first 2048, a message of 4000 its first 2047. */
+static void test_build_long_body_cut(void **state)
+{
+  (void)state;
+  char body[3001], message[4001];
+  for (size_t i = 0; i < 3000; i++)
+    body[i] = (char)('a' + i % 26);
+  body[3000] = '\0';
+  memset(message, 'm', 4000);
+  message[4000] = '\0';
+  assert_int_equal(LB_DLQ_BODY_MAX, 2048);
+  assert_int_equal(LB_DLQ_MESSAGE_MAX, 2047);
+  expect_cut(body, message, 2048, 2047);
+}
+
+/* A body longer than 2 KiB is cut before a character that would not fit
+ * whole (2-, 3- and 4-byte sequences across byte 2048), so the header
+ * stays UTF-8; one that ends on byte 2048 is kept. The message likewise. */
+static void test_build_long_body_cut_at_utf8_boundary(void **state)
+{
+  (void)state;
+  static const struct {
+    size_t lead;     /* ASCII bytes before the character */
+    const char *chr; /* then this, then more text */
+    size_t kept;
+  } cases[] = {
+    {2047, "\xC3\xA9", 2047},         /* é across the cut */
+    {2046, "\xE2\x82\xAC", 2046},     /* € */
+    {2045, "\xF0\x9F\x98\x80", 2045}, /* U+1F600 */
+    {2046, "\xC3\xA9", 2048},         /* é ends on the cut: kept */
+  };
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    char body[3000], message[3000];
+    memset(body, 'b', cases[c].lead);
+    body[cases[c].lead] = '\0';
+    strcat(body, cases[c].chr);
+    strcat(body, "tail of the answer");
+    /* the message's bound is one byte less: the same character one byte
+     * earlier */
+    memset(message, 'm', cases[c].lead - 1);
+    message[cases[c].lead - 1] = '\0';
+    strcat(message, cases[c].chr);
+    strcat(message, "rest");
+    expect_cut(body, message, cases[c].kept, cases[c].kept - 1);
+  }
+}
+
+static void test_build_redacts_secrets(void **state)
+{
+  (void)state;
+  const char *secret = "s3cr3t-client-value";
+  lb_log_add_secret(secret);
+  lb_dlq_fields f = full_fields();
+  f.message = "HTTP 400: client_secret s3cr3t-client-value is not valid";
+  f.http_body = "{\"echo\":\"s3cr3t-client-value\",\"error\":\"invalid_client\"}";
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_headers_add(h, &f);
+  lb_log_clear_secrets();
+  const char *name;
+  const void *val;
+  size_t size;
+  for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
+       i++)
+    assert_false(lb_strbuf_contains_nocase(val, size, secret));
+  lb_dlq_raw raw = raw_of(h, NULL, NULL);
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  /* the rest of the text is kept around what was hidden */
+  assert_non_null(strstr(r.message, "HTTP 400: client_secret "));
+  assert_non_null(strstr(r.message, " is not valid"));
+  assert_non_null(strstr(r.http_body, "\"error\":\"invalid_client\""));
+  assert_null(strstr(r.http_body, secret));
   lb_dlq_record_release(&r);
   rd_kafka_headers_destroy(h);
 }
@@ -653,6 +963,13 @@ int main(void)
     cmocka_unit_test(test_verdicts),
     cmocka_unit_test(test_replay_headers),
     cmocka_unit_test(test_totals),
+    cmocka_unit_test(test_header_table),
+    cmocka_unit_test(test_build_all_fields_round_trip),
+    cmocka_unit_test(test_build_empty),
+    cmocka_unit_test(test_build_truncated),
+    cmocka_unit_test(test_build_long_body_cut),
+    cmocka_unit_test(test_build_long_body_cut_at_utf8_boundary),
+    cmocka_unit_test(test_build_redacts_secrets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
