@@ -72,7 +72,7 @@ static void drop_slot(lb_batch *b, slot *s)
   b->waiting--;
 }
 
-void lb_batch_free(lb_batch *b)
+void lb_batch_destroy(lb_batch *b)
 {
   if (!b)
     return;

@@ -26,7 +26,7 @@ typedef struct {
 
 lb_batch *lb_batch_new(const lb_batch_limits *lim);
 /* Items still waiting are dropped (they are the caller's). */
-void lb_batch_free(lb_batch *b);
+void lb_batch_destroy(lb_batch *b);
 
 /* Adds `item` under `key` at `now`. When the key already waits, one of the
  * two is dropped: *kept is the item that waits now, *dropped the other

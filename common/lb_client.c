@@ -11,7 +11,7 @@
 #include "lb_log.h"
 #include "lb_ratelimit.h"
 #include "lb_time.h"
-#include "lb_token.h"
+#include "lb_tokens.h"
 
 #define KEPT_BODY 4096      /* response bytes kept for the result */
 #define IDLE_WAIT_MS 1000   /* poll slice when nothing is due */
@@ -60,7 +60,7 @@ struct job {
 typedef struct {
   job *head, *tail; /* ready to send, FIFO */
   job *token_wait, *token_tail; /* waiting for a token, FIFO */
-  lb_bucket bucket;
+  lb_ratelimit bucket;
   int in_flight;
   int max_in_flight;
   int64_t wake_ms;  /* bucket empty until then */
@@ -354,13 +354,13 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
         lb_time_parse_rfc3339(r->rate_reset, &reset_wall) == LB_E_OK)
       reset_mono = now + (reset_wall - lb_time_now_ms());
     if (end != r->rate_remaining)
-      lb_bucket_observe(&l->bucket, now, remaining, reset_mono);
+      lb_ratelimit_observe(&l->bucket, now, remaining, reset_mono);
   }
   if (r->status == 429) {
     /* without Retry-After (or with 0, or a date already past) the whole
      * lane still pauses */
     int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
-    lb_bucket_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
+    lb_ratelimit_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
 
@@ -615,7 +615,7 @@ static void pump(lb_client *c)
         }
         break;
       }
-      int64_t wait = lb_bucket_take(&l->bucket, now);
+      int64_t wait = lb_ratelimit_take(&l->bucket, now);
       if (wait > 0) {
         l->wake_ms = now + wait;
         park_queued(c, l, wait);
@@ -692,7 +692,7 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
   }
   int64_t now = lb_time_mono_ms();
   for (size_t i = 0; i < c->nlanes; i++) {
-    lb_bucket_init(&c->lanes[i].bucket, cfg->integrations[i].rate_limit_per_minute, now);
+    lb_ratelimit_init(&c->lanes[i].bucket, cfg->integrations[i].rate_limit_per_minute, now);
     c->lanes[i].max_in_flight = lane_cap(cfg, i);
   }
   return c;

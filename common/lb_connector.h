@@ -7,7 +7,7 @@
  * What a connector decides, and who applies it:
  * - its settings (keys, defaults, validation, --check-config lines):
  *   lb_config, through the reader functions of lb_config.h;
- * - how its OAuth2 token is asked for: lb_token;
+ * - how its OAuth2 token is asked for: lb_tokens;
  * - the requests a catalog or completion event becomes, or why none:
  *   lb_plan (pure; --map shows the same);
  * - ids learned from responses and bound into later requests, and the

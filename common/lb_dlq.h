@@ -3,7 +3,7 @@
  * dead letter's headers the engine uses, and what dlq-replay decides about
  * them: decoding the headers, the filters of `list` and `replay`, the
  * verdict on a replay, the headers of the replayed record, the JSON line
- * of `list`, totals. No I/O: reading and republishing are lb_dlq_io's. */
+ * of `list`, totals. No I/O: reading and republishing are lb_dlq_reader and lb_dlq_replayer. */
 #ifndef LB_DLQ_H
 #define LB_DLQ_H
 

@@ -1795,10 +1795,10 @@ static void drop_work(lb_engine *e)
   }
   e->due_head = NULL;
   e->msgs_in_flight = 0;
-  lb_known_free(e->known);
+  lb_known_destroy(e->known);
   e->known = NULL;
   for (size_t i = 0; e->batches && i < e->ninteg; i++)
-    lb_batch_free(e->batches[i]);
+    lb_batch_destroy(e->batches[i]);
   free(e->batches);
   e->batches = NULL;
   for (size_t i = 0; i < KEY_BUCKETS; i++) {

@@ -49,7 +49,7 @@ static void entry_free(entry *e)
   free(e);
 }
 
-void lb_known_free(lb_known *k)
+void lb_known_destroy(lb_known *k)
 {
   if (!k)
     return;

@@ -17,7 +17,7 @@ typedef struct lb_known lb_known;
 
 /* capacity: entries kept (at least 1). NULL when out of memory. */
 lb_known *lb_known_new(size_t capacity);
-void lb_known_free(lb_known *k);
+void lb_known_destroy(lb_known *k);
 
 /* The entry of `key`: true and its version and LMS id (NULL when none is
  * known; valid until the next put) when known. A hit counts as a use. */

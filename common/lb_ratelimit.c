@@ -4,9 +4,9 @@
 
 #define BURST_MS 10000.0
 
-void lb_bucket_init(lb_bucket *b, int per_minute, int64_t now_ms)
+void lb_ratelimit_init(lb_ratelimit *b, int per_minute, int64_t now_ms)
 {
-  *b = (lb_bucket){.last_ms = now_ms};
+  *b = (lb_ratelimit){.last_ms = now_ms};
   if (per_minute <= 0)
     return;
   b->per_ms = per_minute / 60000.0;
@@ -14,7 +14,7 @@ void lb_bucket_init(lb_bucket *b, int per_minute, int64_t now_ms)
   b->tokens = b->capacity;
 }
 
-static void refill(lb_bucket *b, int64_t now_ms)
+static void refill(lb_ratelimit *b, int64_t now_ms)
 {
   if (now_ms > b->last_ms) {
     b->tokens = fmin(b->capacity, b->tokens + (double)(now_ms - b->last_ms) * b->per_ms);
@@ -22,7 +22,7 @@ static void refill(lb_bucket *b, int64_t now_ms)
   }
 }
 
-int64_t lb_bucket_take(lb_bucket *b, int64_t now_ms)
+int64_t lb_ratelimit_take(lb_ratelimit *b, int64_t now_ms)
 {
   if (now_ms < b->blocked_until_ms)
     return b->blocked_until_ms - now_ms;
@@ -37,13 +37,13 @@ int64_t lb_bucket_take(lb_bucket *b, int64_t now_ms)
   return wait > 0 ? wait : 1;
 }
 
-void lb_bucket_observe(lb_bucket *b, int64_t now_ms, long remaining,
+void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
                        int64_t reset_at_ms)
 {
   if (remaining < 0)
     return;
   if (remaining == 0 && reset_at_ms > now_ms) {
-    lb_bucket_block_until(b, reset_at_ms);
+    lb_ratelimit_block_until(b, reset_at_ms);
     return;
   }
   if (b->per_ms > 0) {
@@ -53,7 +53,7 @@ void lb_bucket_observe(lb_bucket *b, int64_t now_ms, long remaining,
   }
 }
 
-void lb_bucket_block_until(lb_bucket *b, int64_t until_ms)
+void lb_ratelimit_block_until(lb_ratelimit *b, int64_t until_ms)
 {
   if (until_ms > b->blocked_until_ms)
     b->blocked_until_ms = until_ms;

@@ -16,7 +16,7 @@
 #include "lb_cli.h"
 #include "lb_config.h"
 #include "lb_dlq.h"
-#include "lb_dlq_io.h"
+#include "lb_dlq_replayer.h"
 #include "lb_json.h"
 #include "lb_log.h"
 #include "lb_time.h"

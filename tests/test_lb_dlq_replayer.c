@@ -1,4 +1,4 @@
-/* lb_dlq_io on librdkafka's mock cluster, in process: the reader stops at
+/* lb_dlq_reader and lb_dlq_replayer on librdkafka's mock cluster, in process: the reader stops at
  * the ends it saw at start and can read again; the replayer republishes to
  * the original partition and commits only below a record the broker did
  * not acknowledge; a new reader starts where the group's progress is. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_dlq_io.h"
+#include "lb_dlq_replayer.h"
 #include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
 #include "lb_kafka.h"
 #include "lb_log.h"

@@ -1,4 +1,4 @@
-#include "lb_token.h"
+#include "lb_tokens.h"
 
 #include <ctype.h>
 #include <math.h>

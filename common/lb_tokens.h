@@ -1,4 +1,4 @@
-/* lb_token: OAuth2 client-credentials tokens, one cache slot per
+/* lb_tokens: OAuth2 client-credentials tokens, one cache slot per
  * integration. Degreed: form body with client_id, client_secret and
  * comma-separated scopes. SuccessFactors: HTTP Basic and a JSON scope
  * {userId, companyId, userType "admin", resourceType}.
@@ -8,8 +8,8 @@
  * in use until the new one arrives (or expires); failed fetches back off
  * (1 s doubling to 60 s). Tokens are registered with lb_log's redaction and
  * never logged. Runs on the caller's lb_http loop; not thread-safe. */
-#ifndef LB_TOKEN_H
-#define LB_TOKEN_H
+#ifndef LB_TOKENS_H
+#define LB_TOKENS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "lb_dlq_io.h"
+#include "lb_dlq_replayer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,320 +9,10 @@
 #include "lb_offsets.h"
 #include "lb_time.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
-#define METADATA_TRIES 5
-
-typedef struct {
-  int32_t id;
-  int64_t start, end; /* read [start, end) */
-  bool done;          /* reached end (or nothing to read) */
-} dpart;
-
-struct lb_dlq_reader {
-  const lb_config *cfg;
-  rd_kafka_t *rk;
-  char *topic;
-  char *group;
-  dpart *parts;
-  size_t nparts;
-  int timeout_ms;
-};
-
 static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
 {
   return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
 }
-
-/* ---- reader ---- */
-
-/* The topic's partitions, from a list of every topic: a topic asked for
- * by name, a broker that creates topics (the mock cluster,
- * auto.create.topics.enable) would create, empty. A topic being created
- * answers LEADER_NOT_AVAILABLE for a moment: the list is asked for again. */
-static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
-{
-  const rd_kafka_metadata_t *md = NULL;
-  const rd_kafka_metadata_topic_t *t = NULL;
-  lb_err rc = LB_E_IO;
-  for (int i = 0; i < METADATA_TRIES; i++) {
-    if (md) {
-      rd_kafka_metadata_destroy(md);
-      md = NULL;
-      rd_kafka_poll(r->rk, 200);
-    }
-    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md,
-                                              r->timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      md = NULL;
-      snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
-      goto out;
-    }
-    t = NULL;
-    for (int k = 0; k < md->topic_cnt && !t; k++)
-      if (strcmp(md->topics[k].topic, r->topic) == 0 &&
-          md->topics[k].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-        t = &md->topics[k];
-    if (!t) {
-      snprintf(err, errlen,
-               "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
-               "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
-               "it to the worker's default)",
-               r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
-      rc = LB_E_NOT_FOUND;
-      goto out;
-    }
-    if (t->err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE && t->partition_cnt > 0)
-      break;
-  }
-  if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt <= 0) {
-    snprintf(err, errlen, "dead-letter topic \"%s\" cannot be read: %s", r->topic,
-             t->err ? rd_kafka_err2str(t->err) : "no partitions");
-    goto out;
-  }
-  r->parts = calloc((size_t)t->partition_cnt, sizeof(*r->parts));
-  if (!r->parts) {
-    snprintf(err, errlen, "out of memory");
-    rc = LB_E_NOMEM;
-    goto out;
-  }
-  for (int i = 0; i < t->partition_cnt; i++)
-    r->parts[i].id = t->partitions[i].id;
-  r->nparts = (size_t)t->partition_cnt;
-  rc = LB_E_OK;
-out:
-  if (md)
-    rd_kafka_metadata_destroy(md);
-  return rc;
-}
-
-/* start = the group's committed offset within [low, high], else low;
- * end = high, both as they are now. */
-static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_t errlen)
-{
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)r->nparts);
-  lb_err rc = LB_E_IO;
-  for (size_t i = 0; i < r->nparts; i++)
-    rd_kafka_topic_partition_list_add(l, r->topic, r->parts[i].id)->offset =
-        RD_KAFKA_OFFSET_INVALID;
-  if (from_committed) {
-    rd_kafka_resp_err_t e = rd_kafka_committed(r->rk, l, r->timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      /* a group the account may not read is refused, or (librdkafka
-       * retrying the refusal) answered by no one in time: name the ACL */
-      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
-                             ? "; missing ACL: READ on group"
-                         : e == RD_KAFKA_RESP_ERR__TIMED_OUT
-                             ? "; the brokers are unreachable, or the account lacks READ on group"
-                             : NULL;
-      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s%s%s%s%s",
-               r->topic, rd_kafka_err2str(e), hint ? hint : "", hint ? " \"" : "",
-               hint ? r->group : "", hint ? "\"" : "");
-      goto out;
-    }
-  }
-  for (size_t i = 0; i < r->nparts; i++) {
-    dpart *p = &r->parts[i];
-    int64_t lo, hi;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(r->rk, r->topic, p->id, &lo, &hi, r->timeout_ms);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      snprintf(err, errlen, "cannot read the offsets of \"%s\" partition %d: %s", r->topic,
-               (int)p->id, rd_kafka_err2str(e));
-      goto out;
-    }
-    int64_t c = l->elems[i].err ? RD_KAFKA_OFFSET_INVALID : l->elems[i].offset;
-    p->start = c >= 0 ? (c < lo ? lo : c > hi ? hi : c) : lo;
-    p->end = hi;
-  }
-  rc = LB_E_OK;
-out:
-  rd_kafka_topic_partition_list_destroy(l);
-  return rc;
-}
-
-lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size_t errlen)
-{
-  lb_dlq_reader *r = calloc(1, sizeof(*r));
-  rd_kafka_conf_t *conf = NULL;
-  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic)) || !(r->group = strdup(o->group))) {
-    snprintf(err, errlen, "out of memory");
-    if (r)
-      free(r->topic);
-    free(r);
-    return NULL;
-  }
-  r->cfg = o->cfg;
-  r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-  /* a plain assigned consumer: it never joins the group, it only reads
-   * and writes the group's committed offsets */
-  if (!(conf = lb_kafka_conf_new(o->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
-      !set(conf, "group.id", o->group, err, errlen) ||
-      !set(conf, "enable.auto.commit", "false", err, errlen) ||
-      !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-      !set(conf, "enable.partition.eof", "true", err, errlen) ||
-      !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
-      /* a fetch parked at the end delays the next pass's first fetch */
-      !set(conf, "fetch.wait.max.ms", "100", err, errlen))
-    goto fail;
-  r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
-  if (!r->rk)
-    goto fail;
-  conf = NULL; /* now owned by rk */
-  rd_kafka_poll_set_consumer(r->rk);
-  if (load_partitions(r, err, errlen) != LB_E_OK ||
-      load_range(r, o->from_committed, err, errlen) != LB_E_OK)
-    goto fail;
-  return r;
-fail:
-  if (conf)
-    rd_kafka_conf_destroy(conf);
-  lb_dlq_reader_destroy(r);
-  return NULL;
-}
-
-void lb_dlq_reader_destroy(lb_dlq_reader *r)
-{
-  if (!r)
-    return;
-  if (r->rk) {
-    rd_kafka_assign(r->rk, NULL);
-    rd_kafka_consumer_close(r->rk);
-    rd_kafka_destroy(r->rk);
-  }
-  free(r->parts);
-  free(r->topic);
-  free(r->group);
-  free(r);
-}
-
-int64_t lb_dlq_reader_total(const lb_dlq_reader *r)
-{
-  int64_t n = 0;
-  for (size_t i = 0; i < r->nparts; i++)
-    n += r->parts[i].end - r->parts[i].start;
-  return n;
-}
-
-json_object *lb_dlq_reader_range_json(const lb_dlq_reader *r)
-{
-  json_object *o = json_object_new_object();
-  char key[16];
-  for (size_t i = 0; i < r->nparts; i++) {
-    json_object *p = json_object_new_object();
-    json_object_object_add(p, "start", json_object_new_int64(r->parts[i].start));
-    json_object_object_add(p, "end", json_object_new_int64(r->parts[i].end));
-    snprintf(key, sizeof(key), "%d", (int)r->parts[i].id);
-    json_object_object_add(o, key, p);
-  }
-  return o;
-}
-
-static dpart *find_dpart(lb_dlq_reader *r, int32_t id)
-{
-  for (size_t i = 0; i < r->nparts; i++)
-    if (r->parts[i].id == id)
-      return &r->parts[i];
-  return NULL;
-}
-
-/* Stops fetching a partition that reached its end. */
-static void part_done(lb_dlq_reader *r, dpart *p)
-{
-  if (p->done)
-    return;
-  p->done = true;
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, r->topic, p->id);
-  rd_kafka_pause_partitions(r->rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
-}
-
-lb_err lb_dlq_reader_rewind(lb_dlq_reader *r, char *err, size_t errlen)
-{
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)r->nparts);
-  for (size_t i = 0; i < r->nparts; i++) {
-    dpart *p = &r->parts[i];
-    p->done = p->start >= p->end;
-    if (!p->done)
-      rd_kafka_topic_partition_list_add(l, r->topic, p->id)->offset = p->start;
-  }
-  /* a new assignment drops whatever was fetched for the old one */
-  rd_kafka_resp_err_t e = rd_kafka_assign(r->rk, NULL);
-  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->cnt > 0)
-    e = rd_kafka_assign(r->rk, l);
-  /* librdkafka keeps a partition's pause across assignments */
-  if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->cnt > 0)
-    e = rd_kafka_resume_partitions(r->rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    snprintf(err, errlen, "cannot assign \"%s\": %s", r->topic, rd_kafka_err2str(e));
-    return LB_E_IO;
-  }
-  return LB_E_OK;
-}
-
-static bool all_done(const lb_dlq_reader *r)
-{
-  for (size_t i = 0; i < r->nparts; i++)
-    if (!r->parts[i].done)
-      return false;
-  return true;
-}
-
-int lb_dlq_reader_next(lb_dlq_reader *r, int timeout_ms, rd_kafka_message_t **ret)
-{
-  int64_t deadline = lb_time_mono_ms() + timeout_ms;
-  for (;;) {
-    if (all_done(r))
-      return 0;
-    int64_t left = deadline - lb_time_mono_ms();
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, left > 0 ? (int)left : 0);
-    if (!m)
-      return -1;
-    dpart *p = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), r->topic) == 0
-                   ? find_dpart(r, m->partition)
-                   : NULL;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (p && m->offset >= p->end)
-        part_done(r, p);
-    } else if (m->err) {
-      lb_log(LB_LOG_DEBUG, "kafka consumer error, going on", LB_S("topic", r->topic),
-             LB_S("error", rd_kafka_message_errstr(m)));
-    } else if (p && !p->done && m->offset < p->end) {
-      if (m->offset + 1 >= p->end)
-        part_done(r, p);
-      *ret = m;
-      return 1;
-    } else if (p) {
-      part_done(r, p); /* written after we started: not ours */
-    }
-    rd_kafka_message_destroy(m);
-    if (lb_time_mono_ms() >= deadline)
-      return -1;
-  }
-}
-
-void lb_dlq_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m)
-{
-  rd_kafka_headers_t *h = NULL;
-  rd_kafka_timestamp_type_t tt;
-  int64_t ts = rd_kafka_message_timestamp(m, &tt);
-  /* the headers are parsed once and owned by the message */
-  rd_kafka_message_headers(m, &h);
-  *ret = (lb_dlq_raw){
-      .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
-      .partition = m->partition,
-      .offset = m->offset,
-      .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-      .key = m->key,
-      .key_len = m->key ? m->key_len : 0,
-      .value = m->payload,
-      .value_len = m->payload ? m->len : 0,
-      .headers = h,
-  };
-}
-
-/* ---- replayer ---- */
 
 typedef struct {
   int32_t id;
@@ -411,15 +101,15 @@ lb_dlq_replayer *lb_dlq_replayer_new(const lb_config *cfg, lb_dlq_reader *reader
 {
   lb_dlq_replayer *rp = calloc(1, sizeof(*rp));
   rd_kafka_conf_t *conf = NULL;
-  if (!rp || !(rp->parts = calloc(reader->nparts, sizeof(*rp->parts)))) {
+  if (!rp || !(rp->parts = calloc(lb_dlq_reader_partition_count(reader), sizeof(*rp->parts)))) {
     snprintf(err, errlen, "out of memory");
     free(rp);
     return NULL;
   }
   rp->reader = reader;
-  rp->nparts = reader->nparts;
+  rp->nparts = lb_dlq_reader_partition_count(reader);
   for (size_t i = 0; i < rp->nparts; i++) {
-    rp->parts[i].id = reader->parts[i].id;
+    rp->parts[i].id = lb_dlq_reader_partition(reader, i);
     rp->parts[i].committed = -1;
     lb_offsets_init(&rp->parts[i].offs);
   }
@@ -433,7 +123,7 @@ lb_dlq_replayer *lb_dlq_replayer_new(const lb_config *cfg, lb_dlq_reader *reader
   if (!rp->prk)
     goto fail;
   conf = NULL; /* now owned by prk */
-  rp->commitq = rd_kafka_queue_new(reader->rk);
+  rp->commitq = rd_kafka_queue_new(lb_dlq_reader_kafka(reader));
   return rp;
 fail:
   if (conf)
@@ -501,7 +191,7 @@ static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
   }
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rp->prk, topic, NULL);
   const rd_kafka_metadata_t *md = NULL;
-  if (rkt && rd_kafka_metadata(rp->prk, 0, rkt, &md, rp->reader->timeout_ms) ==
+  if (rkt && rd_kafka_metadata(rp->prk, 0, rkt, &md, lb_dlq_reader_timeout_ms(rp->reader)) ==
                  RD_KAFKA_RESP_ERR_NO_ERROR &&
       md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
     t->partitions = md->topics[0].partition_cnt;
@@ -593,7 +283,7 @@ static rd_kafka_topic_partition_list_t *due(lb_dlq_replayer *rp)
       continue;
     if (!l)
       l = rd_kafka_topic_partition_list_new((int)rp->nparts);
-    rd_kafka_topic_partition_list_add(l, rp->reader->topic, rp->parts[i].id)->offset = c;
+    rd_kafka_topic_partition_list_add(l, lb_dlq_reader_topic(rp->reader), rp->parts[i].id)->offset = c;
   }
   return l;
 }
@@ -605,7 +295,7 @@ static void commit_async(lb_dlq_replayer *rp)
   rd_kafka_topic_partition_list_t *l = due(rp);
   if (!l)
     return;
-  rd_kafka_resp_err_t e = rd_kafka_commit_queue(rp->reader->rk, l, rp->commitq, on_committed, rp);
+  rd_kafka_resp_err_t e = rd_kafka_commit_queue(lb_dlq_reader_kafka(rp->reader), l, rp->commitq, on_committed, rp);
   if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
     rp->commit_in_flight = true;
   else
@@ -647,7 +337,7 @@ lb_err lb_dlq_replayer_finish(lb_dlq_replayer *rp, int timeout_ms, char *err, si
     rd_kafka_queue_poll_callback(rp->commitq, 100);
   rd_kafka_topic_partition_list_t *l = due(rp);
   if (l) {
-    rd_kafka_resp_err_t e = rd_kafka_commit(rp->reader->rk, l, 0);
+    rd_kafka_resp_err_t e = rd_kafka_commit(lb_dlq_reader_kafka(rp->reader), l, 0);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
       for (int i = 0; i < l->cnt; i++) {
         ppart *p = find_ppart(rp, l->elems[i].partition);

@@ -1,4 +1,4 @@
-/* lb_token: token responses (the reference's test vectors T2/T2b) and the
+/* lb_tokens: token responses (the reference's test vectors T2/T2b) and the
  * token request of each API; then the cache against lms-sandbox, with the
  * clock passed in: one fetch at a time, the refresh from 80% of the
  * lifetime with the old token still in use, expiry at 100%, failed fetches
@@ -23,7 +23,7 @@
 
 #include "lb_test_sandbox.h"
 #include "lb_time.h"
-#include "lb_token.h"
+#include "lb_tokens.h"
 
 static void test_parse_token_responses(void **state)
 {

@@ -1,10 +1,10 @@
-/* The two daemons' descriptors: their names, default topics and scopes are
- * contracts (docs/configuration.md) shared by the daemons and dlq-replay;
- * and the checks that keep one daemon off the other's topics. */
+/* lb_worker: the two daemons' descriptors. Their names, default topics and
+ * scopes are contracts (docs/configuration.md) shared by the daemons and
+ * dlq-replay; the checks keep one daemon off the other's topics. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_cli.h"
+#include "lb_worker.h"
 #include "lb_strbuf.h"
 
 static const char *catalog_foreign(const char *value, size_t len);
