@@ -43,7 +43,7 @@ static void test_newest_version_wins_in_place(void **state)
   assert_int_equal(lb_batch_take(b, 1000, out), 2);
   assert_ptr_equal(out[0], &items[2]);
   assert_ptr_equal(out[1], &items[4]);
-  lb_batch_free(b);
+  lb_batch_destroy(b);
 }
 
 static void test_size_linger_in_flight_and_interval(void **state)
@@ -82,7 +82,7 @@ static void test_size_linger_in_flight_and_interval(void **state)
   assert_int_equal(lb_batch_due_in(b, 7000), 4000);
   assert_int_equal(lb_batch_take(b, 11000, out), 2);
   assert_ptr_equal(out[1], &items[10]);
-  lb_batch_free(b);
+  lb_batch_destroy(b);
 }
 
 static void test_remove_a_waiting_item(void **state)
@@ -101,7 +101,7 @@ static void test_remove_a_waiting_item(void **state)
   assert_ptr_equal(out[0], &items[1]);
   lb_batch_done(b, 0);
   assert_int_equal(lb_batch_due_in(b, 0), -1);
-  lb_batch_free(b);
+  lb_batch_destroy(b);
 }
 
 int main(void)

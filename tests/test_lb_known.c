@@ -36,7 +36,7 @@ static void test_highest_version_and_id_are_kept(void **state)
   /* keys differ per integration */
   assert_false(lb_known_get(k, "globex\x1f" "course-1", &v, &id));
   assert_int_equal(lb_known_count(k), 1);
-  lb_known_free(k);
+  lb_known_destroy(k);
 }
 
 static void test_least_recently_used_is_evicted(void **state)
@@ -53,7 +53,7 @@ static void test_least_recently_used_is_evicted(void **state)
   assert_true(lb_known_get(k, "a", NULL, NULL));
   assert_true(lb_known_get(k, "c", NULL, NULL));
   assert_true(lb_known_get(k, "d", NULL, NULL));
-  lb_known_free(k);
+  lb_known_destroy(k);
 }
 
 static void test_many_keys_stay_bounded(void **state)
@@ -71,7 +71,7 @@ static void test_many_keys_stay_bounded(void **state)
   assert_true(lb_known_get(k, "k4000", &v, NULL));
   assert_int_equal(v, 4000);
   assert_true(lb_known_get(k, "k4999", &v, NULL));
-  lb_known_free(k);
+  lb_known_destroy(k);
 }
 
 int main(void)
