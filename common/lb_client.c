@@ -629,7 +629,8 @@ static void pump(lb_client *c)
   c->rr = c->nlanes ? (c->rr + 1) % c->nlanes : 0;
 }
 
-static void on_token_ready(void *opaque, size_t index, bool ok, const char *error)
+static void on_token_ready(void *opaque, size_t index, lb_token_outcome outcome,
+                           const char *error)
 {
   lb_client *c = opaque;
   lane *l = &c->lanes[index];
@@ -640,10 +641,10 @@ static void on_token_ready(void *opaque, size_t index, bool ok, const char *erro
     detach(c, j);
     if (j->cancelled) {
       finish(j, LB_DELIVERY_CANCELLED);
-    } else if (ok) {
+    } else if (outcome == LB_TOKEN_OK) {
       ready_push(l, j);
     } else {
-      j->token_refused = error && strstr(error, "refused");
+      j->token_refused = outcome == LB_TOKEN_REFUSED;
       failed(j, error ? error : "token request failed", floor);
     }
   }

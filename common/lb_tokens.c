@@ -172,7 +172,7 @@ lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
  * 60 s) or after the server's Retry-After (server_ms, -1 when none),
  * whichever is later. Waiting deliveries learn that time from
  * lb_tokens_retry_at() and park rather than retry into an outage. */
-static void fetch_failed(slot *s, const char *why, int64_t server_ms)
+static void fetch_failed(slot *s, lb_token_outcome outcome, const char *why, int64_t server_ms)
 {
   lb_tokens *t = s->owner;
   int64_t delay = BACKOFF_FIRST_MS;
@@ -185,7 +185,7 @@ static void fetch_failed(slot *s, const char *why, int64_t server_ms)
   s->failures++;
   s->fetch_failed++;
   s->retry_at_ms = lb_time_mono_ms() + delay;
-  t->ready(t->opaque, s->index, false, why);
+  t->ready(t->opaque, s->index, outcome, why);
 }
 
 static void on_token_response(void *opaque, const lb_http_response *r)
@@ -199,18 +199,20 @@ static void on_token_response(void *opaque, const lb_http_response *r)
   s->fetching = false;
   if (r->status == 0) {
     snprintf(why, sizeof(why), "token request failed: %s", r->error);
-    fetch_failed(s, why, -1);
+    fetch_failed(s, LB_TOKEN_FAILED, why, -1);
     return;
   }
   if (r->status < 200 || r->status >= 300) {
+    bool refused = r->status == 401 || r->status == 403;
     snprintf(why, sizeof(why), "token request answered %d%s", r->status,
-             r->status == 401 || r->status == 403 ? " (credentials or scopes refused)" : "");
-    fetch_failed(s, why, lb_retry_after_ms(r->retry_after, lb_time_now_ms()));
+             refused ? " (credentials or scopes refused)" : "");
+    fetch_failed(s, refused ? LB_TOKEN_REFUSED : LB_TOKEN_FAILED, why,
+                 lb_retry_after_ms(r->retry_after, lb_time_now_ms()));
     return;
   }
   if (lb_token_parse(r->body, r->body_len, &token, &expires_in, err, sizeof(err)) != LB_E_OK) {
     snprintf(why, sizeof(why), "%s", err);
-    fetch_failed(s, why, -1);
+    fetch_failed(s, LB_TOKEN_FAILED, why, -1);
     return;
   }
   int64_t now = lb_time_mono_ms();
@@ -223,7 +225,7 @@ static void on_token_response(void *opaque, const lb_http_response *r)
   s->failures = 0;
   s->retry_at_ms = 0;
   s->fetch_ok++;
-  t->ready(t->opaque, s->index, true, NULL);
+  t->ready(t->opaque, s->index, LB_TOKEN_OK, NULL);
 }
 
 static void start_fetch(slot *s, int64_t now_ms)
@@ -238,7 +240,7 @@ static void start_fetch(slot *s, int64_t now_ms)
     return;
   bool basic = false;
   if (token_request(in, &body, &ctype, &basic) != LB_E_OK) {
-    fetch_failed(s, "out of memory building the token request", -1);
+    fetch_failed(s, LB_TOKEN_FAILED, "out of memory building the token request", -1);
     return;
   }
   snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
@@ -259,7 +261,7 @@ static void start_fetch(slot *s, int64_t now_ms)
   s->fetching = true;
   if (lb_http_start(t->http, &req, on_token_response, s, NULL) != LB_E_OK) {
     s->fetching = false;
-    fetch_failed(s, "cannot start the token request", -1);
+    fetch_failed(s, LB_TOKEN_FAILED, "cannot start the token request", -1);
   }
   free(body);
 }

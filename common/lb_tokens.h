@@ -20,9 +20,15 @@
 
 typedef struct lb_tokens lb_tokens;
 
-/* Called when a fetch for integration `index` ends, with ok or not (then
- * `error` says why, secret-free): the caller retries what waited. */
-typedef void (*lb_token_ready_fn)(void *opaque, size_t index, bool ok,
+/* How a token fetch ended. REFUSED: the token endpoint answered 401 or 403,
+ * the credentials or scopes are wrong (an operator must act); FAILED: any
+ * other failure (network, 5xx, a malformed answer), worth retrying. */
+typedef enum { LB_TOKEN_OK, LB_TOKEN_FAILED, LB_TOKEN_REFUSED } lb_token_outcome;
+
+/* Called when a fetch for integration `index` ends; unless the outcome is
+ * LB_TOKEN_OK, `error` says why, secret-free. The caller retries what
+ * waited. */
+typedef void (*lb_token_ready_fn)(void *opaque, size_t index, lb_token_outcome outcome,
                                   const char *error);
 
 /* `ins` (n of them) is borrowed for the cache's lifetime. */

@@ -131,15 +131,17 @@ static int stop_sandbox(void **state)
 
 typedef struct {
   int calls, ok;
+  lb_token_outcome last;
   char error[256];
 } readiness;
 
-static void on_ready(void *opaque, size_t index, bool ok, const char *error)
+static void on_ready(void *opaque, size_t index, lb_token_outcome outcome, const char *error)
 {
   readiness *r = opaque;
   assert_int_equal(index, 0);
   r->calls++;
-  r->ok += ok;
+  r->ok += outcome == LB_TOKEN_OK;
+  r->last = outcome;
   snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
 }
 
@@ -275,6 +277,7 @@ static void test_failed_fetches_back_off(void **state)
   pump_until(c.http, &c.ready, 1);
   int64_t after = lb_time_mono_ms();
   assert_int_equal(c.ready.ok, 0);
+  assert_int_equal(c.ready.last, LB_TOKEN_FAILED); /* a 503 is worth retrying */
   assert_non_null(strstr(c.ready.error, "503"));
   int64_t retry = lb_tokens_retry_at(c.tokens, 0);
   assert_true(retry >= before + 1000 && retry <= after + 1000);
@@ -449,6 +452,39 @@ static void test_retry_after_honoured_and_capped(void **state)
   }
 }
 
+/* 401 and 403 from the token endpoint are a refusal of the credentials or
+ * scopes (an operator must act), told apart from a failure by the outcome,
+ * not by the words of the error; a 500 is a failure. */
+static void test_refusal_is_an_outcome(void **state)
+{
+  (void)state;
+  static const struct {
+    int status;
+    lb_token_outcome outcome;
+  } cases[] = {{401, LB_TOKEN_REFUSED}, {403, LB_TOKEN_REFUSED}, {500, LB_TOKEN_FAILED}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    cache c;
+    unsigned gen = 0;
+    char fault[160];
+    cache_open(&c);
+    snprintf(fault, sizeof(fault),
+             "{\"tenant\":\"tk\",\"token_failures\":{\"count\":1,\"status\":%d,"
+             "\"api\":\"all\"}}",
+             cases[i].status);
+    lb_test_post_json(&lms, "/_sandbox/faults", fault);
+    assert_null(lb_tokens_get(c.tokens, 0, lb_time_mono_ms(), &gen));
+    pump_until(c.http, &c.ready, 1);
+    if (c.ready.calls != 1 || c.ready.ok != 0 || c.ready.last != cases[i].outcome)
+      fail_msg("status %d: %d calls, %d ok, outcome %d (want %d): %s", cases[i].status,
+               c.ready.calls, c.ready.ok, (int)c.ready.last, (int)cases[i].outcome,
+               c.ready.error);
+    cache_close(&c);
+    char url[512];
+    snprintf(url, sizeof(url), "%s/_sandbox/faults?tenant=tk", lms.base_url);
+    assert_int_equal(lb_test_http("DELETE", url, NULL, NULL), 200);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -459,6 +495,7 @@ int main(void)
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox,
                                     stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_refusal_is_an_outcome, start_sandbox, stop_sandbox),
     cmocka_unit_test_setup_teardown(test_retry_after_honoured_and_capped, start_sandbox,
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_refresh_keeps_the_token, start_sandbox,
