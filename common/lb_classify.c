@@ -7,9 +7,6 @@
 
 #include "lb_strbuf.h"
 
-/* Degreed asks to retry a 503 "30-120 seconds later". */
-#define DEGREED_503_MIN_MS 30000
-
 const char *lb_outcome_name(lb_outcome o)
 {
   static const char *const names[] = {"success", "conflict", "stale_id",
@@ -17,25 +14,18 @@ const char *lb_outcome_name(lb_outcome o)
   return (unsigned)o <= LB_OUT_PERMANENT ? names[o] : "?";
 }
 
-/* SAP answers an expired token with a 4xx whose body says so. */
-static bool says_token_expired(const char *body, size_t len)
-{
-  return lb_strbuf_contains_nocase(body, len, "token has expired");
-}
-
 /* The `why` of a retry or a permanent refusal does not name the status:
  * lb_client appends "(HTTP <status>)" to it. */
 lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
 {
+  (void)body;
+  (void)len;
   if (status == 0)
     return (lb_verdict){LB_OUT_RETRY, 0, "no response (network error or timeout)"};
   if (status >= 200 && status < 300)
     return (lb_verdict){LB_OUT_SUCCESS, 0, "success"};
   if (status == 401)
     return (lb_verdict){LB_OUT_AUTH, 0, "401 unauthorized"};
-  if (status >= 400 && status < 500 && status != 408 && status != 429 &&
-      says_token_expired(body, len))
-    return (lb_verdict){LB_OUT_AUTH, 0, "token has expired"};
   if (status == 409 && step == LB_STEP_CREATE)
     return (lb_verdict){LB_OUT_CONFLICT, 0, "409 conflict: item exists"};
   /* A completion the LMS already holds is what we wanted. */
@@ -48,7 +38,7 @@ lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
   if (status == 429)
     return (lb_verdict){LB_OUT_RETRY, 0, "rate limited"};
   if (status == 503)
-    return (lb_verdict){LB_OUT_RETRY, DEGREED_503_MIN_MS, "unavailable"};
+    return (lb_verdict){LB_OUT_RETRY, 0, "unavailable"};
   if (status >= 500)
     return (lb_verdict){LB_OUT_RETRY, 0, "server error"};
   if (status >= 300 && status < 400)

@@ -1,6 +1,7 @@
-/* lb_classify: what to do with an LMS response (docs/delivery.md, with
- * the Degreed and OCN specifics of docs/lms-apis.md). One pure function,
- * table-tested; the delivery client acts on its verdict. */
+/* lb_classify: what to do with an LMS response by its HTTP status and the
+ * step it answers (docs/delivery.md). One pure function, table-tested; a
+ * connector adjusts it where its LMS means more (lb_connector_classify),
+ * and the delivery client acts on the verdict. */
 #ifndef LB_CLASSIFY_H
 #define LB_CLASSIFY_H
 
@@ -14,14 +15,14 @@ typedef enum {
   LB_OUT_SUCCESS,   /* done */
   LB_OUT_CONFLICT,  /* 409 on a Degreed create: look the item up, update it */
   LB_OUT_STALE_ID,  /* 404 on an update by a remembered id: look it up again */
-  LB_OUT_AUTH,      /* 401 or an expired-token body: new token, retry once */
+  LB_OUT_AUTH,      /* 401 (or what a connector reads as one): new token, retry once */
   LB_OUT_RETRY,     /* 408, 429, 5xx, transport error: back off, retry */
   LB_OUT_PERMANENT, /* any other 4xx (or a 3xx: redirects are not followed) */
 } lb_outcome;
 
 typedef struct {
   lb_outcome outcome;
-  int64_t min_delay_ms; /* least wait before a retry (503: 30 s), else 0 */
+  int64_t min_delay_ms; /* least wait before a retry (Degreed's 503: 30 s), else 0 */
   const char *why;      /* static, for logs and DLQ headers */
 } lb_verdict;
 

@@ -400,7 +400,8 @@ static void on_response(void *opaque, const lb_http_response *r)
     lb_log(LB_LOG_DEBUG, "lms response body truncated",
            LB_S("integration", c->cfg->integrations[j->integ].id),
            LB_S("request_id", r->request_id), LB_I("kept_bytes", r->body_len));
-  lb_verdict v = lb_classify(req->step, r->status, r->body, r->body_len);
+  lb_verdict v = lb_connector_classify(lb_connector_of(c->cfg->integrations[j->integ].type),
+                                       req->step, r->status, r->body, r->body_len);
   lb_log(LB_LOG_DEBUG, "lms response",
          LB_S("integration", c->cfg->integrations[j->integ].id),
          LB_S("step", lb_step_name(req->step)), LB_S("request_id", r->request_id),

@@ -50,6 +50,15 @@ const char *lb_connector_names(void)
   return names;
 }
 
+lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status,
+                                 const char *body, size_t len)
+{
+  lb_verdict v = lb_classify(step, status, body, len);
+  if (k && k->classify)
+    k->classify(step, status, body, len, &v);
+  return v;
+}
+
 void lb_connector_take_oauth_client(lb_config_reader *r, const lb_config_group *g,
                                     const char *prefix, lb_integration *in)
 {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "lb_batch.h"
+#include "lb_classify.h"
 #include "lb_config.h"
 #include "lb_event.h"
 #include "lb_request.h"
@@ -92,6 +93,10 @@ typedef struct {
   lb_connector_map_completion_fn map_completion;
 
   /* -- responses -- */
+  /* What this LMS means by an answer where it differs from HTTP's
+   * (lb_classify): adjusts the generic verdict v of a response of `step`
+   * (body may be NULL). May be NULL. */
+  void (*classify)(lb_step step, int status, const char *body, size_t len, lb_verdict *v);
   /* The LMS id a successful response of `step` names (new string), or
    * NULL. May be NULL. */
   char *(*response_id)(lb_step step, const char *body, size_t len);
@@ -116,6 +121,11 @@ const lb_connector *const *lb_connector_all(size_t *ret_n);
 /* "degreed, successfactors or ..." for messages; static. Not thread-safe
  * on its first call (made while the configuration loads). */
 const char *lb_connector_names(void);
+
+/* The verdict on a response of `step` from an integration of connector k:
+ * lb_classify's, adjusted by k's classify. */
+lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status,
+                                 const char *body, size_t len);
 
 /* For load functions: reads the OAuth2 client of an integration
  * (client_id, a literal or a reference; client_secret, a reference, both

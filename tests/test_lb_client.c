@@ -1117,7 +1117,7 @@ static void catalog_plan(lb_request_list *l, const char *event_type, const char 
            event_type, id, type, title, type, id);
   assert_int_equal(lb_catalog_event_parse(&ev, buf, strlen(buf), err, sizeof(err)), LB_E_OK);
   lb_request_list_init(l);
-  assert_int_equal(lb_map_degreed_content(&ev, &cfg.integrations[CHAIN], &cfg.provider, l), LB_E_OK);
+  assert_int_equal(lb_map_degreed_content(&ev, &cfg.integrations[CHAIN], &cfg.provider, 0, l, NULL), LB_E_OK);
   lb_catalog_event_release(&ev);
 }
 
@@ -1292,7 +1292,7 @@ static void test_successfactors(void **state)
       "\"type\":\"course\",\"title\":\"Seven\",\"description\":\"d\",\"url\":\"https://x.example/7\"}}";
   assert_int_equal(lb_catalog_event_parse(&ce, cat, strlen(cat), err, sizeof(err)), LB_E_OK);
   lb_request_list_init(&courses);
-  assert_int_equal(lb_map_ocn_course(&ce, &cfg.integrations[SF], &cfg.provider, &courses), LB_E_OK);
+  assert_int_equal(lb_map_ocn_course(&ce, &cfg.integrations[SF], &cfg.provider, 0, &courses, NULL), LB_E_OK);
   /* a batch of one, as the catalog worker would send it */
   const char *items[] = {courses.items[0].body};
   assert_int_equal(lb_map_ocn_batch(items, 1, &batch), LB_E_OK);

@@ -144,6 +144,49 @@ static void test_request_headers(void **state)
   lb_request_list_release(&l);
 }
 
+/* What each LMS means by an answer beyond HTTP's: SAP's expired-token 4xx
+ * is a new token (not for 408/429, not for Degreed or xAPI, the body read
+ * only within its length); Degreed's 503 waits at least 30 s. */
+static void test_connector_verdicts(void **state)
+{
+  (void)state;
+  static const char expired[] = "{\"error_description\":\"The Token Has Expired.\"}";
+  static const struct {
+    lb_integ_type type;
+    lb_step step;
+    int status;
+    const char *body;
+    lb_outcome expect;
+    int64_t min_delay;
+  } cases[] = {
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, expired, LB_OUT_AUTH, 0},
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_COMPLETION, 403, expired, LB_OUT_AUTH, 0},
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 429, expired, LB_OUT_RETRY, 0},
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 408, expired, LB_OUT_RETRY, 0},
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, "{\"error\":\"bad\"}", LB_OUT_PERMANENT, 0},
+    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 503, NULL, LB_OUT_RETRY, 0},
+    {LB_INTEG_DEGREED, LB_STEP_COMPLETION, 403, expired, LB_OUT_PERMANENT, 0},
+    {LB_INTEG_DEGREED, LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 30000},
+    {LB_INTEG_DEGREED, LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0},
+    {LB_INTEG_DEGREED, LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0},
+    {LB_INTEG_XAPI, LB_STEP_COMPLETION, 400, expired, LB_OUT_PERMANENT, 0},
+    {LB_INTEG_XAPI, LB_STEP_COMPLETION, 503, NULL, LB_OUT_RETRY, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *b = cases[i].body;
+    lb_verdict v = lb_connector_classify(lb_connector_of(cases[i].type), cases[i].step,
+                                         cases[i].status, b, b ? strlen(b) : 0);
+    if (v.outcome != cases[i].expect || v.min_delay_ms != cases[i].min_delay)
+      fail_msg("case %zu (%d): got %s/%lld, expected %s/%lld", i, cases[i].status,
+               lb_outcome_name(v.outcome), (long long)v.min_delay_ms,
+               lb_outcome_name(cases[i].expect), (long long)cases[i].min_delay);
+  }
+  /* the body is read only within its length */
+  lb_verdict v = lb_connector_classify(lb_connector_of(LB_INTEG_SUCCESSFACTORS),
+                                       LB_STEP_OCN_COURSE, 400, expired, 20);
+  assert_int_equal(v.outcome, LB_OUT_PERMANENT);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -152,6 +195,7 @@ int main(void)
     cmocka_unit_test(test_degreed_binds_the_id_into_the_update),
     cmocka_unit_test(test_successfactors_batches_courses),
     cmocka_unit_test(test_request_headers),
+    cmocka_unit_test(test_connector_verdicts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,7 +70,7 @@ static void test_project_upsert_is_create_lookup_update(void **state)
   lb_request_list l;
   lb_test_catalog_event(&ev, "content.upserted", PROJECT);
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
   assert_int_equal(l.n, 3);
 
   assert_int_equal(l.items[0].step, LB_STEP_CREATE);
@@ -113,7 +113,7 @@ static void test_archive_is_lookup_then_obsolete_patch(void **state)
   lb_request_list l;
   lb_test_catalog_event(&ev, "content.archived", PROJECT);
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
   assert_int_equal(l.n, 2);
   assert_int_equal(l.items[0].step, LB_STEP_LOOKUP);
   assert_string_equal(l.items[0].url,
@@ -168,7 +168,7 @@ static void test_each_content_type(void **state)
     lb_request_list l;
     lb_test_catalog_item(&ev, "content.upserted", cases[i].type, cases[i].extra);
     lb_request_list_init(&l);
-    assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+    assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
     snprintf(expect, sizeof(expect),
              "{\"data\":{\"type\":\"%s\",\"attributes\":{\"external-id\":\"%s-9\","
              "\"title\":\"T - %s\",\"summary\":\"D\",\"url\":\"https://x.example/9\","
@@ -181,7 +181,7 @@ static void test_each_content_type(void **state)
 
     lb_test_catalog_item(&ev, "content.archived", cases[i].type, cases[i].extra);
     lb_request_list_init(&l);
-    assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+    assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
     assert_int_equal(l.n, 2);
     snprintf(expect, sizeof(expect),
              "{\"data\":{\"type\":\"%s\",\"id\":\"{id}\",\"attributes\":{\"obsolete\":true}}}",
@@ -202,7 +202,7 @@ static void test_assessment_questions_and_thumbnail(void **state)
           "\"url\":\"https://x.example/a\",\"technology\":\"Python\",\"num_questions\":30,"
           "\"language\":\"de-DE\"");
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
   assert_string_equal(l.items[0].url, "https://api.degreed.com/api/v2/content/assessments");
   assert_string_equal(
       l.items[0].body,
@@ -231,7 +231,7 @@ static void test_completion_course_and_assessment(void **state)
                   "\"content\":{\"id\":\"735\",\"type\":\"course\"},\"score\":88,"
                   "\"duration_hours\":4");
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_completion(&ev, &in, &l, &skip), LB_E_OK);
+  assert_int_equal(lb_map_degreed_completion(&ev, &in, NULL, 0, &l, &skip), LB_E_OK);
   assert_null(skip);
   assert_int_equal(l.n, 1);
   assert_int_equal(l.items[0].step, LB_STEP_COMPLETION);
@@ -251,7 +251,7 @@ static void test_completion_course_and_assessment(void **state)
                   "\"skills\":[{\"name\":\"SQL\",\"score\":72.5,\"level\":5},"
                   "{\"name\":\"Joins\",\"score\":40,\"level\":null}]");
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_completion(&ev, &in, &l, &skip), LB_E_OK);
+  assert_int_equal(lb_map_degreed_completion(&ev, &in, NULL, 0, &l, &skip), LB_E_OK);
   assert_int_equal(l.n, 3);
   assert_string_equal(
       l.items[0].body,
@@ -273,7 +273,7 @@ static void test_completion_course_and_assessment(void **state)
   /* skill ratings off: the completion alone */
   in.skill_ratings = false;
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_completion(&ev, &in, &l, &skip), LB_E_OK);
+  assert_int_equal(lb_map_degreed_completion(&ev, &in, NULL, 0, &l, &skip), LB_E_OK);
   assert_int_equal(l.n, 1);
   lb_request_list_release(&l);
   lb_completion_event_release(&ev);
@@ -288,7 +288,7 @@ static void test_completion_without_email_is_skipped(void **state)
   completion(&ev, "\"user\":{\"id\":\"u1\",\"email\":null,\"sso_nameid\":\"ada\"},"
                   "\"content\":{\"id\":\"735\",\"type\":\"course\"}");
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_degreed_completion(&ev, &degreed, &l, &skip), LB_E_OK);
+  assert_int_equal(lb_map_degreed_completion(&ev, &degreed, NULL, 0, &l, &skip), LB_E_OK);
   assert_int_equal(l.n, 0);
   assert_non_null(skip);
   assert_non_null(strstr(skip, "no email"));

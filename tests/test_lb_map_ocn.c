@@ -71,7 +71,7 @@ static void test_course_object(void **state)
   lb_request_list l;
   lb_test_catalog_event(&ev, "content.upserted", PROJECT);
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, 0, &l, NULL), LB_E_OK);
   assert_int_equal(l.n, 1);
   assert_int_equal(l.items[0].step, LB_STEP_OCN_COURSE);
   assert_int_equal(l.items[0].method, LB_POST);
@@ -84,7 +84,7 @@ static void test_course_object(void **state)
 
   lb_test_catalog_event(&ev, "content.archived", PROJECT);
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, 0, &l, NULL), LB_E_OK);
   assert_string_equal(l.items[0].body, PROJECT_COURSE("INACTIVE"));
   lb_request_list_release(&l);
   lb_catalog_event_release(&ev);
@@ -119,7 +119,7 @@ static void test_each_content_type(void **state)
       lb_request_list l;
       lb_test_catalog_item(&ev, events[j].event_type, cases[i].type, cases[i].extra);
       lb_request_list_init(&l);
-      assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
+      assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, 0, &l, NULL), LB_E_OK);
       assert_int_equal(l.n, 1);
       const char *label = lb_content_type_label(ev.content.type);
       snprintf(expect, sizeof(expect),
@@ -150,7 +150,7 @@ static void test_course_rules(void **state)
           "\"id\":\"a1\",\"type\":\"assessment\",\"title\":\"SQL\",\"description\":\"\","
           "\"url\":\"https://x.example/a1\",\"duration_hours\":1,\"language\":\"de-DE\"");
   lb_request_list_init(&l);
-  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, &l), LB_E_OK);
+  assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, 0, &l, NULL), LB_E_OK);
   assert_string_equal(
       l.items[0].body,
       "{\"courseID\":\"assessment-a1\",\"providerID\":\"DATACAMP\",\"status\":\"ACTIVE\","

@@ -79,24 +79,6 @@ static lb_err token_request(const lb_integration *in, char **ret_body,
   return *ret_body ? LB_E_OK : LB_E_NOMEM;
 }
 
-static lb_err map_catalog(const lb_catalog_event *ev, const lb_integration *in,
-                          const lb_provider *pv, int64_t now_ms, lb_request_list *out,
-                          const char **skip_reason)
-{
-  (void)now_ms;
-  (void)skip_reason;
-  return lb_map_degreed_content(ev, in, pv, out);
-}
-
-static lb_err map_completion(const lb_completion_event *ev, const lb_integration *in,
-                             const lb_provider *pv, int64_t now_ms, lb_request_list *out,
-                             const char **skip_reason)
-{
-  (void)pv;
-  (void)now_ms;
-  return lb_map_degreed_completion(ev, in, out, skip_reason);
-}
-
 /* data.id (a create) or data[0].id (a lookup); NULL when absent. */
 static char *response_id(lb_step step, const char *body, size_t len)
 {
@@ -131,6 +113,18 @@ static lb_err prepare(const lb_request *req, const char *lms_id, char **ret_url,
   return lb_map_degreed_bind_id(req, lms_id, ret_url, ret_body);
 }
 
+/* Degreed asks to retry a 503 "30-120 seconds later". */
+#define DEGREED_503_MIN_MS 30000
+
+static void classify(lb_step step, int status, const char *body, size_t len, lb_verdict *v)
+{
+  (void)step;
+  (void)body;
+  (void)len;
+  if (status == 503 && v->outcome == LB_OUT_RETRY && v->min_delay_ms < DEGREED_503_MIN_MS)
+    v->min_delay_ms = DEGREED_503_MIN_MS;
+}
+
 const lb_connector lb_conn_degreed = {
   .name = "degreed",
   .type = LB_INTEG_DEGREED,
@@ -139,8 +133,9 @@ const lb_connector lb_conn_degreed = {
   .endpoint_key = "api_base_url",
   .print = print,
   .token_request = token_request,
-  .map_catalog = map_catalog,
-  .map_completion = map_completion,
+  .map_catalog = lb_map_degreed_content,
+  .map_completion = lb_map_degreed_completion,
+  .classify = classify,
   .response_id = response_id,
   .prepare = prepare,
 };

@@ -92,22 +92,6 @@ static lb_err token_request(const lb_integration *in, char **ret_body,
   return *ret_body ? LB_E_OK : LB_E_NOMEM;
 }
 
-static lb_err map_catalog(const lb_catalog_event *ev, const lb_integration *in,
-                          const lb_provider *pv, int64_t now_ms, lb_request_list *out,
-                          const char **skip_reason)
-{
-  (void)now_ms;
-  (void)skip_reason;
-  return lb_map_ocn_course(ev, in, pv, out);
-}
-
-static lb_err map_completion(const lb_completion_event *ev, const lb_integration *in,
-                             const lb_provider *pv, int64_t now_ms, lb_request_list *out,
-                             const char **skip_reason)
-{
-  return lb_map_ocn_learning_event(ev, in, pv, now_ms, out, skip_reason);
-}
-
 #define BATCH_PREFIX "{\"ocnCourses\":"
 
 /* A course sent on its own travels as a batch of one; a batch goes as it
@@ -138,6 +122,16 @@ static const lb_connector_batching batching = {
   .join = lb_map_ocn_batch,
 };
 
+/* SAP answers a request made with an expired token with a 4xx (not 408 or
+ * 429) whose body says so: a new token, as for a 401. */
+static void classify(lb_step step, int status, const char *body, size_t len, lb_verdict *v)
+{
+  (void)step;
+  if (v->outcome == LB_OUT_PERMANENT && status >= 400 && status < 500 &&
+      lb_strbuf_contains_nocase(body, len, "token has expired"))
+    *v = (lb_verdict){LB_OUT_AUTH, 0, "token has expired"};
+}
+
 const lb_connector lb_conn_successfactors = {
   .name = "successfactors",
   .type = LB_INTEG_SUCCESSFACTORS,
@@ -147,8 +141,9 @@ const lb_connector lb_conn_successfactors = {
   .check_provider = check_provider,
   .print = print,
   .token_request = token_request,
-  .map_catalog = map_catalog,
-  .map_completion = map_completion,
+  .map_catalog = lb_map_ocn_course,
+  .map_completion = lb_map_ocn_learning_event,
+  .classify = classify,
   .prepare = prepare,
   .batching = &batching,
 };

@@ -119,10 +119,12 @@ static char *join_url(const char *base, const char *path, const char *query_key,
   return lb_strbuf_detach(&b);
 }
 
-lb_err lb_map_degreed_content(const lb_catalog_event *ev,
-                              const lb_integration *in, const lb_provider *pv,
-                              lb_request_list *out)
+lb_err lb_map_degreed_content(const lb_catalog_event *ev, const lb_integration *in,
+                              const lb_provider *pv, int64_t now_ms, lb_request_list *out,
+                              const char **skip_reason)
 {
+  (void)now_ms;
+  (void)skip_reason;
   char ext[160], path[64];
   char *create_url = NULL, *lookup_url = NULL, *update_url = NULL;
   char *create_body = NULL, *update_body = NULL;
@@ -210,11 +212,12 @@ static int level_from_score(double score)
   return level < 1 ? 1 : level > 8 ? 8 : level;
 }
 
-lb_err lb_map_degreed_completion(const lb_completion_event *ev,
-                                 const lb_integration *in,
-                                 lb_request_list *out,
+lb_err lb_map_degreed_completion(const lb_completion_event *ev, const lb_integration *in,
+                                 const lb_provider *pv, int64_t now_ms, lb_request_list *out,
                                  const char **skip_reason)
 {
+  (void)pv;
+  (void)now_ms;
   char ext[160], completed[32];
   char *url = NULL, *body = NULL;
   lb_err rc = LB_E_NOMEM;

@@ -74,8 +74,11 @@ static char *url_for(const lb_integration *in, const char *path)
 }
 
 lb_err lb_map_ocn_course(const lb_catalog_event *ev, const lb_integration *in,
-                         const lb_provider *pv, lb_request_list *out)
+                         const lb_provider *pv, int64_t now_ms, lb_request_list *out,
+                         const char **skip_reason)
 {
+  (void)now_ms;
+  (void)skip_reason;
   char course_id[160], hours[64];
   lb_err rc = LB_E_NOMEM;
   char *url = url_for(in, OCN_COURSES_PATH);

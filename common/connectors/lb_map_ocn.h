@@ -9,10 +9,14 @@
 #include "lb_event.h"
 #include "lb_request.h"
 
+/* The mapping functions have the connector's mapping signature
+ * (lb_connector.h). */
+
 /* One OCN course object (an LB_STEP_OCN_COURSE request whose body is the
  * course, keyed by courseID); batches are built by lb_map_ocn_batch. */
 lb_err lb_map_ocn_course(const lb_catalog_event *ev, const lb_integration *in,
-                         const lb_provider *pv, lb_request_list *out);
+                         const lb_provider *pv, int64_t now_ms, lb_request_list *out,
+                         const char **skip_reason);
 
 /* {"ocnCourses":[c0,c1,...]} from course object texts. New string. */
 lb_err lb_map_ocn_batch(const char *const *courses, size_t n, char **ret);
