@@ -48,7 +48,7 @@ lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
   return (lb_verdict){LB_OUT_PERMANENT, 0, "rejected by the LMS"};
 }
 
-int64_t lb_retry_after_ms(const char *value, int64_t now_ms)
+int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms)
 {
   if (!value)
     return -1;

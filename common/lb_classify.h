@@ -34,6 +34,6 @@ const char *lb_outcome_name(lb_outcome o);
 
 /* Retry-After in seconds ("120") or HTTP-date form, as a delay in ms from
  * now_ms (0 when the date has passed). -1 when absent or unreadable. */
-int64_t lb_retry_after_ms(const char *value, int64_t now_ms);
+int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms);
 
 #endif

@@ -359,7 +359,7 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
   if (r->status == 429) {
     /* without Retry-After (or with 0, or a date already past) the whole
      * lane still pauses */
-    int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
+    int64_t after = lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms());
     lb_ratelimit_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
@@ -475,7 +475,7 @@ static void on_response(void *opaque, const lb_http_response *r)
     return;
   case LB_OUT_RETRY: {
     int64_t floor = v.min_delay_ms;
-    int64_t after = lb_retry_after_ms(r->retry_after, lb_time_now_ms());
+    int64_t after = lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms());
     if (after > floor)
       floor = after;
     char why[200];

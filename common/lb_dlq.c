@@ -92,6 +92,58 @@ static void add_time(rd_kafka_headers_t *h, lb_dlq_header name, int64_t ms)
   add_str(h, name, ms ? lb_time_format_rfc3339(ms, buf, sizeof(buf)) : "");
 }
 
+void lb_dlq_parked_headers_add(rd_kafka_headers_t *h, const lb_dlq_parked *p)
+{
+  add_str(h, LB_DLQ_H_TARGET, p->target);
+  add_int(h, LB_DLQ_H_ATTEMPTS, p->attempts);
+  add_int(h, LB_DLQ_H_NOT_BEFORE, p->not_before_ms);
+  add_int(h, LB_DLQ_H_FIRST_FAILURE, p->first_failure_ms);
+  add_int(h, LB_DLQ_H_LAST_FAILURE, p->last_failure_ms);
+  add_str(h, LB_DLQ_H_ORIG_TOPIC, p->orig_topic);
+  add_int(h, LB_DLQ_H_ORIG_PARTITION, p->orig_partition);
+  add_int(h, LB_DLQ_H_ORIG_OFFSET, p->orig_offset);
+  add_int(h, LB_DLQ_H_REPLAYS, p->replays);
+}
+
+/* The last header `name` of h as a string in buf (cut to fit); false when
+ * h does not carry it. */
+static bool get_str(const rd_kafka_headers_t *h, lb_dlq_header name, char *buf, size_t len)
+{
+  const void *v = NULL;
+  size_t n = 0;
+  if (!h || rd_kafka_header_get_last(h, lb_dlq_header_name(name), &v, &n) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+    return false;
+  if (n >= len)
+    n = len - 1;
+  memcpy(buf, v, n);
+  buf[n] = '\0';
+  return true;
+}
+
+static int64_t get_int(const rd_kafka_headers_t *h, lb_dlq_header name, int64_t dflt)
+{
+  char buf[32], *end;
+  if (!get_str(h, name, buf, sizeof(buf)))
+    return dflt;
+  long long v = strtoll(buf, &end, 10);
+  return end == buf ? dflt : (int64_t)v;
+}
+
+void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret)
+{
+  *ret = (lb_dlq_parked){.orig_partition = -1, .orig_offset = -1};
+  ret->has_target = get_str(h, LB_DLQ_H_TARGET, ret->target, sizeof(ret->target));
+  ret->attempts = (int)get_int(h, LB_DLQ_H_ATTEMPTS, 0);
+  ret->not_before_ms = get_int(h, LB_DLQ_H_NOT_BEFORE, 0);
+  ret->first_failure_ms = get_int(h, LB_DLQ_H_FIRST_FAILURE, 0);
+  ret->last_failure_ms = get_int(h, LB_DLQ_H_LAST_FAILURE, 0);
+  ret->has_orig = get_str(h, LB_DLQ_H_ORIG_TOPIC, ret->orig_topic, sizeof(ret->orig_topic));
+  ret->orig_partition = (int32_t)get_int(h, LB_DLQ_H_ORIG_PARTITION, -1);
+  ret->orig_offset = get_int(h, LB_DLQ_H_ORIG_OFFSET, -1);
+  ret->replays = (int)get_int(h, LB_DLQ_H_REPLAYS, 0);
+}
+
 /* s redacted into out (max + 2 bytes), at most max bytes of it, not ending
  * inside a UTF-8 sequence. Returns out. */
 static const char *redact_cut(const char *s, char *out, size_t max)

@@ -129,6 +129,32 @@ typedef struct {
  * redaction (lb_log_redact). No other effect. */
 void lb_dlq_headers_add(rd_kafka_headers_t *h, const lb_dlq_fields *f);
 
+/* ---- a parked record's headers (<topic>.retry), written and read ---- */
+
+/* What a parked record carries besides the source's own headers: the one
+ * integration it waits for, its retry state, and where it came from. A
+ * replayed record carries target and replays too. */
+typedef struct {
+  bool has_target;
+  char target[256];
+  int attempts;
+  int64_t not_before_ms; /* due time, ms since the epoch */
+  int64_t first_failure_ms, last_failure_ms;
+  bool has_orig;         /* orig_* were carried */
+  char orig_topic[256];
+  int32_t orig_partition;
+  int64_t orig_offset;
+  int replays;
+} lb_dlq_parked;
+
+/* Appends p's headers to h (names from lb_dlq_header_table; numbers in
+ * decimal, times in ms). No other effect. */
+void lb_dlq_parked_headers_add(rd_kafka_headers_t *h, const lb_dlq_parked *p);
+/* What headers h carry (the last of each name; h may be NULL): a field not
+ * carried, or not a number, is left at its default (false, "", 0; -1 for
+ * orig_partition and orig_offset). Texts longer than the buffers are cut. */
+void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret);
+
 /* A DLQ record as read from Kafka. Everything is borrowed from the message
  * it was read from and valid as long as that message is. */
 typedef struct {

@@ -27,11 +27,6 @@ struct lb_dlq_reader {
   int timeout_ms;
 };
 
-static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
-{
-  return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
-}
-
 /* The topic's partitions, from a list of every topic: a topic asked for
  * by name, a broker that creates topics (the mock cluster,
  * auto.create.topics.enable) would create, empty. A topic being created
@@ -107,13 +102,14 @@ static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_
       /* a group the account may not read is refused, or (librdkafka
        * retrying the refusal) answered by no one in time: name the ACL */
       const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
-                             ? "; missing ACL: READ on group"
+                             ? "; missing ACL: "
                          : e == RD_KAFKA_RESP_ERR__TIMED_OUT
-                             ? "; the brokers are unreachable, or the account lacks READ on group"
+                             ? "; the brokers are unreachable, or the account lacks "
                              : NULL;
-      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s%s%s%s%s",
-               r->topic, rd_kafka_err2str(e), hint ? hint : "", hint ? " \"" : "",
-               hint ? r->group : "", hint ? "\"" : "");
+      char acl[300];
+      snprintf(err, errlen, "cannot read the committed offsets of \"%s\": %s%s%s", r->topic,
+               rd_kafka_err2str(e), hint ? hint : "",
+               hint ? lb_kafka_missing_acl(acl, sizeof(acl), "READ", "group", r->group) : "");
       goto out;
     }
   }
@@ -153,13 +149,13 @@ lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size
   /* a plain assigned consumer: it never joins the group, it only reads
    * and writes the group's committed offsets */
   if (!(conf = lb_kafka_conf_new(o->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
-      !set(conf, "group.id", o->group, err, errlen) ||
-      !set(conf, "enable.auto.commit", "false", err, errlen) ||
-      !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-      !set(conf, "enable.partition.eof", "true", err, errlen) ||
-      !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+      !lb_kafka_conf_set(conf, "group.id", o->group, err, errlen) ||
+      !lb_kafka_conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+      !lb_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+      !lb_kafka_conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
+      !lb_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
       /* a fetch parked at the end delays the next pass's first fetch */
-      !set(conf, "fetch.wait.max.ms", "100", err, errlen))
+      !lb_kafka_conf_set(conf, "fetch.wait.max.ms", "100", err, errlen))
     goto fail;
   r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
   if (!r->rk)
@@ -299,7 +295,7 @@ int lb_dlq_reader_next(lb_dlq_reader *r, int timeout_ms, rd_kafka_message_t **re
   }
 }
 
-void lb_dlq_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m)
+void lb_dlq_reader_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m)
 {
   rd_kafka_headers_t *h = NULL;
   rd_kafka_timestamp_type_t tt;

@@ -49,7 +49,7 @@ lb_err lb_dlq_reader_rewind(lb_dlq_reader *r, char *err, size_t errlen);
 int lb_dlq_reader_next(lb_dlq_reader *r, int timeout_ms, rd_kafka_message_t **ret);
 
 /* The raw view of a message the reader returned (borrowed from it). */
-void lb_dlq_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m);
+void lb_dlq_reader_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m);
 
 /* ---- replaying ---- */
 

@@ -9,11 +9,6 @@
 #include "lb_offsets.h"
 #include "lb_time.h"
 
-static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
-{
-  return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
-}
-
 typedef struct {
   int32_t id;
   lb_offsets offs;
@@ -66,8 +61,9 @@ static void refused_write_error(char *buf, size_t len, rd_kafka_t *prk, rd_kafka
     why = fatal;
   bool acl = e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
              e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
-  snprintf(buf, len, "%s%s%s%s", why, acl ? "; missing ACL: WRITE on topic \"" : "",
-           acl ? topic : "", acl ? "\"" : "");
+  char missing[300];
+  snprintf(buf, len, "%s%s%s", why, acl ? "; missing ACL: " : "",
+           acl ? lb_kafka_missing_acl(missing, sizeof(missing), "WRITE", "topic", topic) : "");
 }
 
 static void on_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -113,10 +109,8 @@ lb_dlq_replayer *lb_dlq_replayer_new(const lb_config *cfg, lb_dlq_reader *reader
     rp->parts[i].committed = -1;
     lb_offsets_init(&rp->parts[i].offs);
   }
-  /* idempotent: retries never duplicate or reorder a record */
-  if (!(conf = lb_kafka_conf_new(cfg, LB_KAFKA_PRODUCER, err, errlen)) ||
-      !set(conf, "enable.idempotence", "true", err, errlen) ||
-      !set(conf, "linger.ms", "5", err, errlen))
+  /* idempotent (lb_kafka): retries never duplicate or reorder a record */
+  if (!(conf = lb_kafka_conf_new(cfg, LB_KAFKA_PRODUCER, err, errlen)))
     goto fail;
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivered);
   rp->prk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);

@@ -30,6 +30,10 @@
 /* a refusal by the brokers that only an operator can fix (credentials,
  * TLS, a missing ACL) is said again at most this often while it lasts */
 #define REFUSED_LOG_INTERVAL_MS 30000
+/* A member that was refused a read of a topic it consumes within this long
+ * is not ready (librdkafka reports the refusal at every fetch attempt,
+ * about twice a second): it holds partitions it cannot work on. */
+#define READ_REFUSED_NOT_READY_MS 10000
 /* items whose version and LMS id the engine remembers (lb_known) */
 #define KNOWN_ITEMS 200000
 /* Record sizes as librdkafka and the broker count them (record format v2):
@@ -155,7 +159,7 @@ struct lb_engine {
   bool stopping;
   bool assigned;
   volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
-  int64_t next_stats_mono;
+  int64_t read_refused_mono; /* last refusal of a read of a topic; 0: none */
   /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
    * brokers refusing the credentials, the TLS handshake, a write to the
    * DLQ [0] or the retry topic [1], the group or a read of a topic */
@@ -187,30 +191,13 @@ static void drain_wake(lb_engine *e)
     ;
 }
 
-static const char *header_str(rd_kafka_headers_t *hdrs, const char *name, char *buf,
-                              size_t len)
+/* /readyz: partitions assigned, not stopping, and every topic consumed
+ * readable (no refusal within READ_REFUSED_NOT_READY_MS). */
+static void update_ready(lb_engine *e)
 {
-  const void *v = NULL;
-  size_t n = 0;
-  if (!hdrs || rd_kafka_header_get_last(hdrs, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      !v)
-    return NULL;
-  if (n >= len)
-    n = len - 1;
-  memcpy(buf, v, n);
-  buf[n] = '\0';
-  return buf;
-}
-
-static int64_t header_int(rd_kafka_headers_t *hdrs, const char *name, int64_t dflt)
-{
-  char buf[32];
-  const char *s = header_str(hdrs, name, buf, sizeof(buf));
-  if (!s)
-    return dflt;
-  char *end;
-  long long v = strtoll(s, &end, 10);
-  return end == s ? dflt : (int64_t)v;
+  bool refused = e->read_refused_mono &&
+                 lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
+  lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused);
 }
 
 /* ---- partitions ---- */
@@ -463,18 +450,6 @@ static rd_kafka_headers_t *copy_headers(const msg *m)
   return h;
 }
 
-static void hdr(rd_kafka_headers_t *h, const char *name, const char *value)
-{
-  rd_kafka_header_add(h, name, -1, value ? value : "", -1);
-}
-
-static void hdr_int(rd_kafka_headers_t *h, const char *name, int64_t v)
-{
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%lld", (long long)v);
-  hdr(h, name, buf);
-}
-
 /* The original coordinates: the source record's, or those a retry record
  * carries. */
 static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *offset)
@@ -590,16 +565,19 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
   int32_t opart;
   int64_t ooff;
   orig(m, &otopic, &opart, &ooff);
+  lb_dlq_parked pk = {.has_target = true,
+                      .attempts = d->attempts,
+                      .not_before_ms = d->not_before_ms,
+                      .first_failure_ms = d->first_failure_ms,
+                      .last_failure_ms = d->last_failure_ms,
+                      .has_orig = true,
+                      .orig_partition = opart,
+                      .orig_offset = ooff,
+                      .replays = m->replays};
+  snprintf(pk.target, sizeof(pk.target), "%s", e->cfg->integrations[d->integ].id);
+  snprintf(pk.orig_topic, sizeof(pk.orig_topic), "%s", otopic ? otopic : "");
   rd_kafka_headers_t *h = copy_headers(m);
-  hdr(h, HDR(TARGET), e->cfg->integrations[d->integ].id);
-  hdr_int(h, HDR(ATTEMPTS), d->attempts);
-  hdr_int(h, HDR(NOT_BEFORE), d->not_before_ms);
-  hdr_int(h, HDR(FIRST_FAILURE), d->first_failure_ms);
-  hdr_int(h, HDR(LAST_FAILURE), d->last_failure_ms);
-  hdr(h, HDR(ORIG_TOPIC), otopic);
-  hdr_int(h, HDR(ORIG_PARTITION), opart);
-  hdr_int(h, HDR(ORIG_OFFSET), ooff);
-  hdr_int(h, HDR(REPLAYS), m->replays);
+  lb_dlq_parked_headers_add(h, &pk);
   return h;
 }
 
@@ -667,15 +645,6 @@ static bool too_large_to_park(const lb_engine *e, const msg *m, const dlv *d)
   return over;
 }
 
-/* A property of a client as librdkafka holds it ("" when unset). */
-static const char *client_prop(rd_kafka_t *rk, const char *name, char *buf, size_t len)
-{
-  size_t n = len;
-  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, buf, &n) != RD_KAFKA_CONF_OK)
-    buf[0] = '\0';
-  return buf;
-}
-
 /* The brokers refuse the worker's Kafka account a write to the DLQ or the
  * retry topic (TOPIC_AUTHORIZATION_FAILED: its ACLs lack WRITE on it).
  * Said as one error naming the topic, the missing ACL and the account, at
@@ -687,13 +656,11 @@ static bool write_refused(lb_engine *e, const char *topic, bool retry_topic,
 {
   if (err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
     return false;
-  int64_t now = lb_time_mono_ms();
-  if (now < e->acl_log_next[retry_topic])
+  if (!lb_log_due(&e->acl_log_next[retry_topic], lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS))
     return true;
-  e->acl_log_next[retry_topic] = now + REFUSED_LOG_INTERVAL_MS;
   char user[256], acl[512];
-  client_prop(e->prk, "sasl.username", user, sizeof(user));
-  snprintf(acl, sizeof(acl), "WRITE on topic %s", topic);
+  lb_kafka_client_prop(e->prk, "sasl.username", user, sizeof(user));
+  lb_kafka_missing_acl(acl, sizeof(acl), "WRITE", "topic", topic);
   lb_log(LB_LOG_ERROR,
          retry_topic ? "the brokers refuse a write to the retry topic: the worker's Kafka account "
                        "lacks the WRITE ACL on it; retrying, the source offset does not advance"
@@ -1149,7 +1116,7 @@ static bool misrouted(lb_engine *e, msg *m)
 {
   const rd_kafka_message_t *rkm = m->rkm;
   const char *other = e->opts.foreign_event && m->plan.dlq_class &&
-                              strcmp(m->plan.dlq_class, "invalid_event") == 0
+                              strcmp(m->plan.dlq_class, lb_dlq_reasons[LB_DLQ_INVALID_EVENT]) == 0
                           ? e->opts.foreign_event(rkm->payload ? rkm->payload : "", rkm->len)
                           : NULL;
   if (!other)
@@ -1190,7 +1157,7 @@ static void process(lb_engine *e, msg *m)
   m->planned = true;
   if (rc != LB_E_OK) {
     /* the planner itself failed (out of memory): a mapping error */
-    m->plan = (lb_plan){.dead_letter = true, .dlq_class = "mapping"};
+    m->plan = (lb_plan){.dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING]};
     snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
   }
   if (m->plan.dead_letter && misrouted(e, m))
@@ -1292,7 +1259,7 @@ static void poison(lb_engine *e, part *p, const char *what)
 
 static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
 {
-  char labels[256], buf[256];
+  char labels[256];
   const char *topic = rd_kafka_topic_name(rkm->rkt);
   part *p = find_part(e, topic, rkm->partition);
   if (!p || p->draining) {
@@ -1320,19 +1287,19 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
 
   rd_kafka_headers_t *h = NULL;
   rd_kafka_message_headers(rkm, &h);
-  const char *target = header_str(h, HDR(TARGET), buf, sizeof(buf));
-  if (target)
-    m->target = strdup(target);
-  m->replays = (int)header_int(h, HDR(REPLAYS), 0);
+  lb_dlq_parked pk;
+  lb_dlq_parked_read(h, &pk);
+  if (pk.has_target)
+    m->target = strdup(pk.target);
+  m->replays = pk.replays;
   if (p->retry) {
-    m->attempts = (int)header_int(h, HDR(ATTEMPTS), 0);
-    m->first_failure_ms = header_int(h, HDR(FIRST_FAILURE), 0);
-    m->not_before_ms = header_int(h, HDR(NOT_BEFORE), 0);
-    const char *ot = header_str(h, HDR(ORIG_TOPIC), buf, sizeof(buf));
-    if (ot) {
-      m->orig_topic = strdup(ot);
-      m->orig_partition = (int32_t)header_int(h, HDR(ORIG_PARTITION), -1);
-      m->orig_offset = header_int(h, HDR(ORIG_OFFSET), -1);
+    m->attempts = pk.attempts;
+    m->first_failure_ms = pk.first_failure_ms;
+    m->not_before_ms = pk.not_before_ms;
+    if (pk.has_orig) {
+      m->orig_topic = strdup(pk.orig_topic);
+      m->orig_partition = pk.orig_partition;
+      m->orig_offset = pk.orig_offset;
     }
   }
   apply_backpressure(e, p);
@@ -1514,7 +1481,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (p)
           set_paused(e, p, true);
       }
-    lb_obs_set_ready(e->obs, !e->stopping);
+    update_ready(e);
     update_assigned(e);
     return;
   }
@@ -1678,13 +1645,12 @@ static bool connection_refused(lb_engine *e, rd_kafka_t *rk, int err, const char
   bool tls = err == RD_KAFKA_RESP_ERR__SSL;
   if (!tls && err != RD_KAFKA_RESP_ERR__AUTHENTICATION)
     return false;
-  int64_t now = lb_time_mono_ms(), *next = tls ? &e->tls_log_next : &e->auth_log_next;
-  if (now < *next)
+  if (!lb_log_due(tls ? &e->tls_log_next : &e->auth_log_next, lb_time_mono_ms(),
+                  REFUSED_LOG_INTERVAL_MS))
     return true;
-  *next = now + REFUSED_LOG_INTERVAL_MS;
   char a[1024], b[256];
   if (tls) {
-    client_prop(rk, "ssl.ca.location", a, sizeof(a));
+    lb_kafka_client_prop(rk, "ssl.ca.location", a, sizeof(a));
     lb_log(LB_LOG_ERROR,
            "kafka TLS handshake failed: the brokers' certificate is not signed by a trusted CA "
            "or does not name the address connected to (check ssl.ca.location and the broker "
@@ -1692,8 +1658,8 @@ static bool connection_refused(lb_engine *e, rd_kafka_t *rk, int err, const char
            LB_S("client", rd_kafka_name(rk)), LB_S("brokers", e->cfg->kafka.brokers),
            LB_S("ssl_ca_location", a[0] ? a : NULL), LB_S("reason", reason));
   } else {
-    client_prop(rk, "sasl.mechanisms", a, sizeof(a));
-    client_prop(rk, "sasl.username", b, sizeof(b));
+    lb_kafka_client_prop(rk, "sasl.mechanisms", a, sizeof(a));
+    lb_kafka_client_prop(rk, "sasl.username", b, sizeof(b));
     lb_log(LB_LOG_ERROR,
            "kafka authentication failed: the brokers refuse the worker's credentials (check "
            "sasl.username and sasl.password, and that the brokers enable the mechanism); "
@@ -1721,11 +1687,6 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
   }
   lb_log(LB_LOG_WARN, "kafka error", LB_S("client", rd_kafka_name(rk)),
          LB_S("error", rd_kafka_err2str((rd_kafka_resp_err_t)err)), LB_S("reason", reason));
-}
-
-static bool set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen)
-{
-  return rd_kafka_conf_set(conf, k, v, err, errlen) == RD_KAFKA_CONF_OK;
 }
 
 /* What the engine builds from the configuration besides its Kafka
@@ -1864,18 +1825,18 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
     goto nomem;
   declare_metrics(e->metrics);
   update_assigned(e); /* 0 of each until the group assigns some */
-  e->obs = lb_obs_start(e->cfg->observability.listen, e->metrics, err, errlen);
+  e->obs = lb_obs_new(e->cfg->observability.listen, e->metrics, err, errlen);
   if (!e->obs)
     goto fail;
 
   /* the consumer: offsets stored by us after each message resolves,
    * committed by librdkafka every second and on revoke/close */
   if (!(conf = lb_kafka_conf_new(e->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
-      !set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
-      !set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-      !set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
-      !set(conf, "auto.offset.reset", "earliest", err, errlen) ||
-      !set(conf, "statistics.interval.ms", "5000", err, errlen))
+      !lb_kafka_conf_set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
+      !lb_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+      !lb_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+      !lb_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+      !lb_kafka_conf_set(conf, "statistics.interval.ms", "5000", err, errlen))
     goto fail;
   /* defaults the file may override: set only when not given. A fetch
    * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
@@ -1885,7 +1846,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
                                         {"fetch.wait.max.ms", "100"}};
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
     if (!lb_config_property_given(e->cfg, soft[k][0]) &&
-        !set(conf, soft[k][0], soft[k][1], err, errlen))
+        !lb_kafka_conf_set(conf, soft[k][0], soft[k][1], err, errlen))
       goto fail;
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_error_cb(conf, on_kafka_error);
@@ -1898,9 +1859,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
   rd_kafka_poll_set_consumer(e->rk);
 
   /* the producer: idempotent, a record is done when the broker has it */
-  if (!(pconf = lb_kafka_conf_new(e->cfg, LB_KAFKA_PRODUCER, err, errlen)) ||
-      !set(pconf, "enable.idempotence", "true", err, errlen) ||
-      !set(pconf, "linger.ms", "5", err, errlen))
+  if (!(pconf = lb_kafka_conf_new(e->cfg, LB_KAFKA_PRODUCER, err, errlen)))
     goto fail;
   /* its records are at most what a broker takes by default (Kafka's
    * message.max.bytes, see lb_kafka.h) unless the file says otherwise;
@@ -1977,17 +1936,18 @@ static bool read_refused(lb_engine *e, const rd_kafka_message_t *rkm)
   bool group = rkm->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
   if (!group && rkm->err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
     return false;
-  int64_t now = lb_time_mono_ms(), *next = group ? &e->group_log_next : &e->read_log_next;
-  if (now < *next)
+  if (!group) {
+    e->read_refused_mono = lb_time_mono_ms();
+    update_ready(e);
+  }
+  if (!lb_log_due(group ? &e->group_log_next : &e->read_log_next, lb_time_mono_ms(),
+                  REFUSED_LOG_INTERVAL_MS))
     return true;
-  *next = now + REFUSED_LOG_INTERVAL_MS;
   const char *topic = !group && rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
   char user[256], acl[512];
-  client_prop(e->rk, "sasl.username", user, sizeof(user));
-  if (group)
-    snprintf(acl, sizeof(acl), "READ on group %s", e->cfg->kafka.group_id);
-  else
-    snprintf(acl, sizeof(acl), "READ on topic %s", topic ? topic : "(not named by librdkafka)");
+  lb_kafka_client_prop(e->rk, "sasl.username", user, sizeof(user));
+  lb_kafka_missing_acl(acl, sizeof(acl), "READ", group ? "group" : "topic",
+                       group ? e->cfg->kafka.group_id : topic ? topic : "(not named by librdkafka)");
   lb_log(LB_LOG_ERROR,
          group ? "the brokers refuse the worker's Kafka account its consumer group: it lacks "
                  "the READ ACL on the group; nothing is consumed until it has it"
@@ -2143,6 +2103,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     if (now >= next_gauges) {
       reproduce_due(e);
       update_gauges(e);
+      update_ready(e);
       next_gauges = now + 1000;
     }
   }
@@ -2269,14 +2230,14 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   }
   /* a new address: its server first (the old one serves until then) */
   if (strcmp(listen, e->listen) != 0 &&
-      !(obs = lb_obs_start(listen, e->metrics, err, errlen)))
+      !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
   drop_work(e);
   if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
       (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
     goto fail;
   if (obs) {
-    lb_obs_stop(e->obs);
+    lb_obs_destroy(e->obs);
     e->obs = obs;
     free(e->listen);
     e->listen = listen;
@@ -2284,7 +2245,7 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   }
   e->stopping = e->all_paused = false;
   e->kept = true;
-  lb_obs_set_ready(e->obs, e->assigned);
+  update_ready(e);
   update_assigned(e);
   free(listen);
   return LB_E_OK;
@@ -2292,7 +2253,7 @@ fail:
   /* what was built for the old configuration (integration indexes, the
    * client's tokens) must not meet the new one in lb_engine_destroy() */
   drop_work(e);
-  lb_obs_stop(obs);
+  lb_obs_destroy(obs);
   free(listen);
   return rc;
 }
@@ -2316,7 +2277,7 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_destroy(e->prk);
   if (e->rk)
     rd_kafka_destroy(e->rk);
-  lb_obs_stop(e->obs);
+  lb_obs_destroy(e->obs);
   lb_metrics_destroy(e->metrics);
   if (e->wake[0] >= 0)
     close(e->wake[0]);

@@ -524,7 +524,7 @@ void lb_completion_event_release(lb_completion_event *ev)
   *ev = (lb_completion_event){0};
 }
 
-const char *lb_completion_user_identifier(const lb_completion_event *ev,
+const char *lb_completion_event_user_identifier(const lb_completion_event *ev,
                                           int kind)
 {
   switch (kind) {

@@ -92,7 +92,7 @@ char *lb_event_id_peek(const char *buf, size_t len);
 /* The learner identifier of the given kind (lb_user_id_kind values:
  * 0 email, 1 sso_nameid, 2 lms_username), or NULL when the event has none.
  * Borrowed from ev. */
-const char *lb_completion_user_identifier(const lb_completion_event *ev,
+const char *lb_completion_event_user_identifier(const lb_completion_event *ev,
                                           int kind);
 
 #endif

@@ -103,6 +103,27 @@ void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *
          LB_S("detail", buf));
 }
 
+bool lb_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                       size_t errlen)
+{
+  return rd_kafka_conf_set(conf, name, value, err, errlen) == RD_KAFKA_CONF_OK;
+}
+
+const char *lb_kafka_client_prop(rd_kafka_t *rk, const char *name, char *buf, size_t len)
+{
+  size_t n = len;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, buf, &n) != RD_KAFKA_CONF_OK)
+    buf[0] = '\0';
+  return buf;
+}
+
+const char *lb_kafka_missing_acl(char *buf, size_t len, const char *operation,
+                                 const char *resource_type, const char *name)
+{
+  snprintf(buf, len, "%s on %s %s", operation, resource_type, name);
+  return buf;
+}
+
 rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
                                    size_t errlen)
 {
@@ -130,6 +151,13 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
     if (rd_kafka_conf_set(conf, "message.max.bytes", value, err, errlen) != RD_KAFKA_CONF_OK)
       goto fail;
   }
+  /* idempotence is not the file's to turn off: the workers' offsets wait
+   * for records the brokers have, once and in order */
+  if (client == LB_KAFKA_PRODUCER &&
+      ((!lb_config_property_given(cfg, "linger.ms") &&
+        !lb_kafka_conf_set(conf, "linger.ms", "5", err, errlen)) ||
+       !lb_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen)))
+    goto fail;
   return conf;
 fail:
   rd_kafka_conf_destroy(conf);

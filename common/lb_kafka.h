@@ -36,10 +36,26 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client);
  * (allow.auto.create.topics false, a consumer's default and set on
  * producers: topics are made by their owners, with their partitions and
  * retention; a missing one is an error), producers write records up to
- * LB_KAFKA_MESSAGE_MAX_BYTES. The caller adds what is its own (group.id,
+ * LB_KAFKA_MESSAGE_MAX_BYTES and linger 5 ms. Producers are always
+ * idempotent (a retry never duplicates or reorders a record; a record is
+ * done when the brokers have it). The caller adds what is its own (group.id,
  * callbacks) and hands it to rd_kafka_new(). NULL with why in err. */
 rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client, char *err,
                                    size_t errlen);
+
+/* rd_kafka_conf_set() as a bool, why in err. */
+bool lb_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                       size_t errlen);
+
+/* A property of a client as librdkafka holds it ("" when unset). Returns
+ * buf. */
+const char *lb_kafka_client_prop(rd_kafka_t *rk, const char *name, char *buf, size_t len);
+
+/* The ACL a refusal shows missing, as every lmsbridge error names it:
+ * "<operation> on <resource type> <name>" ("WRITE on topic orders.dlq",
+ * "READ on group completion-worker"). Returns buf. */
+const char *lb_kafka_missing_acl(char *buf, size_t len, const char *operation,
+                                 const char *resource_type, const char *name);
 
 /* Which of topics[0..n) the brokers do not have: ret_missing[i] true for
  * each. Asks for every topic's metadata, which names none, so that no

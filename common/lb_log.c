@@ -57,6 +57,14 @@ void lb_log_set_stream(FILE *stream)
   pthread_mutex_unlock(&log_lock);
 }
 
+bool lb_log_due(int64_t *next_ms, int64_t now_ms, int64_t interval_ms)
+{
+  if (now_ms < *next_ms)
+    return false;
+  *next_ms = now_ms + interval_ms;
+  return true;
+}
+
 void lb_log_add_secret(const char *secret)
 {
   if (!secret || strlen(secret) < MIN_SECRET_LEN)

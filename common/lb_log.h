@@ -7,7 +7,9 @@
 #define LB_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 typedef enum {
@@ -55,6 +57,11 @@ void lb_log_set_stream(FILE *stream);
  * than 3 bytes are ignored (they would mask ordinary text, and are no
  * secret worth the name). */
 void lb_log_add_secret(const char *secret);
+
+/* For a condition said at most once per interval_ms while it lasts: true
+ * (and *next_ms set interval_ms ahead) when now_ms has reached *next_ms,
+ * the caller's record of when it may be said again (0: at once). */
+bool lb_log_due(int64_t *next_ms, int64_t now_ms, int64_t interval_ms);
 /* Forgets a registered value (e.g. a token that has been replaced). */
 void lb_log_remove_secret(const char *secret);
 void lb_log_clear_secrets(void);

@@ -65,7 +65,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   return reply(c, 404, "text/plain", "not found: /metrics, /healthz, /readyz\n", false);
 }
 
-lb_obs *lb_obs_start(const char *listen, lb_metrics *m, char *err, size_t errlen)
+lb_obs *lb_obs_new(const char *listen, lb_metrics *m, char *err, size_t errlen)
 {
   char host[128];
   const char *colon = strrchr(listen, ':');
@@ -103,7 +103,7 @@ lb_obs *lb_obs_start(const char *listen, lb_metrics *m, char *err, size_t errlen
   return o;
 }
 
-void lb_obs_stop(lb_obs *o)
+void lb_obs_destroy(lb_obs *o)
 {
   if (!o)
     return;

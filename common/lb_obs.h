@@ -15,9 +15,9 @@ typedef struct lb_obs lb_obs;
 
 /* Listens on "host:port" (port 0: any free port). `m` is borrowed. On
  * failure returns NULL with why in err. */
-lb_obs *lb_obs_start(const char *listen, lb_metrics *m, char *err, size_t errlen);
+lb_obs *lb_obs_new(const char *listen, lb_metrics *m, char *err, size_t errlen);
 /* Stops the server. Accepts NULL. */
-void lb_obs_stop(lb_obs *o);
+void lb_obs_destroy(lb_obs *o);
 
 /* The port it listens on. */
 int lb_obs_port(const lb_obs *o);

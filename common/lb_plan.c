@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lb_connector.h"
+#include "lb_dlq.h"
 #include "lb_event.h"
 #include "lb_route.h"
 
@@ -70,7 +71,7 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   *ret = (lb_plan){0};
   rc = lb_catalog_event_parse(&ev, value, len, err, sizeof(err));
   if (rc == LB_E_EVENT) {
-    dead_letter(ret, "invalid_event", err);
+    dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
     return LB_E_OK;
   }
   if (rc != LB_E_OK)
@@ -121,7 +122,7 @@ lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
   *ret = (lb_plan){0};
   rc = lb_completion_event_parse(&ev, value, len, err, sizeof(err));
   if (rc == LB_E_EVENT) {
-    dead_letter(ret, "invalid_event", err);
+    dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
     return LB_E_OK;
   }
   if (rc != LB_E_OK)

@@ -101,7 +101,7 @@ static bool is_b64token(const char *s, size_t len)
   return i == len;
 }
 
-lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
+lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token,
                       int64_t *ret_expires_in_s, char *err, size_t errlen)
 {
   json_object *root = NULL, *tok, *exp;
@@ -161,7 +161,7 @@ static lb_err token_request(const lb_integration *in, char **ret_body,
   return k->token_request(in, ret_body, ret_content_type, ret_basic);
 }
 
-lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
+lb_err lb_tokens_request_body(const lb_integration *in, char **ret_body,
                              const char **ret_content_type)
 {
   bool basic;
@@ -207,10 +207,10 @@ static void on_token_response(void *opaque, const lb_http_response *r)
     snprintf(why, sizeof(why), "token request answered %d%s", r->status,
              refused ? " (credentials or scopes refused)" : "");
     fetch_failed(s, refused ? LB_TOKEN_REFUSED : LB_TOKEN_FAILED, why,
-                 lb_retry_after_ms(r->retry_after, lb_time_now_ms()));
+                 lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms()));
     return;
   }
-  if (lb_token_parse(r->body, r->body_len, &token, &expires_in, err, sizeof(err)) != LB_E_OK) {
+  if (lb_tokens_parse(r->body, r->body_len, &token, &expires_in, err, sizeof(err)) != LB_E_OK) {
     snprintf(why, sizeof(why), "%s", err);
     fetch_failed(s, LB_TOKEN_FAILED, why, -1);
     return;

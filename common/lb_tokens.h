@@ -60,12 +60,12 @@ uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok);
 
 /* Parses a token response: a non-empty string access_token and a positive
  * expires_in (seconds). New string in *ret_token. */
-lb_err lb_token_parse(const char *body, size_t len, char **ret_token,
+lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token,
                       int64_t *ret_expires_in_s, char *err, size_t errlen);
 
 /* The token request body for an integration: form (Degreed) or JSON (SF).
  * New string in *ret_body; *ret_content_type is static. */
-lb_err lb_token_request_body(const lb_integration *in, char **ret_body,
+lb_err lb_tokens_request_body(const lb_integration *in, char **ret_body,
                              const char **ret_content_type);
 
 #endif

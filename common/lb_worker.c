@@ -10,7 +10,7 @@
 static const char *catalog_foreign(const char *value, size_t len);
 static const char *completion_foreign(const char *value, size_t len);
 
-const lb_worker lb_catalog_worker = {
+const lb_worker lb_worker_catalog = {
   .name = "catalog-worker",
   .default_topic = "catalog-events",
   .default_scopes = "content:read,content:write",
@@ -20,7 +20,7 @@ const lb_worker lb_catalog_worker = {
   .foreign_event = catalog_foreign,
 };
 
-const lb_worker lb_completion_worker = {
+const lb_worker lb_worker_completion = {
   .name = "completion-worker",
   .default_topic = "completion-events",
   .default_scopes = "completions:write",
@@ -31,7 +31,7 @@ const lb_worker lb_completion_worker = {
   .foreign_event = completion_foreign,
 };
 
-const lb_worker *const lb_workers[] = {&lb_catalog_worker, &lb_completion_worker, NULL};
+const lb_worker *const lb_worker_all[] = {&lb_worker_catalog, &lb_worker_completion, NULL};
 
 /* Whether `value` is a valid event of o: o's planner, given no
  * integrations, dead-letters only what it cannot parse. */
@@ -49,27 +49,27 @@ static bool valid_for(const lb_worker *o, const char *value, size_t len)
 /* The name of the other daemon whose valid event `value` is, else NULL. */
 static const char *foreign_of(const lb_worker *w, const char *value, size_t len)
 {
-  for (size_t i = 0; lb_workers[i]; i++)
-    if (lb_workers[i] != w && valid_for(lb_workers[i], value, len))
-      return lb_workers[i]->name;
+  for (size_t i = 0; lb_worker_all[i]; i++)
+    if (lb_worker_all[i] != w && valid_for(lb_worker_all[i], value, len))
+      return lb_worker_all[i]->name;
   return NULL;
 }
 
 static const char *catalog_foreign(const char *value, size_t len)
 {
-  return foreign_of(&lb_catalog_worker, value, len);
+  return foreign_of(&lb_worker_catalog, value, len);
 }
 
 static const char *completion_foreign(const char *value, size_t len)
 {
-  return foreign_of(&lb_completion_worker, value, len);
+  return foreign_of(&lb_worker_completion, value, len);
 }
 
 const lb_worker *lb_worker_find(const char *name)
 {
-  for (size_t i = 0; name && lb_workers[i]; i++)
-    if (strcmp(lb_workers[i]->name, name) == 0)
-      return lb_workers[i];
+  for (size_t i = 0; name && lb_worker_all[i]; i++)
+    if (strcmp(lb_worker_all[i]->name, name) == 0)
+      return lb_worker_all[i];
   return NULL;
 }
 
@@ -95,8 +95,8 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
   lb_strbuf b;
   lb_err rc = LB_E_OK;
   lb_strbuf_init(&b, 64 * 1024);
-  for (size_t k = 0; w && lb_workers[k]; k++) {
-    const lb_worker *o = lb_workers[k];
+  for (size_t k = 0; w && lb_worker_all[k]; k++) {
+    const lb_worker *o = lb_worker_all[k];
     size_t before = b.len;
     if (o == w)
       continue;

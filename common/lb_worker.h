@@ -23,9 +23,9 @@ typedef struct {
 } lb_worker;
 
 /* The daemons, and both in a NULL-terminated list. */
-extern const lb_worker lb_catalog_worker;
-extern const lb_worker lb_completion_worker;
-extern const lb_worker *const lb_workers[];
+extern const lb_worker lb_worker_catalog;
+extern const lb_worker lb_worker_completion;
+extern const lb_worker *const lb_worker_all[];
 
 /* The daemon named `name`, or NULL. */
 const lb_worker *lb_worker_find(const char *name);

@@ -63,18 +63,18 @@ static void test_retry_after(void **state)
   (void)state;
   int64_t now;
   assert_int_equal(lb_time_parse_rfc3339("2015-10-21T07:28:00Z", &now), LB_E_OK);
-  assert_int_equal(lb_retry_after_ms("120", now), 120000);
-  assert_int_equal(lb_retry_after_ms(" 0 ", now), 0);
+  assert_int_equal(lb_classify_retry_after_ms("120", now), 120000);
+  assert_int_equal(lb_classify_retry_after_ms(" 0 ", now), 0);
   /* HTTP-date, IMF-fixdate and the obsolete forms */
-  assert_int_equal(lb_retry_after_ms("Wed, 21 Oct 2015 07:28:30 GMT", now), 30000);
-  assert_int_equal(lb_retry_after_ms("Wednesday, 21-Oct-15 07:29:00 GMT", now), 60000);
-  assert_int_equal(lb_retry_after_ms("Wed Oct 21 07:28:05 2015", now), 5000);
+  assert_int_equal(lb_classify_retry_after_ms("Wed, 21 Oct 2015 07:28:30 GMT", now), 30000);
+  assert_int_equal(lb_classify_retry_after_ms("Wednesday, 21-Oct-15 07:29:00 GMT", now), 60000);
+  assert_int_equal(lb_classify_retry_after_ms("Wed Oct 21 07:28:05 2015", now), 5000);
   /* a date in the past: no wait */
-  assert_int_equal(lb_retry_after_ms("Wed, 21 Oct 2015 07:00:00 GMT", now), 0);
-  assert_int_equal(lb_retry_after_ms(NULL, now), -1);
-  assert_int_equal(lb_retry_after_ms("", now), -1);
-  assert_int_equal(lb_retry_after_ms("soon", now), -1);
-  assert_int_equal(lb_retry_after_ms("12abc", now), -1);
+  assert_int_equal(lb_classify_retry_after_ms("Wed, 21 Oct 2015 07:00:00 GMT", now), 0);
+  assert_int_equal(lb_classify_retry_after_ms(NULL, now), -1);
+  assert_int_equal(lb_classify_retry_after_ms("", now), -1);
+  assert_int_equal(lb_classify_retry_after_ms("soon", now), -1);
+  assert_int_equal(lb_classify_retry_after_ms("12abc", now), -1);
 }
 
 int main(void)

@@ -950,6 +950,65 @@ static void test_totals(void **state)
   lb_dlq_totals_release(&t);
 }
 
+/* A parked record's headers: what is written is read back, by the
+ * contract's names; absent or malformed fields read as their defaults;
+ * the last of a repeated name wins (a record parked again carries both). */
+static void test_parked_round_trip(void **state)
+{
+  (void)state;
+  lb_dlq_parked in = {.has_target = true,
+                      .attempts = 3,
+                      .not_before_ms = 1767225600123,
+                      .first_failure_ms = 1767225500000,
+                      .last_failure_ms = 1767225599000,
+                      .has_orig = true,
+                      .orig_partition = 7,
+                      .orig_offset = 123456789012,
+                      .replays = 2};
+  snprintf(in.target, sizeof(in.target), "acme-degreed");
+  snprintf(in.orig_topic, sizeof(in.orig_topic), "completion-events");
+  rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+  lb_dlq_parked_headers_add(h, &in);
+  assert_int_equal(rd_kafka_header_cnt(h), 9);
+  const void *v;
+  size_t n;
+  assert_int_equal(rd_kafka_header_get_last(h, "lmsbridge.target", &v, &n), 0);
+  assert_int_equal(n, strlen("acme-degreed"));
+  lb_dlq_parked out;
+  lb_dlq_parked_read(h, &out);
+  assert_true(out.has_target && out.has_orig);
+  assert_string_equal(out.target, "acme-degreed");
+  assert_string_equal(out.orig_topic, "completion-events");
+  assert_int_equal(out.attempts, 3);
+  assert_int_equal(out.not_before_ms, 1767225600123);
+  assert_int_equal(out.first_failure_ms, 1767225500000);
+  assert_int_equal(out.last_failure_ms, 1767225599000);
+  assert_int_equal(out.orig_partition, 7);
+  assert_int_equal(out.orig_offset, 123456789012);
+  assert_int_equal(out.replays, 2);
+
+  rd_kafka_header_add(h, lb_dlq_header_name(LB_DLQ_H_ATTEMPTS), -1, "4", -1);
+  lb_dlq_parked_read(h, &out);
+  assert_int_equal(out.attempts, 4);
+  rd_kafka_headers_destroy(h);
+
+  /* nothing carried; a number that is not one */
+  lb_dlq_parked_read(NULL, &out);
+  assert_false(out.has_target);
+  assert_false(out.has_orig);
+  assert_int_equal(out.orig_partition, -1);
+  assert_int_equal(out.orig_offset, -1);
+  assert_int_equal(out.replays, 0);
+  h = rd_kafka_headers_new(4);
+  rd_kafka_header_add(h, lb_dlq_header_name(LB_DLQ_H_NOT_BEFORE), -1, "soon", -1);
+  rd_kafka_header_add(h, lb_dlq_header_name(LB_DLQ_H_TARGET), -1, "", 0);
+  lb_dlq_parked_read(h, &out);
+  assert_int_equal(out.not_before_ms, 0);
+  assert_true(out.has_target); /* carried, empty */
+  assert_string_equal(out.target, "");
+  rd_kafka_headers_destroy(h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -970,6 +1029,7 @@ int main(void)
     cmocka_unit_test(test_build_long_body_cut),
     cmocka_unit_test(test_build_long_body_cut_at_utf8_boundary),
     cmocka_unit_test(test_build_redacts_secrets),
+    cmocka_unit_test(test_parked_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,7 +158,7 @@ static void replay_odd(fixture *f, lb_dlq_reader *r, lb_dlq_replayer *rp, int *s
     }
     lb_dlq_raw raw;
     lb_dlq_record rec;
-    lb_dlq_raw_from_message(&raw, m);
+    lb_dlq_reader_raw_from_message(&raw, m);
     assert_int_equal(lb_dlq_record_decode(&rec, &raw), LB_E_OK);
     if (rec.offset % 2) {
       assert_int_equal(lb_dlq_replayer_send(rp, &rec, lb_dlq_replay_headers(&rec, true), err,

@@ -318,6 +318,7 @@ static void test_configurations(void **state)
   assert_string_equal(get(c, "session.timeout.ms"), "7000");
   assert_string_equal(get(p, "session.timeout.ms"), "45000"); /* not given to it */
   assert_string_equal(get(p, "linger.ms"), "20");
+  assert_string_equal(get(p, "enable.idempotence"), "true"); /* every producer */
   /* the producer writes records up to Kafka's default batch limit; the
    * consumer keeps librdkafka's own (its fetches grow to any batch) */
   assert_string_equal(get(p, "message.max.bytes"), "1048588");
@@ -328,6 +329,16 @@ static void test_configurations(void **state)
   assert_string_equal(get(p, "allow.auto.create.topics"), "false");
   rd_kafka_conf_destroy(c);
   rd_kafka_conf_destroy(p);
+
+  /* a producer lingers 5 ms unless the file says otherwise */
+  cfg.kafka.nproperties = 1;
+  p = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
+  assert_non_null(p);
+  assert_string_equal(get(p, "linger.ms"), "5");
+  rd_kafka_conf_destroy(p);
+  char acl[64];
+  assert_string_equal(lb_kafka_missing_acl(acl, sizeof(acl), "WRITE", "topic", "orders.dlq"),
+                      "WRITE on topic orders.dlq");
 
   /* the file's message.max.bytes and allow.auto.create.topics win, for both */
   lb_config_pair mmb[] = {{"message.max.bytes", "2000000", NULL},

@@ -531,6 +531,22 @@ static void test_lines_from_threads_stay_whole(void **state)
   free(text);
 }
 
+/* A throttled condition is due at once, then not before the interval has
+ * passed, then again; each record of "next" is its own. */
+static void test_due_once_per_interval(void **state)
+{
+  (void)state;
+  int64_t next = 0, other = 0;
+  assert_true(lb_log_due(&next, 1000, 30000));
+  assert_int_equal(next, 31000);
+  assert_false(lb_log_due(&next, 1001, 30000));
+  assert_false(lb_log_due(&next, 30999, 30000));
+  assert_int_equal(next, 31000);
+  assert_true(lb_log_due(&other, 1001, 30000)); /* another condition */
+  assert_true(lb_log_due(&next, 31000, 30000));
+  assert_int_equal(next, 61000);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -551,6 +567,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_many_secrets, setup, teardown),
     cmocka_unit_test_setup_teardown(test_redact_copies_and_truncates, setup, teardown),
     cmocka_unit_test_setup_teardown(test_lines_from_threads_stay_whole, setup, teardown),
+    cmocka_unit_test(test_due_once_per_interval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

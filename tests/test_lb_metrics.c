@@ -63,7 +63,7 @@ static void test_server(void **state)
   lb_metrics_declare(m, "lmsbridge_inflight", LB_GAUGE, "In flight.");
   lb_metrics_set(m, "lmsbridge_inflight", "", 3);
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  lb_obs *o = lb_obs_start("127.0.0.1:0", m, err, sizeof(err));
+  lb_obs *o = lb_obs_new("127.0.0.1:0", m, err, sizeof(err));
   assert_non_null(o);
   assert_true(lb_obs_port(o) > 0);
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", lb_obs_port(o));
@@ -79,9 +79,9 @@ static void test_server(void **state)
   assert_int_equal(lb_test_http("GET", url, NULL, NULL), 200);
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/other", lb_obs_port(o));
   assert_int_equal(lb_test_http("GET", url, NULL, NULL), 404);
-  assert_null(lb_obs_start("not-an-address", m, err, sizeof(err)));
+  assert_null(lb_obs_new("not-an-address", m, err, sizeof(err)));
   assert_non_null(strstr(err, "host:port"));
-  lb_obs_stop(o);
+  lb_obs_destroy(o);
   lb_metrics_destroy(m);
   curl_global_cleanup();
 }

@@ -65,7 +65,7 @@ static void test_parse_token_responses(void **state)
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *token = NULL, err[160] = "";
     int64_t expires = -1;
-    lb_err rc = lb_token_parse(cases[i].body, strlen(cases[i].body), &token, &expires,
+    lb_err rc = lb_tokens_parse(cases[i].body, strlen(cases[i].body), &token, &expires,
                                err, sizeof(err));
     if ((rc == LB_E_OK) != cases[i].ok)
       fail_msg("case %zu: rc %d (%s)", i, rc, err);
@@ -88,7 +88,7 @@ static void test_request_bodies(void **state)
   const char *ctype = NULL;
   lb_integration degreed = {.type = LB_INTEG_DEGREED, .client_id = "id 1",
                             .client_secret = "s&e=c+r/t", .scopes = "content:read,content:write"};
-  assert_int_equal(lb_token_request_body(&degreed, &body, &ctype), LB_E_OK);
+  assert_int_equal(lb_tokens_request_body(&degreed, &body, &ctype), LB_E_OK);
   assert_string_equal(ctype, "application/x-www-form-urlencoded");
   assert_string_equal(body, "grant_type=client_credentials&client_id=id%201"
                             "&client_secret=s%26e%3Dc%2Br%2Ft"
@@ -97,7 +97,7 @@ static void test_request_bodies(void **state)
 
   lb_integration sf = {.type = LB_INTEG_SUCCESSFACTORS, .client_id = "GLOBEX",
                        .client_secret = "x", .company_id = "GLOBEX", .admin_user = "ocn_admin"};
-  assert_int_equal(lb_token_request_body(&sf, &body, &ctype), LB_E_OK);
+  assert_int_equal(lb_tokens_request_body(&sf, &body, &ctype), LB_E_OK);
   assert_string_equal(ctype, "application/json");
   /* the secret travels in the Basic header, never in this body */
   assert_string_equal(body, "{\"grant_type\":\"client_credentials\",\"scope\":{\"userId\":"

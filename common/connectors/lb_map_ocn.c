@@ -159,7 +159,7 @@ lb_err lb_map_ocn_learning_event(const lb_completion_event *ev,
                                  const char **skip_reason)
 {
   char course_id[160];
-  const char *user = lb_completion_user_identifier(ev, (int)in->user_identifier);
+  const char *user = lb_completion_event_user_identifier(ev, (int)in->user_identifier);
   if (!user) {
     switch (in->user_identifier) {
     case LB_UID_EMAIL:

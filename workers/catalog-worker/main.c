@@ -4,5 +4,5 @@
 
 int main(int argc, char **argv)
 {
-  return lb_cli_main(&lb_catalog_worker, argc, argv);
+  return lb_cli_main(&lb_worker_catalog, argc, argv);
 }

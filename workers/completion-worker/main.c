@@ -5,5 +5,5 @@
 
 int main(int argc, char **argv)
 {
-  return lb_cli_main(&lb_completion_worker, argc, argv);
+  return lb_cli_main(&lb_worker_completion, argc, argv);
 }

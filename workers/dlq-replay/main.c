@@ -130,11 +130,11 @@ typedef struct {
 
 static const lb_worker *kind_named(const char *name)
 {
-  for (size_t i = 0; lb_workers[i]; i++) {
-    size_t n = strlen(lb_workers[i]->name) - strlen("-worker");
-    if (strcmp(name, lb_workers[i]->name) == 0 ||
-        (strlen(name) == n && strncmp(name, lb_workers[i]->name, n) == 0))
-      return lb_workers[i];
+  for (size_t i = 0; lb_worker_all[i]; i++) {
+    size_t n = strlen(lb_worker_all[i]->name) - strlen("-worker");
+    if (strcmp(name, lb_worker_all[i]->name) == 0 ||
+        (strlen(name) == n && strncmp(name, lb_worker_all[i]->name, n) == 0))
+      return lb_worker_all[i];
   }
   return NULL;
 }
@@ -156,11 +156,11 @@ static const lb_worker *infer_kind(const char *path, bool *unreadable)
   if (topics && config_setting_is_aggregate(topics) && config_setting_length(topics) > 0)
     first = config_setting_get_string_elem(topics, 0);
   config_lookup_string(&lc, "kafka.group_id", &group);
-  for (size_t i = 0; first && lb_workers[i] && !k; i++)
-    if (strcmp(first, lb_workers[i]->default_topic) == 0)
-      k = lb_workers[i];
+  for (size_t i = 0; first && lb_worker_all[i] && !k; i++)
+    if (strcmp(first, lb_worker_all[i]->default_topic) == 0)
+      k = lb_worker_all[i];
   if (!k && first && group)
-    k = lb_workers[0];
+    k = lb_worker_all[0];
 out:
   config_destroy(&lc);
   return k;
@@ -210,7 +210,7 @@ static void on_stop_signal(int sig)
 static bool decode(const rd_kafka_message_t *m, lb_dlq_record *rec)
 {
   lb_dlq_raw raw;
-  lb_dlq_raw_from_message(&raw, m);
+  lb_dlq_reader_raw_from_message(&raw, m);
   if (lb_dlq_record_decode(rec, &raw) != LB_E_OK) {
     lb_log(LB_LOG_ERROR, "out of memory decoding a dead letter, stopping",
            LB_I("dlq_partition", m->partition), LB_I("dlq_offset", m->offset));
@@ -762,7 +762,7 @@ int main(int argc, char **argv)
     goto out_filter;
   }
   if (!k)
-    k = lb_workers[0]; /* the file cannot be read: the load says so */
+    k = lb_worker_all[0]; /* the file cannot be read: the load says so */
   /* Kafka only: the integrations' credentials are never resolved (support
    * runs this with no customer secret); Kafka's own are. */
   lb_config_defaults defaults = {.worker = k->name, .default_topic = k->default_topic,
