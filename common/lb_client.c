@@ -861,3 +861,10 @@ uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok)
 {
   return lb_tokens_fetches(c->tokens, index, ok);
 }
+
+void lb_client_set_rate_share(lb_client *c, double share)
+{
+  int64_t now = lb_time_mono_ms();
+  for (size_t i = 0; i < c->nlanes; i++)
+    lb_ratelimit_set_share(&c->lanes[i].bucket, share, now);
+}

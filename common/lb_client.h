@@ -93,6 +93,11 @@ void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd);
 /* Deliveries not yet finished. */
 size_t lb_client_pending(const lb_client *c);
 
+/* This member's share of every integration's rate limit (the source
+ * partitions it holds over all of them; see lb_ratelimit_set_share), from
+ * now on. */
+void lb_client_set_rate_share(lb_client *c, double share);
+
 /* Token fetches so far for integration `index` (ok or failed). */
 uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok);
 

@@ -2,17 +2,10 @@
 
 #include <math.h>
 
-#define BURST_MS 10000.0
-
-void lb_ratelimit_init(lb_ratelimit *b, int per_minute, int64_t now_ms)
-{
-  *b = (lb_ratelimit){.last_ms = now_ms};
-  if (per_minute <= 0)
-    return;
-  b->per_ms = per_minute / 60000.0;
-  b->capacity = fmax(1.0, floor(b->per_ms * BURST_MS));
-  b->tokens = b->capacity;
-}
+/* The burst: a tenth of the minute's quota. */
+#define BURST_FRACTION 0.1
+/* With no share, when to ask again (the share changes at a rebalance). */
+#define NO_SHARE_WAIT_MS 1000
 
 static void refill(lb_ratelimit *b, int64_t now_ms)
 {
@@ -22,12 +15,45 @@ static void refill(lb_ratelimit *b, int64_t now_ms)
   }
 }
 
+static void apply_share(lb_ratelimit *b)
+{
+  double per_minute = b->per_minute * b->share;
+  b->per_ms = per_minute / 60000.0;
+  b->capacity = fmax(1.0, floor(per_minute * BURST_FRACTION));
+  b->tokens = fmin(b->tokens, b->capacity);
+}
+
+void lb_ratelimit_init(lb_ratelimit *b, int per_minute, int64_t now_ms)
+{
+  *b = (lb_ratelimit){.last_ms = now_ms, .share = 1.0};
+  if (per_minute <= 0)
+    return;
+  b->per_minute = per_minute;
+  b->tokens = INFINITY;
+  apply_share(b);
+}
+
+void lb_ratelimit_set_share(lb_ratelimit *b, double share, int64_t now_ms)
+{
+  if (!(share > 0))
+    share = 0; /* NaN too */
+  if (share > 1)
+    share = 1;
+  if (b->per_minute > 0)
+    refill(b, now_ms); /* what was earned at the old rate */
+  b->share = share;
+  if (b->per_minute > 0)
+    apply_share(b);
+}
+
 int64_t lb_ratelimit_take(lb_ratelimit *b, int64_t now_ms)
 {
   if (now_ms < b->blocked_until_ms)
     return b->blocked_until_ms - now_ms;
-  if (b->per_ms == 0)
+  if (b->per_minute == 0)
     return 0;
+  if (b->per_ms == 0)
+    return NO_SHARE_WAIT_MS;
   refill(b, now_ms);
   if (b->tokens >= 1.0) {
     b->tokens -= 1.0;
