@@ -22,8 +22,7 @@ typedef struct {
 } lb_list;
 
 /* The `type` whose member `member` is at `ptr` (not NULL). */
-#define LB_CONTAINER_OF(ptr, type, member) \
-  ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define LB_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void *lb_list_entry_(lb_list_node *n, size_t offset)
 {
@@ -38,13 +37,13 @@ static inline void *lb_list_entry_(lb_list_node *n, size_t offset)
 
 /* Head to tail; `var` is a `type *` declared by the loop. The body must not
  * unlink `var`. */
-#define LB_LIST_EACH(type, var, list, member) \
+#define LB_LIST_EACH(type, var, list, member)                                                      \
   for (type *var = LB_LIST_FIRST(list, type, member); var; var = LB_LIST_NEXT(var, type, member))
 
 /* Head to tail; the body may unlink or free `var` (no other element). */
-#define LB_LIST_EACH_SAFE(type, var, list, member)                            \
-  for (type *var = LB_LIST_FIRST(list, type, member),                         \
-            *var##_next_ = var ? LB_LIST_NEXT(var, type, member) : NULL;      \
+#define LB_LIST_EACH_SAFE(type, var, list, member)                                                 \
+  for (type *var = LB_LIST_FIRST(list, type, member),                                              \
+            *var##_next_ = var ? LB_LIST_NEXT(var, type, member) : NULL;                           \
        var; var = var##_next_, var##_next_ = var ? LB_LIST_NEXT(var, type, member) : NULL)
 
 static inline void lb_list_init(lb_list *l)

@@ -19,8 +19,8 @@ typedef struct lb_order_key lb_order_key;
 
 /* Zeroed: in no chain. Only lb_order touches the fields. */
 typedef struct {
-  lb_list_node link;  /* in its key's chain */
-  lb_order_key *key;  /* the chain it is in; NULL: none */
+  lb_list_node link; /* in its key's chain */
+  lb_order_key *key; /* the chain it is in; NULL: none */
 } lb_order_node;
 
 /* NULL when out of memory. */

@@ -13,13 +13,13 @@ void lb_table_init(lb_table *t, size_t max_buckets)
   size_t cap = 1;
   while (cap * 2 <= max_buckets && cap < LB_TABLE_MAX_BUCKETS)
     cap *= 2;
-  *t = (lb_table){.max_buckets = max_buckets ? cap : 0};
+  *t = (lb_table){ .max_buckets = max_buckets ? cap : 0 };
 }
 
 void lb_table_release(lb_table *t)
 {
   free(t->buckets);
-  *t = (lb_table){.max_buckets = t->max_buckets};
+  *t = (lb_table){ .max_buckets = t->max_buckets };
 }
 
 static size_t cap_of(const lb_table *t)

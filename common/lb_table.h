@@ -29,7 +29,7 @@ typedef struct lb_table_node {
 typedef struct {
   lb_table_node **buckets; /* NULL: one bucket, `one` */
   lb_table_node *one;
-  size_t nbuckets;    /* 0 while `one` is the bucket */
+  size_t nbuckets; /* 0 while `one` is the bucket */
   size_t count;
   size_t max_buckets; /* 0: LB_TABLE_MAX_BUCKETS */
 } lb_table;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static size_t values(const lb_list *l, int *out, size_t max)
 {
   size_t n = 0;
   const lb_list_node *prev = NULL;
-  LB_LIST_EACH(elem, e, l, a) {
+  LB_LIST_EACH (elem, e, l, a) {
     assert_ptr_equal(e->a.prev, prev);
     prev = &e->a;
     assert_true(n < max);
@@ -34,14 +35,14 @@ static size_t values(const lb_list *l, int *out, size_t max)
   return n;
 }
 
-#define ASSERT_VALUES(l, ...)                                                  \
-  do {                                                                         \
-    const int want_[] = {__VA_ARGS__};                                         \
-    int got_[64];                                                              \
-    size_t n_ = values((l), got_, 64);                                         \
-    assert_int_equal(n_, sizeof(want_) / sizeof(want_[0]));                    \
-    for (size_t i_ = 0; i_ < n_; i_++)                                         \
-      assert_int_equal(got_[i_], want_[i_]);                                   \
+#define ASSERT_VALUES(l, ...)                                                                      \
+  do {                                                                                             \
+    const int want_[] = { __VA_ARGS__ };                                                           \
+    int got_[64];                                                                                  \
+    size_t n_ = values((l), got_, 64);                                                             \
+    assert_int_equal(n_, sizeof(want_) / sizeof(want_[0]));                                        \
+    for (size_t i_ = 0; i_ < n_; i_++)                                                             \
+      assert_int_equal(got_[i_], want_[i_]);                                                       \
   } while (0)
 
 static void test_push_remove_pop_keep_order(void **state)
@@ -49,8 +50,8 @@ static void test_push_remove_pop_keep_order(void **state)
   (void)state;
   elem e[6];
   for (int i = 0; i < 6; i++)
-    e[i] = (elem){.v = i};
-  lb_list l = {0};
+    e[i] = (elem){ .v = i };
+  lb_list l = { 0 };
   assert_true(lb_list_empty(&l));
   assert_null(lb_list_pop_front(&l));
   assert_null(LB_LIST_FIRST(&l, elem, a));
@@ -96,9 +97,9 @@ static void test_one_element_in_two_lists(void **state)
 {
   (void)state;
   elem e[4];
-  lb_list odd_first = {0}, all = {0};
+  lb_list odd_first = { 0 }, all = { 0 };
   for (int i = 0; i < 4; i++) {
-    e[i] = (elem){.v = i};
+    e[i] = (elem){ .v = i };
     lb_list_push_front(&all, &e[i].b);
   }
   lb_list_push_back(&odd_first, &e[1].a);
@@ -106,7 +107,7 @@ static void test_one_element_in_two_lists(void **state)
   lb_list_push_back(&odd_first, &e[0].a);
   ASSERT_VALUES(&odd_first, 1, 3, 0);
   int n = 3;
-  LB_LIST_EACH(elem, x, &all, b)
+  LB_LIST_EACH (elem, x, &all, b)
     assert_int_equal(x->v, n--);
   assert_int_equal(n, -1);
   /* the container of a node that is not the first member */
@@ -119,15 +120,15 @@ static void test_one_element_in_two_lists(void **state)
 static void test_safe_iteration_while_removing(void **state)
 {
   (void)state;
-  lb_list l = {0};
+  lb_list l = { 0 };
   for (int i = 0; i < 10; i++) {
     elem *e = calloc(1, sizeof(*e));
     assert_non_null(e);
     e->v = i;
     lb_list_push_back(&l, &e->a);
   }
-  lb_list gone = {0};
-  LB_LIST_EACH_SAFE(elem, e, &l, a) {
+  lb_list gone = { 0 };
+  LB_LIST_EACH_SAFE (elem, e, &l, a) {
     if (e->v % 2 == 0) {
       lb_list_remove(&l, &e->a);
       lb_list_push_back(&gone, &e->a);
@@ -137,7 +138,7 @@ static void test_safe_iteration_while_removing(void **state)
   ASSERT_VALUES(&gone, 0, 2, 4, 6, 8);
   lb_list_concat(&l, &gone);
   size_t freed = 0;
-  LB_LIST_EACH_SAFE(elem, e, &l, a) {
+  LB_LIST_EACH_SAFE (elem, e, &l, a) {
     lb_list_remove(&l, &e->a);
     free(e); /* the walk reads nothing of it after */
     freed++;
@@ -152,8 +153,8 @@ static void test_concat(void **state)
   (void)state;
   elem e[5];
   for (int i = 0; i < 5; i++)
-    e[i] = (elem){.v = i};
-  lb_list a = {0}, b = {0};
+    e[i] = (elem){ .v = i };
+  lb_list a = { 0 }, b = { 0 };
   lb_list_concat(&a, &b); /* both empty */
   assert_true(lb_list_empty(&a));
   lb_list_push_back(&b, &e[0].a);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdbool.h>
@@ -27,8 +28,8 @@ void *__wrap_malloc(size_t size)
 
 typedef struct {
   lb_order_node node;
-  int key;  /* index of its key */
-  int seq;  /* place among the items of its key */
+  int key; /* index of its key */
+  int seq; /* place among the items of its key */
   bool running, finished;
 } item;
 
@@ -39,7 +40,7 @@ static item *of(lb_order_node *n)
 
 static const char *key_name(int k, char *buf, size_t len)
 {
-  snprintf(buf, len, "integ\x1f" "course-%d", k);
+  snprintf(buf, len, "integ\037course-%d", k);
   return buf;
 }
 
@@ -70,8 +71,9 @@ static void test_order_kept_per_key(void **state)
   (void)state;
   lb_order *o = lb_order_new();
   assert_non_null(o);
-  item a[4] = {{.key = 1, .seq = 0}, {.key = 1, .seq = 1}, {.key = 1, .seq = 2},
-               {.key = 1, .seq = 3}};
+  item a[4] = {
+    { .key = 1, .seq = 0 }, { .key = 1, .seq = 1 }, { .key = 1, .seq = 2 }, { .key = 1, .seq = 3 }
+  };
   assert_true(enqueue(o, &a[0]));
   assert_false(enqueue(o, &a[1]));
   assert_false(enqueue(o, &a[2]));
@@ -92,7 +94,8 @@ static void test_independent_keys(void **state)
 {
   (void)state;
   lb_order *o = lb_order_new();
-  item a1 = {.key = 1}, a2 = {.key = 1}, b1 = {.key = 2}, b2 = {.key = 2}, c1 = {.key = 3};
+  item a1 = { .key = 1 }, a2 = { .key = 1 }, b1 = { .key = 2 }, b2 = { .key = 2 },
+       c1 = { .key = 3 };
   assert_true(enqueue(o, &a1));
   assert_true(enqueue(o, &b1)); /* another key does not wait for a1 */
   assert_false(enqueue(o, &a2));
@@ -117,21 +120,21 @@ static void test_key_forgotten_and_copied(void **state)
 {
   (void)state;
   lb_order *o = lb_order_new();
-  char key[32] = "acme\x1f" "course-7";
-  item x = {0}, y = {0}, z = {0};
+  char key[32] = "acme\037course-7";
+  item x = { 0 }, y = { 0 }, z = { 0 };
   assert_true(lb_order_enqueue(o, &x.node, key));
   memset(key, 'q', sizeof(key) - 1); /* the caller's buffer changes */
-  assert_false(lb_order_enqueue(o, &y.node, "acme\x1f" "course-7"));
+  assert_false(lb_order_enqueue(o, &y.node, "acme\037course-7"));
   assert_ptr_equal(lb_order_done(o, &x.node), &y.node);
   assert_null(lb_order_done(o, &y.node));
   assert_int_equal(lb_order_keys(o), 0);
-  assert_true(lb_order_enqueue(o, &z.node, "acme\x1f" "course-7"));
+  assert_true(lb_order_enqueue(o, &z.node, "acme\037course-7"));
   assert_int_equal(lb_order_keys(o), 1);
   assert_null(lb_order_done(o, &z.node));
   assert_int_equal(lb_order_keys(o), 0);
   /* a node in no chain (never enqueued, or done already) */
   assert_null(lb_order_done(o, &z.node));
-  item never = {0};
+  item never = { 0 };
   assert_null(lb_order_done(o, &never.node));
   lb_order_destroy(o);
 }
@@ -142,7 +145,7 @@ static void test_waiting_item_given_up(void **state)
 {
   (void)state;
   lb_order *o = lb_order_new();
-  item a[4] = {{.key = 5}, {.key = 5}, {.key = 5}, {.key = 5}};
+  item a[4] = { { .key = 5 }, { .key = 5 }, { .key = 5 }, { .key = 5 } };
   for (int i = 0; i < 4; i++)
     assert_int_equal(enqueue(o, &a[i]), i == 0);
   assert_null(lb_order_done(o, &a[1].node)); /* the middle */
@@ -161,7 +164,7 @@ static void test_no_memory_for_a_key(void **state)
 {
   (void)state;
   lb_order *o = lb_order_new();
-  item a = {.key = 9}, b = {.key = 9}, c = {.key = 9};
+  item a = { .key = 9 }, b = { .key = 9 }, c = { .key = 9 };
   fail_malloc = true;
   bool now = enqueue(o, &a);
   fail_malloc = false;
@@ -184,7 +187,7 @@ static void test_destroy_with_keys(void **state)
   lb_order *o = lb_order_new();
   item it[100];
   for (int i = 0; i < 100; i++) {
-    it[i] = (item){.key = i % 7};
+    it[i] = (item){ .key = i % 7 };
     enqueue(o, &it[i]);
   }
   assert_int_equal(lb_order_keys(o), 7);
@@ -218,7 +221,7 @@ static void test_ten_thousand_keys(void **state)
   for (int s = 0; s < PER; s++) {
     for (int k = 0; k < KEYS; k++) {
       item *x = &it[s * KEYS + k];
-      *x = (item){.key = k, .seq = s};
+      *x = (item){ .key = k, .seq = s };
       if (enqueue(o, x)) {
         assert_int_equal(x->seq, 0);
         running[nrunning++] = x;
@@ -261,12 +264,9 @@ static void test_ten_thousand_keys(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_order_kept_per_key),
-    cmocka_unit_test(test_independent_keys),
-    cmocka_unit_test(test_key_forgotten_and_copied),
-    cmocka_unit_test(test_waiting_item_given_up),
-    cmocka_unit_test(test_no_memory_for_a_key),
-    cmocka_unit_test(test_destroy_with_keys),
+    cmocka_unit_test(test_order_kept_per_key),       cmocka_unit_test(test_independent_keys),
+    cmocka_unit_test(test_key_forgotten_and_copied), cmocka_unit_test(test_waiting_item_given_up),
+    cmocka_unit_test(test_no_memory_for_a_key),      cmocka_unit_test(test_destroy_with_keys),
     cmocka_unit_test(test_ten_thousand_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

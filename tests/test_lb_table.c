@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdbool.h>
@@ -48,18 +49,18 @@ static bool is_pow2(size_t n)
 static void test_insert_find_remove(void **state)
 {
   (void)state;
-  lb_table t = {0}; /* a zeroed table is empty, with the default cap */
-  elem e[3] = {{.key = "acme\x1f" "course-1", .v = 1},
-               {.key = "acme\x1f" "course-2", .v = 2},
-               {.key = "globex\x1f" "course-1", .v = 3}};
-  assert_null(find(&t, "acme\x1f" "course-1"));
+  lb_table t = { 0 }; /* a zeroed table is empty, with the default cap */
+  elem e[3] = { { .key = "acme\037course-1", .v = 1 },
+                { .key = "acme\037course-2", .v = 2 },
+                { .key = "globex\037course-1", .v = 3 } };
+  assert_null(find(&t, "acme\037course-1"));
   assert_null(lb_table_first(&t));
   for (int i = 0; i < 3; i++)
     lb_table_insert(&t, &e[i].tn, e[i].key);
   assert_int_equal(lb_table_count(&t), 3);
-  assert_ptr_equal(find(&t, "acme\x1f" "course-2"), &e[1]);
-  assert_ptr_equal(find(&t, "globex\x1f" "course-1"), &e[2]);
-  assert_null(find(&t, "acme\x1f" "course-3"));
+  assert_ptr_equal(find(&t, "acme\037course-2"), &e[1]);
+  assert_ptr_equal(find(&t, "globex\037course-1"), &e[2]);
+  assert_null(find(&t, "acme\037course-3"));
   assert_null(find(&t, "acme")); /* a prefix is another key */
   assert_null(find(&t, ""));
   /* the key is the element's own string, not a copy */
@@ -67,12 +68,12 @@ static void test_insert_find_remove(void **state)
 
   lb_table_remove(&t, &e[1].tn);
   assert_int_equal(lb_table_count(&t), 2);
-  assert_null(find(&t, "acme\x1f" "course-2"));
-  assert_ptr_equal(find(&t, "acme\x1f" "course-1"), &e[0]);
-  assert_ptr_equal(find(&t, "globex\x1f" "course-1"), &e[2]);
+  assert_null(find(&t, "acme\037course-2"));
+  assert_ptr_equal(find(&t, "acme\037course-1"), &e[0]);
+  assert_ptr_equal(find(&t, "globex\037course-1"), &e[2]);
   /* in again, and the others out */
   lb_table_insert(&t, &e[1].tn, e[1].key);
-  assert_ptr_equal(find(&t, "acme\x1f" "course-2"), &e[1]);
+  assert_ptr_equal(find(&t, "acme\037course-2"), &e[1]);
   lb_table_remove(&t, &e[0].tn);
   lb_table_remove(&t, &e[2].tn);
   lb_table_remove(&t, &e[1].tn);
@@ -121,7 +122,7 @@ static void test_cap(void **state)
   (void)state;
   enum { N = 3000 };
   elem *e = make(N);
-  const size_t caps[][2] = {{16, 16}, {100, 64}, {4, 4}, {1, 1}};
+  const size_t caps[][2] = { { 16, 16 }, { 100, 64 }, { 4, 4 }, { 1, 1 } };
   for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
     lb_table t;
     lb_table_init(&t, caps[c][0]);
@@ -161,7 +162,7 @@ static void test_keys_colliding_in_one_bucket(void **state)
   assert_non_null(e);
   /* filler so the table has 1024 buckets */
   elem *fill = make(700);
-  lb_table t = {0};
+  lb_table t = { 0 };
   for (size_t i = 0; i < 700; i++)
     lb_table_insert(&t, &fill[i].tn, fill[i].key);
   assert_int_equal(lb_table_buckets(&t), 1024);
@@ -188,7 +189,7 @@ static void test_keys_colliding_in_one_bucket(void **state)
     assert_ptr_equal(find(&t, e[i].key), &e[i]);
   /* out: the chain's head (the last inserted), the first of them, one
    * in the middle */
-  size_t gone[] = {N - 1, 0, N / 2};
+  size_t gone[] = { N - 1, 0, N / 2 };
   for (size_t g = 0; g < 3; g++) {
     lb_table_remove(&t, &e[gone[g]].tn);
     for (size_t i = 0; i < N; i++) {
@@ -227,7 +228,7 @@ static void test_iteration(void **state)
   lb_table t;
   lb_table_init(&t, 256);
   /* one bucket, then 8, ..., then past the cap */
-  const size_t sizes[] = {1, 2, 8, 9, 100, 256, 257, N};
+  const size_t sizes[] = { 1, 2, 8, 9, 100, 256, 257, N };
   size_t have = 0;
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
     for (; have < sizes[s]; have++)
