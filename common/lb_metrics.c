@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_list.h"
 #include "lb_strbuf.h"
 
 #define NBUCKETS 12
@@ -14,25 +15,25 @@
 static const double bounds[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                         0.5,   1,    2.5,   5,    10,  30};
 
-typedef struct series {
-  struct series *next;
+typedef struct {
+  lb_list_node link; /* in its family's series, first created first */
   char *labels;
   double value; /* counter/gauge; histogram: sum */
   uint64_t count;
   uint64_t buckets[NBUCKETS];
 } series;
 
-typedef struct family {
-  struct family *next;
+typedef struct {
+  lb_list_node link; /* in families, in declaration order */
   char *name;
   char *help;
   lb_metric_type type;
-  series *head;
+  lb_list series;
 } family;
 
 struct lb_metrics {
   pthread_mutex_t lock;
-  family *families;
+  lb_list families;
 };
 
 lb_metrics *lb_metrics_new(void)
@@ -43,27 +44,25 @@ lb_metrics *lb_metrics_new(void)
   return m;
 }
 
-static void free_series(series *s)
+/* Frees every series of l; l is empty after. */
+static void free_series(lb_list *l)
 {
-  while (s) {
-    series *next = s->next;
+  LB_LIST_EACH_SAFE(series, s, l, link) {
     free(s->labels);
     free(s);
-    s = next;
   }
+  lb_list_init(l);
 }
 
 void lb_metrics_destroy(lb_metrics *m)
 {
   if (!m)
     return;
-  for (family *f = m->families; f;) {
-    family *next = f->next;
-    free_series(f->head);
+  LB_LIST_EACH_SAFE(family, f, &m->families, link) {
+    free_series(&f->series);
     free(f->name);
     free(f->help);
     free(f);
-    f = next;
   }
   pthread_mutex_destroy(&m->lock);
   free(m);
@@ -71,7 +70,7 @@ void lb_metrics_destroy(lb_metrics *m)
 
 static family *find_family(lb_metrics *m, const char *name)
 {
-  for (family *f = m->families; f; f = f->next)
+  LB_LIST_EACH(family, f, &m->families, link)
     if (strcmp(f->name, name) == 0)
       return f;
   return NULL;
@@ -86,10 +85,7 @@ void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
     if (f && (f->name = strdup(name)) && (f->help = strdup(help))) {
       f->type = type;
       /* keep declaration order for a stable exposition */
-      family **tail = &m->families;
-      while (*tail)
-        tail = &(*tail)->next;
-      *tail = f;
+      lb_list_push_back(&m->families, &f->link);
     } else if (f) {
       free(f->name);
       free(f);
@@ -104,18 +100,15 @@ static series *get_series(lb_metrics *m, const char *name, const char *labels)
   family *f = find_family(m, name);
   if (!f)
     return NULL;
-  series **tail = &f->head;
-  for (series *s = f->head; s; s = s->next) {
+  LB_LIST_EACH(series, s, &f->series, link)
     if (strcmp(s->labels, labels) == 0)
       return s;
-    tail = &s->next;
-  }
   series *s = calloc(1, sizeof(*s));
   if (!s || !(s->labels = strdup(labels))) {
     free(s);
     return NULL;
   }
-  *tail = s;
+  lb_list_push_back(&f->series, &s->link);
   return s;
 }
 
@@ -156,10 +149,8 @@ void lb_metrics_clear(lb_metrics *m, const char *name)
 {
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
-  if (f) {
-    free_series(f->head);
-    f->head = NULL;
-  }
+  if (f)
+    free_series(&f->series);
   pthread_mutex_unlock(&m->lock);
 }
 
@@ -168,9 +159,11 @@ double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
   double v = 0;
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
-  for (series *s = f ? f->head : NULL; s; s = s->next)
-    if (strcmp(s->labels, labels) == 0)
-      v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+  if (f) {
+    LB_LIST_EACH(series, s, &f->series, link)
+      if (strcmp(s->labels, labels) == 0)
+        v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+  }
   pthread_mutex_unlock(&m->lock);
   return v;
 }
@@ -213,10 +206,10 @@ char *lb_metrics_render(lb_metrics *m)
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
   pthread_mutex_lock(&m->lock);
-  for (family *f = m->families; f; f = f->next) {
+  LB_LIST_EACH(family, f, &m->families, link) {
     lb_strbuf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
                       f->name, types[f->type]);
-    for (series *s = f->head; s; s = s->next) {
+    LB_LIST_EACH(series, s, &f->series, link) {
       const char *sep = *s->labels ? "," : "";
       if (f->type != LB_HISTOGRAM) {
         lb_strbuf_appendf(&b, *s->labels ? "%s{%s} " : "%s%s ", f->name, s->labels);
