@@ -317,7 +317,8 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
     /* without Retry-After (or with 0, or a date already past) the whole
      * lane still pauses */
     int64_t after = lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms());
-    lb_ratelimit_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
+    lb_ratelimit_block_until(&l->bucket, now,
+                             now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
 
