@@ -481,16 +481,6 @@ static size_t size_cap(const lb_engine *e, const msg *m, const dlv *d)
   return cap && cap < e->record_max ? cap : e->record_max;
 }
 
-/* At most n bytes of s, not ending inside a UTF-8 sequence. */
-static size_t utf8_floor(const unsigned char *s, size_t len, size_t n)
-{
-  if (n >= len)
-    return len;
-  while (n > 0 && (s[n] & 0xC0) == 0x80)
-    n--;
-  return n;
-}
-
 /* The headers of a parked record (<topic>.retry). New. */
 static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const dlv *d)
 {
@@ -649,7 +639,7 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
       dropped = true;
     }
     pr->truncated = true;
-    pr->kept_bytes = utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
+    pr->kept_bytes = lb_strbuf_utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
     vlen = pr->kept_bytes;
     /* written again with the marks of the cut after the contract's headers */
     f.value_truncated = true;
