@@ -1,12 +1,15 @@
 #include "lb_config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libconfig.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lb_connector.h"
 #include "lb_secret.h"
@@ -834,6 +837,79 @@ void lb_config_release(lb_config *cfg)
   *cfg = (lb_config){0};
 }
 
+/* Why libconfig could not read the file into lc, as one report line. */
+static void read_error(const config_t *lc, const char *path, lb_strbuf *out)
+{
+  if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+    lb_strbuf_appendf(out, "%s:0: (file): cannot read the file\n", path);
+  else
+    lb_strbuf_appendf(out, "%s:%d: (syntax): %s\n",
+                      config_error_file(lc) ? config_error_file(lc) : path,
+                      config_error_line(lc), config_error_text(lc));
+}
+
+/* libconfig's verdict on the file: nothing when it reads it, else the
+ * line lb_config_load writes. */
+static void syntax_verdict(const char *path, lb_strbuf *out)
+{
+  config_t lc;
+  config_init(&lc);
+  if (config_read_file(&lc, path) != CONFIG_TRUE)
+    read_error(&lc, path, out);
+  config_destroy(&lc);
+}
+
+lb_err lb_config_syntax_check(const char *path, char **ret_errors)
+{
+  int fds[2];
+  *ret_errors = NULL;
+  if (pipe(fds) != 0)
+    return LB_E_IO;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return LB_E_IO;
+  }
+  if (pid == 0) {
+    /* the child: what it leaks ends with it (_exit: nothing of the
+     * parent's atexit handlers or stdio buffers runs here) */
+    close(fds[0]);
+    lb_strbuf v;
+    lb_strbuf_init(&v, 4096);
+    syntax_verdict(path, &v);
+    size_t off = 0;
+    while (off < v.len) {
+      ssize_t n = write(fds[1], v.buf + off, v.len - off);
+      if (n <= 0)
+        break;
+      off += (size_t)n;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  lb_strbuf got;
+  lb_strbuf_init(&got, 4096);
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+    if (n > 0)
+      lb_strbuf_append_len(&got, buf, (size_t)n);
+    else if (errno != EINTR)
+      break;
+  }
+  close(fds[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (got.len == 0) {
+    lb_strbuf_release(&got);
+    return LB_E_OK;
+  }
+  *ret_errors = lb_strbuf_detach(&got);
+  return LB_E_CONFIG;
+}
+
 lb_err lb_config_load(lb_config *cfg, const char *path,
                       const lb_config_defaults *d, char **ret_errors)
 {
@@ -847,12 +923,7 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
   lb_strbuf_init(&c.errors, 0);
   config_init(&lc);
   if (config_read_file(&lc, path) != CONFIG_TRUE) {
-    if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-      lb_strbuf_appendf(&c.errors, "%s:0: (file): cannot read the file\n", path);
-    else
-      lb_strbuf_appendf(&c.errors, "%s:%d: (syntax): %s\n",
-                        config_error_file(&lc) ? config_error_file(&lc) : path,
-                        config_error_line(&lc), config_error_text(&lc));
+    read_error(&lc, path, &c.errors);
     c.nerrors++;
     goto out;
   }

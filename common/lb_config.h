@@ -163,6 +163,15 @@ typedef struct {
  * "file:line: key: what" into *ret_errors (a new string, free() it). */
 lb_err lb_config_load(lb_config *cfg, const char *path,
                       const lb_config_defaults *defaults, char **ret_errors);
+
+/* Whether libconfig reads the file at `path` (syntax only), read in a
+ * child process: libconfig 1.5 leaks the text of a string its parser
+ * refuses (a file holding only "" leaks a byte; a stray string, its
+ * length), and a daemon that is sent SIGHUP with a broken file, again and
+ * again, must not grow. LB_E_CONFIG with the "file:line: (syntax): why"
+ * line in *ret_errors (new, free() it), as lb_config_load reports it;
+ * LB_E_IO when the child cannot be made. */
+lb_err lb_config_syntax_check(const char *path, char **ret_errors);
 void lb_config_release(lb_config *cfg);
 
 const lb_integration *lb_config_integration(const lb_config *cfg,
