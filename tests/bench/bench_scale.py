@@ -45,6 +45,7 @@ LMS holds every record, no dead letter) and no secret shows in
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -385,6 +386,8 @@ try:
         results[n] = (run_completions(n, env), run_catalog(n, env))
 finally:
     E.close()
+# the logs stay after a failure; after a run, nothing (secret files included)
+shutil.rmtree(E.dir)
 
 rows = [  # label, (worker 0 completion / 1 catalog, key), format
     ("--check-config (s)", (0, "check"), "{:.3f}"),
