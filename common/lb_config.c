@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lb_connector.h"
+#include "lb_hash.h"
 #include "lb_secret.h"
 #include "lb_strbuf.h"
 #include "lb_url.h"
@@ -777,6 +778,99 @@ static void check_cross(ctx *c, const config_setting_t *root, lb_config *cfg)
   }
 }
 
+/* ---- the index (lb_config.h) ----
+ * Open addressing: a slot holds an integration's position + 1 (0: empty),
+ * with at least twice as many slots as integrations. */
+struct lb_config_index {
+  size_t mask;      /* slots - 1 */
+  size_t *by_id;    /* an integration by its id */
+  size_t *by_org;   /* each organization's first integration */
+  size_t *run_at;   /* [first] where its organization's run starts in members */
+  size_t *run_len;  /* [first] how many integrations the run has */
+  size_t *members;  /* integrations grouped by organization, the file's order within */
+  size_t *pub;      /* catalog.public true, the file's order */
+  size_t npub;
+};
+
+static void index_free(struct lb_config_index *x)
+{
+  if (!x)
+    return;
+  free(x->by_id);
+  free(x->by_org);
+  free(x->run_at);
+  free(x->run_len);
+  free(x->members);
+  free(x->pub);
+  free(x);
+}
+
+/* The slot of `key` in x->by_org (org) or x->by_id: where the integration
+ * with that organization or id is, or the empty slot where it would go. */
+static size_t index_probe(const struct lb_config_index *x, const lb_integration *ins, bool org,
+                          const char *key)
+{
+  const size_t *slots = org ? x->by_org : x->by_id;
+  size_t s = (size_t)lb_hash_str(key) & x->mask;
+  while (slots[s]) {
+    const lb_integration *in = &ins[slots[s] - 1];
+    if (strcmp(org ? in->organization : in->id, key) == 0)
+      break;
+    s = (s + 1) & x->mask;
+  }
+  return s;
+}
+
+/* Builds cfg->index from a configuration loaded without errors. */
+static lb_err index_build(lb_config *cfg)
+{
+  size_t n = cfg->nintegrations, slots = 16;
+  while (slots < 2 * n)
+    slots *= 2;
+  struct lb_config_index *x = calloc(1, sizeof(*x));
+  size_t *first = calloc(n + 1, sizeof(size_t)), *next = calloc(n + 1, sizeof(size_t));
+  lb_err rc = LB_E_NOMEM;
+  if (!x || !first || !next)
+    goto out;
+  x->mask = slots - 1;
+  x->by_id = calloc(slots, sizeof(size_t));
+  x->by_org = calloc(slots, sizeof(size_t));
+  x->run_at = calloc(n + 1, sizeof(size_t));
+  x->run_len = calloc(n + 1, sizeof(size_t));
+  x->members = calloc(n + 1, sizeof(size_t));
+  x->pub = calloc(n + 1, sizeof(size_t));
+  if (!x->by_id || !x->by_org || !x->run_at || !x->run_len || !x->members || !x->pub)
+    goto out;
+  const lb_integration *ins = cfg->integrations;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = index_probe(x, ins, false, ins[i].id);
+    x->by_id[s] = i + 1; /* ids are unique in a loaded file */
+    s = index_probe(x, ins, true, ins[i].organization);
+    if (!x->by_org[s])
+      x->by_org[s] = i + 1;
+    first[i] = x->by_org[s] - 1;
+    x->run_len[first[i]]++;
+    if (ins[i].catalog_public)
+      x->pub[x->npub++] = i;
+  }
+  for (size_t i = 0, at = 0; i < n; i++) {
+    if (first[i] == i) {
+      x->run_at[i] = next[i] = at;
+      at += x->run_len[i];
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    x->members[next[first[i]]++] = i;
+  cfg->index = x;
+  x = NULL; /* now owned by cfg */
+  rc = LB_E_OK;
+out:
+  index_free(x);
+  free(first);
+  free(next);
+  return rc;
+}
+
 static void integration_release(lb_integration *in)
 {
   const lb_connector *k = in->conn_data ? lb_connector_of(in->type) : NULL;
@@ -834,6 +928,7 @@ void lb_config_release(lb_config *cfg)
   for (size_t i = 0; i < cfg->nintegrations; i++)
     integration_release(&cfg->integrations[i]);
   free(cfg->integrations);
+  index_free(cfg->index);
   *cfg = (lb_config){0};
 }
 
@@ -937,6 +1032,8 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
   load_observability(&c, root, cfg);
   load_integrations(&c, root, cfg, d);
   check_cross(&c, root, cfg);
+  if (!c.nerrors && !c.nomem && index_build(cfg) != LB_E_OK)
+    c.nomem = true;
 out:
   config_destroy(&lc);
   if (c.nomem) {
@@ -957,10 +1054,39 @@ out:
 const lb_integration *lb_config_integration(const lb_config *cfg,
                                             const char *id)
 {
+  const struct lb_config_index *x = cfg->index;
+  if (id && x) {
+    size_t s = index_probe(x, cfg->integrations, false, id);
+    return x->by_id[s] ? &cfg->integrations[x->by_id[s] - 1] : NULL;
+  }
   for (size_t i = 0; id && i < cfg->nintegrations; i++)
     if (strcmp(cfg->integrations[i].id, id) == 0)
       return &cfg->integrations[i];
   return NULL;
+}
+
+const size_t *lb_config_by_organization(const lb_config *cfg, const char *org, size_t *n)
+{
+  const struct lb_config_index *x = cfg->index;
+  if (!x) {
+    *n = cfg->nintegrations;
+    return NULL;
+  }
+  size_t s = org ? index_probe(x, cfg->integrations, true, org) : 0;
+  if (!org || !x->by_org[s]) {
+    *n = 0;
+    return NULL;
+  }
+  size_t first = x->by_org[s] - 1;
+  *n = x->run_len[first];
+  return &x->members[x->run_at[first]];
+}
+
+const size_t *lb_config_public_catalog(const lb_config *cfg, size_t *n)
+{
+  const struct lb_config_index *x = cfg->index;
+  *n = x ? x->npub : cfg->nintegrations;
+  return x && x->npub ? x->pub : NULL;
 }
 
 bool lb_config_property_given(const lb_config *cfg, const char *name)
