@@ -14,7 +14,6 @@ so tests running side by side never meet; elsewhere ns(name) is name.
 Workers started with Env.worker() are given their namespaced default
 topic and group id (topics, group_id) in that case.
 """
-import ctypes
 import json
 import os
 import secrets
@@ -111,15 +110,14 @@ def finish():
     sys.exit(1 if failures else 0)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lb_test_proc import die_with_parent  # noqa: E402
 
-
-def die_with_test():
-    """Popen preexec_fn: the child gets SIGKILL when the test process dies,
-    however it dies (a ctest time-out kills it outright), so a failed test
-    never leaves a sandbox or a worker running."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+# Popen preexec_fn: the child gets SIGKILL when the test process dies,
+# however it dies (a ctest time-out kills it outright), so a failed test
+# never leaves a sandbox or a worker running. The name the e2e and
+# kafka-real tests (and scripts/lib/bench_engine.py) import.
+die_with_test = die_with_parent
 
 
 # ctest and people stop tests with SIGTERM: unwind, so `finally` blocks stop
