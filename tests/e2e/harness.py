@@ -105,6 +105,12 @@ def check(cond, what):
         print("FAIL", what, flush=True)
 
 
+def info(text):
+    """A figure for the closing note (timings, counts): printed, never
+    asserted."""
+    print("INFO", text, flush=True)
+
+
 def finish():
     print(f"{passes} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
@@ -148,6 +154,19 @@ def wait_for(pred, timeout, what, interval=0.2):
             return v
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def settle(read, done, timeout, interval=0.2):
+    """Calls read() until done(value) or `timeout` seconds pass, and returns
+    the last value read either way: the caller checks the fact on it and
+    names the value in its message (a wait_for that raises would end the
+    test without a FAIL line saying what was seen)."""
+    end = time.time() + timeout
+    while True:
+        v = read()
+        if done(v) or time.time() >= end:
+            return v
+        time.sleep(interval)
 
 
 def http(method, url, body=None):
