@@ -456,22 +456,60 @@ integrations = ( {integrations} );
         self.proc = subprocess.Popen([WORKERS[name], "--config", conf], stderr=self.log,
                                      stdout=self.log, env=penv, preexec_fn=die_with_test)
         env.workers.append(self.proc)
-        self.metrics_port = wait_for(self._port, 20, f"{name} start")
+        wait_for(self._port, 20, f"{name} start")
 
-    def _port(self):
-        for line in open(self.log_path):
+    # What the worker's log has said so far, read a piece at a time (_scan):
+    # the port of its latest "consuming" line, and its own first error before
+    # the first one. Class defaults, for a subclass that starts its process
+    # itself (tests/kafka-real/test_sasl_worker.py).
+    _scanned = 0            # bytes of the log read
+    _latest_port = None     # metrics_port of the latest "consuming" line
+    _fixed_port = None      # a port the configuration fixes (set by a subclass)
+    _start_error = None     # the worker's own error line before it consumed
+
+    def _scan(self):
+        with open(self.log_path, "rb") as f:
+            f.seek(self._scanned)
+            data = f.read()
+        whole = data.rfind(b"\n") + 1   # a line being written is read next time
+        self._scanned += whole
+        for line in data[:whole].decode(errors="replace").splitlines():
             try:
                 r = json.loads(line)
             except ValueError:
                 continue
+            if not isinstance(r, dict):
+                continue
             if r.get("msg") == "consuming":
-                return r["metrics_port"]
+                self._latest_port = r["metrics_port"]
             # the worker's own errors; librdkafka's (a broker down) it lives with
-            if r.get("level") == "error" and r.get("msg") != "librdkafka":
-                raise RuntimeError(f"worker failed: {line}")
+            elif (self._latest_port is None and self._start_error is None and
+                  r.get("level") == "error" and r.get("msg") != "librdkafka"):
+                self._start_error = line
+
+    def _port(self):
+        """At start: the port once the worker consumes; raises when it
+        failed first."""
+        self._scan()
+        if self._start_error:
+            raise RuntimeError(f"worker failed: {self._start_error}")
+        if self._latest_port is not None:
+            return self._latest_port
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited {self.proc.returncode}")
         return None
+
+    @property
+    def metrics_port(self):
+        """The observability port of the worker's LATEST "consuming" line: a
+        reload with new Kafka clients, or with another observability.listen,
+        serves /metrics from a new server (with port 0: on another port)."""
+        self._scan()
+        return self._latest_port if self._latest_port is not None else self._fixed_port
+
+    @metrics_port.setter
+    def metrics_port(self, port):
+        self._fixed_port = port
 
     def get(self, path):
         return http("GET", f"http://127.0.0.1:{self.metrics_port}{path}")
