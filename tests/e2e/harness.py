@@ -468,9 +468,12 @@ integrations = ( {integrations} );
     _start_error = None     # the worker's own error line before it consumed
 
     def _scan(self):
-        with open(self.log_path, "rb") as f:
-            f.seek(self._scanned)
-            data = f.read()
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._scanned)
+                data = f.read()
+        except FileNotFoundError:   # not started yet (a subclass fixing its port)
+            return
         whole = data.rfind(b"\n") + 1   # a line being written is read next time
         self._scanned += whole
         for line in data[:whole].decode(errors="replace").splitlines():
