@@ -34,7 +34,8 @@ text = "Invalid user identifier: the user zoe@acme.example is not known to this 
 got = fmt.shorten(text, 40)
 check(got.endswith(" …") and text.startswith(got[:-2]) and len(got[:-2]) <= 40 and
       text[len(got[:-2])] == " ", f"shorten: cut between words, an ellipsis after: {got!r}")
-same(fmt.shorten("one, two, three four", 14), "one, two …", "shorten: no comma before the ellipsis")
+same(fmt.shorten("one, two, three four", 14), "one, two …",
+     "shorten: no comma before the ellipsis")
 same(fmt.shorten("x" * 30, 10), "x" * 10 + " …", "shorten: one long word is cut at the limit")
 same(fmt.shorten(None), "", "shorten: None")
 
