@@ -169,6 +169,30 @@ def settle(read, done, timeout, interval=0.2):
         time.sleep(interval)
 
 
+def finished(env, group, topics, workers=(), timeout=120):
+    """Waits until the group's committed offsets of `topics` are at their
+    ends (read anew each time: a parked record makes the retry topic grow)
+    and no worker in `workers` has a delivery in flight. The commit never
+    passes an unfinished record, so from then on the LMS and the
+    dead-letter topic hold all there will be: a check of "nothing more
+    came" reads them without sleeping first. Returns True, or False after
+    `timeout` seconds (the caller's checks then say what is missing)."""
+    def done():
+        for t in topics:
+            end = env.end_offsets(t)
+            got = env.committed(group, t, sorted(end))
+            # a partition that never had a record has no commit (-1)
+            if any(got.get(p, -1) != n and not (n == 0 and got.get(p, -1) == -1)
+                   for p, n in end.items()):
+                return False
+        return all(w.metric("lmsbridge_inflight") == 0 for w in workers)
+    try:
+        wait_for(done, timeout, "every record finished", interval=0.5)
+        return True
+    except TimeoutError:
+        return False
+
+
 def http(method, url, body=None):
     data = body.encode() if isinstance(body, str) else body
     req = urllib.request.Request(url, data=data, method=method,

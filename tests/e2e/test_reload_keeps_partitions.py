@@ -17,12 +17,13 @@ import signal
 import socket
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http, ns,
-                     wait_for, wait_progress, worker_config_path)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, http, ns, wait_for, wait_progress, worker_config_path)
 
 SECRET = "e2e-reloadkeep-secret-10"
 TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+GROUP = ns("completion-worker")
 N = 300
 
 
@@ -107,7 +108,7 @@ try:
 
     env.lms_post("/_sandbox/faults", {"tenant": "acme", "latency": None})
     wait_progress(lambda: len(completions("acme")), N, "every event delivered")
-    time.sleep(2)
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [a, b])   # the LMS state is final
     done = completions("acme")
     check(len(done) == N and sum(c["repeats"] for c in done) == 0,
           f"all {N} events delivered, none twice ({len(done)}, "
@@ -164,7 +165,7 @@ try:
     env.produce_many(TOPIC, [(f"i{i}", completion(f"i{i}", "initech", f"i{i}")) for i in range(12)])
     wait_progress(lambda: len(env.state("initech")["degreed"]["completions"]), 12,
                   "the added customer's events after the rejoin")
-    time.sleep(1)
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [a, b])   # the LMS state is final
     got = env.state("initech")["degreed"]["completions"]
     check(len(got) == 12 and sum(c["repeats"] for c in got) == 0,
           f"after the rejoin the group delivers the added customer's 12 events once each "

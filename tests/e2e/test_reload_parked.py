@@ -8,10 +8,9 @@ answers 429 with Retry-After 35 s (past the 30 s parking threshold): its
 completions are parked, consumed back from the retry topic and held; then a
 SIGHUP; then the customer recovers: every completion is delivered, once."""
 import signal
-import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
-                     settle, wait_for)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, ns, settle, wait_for)
 
 SECRET = "e2e-reloadparked-secret-10"
 TOPIC = ns("completion-events")
@@ -55,7 +54,7 @@ try:
     env.lms_post("/_sandbox/faults", {"tenant": "slow", "error_rate": None})
     wait_for(lambda: len(env.state("slow")["degreed"]["completions"]) == N, 120,
              "the parked completions delivered")
-    time.sleep(2)
+    finished(env, ns("completion-worker"), [TOPIC, RETRY], [w])   # the LMS state is final
     done = env.state("slow")["degreed"]["completions"]
     check(len(done) == N and sum(c["repeats"] for c in done) == 0,
           f"after the customer recovers every parked completion is delivered, once ({len(done)})")
