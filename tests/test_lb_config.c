@@ -545,6 +545,38 @@ static void test_kafka_only_leaves_integration_secrets_unresolved(void **state)
   unsetenv("T_KAFKA_PASSWORD");
 }
 
+/* lb_config_property_given: whether the file's kafka.properties names a
+ * librdkafka property (lb_kafka then keeps the file's value over
+ * lmsbridge's own default): by its exact name; none without properties. */
+static void test_property_given(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  const char *p = write_config(
+      "kafka: { brokers = \"127.0.0.1:9092\";\n"
+      "  properties = ( [\"message.max.bytes\", \"2000000\"],\n"
+      "                 [\"allow.auto.create.topics\", \"true\"] ); };\n"
+      "provider: { code = \"datacamp\"; ocn_provider_id = \"DATACAMP\";\n"
+      "  logo_url = \"https://cdn.example.com/logo.png\"; };\n"
+      "integrations = (" DEGREED("") ");\n");
+  if (lb_config_load(&cfg, p, &completion_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_true(lb_config_property_given(&cfg, "message.max.bytes"));
+  assert_true(lb_config_property_given(&cfg, "allow.auto.create.topics"));
+  assert_false(lb_config_property_given(&cfg, "linger.ms"));
+  assert_false(lb_config_property_given(&cfg, "message.max")); /* a prefix names nothing */
+  assert_false(lb_config_property_given(&cfg, "message.max.bytes.x"));
+  lb_config_release(&cfg);
+
+  p = write_config(HEAD "integrations = (" DEGREED("") ");\n");
+  if (lb_config_load(&cfg, p, &completion_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_int_equal(cfg.kafka.nproperties, 0);
+  assert_false(lb_config_property_given(&cfg, "message.max.bytes"));
+  lb_config_release(&cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -557,6 +589,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),
     cmocka_unit_test_setup_teardown(test_kafka_only_leaves_integration_secrets_unresolved, setup,
                                     teardown),
+    cmocka_unit_test_setup_teardown(test_property_given, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,8 +345,6 @@ static void test_configurations(void **state)
                           {"allow.auto.create.topics", "true", NULL}};
   cfg.kafka.properties = mmb;
   cfg.kafka.nproperties = 2;
-  assert_true(lb_config_property_given(&cfg, "message.max.bytes"));
-  assert_false(lb_config_property_given(&cfg, "linger.ms"));
   p = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
   c = lb_kafka_conf_new(&cfg, LB_KAFKA_CONSUMER, err, sizeof(err));
   assert_string_equal(get(p, "message.max.bytes"), "2000000");
