@@ -9,14 +9,19 @@
 
 #include "lb_list.h"
 #include "lb_strbuf.h"
+#include "lb_table.h"
 
 #define NBUCKETS 12
 /* Delivery latency buckets, seconds. */
 static const double bounds[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                         0.5,   1,    2.5,   5,    10,  30};
 
+/* A metric's series are found by their labels, its families by name, in
+ * tables: an update costs the same with 1 integration or 1,000 (a series
+ * per integration and outcome). */
 typedef struct {
   lb_list_node link; /* in its family's series, first created first */
+  lb_table_node by_labels;
   char *labels;
   double value; /* counter/gauge; histogram: sum */
   uint64_t count;
@@ -25,15 +30,18 @@ typedef struct {
 
 typedef struct {
   lb_list_node link; /* in families, in declaration order */
+  lb_table_node by_name;
   char *name;
   char *help;
   lb_metric_type type;
   lb_list series;
+  lb_table series_by_labels;
 } family;
 
 struct lb_metrics {
   pthread_mutex_t lock;
   lb_list families;
+  lb_table families_by_name;
 };
 
 lb_metrics *lb_metrics_new(void)
@@ -44,14 +52,15 @@ lb_metrics *lb_metrics_new(void)
   return m;
 }
 
-/* Frees every series of l; l is empty after. */
-static void free_series(lb_list *l)
+/* Frees every series of f; it has none after. */
+static void free_series(family *f)
 {
-  LB_LIST_EACH_SAFE(series, s, l, link) {
+  lb_table_release(&f->series_by_labels);
+  LB_LIST_EACH_SAFE(series, s, &f->series, link) {
     free(s->labels);
     free(s);
   }
-  lb_list_init(l);
+  lb_list_init(&f->series);
 }
 
 void lb_metrics_destroy(lb_metrics *m)
@@ -59,21 +68,19 @@ void lb_metrics_destroy(lb_metrics *m)
   if (!m)
     return;
   LB_LIST_EACH_SAFE(family, f, &m->families, link) {
-    free_series(&f->series);
+    free_series(f);
     free(f->name);
     free(f->help);
     free(f);
   }
+  lb_table_release(&m->families_by_name);
   pthread_mutex_destroy(&m->lock);
   free(m);
 }
 
 static family *find_family(lb_metrics *m, const char *name)
 {
-  LB_LIST_EACH(family, f, &m->families, link)
-    if (strcmp(f->name, name) == 0)
-      return f;
-  return NULL;
+  return LB_TABLE_ENTRY(lb_table_find(&m->families_by_name, name), family, by_name);
 }
 
 void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
@@ -86,6 +93,7 @@ void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
       f->type = type;
       /* keep declaration order for a stable exposition */
       lb_list_push_back(&m->families, &f->link);
+      lb_table_insert(&m->families_by_name, &f->by_name, f->name);
     } else if (f) {
       free(f->name);
       free(f);
@@ -100,15 +108,16 @@ static series *get_series(lb_metrics *m, const char *name, const char *labels)
   family *f = find_family(m, name);
   if (!f)
     return NULL;
-  LB_LIST_EACH(series, s, &f->series, link)
-    if (strcmp(s->labels, labels) == 0)
-      return s;
-  series *s = calloc(1, sizeof(*s));
+  series *s = LB_TABLE_ENTRY(lb_table_find(&f->series_by_labels, labels), series, by_labels);
+  if (s)
+    return s;
+  s = calloc(1, sizeof(*s));
   if (!s || !(s->labels = strdup(labels))) {
     free(s);
     return NULL;
   }
   lb_list_push_back(&f->series, &s->link);
+  lb_table_insert(&f->series_by_labels, &s->by_labels, s->labels);
   return s;
 }
 
@@ -150,7 +159,7 @@ void lb_metrics_clear(lb_metrics *m, const char *name)
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
   if (f)
-    free_series(&f->series);
+    free_series(f);
   pthread_mutex_unlock(&m->lock);
 }
 
