@@ -49,6 +49,7 @@ struct job {
   bool token_refused;                        /* last failure: credentials */
   bool repeat;                               /* the LMS had it already (409) */
   bool cancelled;
+  bool handing_back; /* on the wire when handed back: ends with this request */
   lb_delivery_status final;
   int64_t not_before_ms;
   int last_status;
@@ -336,7 +337,7 @@ static void step_done(job *j)
     ready_push(&j->c->lanes[j->integ], j);
 }
 
-static void on_response(void *opaque, const lb_http_response *r)
+static void take_response(void *opaque, const lb_http_response *r)
 {
   job *j = opaque;
   lb_client *c = j->c;
@@ -452,6 +453,17 @@ static void on_response(void *opaque, const lb_http_response *r)
     return;
   }
   }
+}
+
+/* A response: a delivery handed back while its request was on the wire
+ * keeps a result that ends it, and ends CANCELLED instead of waiting again
+ * (its next step, a retry, a fresh token). */
+static void on_response(void *opaque, const lb_http_response *r)
+{
+  job *j = opaque;
+  take_response(opaque, r);
+  if (j->handing_back && (j->at == AT_READY || j->at == AT_TOKEN || j->at == AT_TIMER))
+    finish(j, LB_DELIVERY_CANCELLED);
 }
 
 /* ---- sending ---- */
@@ -733,7 +745,9 @@ static job *find_in(const lb_list *l, uint64_t handle)
   return NULL;
 }
 
-void lb_client_cancel(lb_client *c, uint64_t handle)
+/* The unfinished delivery `handle`: waiting (ready, token, timer) or on
+ * the wire; NULL when it has finished or never was. */
+static job *find_job(lb_client *c, uint64_t handle)
 {
   job *j = NULL;
   for (size_t i = 0; !j && i < c->nlanes; i++) {
@@ -744,14 +758,44 @@ void lb_client_cancel(lb_client *c, uint64_t handle)
   for (size_t i = 0; !j && i < c->heap_n; i++)
     if (c->heap[i]->handle == handle)
       j = c->heap[i];
-  if (j) {
+  return j ? j : find_in(&c->wire, handle);
+}
+
+void lb_client_cancel(lb_client *c, uint64_t handle)
+{
+  job *j = find_job(c, handle);
+  if (j && j->at != AT_WIRE)
     finish(j, LB_DELIVERY_CANCELLED);
-    return;
+  else if (j)
+    j->cancelled = true; /* on the wire: it ends when its response arrives */
+}
+
+bool lb_client_hand_back(lb_client *c, uint64_t handle)
+{
+  job *j = find_job(c, handle);
+  if (j && j->at != AT_WIRE)
+    finish(j, LB_DELIVERY_CANCELLED);
+  else if (j)
+    j->handing_back = true;
+  return j && j->at == AT_WIRE;
+}
+
+size_t lb_client_hand_back_all(lb_client *c)
+{
+  size_t on_wire = 0;
+  for (size_t i = 0; i < c->nlanes; i++) {
+    for (job *j; (j = first(&c->lanes[i].ready));)
+      finish(j, LB_DELIVERY_CANCELLED);
+    for (job *j; (j = first(&c->lanes[i].token));)
+      finish(j, LB_DELIVERY_CANCELLED);
   }
-  /* On the wire: it ends when its response arrives. */
-  j = find_in(&c->wire, handle);
-  if (j)
-    j->cancelled = true;
+  while (c->heap_n)
+    finish(c->heap[c->heap_n - 1], LB_DELIVERY_CANCELLED);
+  LB_LIST_EACH(job, j, &c->wire, link) {
+    j->handing_back = true;
+    on_wire++;
+  }
+  return on_wire;
 }
 
 /* Milliseconds until something is due (a timer, a rate-limited lane, a

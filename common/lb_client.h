@@ -86,6 +86,20 @@ lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs
  * the next lb_client_run(). A request on the wire is left to finish. */
 void lb_client_cancel(lb_client *c, uint64_t handle);
 
+/* Hands a delivery back (a stop, a reload, a revoked partition). One that
+ * is not on the wire (waiting for its rate-limit turn, a retry timer, a
+ * token or a concurrency slot) ends at once: its callback runs (CANCELLED)
+ * at the next lb_client_run(). One whose request is on the wire finishes
+ * that request: a result that ends the delivery stands (success, a
+ * refusal, parked, exhausted); one that would have it wait again (its next
+ * step, a retry, a fresh token) ends it CANCELLED instead. True when its
+ * request is on the wire. */
+bool lb_client_hand_back(lb_client *c, uint64_t handle);
+
+/* lb_client_hand_back() for every delivery not finished. Returns the
+ * requests on the wire: what is left to wait for. */
+size_t lb_client_hand_back_all(lb_client *c);
+
 /* Runs for at most max_wait_ms: sends what may go, waits for responses,
  * timers or `extra_fd` (-1: none) becoming readable, calls callbacks. */
 void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd);

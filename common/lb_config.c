@@ -240,7 +240,7 @@ static void take_credential(ctx *c, const config_setting_t *s, const char *key,
 /* librdkafka properties the engine owns: setting them would break its
  * offset handling or duplicate a dedicated setting. */
 static const char *const reserved_properties[] = {
-  "enable.auto.offset.store", "group.id", "bootstrap.servers",
+  "enable.auto.offset.store", "group.id", "group.instance.id", "bootstrap.servers",
   "metadata.broker.list", NULL,
 };
 
@@ -289,7 +289,8 @@ static void load_properties(ctx *c, const config_setting_t *list,
       reserved = reserved || strcmp(name, *r) == 0;
     if (reserved) {
       fail_at(c, line_of(pair), key,
-              "is set by lmsbridge (use kafka.brokers / kafka.group_id)");
+              "is set by lmsbridge (use kafka.brokers / kafka.group_id / "
+              "kafka.group_instance_id)");
       continue;
     }
     if (lb_config_property_given(cfg, name))
@@ -332,8 +333,8 @@ static char *topic_with_suffix(ctx *c, const char *topic, const char *suffix)
 static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
                        const lb_config_defaults *d)
 {
-  static const char *const allowed[] = {"brokers", "group_id", "topics",
-                                        "dlq_topic", "retry_topic",
+  static const char *const allowed[] = {"brokers", "group_id", "group_instance_id",
+                                        "topics", "dlq_topic", "retry_topic",
                                         "properties", NULL};
   const config_setting_t *k = config_setting_get_member(root, "kafka");
   if (!k) {
@@ -350,6 +351,19 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   take_str(c, k, "kafka", "group_id", false, &cfg->kafka.group_id);
   if (cfg->kafka.group_id && !*cfg->kafka.group_id)
     lb_config_fail(c, k, "kafka", "group_id", "must not be empty");
+  /* static membership: a value, or a reference read as the secrets are
+   * ("@env:POD_NAME": each pod its own); not a secret, so not redacted */
+  const char *instance = get_str(c, k, "kafka", "group_instance_id", false);
+  if (instance) {
+    const config_setting_t *s = config_setting_get_member(k, "group_instance_id");
+    take_credential(c, s, "kafka.group_instance_id", instance, false, false,
+                    &cfg->kafka.group_instance_id, &cfg->kafka.group_instance_id_ref);
+    if (cfg->kafka.group_instance_id && !valid_topic_name(cfg->kafka.group_instance_id))
+      fail_at(c, line_of(s), "kafka.group_instance_id",
+              "\"%s\"%s is not a valid group instance id: 1 to 249 letters, digits, '.', "
+              "'_' and '-'", cfg->kafka.group_instance_id,
+              cfg->kafka.group_instance_id_ref ? " (its reference's value)" : "");
+  }
 
   const config_setting_t *topics = config_setting_get_member(k, "topics");
   if (topics) {
@@ -912,6 +926,8 @@ void lb_config_release(lb_config *cfg)
   free(cfg->worker);
   free(cfg->kafka.brokers);
   free(cfg->kafka.group_id);
+  free(cfg->kafka.group_instance_id);
+  free(cfg->kafka.group_instance_id_ref);
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     free(cfg->kafka.topics[i]);
   free(cfg->kafka.topics);
@@ -1138,8 +1154,16 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
   char buf[512];
 
   fprintf(out, "config: %s (%s)\n", cfg->path, cfg->worker);
-  fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n  topics:",
-          cfg->kafka.brokers, cfg->kafka.group_id);
+  fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n", cfg->kafka.brokers,
+          cfg->kafka.group_id);
+  if (cfg->kafka.group_instance_id || cfg->kafka.group_instance_id_ref)
+    fprintf(out, "  group_instance_id: %s%s%s (static membership)\n",
+            cfg->kafka.group_instance_id ? cfg->kafka.group_instance_id : "",
+            cfg->kafka.group_instance_id && cfg->kafka.group_instance_id_ref ? " from " : "",
+            cfg->kafka.group_instance_id_ref ? cfg->kafka.group_instance_id_ref : "");
+  else
+    fprintf(out, "  group_instance_id: - (dynamic membership)\n");
+  fprintf(out, "  topics:");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     fprintf(out, " %s", cfg->kafka.topics[i]);
   fprintf(out, "\n  dlq_topic: %s\n  retry_topic: %s\n", cfg->kafka.dlq_topic,

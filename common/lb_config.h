@@ -105,6 +105,11 @@ typedef struct {
   struct {
     char *brokers;
     char *group_id;
+    /* group.instance.id (static membership, KIP-345), NULL: none; its
+     * reference ("@env:POD_NAME") when it came from one. In kafka-only
+     * mode a reference is only checked: the value stays NULL. */
+    char *group_instance_id;
+    char *group_instance_id_ref;
     char **topics;
     size_t ntopics;
     char *dlq_topic;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,14 @@
  * when it is at most message.max.bytes - BATCH_OVERHEAD. */
 #define BATCH_OVERHEAD 61
 #define RECORD_OVERHEAD 36
+/* After a stop's drain, the final commit and leaving the group take at
+ * least LEAVE_MS, and what is left of the deadline up to LEAVE_MAX_MS:
+ * librdkafka's own waits have no bound (a synchronous commit waits for an
+ * unreachable coordinator; a close waits for a rebalance in progress, for
+ * good at worst, see leave_group). A stop so ends within the deadline plus
+ * LEAVE_MS and the producer's last flush. */
+#define LEAVE_MS 3000
+#define LEAVE_MAX_MS 10000
 /* A broker that refuses a record as too large (a topic whose
  * max.message.bytes is below the producer's limit) gets it again at half
  * the size, down to this; smaller records are refused with a larger one
@@ -164,6 +173,12 @@ struct lb_engine {
   bool reloading;    /* run stopped for a reload: the consumer is not closed */
   bool kept;         /* reconfigured: subscribed and checked already */
   bool closed;       /* the consumer left the group */
+  /* a stop or reload: when its deadline ends and when leaving the group
+   * must be done by (monotonic; 0: not set), and the messages handed back
+   * unfinished since it began */
+  int64_t stop_by, leave_by;
+  size_t handed_back;
+  bool close_stuck;  /* the consumer did not close in time: never destroyed */
 };
 
 /* ---- small helpers ---- */
@@ -355,6 +370,8 @@ static void msg_maybe_finish(lb_engine *e, msg *m)
     cancelled = cancelled || m->dlvs[i].state == D_CANCELLED;
   if (!cancelled && !p->revoked && lb_offsets_done(&p->offs, m->rkm->offset))
     store_offset(e, p);
+  if (cancelled)
+    e->handed_back++;
   e->msgs_in_flight--;
   bool revoked = p->revoked; /* msg_free may free a revoked p */
   msg_free(e, m);
@@ -1225,7 +1242,12 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
 
 static void run_once(lb_engine *e, int wait_ms)
 {
-  lb_client_run(e->client, wait_ms, e->wake[0]);
+  if (e->client) {
+    lb_client_run(e->client, wait_ms, e->wake[0]);
+  } else { /* dropped (a reload that failed): only Kafka to serve */
+    struct pollfd pfd = {.fd = e->wake[0], .events = POLLIN};
+    (void)poll(&pfd, 1, wait_ms);
+  }
   drain_wake(e);
   rd_kafka_poll(e->prk, 0);
 }
@@ -1282,13 +1304,47 @@ static void unbatch(lb_engine *e, dlv *d)
   }
 }
 
-/* Gives the draining partitions' in-flight work until the deadline to
- * finish (storing what does), then cancels the rest: the new owner gets
- * it again. Writes to the DLQ/retry topics in flight are waited for by
- * their messages, which outlive the partition. */
+/* The deliveries of the partitions being handed back that are not on the
+ * wire go back at once: those waiting for their turn on their key, in a
+ * batch, or in the client (for a rate-limit turn, a retry timer, a token,
+ * a concurrency slot); their messages finish unstored, and the group
+ * redelivers them. Requests on the wire are left to finish. `all`: every
+ * partition is handed back (a stop, a reload), and with them the batches
+ * the client holds. Returns the requests on the wire (0 unless `all`). */
+static size_t hand_back_waiting(lb_engine *e, bool all)
+{
+  LB_LIST_EACH(part, p, &e->parts, link) {
+    if (!p->handing_back || p->revoked)
+      continue;
+    LB_LIST_EACH(msg, m, &p->msgs, link) {
+      for (size_t i = 0; i < m->ndlvs; i++) {
+        dlv *d = &m->dlvs[i];
+        if (d->state == D_RUNNING && !d->batched && !all) /* a batch runs to its end */
+          lb_client_hand_back(e->client, d->handle);
+        else if (d->state == D_QUEUED)
+          d->state = D_CANCELLED; /* resolved when its turn on the key comes */
+        else if (d->state == D_BATCHED)
+          unbatch(e, d);
+      }
+    }
+  }
+  size_t on_wire = all ? lb_client_hand_back_all(e->client) : 0;
+  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+    LB_LIST_EACH_SAFE(msg, m, &p->msgs, link)
+      msg_maybe_finish(e, m);
+  }
+  return on_wire;
+}
+
+/* Gives the draining partitions' requests on the wire until the deadline
+ * to finish (storing what does; what waits goes back at once), then
+ * cancels the rest: the new owner gets it again. Writes to the DLQ/retry
+ * topics in flight are waited for by their messages, which outlive the
+ * partition. */
 static void hand_back(lb_engine *e, int timeout_ms)
 {
   release_held(e);
+  hand_back_waiting(e, false);
   int64_t end = lb_time_mono_ms() + timeout_ms;
   while (handing_back_msgs(e) > 0 && lb_time_mono_ms() < end)
     run_once(e, 50);
@@ -1323,6 +1379,42 @@ static void store_all(lb_engine *e)
   LB_LIST_EACH(part, p, &e->parts, link)
     if (!p->revoked)
       store_offset(e, p);
+}
+
+/* Commits the stored offsets, waiting at most timeout_ms for the answer
+ * (rd_kafka_commit() waits as long as the coordinator cannot be reached).
+ * RD_KAFKA_RESP_ERR__TIMED_OUT when no answer came in time. */
+static rd_kafka_resp_err_t commit_within(lb_engine *e, int timeout_ms)
+{
+  rd_kafka_queue_t *q = rd_kafka_queue_new(e->rk);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  if (!q)
+    return rd_kafka_commit(e->rk, NULL, 0);
+  rd_kafka_resp_err_t rc = rd_kafka_commit_queue(e->rk, NULL, q, NULL, NULL);
+  if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    err = rc;
+  } else {
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms > 0 ? timeout_ms : 0);
+    if (ev) {
+      err = rd_kafka_event_error(ev);
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  rd_kafka_queue_destroy(q); /* an answer still due finds it refcounted */
+  return err;
+}
+
+/* How long a revocation waits for the revoked partitions' requests on the
+ * wire: revoke_timeout_ms, and while stopping no longer than the stop's
+ * deadline. */
+static int revoke_grace(const lb_engine *e)
+{
+  if (!e->stopping)
+    return e->opts.revoke_timeout_ms;
+  int64_t left = e->stop_by - lb_time_mono_ms();
+  if (left <= 0)
+    return 0;
+  return left < e->opts.revoke_timeout_ms ? (int)left : e->opts.revoke_timeout_ms;
 }
 
 static void kafka_error(rd_kafka_error_t *error, const char *what)
@@ -1394,10 +1486,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (p)
       p->draining = p->handing_back = true;
   }
-  hand_back(e, lost || e->stopping ? 0 : e->opts.revoke_timeout_ms);
+  hand_back(e, lost ? 0 : revoke_grace(e));
   if (!lost) {
     store_all(e);
-    rd_kafka_commit(rk, NULL, 0);
+    int64_t left = !e->stopping ? 10000
+                   : (e->leave_by ? e->leave_by : e->stop_by) - lb_time_mono_ms();
+    commit_within(e, left > 100 ? (int)left : 100);
   }
   LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
     if (p->handing_back) {
@@ -1671,8 +1765,9 @@ static char *kafka_fingerprint(const lb_config *cfg)
 {
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
-  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s", cfg->kafka.brokers, cfg->kafka.group_id,
-                    cfg->kafka.retry_topic, cfg->kafka.dlq_topic);
+  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fi=%s", cfg->kafka.brokers,
+                    cfg->kafka.group_id, cfg->kafka.retry_topic, cfg->kafka.dlq_topic,
+                    cfg->kafka.group_instance_id ? cfg->kafka.group_instance_id : "");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     lb_strbuf_appendf(&b, "\x1ft=%s", cfg->kafka.topics[i]);
   for (size_t i = 0; i < cfg->kafka.nproperties; i++)
@@ -1731,6 +1826,11 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
       !lb_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
       !lb_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
       !lb_kafka_conf_set(conf, "statistics.interval.ms", "5000", err, errlen))
+    goto fail;
+  /* static membership (KIP-345): a restarted member takes its partitions
+   * back without a rebalance */
+  if (e->cfg->kafka.group_instance_id &&
+      !lb_kafka_conf_set(conf, "group.instance.id", e->cfg->kafka.group_instance_id, err, errlen))
     goto fail;
   /* defaults the file may override: set only when not given. A fetch
    * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
@@ -1956,6 +2056,63 @@ out:
   return ok;
 }
 
+/* Whether the consumer is a static member of its group (KIP-345:
+ * group.instance.id): it keeps its membership, and its partitions, until
+ * session.timeout.ms passes without it. */
+static bool static_member(lb_engine *e)
+{
+  char id[256];
+  return lb_kafka_client_prop(e->rk, "group.instance.id", id, sizeof(id))[0] != '\0';
+}
+
+/* Leaves the group by e->leave_by. A dynamic member unsubscribes first and
+ * serves its revocation: librdkafka 2.0.2 can wait for good in
+ * rd_kafka_consumer_close() when an assignment of a rebalance reaches a
+ * closing consumer (fixed in 2.4.0, librdkafka issue #4527), as happens
+ * when members of a group stop one after the other. A static member does
+ * not unsubscribe (that would leave the group: the rebalance static
+ * membership is there to avoid). Then the consumer closes, served here
+ * until it has or the time is up: then the process goes on without it (the
+ * group drops the member after session.timeout.ms) and it is never
+ * destroyed (rd_kafka_destroy() would wait for the same close). */
+static void leave_group(lb_engine *e)
+{
+  rd_kafka_topic_partition_list_t *held = NULL;
+  if (!static_member(e)) {
+    rd_kafka_resp_err_t err = rd_kafka_unsubscribe(e->rk);
+    if (err)
+      lb_log(LB_LOG_WARN, "kafka call failed", LB_S("call", "unsubscribe"),
+             LB_S("error", rd_kafka_err2str(err)));
+    while (lb_time_mono_ms() < e->leave_by) {
+      poll_consumer(e); /* serves the revocation */
+      bool none = rd_kafka_assignment(e->rk, &held) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                  held->cnt == 0;
+      if (held)
+        rd_kafka_topic_partition_list_destroy(held);
+      held = NULL;
+      if (none)
+        break;
+      run_once(e, 50);
+    }
+  }
+  rd_kafka_error_t *error = rd_kafka_consumer_close_queue(e->rk, e->cq);
+  if (error) {
+    kafka_error(error, "close");
+  } else {
+    while (!rd_kafka_consumer_closed(e->rk) && lb_time_mono_ms() < e->leave_by) {
+      poll_consumer(e);
+      run_once(e, 50);
+    }
+    if (!rd_kafka_consumer_closed(e->rk)) {
+      e->close_stuck = true;
+      lb_log(LB_LOG_WARN,
+             "the consumer did not leave the group in time, exiting without it: the group "
+             "drops the member after session.timeout.ms");
+    }
+  }
+  e->closed = true;
+}
+
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
 {
   /* reconfigured for a reload: checked, subscribed and assigned already */
@@ -1970,7 +2127,9 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     return 1;
   e->kept = e->reloading = false;
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
-         LB_S("group", e->cfg->kafka.group_id), LB_I("metrics_port", lb_obs_port(e->obs)));
+         LB_S("group", e->cfg->kafka.group_id),
+         LB_S("group_instance_id", e->cfg->kafka.group_instance_id),
+         LB_I("metrics_port", lb_obs_port(e->obs)));
   int64_t next_gauges = 0;
   while (!*stop && !e->fatal) {
     if (e->opts.reload && *e->opts.reload) {
@@ -2016,14 +2175,26 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   LB_LIST_EACH(part, p, &e->parts, link)
     set_paused(e, p, true);
   int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
+  e->stop_by = end;
+  e->leave_by = 0;
+  e->handed_back = 0;
   LB_LIST_EACH(part, p, &e->parts, link)
     p->draining = true;
-  /* held retry records are not started any more: they go back as they are */
+  /* held retry records are not started any more: they go back as they
+   * are; so does every delivery that is not on the wire. Only requests on
+   * the wire get the deadline. */
   LB_LIST_EACH(part, p, &e->parts, link)
     p->handing_back = true;
   release_held(e);
+  size_t on_wire = hand_back_waiting(e, true);
   LB_LIST_EACH(part, p, &e->parts, link)
     p->handing_back = false;
+  run_once(e, 0); /* the deliveries handed back report */
+  lb_log(LB_LOG_INFO,
+         e->reloading ? "reloading: handed back the deliveries not on the wire"
+                      : "stopping: handed back the deliveries not on the wire",
+         LB_I("handed_back", (long long)e->handed_back), LB_I("on_the_wire", (long long)on_wire),
+         LB_I("messages", (long long)live_msgs(e)));
   while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
     lb_obs_beat(e->obs);
     poll_consumer(e); /* serves rebalances; new records are not started */
@@ -2036,20 +2207,29 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     p->handing_back = true;
   hand_back(e, 0);
   int64_t left = end - lb_time_mono_ms();
-  rd_kafka_flush(e->prk, left > 1000 ? (int)left : 1000);
+  rd_kafka_flush(e->prk, left > 500 ? (int)left : 500);
   store_all(e);
-  rd_kafka_resp_err_t cerr = rd_kafka_commit(e->rk, NULL, 0);
+  /* what is left (commit, leave): LEAVE_MS, or the rest of the deadline
+   * up to LEAVE_MAX_MS */
+  int64_t now = lb_time_mono_ms();
+  int64_t leave_ms = end - now < LEAVE_MS ? LEAVE_MS : end - now > LEAVE_MAX_MS ? LEAVE_MAX_MS
+                                                                               : end - now;
+  e->leave_by = now + leave_ms;
+  rd_kafka_resp_err_t cerr = commit_within(e, LEAVE_MS / 2);
   if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
     lb_log(LB_LOG_WARN, "final commit failed: uncommitted work is redelivered",
            LB_S("error", rd_kafka_err2str(cerr)));
+  /* handed back: the deliveries not on the wire, and what the deadline cut */
+  long long handed_back = (long long)(e->handed_back + live_msgs(e));
   if (e->reloading && !e->fatal && !*stop) {
-    lb_log(LB_LOG_INFO, "drained for the reload", LB_I("handed_back", (long long)unfinished));
+    lb_log(LB_LOG_INFO, "drained for the reload", LB_I("handed_back", handed_back),
+           LB_I("unfinished_at_deadline", (long long)unfinished));
     return 0;
   }
   e->reloading = false;
-  rd_kafka_consumer_close(e->rk);
-  e->closed = true;
-  lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", (long long)unfinished));
+  leave_group(e);
+  lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", handed_back),
+         LB_I("unfinished_at_deadline", (long long)unfinished));
   return e->fatal ? 1 : 0;
 }
 
@@ -2158,8 +2338,12 @@ void lb_engine_destroy(lb_engine *e)
     return;
   /* after a reload that could not keep the clients: leave the group now
    * (its revocation is served by the work still built) */
-  if (e->rk && !e->closed)
-    rd_kafka_consumer_close(e->rk);
+  if (e->rk && !e->closed && e->cq) {
+    e->leave_by = lb_time_mono_ms() + LEAVE_MS;
+    leave_group(e);
+  } else if (e->rk && !e->closed) {
+    rd_kafka_consumer_close(e->rk); /* made, never subscribed */
+  }
   drop_work(e);
   LB_LIST_EACH_SAFE(part, p, &e->parts, link)
     part_unlink_free(e, p);
@@ -2169,7 +2353,7 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_queue_destroy(e->pq);
   if (e->prk)
     rd_kafka_destroy(e->prk);
-  if (e->rk)
+  if (e->rk && !e->close_stuck)
     rd_kafka_destroy(e->rk);
   lb_obs_destroy(e->obs);
   lb_metrics_destroy(e->metrics);

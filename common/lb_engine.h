@@ -37,7 +37,7 @@ typedef struct {
    * NULL. */
   const char *(*foreign_event)(const char *value, size_t len);
   int64_t park_after_ms; /* waits longer than this are parked; 0: 30 s */
-  int shutdown_timeout_ms;  /* SIGTERM deadline; 0: 25 s */
+  int shutdown_timeout_ms;  /* SIGTERM deadline for requests on the wire; 0: 25 s */
   int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */
   int partition_max_in_flight; /* pause above, resume at half; 0: 1000 */
   int max_in_flight_messages;  /* all partitions; 0: 10000 */
@@ -56,8 +56,15 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
  * Accepts NULL. */
 void lb_engine_destroy(lb_engine *e);
 
-/* Runs until *stop becomes non-zero, then shuts down within the deadline
- * (finish or hand back in-flight work, commit). Returns the exit code. */
+/* Runs until *stop becomes non-zero, then shuts down within the deadline:
+ * the deliveries that are not on the wire (waiting for a rate-limit turn,
+ * a retry timer, a token, a concurrency slot, a batch, their turn on a key)
+ * and the held retry records are handed back at once (not committed: the
+ * group redelivers them); requests on the wire get until the deadline;
+ * then the offsets of what finished are committed and the consumer leaves
+ * the group, within a few seconds more whatever librdkafka waits for. A
+ * reload drains the same way and stays in the group. Returns the exit
+ * code. */
 int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop);
 
 /* Whether the engine, after lb_engine_run() returned for an accepted

@@ -155,6 +155,8 @@ enum {
   BROKEN,  /* every API call answers 500 */
   SLOW,    /* answers after 8 s; may hold every slot but 3/4's share */
   BARE429, /* one request at a time; 429s without Retry-After */
+  QUEUED,  /* the client's own bucket: 60 a minute */
+  WIREFAIL, /* answers 500, slowly (a fault set by its test) */
   SF
 };
 
@@ -182,6 +184,8 @@ static int setup(void **state)
     {"broken", SECRET_FAST, ""},
     {"slow", SECRET_FAST, ""},
     {"bare429", SECRET_FAST, ""},
+    {"queued", SECRET_FAST, ""},
+    {"wirefail", SECRET_FAST, ""},
   };
   for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
     snprintf(tenants + strlen(tenants), sizeof(tenants) - strlen(tenants), "%s%s",
@@ -221,6 +225,8 @@ static int setup(void **state)
     {"broken", "broken", "T_FAST", "200", "0"},
     {"slow", "slow", "T_FAST", "200", "0"},
     {"bare429", "bare429", "T_FAST", "1", "0"},
+    {"queued", "queued", "T_FAST", "200", "60"},
+    {"wirefail", "wirefail", "T_FAST", "200", "0"},
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "%s,\n",
@@ -1345,6 +1351,65 @@ static void test_cancel(void **state)
   lb_request_list_release(&l);
 }
 
+/* Handing deliveries back (a stop, a reload): those waiting end at once,
+ * those on the wire finish their request, and one whose request fails
+ * ends instead of waiting for its retry. */
+static void test_hand_back(void **state)
+{
+  (void)state;
+  enum { N = 30 };
+  static lb_request_list plans[N];
+  lb_request_list one, refused;
+  tally t = {0}, w = {0}, r = {0};
+  /* the first of the 30 go at once (the bucket's burst) and stay on the
+   * wire for a second; the others wait for their turn at 1 a second */
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"queued\",\"latency\":{\"ms\":1000,\"api\":\"degreed\"}}");
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 11});
+  for (int i = 0; i < N; i++) {
+    completion_plan(&plans[i], &cfg.integrations[QUEUED], i, 21);
+    lb_client_deliver(c, QUEUED, &plans[i], NULL, 0, 0, on_done, &t, NULL);
+  }
+  /* a token that is refused: its delivery waits for the token's back-off */
+  completion_plan(&refused, &cfg.integrations[WRONG], 2, 21);
+  lb_client_deliver(c, WRONG, &refused, NULL, 0, 0, on_done, &r, NULL);
+  for (int64_t end = lb_time_mono_ms() + 10000;
+       lb_time_mono_ms() < end && lb_client_token_fetches(c, WRONG, false) == 0;)
+    lb_client_run(c, 20, -1);
+  lb_client_run(c, 100, -1);
+  assert_int_equal(t.done + r.done, 0);
+  size_t on_wire = lb_client_hand_back_all(c);
+  assert_true(on_wire >= 1 && on_wire < N);
+  lb_client_run(c, 0, -1); /* the callbacks of those waiting run now */
+  assert_int_equal(t.count[LB_DELIVERY_CANCELLED], N - (int)on_wire);
+  assert_int_equal(t.done, N - (int)on_wire);
+  assert_int_equal(r.count[LB_DELIVERY_CANCELLED], 1);
+  run_until(c, &t, N, 10000);
+  assert_int_equal(t.count[LB_DELIVERY_SUCCESS], (int)on_wire);
+  assert_int_equal(state_count("queued", "degreed.completions"), (int)on_wire);
+  assert_int_equal(lb_client_pending(c), 0);
+  assert_int_equal(lb_client_hand_back_all(c), 0);
+
+  /* on the wire when handed back, answered 500: not retried */
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"wirefail\",\"latency\":{\"ms\":500,\"api\":\"degreed\"},"
+                    "\"error_rate\":{\"rate\":1,\"status\":500,\"api\":\"degreed\"}}");
+  completion_plan(&one, &cfg.integrations[WIREFAIL], 1, 21);
+  uint64_t h = 0;
+  lb_client_deliver(c, WIREFAIL, &one, NULL, 0, 0, on_done, &w, &h);
+  lb_client_run(c, 100, -1);
+  assert_true(lb_client_hand_back(c, h));
+  run_until(c, &w, 1, 10000);
+  assert_int_equal(w.count[LB_DELIVERY_CANCELLED], 1);
+  assert_int_equal(w.http_status, 500);
+  assert_false(lb_client_hand_back(c, h)); /* finished: nothing to hand back */
+  lb_client_destroy(c);
+  for (int i = 0; i < N; i++)
+    lb_request_list_release(&plans[i]);
+  lb_request_list_release(&one);
+  lb_request_list_release(&refused);
+}
+
 /* Runs last: everything the tests above made the client log, and
  * everything this program printed, holds no secret, no token the sandbox
  * issued (access or refresh) and no Authorization header. */
@@ -1412,6 +1477,7 @@ int main(void)
     cmocka_unit_test(test_retries_until_success),
     cmocka_unit_test(test_successfactors),
     cmocka_unit_test(test_cancel),
+    cmocka_unit_test(test_hand_back),
     cmocka_unit_test(test_no_secret_logged_or_printed),
     cmocka_unit_test(test_sandbox_exits_cleanly), /* last */
   };

@@ -299,6 +299,16 @@ static const struct {
    "kafka.dlq_topic", "must not be one of kafka.topics"},
   {HEAD2("\n  properties = ( [\"group.id\", \"x\"] );", ""), 2,
    "kafka.properties[\"group.id\"]", "is set by lmsbridge"},
+  {HEAD2("\n  properties = ( [\"group.instance.id\", \"x\"] );", ""), 2,
+   "kafka.properties[\"group.instance.id\"]", "is set by lmsbridge (use kafka.brokers / "
+   "kafka.group_id / kafka.group_instance_id)"},
+  {HEAD2("\n  group_instance_id = \"pod 0\";", ""), 2, "kafka.group_instance_id",
+   "\"pod 0\" is not a valid group instance id"},
+  {HEAD2("\n  group_instance_id = \"\";", ""), 2, "kafka.group_instance_id",
+   "\"\" is not a valid group instance id"},
+  {HEAD2("\n  group_instance_id = \"@env:T_MISSING\";", ""), 2, "kafka.group_instance_id",
+   "environment variable"},
+  {HEAD2("\n  group_instance_id = 7;", ""), 2, "kafka.group_instance_id", "must be a string"},
   {HEAD2("\n  properties = ( [\"no.such.property\", \"x\"] );", ""), 2,
    "kafka.properties[\"no.such.property\"]", "rejected by librdkafka"},
   {HEAD2("\n  properties = ( [\"linger.ms\"] );", ""), 2, "kafka.properties[0]",
@@ -428,6 +438,63 @@ static void test_secret_from_file_and_redaction(void **state)
   free(text);
   lb_config_release(&cfg);
   remove(secret_path);
+}
+
+/* kafka.group_instance_id: a value or a reference resolved as the secrets
+ * are (each pod's own "@env:POD_NAME"), not redacted (it is no secret),
+ * shown by --check-config with its reference; dlq-replay's kafka-only mode
+ * only checks the reference (it never joins the group). */
+static void test_group_instance_id(void **state)
+{
+  (void)state;
+  char *errors = NULL, *text = NULL, out[128];
+  size_t len = 0;
+  lb_config cfg;
+  setenv("T_POD_NAME", "completion-worker-2", 1);
+  const char *p = write_config(HEAD2("\n  group_instance_id = \"@env:T_POD_NAME\";", ""));
+  if (lb_config_load(&cfg, p, &catalog_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.group_instance_id, "completion-worker-2");
+  assert_string_equal(cfg.kafka.group_instance_id_ref, "@env:T_POD_NAME");
+  lb_log_redact("member completion-worker-2", out, sizeof(out));
+  assert_string_equal(out, "member completion-worker-2");
+  FILE *mem = open_memstream(&text, &len);
+  lb_config_print_summary(&cfg, mem);
+  fclose(mem);
+  assert_non_null(strstr(text, "  group_instance_id: completion-worker-2 from @env:T_POD_NAME "
+                               "(static membership)\n"));
+  free(text);
+  lb_config_release(&cfg);
+
+  /* a plain value; none: dynamic membership */
+  p = write_config(HEAD2("\n  group_instance_id = \"catalog-worker-0\";", ""));
+  if (lb_config_load(&cfg, p, &catalog_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.group_instance_id, "catalog-worker-0");
+  assert_null(cfg.kafka.group_instance_id_ref);
+  lb_config_release(&cfg);
+  p = write_config(HEAD2("", ""));
+  if (lb_config_load(&cfg, p, &catalog_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_null(cfg.kafka.group_instance_id);
+  text = NULL;
+  mem = open_memstream(&text, &len);
+  lb_config_print_summary(&cfg, mem);
+  fclose(mem);
+  assert_non_null(strstr(text, "  group_instance_id: - (dynamic membership)\n"));
+  free(text);
+  lb_config_release(&cfg);
+
+  /* dlq-replay: a variable it does not have is no error */
+  lb_config_defaults kafka_only = catalog_defaults;
+  kafka_only.kafka_only = true;
+  p = write_config(HEAD2("\n  group_instance_id = \"@env:T_MISSING\";", ""));
+  if (lb_config_load(&cfg, p, &kafka_only, &errors) != LB_E_OK)
+    fail_msg("kafka-only: %s", errors);
+  assert_null(cfg.kafka.group_instance_id);
+  assert_string_equal(cfg.kafka.group_instance_id_ref, "@env:T_MISSING");
+  lb_config_release(&cfg);
+  unsetenv("T_POD_NAME");
 }
 
 /* dlq-replay's mode: the Kafka part and the integrations' ids, never the
@@ -587,6 +654,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
     cmocka_unit_test_setup_teardown(test_syntax_check_in_a_child, setup, teardown),
     cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_instance_id, setup, teardown),
     cmocka_unit_test_setup_teardown(test_kafka_only_leaves_integration_secrets_unresolved, setup,
                                     teardown),
     cmocka_unit_test_setup_teardown(test_property_given, setup, teardown),

@@ -96,6 +96,8 @@ failures = []
 
 
 def check(cond, what):
+    """Says PASS or FAIL; returns whether cond held (a caller may skip what
+    depends on it)."""
     global passes
     if cond:
         passes += 1
@@ -103,6 +105,7 @@ def check(cond, what):
     else:
         failures.append(what)
         print("FAIL", what, flush=True)
+    return bool(cond)
 
 
 def info(text):
@@ -404,11 +407,12 @@ class Env:
 
     # -- workers --
     def worker(self, name, integrations, extra_kafka="", env=None, group=None,
-               log_level="info", delivery=None):
+               log_level="info", delivery=None, session_timeout_ms=6000, kafka=""):
         """delivery: the body of the `delivery` group (default: short
-        back-off, 100 ms to 2 s)."""
+        back-off, 100 ms to 2 s). kafka: more settings of the `kafka`
+        group (`group_instance_id = "...";`)."""
         return Worker(self, name, integrations, extra_kafka, env or {}, group, log_level,
-                      delivery)
+                      delivery, session_timeout_ms, kafka)
 
 
 def _real_kafka(kafka, env_dir):
@@ -452,7 +456,7 @@ class Worker:
     counter = 0
 
     def __init__(self, env, name, integrations, extra_kafka, secrets, group, log_level,
-                 delivery=None):
+                 delivery=None, session_timeout_ms=6000, kafka=""):
         Worker.counter += 1
         delivery = delivery or "backoff_initial_ms = 100; backoff_max_ms = 2000;"
         self.env = env
@@ -465,8 +469,8 @@ class Worker:
         group_line += f'group_id = "{group}";' if group else ""
         with open(conf, "w") as f:
             f.write(f"""
-kafka: {{ brokers = "{env.brokers}"; {group_line}
-  properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"],
+kafka: {{ brokers = "{env.brokers}"; {group_line} {kafka}
+  properties = ( ["session.timeout.ms", "{session_timeout_ms}"], ["heartbeat.interval.ms", "500"],
                  ["topic.metadata.refresh.interval.ms", "2000"] {extra_kafka} ); }};
 provider: {{ code = "datacamp"; ocn_provider_id = "DATACAMP";
   logo_url = "https://cdn.example.com/logo.png"; activity_iri_base = "{ACTIVITY_IRI_BASE}"; }};

@@ -93,10 +93,15 @@ try:
     logs = leaving.logs()
     in_flight = [l.get("messages") for l in logs
                  if l.get("msg") == "stopping: finishing in-flight work"]
-    stopped = [l.get("handed_back") for l in logs if l.get("msg") == "stopped"]
-    check(in_flight and in_flight[0] > 0 and stopped == [0],
-          f"it finished its in-flight work before leaving ({in_flight} messages in flight at "
-          f"SIGTERM, handed back: {stopped})")
+    at_once = [l.get("handed_back") for l in logs
+               if l.get("msg") == "stopping: handed back the deliveries not on the wire"]
+    stopped = [(l.get("handed_back"), l.get("unfinished_at_deadline")) for l in logs
+               if l.get("msg") == "stopped"]
+    check(in_flight and in_flight[0] > 0 and at_once and
+          stopped == [(at_once[0], 0)],
+          f"it finished its requests on the wire before leaving ({in_flight} messages in flight "
+          f"at SIGTERM; handed back at once, what waited for a slot: {at_once}; (handed back, "
+          f"cut at the deadline): {stopped})")
     def others():
         return sorted(workers["a"].assigned(TOPIC) + workers["c"].assigned(TOPIC))
     wait_for(lambda: others() == list(range(PARTITIONS)), 30, "the two others take its partitions")
