@@ -7,7 +7,8 @@ each overlay:
 - terminationGracePeriodSeconds is above the SIGTERM deadline
   (common/lb_engine.c) with room for the final flush, commit and leave;
 - the configuration is the ConfigMap's file the command names, accepted by
-  the worker (--check-config), its @env: references come from Secrets and
+  the worker (--check-config), its @env: references come from Secrets (or,
+  kafka.group_instance_id's, from the pod's name: static membership) and
   its @file: references lie in a mounted Secret;
 - the KEDA ScaledObject scales that Deployment on that configuration's
   group, source topic and brokers, between 1 and a maximum at least the
@@ -174,8 +175,17 @@ def check_set(name, objs):
               f"{where}: the configuration listens on {listen}")
         env_secrets = {e["name"] for e in c.get("env", [])
                        if e.get("valueFrom", {}).get("secretKeyRef")}
+        pod_name = {e["name"] for e in c.get("env", [])
+                    if e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") ==
+                    "metadata.name"}
         text = strip_comments(text)
-        env_refs = set(re.findall(r'"@env:([A-Za-z0-9_]+)"', text))
+        instance = re.findall(r'group_instance_id\s*=\s*"@env:([A-Za-z0-9_]+)"', text)
+        check(len(instance) == 1 and instance[0] in pod_name and
+              kafka.get("group_instance_id", "").endswith(f"from @env:{instance[0]} "
+                                                          "(static membership)"),
+              f"{where}: kafka.group_instance_id is the pod's name ({instance}, from "
+              f"{sorted(pod_name)}; --check-config: {kafka.get('group_instance_id')})")
+        env_refs = set(re.findall(r'"@env:([A-Za-z0-9_]+)"', text)) - set(instance)
         check(env_refs <= env_secrets,
               f"{where}: @env: references {sorted(env_refs)} come from Secrets")
         secret_mounts = [m["mountPath"].rstrip("/") for m in c.get("volumeMounts", [])
