@@ -1960,7 +1960,12 @@ static int poll_consumer(lb_engine *e)
   rd_kafka_message_t *rkm;
   while (n < POLL_BATCH && (rkm = rd_kafka_consumer_poll(e->rk, 0))) {
     if (rkm->err) {
-      if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !read_refused(e, rkm))
+      /* a fatal error comes here, not to the error callback (a static
+       * member fenced by another with its group_instance_id): it stops */
+      if (rkm->err == RD_KAFKA_RESP_ERR__FATAL && !e->fatal)
+        on_kafka_error(e->rk, rkm->err, rd_kafka_message_errstr(rkm), e);
+      else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+               rkm->err != RD_KAFKA_RESP_ERR__FATAL && !read_refused(e, rkm))
         lb_log(LB_LOG_WARN, "kafka consumer error", LB_S("error", rd_kafka_message_errstr(rkm)));
       rd_kafka_message_destroy(rkm);
       continue;
@@ -2096,7 +2101,9 @@ static void leave_group(lb_engine *e)
     }
   }
   rd_kafka_error_t *error = rd_kafka_consumer_close_queue(e->rk, e->cq);
-  if (error) {
+  if (error && e->fatal) {
+    rd_kafka_error_destroy(error); /* the fatal error, said already */
+  } else if (error) {
     kafka_error(error, "close");
   } else {
     while (!rd_kafka_consumer_closed(e->rk) && lb_time_mono_ms() < e->leave_by) {

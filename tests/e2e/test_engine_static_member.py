@@ -13,8 +13,11 @@ delivered, the group's offsets end at the end of every partition.
 On kafka-sandbox (librdkafka 2.0.2's mock cluster) the group instance id
 is read but not honoured: the restarted member joins as a new member and
 the group rebalances; the test says so (INFO) and checks the rebalance
-the mock does, so that a mock that starts to honour it is noticed."""
-import signal
+the mock does, so that a mock that starts to honour it is noticed.
+
+Last, a second member with member-a's id joins: on Kafka the older
+member-a is fenced and stops with exit 1 (librdkafka's fatal error) rather
+than staying on as a member that can no longer consume."""
 import time
 
 from harness import (REAL, Env, check, completion, degreed_integration, degreed_tenant, finish,
@@ -101,7 +104,24 @@ try:
           "nothing lost: all 400 delivered, the offsets at the end of every partition")
     repeats = sum(c["repeats"] for c in env.state("acme")["degreed"]["completions"])
     info(f"{repeats} completions delivered twice (at least once)")
-    for who, w in (("member-a", a), ("member-b", b2)):
+
+    # two members must never share an id: on Kafka the newer fences the
+    # older, which stops (exit 1) instead of holding on as a member that
+    # can no longer consume
+    twin = member("member-a")
+    if REAL:
+        rc = wait_for(lambda: a.proc.poll() is not None and [a.proc.returncode], 60,
+                      "the fenced member to exit")[0]
+        fenced = [l for l in a.logs() if l.get("msg") == "fatal kafka error, stopping"]
+        check(rc == 1 and fenced and "fenced" in fenced[0].get("error", ""),
+              f"the older member-a, fenced by a second member-a, stops with exit 1 ({rc}, "
+              f"{[l.get('error') for l in fenced]})")
+        survivors = (("the second member-a", twin), ("member-b", b2))
+    else:
+        info("kafka-sandbox: no fencing of a second member-a (the mock does not honour "
+             "group.instance.id)")
+        survivors = (("member-a", a), ("the second member-a", twin), ("member-b", b2))
+    for who, w in survivors:
         rc, secs = w.stop()
         check(rc == 0, f"{who} exits 0 ({secs:.1f} s)")
 finally:
