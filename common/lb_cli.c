@@ -519,7 +519,8 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
   lb_config_defaults defaults = {.worker = w->name,
                                  .default_topic = w->default_topic,
                                  .default_scopes = w->default_scopes,
-                                 .skill_ratings_scope = w->skill_ratings_scope};
+                                 .skill_ratings_scope = w->skill_ratings_scope,
+                                 .keeps_state = w->keeps_state};
   lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
   /* the other daemon's file: refused (--map shows what it would do) */
   if (e == LB_E_OK && !map_path && (e = lb_worker_check_config(w, &cfg, &errors)) != LB_E_OK)

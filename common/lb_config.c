@@ -325,12 +325,41 @@ static char *topic_with_suffix(ctx *c, const char *topic, const char *suffix)
   return lb_strbuf_detach(&b);
 }
 
+/* kafka.state_topic: a worker that keeps the catalog state has one (its
+ * default: the first topic + ".state"), distinct from every other topic it
+ * uses; the other worker refuses the key. */
+static void load_state_topic(ctx *c, const config_setting_t *k, lb_config *cfg,
+                             const lb_config_defaults *d, const char *first)
+{
+  if (!d->keeps_state) {
+    if (lb_config_has(k, "state_topic"))
+      lb_config_fail(c, k, "kafka", "state_topic",
+                     "%s keeps no catalog state: only catalog-worker has a state topic",
+                     d->worker);
+    return;
+  }
+  cfg->kafka.state_topic = topic_with_suffix(c, first, LB_CONFIG_STATE_SUFFIX);
+  take_str(c, k, "kafka", "state_topic", false, &cfg->kafka.state_topic);
+  const char *st = cfg->kafka.state_topic;
+  if (!st)
+    return;
+  if (!valid_topic_name(st))
+    lb_config_fail(c, k, "kafka", "state_topic", "is not a valid topic name");
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+    if (strcmp(cfg->kafka.topics[i], st) == 0)
+      lb_config_fail(c, k, "kafka", "state_topic", "must not be one of kafka.topics");
+  if ((cfg->kafka.dlq_topic && strcmp(cfg->kafka.dlq_topic, st) == 0) ||
+      (cfg->kafka.retry_topic && strcmp(cfg->kafka.retry_topic, st) == 0))
+    lb_config_fail(c, k, "kafka", "state_topic",
+                   "must differ from kafka.dlq_topic and kafka.retry_topic");
+}
+
 static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
                        const lb_config_defaults *d)
 {
   static const char *const allowed[] = {"brokers", "group_id", "topics",
                                         "dlq_topic", "retry_topic",
-                                        "properties", NULL};
+                                        "state_topic", "properties", NULL};
   const config_setting_t *k = config_setting_get_member(root, "kafka");
   if (!k) {
     fail_at(c, line_of(root), "kafka", "missing required group");
@@ -402,6 +431,7 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   if (cfg->kafka.dlq_topic && cfg->kafka.retry_topic &&
       strcmp(cfg->kafka.dlq_topic, cfg->kafka.retry_topic) == 0)
     lb_config_fail(c, k, "kafka", "retry_topic", "must differ from kafka.dlq_topic");
+  load_state_topic(c, k, cfg, d, first);
 
   const config_setting_t *props = config_setting_get_member(k, "properties");
   if (props)
@@ -820,6 +850,7 @@ void lb_config_release(lb_config *cfg)
   free(cfg->kafka.topics);
   free(cfg->kafka.dlq_topic);
   free(cfg->kafka.retry_topic);
+  free(cfg->kafka.state_topic);
   pairs_free(cfg->kafka.properties, cfg->kafka.nproperties);
   free(cfg->provider.code);
   free(cfg->provider.ocn_provider_id);
@@ -947,6 +978,8 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
     fprintf(out, " %s", cfg->kafka.topics[i]);
   fprintf(out, "\n  dlq_topic: %s\n  retry_topic: %s\n", cfg->kafka.dlq_topic,
           cfg->kafka.retry_topic);
+  if (cfg->kafka.state_topic)
+    fprintf(out, "  state_topic: %s\n", cfg->kafka.state_topic);
   for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
     const lb_config_pair *p = &cfg->kafka.properties[i];
     fprintf(out, "  property %s = %s\n", p->name,

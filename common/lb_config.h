@@ -109,6 +109,8 @@ typedef struct {
     size_t ntopics;
     char *dlq_topic;
     char *retry_topic;
+    char *state_topic; /* the catalog state (lb_state); NULL for a worker
+                          that keeps none */
     lb_config_pair *properties; /* passed to librdkafka as they are */
     size_t nproperties;
   } kafka;
@@ -138,6 +140,9 @@ typedef struct {
  * these appended. */
 #define LB_CONFIG_DLQ_SUFFIX ".dlq"
 #define LB_CONFIG_RETRY_SUFFIX ".retry"
+/* kafka.state_topic defaults to the first topic with this appended (for a
+ * worker that keeps the catalog state). */
+#define LB_CONFIG_STATE_SUFFIX ".state"
 
 /* Which daemon is loading: its name is the default group id, its topic
  * the default of kafka.topics (dlq/retry topics derive from it). */
@@ -156,6 +161,10 @@ typedef struct {
    * and client_id when it is a reference, stay NULL. Everything else,
    * Kafka properties' references included, is loaded as usual. */
   bool kafka_only;
+  /* The worker keeps the catalog state in Kafka (catalog-worker):
+   * kafka.state_topic is read, by default the first topic + ".state";
+   * else the key is refused and state_topic is NULL. */
+  bool keeps_state;
 } lb_config_defaults;
 
 /* Loads and validates `path` into *cfg. On failure returns LB_E_CONFIG (or

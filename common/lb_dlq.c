@@ -52,6 +52,7 @@ const lb_dlq_header_info lb_dlq_header_table[LB_DLQ_H__COUNT] = {
   [LB_DLQ_H_ORIG_PARTITION] = OWN("original.partition", false),
   [LB_DLQ_H_ORIG_OFFSET] = OWN("original.offset", false),
   [LB_DLQ_H_REPLAYED_FROM] = OWN("replayed_from", true),
+  [LB_DLQ_H_RESYNC] = OWN("resync", false),
 };
 #undef CONNECT
 #undef OWN
@@ -103,6 +104,8 @@ void lb_dlq_parked_headers_add(rd_kafka_headers_t *h, const lb_dlq_parked *p)
   add_int(h, LB_DLQ_H_ORIG_PARTITION, p->orig_partition);
   add_int(h, LB_DLQ_H_ORIG_OFFSET, p->orig_offset);
   add_int(h, LB_DLQ_H_REPLAYS, p->replays);
+  if (p->resync)
+    add_str(h, LB_DLQ_H_RESYNC, "true");
 }
 
 /* The last header `name` of h as a string in buf (cut to fit); false when
@@ -142,6 +145,9 @@ void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret)
   ret->orig_partition = (int32_t)get_int(h, LB_DLQ_H_ORIG_PARTITION, -1);
   ret->orig_offset = get_int(h, LB_DLQ_H_ORIG_OFFSET, -1);
   ret->replays = (int)get_int(h, LB_DLQ_H_REPLAYS, 0);
+  char resync[8];
+  ret->resync = get_str(h, LB_DLQ_H_RESYNC, resync, sizeof(resync)) &&
+                strcmp(resync, "true") == 0;
 }
 
 /* s redacted into out (max + 2 bytes), at most max bytes of it, not ending

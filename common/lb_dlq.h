@@ -75,6 +75,7 @@ typedef enum {
   LB_DLQ_H_ORIG_PARTITION,
   LB_DLQ_H_ORIG_OFFSET,
   LB_DLQ_H_REPLAYED_FROM,  /* replayed: "<dlq topic>/<partition>/<offset>" */
+  LB_DLQ_H_RESYNC,         /* "true": a resync, sent even when unchanged */
   LB_DLQ_H__COUNT
 } lb_dlq_header;
 
@@ -145,6 +146,8 @@ typedef struct {
   int32_t orig_partition;
   int64_t orig_offset;
   int replays;
+  bool resync; /* a resync (lmsbridge.resync "true"): sent even when the
+                  item is unchanged, never when older */
 } lb_dlq_parked;
 
 /* Appends p's headers to h (names from lb_dlq_header_table; numbers in

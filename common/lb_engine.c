@@ -20,6 +20,8 @@
 #include "lb_log.h"
 #include "lb_obs.h"
 #include "lb_offsets.h"
+#include "lb_state.h"
+#include "lb_state_restore.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
@@ -152,6 +154,8 @@ struct lb_engine {
   msg *due_head;   /* held retry records, sorted by not_before */
   keynode *keys[KEY_BUCKETS];
   lb_known *known;  /* versions delivered and LMS ids, per key */
+  lb_state_restore *state; /* the catalog state's reader; NULL: no state topic */
+  int64_t state_log_next;  /* when a failed state write may be said again */
   lb_batch **batches; /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
   size_t msgs_in_flight;
@@ -172,6 +176,18 @@ struct lb_engine {
   bool kept;         /* reconfigured: subscribed and checked already */
   bool closed;       /* the consumer left the group */
 };
+
+/* The catalog state (kafka.state_topic; lb_state, lb_state_restore): its
+ * functions are at the end of the file. */
+static bool msg_resync(const msg *m);
+static bool state_skips(lb_engine *e, dlv *d);
+static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r);
+static bool produce_state(lb_engine *e, msg *m, dlv *d);
+static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_t *rkm);
+static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
+static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
+static int state_poll(lb_engine *e);
+static void state_reload(lb_engine *e);
 
 /* ---- small helpers ---- */
 
@@ -197,7 +213,8 @@ static void update_ready(lb_engine *e)
 {
   bool refused = e->read_refused_mono &&
                  lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
-  lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused);
+  bool restoring = e->state && lb_state_restore_pending(e->state) > 0;
+  lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused && !restoring);
 }
 
 /* ---- partitions ---- */
@@ -223,9 +240,11 @@ static void part_unlink_free(lb_engine *e, part *p)
   free(p);
 }
 
+static bool state_pending(const lb_engine *e, const part *p);
+
 static void set_paused(lb_engine *e, part *p, bool pause)
 {
-  if (p->paused == pause || p->revoked)
+  if (p->paused == pause || p->revoked || (!pause && state_pending(e, p)))
     return;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
@@ -508,6 +527,7 @@ typedef struct {
   bool truncated;        /* its value was cut to fit */
   size_t original_bytes; /* the source value's size */
   size_t kept_bytes;     /* what of it was written */
+  bool state_record;     /* the delivery's record in the state topic */
 } produced;
 
 /* Bytes of a zigzag varint (Kafka record fields). */
@@ -576,6 +596,7 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
                       .replays = m->replays};
   snprintf(pk.target, sizeof(pk.target), "%s", e->cfg->integrations[d->integ].id);
   snprintf(pk.orig_topic, sizeof(pk.orig_topic), "%s", otopic ? otopic : "");
+  pk.resync = msg_resync(m);
   rd_kafka_headers_t *h = copy_headers(m);
   lb_dlq_parked_headers_add(h, &pk);
   return h;
@@ -763,7 +784,8 @@ static void schedule_reproduce(lb_engine *e, dlv *d, msg *m)
 
 static void write_out(lb_engine *e, msg *m, dlv *d)
 {
-  if (!produce(e, m, d))
+  /* a delivery that succeeded writes its state record */
+  if (!(d && d->status == LB_DELIVERY_SUCCESS ? produce_state(e, m, d) : produce(e, m, d)))
     schedule_reproduce(e, d, m);
 }
 
@@ -777,6 +799,10 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
   dlv *d = pr->d;
   produced done = *pr;
   free(pr);
+  if (done.state_record) {
+    state_produced(e, m, d, rkm);
+    return;
+  }
   if (rkm->err) {
     bool too_large = rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
     if (too_large)
@@ -881,7 +907,7 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
   if (r->status == LB_DELIVERY_SUCCESS) {
     /* no memory to remember it: only a later skip or shortcut is lost */
     if (d->key)
-      (void)lb_known_put(e->known, d->key, m->plan.version, r->lms_id);
+      state_remember(e, d, r);
     if (r->repeat)
       lb_log(LB_LOG_INFO, "delivered before: the LMS already has it",
              LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
@@ -889,6 +915,12 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     label2(labels, sizeof(labels), "integration", in->id, "outcome",
            r->repeat ? "repeat" : "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    if (d->key && e->state) {
+      /* resolved once the broker has its state record */
+      d->state = D_PRODUCING;
+      write_out(e, m, d);
+      return;
+    }
     dlv_resolved(e, d, D_RESOLVED);
     return;
   }
@@ -978,6 +1010,8 @@ static void start_dlv(lb_engine *e, dlv *d)
     resolved(e, m);
     return;
   }
+  if (known && state_skips(e, d))
+    return;
   d->started_mono = lb_time_mono_ms();
   if (d->batched) {
     batch_add(e, d);
@@ -1481,6 +1515,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (p)
           set_paused(e, p, true);
       }
+    state_assigned(e, parts);
     update_ready(e);
     update_assigned(e);
     return;
@@ -1506,6 +1541,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         part_unlink_free(e, p);
     }
   }
+  state_revoked(e, parts);
   if (cooperative)
     kafka_error(rd_kafka_incremental_unassign(rk, parts), "incremental unassign");
   else
@@ -1603,6 +1639,209 @@ static void reproduce_due(lb_engine *e)
   }
 }
 
+/* ---- the catalog state (kafka.state_topic) ----
+ * After a delivery succeeds its state record (lb_state) is written to the
+ * state partition numbered like the source partition, and the delivery is
+ * resolved (its offset may be committed) only once the broker has it. A
+ * partition numbered p (source or retry) is worked on only once state
+ * partition p was read into the memory of delivered items (lb_known): it
+ * stays paused until then, and the member is not ready. */
+
+/* The source partition of m: the one a parked record came from. */
+static int32_t source_partition(const msg *m)
+{
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  orig(m, &topic, &partition, &offset);
+  return partition >= 0 ? partition : m->rkm->partition;
+}
+
+/* A resync (lmsbridge.resync "true", written by dlq-replay resync): sent
+ * even when unchanged. */
+static bool msg_resync(const msg *m)
+{
+  rd_kafka_headers_t *h = NULL;
+  lb_dlq_parked pk;
+  rd_kafka_message_headers(m->rkm, &h);
+  lb_dlq_parked_read(h, &pk);
+  return pk.resync;
+}
+
+static bool state_pending(const lb_engine *e, const part *p)
+{
+  return e->state && !lb_state_restore_loaded(e->state, p->partition);
+}
+
+/* Decisions by what was delivered before, d's item being known: an item
+ * archived at this version or a newer one is not brought back by an
+ * upsert of the same version; an item whose requests are those already
+ * delivered (same fingerprint) is not sent, unless a resync asks. True
+ * when d was resolved so. */
+static bool state_skips(lb_engine *e, dlv *d)
+{
+  msg *m = d->m;
+  lb_known_state ks;
+  char fp[LB_STATE_FINGERPRINT_SIZE], labels[256];
+  const char *reason = NULL, *outcome = "skipped";
+  if (!d->key || !lb_known_get_state(e->known, d->key, &ks))
+    return false;
+  if (ks.archived && !m->plan.archived && m->plan.version <= ks.version) {
+    reason = "archived at this version or a newer one";
+  } else if (ks.fingerprint && !msg_resync(m) &&
+             lb_state_fingerprint(&m->plan.items[d->item].requests, fp) == LB_E_OK &&
+             strcmp(fp, ks.fingerprint) == 0) {
+    reason = outcome = "unchanged";
+  }
+  if (!reason)
+    return false;
+  const lb_integration *in = &e->cfg->integrations[d->integ];
+  label2(labels, sizeof(labels), "integration", in->id, "outcome", outcome);
+  lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+  lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id),
+         LB_S("event_id", m->plan.event_id), LB_S("reason", reason),
+         LB_I("version", (long long)m->plan.version),
+         LB_I("delivered_version", (long long)ks.version));
+  d->state = D_RESOLVED;
+  key_pass_on(e, d);
+  resolved(e, m);
+  return true;
+}
+
+/* d succeeded: its version, LMS id and what was sent are remembered. */
+static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r)
+{
+  msg *m = d->m;
+  char fp[LB_STATE_FINGERPRINT_SIZE];
+  lb_known_state ks = {.version = m->plan.version, .lms_id = r->lms_id,
+                       .archived = m->plan.archived};
+  if (lb_state_fingerprint(&m->plan.items[d->item].requests, fp) == LB_E_OK)
+    ks.fingerprint = fp;
+  (void)lb_known_put_sent(e->known, d->key, &ks);
+}
+
+/* Queues d's state record: what is known of its item (the newest delivery
+ * of it, which may be this one's successor when this write is tried
+ * again), else what d sent. */
+static bool produce_state(lb_engine *e, msg *m, dlv *d)
+{
+  lb_known_state ks;
+  lb_state_record rec;
+  lb_state_record_init(&rec);
+  rec.delivered_at_ms = lb_time_now_ms();
+  bool known = lb_known_get_state(e->known, d->key, &ks) && ks.version >= m->plan.version &&
+               ks.fingerprint;
+  if (known) {
+    rec.version = ks.version;
+    snprintf(rec.fingerprint, sizeof(rec.fingerprint), "%s", ks.fingerprint);
+    rec.archived = ks.archived;
+  } else {
+    rec.version = m->plan.version;
+    rec.archived = m->plan.archived;
+    (void)lb_state_fingerprint(&m->plan.items[d->item].requests, rec.fingerprint);
+  }
+  rec.lms_id = known && ks.lms_id ? (char *)ks.lms_id : NULL; /* borrowed */
+  char *value = lb_state_record_encode(&rec);
+  if (!value && rec.lms_id) {
+    rec.lms_id = NULL; /* an id too long to keep: updates look it up */
+    value = lb_state_record_encode(&rec);
+  }
+  char *key = lb_state_key(e->cfg->integrations[d->integ].id, m->plan.item_key);
+  produced *pr = malloc(sizeof(*pr));
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL; /* out of memory */
+  if (value && key && pr) {
+    *pr = (produced){.e = e, .m = m, .d = d, .state_record = true, .size = strlen(value)};
+    err = rd_kafka_producev(e->prk, RD_KAFKA_V_TOPIC(e->cfg->kafka.state_topic),
+                            RD_KAFKA_V_PARTITION(source_partition(m)),
+                            RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(value, strlen(value)),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(pr),
+                            RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      lb_log(LB_LOG_WARN, "cannot queue a record for the state topic, retrying",
+             LB_S("topic", e->cfg->kafka.state_topic), LB_I("partition", source_partition(m)),
+             LB_S("error", rd_kafka_err2str(err)));
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    free(pr);
+  free(value);
+  free(key);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* The broker's answer to d's state record: d is resolved, or the record is
+ * written again later (its offset waits). */
+static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_t *rkm)
+{
+  if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    dlv_resolved(e, d, D_RESOLVED);
+    return;
+  }
+  /* said at most every REFUSED_LOG_INTERVAL_MS: a refusal (a missing
+   * WRITE ACL) or a missing partition lasts, and every record meets it */
+  if (lb_log_due(&e->state_log_next, lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS)) {
+    char acl[512];
+    bool refused = rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    lb_kafka_missing_acl(acl, sizeof(acl), "WRITE", "topic", rd_kafka_topic_name(rkm->rkt));
+    lb_log(refused ? LB_LOG_ERROR : LB_LOG_WARN,
+           "cannot write to the state topic, retrying; the source offset does not advance",
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
+           LB_S("missing_acl", refused ? acl : NULL), LB_S("error", rd_kafka_err2name(rkm->err)),
+           LB_S("detail", rd_kafka_err2str(rkm->err)));
+  }
+  schedule_reproduce(e, d, m);
+}
+
+/* Partitions were assigned: each waits, paused, for its state partition. */
+static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+  for (int i = 0; e->state && i < parts->cnt; i++) {
+    part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
+    if (p && !lb_state_restore_want(e->state, p->partition))
+      set_paused(e, p, true);
+  }
+}
+
+/* Partitions were handed back: a state partition no partition numbered
+ * like it is held for any more is no longer ours to know. */
+static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+  for (int i = 0; e->state && i < parts->cnt; i++) {
+    bool held = false;
+    for (part *p = e->parts; p && !held; p = p->next)
+      held = !p->revoked && p->partition == parts->elems[i].partition;
+    if (!held)
+      lb_state_restore_drop(e->state, parts->elems[i].partition);
+  }
+}
+
+static void state_restored(void *opaque, int32_t partition)
+{
+  lb_engine *e = opaque;
+  for (part *p = e->parts; p; p = p->next)
+    if (!p->revoked && p->partition == partition && !e->all_paused && !e->stopping)
+      set_paused(e, p, false);
+  update_ready(e);
+}
+
+/* Reads what arrived of the state partitions being restored. */
+static int state_poll(lb_engine *e)
+{
+  return e->state ? lb_state_restore_poll(e->state, e->known, 10 * POLL_BATCH, state_restored, e)
+                  : 0;
+}
+
+/* The memory of delivered items was built anew (a reload): every partition
+ * held waits for its state partition again. */
+static void state_reload(lb_engine *e)
+{
+  if (!e->state)
+    return;
+  lb_state_restore_reset(e->state);
+  for (part *p = e->parts; p; p = p->next)
+    if (!p->revoked && !lb_state_restore_want(e->state, p->partition))
+      set_paused(e, p, true);
+}
+
 /* ---- the loop ---- */
 
 static void declare_metrics(lb_metrics *m)
@@ -1610,8 +1849,8 @@ static void declare_metrics(lb_metrics *m)
   lb_metrics_declare(m, "lmsbridge_events_consumed_total", LB_COUNTER,
                      "Kafka records consumed, by topic.");
   lb_metrics_declare(m, "lmsbridge_deliveries_total", LB_COUNTER,
-                     "Deliveries by integration and outcome (success, retried, parked, "
-                     "skipped, dead_lettered).");
+                     "Deliveries by integration and outcome (success, repeat, retried, "
+                     "parked, skipped, unchanged, dead_lettered).");
   lb_metrics_declare(m, "lmsbridge_delivery_seconds", LB_HISTOGRAM,
                      "Time from the start of a delivery to its result.");
   lb_metrics_declare(m, "lmsbridge_http_requests_total", LB_COUNTER,
@@ -1777,8 +2016,9 @@ static char *kafka_fingerprint(const lb_config *cfg)
 {
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
-  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s", cfg->kafka.brokers, cfg->kafka.group_id,
-                    cfg->kafka.retry_topic, cfg->kafka.dlq_topic);
+  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fs=%s", cfg->kafka.brokers,
+                    cfg->kafka.group_id, cfg->kafka.retry_topic, cfg->kafka.dlq_topic,
+                    cfg->kafka.state_topic ? cfg->kafka.state_topic : "");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     lb_strbuf_appendf(&b, "\x1ft=%s", cfg->kafka.topics[i]);
   for (size_t i = 0; i < cfg->kafka.nproperties; i++)
@@ -1888,6 +2128,11 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
 
   if (build_work(e, err, errlen) != LB_E_OK)
     goto fail;
+  if (e->cfg->kafka.state_topic) {
+    lb_state_restore_declare_metrics(e->metrics);
+    if (!(e->state = lb_state_restore_new(e->cfg, e->metrics, e->wake[1], err, errlen)))
+      goto fail;
+  }
   if (!(e->kafka_fp = kafka_fingerprint(e->cfg)) ||
       !(e->listen = strdup(e->cfg->observability.listen)))
     goto nomem;
@@ -1997,9 +2242,9 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
 {
   const lb_config *cfg = e->cfg;
   size_t n = cfg->kafka.ntopics + 2;
-  const char **topics = calloc(n, sizeof(*topics));
-  const char **keys = calloc(n, sizeof(*keys));
-  bool *missing = calloc(n, sizeof(*missing));
+  const char **topics = calloc(n + 1, sizeof(*topics));
+  const char **keys = calloc(n + 1, sizeof(*keys));
+  bool *missing = calloc(n + 1, sizeof(*missing));
   bool ok = false;
   char err[256];
   int64_t next_warn = 0;
@@ -2017,6 +2262,10 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
   keys[n - 2] = "kafka.retry_topic";
   topics[n - 1] = cfg->kafka.dlq_topic;
   keys[n - 1] = "kafka.dlq_topic";
+  if (cfg->kafka.state_topic) {
+    topics[n] = cfg->kafka.state_topic;
+    keys[n++] = "kafka.state_topic";
+  }
   while (lb_kafka_missing_topics(e->rk, topics, n, 5000, missing, err, sizeof(err)) !=
          LB_E_OK) {
     if (*stop) {
@@ -2088,6 +2337,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     }
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
+    n += state_poll(e);
     run_due(e);
     int64_t batch_due = run_batches(e);
     int wait = n > 0 ? 0 : IDLE_WAIT_MS;
@@ -2233,8 +2483,10 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
       !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
   drop_work(e);
-  if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
-      (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
+  if ((rc = build_work(e, err, errlen)) != LB_E_OK)
+    goto fail;
+  state_reload(e);
+  if ((rc = rewind_parts(e, err, errlen)) != LB_E_OK)
     goto fail;
   if (obs) {
     lb_obs_destroy(e->obs);
@@ -2267,6 +2519,7 @@ void lb_engine_destroy(lb_engine *e)
   if (e->rk && !e->closed)
     rd_kafka_consumer_close(e->rk);
   drop_work(e);
+  lb_state_restore_destroy(e->state);
   while (e->parts)
     part_unlink_free(e, e->parts);
   if (e->cq)

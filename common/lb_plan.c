@@ -80,6 +80,7 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   ret->item_key = strdup(
       lb_content_external_id(ev.content.type, ev.content.id, key, sizeof(key)));
   ret->version = ev.version;
+  ret->archived = ev.event_type == LB_CATALOG_ARCHIVED;
   rc = LB_E_NOMEM;
   if (!ret->event_id || !ret->item_key)
     goto out;

@@ -26,6 +26,7 @@ typedef struct {
   char *event_id;     /* NULL when the event could not be parsed */
   char *item_key;     /* catalog: the external id `<type>-<id>` */
   uint64_t version;   /* catalog: the event's version */
+  bool archived;      /* catalog: the event archives the item */
   bool dead_letter;   /* the whole message goes to the DLQ */
   const char *dlq_class; /* class name, docs/delivery.md */
   char dlq_message[512];

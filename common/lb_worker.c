@@ -18,6 +18,7 @@ const lb_worker lb_worker_catalog = {
              "every customer's Degreed and SuccessFactors (OCN).",
   .plan = lb_plan_catalog,
   .foreign_event = catalog_foreign,
+  .keeps_state = true,
 };
 
 const lb_worker lb_worker_completion = {
@@ -73,14 +74,15 @@ const lb_worker *lb_worker_find(const char *name)
   return NULL;
 }
 
-/* Whether `topic` is o's topic, retry topic or dead-letter topic by
+/* Whether `topic` is o's topic, retry, dead-letter or state topic by
  * default. */
 static bool others_topic(const lb_worker *o, const char *topic)
 {
   size_t n = strlen(o->default_topic);
   return topic && strncmp(topic, o->default_topic, n) == 0 &&
          (topic[n] == '\0' || strcmp(topic + n, LB_CONFIG_RETRY_SUFFIX) == 0 ||
-          strcmp(topic + n, LB_CONFIG_DLQ_SUFFIX) == 0);
+          strcmp(topic + n, LB_CONFIG_DLQ_SUFFIX) == 0 ||
+          strcmp(topic + n, LB_CONFIG_STATE_SUFFIX) == 0);
 }
 
 static void finding(lb_strbuf *b, const lb_config *cfg, const lb_worker *w, const lb_worker *o,
@@ -109,6 +111,8 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
       finding(&b, cfg, w, o, "kafka.retry_topic", cfg->kafka.retry_topic, "topic");
     if (others_topic(o, cfg->kafka.dlq_topic))
       finding(&b, cfg, w, o, "kafka.dlq_topic", cfg->kafka.dlq_topic, "topic");
+    if (others_topic(o, cfg->kafka.state_topic))
+      finding(&b, cfg, w, o, "kafka.state_topic", cfg->kafka.state_topic, "topic");
     if (b.len > before)
       lb_strbuf_appendf(&b,
                         "%s: kafka: this looks like %s's file: start %s with it, or give %s "

@@ -4,6 +4,8 @@
 #ifndef LB_WORKER_H
 #define LB_WORKER_H
 
+#include <stdbool.h>
+
 #include "lb_config.h"
 #include "lb_error.h"
 #include "lb_plan.h"
@@ -20,6 +22,8 @@ typedef struct {
   /* A record this daemon cannot plan that is a valid event of the other
    * daemon (a misrouted topic): that daemon's name, else NULL. */
   const char *(*foreign_event)(const char *value, size_t len);
+  /* It keeps the catalog state in kafka.state_topic (lb_config_defaults). */
+  bool keeps_state;
 } lb_worker;
 
 /* The daemons, and both in a NULL-terminated list. */

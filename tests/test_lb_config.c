@@ -18,6 +18,7 @@ static const lb_config_defaults catalog_defaults = {
   .worker = "catalog-worker",
   .default_topic = "catalog-events",
   .default_scopes = "content:read,content:write",
+  .keeps_state = true,
 };
 
 static const lb_config_defaults completion_defaults = {
@@ -91,6 +92,7 @@ static void test_example_file_loads_with_defaults(void **state)
   assert_int_equal(cfg.kafka.ntopics, 1);
   assert_string_equal(cfg.kafka.topics[0], "catalog-events");
   assert_string_equal(cfg.kafka.dlq_topic, "catalog-events.dlq");
+  assert_string_equal(cfg.kafka.state_topic, "catalog-events.state");
   assert_int_equal(cfg.kafka.nproperties, 1);
   assert_int_equal(cfg.delivery.max_in_flight, 256);
   assert_int_equal(cfg.provider.assessment_num_questions, 15);
@@ -149,6 +151,7 @@ static void test_defaults_and_overrides(void **state)
     fail_msg("%s", errors);
   assert_string_equal(cfg.kafka.topics[0], "completion-events");
   assert_string_equal(cfg.kafka.retry_topic, "completion-events.retry");
+  assert_null(cfg.kafka.state_topic); /* completion-worker keeps no state */
   assert_string_equal(cfg.observability.listen, "127.0.0.1:9464");
   const lb_integration *d = &cfg.integrations[0];
   assert_string_equal(d->api_base_url, "http://127.0.0.1:8080/t/acme");
@@ -172,6 +175,28 @@ static void test_defaults_and_overrides(void **state)
   assert_string_equal(cfg.integrations[0].scopes,
                       "completions:write,skill_ratings:write");
   lb_config_release(&cfg);
+
+  /* the catalog state topic: the first topic's, or the one given */
+  p = write_config("kafka: { brokers = \"b\"; topics = [\"cat-a\", \"cat-b\"]; };\n"
+                   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n");
+  rc = lb_config_load(&cfg, p, &catalog_defaults, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.state_topic, "cat-a.state");
+  lb_config_release(&cfg);
+  p = write_config("kafka: { brokers = \"b\"; state_topic = \"catalog.delivered\"; };\n"
+                   "provider: { code = \"c\"; logo_url = \"https://x.example/l.png\"; };\n");
+  rc = lb_config_load(&cfg, p, &catalog_defaults, &errors);
+  if (rc != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_string_equal(cfg.kafka.state_topic, "catalog.delivered");
+  lb_config_release(&cfg);
+  /* completion-worker has none: the key is refused, at its line */
+  rc = lb_config_load(&cfg, p, &completion_defaults, &errors);
+  assert_int_equal(rc, LB_E_CONFIG);
+  assert_non_null(strstr(errors, ":1: kafka.state_topic: completion-worker keeps no catalog "
+                                 "state: only catalog-worker has a state topic"));
+  free(errors);
 }
 
 /* The kafka group from line 1, then the provider group; `kafka` and
@@ -297,6 +322,12 @@ static const struct {
    "element 1 is not a valid topic name"},
   {HEAD2(" topics = [\"events\"];\n  dlq_topic = \"events\";", ""), 2,
    "kafka.dlq_topic", "must not be one of kafka.topics"},
+  {HEAD2(" topics = [\"events\"];\n  state_topic = \"events\";", ""), 2,
+   "kafka.state_topic", "must not be one of kafka.topics"},
+  {HEAD2("\n  state_topic = \"catalog-events.retry\";", ""), 2, "kafka.state_topic",
+   "must differ from kafka.dlq_topic and kafka.retry_topic"},
+  {HEAD2("\n  state_topic = \"bad topic\";", ""), 2, "kafka.state_topic",
+   "is not a valid topic name"},
   {HEAD2("\n  properties = ( [\"group.id\", \"x\"] );", ""), 2,
    "kafka.properties[\"group.id\"]", "is set by lmsbridge"},
   {HEAD2("\n  properties = ( [\"no.such.property\", \"x\"] );", ""), 2,

@@ -630,7 +630,7 @@ static void test_header_table(void **state)
     "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
     "lmsbridge.last_failure", "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
     "lmsbridge.headers.dropped", "lmsbridge.not_before", "lmsbridge.original.partition",
-    "lmsbridge.original.offset"};
+    "lmsbridge.original.offset", "lmsbridge.resync"};
   size_t nstructured = 0;
   for (size_t i = 0; i < LB_DLQ_H__COUNT; i++)
     nstructured += !lb_dlq_header_table[i].text;
@@ -986,10 +986,23 @@ static void test_parked_round_trip(void **state)
   assert_int_equal(out.orig_partition, 7);
   assert_int_equal(out.orig_offset, 123456789012);
   assert_int_equal(out.replays, 2);
+  assert_false(out.resync); /* written only when true */
 
   rd_kafka_header_add(h, lb_dlq_header_name(LB_DLQ_H_ATTEMPTS), -1, "4", -1);
   lb_dlq_parked_read(h, &out);
   assert_int_equal(out.attempts, 4);
+  rd_kafka_headers_destroy(h);
+
+  /* a resync stays one when parked: lmsbridge.resync "true", nothing else */
+  in.resync = true;
+  h = rd_kafka_headers_new(16);
+  lb_dlq_parked_headers_add(h, &in);
+  assert_int_equal(rd_kafka_header_cnt(h), 10);
+  lb_dlq_parked_read(h, &out);
+  assert_true(out.resync);
+  rd_kafka_header_add(h, "lmsbridge.resync", -1, "yes", -1);
+  lb_dlq_parked_read(h, &out);
+  assert_false(out.resync);
   rd_kafka_headers_destroy(h);
 
   /* nothing carried; a number that is not one */

@@ -768,7 +768,7 @@ int main(int argc, char **argv)
   lb_config_defaults defaults = {.worker = k->name, .default_topic = k->default_topic,
                                  .default_scopes = k->default_scopes,
                                  .skill_ratings_scope = k->skill_ratings_scope,
-                                 .kafka_only = true};
+                                 .kafka_only = true, .keeps_state = k->keeps_state};
   if (lb_config_load(&cfg, o.config_path, &defaults, &errors) != LB_E_OK) {
     lb_cli_log_config_errors(errors, "invalid configuration, nothing done");
     free(errors);
