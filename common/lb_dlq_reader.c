@@ -55,11 +55,13 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
           md->topics[k].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         t = &md->topics[k];
     if (!t) {
+      bool dlq = strcmp(r->topic, r->cfg->kafka.dlq_topic) == 0;
       snprintf(err, errlen,
-               "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
-               "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
+               "%s topic \"%s\" does not exist on the brokers (or this client may not "
+               "describe it): check kafka.%s in %s (or --worker, when the file leaves "
                "it to the worker's default)",
-               r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
+               dlq ? "dead-letter" : "the", r->topic, dlq ? "dlq_topic" : "topics",
+               r->cfg->path ? r->cfg->path : "the configuration file");
       rc = LB_E_NOT_FOUND;
       goto out;
     }
@@ -67,7 +69,7 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
       break;
   }
   if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt <= 0) {
-    snprintf(err, errlen, "dead-letter topic \"%s\" cannot be read: %s", r->topic,
+    snprintf(err, errlen, "topic \"%s\" cannot be read: %s", r->topic,
              t->err ? rd_kafka_err2str(t->err) : "no partitions");
     goto out;
   }
@@ -137,7 +139,8 @@ lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size
 {
   lb_dlq_reader *r = calloc(1, sizeof(*r));
   rd_kafka_conf_t *conf = NULL;
-  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic)) || !(r->group = strdup(o->group))) {
+  if (!r || !(r->topic = strdup(o->topic ? o->topic : o->cfg->kafka.dlq_topic)) ||
+      !(r->group = strdup(o->group))) {
     snprintf(err, errlen, "out of memory");
     if (r)
       free(r->topic);

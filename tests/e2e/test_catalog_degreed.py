@@ -35,6 +35,8 @@ def last_seq(env, tenant):
     return reqs[-1]["seq"] if reqs else 0
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("acme", SECRET)])
 try:
     # the customer's Degreed already has course 200 (imported by hand once)

@@ -16,6 +16,8 @@ PUBLIC = [("course", "c1"), ("project", "p1"), ("practice", "pr1"), ("assessment
           ("skill_track", "st1"), ("career_track", "ct1")]
 TRACKS = [("acme", "t-acme"), ("globex", "t-globex"), ("umbrella", "t-umbrella")]
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:3")
 env = Env(TOPICS, [degreed_tenant("provider", SECRET), degreed_tenant("acme", SECRET),
                    degreed_tenant("initech", SECRET),
                    sf_tenant("globex", SECRET, "GLOBEX")])

@@ -17,6 +17,8 @@ def metric(w, integ, outcome):
     return w.metric("lmsbridge_deliveries_total", integration=integ, outcome=outcome)
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integs = ", ".join([

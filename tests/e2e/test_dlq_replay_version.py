@@ -27,6 +27,8 @@ def writes(tenant):
             if r["method"] in ("POST", "PATCH") and "/content/" in r["path"]]
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("prov", SECRET), degreed_tenant("acme", SECRET)])
 try:
     env.lms_post("/_sandbox/faults", {"tenant": "prov",

@@ -106,7 +106,9 @@ for name, other, own_event, (okey, ovalue), extra, delivered, what in RUNS:
     renew_ns()
     TOPIC = ns(name.split("-")[0] + "-events")
     DLQ = f"{TOPIC}.dlq"
-    env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"], [degreed_tenant("acme", SECRET)])
+    state = [f"{TOPIC}.state:1"] if name == "catalog-worker" else []   # the catalog state
+    env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"] + state,
+              [degreed_tenant("acme", SECRET)])
     try:
         env.produce_many(TOPIC, [own_event("c0"), ("bad", "not json"), (okey, ovalue),
                                  own_event("c3")])

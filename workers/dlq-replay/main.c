@@ -19,6 +19,7 @@
 #include "lb_dlq_replayer.h"
 #include "lb_json.h"
 #include "lb_log.h"
+#include "lb_resync.h"
 #include "lb_time.h"
 
 #define NAME "dlq-replay"
@@ -32,6 +33,8 @@ static void usage(FILE *out)
       "usage: dlq-replay list   --config FILE [--worker NAME] [filters] [--count]\n"
       "       dlq-replay replay --config FILE [--worker NAME] [filters] [--dry-run]\n"
       "                         [--yes] [--max-replays N] [--untargeted] [--group ID]\n"
+      "                         [--rate N] [--max-in-flight N]\n"
+      "       dlq-replay resync --config FILE --integration ID [--dry-run] [--yes]\n"
       "                         [--rate N] [--max-in-flight N]\n"
       "       dlq-replay --version | --help\n"
       "\n"
@@ -110,6 +113,18 @@ static void usage(FILE *out)
       "stay refused for that selection; select them explicitly (--key,\n"
       "--offset-from/--offset-to) to replay them later. Nothing is ever deleted\n"
       "from the DLQ.\n"
+      "\n"
+      "resync (catalog-worker's file): sends the whole catalog again to one\n"
+      "integration, e.g. for a customer who wiped it. Reads the catalog topics\n"
+      "(kafka.topics) from their beginning to the end they had at start, keeps each\n"
+      "item's newest record (the highest version) that the integration takes (its\n"
+      "routing and filters as the worker plans them), prints a summary (JSON), asks\n"
+      "for confirmation on a terminal, then republishes each to its topic and\n"
+      "partition: same key and value, lmsbridge.target = ID and lmsbridge.resync =\n"
+      "\"true\". catalog-worker sends such a record even when it delivered the same\n"
+      "content before (it is not \"unchanged\"), never when an older version than\n"
+      "the one delivered. --dry-run, --yes, --rate and --max-in-flight as for replay;\n"
+      "no other filter. Commits nothing: running it again sends everything again.\n"
       "\n"
       "Exit status: 0 done; 1 invalid configuration, Kafka failure, a record not\n"
       "republished, or interrupted; 2 usage, or the replay was not confirmed.\n",
@@ -622,6 +637,104 @@ out:
   return rc;
 }
 
+/* resync: the whole catalog again to one integration (lb_resync). */
+static int run_resync(const options *o, const lb_config *cfg, const lb_worker *k)
+{
+  char err[512];
+  int rc = 1;
+  const char *integ = o->filter.integrations[0];
+  lb_resync *rs = NULL;
+  lb_resync_counts c = {0};
+  if (!k->keeps_state) {
+    lb_log(LB_LOG_ERROR, "resync sends a catalog: give it catalog-worker's file, nothing sent",
+           LB_S("config", cfg->path));
+    return 2;
+  }
+  const lb_integration *in = lb_config_integration(cfg, integ);
+  if (!in) {
+    lb_log(LB_LOG_ERROR, "unknown integration: the file has none of that id, nothing sent",
+           LB_S("integration", integ), LB_S("config", cfg->path));
+    return 1;
+  }
+  lb_resync_options ro = {.cfg = cfg, .integration = integ, .plan = k->plan, .rate = o->rate,
+                          .max_in_flight = o->max_in_flight, .stop = &stop_requested};
+  block_stop_signals(true);
+  rs = lb_resync_new(&ro, err, sizeof(err));
+  /* from here a signal stops the run cleanly: what was queued is
+   * acknowledged first */
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  block_stop_signals(false);
+  if (!rs) {
+    lb_log(LB_LOG_ERROR, "cannot read the catalog topics, nothing sent", LB_S("error", err));
+    goto out;
+  }
+  if (lb_resync_scan(rs, &c, err, sizeof(err)) != LB_E_OK) {
+    lb_log(LB_LOG_ERROR, "cannot read the catalog topics, nothing sent", LB_S("error", err));
+    goto out;
+  }
+  json_object *p = json_object_new_object();
+  json_object_object_add(p, "summary", json_object_new_string(o->dry_run ? "dry-run" : "plan"));
+  json_object_object_add(p, "integration", json_object_new_string(integ));
+  json_object_object_add(p, "read", lb_resync_range_json(rs));
+  json_object_object_add(p, "records", json_object_new_int64(c.read));
+  json_object_object_add(p, "not_catalog_events", json_object_new_int64(c.invalid));
+  json_object_object_add(p, "items", json_object_new_int64(c.items));
+  json_object_object_add(p, "to_send", json_object_new_int64(c.to_send));
+  json_object_object_add(p, "not_taken", json_object_new_int64(c.items - c.to_send));
+  print_json(p);
+  fflush(stdout);
+  if (o->dry_run) {
+    rc = 0;
+    goto out;
+  }
+  if (c.to_send > 0 && !o->yes) {
+    char line[64];
+    if (!isatty(STDIN_FILENO)) {
+      fprintf(stderr, NAME ": not sending: stdin is not a terminal to confirm on; pass --yes "
+                           "(see the summary above, or --dry-run)\n");
+      rc = 2;
+      goto out;
+    }
+    fprintf(stderr, NAME ": send %lld item%s of the catalog again to %s? [y/N] ", c.to_send,
+            c.to_send == 1 ? "" : "s", integ);
+    fflush(stderr);
+    if (!fgets(line, sizeof(line), stdin) ||
+        !(strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0)) {
+      fprintf(stderr, NAME ": not confirmed, nothing sent\n");
+      rc = 2;
+      goto out;
+    }
+  }
+  int64_t started = lb_time_mono_ms();
+  lb_log(LB_LOG_INFO, "resyncing", LB_S("integration", integ), LB_I("to_send", c.to_send));
+  lb_err e = lb_resync_send(rs, &c, FINISH_TIMEOUT_MS, err, sizeof(err));
+  double secs = (double)(lb_time_mono_ms() - started) / 1000.0;
+  json_object *s = json_object_new_object();
+  json_object_object_add(s, "summary", json_object_new_string("resync"));
+  json_object_object_add(s, "integration", json_object_new_string(integ));
+  json_object_object_add(s, "to_send", json_object_new_int64(c.to_send));
+  json_object_object_add(s, "sent", json_object_new_int64(c.sent));
+  json_object_object_add(s, "acknowledged", json_object_new_int64(c.acknowledged));
+  json_object_object_add(s, "failed", json_object_new_int64(c.failed));
+  json_object_object_add(s, "error", lb_json_string_or_null(e == LB_E_OK ? NULL : err));
+  json_object_object_add(s, "interrupted", json_object_new_boolean(stop_requested != 0));
+  json_object_object_add(s, "seconds", lb_json_number(round(secs * 1000) / 1000));
+  print_json(s);
+  fflush(stdout);
+  if (e != LB_E_OK)
+    lb_log(LB_LOG_WARN, "resync incomplete: run the same command again (it sends everything "
+                        "again, which is harmless)",
+           LB_I("acknowledged", c.acknowledged), LB_I("to_send", c.to_send),
+           LB_S("error", err));
+  rc = e == LB_E_OK && c.acknowledged == c.to_send ? 0 : 1;
+out:
+  lb_resync_destroy(rs);
+  return rc;
+}
+
 static bool parse_long(const char *s, long lo, long hi, long *ret)
 {
   char *end;
@@ -669,7 +782,7 @@ static int parse_args(int argc, char **argv, options *o)
   };
   char err[256];
   const char *bad = NULL;
-  bool replay_only = false;
+  bool replay_only = false, not_resync = false, filters = false;
   int c, idx;
 
   opterr = 0;
@@ -677,13 +790,13 @@ static int parse_args(int argc, char **argv, options *o)
     switch (c) {
     case OPT_CONFIG: o->config_path = optarg; break;
     case OPT_WORKER: o->worker = optarg; break;
-    case OPT_COUNT: o->count = true; break;
+    case OPT_COUNT: o->count = not_resync = true; break;
     case OPT_DRY_RUN: o->dry_run = replay_only = true; break;
     case OPT_YES: o->yes = replay_only = true; break;
-    case OPT_UNTARGETED: o->untargeted = replay_only = true; break;
-    case OPT_GROUP: o->group = optarg; replay_only = true; break;
+    case OPT_UNTARGETED: o->untargeted = replay_only = not_resync = true; break;
+    case OPT_GROUP: o->group = optarg; replay_only = not_resync = true; break;
     case OPT_MAX_REPLAYS:
-      replay_only = true;
+      replay_only = not_resync = true;
       if (!parse_long(optarg, 0, 1000000, &o->max_replays))
         bad = "--max-replays: expects a number from 0 to 1000000";
       break;
@@ -700,6 +813,7 @@ static int parse_args(int argc, char **argv, options *o)
     case OPT_VERSION: printf(NAME " %s\n", LB_VERSION); return 0;
     case OPT_HELP: usage(stdout); return 0;
     case OPT_FILTER:
+      filters = filters || strcmp(opts[idx].name, "integration") != 0;
       if (lb_dlq_filter_add(&o->filter, opts[idx].name, optarg, err, sizeof(err)) != LB_E_OK) {
         fprintf(stderr, NAME ": %s\n", err);
         return 2;
@@ -717,8 +831,11 @@ static int parse_args(int argc, char **argv, options *o)
   }
   if (optind < argc)
     o->command = argv[optind++];
-  if (!o->command || (strcmp(o->command, "list") != 0 && strcmp(o->command, "replay") != 0))
-    bad = o->command ? "unknown command (list or replay)" : "a command is required (list or replay)";
+  bool resync = o->command && strcmp(o->command, "resync") == 0;
+  if (!o->command || (strcmp(o->command, "list") != 0 && strcmp(o->command, "replay") != 0 &&
+                      !resync))
+    bad = o->command ? "unknown command (list, replay or resync)"
+                     : "a command is required (list, replay or resync)";
   else if (optind < argc)
     bad = "unexpected argument";
   else if (!o->config_path)
@@ -730,6 +847,10 @@ static int parse_args(int argc, char **argv, options *o)
     bad = "--count is an option of list (replay --dry-run shows the totals)";
   else if (o->worker && !kind_named(o->worker))
     bad = "--worker: catalog-worker or completion-worker";
+  else if (resync && (not_resync || filters))
+    bad = "resync takes --integration, --dry-run, --yes, --rate and --max-in-flight only";
+  else if (resync && (o->filter.nintegrations != 1 || !o->filter.integrations[0][0]))
+    bad = "resync: --integration ID is required, exactly one";
   if (bad) {
     fprintf(stderr, NAME ": %s\n", bad);
     fprintf(stderr, "try: " NAME " --help\n");
@@ -776,7 +897,9 @@ int main(int argc, char **argv)
     goto out_filter;
   }
   lb_log_set_level(cfg.observability.log_level);
-  rc = strcmp(o.command, "list") == 0 ? run_list(&o, &cfg) : run_replay(&o, &cfg);
+  rc = strcmp(o.command, "list") == 0     ? run_list(&o, &cfg)
+       : strcmp(o.command, "resync") == 0 ? run_resync(&o, &cfg, k)
+                                          : run_replay(&o, &cfg);
   lb_config_release(&cfg);
   lb_log_clear_secrets();
 out_filter:
