@@ -155,9 +155,9 @@ bool lb_state_restore_want(lb_state_restore *r, int32_t partition)
   p->st = S_LOADING;
   p->started_mono = lb_time_mono_ms();
   p->records = p->malformed = 0;
-  lb_log(LB_LOG_INFO, "restoring the catalog state: its partition is read before the source "
-                      "partition numbered so is worked on",
-         LB_S("topic", r->topic), LB_I("partition", partition));
+  /* the source (and retry) partitions numbered so wait, paused */
+  lb_log(LB_LOG_INFO, "restoring the catalog state", LB_S("topic", r->topic),
+         LB_I("partition", partition));
   assign(r, p, true);
   return false;
 }
@@ -223,8 +223,8 @@ static void take(lb_state_restore *r, spart *p, const rd_kafka_message_t *m, lb_
   return;
 malformed:
   p->malformed++;
-  lb_log(LB_LOG_WARN, "malformed state record skipped: its item counts as unknown (sent, "
-                      "not skipped)", LB_S("topic", r->topic), LB_I("partition", p->id),
+  lb_log(LB_LOG_WARN, "malformed state record skipped: its item counts as unknown",
+         LB_S("topic", r->topic), LB_I("partition", p->id),
          LB_I("offset", m->offset), LB_S("error", why));
 }
 
