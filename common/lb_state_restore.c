@@ -25,6 +25,7 @@ struct lb_state_restore {
   char *topic;
   lb_metrics *metrics;
   rd_kafka_t *rk;
+  rd_kafka_topic_t *rkt; /* known from the start: its leaders are */
   rd_kafka_queue_t *q;
   spart *parts;
   size_t n, cap;
@@ -72,6 +73,10 @@ lb_state_restore *lb_state_restore_new(const lb_config *cfg, lb_metrics *metrics
   conf = NULL; /* now owned by rk */
   rd_kafka_poll_set_consumer(r->rk);
   r->q = rd_kafka_queue_get_consumer(r->rk);
+  /* a topic handle has librdkafka learn the topic's partitions and leaders
+   * now, in the background: a restore then starts fetching at once instead
+   * of waiting for a metadata refresh (a second, measured) */
+  r->rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   if (r->q && wake_fd >= 0)
     rd_kafka_queue_io_event_enable(r->q, wake_fd, "s", 1);
   return r;
@@ -88,6 +93,8 @@ void lb_state_restore_destroy(lb_state_restore *r)
     return;
   if (r->q)
     rd_kafka_queue_destroy(r->q);
+  if (r->rkt)
+    rd_kafka_topic_destroy(r->rkt);
   if (r->rk) {
     rd_kafka_assign(r->rk, NULL);
     rd_kafka_consumer_close(r->rk);
