@@ -327,18 +327,13 @@ static char *topic_with_suffix(ctx *c, const char *topic, const char *suffix)
 
 /* kafka.state_topic: a worker that keeps the catalog state has one (its
  * default: the first topic + ".state"), distinct from every other topic it
- * uses; the other worker refuses the key. */
+ * uses. For the other worker the key is only read: lb_worker_check_config
+ * refuses it, saying whose file it looks like. */
 static void load_state_topic(ctx *c, const config_setting_t *k, lb_config *cfg,
                              const lb_config_defaults *d, const char *first)
 {
-  if (!d->keeps_state) {
-    if (lb_config_has(k, "state_topic"))
-      lb_config_fail(c, k, "kafka", "state_topic",
-                     "%s keeps no catalog state: only catalog-worker has a state topic",
-                     d->worker);
-    return;
-  }
-  cfg->kafka.state_topic = topic_with_suffix(c, first, LB_CONFIG_STATE_SUFFIX);
+  if (d->keeps_state)
+    cfg->kafka.state_topic = topic_with_suffix(c, first, LB_CONFIG_STATE_SUFFIX);
   take_str(c, k, "kafka", "state_topic", false, &cfg->kafka.state_topic);
   const char *st = cfg->kafka.state_topic;
   if (!st)

@@ -110,7 +110,7 @@ typedef struct {
     char *dlq_topic;
     char *retry_topic;
     char *state_topic; /* the catalog state (lb_state); NULL for a worker
-                          that keeps none */
+                          that keeps none (lb_config_defaults.keeps_state) */
     lb_config_pair *properties; /* passed to librdkafka as they are */
     size_t nproperties;
   } kafka;
@@ -162,8 +162,9 @@ typedef struct {
    * Kafka properties' references included, is loaded as usual. */
   bool kafka_only;
   /* The worker keeps the catalog state in Kafka (catalog-worker):
-   * kafka.state_topic is read, by default the first topic + ".state";
-   * else the key is refused and state_topic is NULL. */
+   * kafka.state_topic defaults to the first topic + ".state". Else it has
+   * no default (NULL unless the file sets it, which lb_worker_check_config
+   * refuses). */
   bool keeps_state;
 } lb_config_defaults;
 

@@ -155,6 +155,7 @@ struct lb_engine {
   keynode *keys[KEY_BUCKETS];
   lb_known *known;  /* versions delivered and LMS ids, per key */
   lb_state_restore *state; /* the catalog state's reader; NULL: no state topic */
+  msg *state_held;  /* records waiting for their state partition, in order */
   int64_t state_log_next;  /* when a failed state write may be said again */
   lb_batch **batches; /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
@@ -185,6 +186,8 @@ static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r);
 static bool produce_state(lb_engine *e, msg *m, dlv *d);
 static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_t *rkm);
 static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
+static bool state_hold(lb_engine *e, msg *m);
+static void state_release(lb_engine *e);
 static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
 static int state_poll(lb_engine *e);
 static void state_reload(lb_engine *e);
@@ -1337,6 +1340,8 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
     }
   }
   apply_backpressure(e, p);
+  if (state_hold(e, m))
+    return;
   if (m->not_before_ms > lb_time_now_ms())
     hold_until_due(e, m);
   else
@@ -1364,6 +1369,7 @@ static size_t handing_back_msgs(lb_engine *e)
 /* The draining partitions' held retry records go back unprocessed. */
 static void release_held(lb_engine *e)
 {
+  state_release(e);
   msg **pp = &e->due_head;
   while (*pp) {
     msg *m = *pp;
@@ -1791,13 +1797,45 @@ static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_
   schedule_reproduce(e, d, m);
 }
 
-/* Partitions were assigned: each waits, paused, for its state partition. */
+/* Partitions were assigned: their state partitions are read. A partition
+ * is not paused here (librdkafka loses the assigned offset of a partition
+ * paused right after its assignment, librdkafka issue #2190): its first
+ * record is held and pauses it (state_hold). */
 static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts)
 {
-  for (int i = 0; e->state && i < parts->cnt; i++) {
-    part *p = find_part(e, parts->elems[i].topic, parts->elems[i].partition);
-    if (p && !lb_state_restore_want(e->state, p->partition))
-      set_paused(e, p, true);
+  for (int i = 0; e->state && i < parts->cnt; i++)
+    lb_state_restore_want(e->state, parts->elems[i].partition);
+}
+
+/* A record of a partition whose state is not read yet waits, and its
+ * partition stops fetching (it goes on after the record, once resumed).
+ * True when m was held so. */
+static bool state_hold(lb_engine *e, msg *m)
+{
+  if (!state_pending(e, m->p))
+    return false;
+  set_paused(e, m->p, true);
+  msg **pp = &e->state_held;
+  while (*pp)
+    pp = &(*pp)->next_due;
+  m->next_due = NULL;
+  *pp = m;
+  return true;
+}
+
+/* The held records of partitions handed back go to the held retry records,
+ * which release_held hands back unprocessed. */
+static void state_release(lb_engine *e)
+{
+  msg **pp = &e->state_held;
+  while (*pp) {
+    msg *m = *pp;
+    if (m->p->handing_back) {
+      *pp = m->next_due;
+      hold_until_due(e, m);
+    } else {
+      pp = &m->next_due;
+    }
   }
 }
 
@@ -1814,12 +1852,34 @@ static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *p
   }
 }
 
+/* State partition `partition` was read: the partitions numbered so go on,
+ * their held records first, in the order they came. */
 static void state_restored(void *opaque, int32_t partition)
 {
   lb_engine *e = opaque;
   for (part *p = e->parts; p; p = p->next)
     if (!p->revoked && p->partition == partition && !e->all_paused && !e->stopping)
       set_paused(e, p, false);
+  msg *ready = NULL, **tail = &ready, **pp = &e->state_held;
+  while (*pp) {
+    msg *m = *pp;
+    if (m->p->partition == partition) {
+      *pp = m->next_due;
+      m->next_due = NULL;
+      *tail = m;
+      tail = &m->next_due;
+    } else {
+      pp = &m->next_due;
+    }
+  }
+  for (msg *m = ready, *next; m; m = next) {
+    next = m->next_due;
+    m->next_due = NULL;
+    if (m->not_before_ms > lb_time_now_ms())
+      hold_until_due(e, m);
+    else
+      process(e, m);
+  }
   update_ready(e);
 }
 
@@ -1831,15 +1891,16 @@ static int state_poll(lb_engine *e)
 }
 
 /* The memory of delivered items was built anew (a reload): every partition
- * held waits for its state partition again. */
+ * held reads its state partition again (its records wait, state_hold). */
 static void state_reload(lb_engine *e)
 {
+  e->state_held = NULL; /* its records were dropped with the old work */
   if (!e->state)
     return;
   lb_state_restore_reset(e->state);
   for (part *p = e->parts; p; p = p->next)
-    if (!p->revoked && !lb_state_restore_want(e->state, p->partition))
-      set_paused(e, p, true);
+    if (!p->revoked)
+      lb_state_restore_want(e->state, p->partition);
 }
 
 /* ---- the loop ---- */
@@ -2483,11 +2544,10 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
       !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
   drop_work(e);
-  if ((rc = build_work(e, err, errlen)) != LB_E_OK)
+  if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
+      (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
     goto fail;
   state_reload(e);
-  if ((rc = rewind_parts(e, err, errlen)) != LB_E_OK)
-    goto fail;
   if (obs) {
     lb_obs_destroy(e->obs);
     e->obs = obs;

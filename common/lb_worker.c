@@ -120,6 +120,10 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
                         cfg->path ? cfg->path : "configuration", o->name, o->name, w->name,
                         w->name, w->default_topic);
   }
+  if (w && !w->keeps_state && cfg->kafka.state_topic && b.len == 0)
+    lb_strbuf_appendf(&b, "%s: kafka.state_topic: %s keeps no catalog state: only %s has a "
+                          "state topic; remove the key\n",
+                      cfg->path ? cfg->path : "configuration", w->name, lb_worker_catalog.name);
   if (b.overflow) {
     /* out of memory (the cap is far above two daemons' findings): say so,
      * as lb_config_load does, in the little memory freed by dropping the rest */

@@ -35,8 +35,9 @@ extern const lb_worker *const lb_worker_all[];
 const lb_worker *lb_worker_find(const char *name);
 
 /* Refuses a configuration that is plainly another daemon's (its group id,
- * or a topic that is the other daemon's topic, retry or dead-letter topic
- * by default): LB_E_CONFIG with one "file: key: what" line per finding in
+ * or a topic that is the other daemon's topic, retry, dead-letter or state
+ * topic by default), and a state topic for a daemon that keeps no state:
+ * LB_E_CONFIG with one "file: key: what" line per finding in
  * *ret_errors (new, free() it), saying how to fix it. LB_E_OK for a NULL
  * worker. */
 lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **ret_errors);

@@ -18,9 +18,12 @@ delivered survives the process.
    republishes each item's newest record targeted at that integration
    (lmsbridge.resync), to the partition of its source; the worker sends
    them again although they are unchanged, never an older version, and
-   nothing to the other integration."""
+   nothing to the other integration.
+5. A reload (SIGHUP, kafka section unchanged: the same partitions) reads
+   the state again: the item delivered before stays unchanged."""
 import json
 import re
+import signal
 import threading
 import time
 import uuid
@@ -308,6 +311,22 @@ try:
           "the resync bypasses the unchanged check, never the version check (s7 v0 skipped)")
     check(requests_since(env, "globex", globex1) == [],
           "SuccessFactors is sent nothing by a resync of acme-degreed")
+
+    # ---- 5. a reload reads the state again ---------------------------------
+    n_restored = len(log_lines(w3, "catalog state restored"))
+    unchanged0 = metric(w3, "acme-degreed", "unchanged")
+    w3.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(log_lines(w3, "catalog state restored")) >= n_restored + 2, 120,
+             "the state read again after the reload")
+    wait_for(lambda: w3.get("/readyz")[0] == 200, 120, "ready after the reload")
+    check(any(l.get("msg") == "drained for the reload" for l in w3.logs()),
+          "the reload kept the engine and its partitions")
+    acme2 = seq(env, "acme")
+    env.produce_many(TOPIC, [catalog_event("course", "77", 6)])
+    wait_for(lambda: metric(w3, "acme-degreed", "unchanged") > unchanged0, 60,
+             "course 77 v6 after the reload")
+    check(requests_since(env, "acme", acme2) == [],
+          "after the reload, course 77 v6 (delivered by the resync) is unchanged: not sent")
     check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     w3.stop_and_check("the third catalog-worker")
 finally:
