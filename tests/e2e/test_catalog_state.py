@@ -13,7 +13,9 @@ delivered survives the process.
    kafka-sandbox the state partitions are made leaderless, so the restore
    cannot end until the test lets it), nothing is delivered before, the
    malformed records are skipped with a warning, and an older version of a
-   restored item is skipped. The restore time is printed (INFO).
+   restored item is skipped, and an item archived before the restart keeps
+   its version (an upsert of that version does not bring it back, a newer
+   one does). The restore time is printed (INFO).
 4. Resync: the customer wipes its Degreed catalog; dlq-replay resync
    republishes each item's newest record targeted at that integration
    (lmsbridge.resync), to the partition of its source; the worker sends
@@ -177,6 +179,15 @@ try:
              "the state records of v6")
     check(state_records(env)["acme-degreed/course-77"][-1][1]["lms_id"] == deg_id,
           "the state keeps the Degreed id")
+    # course 99: created, then archived at v2
+    env.produce_many(TOPIC, [catalog_event("course", "99", 1),
+                             catalog_event("course", "99", 2, etype="content.archived")])
+    wait_for(lambda: all((state_records(env).get(f"{i}/course-99") or [(0, {})])[-1][1]
+                         .get("archived") for i in ("acme-degreed", "globex-sf")), 60,
+             "course 99 archived")
+    check(degreed_items(env.state("acme"))["course-99"].get("obsolete") is True and
+          state_records(env)["acme-degreed/course-99"][-1][1]["version"] == 2,
+          "course 99 archived at v2: obsolete in Degreed, archived in the state")
     w2.stop_and_check("the second catalog-worker")
 
     # ---- 3. a large state, restored before anything is worked on -----------
@@ -262,6 +273,25 @@ try:
     wait_for(lambda: metric(w3, "acme-degreed", "skipped") > skipped0, 60, "course s7 v0")
     check(not [r for r in requests_since(env, "acme", 0) if "course-s7" in json.dumps(r)],
           "course s7 v0 is older than the restored v1: skipped, nothing sent")
+    # course 99, archived at v2 before the restart: an upsert of v2 (a replay
+    # of the version it archived) is not sent, v3 is
+    acme3, globex3 = seq(env, "acme"), seq(env, "globex")
+    skipped0 = {i: metric(w3, i, "skipped") for i in ("acme-degreed", "globex-sf")}
+    env.produce_many(TOPIC, [catalog_event("course", "99", 2)])
+    for i in skipped0:
+        wait_for(lambda: metric(w3, i, "skipped") > skipped0[i], 60, f"{i}: course 99 v2")
+    archived = {l.get("integration") for l in log_lines(w3, "not sent")
+                if l.get("reason") == "archived at this version or a newer one"}
+    check(archived == {"acme-degreed", "globex-sf"} and
+          not requests_since(env, "acme", acme3) and
+          not titles_sent_ocn(requests_since(env, "globex", globex3), "course-99"),
+          f"course 99 v2 upsert after its v2 archive: not sent, for both ({archived})")
+    success0 = metric(w3, "acme-degreed", "success")
+    env.produce_many(TOPIC, [catalog_event("course", "99", 3)])
+    wait_for(lambda: metric(w3, "acme-degreed", "success") > success0, 60, "course 99 v3")
+    c99 = degreed_items(env.state("acme"))["course-99"]
+    check(c99.get("obsolete") is False and c99["title"].startswith("course 99 v3 "),
+          "course 99 v3: a newer version brings the archived item back")
 
     # ---- 4. resync ----------------------------------------------------------
     for c in env.state("acme")["degreed"]["courses"]:
@@ -273,9 +303,10 @@ try:
     rc, out, err = dlq_replay("resync", "--worker", "catalog-worker", "--config", conf, "--integration", "acme-degreed",
                               "--dry-run", env={"SECRET": SECRET})
     plan = out[0] if out else {}
-    check(rc == 0 and plan.get("summary") == "dry-run" and plan.get("items") == 4 and
-          plan.get("to_send") == 4 and env.end_offsets(TOPIC) == ends0,
-          f"resync --dry-run: 4 items to send (77, project 5, 88, s7), nothing sent: {plan} {err}")
+    check(rc == 0 and plan.get("summary") == "dry-run" and plan.get("items") == 5 and
+          plan.get("to_send") == 5 and env.end_offsets(TOPIC) == ends0,
+          f"resync --dry-run: 5 items to send (77, 99, project 5, 88, s7), nothing sent: "
+          f"{plan} {err}")
     rc, out, err = dlq_replay("resync", "--worker", "catalog-worker", "--config", conf, "--integration", "acme-degreed",
                               env={"SECRET": SECRET})
     check(rc == 2 and "pass --yes" in err and env.end_offsets(TOPIC) == ends0,
@@ -287,24 +318,25 @@ try:
     rc, out, err = dlq_replay("resync", "--worker", "catalog-worker", "--config", conf, "--integration", "acme-degreed",
                               "--yes", env={"SECRET": SECRET})
     summary = out[-1] if out else {}
-    check(rc == 0 and summary.get("summary") == "resync" and summary.get("acknowledged") == 4,
-          f"resync: 4 records republished and acknowledged: {summary} {err[-500:]}")
+    check(rc == 0 and summary.get("summary") == "resync" and summary.get("acknowledged") == 5,
+          f"resync: 5 records republished and acknowledged: {summary} {err[-500:]}")
     new = [r for r in env.consume_all(TOPIC) if r["offset"] >= ends0.get(r["partition"], 0)]
     originals = {}
     for r in env.consume_all(TOPIC):
         if r["offset"] < ends0.get(r["partition"], 0):
             originals.setdefault(r["key"], set()).add(r["partition"])
-    check(len(new) == 4 and all(r["headers"].get("lmsbridge.target") == "acme-degreed" and
+    check(len(new) == 5 and all(r["headers"].get("lmsbridge.target") == "acme-degreed" and
                                 r["headers"].get("lmsbridge.resync") == "true" and
                                 originals.get(r["key"]) == {r["partition"]} for r in new) and
-          sorted(json.loads(r["payload"])["version"] for r in new) == [0, 1, 1, 6],
+          sorted(json.loads(r["payload"])["version"] for r in new) == [0, 1, 1, 3, 6],
           f"each item's newest record, targeted at acme-degreed, marked resync, in its source "
           f"partition: {[(r['key'], r['partition'], r['headers']) for r in new]}")
-    wait_for(lambda: metric(w3, "acme-degreed", "success") - success0 >= 3 and
+    wait_for(lambda: metric(w3, "acme-degreed", "success") - success0 >= 4 and
              metric(w3, "acme-degreed", "skipped") - skipped0 >= 1, 60, "the resync delivered")
     items = degreed_items(env.state("acme"))
-    check(sorted(items) == ["course-77", "course-88", "project-5"] and
-          items["course-77"]["title"].startswith("course 77 v6 "),
+    check(sorted(items) == ["course-77", "course-88", "course-99", "project-5"] and
+          items["course-77"]["title"].startswith("course 77 v6 ") and
+          items["course-99"]["title"].startswith("course 99 v3 "),
           f"Degreed holds the catalog again, the newest versions: {sorted(items)}")
     check(metric(w3, "acme-degreed", "unchanged") == unchanged0 and
           metric(w3, "acme-degreed", "skipped") - skipped0 == 1,
