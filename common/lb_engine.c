@@ -1762,8 +1762,12 @@ static bool produce_state(lb_engine *e, msg *m, dlv *d)
                             RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(value, strlen(value)),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(pr),
                             RD_KAFKA_V_END);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-      lb_log(LB_LOG_WARN, "cannot queue a record for the state topic, retrying",
+    /* at most every REFUSED_LOG_INTERVAL_MS: a partition the state topic
+     * lacks (not co-partitioned) fails every record alike */
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+        lb_log_due(&e->state_log_next, lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS))
+      lb_log(LB_LOG_WARN, "cannot queue a record for the state topic, retrying; the source "
+                          "offset does not advance",
              LB_S("topic", e->cfg->kafka.state_topic), LB_I("partition", source_partition(m)),
              LB_S("error", rd_kafka_err2str(err)));
   }

@@ -73,10 +73,6 @@ lb_state_restore *lb_state_restore_new(const lb_config *cfg, lb_metrics *metrics
   conf = NULL; /* now owned by rk */
   rd_kafka_poll_set_consumer(r->rk);
   r->q = rd_kafka_queue_get_consumer(r->rk);
-  /* a topic handle has librdkafka learn the topic's partitions and leaders
-   * now, in the background: a restore then starts fetching at once instead
-   * of waiting for a metadata refresh (a second, measured) */
-  r->rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   if (r->q && wake_fd >= 0)
     rd_kafka_queue_io_event_enable(r->q, wake_fd, "s", 1);
   return r;
@@ -256,6 +252,14 @@ int lb_state_restore_poll(lb_state_restore *r, lb_known *known, int max,
 {
   int n = 0;
   rd_kafka_message_t *m;
+  /* From the first poll (the engine's loop runs once its topics were found
+   * to exist: a broker that creates topics when asked, as the mock cluster
+   * does, must not be asked before), a topic handle has librdkafka learn
+   * the topic's partitions and leaders in the background: a restore then
+   * starts fetching at once instead of waiting for a metadata refresh (a
+   * second, measured). */
+  if (!r->rkt)
+    r->rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   while (n < max && (m = rd_kafka_consumer_poll(r->rk, 0))) {
     spart *p = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), r->topic) == 0
                    ? find(r, m->partition)

@@ -4,6 +4,7 @@ delivered survives the process.
 
 1. A delivery writes its state record (key <integration>/<item>, version,
    fingerprint, LMS id), to the state partition numbered like the source.
+   A worker whose state topic does not exist does not start.
 2. The restart sequence: a worker delivers X v5 and stops; a new process
    reads X v3, X v5 again and X v6: Degreed gets no POST, no 409, no PATCH
    of v3, nothing for v5 and exactly one PATCH of v6 on the id it knew;
@@ -25,7 +26,9 @@ delivered survives the process.
    the state again: the item delivered before stays unchanged."""
 import json
 import re
+import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -33,8 +36,8 @@ from datetime import datetime
 
 from catalog_fixtures import (catalog_event, degreed, degreed_api, degreed_items, ocn_courses,
                               sf_integration, sf_tenant)
-from harness import (Env, check, degreed_tenant, dlq_replay, finish, ns, wait_for,
-                     worker_config_path, REAL)
+from harness import (Env, WORKERS, check, degreed_tenant, die_with_test, dlq_replay, finish,
+                     ns, wait_for, worker_config_path, REAL)
 
 SECRET = "e2e-catalog-state-secret-5"
 TOPIC = ns("catalog-events")
@@ -136,6 +139,18 @@ try:
           gv["fingerprint"] != av["fingerprint"],
           f"OCN's record: version 5, no LMS id, its own fingerprint: {gv}")
     w1.stop_and_check("the first catalog-worker")
+    # a state topic that does not exist: the worker does not start, naming it
+    missing = os.path.join(env.dir, "missing-state.conf")
+    with open(worker_config_path(w1)) as f, open(missing, "w") as g:
+        g.write(f.read().replace("kafka: {", f'kafka: {{ state_topic = "{TOPIC}.nope";', 1))
+    p = subprocess.run([WORKERS["catalog-worker"], "--config", missing], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, SECRET=SECRET),
+                       preexec_fn=die_with_test)
+    errors = [json.loads(l).get("error", "") for l in p.stderr.splitlines()
+              if l.startswith("{") and json.loads(l).get("level") == "error"]
+    check(p.returncode == 1 and len(errors) == 1 and
+          f'topic "{TOPIC}.nope" (kafka.state_topic) does not exist' in errors[0],
+          f"a missing state topic: exit 1 naming it ({p.returncode}) {errors}")
 
     # ---- 2. the restart sequence -------------------------------------------
     acme0, globex0 = seq(env, "acme"), seq(env, "globex")
