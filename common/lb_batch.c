@@ -3,33 +3,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_hash.h"
+#include "lb_list.h"
+#include "lb_table.h"
 
-#define BUCKETS 1024
+/* The keys that wait at once: at most the engine's messages in flight. */
+#define MAX_BUCKETS 1024
 
 typedef struct slot {
-  struct slot *hnext;        /* bucket chain */
-  struct slot *prev, *next;  /* arrival order */
-  char *key;
+  lb_table_node tn;     /* in slots, by key */
+  lb_list_node arrival; /* in the arrival order */
   uint64_t version;
   void *item;
   int64_t since;
+  char key[];
 } slot;
 
 struct lb_batch {
   lb_batch_limits lim;
-  slot *buckets[BUCKETS];
-  slot *head, *tail;
-  size_t waiting;
+  lb_table slots;
+  lb_list arrival; /* oldest first */
   bool in_flight;
   bool ever_sent;
   int64_t last_done;
 };
-
-static unsigned hash(const char *s)
-{
-  return (unsigned)(lb_hash_str(s) % BUCKETS);
-}
 
 lb_batch *lb_batch_new(const lb_batch_limits *lim)
 {
@@ -37,6 +33,7 @@ lb_batch *lb_batch_new(const lb_batch_limits *lim)
   if (!b)
     return NULL;
   b->lim = *lim;
+  lb_table_init(&b->slots, MAX_BUCKETS);
   if (b->lim.max_items < 1)
     b->lim.max_items = 1;
   return b;
@@ -44,40 +41,29 @@ lb_batch *lb_batch_new(const lb_batch_limits *lim)
 
 static slot *find(lb_batch *b, const char *key)
 {
-  for (slot *s = b->buckets[hash(key)]; s; s = s->hnext)
-    if (strcmp(s->key, key) == 0)
-      return s;
-  return NULL;
+  return LB_TABLE_ENTRY(lb_table_find(&b->slots, key), slot, tn);
 }
 
-/* Unlinks s from its bucket and the arrival list and frees it. */
+static slot *oldest(const lb_batch *b)
+{
+  return LB_LIST_FIRST(&b->arrival, slot, arrival);
+}
+
+/* Takes s out of the table and the arrival order and frees it. */
 static void drop_slot(lb_batch *b, slot *s)
 {
-  for (slot **pp = &b->buckets[hash(s->key)]; *pp; pp = &(*pp)->hnext) {
-    if (*pp == s) {
-      *pp = s->hnext;
-      break;
-    }
-  }
-  if (s->prev)
-    s->prev->next = s->next;
-  else
-    b->head = s->next;
-  if (s->next)
-    s->next->prev = s->prev;
-  else
-    b->tail = s->prev;
-  free(s->key);
+  lb_table_remove(&b->slots, &s->tn);
+  lb_list_remove(&b->arrival, &s->arrival);
   free(s);
-  b->waiting--;
 }
 
 void lb_batch_destroy(lb_batch *b)
 {
   if (!b)
     return;
-  while (b->head)
-    drop_slot(b, b->head);
+  while (!lb_list_empty(&b->arrival))
+    drop_slot(b, oldest(b));
+  lb_table_release(&b->slots);
   free(b);
 }
 
@@ -96,24 +82,16 @@ lb_err lb_batch_add(lb_batch *b, const char *key, uint64_t version, void *item, 
     *kept = s->item;
     return LB_E_OK;
   }
-  s = calloc(1, sizeof(*s));
-  if (!s || !(s->key = strdup(key))) {
-    free(s);
+  size_t len = strlen(key) + 1;
+  s = calloc(1, sizeof(*s) + len);
+  if (!s)
     return LB_E_NOMEM;
-  }
+  memcpy(s->key, key, len);
   s->version = version;
   s->item = item;
   s->since = now;
-  unsigned h = hash(key);
-  s->hnext = b->buckets[h];
-  b->buckets[h] = s;
-  s->prev = b->tail;
-  if (b->tail)
-    b->tail->next = s;
-  else
-    b->head = s;
-  b->tail = s;
-  b->waiting++;
+  lb_table_insert(&b->slots, &s->tn, s->key);
+  lb_list_push_back(&b->arrival, &s->arrival);
   *kept = item;
   *dropped = NULL;
   return LB_E_OK;
@@ -121,9 +99,10 @@ lb_err lb_batch_add(lb_batch *b, const char *key, uint64_t version, void *item, 
 
 int64_t lb_batch_due_in(const lb_batch *b, int64_t now)
 {
-  if (!b->head || b->in_flight)
+  if (lb_list_empty(&b->arrival) || b->in_flight)
     return -1;
-  int64_t at = b->waiting >= b->lim.max_items ? now : b->head->since + b->lim.linger_ms;
+  int64_t at =
+      lb_batch_waiting(b) >= b->lim.max_items ? now : oldest(b)->since + b->lim.linger_ms;
   if (b->ever_sent && b->last_done + b->lim.min_interval_ms > at)
     at = b->last_done + b->lim.min_interval_ms;
   return at > now ? at - now : 0;
@@ -134,9 +113,9 @@ size_t lb_batch_take(lb_batch *b, int64_t now, void **out)
   if (lb_batch_due_in(b, now) != 0)
     return 0;
   size_t n = 0;
-  while (b->head && n < b->lim.max_items) {
-    out[n++] = b->head->item;
-    drop_slot(b, b->head);
+  for (slot *s; (s = oldest(b)) && n < b->lim.max_items;) {
+    out[n++] = s->item;
+    drop_slot(b, s);
   }
   b->in_flight = true;
   return n;
@@ -160,5 +139,5 @@ bool lb_batch_remove(lb_batch *b, const char *key, void *item)
 
 size_t lb_batch_waiting(const lb_batch *b)
 {
-  return b->waiting;
+  return lb_list_len(&b->arrival);
 }

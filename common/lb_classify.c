@@ -59,17 +59,18 @@ int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms)
   if (isdigit((unsigned char)*value)) {
     int64_t secs = 0;
     const char *p = value;
-    while (isdigit((unsigned char)*p) && secs < 86400000)
-      secs = secs * 10 + (*p++ - '0');
+    for (; isdigit((unsigned char)*p); p++)
+      if (secs <= LB_SERVER_PAUSE_MAX_MS / 1000)
+        secs = secs * 10 + (*p - '0'); /* past the cap: only read on */
     while (isspace((unsigned char)*p))
       p++;
     if (*p)
       return -1;
-    return secs * 1000;
+    return secs * 1000 < LB_SERVER_PAUSE_MAX_MS ? secs * 1000 : LB_SERVER_PAUSE_MAX_MS;
   }
   time_t when = curl_getdate(value, NULL);
   if (when == -1)
     return -1;
   int64_t delay = (int64_t)when * 1000 - now_ms;
-  return delay > 0 ? delay : 0;
+  return delay <= 0 ? 0 : delay < LB_SERVER_PAUSE_MAX_MS ? delay : LB_SERVER_PAUSE_MAX_MS;
 }

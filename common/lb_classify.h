@@ -32,8 +32,15 @@ lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len);
 
 const char *lb_outcome_name(lb_outcome o);
 
+/* The longest pause an LMS may impose (a Retry-After, a rate-limit window's
+ * reset): a longer one, meant or not (Retry-After: 86399999, a date in year
+ * 9999), is cut to it rather than stopping a customer for years; what must
+ * wait that long is parked meanwhile. */
+#define LB_SERVER_PAUSE_MAX_MS (10 * 60000)
+
 /* Retry-After in seconds ("120") or HTTP-date form, as a delay in ms from
- * now_ms (0 when the date has passed). -1 when absent or unreadable. */
+ * now_ms (0 when the date has passed), at most LB_SERVER_PAUSE_MAX_MS. -1
+ * when absent or unreadable. */
 int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms);
 
 #endif

@@ -382,7 +382,13 @@ static bool accept_reload(void *opaque)
   char *errors = NULL;
   lb_config next;
   lb_log(LB_LOG_INFO, "SIGHUP: reading the configuration again", LB_S("file", r->path));
-  lb_err e = lb_config_load(&next, r->path, r->defaults, &errors);
+  /* syntax first, in a child (lb_config_syntax_check: libconfig leaks on
+   * some broken files); a file that cannot be checked is loaded as is */
+  lb_err e = lb_config_syntax_check(r->path, &errors);
+  if (e == LB_E_IO)
+    e = LB_E_OK;
+  if (e == LB_E_OK)
+    e = lb_config_load(&next, r->path, r->defaults, &errors);
   if (e == LB_E_OK && (e = lb_worker_check_config(lb_worker_find(r->defaults->worker), &next,
                                                   &errors)) != LB_E_OK)
     lb_config_release(&next);

@@ -8,6 +8,7 @@
 #include "lb_classify.h"
 #include "lb_connector.h"
 #include "lb_http.h"
+#include "lb_list.h"
 #include "lb_log.h"
 #include "lb_ratelimit.h"
 #include "lb_time.h"
@@ -24,7 +25,7 @@ typedef struct job job;
 typedef enum { AT_NONE, AT_READY, AT_TOKEN, AT_TIMER, AT_WIRE, AT_DONE } place;
 
 struct job {
-  job *next, *prev; /* in a per-integration list (ready / token) or done */
+  lb_list_node link; /* in its lane's ready or token list, or done, or wire */
   lb_client *c;
   size_t integ;
   const lb_request_list *reqs;
@@ -58,8 +59,8 @@ struct job {
 };
 
 typedef struct {
-  job *head, *tail; /* ready to send, FIFO */
-  job *token_wait, *token_tail; /* waiting for a token, FIFO */
+  lb_list ready; /* ready to send, FIFO */
+  lb_list token; /* waiting for a token, FIFO */
   lb_ratelimit bucket;
   int in_flight;
   int max_in_flight;
@@ -76,8 +77,8 @@ struct lb_client {
   size_t rr; /* round-robin start */
   job **heap;
   size_t heap_n, heap_cap;
-  job *done_head; /* finished, callbacks not yet run */
-  job *wire_head; /* a request on the wire */
+  lb_list done; /* finished, callbacks not yet run; the latest first */
+  lb_list wire; /* a request on the wire */
   int in_flight;
   size_t pending;
   uint64_t next_handle;
@@ -162,26 +163,7 @@ static void heap_remove(lb_client *c, job *j)
 static void ready_push(lane *l, job *j)
 {
   j->at = AT_READY;
-  j->next = NULL;
-  j->prev = l->tail;
-  if (l->tail)
-    l->tail->next = j;
-  else
-    l->head = j;
-  l->tail = j;
-}
-
-static void ready_unlink(lane *l, job *j)
-{
-  if (j->prev)
-    j->prev->next = j->next;
-  else
-    l->head = j->next;
-  if (j->next)
-    j->next->prev = j->prev;
-  else
-    l->tail = j->prev;
-  j->next = j->prev = NULL;
+  lb_list_push_back(&l->ready, &j->link);
 }
 
 /* Appends to a lane's token queue: jobs keep their order (the oldest
@@ -189,33 +171,13 @@ static void ready_unlink(lane *l, job *j)
 static void token_push(lane *l, job *j)
 {
   j->at = AT_TOKEN;
-  j->next = NULL;
-  j->prev = l->token_tail;
-  if (l->token_tail)
-    l->token_tail->next = j;
-  else
-    l->token_wait = j;
-  l->token_tail = j;
+  lb_list_push_back(&l->token, &j->link);
 }
 
-static void single_push(job **head, job *j)
+/* The first job of a list, NULL when it is empty. */
+static job *first(const lb_list *l)
 {
-  j->prev = NULL;
-  j->next = *head;
-  if (*head)
-    (*head)->prev = j;
-  *head = j;
-}
-
-static void single_unlink(job **head, job *j)
-{
-  if (j->prev)
-    j->prev->next = j->next;
-  else
-    *head = j->next;
-  if (j->next)
-    j->next->prev = j->prev;
-  j->next = j->prev = NULL;
+  return LB_LIST_FIRST(l, job, link);
 }
 
 /* Takes a job out of wherever it waits (not the wire). */
@@ -223,15 +185,11 @@ static void detach(lb_client *c, job *j)
 {
   lane *l = &c->lanes[j->integ];
   switch (j->at) {
-  case AT_READY: ready_unlink(l, j); break;
-  case AT_TOKEN:
-    if (l->token_tail == j)
-      l->token_tail = j->prev;
-    single_unlink(&l->token_wait, j);
-    break;
+  case AT_READY: lb_list_remove(&l->ready, &j->link); break;
+  case AT_TOKEN: lb_list_remove(&l->token, &j->link); break;
   case AT_TIMER: heap_remove(c, j); break;
-  case AT_DONE: single_unlink(&c->done_head, j); break;
-  case AT_WIRE: single_unlink(&c->wire_head, j); break;
+  case AT_DONE: lb_list_remove(&c->done, &j->link); break;
+  case AT_WIRE: lb_list_remove(&c->wire, &j->link); break;
   case AT_NONE: break;
   }
   j->at = AT_NONE;
@@ -252,7 +210,7 @@ static void finish(job *j, lb_delivery_status st)
   detach(c, j);
   j->final = st;
   j->at = AT_DONE;
-  single_push(&c->done_head, j);
+  lb_list_push_front(&c->done, &j->link);
 }
 
 static void job_free(job *j)
@@ -264,8 +222,7 @@ static void job_free(job *j)
 
 static void run_done(lb_client *c)
 {
-  while (c->done_head) {
-    job *j = c->done_head;
+  for (job *j; (j = first(&c->done));) {
     detach(c, j);
     lb_delivery_result r = {
       .status = j->final,
@@ -360,7 +317,8 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
     /* without Retry-After (or with 0, or a date already past) the whole
      * lane still pauses */
     int64_t after = lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms());
-    lb_ratelimit_block_until(&l->bucket, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
+    lb_ratelimit_block_until(&l->bucket, now,
+                             now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
 
@@ -553,7 +511,7 @@ static void send_job(lb_client *c, job *j, const char *token)
     failed(j, "cannot start the HTTP request", 0);
   } else {
     j->at = AT_WIRE;
-    single_push(&c->wire_head, j);
+    lb_list_push_front(&c->wire, &j->link);
     c->lanes[j->integ].in_flight++;
     c->in_flight++;
   }
@@ -578,9 +536,9 @@ static void park_queued(lb_client *c, lane *l, int64_t wait)
     return;
   int64_t wall = lb_time_now_ms();
   size_t k = 0;
-  for (job *j = l->head, *next; j; j = next, k++) {
-    next = j->next;
+  LB_LIST_EACH_SAFE(job, j, &l->ready, link) {
     int64_t est = wait + (l->bucket.per_ms > 0 ? (int64_t)((double)k / l->bucket.per_ms) : 0);
+    k++;
     if (est <= c->opts.park_after_ms)
       continue;
     j->not_before_ms = wall + (est < RATE_PARK_MAX_MS ? est : RATE_PARK_MAX_MS);
@@ -601,16 +559,15 @@ static void pump(lb_client *c)
   for (size_t k = 0; k < c->nlanes; k++) {
     size_t i = (c->rr + k) % c->nlanes;
     lane *l = &c->lanes[i];
-    while (l->head && c->in_flight < c->cfg->delivery.max_in_flight &&
+    while (!lb_list_empty(&l->ready) && c->in_flight < c->cfg->delivery.max_in_flight &&
            l->in_flight < l->max_in_flight) {
-      job *j = l->head;
+      job *j = first(&l->ready);
       unsigned gen = 0;
       bool basic = c->cfg->integrations[i].auth == LB_AUTH_BASIC;
       const char *token = basic ? NULL : lb_tokens_get(c->tokens, i, now, &gen);
       if (!token && !basic) {
         /* everyone behind waits for the same token */
-        while (l->head) {
-          job *w = l->head;
+        for (job *w; (w = first(&l->ready));) {
           detach(c, w);
           token_push(l, w);
         }
@@ -637,8 +594,7 @@ static void on_token_ready(void *opaque, size_t index, lb_token_outcome outcome,
   lane *l = &c->lanes[index];
   int64_t retry_at = lb_tokens_retry_at(c->tokens, index);
   int64_t floor = retry_at > 0 ? retry_at - lb_time_mono_ms() : 0;
-  while (l->token_wait) {
-    job *j = l->token_wait;
+  for (job *j; (j = first(&l->token));) {
     detach(c, j);
     if (j->cancelled) {
       finish(j, LB_DELIVERY_CANCELLED);
@@ -700,13 +656,10 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
   return c;
 }
 
-static void free_list(job *j)
+static void free_list(lb_list *l)
 {
-  while (j) {
-    job *next = j->next;
+  LB_LIST_EACH_SAFE(job, j, l, link)
     job_free(j);
-    j = next;
-  }
 }
 
 void lb_client_destroy(lb_client *c)
@@ -717,13 +670,13 @@ void lb_client_destroy(lb_client *c)
   lb_http_destroy(c->http);
   lb_tokens_destroy(c->tokens);
   for (size_t i = 0; c->lanes && i < c->nlanes; i++) {
-    free_list(c->lanes[i].head);
-    free_list(c->lanes[i].token_wait);
+    free_list(&c->lanes[i].ready);
+    free_list(&c->lanes[i].token);
   }
   for (size_t i = 0; i < c->heap_n; i++)
     job_free(c->heap[i]);
-  free_list(c->done_head);
-  free_list(c->wire_head);
+  free_list(&c->done);
+  free_list(&c->wire);
   free(c->heap);
   free(c->lanes);
   free(c);
@@ -772,9 +725,9 @@ lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs
   return LB_E_OK;
 }
 
-static job *find_in(job *j, uint64_t handle)
+static job *find_in(const lb_list *l, uint64_t handle)
 {
-  for (; j; j = j->next)
+  LB_LIST_EACH(job, j, l, link)
     if (j->handle == handle)
       return j;
   return NULL;
@@ -784,9 +737,9 @@ void lb_client_cancel(lb_client *c, uint64_t handle)
 {
   job *j = NULL;
   for (size_t i = 0; !j && i < c->nlanes; i++) {
-    j = find_in(c->lanes[i].head, handle);
+    j = find_in(&c->lanes[i].ready, handle);
     if (!j)
-      j = find_in(c->lanes[i].token_wait, handle);
+      j = find_in(&c->lanes[i].token, handle);
   }
   for (size_t i = 0; !j && i < c->heap_n; i++)
     if (c->heap[i]->handle == handle)
@@ -796,7 +749,7 @@ void lb_client_cancel(lb_client *c, uint64_t handle)
     return;
   }
   /* On the wire: it ends when its response arrives. */
-  j = find_in(c->wire_head, handle);
+  j = find_in(&c->wire, handle);
   if (j)
     j->cancelled = true;
 }
@@ -807,7 +760,7 @@ static int next_wait(lb_client *c, int cap)
 {
   int64_t now = lb_time_mono_ms();
   int64_t wait = cap;
-  if (c->done_head)
+  if (!lb_list_empty(&c->done))
     return 0;
   if (c->heap_n && c->heap[0]->due_ms - now < wait)
     wait = c->heap[0]->due_ms - now;
@@ -815,10 +768,10 @@ static int next_wait(lb_client *c, int cap)
     lane *l = &c->lanes[i];
     /* a lane waiting for its bucket; one at its concurrency limit is
      * woken by a response instead */
-    if (l->head && l->wake_ms > now && l->in_flight < l->max_in_flight &&
+    if (!lb_list_empty(&l->ready) && l->wake_ms > now && l->in_flight < l->max_in_flight &&
         c->in_flight < c->cfg->delivery.max_in_flight && l->wake_ms - now < wait)
       wait = l->wake_ms - now;
-    if (l->token_wait) {
+    if (!lb_list_empty(&l->token)) {
       int64_t r = lb_tokens_retry_at(c->tokens, i);
       if (r > 0 && r - now < wait)
         wait = r - now;
@@ -839,9 +792,8 @@ void lb_client_run(lb_client *c, int max_wait_ms, int extra_fd)
   int64_t now = lb_time_mono_ms();
   for (size_t i = 0; i < c->nlanes; i++) {
     lane *l = &c->lanes[i];
-    if (l->token_wait && lb_tokens_retry_at(c->tokens, i) <= now) {
-      while (l->token_wait) {
-        job *w = l->token_wait;
+    if (!lb_list_empty(&l->token) && lb_tokens_retry_at(c->tokens, i) <= now) {
+      for (job *w; (w = first(&l->token));) {
         detach(c, w);
         ready_push(l, w);
       }

@@ -1,14 +1,18 @@
 #include "lb_config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libconfig.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "lb_connector.h"
+#include "lb_hash.h"
 #include "lb_secret.h"
 #include "lb_strbuf.h"
 #include "lb_url.h"
@@ -799,6 +803,99 @@ static void check_cross(ctx *c, const config_setting_t *root, lb_config *cfg)
   }
 }
 
+/* ---- the index (lb_config.h) ----
+ * Open addressing: a slot holds an integration's position + 1 (0: empty),
+ * with at least twice as many slots as integrations. */
+struct lb_config_index {
+  size_t mask;      /* slots - 1 */
+  size_t *by_id;    /* an integration by its id */
+  size_t *by_org;   /* each organization's first integration */
+  size_t *run_at;   /* [first] where its organization's run starts in members */
+  size_t *run_len;  /* [first] how many integrations the run has */
+  size_t *members;  /* integrations grouped by organization, the file's order within */
+  size_t *pub;      /* catalog.public true, the file's order */
+  size_t npub;
+};
+
+static void index_free(struct lb_config_index *x)
+{
+  if (!x)
+    return;
+  free(x->by_id);
+  free(x->by_org);
+  free(x->run_at);
+  free(x->run_len);
+  free(x->members);
+  free(x->pub);
+  free(x);
+}
+
+/* The slot of `key` in x->by_org (org) or x->by_id: where the integration
+ * with that organization or id is, or the empty slot where it would go. */
+static size_t index_probe(const struct lb_config_index *x, const lb_integration *ins, bool org,
+                          const char *key)
+{
+  const size_t *slots = org ? x->by_org : x->by_id;
+  size_t s = (size_t)lb_hash_str(key) & x->mask;
+  while (slots[s]) {
+    const lb_integration *in = &ins[slots[s] - 1];
+    if (strcmp(org ? in->organization : in->id, key) == 0)
+      break;
+    s = (s + 1) & x->mask;
+  }
+  return s;
+}
+
+/* Builds cfg->index from a configuration loaded without errors. */
+static lb_err index_build(lb_config *cfg)
+{
+  size_t n = cfg->nintegrations, slots = 16;
+  while (slots < 2 * n)
+    slots *= 2;
+  struct lb_config_index *x = calloc(1, sizeof(*x));
+  size_t *first = calloc(n + 1, sizeof(size_t)), *next = calloc(n + 1, sizeof(size_t));
+  lb_err rc = LB_E_NOMEM;
+  if (!x || !first || !next)
+    goto out;
+  x->mask = slots - 1;
+  x->by_id = calloc(slots, sizeof(size_t));
+  x->by_org = calloc(slots, sizeof(size_t));
+  x->run_at = calloc(n + 1, sizeof(size_t));
+  x->run_len = calloc(n + 1, sizeof(size_t));
+  x->members = calloc(n + 1, sizeof(size_t));
+  x->pub = calloc(n + 1, sizeof(size_t));
+  if (!x->by_id || !x->by_org || !x->run_at || !x->run_len || !x->members || !x->pub)
+    goto out;
+  const lb_integration *ins = cfg->integrations;
+  for (size_t i = 0; i < n; i++) {
+    size_t s = index_probe(x, ins, false, ins[i].id);
+    x->by_id[s] = i + 1; /* ids are unique in a loaded file */
+    s = index_probe(x, ins, true, ins[i].organization);
+    if (!x->by_org[s])
+      x->by_org[s] = i + 1;
+    first[i] = x->by_org[s] - 1;
+    x->run_len[first[i]]++;
+    if (ins[i].catalog_public)
+      x->pub[x->npub++] = i;
+  }
+  for (size_t i = 0, at = 0; i < n; i++) {
+    if (first[i] == i) {
+      x->run_at[i] = next[i] = at;
+      at += x->run_len[i];
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    x->members[next[first[i]]++] = i;
+  cfg->index = x;
+  x = NULL; /* now owned by cfg */
+  rc = LB_E_OK;
+out:
+  index_free(x);
+  free(first);
+  free(next);
+  return rc;
+}
+
 static void integration_release(lb_integration *in)
 {
   const lb_connector *k = in->conn_data ? lb_connector_of(in->type) : NULL;
@@ -857,7 +954,81 @@ void lb_config_release(lb_config *cfg)
   for (size_t i = 0; i < cfg->nintegrations; i++)
     integration_release(&cfg->integrations[i]);
   free(cfg->integrations);
+  index_free(cfg->index);
   *cfg = (lb_config){0};
+}
+
+/* Why libconfig could not read the file into lc, as one report line. */
+static void read_error(const config_t *lc, const char *path, lb_strbuf *out)
+{
+  if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+    lb_strbuf_appendf(out, "%s:0: (file): cannot read the file\n", path);
+  else
+    lb_strbuf_appendf(out, "%s:%d: (syntax): %s\n",
+                      config_error_file(lc) ? config_error_file(lc) : path,
+                      config_error_line(lc), config_error_text(lc));
+}
+
+/* libconfig's verdict on the file: nothing when it reads it, else the
+ * line lb_config_load writes. */
+static void syntax_verdict(const char *path, lb_strbuf *out)
+{
+  config_t lc;
+  config_init(&lc);
+  if (config_read_file(&lc, path) != CONFIG_TRUE)
+    read_error(&lc, path, out);
+  config_destroy(&lc);
+}
+
+lb_err lb_config_syntax_check(const char *path, char **ret_errors)
+{
+  int fds[2];
+  *ret_errors = NULL;
+  if (pipe(fds) != 0)
+    return LB_E_IO;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return LB_E_IO;
+  }
+  if (pid == 0) {
+    /* the child: what it leaks ends with it (_exit: nothing of the
+     * parent's atexit handlers or stdio buffers runs here) */
+    close(fds[0]);
+    lb_strbuf v;
+    lb_strbuf_init(&v, 4096);
+    syntax_verdict(path, &v);
+    size_t off = 0;
+    while (off < v.len) {
+      ssize_t n = write(fds[1], v.buf + off, v.len - off);
+      if (n <= 0)
+        break;
+      off += (size_t)n;
+    }
+    _exit(0);
+  }
+  close(fds[1]);
+  lb_strbuf got;
+  lb_strbuf_init(&got, 4096);
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+    if (n > 0)
+      lb_strbuf_append_len(&got, buf, (size_t)n);
+    else if (errno != EINTR)
+      break;
+  }
+  close(fds[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  if (got.len == 0) {
+    lb_strbuf_release(&got);
+    return LB_E_OK;
+  }
+  *ret_errors = lb_strbuf_detach(&got);
+  return LB_E_CONFIG;
 }
 
 lb_err lb_config_load(lb_config *cfg, const char *path,
@@ -873,12 +1044,7 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
   lb_strbuf_init(&c.errors, 0);
   config_init(&lc);
   if (config_read_file(&lc, path) != CONFIG_TRUE) {
-    if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-      lb_strbuf_appendf(&c.errors, "%s:0: (file): cannot read the file\n", path);
-    else
-      lb_strbuf_appendf(&c.errors, "%s:%d: (syntax): %s\n",
-                        config_error_file(&lc) ? config_error_file(&lc) : path,
-                        config_error_line(&lc), config_error_text(&lc));
+    read_error(&lc, path, &c.errors);
     c.nerrors++;
     goto out;
   }
@@ -892,6 +1058,8 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
   load_observability(&c, root, cfg);
   load_integrations(&c, root, cfg, d);
   check_cross(&c, root, cfg);
+  if (!c.nerrors && !c.nomem && index_build(cfg) != LB_E_OK)
+    c.nomem = true;
 out:
   config_destroy(&lc);
   if (c.nomem) {
@@ -912,10 +1080,39 @@ out:
 const lb_integration *lb_config_integration(const lb_config *cfg,
                                             const char *id)
 {
+  const struct lb_config_index *x = cfg->index;
+  if (id && x) {
+    size_t s = index_probe(x, cfg->integrations, false, id);
+    return x->by_id[s] ? &cfg->integrations[x->by_id[s] - 1] : NULL;
+  }
   for (size_t i = 0; id && i < cfg->nintegrations; i++)
     if (strcmp(cfg->integrations[i].id, id) == 0)
       return &cfg->integrations[i];
   return NULL;
+}
+
+const size_t *lb_config_by_organization(const lb_config *cfg, const char *org, size_t *n)
+{
+  const struct lb_config_index *x = cfg->index;
+  if (!x) {
+    *n = cfg->nintegrations;
+    return NULL;
+  }
+  size_t s = org ? index_probe(x, cfg->integrations, true, org) : 0;
+  if (!org || !x->by_org[s]) {
+    *n = 0;
+    return NULL;
+  }
+  size_t first = x->by_org[s] - 1;
+  *n = x->run_len[first];
+  return &x->members[x->run_at[first]];
+}
+
+const size_t *lb_config_public_catalog(const lb_config *cfg, size_t *n)
+{
+  const struct lb_config_index *x = cfg->index;
+  *n = x ? x->npub : cfg->nintegrations;
+  return x && x->npub ? x->pub : NULL;
 }
 
 bool lb_config_property_given(const lb_config *cfg, const char *name)

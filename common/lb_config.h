@@ -134,6 +134,12 @@ typedef struct {
 
   lb_integration *integrations;
   size_t nintegrations;
+
+  /* Integrations by id and by organization, and those taking public
+   * content: built once by lb_config_load, so the per-event lookups do not
+   * walk every integration. NULL in a configuration assembled by hand (the
+   * lookups then walk them all). Owned; freed by lb_config_release. */
+  struct lb_config_index *index;
 } lb_config;
 
 /* kafka.dlq_topic and kafka.retry_topic default to the first topic with
@@ -173,10 +179,28 @@ typedef struct {
  * "file:line: key: what" into *ret_errors (a new string, free() it). */
 lb_err lb_config_load(lb_config *cfg, const char *path,
                       const lb_config_defaults *defaults, char **ret_errors);
+
+/* Whether libconfig reads the file at `path` (syntax only), read in a
+ * child process: libconfig 1.5 leaks the text of a string its parser
+ * refuses (a file holding only "" leaks a byte; a stray string, its
+ * length), and a daemon that is sent SIGHUP with a broken file, again and
+ * again, must not grow. LB_E_CONFIG with the "file:line: (syntax): why"
+ * line in *ret_errors (new, free() it), as lb_config_load reports it;
+ * LB_E_IO when the child cannot be made. */
+lb_err lb_config_syntax_check(const char *path, char **ret_errors);
 void lb_config_release(lb_config *cfg);
 
 const lb_integration *lb_config_integration(const lb_config *cfg,
                                             const char *id);
+/* The integrations whose `organization` is `org` ("*": the provider-level
+ * ones), in the file's order: *n indices into cfg->integrations, borrowed
+ * from cfg. Without an index (cfg->index NULL) the answer is NULL with *n
+ * = cfg->nintegrations, meaning every integration, for the caller to
+ * judge; with one, NULL means none. */
+const size_t *lb_config_by_organization(const lb_config *cfg, const char *org, size_t *n);
+/* The integrations with catalog.public true, in the file's order, as
+ * lb_config_by_organization answers. */
+const size_t *lb_config_public_catalog(const lb_config *cfg, size_t *n);
 /* Whether kafka.properties sets `name`. */
 bool lb_config_property_given(const lb_config *cfg, const char *name);
 /* Image for a technology (case-insensitive), else the provider logo. */

@@ -155,12 +155,9 @@ void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret)
 static const char *redact_cut(const char *s, char *out, size_t max)
 {
   lb_log_redact(s ? s : "", out, max + 2);
-  if (strlen(out) > max) {
-    size_t n = max;
-    while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
-      n--;
-    out[n] = '\0';
-  }
+  size_t len = strlen(out);
+  if (len > max)
+    out[lb_strbuf_utf8_floor(out, len, max)] = '\0';
   return out;
 }
 
@@ -313,71 +310,49 @@ int64_t lb_dlq_record_time(const lb_dlq_record *r)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
+/* Text that may hold invalid UTF-8 (a body cut in the middle of a
+ * character, a header name or class a producer made up) as valid UTF-8:
+ * s itself when it is, else a copy in *scratch (initialised here; release
+ * it) where each bad byte is U+FFFD. JSON output, keys included, stays
+ * valid JSON whatever a record holds. */
+static const char *valid_text(const char *s, lb_strbuf *scratch)
 {
-  unsigned char c = s[0];
-  size_t n;
-  unsigned min, cp;
-  if (c < 0x80)
-    return 1;
-  if ((c & 0xE0) == 0xC0)
-    n = 1, min = 0x80, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0)
-    n = 2, min = 0x800, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0)
-    n = 3, min = 0x10000, cp = c & 0x07;
-  else
-    return 0;
-  if (len <= n)
-    return 0;
-  for (size_t k = 1; k <= n; k++) {
-    if ((s[k] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[k] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n + 1;
-}
-
-static bool utf8_valid(const void *p, size_t len)
-{
-  const unsigned char *s = p;
+  size_t len = strlen(s);
+  lb_strbuf_init(scratch, 0);
+  if (lb_strbuf_utf8_valid(s, len, NULL))
+    return s;
+  const unsigned char *u = (const unsigned char *)s;
   for (size_t i = 0; i < len;) {
-    size_t n = utf8_seq(s + i, len - i);
-    if (!n)
-      return false;
-    i += n;
+    size_t n = lb_strbuf_utf8_seq(u + i, len - i);
+    if (n) {
+      lb_strbuf_append_len(scratch, s + i, n);
+      i += n;
+    } else {
+      lb_strbuf_append(scratch, "\xEF\xBF\xBD");
+      i++;
+    }
   }
-  return true;
+  return scratch->buf ? scratch->buf : "";
 }
 
-/* A JSON string of text that may hold invalid UTF-8 (a body cut in the
- * middle of a character): each bad byte becomes U+FFFD. New. */
+/* A JSON string of text that may hold invalid UTF-8 (valid_text). New. */
 static json_object *text_json(const char *s)
 {
   if (!s)
     return NULL;
-  size_t len = strlen(s);
-  if (utf8_valid(s, len))
-    return json_object_new_string_len(s, (int)len);
   lb_strbuf b;
-  lb_strbuf_init(&b, 0);
-  const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < len;) {
-    size_t n = utf8_seq(u + i, len - i);
-    if (n) {
-      lb_strbuf_append_len(&b, s + i, n);
-      i += n;
-    } else {
-      lb_strbuf_append(&b, "\xEF\xBF\xBD");
-      i++;
-    }
-  }
-  json_object *o = json_object_new_string_len(b.buf ? b.buf : "", (int)b.len);
+  const char *t = valid_text(s, &b);
+  json_object *o = json_object_new_string(t);
   lb_strbuf_release(&b);
   return o;
+}
+
+/* json_object_object_add under a key that may hold invalid UTF-8. */
+static void add_text_key(json_object *o, const char *key, json_object *v)
+{
+  lb_strbuf b;
+  json_object_object_add(o, valid_text(key, &b), v);
+  lb_strbuf_release(&b);
 }
 
 static json_object *base64_json(const void *p, size_t len)
@@ -394,22 +369,26 @@ static json_object *base64_json(const void *p, size_t len)
 static void add_bytes(json_object *o, const char *name, const void *p, size_t len,
                       bool try_json)
 {
-  char err[64], b64name[64];
+  char err[64];
   json_object *v = NULL;
   if (!p) {
-    json_object_object_add(o, name, NULL);
+    add_text_key(o, name, NULL);
     return;
   }
-  if (!utf8_valid(p, len) || memchr(p, '\0', len)) {
-    snprintf(b64name, sizeof(b64name), "%s_base64", name);
-    json_object_object_add(o, b64name, base64_json(p, len));
+  if (!lb_strbuf_utf8_valid(p, len, NULL) || memchr(p, '\0', len)) {
+    lb_strbuf b64name;
+    lb_strbuf_init(&b64name, 0);
+    lb_strbuf_append(&b64name, name);
+    lb_strbuf_append(&b64name, "_base64");
+    add_text_key(o, b64name.buf ? b64name.buf : "_base64", base64_json(p, len));
+    lb_strbuf_release(&b64name);
     return;
   }
   if (try_json && lb_json_parse(p, len, &v, err, sizeof(err)) == LB_E_OK) {
-    json_object_object_add(o, name, v);
+    add_text_key(o, name, v);
     return;
   }
-  json_object_object_add(o, name, json_object_new_string_len(p, (int)len));
+  add_text_key(o, name, json_object_new_string_len(p, (int)len));
 }
 
 static json_object *int_or_null(int64_t v, int64_t none)
@@ -712,7 +691,7 @@ static bool grep_matches(const lb_dlq_record *r, const char *text)
        h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        i++) {
     if (!val || lb_dlq_header_is_structured(name) || memchr(val, '\0', size) ||
-        !utf8_valid(val, size))
+        !lb_strbuf_utf8_valid(val, size, NULL))
       continue;
     if (lb_strbuf_contains_nocase(val, size, text))
       return true;
@@ -1012,14 +991,19 @@ json_object *lb_dlq_totals_json(const lb_dlq_totals *t)
     qsort(rows, n, sizeof(*rows), cmp_rows); /* stable output order */
   for (size_t i = 0; i < n; i++) {
     const struct lb_dlq_count *c = &rows[i];
-    bump(by_i, c->integration, c->n);
-    bump(by_r, c->reason, c->n);
+    /* header values a producer may have made up: the keys stay UTF-8 */
+    lb_strbuf ib, rb;
+    const char *integ = valid_text(c->integration, &ib), *reason = valid_text(c->reason, &rb);
+    bump(by_i, integ, c->n);
+    bump(by_r, reason, c->n);
     json_object *in;
-    if (!json_object_object_get_ex(both, c->integration, &in)) {
+    if (!json_object_object_get_ex(both, integ, &in)) {
       in = json_object_new_object();
-      json_object_object_add(both, c->integration, in);
+      json_object_object_add(both, integ, in);
     }
-    bump(in, c->reason, c->n);
+    bump(in, reason, c->n);
+    lb_strbuf_release(&ib);
+    lb_strbuf_release(&rb);
   }
   free(rows);
   json_object_object_add(o, "total", json_object_new_int64(t->total));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lb_kafka.h"
+#include "lb_list.h"
 #include "lb_log.h"
 #include "lb_offsets.h"
 #include "lb_time.h"
@@ -15,8 +16,8 @@ typedef struct {
   int64_t committed; /* next offset committed; -1: nothing yet */
 } ppart;
 
-typedef struct tcount {
-  struct tcount *next;
+typedef struct {
+  lb_list_node link; /* in rp->topics */
   char *topic;
   int partitions; /* 0: unknown */
 } tcount;
@@ -33,7 +34,7 @@ struct lb_dlq_replayer {
   rd_kafka_queue_t *commitq;
   ppart *parts;
   size_t nparts;
-  tcount *topics;
+  lb_list topics; /* tcount: partition counts looked up */
   long long in_flight, acked, failed;
   char first_error[256];
   bool commit_in_flight;
@@ -146,9 +147,7 @@ void lb_dlq_replayer_destroy(lb_dlq_replayer *rp)
   for (size_t i = 0; rp->parts && i < rp->nparts; i++)
     lb_offsets_release(&rp->parts[i].offs);
   free(rp->parts);
-  while (rp->topics) {
-    tcount *t = rp->topics;
-    rp->topics = t->next;
+  LB_LIST_EACH_SAFE(tcount, t, &rp->topics, link) {
     free(t->topic);
     free(t);
   }
@@ -175,7 +174,7 @@ lb_err lb_dlq_replayer_pass(lb_dlq_replayer *rp, const lb_dlq_record *r)
 /* The partition count of a topic, looked up once; 0 if unknown. */
 static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
 {
-  for (tcount *t = rp->topics; t; t = t->next)
+  LB_LIST_EACH(tcount, t, &rp->topics, link)
     if (strcmp(t->topic, topic) == 0)
       return t->partitions;
   tcount *t = calloc(1, sizeof(*t));
@@ -193,8 +192,7 @@ static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
     rd_kafka_metadata_destroy(md);
   if (rkt)
     rd_kafka_topic_destroy(rkt);
-  t->next = rp->topics;
-  rp->topics = t;
+  lb_list_push_front(&rp->topics, &t->link);
   return t->partitions;
 }
 

@@ -13,19 +13,19 @@
 #include "lb_connector.h"
 #include "lb_dlq.h"
 #include "lb_event.h"
-#include "lb_hash.h"
 #include "lb_json.h"
 #include "lb_kafka.h"
 #include "lb_known.h"
+#include "lb_list.h"
 #include "lb_log.h"
 #include "lb_obs.h"
 #include "lb_offsets.h"
+#include "lb_order.h"
 #include "lb_state.h"
 #include "lb_state_restore.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
-#define KEY_BUCKETS 4096
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
 #define REPRODUCE_DELAY_MS 1000
@@ -65,7 +65,7 @@ typedef struct dlv dlv;
 typedef struct obatch obatch;
 
 struct part {
-  part *next;
+  lb_list_node link; /* in e->parts */
   char *topic;
   int32_t partition;
   bool retry;    /* the retry topic */
@@ -75,8 +75,7 @@ struct part {
   bool poisoned; /* a message could not be tracked: never store again */
   bool revoked;  /* handed back: freed once its last message is gone */
   lb_offsets offs;
-  msg *msgs;     /* alive, finished or not */
-  size_t nmsgs;
+  lb_list msgs;  /* alive, finished or not */
 };
 
 /* D_BATCHED: waiting in its integration's coalescing batch; D_FOLLOWING: an
@@ -91,10 +90,10 @@ struct dlv {
   size_t integ;      /* index in cfg->integrations */
   dlv_state state;
   char *key;         /* ordering key, NULL: none */
-  dlv *key_next;     /* waiting behind this one on the same key */
+  lb_order_node order; /* in its key's chain (e->order) */
   bool batched;      /* ordered and coalesced by its integration's batch */
-  dlv *followers;    /* older versions this one replaced in the batch */
-  dlv *follower_next;
+  lb_list followers; /* older versions this one replaced in the batch */
+  lb_list_node follow; /* in the followers of the one that replaced it */
   uint64_t handle;
   int64_t started_mono;
   /* the result, kept for the DLQ or retry record */
@@ -111,8 +110,8 @@ struct dlv {
 };
 
 struct msg {
-  msg *prev, *next; /* in p->msgs */
-  msg *next_due;    /* held retry records, by not_before */
+  lb_list_node link; /* in p->msgs */
+  lb_list_node due;  /* in e->due */
   lb_engine *e;
   part *p;
   rd_kafka_message_t *rkm;
@@ -134,12 +133,6 @@ struct msg {
   size_t size_cap;   /* largest dead letter to write; 0: the engine's */
 };
 
-typedef struct keynode {
-  struct keynode *next;
-  char *key;
-  dlv *tail; /* last delivery of the chain on this key */
-} keynode;
-
 struct lb_engine {
   lb_engine_options opts;
   const lb_config *cfg;
@@ -150,12 +143,13 @@ struct lb_engine {
   lb_client *client;
   lb_metrics *metrics;
   lb_obs *obs;
-  part *parts;
-  msg *due_head;   /* held retry records, sorted by not_before */
-  keynode *keys[KEY_BUCKETS];
+  lb_list parts;
+  lb_list due;     /* held retry records, sorted by not_before */
+  lb_order *order; /* deliveries by ordering key */
   lb_known *known;  /* versions delivered and LMS ids, per key */
   lb_state_restore *state; /* the catalog state's reader; NULL: no state topic */
-  msg *state_held;  /* records waiting for their state partition, in order */
+  lb_list state_held; /* records waiting for their state partition, in
+                         order (by their `due` node) */
   int64_t state_log_next;  /* when a failed state write may be said again */
   lb_batch **batches; /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
@@ -224,7 +218,7 @@ static void update_ready(lb_engine *e)
 
 static part *find_part(lb_engine *e, const char *topic, int32_t partition)
 {
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     if (!p->revoked && p->partition == partition && strcmp(p->topic, topic) == 0)
       return p;
   return NULL;
@@ -232,12 +226,7 @@ static part *find_part(lb_engine *e, const char *topic, int32_t partition)
 
 static void part_unlink_free(lb_engine *e, part *p)
 {
-  for (part **pp = &e->parts; *pp; pp = &(*pp)->next) {
-    if (*pp == p) {
-      *pp = p->next;
-      break;
-    }
-  }
+  lb_list_remove(&e->parts, &p->link);
   lb_offsets_release(&p->offs);
   free(p->topic);
   free(p);
@@ -270,7 +259,7 @@ static void set_paused(lb_engine *e, part *p, bool pause)
 static bool part_over(const lb_engine *e, const part *p, size_t div)
 {
   size_t plimit = (size_t)e->opts.partition_max_in_flight;
-  return p->nmsgs >= plimit / div ||
+  return lb_list_len(&p->msgs) >= plimit / div ||
          lb_offsets_in_flight(&p->offs) >= SPAN_FACTOR * plimit / div;
 }
 
@@ -280,13 +269,13 @@ static void apply_backpressure(lb_engine *e, part *p)
   size_t glimit = (size_t)e->opts.max_in_flight_messages;
   if (!e->all_paused && e->msgs_in_flight >= glimit) {
     e->all_paused = true;
-    for (part *q = e->parts; q; q = q->next)
+    LB_LIST_EACH(part, q, &e->parts, link)
       set_paused(e, q, true);
     return;
   }
   if (e->all_paused && e->msgs_in_flight <= glimit / 2 && !e->stopping) {
     e->all_paused = false;
-    for (part *q = e->parts; q; q = q->next)
+    LB_LIST_EACH(part, q, &e->parts, link)
       set_paused(e, q, part_over(e, q, 2));
     return;
   }
@@ -296,52 +285,6 @@ static void apply_backpressure(lb_engine *e, part *p)
     set_paused(e, p, true);
   else if (p->paused && !part_over(e, p, 2))
     set_paused(e, p, false);
-}
-
-/* ---- ordering keys ---- */
-
-static unsigned hash(const char *s)
-{
-  return (unsigned)(lb_hash_str(s) % KEY_BUCKETS);
-}
-
-/* Appends d to its key's chain; true when d is first (may start now). */
-static bool key_enqueue(lb_engine *e, dlv *d)
-{
-  unsigned b = hash(d->key);
-  for (keynode *k = e->keys[b]; k; k = k->next) {
-    if (strcmp(k->key, d->key) == 0) {
-      k->tail->key_next = d;
-      k->tail = d;
-      return false;
-    }
-  }
-  keynode *k = calloc(1, sizeof(*k));
-  if (!k || !(k->key = strdup(d->key))) {
-    free(k);
-    return true; /* no memory for ordering: deliver anyway */
-  }
-  k->tail = d;
-  k->next = e->keys[b];
-  e->keys[b] = k;
-  return true;
-}
-
-/* d left the head of its chain: forget the key when it was the last. */
-static void key_release(lb_engine *e, dlv *d)
-{
-  if (!d->key || d->key_next)
-    return;
-  unsigned b = hash(d->key);
-  for (keynode **kp = &e->keys[b]; *kp; kp = &(*kp)->next) {
-    if ((*kp)->tail == d) {
-      keynode *k = *kp;
-      *kp = k->next;
-      free(k->key);
-      free(k);
-      return;
-    }
-  }
 }
 
 /* ---- messages ---- */
@@ -354,10 +297,9 @@ static void key_pass_on(lb_engine *e, dlv *d)
 {
   if (d->batched)
     return;
-  dlv *next = d->key_next;
-  key_release(e, d);
+  lb_order_node *next = lb_order_done(e->order, &d->order);
   if (next)
-    start_dlv(e, next);
+    start_dlv(e, LB_CONTAINER_OF(next, dlv, order));
 }
 static void msg_maybe_finish(lb_engine *e, msg *m);
 static void poison(lb_engine *e, part *p, const char *what);
@@ -375,15 +317,9 @@ static void msg_free(lb_engine *e, msg *m)
   free(m->target);
   free(m->orig_topic);
   rd_kafka_message_destroy(m->rkm);
-  if (m->prev)
-    m->prev->next = m->next;
-  else
-    p->msgs = m->next;
-  if (m->next)
-    m->next->prev = m->prev;
+  lb_list_remove(&p->msgs, &m->link);
   free(m);
-  p->nmsgs--;
-  if (p->revoked && p->nmsgs == 0)
+  if (p->revoked && lb_list_empty(&p->msgs))
     part_unlink_free(e, p);
 }
 
@@ -418,9 +354,8 @@ static void resolved(lb_engine *e, msg *m)
 static void dlv_resolved(lb_engine *e, dlv *d, dlv_state state)
 {
   d->state = state;
-  for (dlv *f = d->followers, *next; f; f = next) {
-    next = f->follower_next;
-    f->follower_next = NULL;
+  for (lb_list_node *n; (n = lb_list_pop_front(&d->followers));) {
+    dlv *f = LB_CONTAINER_OF(n, dlv, follow);
     f->state = state == D_CANCELLED ? D_CANCELLED : D_RESOLVED;
     if (f->state == D_RESOLVED) {
       char labels[256];
@@ -430,7 +365,6 @@ static void dlv_resolved(lb_engine *e, dlv *d, dlv_state state)
     }
     resolved(e, f->m);
   }
-  d->followers = NULL;
   resolved(e, d->m);
 }
 
@@ -569,16 +503,6 @@ static size_t size_cap(const lb_engine *e, const msg *m, const dlv *d)
 {
   size_t cap = d ? d->size_cap : m->size_cap;
   return cap && cap < e->record_max ? cap : e->record_max;
-}
-
-/* At most n bytes of s, not ending inside a UTF-8 sequence. */
-static size_t utf8_floor(const unsigned char *s, size_t len, size_t n)
-{
-  if (n >= len)
-    return len;
-  while (n > 0 && (s[n] & 0xC0) == 0x80)
-    n--;
-  return n;
 }
 
 /* The headers of a parked record (<topic>.retry). New. */
@@ -740,7 +664,7 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
       dropped = true;
     }
     pr->truncated = true;
-    pr->kept_bytes = utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
+    pr->kept_bytes = lb_strbuf_utf8_floor(value, vlen, fixed < cap ? cap - fixed : 0);
     vlen = pr->kept_bytes;
     /* written again with the marks of the cut after the contract's headers */
     f.value_truncated = true;
@@ -972,16 +896,12 @@ static void batch_add(lb_engine *e, dlv *d)
   d->state = D_BATCHED;
   if (!dropped)
     return;
-  /* o, and what followed it, now follow k */
+  /* o, and what followed it, now follow k, ahead of k's own followers */
   dlv *k = kept, *o = dropped;
-  o->follower_next = o->followers;
-  o->followers = NULL;
   o->state = D_FOLLOWING;
-  dlv *last = o;
-  while (last->follower_next)
-    last = last->follower_next;
-  last->follower_next = k->followers;
-  k->followers = o;
+  lb_list_push_front(&o->followers, &o->follow);
+  lb_list_concat(&o->followers, &k->followers);
+  lb_list_concat(&k->followers, &o->followers);
 }
 
 static void start_dlv(lb_engine *e, dlv *d)
@@ -1256,7 +1176,7 @@ static void process(lb_engine *e, msg *m)
    * half-planned */
   for (size_t i = 0, n = m->ndlvs; i < n; i++) {
     dlv *d = &m->dlvs[i];
-    if (!d->key || d->batched || key_enqueue(e, d))
+    if (!d->key || d->batched || lb_order_enqueue(e->order, &d->order, d->key))
       start_dlv(e, d);
     else
       d->state = D_QUEUED;
@@ -1265,20 +1185,17 @@ static void process(lb_engine *e, msg *m)
 
 static void hold_until_due(lb_engine *e, msg *m)
 {
-  msg **pp = &e->due_head;
-  while (*pp && (*pp)->not_before_ms <= m->not_before_ms)
-    pp = &(*pp)->next_due;
-  m->next_due = *pp;
-  *pp = m;
+  msg *at = LB_LIST_FIRST(&e->due, msg, due);
+  while (at && at->not_before_ms <= m->not_before_ms)
+    at = LB_LIST_NEXT(at, msg, due);
+  lb_list_insert_before(&e->due, at ? &at->due : NULL, &m->due);
 }
 
 static void run_due(lb_engine *e)
 {
   int64_t now = lb_time_now_ms();
-  while (e->due_head && e->due_head->not_before_ms <= now) {
-    msg *m = e->due_head;
-    e->due_head = m->next_due;
-    m->next_due = NULL;
+  for (msg *m; (m = LB_LIST_FIRST(&e->due, msg, due)) && m->not_before_ms <= now;) {
+    lb_list_remove(&e->due, &m->due);
     process(e, m);
   }
 }
@@ -1313,11 +1230,7 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
   m->e = e;
   m->p = p;
   m->rkm = rkm;
-  m->next = p->msgs;
-  if (p->msgs)
-    p->msgs->prev = m;
-  p->msgs = m;
-  p->nmsgs++;
+  lb_list_push_front(&p->msgs, &m->link);
   e->msgs_in_flight++;
   label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
   lb_metrics_add(e->metrics, "lmsbridge_events_consumed_total", labels, 1);
@@ -1360,9 +1273,9 @@ static void run_once(lb_engine *e, int wait_ms)
 static size_t handing_back_msgs(lb_engine *e)
 {
   size_t n = 0;
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     if (p->handing_back && !p->revoked)
-      n += p->nmsgs;
+      n += lb_list_len(&p->msgs);
   return n;
 }
 
@@ -1370,12 +1283,9 @@ static size_t handing_back_msgs(lb_engine *e)
 static void release_held(lb_engine *e)
 {
   state_release(e);
-  msg **pp = &e->due_head;
-  while (*pp) {
-    msg *m = *pp;
+  LB_LIST_EACH_SAFE(msg, m, &e->due, due) {
     if (m->p->handing_back) {
-      *pp = m->next_due;
-      m->next_due = NULL;
+      lb_list_remove(&e->due, &m->due);
       m->planned = true;
       m->ndlvs = 0;
       m->pending = 0;
@@ -1388,8 +1298,6 @@ static void release_held(lb_engine *e)
         poison(e, m->p, "hand back");
       }
       msg_maybe_finish(e, m);
-    } else {
-      pp = &m->next_due;
     }
   }
 }
@@ -1404,11 +1312,8 @@ static void unbatch(lb_engine *e, dlv *d)
   lb_batch_remove(e->batches[d->integ], first_request(d)->key, d);
   d->state = D_CANCELLED;
   d->m->pending--;
-  dlv *f = d->followers;
-  d->followers = NULL;
-  for (dlv *next; f; f = next) {
-    next = f->follower_next;
-    f->follower_next = NULL;
+  for (lb_list_node *n; (n = lb_list_pop_front(&d->followers));) {
+    dlv *f = LB_CONTAINER_OF(n, dlv, follow);
     if (f->m->p->handing_back || f->m->p->revoked) {
       f->state = D_CANCELLED;
       f->m->pending--;
@@ -1428,10 +1333,10 @@ static void hand_back(lb_engine *e, int timeout_ms)
   int64_t end = lb_time_mono_ms() + timeout_ms;
   while (handing_back_msgs(e) > 0 && lb_time_mono_ms() < end)
     run_once(e, 50);
-  for (part *p = e->parts; p; p = p->next) {
+  LB_LIST_EACH(part, p, &e->parts, link) {
     if (!p->handing_back || p->revoked)
       continue;
-    for (msg *m = p->msgs; m; m = m->next) {
+    LB_LIST_EACH(msg, m, &p->msgs, link) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
         if (d->state == D_RUNNING && !d->batched) /* a batch runs to its end */
@@ -1444,13 +1349,11 @@ static void hand_back(lb_engine *e, int timeout_ms)
     }
   }
   /* messages whose deliveries were all queued or batched are done now
-   * (a course's older versions may sit in any partition) */
-  for (part *p = e->parts, *pnext; p; p = pnext) {
-    pnext = p->next; /* p goes with its last message when revoked */
-    for (msg *m = p->msgs, *next; m; m = next) {
-      next = m->next;
+   * (a course's older versions may sit in any partition); a revoked p
+   * goes with its last message */
+  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+    LB_LIST_EACH_SAFE(msg, m, &p->msgs, link)
       msg_maybe_finish(e, m);
-    }
   }
   /* cancelled deliveries report at once (those on the wire later) */
   run_once(e, 0);
@@ -1458,7 +1361,7 @@ static void hand_back(lb_engine *e, int timeout_ms)
 
 static void store_all(lb_engine *e)
 {
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     if (!p->revoked)
       store_offset(e, p);
 }
@@ -1481,7 +1384,7 @@ static void update_assigned(lb_engine *e)
   for (size_t i = 0; i <= cfg->kafka.ntopics; i++) {
     const char *topic = i < cfg->kafka.ntopics ? cfg->kafka.topics[i] : cfg->kafka.retry_topic;
     size_t n = 0;
-    for (part *p = e->parts; p; p = p->next)
+    LB_LIST_EACH(part, p, &e->parts, link)
       n += !p->revoked && strcmp(p->topic, topic) == 0;
     label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
     lb_metrics_set(e->metrics, "lmsbridge_assigned_partitions", labels, (double)n);
@@ -1503,8 +1406,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       p->partition = parts->elems[i].partition;
       p->retry = strcmp(p->topic, e->cfg->kafka.retry_topic) == 0;
       lb_offsets_init(&p->offs);
-      p->next = e->parts;
-      e->parts = p;
+      lb_list_push_front(&e->parts, &p->link);
     }
     lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt));
     if (cooperative)
@@ -1539,11 +1441,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     store_all(e);
     rd_kafka_commit(rk, NULL, 0);
   }
-  for (part *p = e->parts, *next; p; p = next) {
-    next = p->next;
+  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
     if (p->handing_back) {
       p->revoked = true;
-      if (p->nmsgs == 0)
+      if (lb_list_empty(&p->msgs))
         part_unlink_free(e, p);
     }
   }
@@ -1628,8 +1529,8 @@ static void update_gauges(lb_engine *e)
 static void reproduce_due(lb_engine *e)
 {
   int64_t now = lb_time_mono_ms();
-  for (part *p = e->parts; p; p = p->next) {
-    for (msg *m = p->msgs; m; m = m->next) {
+  LB_LIST_EACH(part, p, &e->parts, link) {
+    LB_LIST_EACH(msg, m, &p->msgs, link) {
       if (m->dead_letter_pending && m->dead_letter_at_mono <= now) {
         m->dead_letter_pending = false;
         write_out(e, m, NULL);
@@ -1819,11 +1720,7 @@ static bool state_hold(lb_engine *e, msg *m)
   if (!state_pending(e, m->p))
     return false;
   set_paused(e, m->p, true);
-  msg **pp = &e->state_held;
-  while (*pp)
-    pp = &(*pp)->next_due;
-  m->next_due = NULL;
-  *pp = m;
+  lb_list_push_back(&e->state_held, &m->due);
   return true;
 }
 
@@ -1831,14 +1728,10 @@ static bool state_hold(lb_engine *e, msg *m)
  * which release_held hands back unprocessed. */
 static void state_release(lb_engine *e)
 {
-  msg **pp = &e->state_held;
-  while (*pp) {
-    msg *m = *pp;
+  LB_LIST_EACH_SAFE(msg, m, &e->state_held, due) {
     if (m->p->handing_back) {
-      *pp = m->next_due;
+      lb_list_remove(&e->state_held, &m->due);
       hold_until_due(e, m);
-    } else {
-      pp = &m->next_due;
     }
   }
 }
@@ -1849,8 +1742,8 @@ static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *p
 {
   for (int i = 0; e->state && i < parts->cnt; i++) {
     bool held = false;
-    for (part *p = e->parts; p && !held; p = p->next)
-      held = !p->revoked && p->partition == parts->elems[i].partition;
+    LB_LIST_EACH(part, p, &e->parts, link)
+      held = held || (!p->revoked && p->partition == parts->elems[i].partition);
     if (!held)
       lb_state_restore_drop(e->state, parts->elems[i].partition);
   }
@@ -1861,24 +1754,18 @@ static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *p
 static void state_restored(void *opaque, int32_t partition)
 {
   lb_engine *e = opaque;
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     if (!p->revoked && p->partition == partition && !e->all_paused && !e->stopping)
       set_paused(e, p, false);
-  msg *ready = NULL, **tail = &ready, **pp = &e->state_held;
-  while (*pp) {
-    msg *m = *pp;
+  lb_list ready = {0};
+  LB_LIST_EACH_SAFE(msg, m, &e->state_held, due) {
     if (m->p->partition == partition) {
-      *pp = m->next_due;
-      m->next_due = NULL;
-      *tail = m;
-      tail = &m->next_due;
-    } else {
-      pp = &m->next_due;
+      lb_list_remove(&e->state_held, &m->due);
+      lb_list_push_back(&ready, &m->due);
     }
   }
-  for (msg *m = ready, *next; m; m = next) {
-    next = m->next_due;
-    m->next_due = NULL;
+  for (lb_list_node *n; (n = lb_list_pop_front(&ready));) {
+    msg *m = LB_CONTAINER_OF(n, msg, due);
     if (m->not_before_ms > lb_time_now_ms())
       hold_until_due(e, m);
     else
@@ -1898,11 +1785,11 @@ static int state_poll(lb_engine *e)
  * held reads its state partition again (its records wait, state_hold). */
 static void state_reload(lb_engine *e)
 {
-  e->state_held = NULL; /* its records were dropped with the old work */
+  lb_list_init(&e->state_held); /* its records were dropped with the old work */
   if (!e->state)
     return;
   lb_state_restore_reset(e->state);
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     if (!p->revoked)
       lb_state_restore_want(e->state, p->partition);
 }
@@ -2001,9 +1888,10 @@ static lb_err build_work(lb_engine *e, char *err, size_t errlen)
   size_t n = e->cfg->nintegrations;
   e->ninteg = n;
   e->known = lb_known_new(KNOWN_ITEMS);
+  e->order = lb_order_new();
   e->batches = calloc(n ? n : 1, sizeof(lb_batch *));
   e->batch_in_flight = calloc(n ? n : 1, sizeof(obatch *));
-  if (!e->known || !e->batches || !e->batch_in_flight)
+  if (!e->known || !e->order || !e->batches || !e->batch_in_flight)
     goto nomem;
   /* the items a connector coalesces travel in its batches */
   for (size_t i = 0; i < n; i++) {
@@ -2044,12 +1932,11 @@ static void drop_work(lb_engine *e)
     rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(e->prk, 0);
   }
-  for (part *p = e->parts, *next; p; p = next) {
-    next = p->next;
+  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
     bool revoked = p->revoked;
     p->revoked = false; /* freed below, not by its last message */
-    while (p->msgs)
-      msg_free(e, p->msgs);
+    while (!lb_list_empty(&p->msgs))
+      msg_free(e, LB_LIST_FIRST(&p->msgs, msg, link));
     if (revoked) {
       part_unlink_free(e, p);
     } else {
@@ -2058,7 +1945,7 @@ static void drop_work(lb_engine *e)
       p->poisoned = false;
     }
   }
-  e->due_head = NULL;
+  lb_list_init(&e->due);
   e->msgs_in_flight = 0;
   lb_known_destroy(e->known);
   e->known = NULL;
@@ -2066,14 +1953,8 @@ static void drop_work(lb_engine *e)
     lb_batch_destroy(e->batches[i]);
   free(e->batches);
   e->batches = NULL;
-  for (size_t i = 0; i < KEY_BUCKETS; i++) {
-    while (e->keys[i]) {
-      keynode *k = e->keys[i];
-      e->keys[i] = k->next;
-      free(k->key);
-      free(k);
-    }
-  }
+  lb_order_destroy(e->order);
+  e->order = NULL;
 }
 
 /* The kafka settings as one string: equal strings, the same clients. New. */
@@ -2294,8 +2175,8 @@ static int poll_consumer(lb_engine *e)
 static size_t live_msgs(lb_engine *e)
 {
   size_t n = 0;
-  for (part *p = e->parts; p; p = p->next)
-    n += p->nmsgs;
+  LB_LIST_EACH(part, p, &e->parts, link)
+    n += lb_list_len(&p->msgs);
   return n;
 }
 
@@ -2406,8 +2287,8 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     run_due(e);
     int64_t batch_due = run_batches(e);
     int wait = n > 0 ? 0 : IDLE_WAIT_MS;
-    if (e->due_head) {
-      int64_t due = e->due_head->not_before_ms - lb_time_now_ms();
+    if (!lb_list_empty(&e->due)) {
+      int64_t due = LB_LIST_FIRST(&e->due, msg, due)->not_before_ms - lb_time_now_ms();
       if (due < wait)
         wait = due < 0 ? 0 : (int)due;
     }
@@ -2434,16 +2315,16 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
          LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
   e->stopping = true;
   lb_obs_set_ready(e->obs, false);
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     set_paused(e, p, true);
   int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     p->draining = true;
   /* held retry records are not started any more: they go back as they are */
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     p->handing_back = true;
   release_held(e);
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     p->handing_back = false;
   while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
     lb_obs_beat(e->obs);
@@ -2453,7 +2334,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     reproduce_due(e);
   }
   size_t unfinished = live_msgs(e);
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     p->handing_back = true;
   hand_back(e, 0);
   int64_t left = end - lb_time_mono_ms();
@@ -2481,7 +2362,7 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
   lb_err rc = LB_E_IO;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
   rd_kafka_error_t *error = NULL;
-  for (part *p = e->parts; p; p = p->next)
+  LB_LIST_EACH(part, p, &e->parts, link)
     rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
         RD_KAFKA_OFFSET_INVALID;
   if (l->cnt > 0) {
@@ -2506,7 +2387,7 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
       }
     }
   }
-  for (part *p = e->parts; p; p = p->next) {
+  LB_LIST_EACH(part, p, &e->parts, link) {
     p->draining = p->handing_back = false;
     set_paused(e, p, false);
   }
@@ -2584,8 +2465,8 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_consumer_close(e->rk);
   drop_work(e);
   lb_state_restore_destroy(e->state);
-  while (e->parts)
-    part_unlink_free(e, e->parts);
+  LB_LIST_EACH_SAFE(part, p, &e->parts, link)
+    part_unlink_free(e, p);
   if (e->cq)
     rd_kafka_queue_destroy(e->cq);
   if (e->pq)

@@ -110,6 +110,17 @@ static bool member(pctx *p, json_object *obj, const char *path,
 
 typedef bool (*string_rule)(const char *);
 
+/* v's text when v is a string without NUL characters, else NULL: a value
+ * is never compared or kept up to a NUL it hides ("catalog.v1\u0000zzz" is
+ * not "catalog.v1", as the published schema's const says). */
+static const char *plain_string(json_object *v)
+{
+  if (!json_object_is_type(v, json_type_string))
+    return NULL;
+  const char *s = json_object_get_string(v);
+  return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
 /* A string member of min..max characters that passes `rule` (if any). */
 static bool get_string(pctx *p, json_object *obj, const char *parent,
                        const char *name, presence pres, size_t min, size_t max,
@@ -124,8 +135,8 @@ static bool get_string(pctx *p, json_object *obj, const char *parent,
     return true;
   if (!json_object_is_type(v, json_type_string))
     return fail(p, path, "must be a string%s", pres == NULLABLE ? " or null" : "");
-  const char *s = json_object_get_string(v);
-  if (strlen(s) != (size_t)json_object_get_string_len(v))
+  const char *s = plain_string(v);
+  if (!s)
     return fail(p, path, "must not contain NUL characters");
   size_t n = utf8_length(s);
   if (n < min)
@@ -242,8 +253,8 @@ static bool get_schema(pctx *p, json_object *root, const char *expected)
   json_object *v;
   if (!member(p, root, "schema", "schema", REQUIRED, &v))
     return false;
-  if (!json_object_is_type(v, json_type_string) ||
-      strcmp(json_object_get_string(v), expected) != 0)
+  const char *s = plain_string(v);
+  if (!s || strcmp(s, expected) != 0)
     return fail(p, "schema", "must be \"%s\"", expected);
   return true;
 }
@@ -253,8 +264,8 @@ static bool get_content_type(pctx *p, json_object *content, lb_content_type *out
   json_object *v;
   if (!member(p, content, "content.type", "type", REQUIRED, &v))
     return false;
-  if (!json_object_is_type(v, json_type_string) ||
-      lb_content_type_parse(json_object_get_string(v), out) != 0)
+  const char *s = plain_string(v);
+  if (!s || lb_content_type_parse(s, out) != 0)
     return fail(p, "content.type",
                 "must be one of course, project, practice, assessment, "
                 "skill_track, career_track, custom_track");
@@ -301,10 +312,13 @@ static bool get_string_list(pctx *p, json_object *obj, const char *parent,
     snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
     if (!json_object_is_type(item, json_type_string))
       return fail(p, ipath, "must be a string");
-    size_t len = utf8_length(json_object_get_string(item));
+    const char *s = plain_string(item);
+    if (!s)
+      return fail(p, ipath, "must not contain NUL characters");
+    size_t len = utf8_length(s);
     if (len < 1 || len > SKILL_NAME_MAX)
       return fail(p, ipath, "must be 1 to %d characters", SKILL_NAME_MAX);
-    (*out)[i] = copy(p, json_object_get_string(item));
+    (*out)[i] = copy(p, s);
     if (!(*out)[i])
       return false;
     *nout = i + 1;
@@ -323,8 +337,7 @@ static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
     return false;
   if (!member(p, root, "event_type", "event_type", REQUIRED, &v))
     return false;
-  const char *et = json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v) : "";
+  const char *et = plain_string(v) ? plain_string(v) : "";
   if (strcmp(et, "content.upserted") == 0)
     ev->event_type = LB_CATALOG_UPSERTED;
   else if (strcmp(et, "content.archived") == 0)

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "lb_list.h"
 #include "lb_strbuf.h"
 
 #define SPARE_TRANSFERS 256
@@ -21,7 +22,7 @@ typedef struct transfer transfer;
 
 struct lb_http {
   CURLM *multi;
-  transfer *head; /* every request in flight */
+  lb_list active; /* every request in flight */
   size_t in_flight;
   size_t max_body;
   uint64_t next_id;
@@ -33,14 +34,13 @@ struct lb_http {
   /* finished transfers, their easy handles still configured, for the next
    * requests: a handle reset or created per request (its buffers, its
    * option parsing, its allocations) cost more CPU than the request */
-  transfer *spare;
-  size_t nspare;
+  lb_list spare;
 };
 
 /* One request in flight, on lb_http's list until it finishes; then kept
  * on the spare list with its handle and buffers. */
 struct transfer {
-  transfer *prev, *next;
+  lb_list_node link; /* in active or spare, or in hand */
   lb_http *h;
   CURL *easy;
   /* the header list lives here, not in curl_slist_append's allocations:
@@ -149,13 +149,8 @@ static transfer *transfer_new(lb_http *h)
 /* A transfer for a new request: a spare one, else a new one. */
 static transfer *transfer_get(lb_http *h)
 {
-  transfer *t = h->spare;
-  if (!t)
-    return transfer_new(h);
-  h->spare = t->next;
-  h->nspare--;
-  t->next = NULL;
-  return t;
+  lb_list_node *n = lb_list_pop_front(&h->spare);
+  return n ? LB_CONTAINER_OF(n, transfer, link) : transfer_new(h);
 }
 
 /* A buffer of a spare transfer keeps its memory unless it grew large. */
@@ -171,15 +166,10 @@ static void buffer_recycle(lb_strbuf *b)
 static void transfer_free(transfer *t)
 {
   lb_http *h = t->h;
-  if (t->prev)
-    t->prev->next = t->next;
-  else if (h->head == t)
-    h->head = t->next;
-  if (t->next)
-    t->next->prev = t->prev;
-  t->prev = t->next = NULL;
+  if (lb_list_linked(&h->active, &t->link))
+    lb_list_remove(&h->active, &t->link);
   curl_multi_remove_handle(h->multi, t->easy);
-  if (h->nspare >= SPARE_TRANSFERS) {
+  if (lb_list_len(&h->spare) >= SPARE_TRANSFERS) {
     transfer_destroy(t);
     return;
   }
@@ -189,22 +179,17 @@ static void transfer_free(transfer *t)
   t->truncated = false;
   t->done = NULL;
   t->opaque = NULL;
-  t->next = h->spare;
-  h->spare = t;
-  h->nspare++;
+  lb_list_push_front(&h->spare, &t->link);
 }
 
 void lb_http_destroy(lb_http *h)
 {
   if (!h)
     return;
-  while (h->head)
-    transfer_free(h->head);
-  while (h->spare) {
-    transfer *t = h->spare;
-    h->spare = t->next;
+  LB_LIST_EACH_SAFE(transfer, t, &h->active, link)
+    transfer_free(t);
+  LB_LIST_EACH_SAFE(transfer, t, &h->spare, link)
     transfer_destroy(t);
-  }
   if (h->multi)
     curl_multi_cleanup(h->multi);
   free(h->ca_bundle);
@@ -338,10 +323,7 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
     goto fail;
   }
   h->in_flight++;
-  t->next = h->head;
-  if (h->head)
-    h->head->prev = t;
-  h->head = t;
+  lb_list_push_front(&h->active, &t->link);
   if (ret_id)
     *ret_id = t->id;
   return LB_E_OK;

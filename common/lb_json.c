@@ -7,43 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 3629 UTF-8: json-c's own check lets overlong forms and surrogates
- * through. */
-static bool utf8_valid(const unsigned char *s, size_t len, size_t *bad)
-{
-  size_t i = 0;
-  while (i < len) {
-    unsigned char c = s[i];
-    size_t n;
-    unsigned min, cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      n = 1, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, min = 0x10000, cp = c & 0x07;
-    } else {
-      goto bad;
-    }
-    if (len - i <= n)
-      goto bad;
-    for (size_t k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xC0) != 0x80)
-        goto bad;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      goto bad;
-    i += n + 1;
-  }
-  return true;
-bad:
-  *bad = i;
-  return false;
-}
+#include "lb_strbuf.h"
 
 /* RFC 8259 syntax, checked before json-c sees the text: json-c's strict
  * mode still lets NaN, single quotes, raw control characters, "-01", "1.",
@@ -278,7 +242,8 @@ lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
     return LB_E_PARSE;
   }
   size_t bad;
-  if (!utf8_valid((const unsigned char *)buf, len, &bad)) {
+  /* json-c's own check lets overlong forms and surrogates through */
+  if (!lb_strbuf_utf8_valid(buf, len, &bad)) {
     snprintf(err, errlen, "not valid UTF-8 at byte %zu", bad);
     return LB_E_PARSE;
   }

@@ -95,10 +95,16 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
   return true;
 }
 
+lb_log_level lb_kafka_log_level(int level, const char *fac)
+{
+  if (level <= 3)
+    return fac && strcmp(fac, "FAIL") == 0 ? LB_LOG_WARN : LB_LOG_ERROR;
+  return level == 4 ? LB_LOG_WARN : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
+}
+
 void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-  lb_log_level l = level <= 3 ? LB_LOG_ERROR : level == 4 ? LB_LOG_WARN
-                   : level <= 6 ? LB_LOG_INFO : LB_LOG_DEBUG;
+  lb_log_level l = lb_kafka_log_level(level, fac);
   lb_log(l, "librdkafka", LB_S("client", rd_kafka_name(rk)), LB_S("facility", fac),
          LB_S("detail", buf));
 }

@@ -68,7 +68,14 @@ lb_err lb_kafka_missing_topics(rd_kafka_t *rk, const char *const *topics, size_t
                                int timeout_ms, bool *ret_missing, char *err, size_t errlen);
 
 /* librdkafka's log lines as lb_log JSON lines (called from librdkafka's
- * threads: lb_log is thread-safe). */
+ * threads: lb_log is thread-safe), at lb_kafka_log_level's level. */
 void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+/* The level of a librdkafka line of syslog level `level` and facility
+ * `fac`: syslog's, except that a failed connection to a broker (FAIL,
+ * which librdkafka says at level 3 and retries) is a warning: while
+ * brokers restart or are unreachable the worker waits and says so itself,
+ * and an alert on error lines must not fire for a wait. */
+lb_log_level lb_kafka_log_level(int level, const char *fac);
 
 #endif

@@ -4,29 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_hash.h"
+#include "lb_list.h"
+#include "lb_table.h"
 
 typedef struct entry {
-  struct entry *hnext;       /* bucket chain */
-  struct entry *older, *newer; /* recency list */
-  char *key;
+  lb_table_node tn;     /* in entries, by key */
+  lb_list_node recency; /* in the recency list */
   char *lms_id;
   char fingerprint[LB_KNOWN_FINGERPRINT_SIZE]; /* "" none */
   bool archived;
   uint64_t version;
+  char key[];
 } entry;
 
 struct lb_known {
-  entry **buckets;
-  size_t nbuckets; /* a power of two */
-  size_t count, capacity;
-  entry *newest, *oldest;
+  lb_table entries;
+  lb_list recency; /* least recently used first */
+  size_t capacity;
 };
-
-static size_t hash(const char *s)
-{
-  return (size_t)lb_hash_str(s);
-}
 
 lb_known *lb_known_new(size_t capacity)
 {
@@ -34,20 +29,16 @@ lb_known *lb_known_new(size_t capacity)
   if (!k)
     return NULL;
   k->capacity = capacity ? capacity : 1;
-  k->nbuckets = 64;
-  while (k->nbuckets < k->capacity && k->nbuckets < ((size_t)1 << 22))
-    k->nbuckets <<= 1;
-  k->buckets = calloc(k->nbuckets, sizeof(entry *));
-  if (!k->buckets) {
-    free(k);
-    return NULL;
-  }
+  /* a bucket per entry at the most: 64 to LB_TABLE_MAX_BUCKETS */
+  size_t max_buckets = 64;
+  while (max_buckets < k->capacity && max_buckets < LB_TABLE_MAX_BUCKETS)
+    max_buckets <<= 1;
+  lb_table_init(&k->entries, max_buckets);
   return k;
 }
 
 static void entry_free(entry *e)
 {
-  free(e->key);
   free(e->lms_id);
   free(e);
 }
@@ -56,58 +47,30 @@ void lb_known_destroy(lb_known *k)
 {
   if (!k)
     return;
-  for (entry *e = k->oldest, *next; e; e = next) {
-    next = e->newer;
+  LB_LIST_EACH_SAFE(entry, e, &k->recency, recency)
     entry_free(e);
-  }
-  free(k->buckets);
+  lb_table_release(&k->entries);
   free(k);
-}
-
-static void unlink_recency(lb_known *k, entry *e)
-{
-  if (e->older)
-    e->older->newer = e->newer;
-  else
-    k->oldest = e->newer;
-  if (e->newer)
-    e->newer->older = e->older;
-  else
-    k->newest = e->older;
-  e->older = e->newer = NULL;
-}
-
-static void push_newest(lb_known *k, entry *e)
-{
-  e->older = k->newest;
-  e->newer = NULL;
-  if (k->newest)
-    k->newest->newer = e;
-  else
-    k->oldest = e;
-  k->newest = e;
 }
 
 static entry *find(lb_known *k, const char *key)
 {
-  for (entry *e = k->buckets[hash(key) & (k->nbuckets - 1)]; e; e = e->hnext)
-    if (strcmp(e->key, key) == 0)
-      return e;
-  return NULL;
+  return LB_TABLE_ENTRY(lb_table_find(&k->entries, key), entry, tn);
+}
+
+/* e is used: the most recent now. */
+static void touch(lb_known *k, entry *e)
+{
+  lb_list_remove(&k->recency, &e->recency);
+  lb_list_push_back(&k->recency, &e->recency);
 }
 
 static void evict_oldest(lb_known *k)
 {
-  entry *e = k->oldest;
-  unlink_recency(k, e);
-  for (entry **pp = &k->buckets[hash(e->key) & (k->nbuckets - 1)]; *pp; pp = &(*pp)->hnext) {
-    if (*pp == e) {
-      *pp = e->hnext;
-      break;
-    }
-  }
+  entry *e = LB_LIST_FIRST(&k->recency, entry, recency);
+  lb_list_remove(&k->recency, &e->recency);
+  lb_table_remove(&k->entries, &e->tn);
   entry_free(e);
-  k->count--;
 }
 
 bool lb_known_get(lb_known *k, const char *key, uint64_t *version, const char **lms_id)
@@ -115,8 +78,7 @@ bool lb_known_get(lb_known *k, const char *key, uint64_t *version, const char **
   entry *e = find(k, key);
   if (!e)
     return false;
-  unlink_recency(k, e);
-  push_newest(k, e);
+  touch(k, e);
   if (version)
     *version = e->version;
   if (lms_id)
@@ -128,21 +90,17 @@ lb_err lb_known_put(lb_known *k, const char *key, uint64_t version, const char *
 {
   entry *e = find(k, key);
   if (e) {
-    unlink_recency(k, e);
-    push_newest(k, e);
+    touch(k, e);
   } else {
-    if (k->count >= k->capacity)
+    if (lb_known_count(k) >= k->capacity)
       evict_oldest(k);
-    e = calloc(1, sizeof(*e));
-    if (!e || !(e->key = strdup(key))) {
-      free(e);
+    size_t len = strlen(key) + 1;
+    e = calloc(1, sizeof(*e) + len);
+    if (!e)
       return LB_E_NOMEM;
-    }
-    size_t b = hash(key) & (k->nbuckets - 1);
-    e->hnext = k->buckets[b];
-    k->buckets[b] = e;
-    push_newest(k, e);
-    k->count++;
+    memcpy(e->key, key, len);
+    lb_table_insert(&k->entries, &e->tn, e->key);
+    lb_list_push_back(&k->recency, &e->recency);
   }
   if (version > e->version)
     e->version = version;
@@ -158,7 +116,7 @@ lb_err lb_known_put(lb_known *k, const char *key, uint64_t version, const char *
 
 size_t lb_known_count(const lb_known *k)
 {
-  return k->count;
+  return lb_list_len(&k->recency);
 }
 
 /* ---- the catalog state's fields (lb_state): what was sent ---- */

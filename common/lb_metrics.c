@@ -7,32 +7,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_list.h"
 #include "lb_strbuf.h"
+#include "lb_table.h"
 
 #define NBUCKETS 12
 /* Delivery latency buckets, seconds. */
 static const double bounds[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                         0.5,   1,    2.5,   5,    10,  30};
 
-typedef struct series {
-  struct series *next;
+/* A metric's series are found by their labels, its families by name, in
+ * tables: an update costs the same with 1 integration or 1,000 (a series
+ * per integration and outcome). */
+typedef struct {
+  lb_list_node link; /* in its family's series, first created first */
+  lb_table_node by_labels;
   char *labels;
   double value; /* counter/gauge; histogram: sum */
   uint64_t count;
   uint64_t buckets[NBUCKETS];
 } series;
 
-typedef struct family {
-  struct family *next;
+typedef struct {
+  lb_list_node link; /* in families, in declaration order */
+  lb_table_node by_name;
   char *name;
   char *help;
   lb_metric_type type;
-  series *head;
+  lb_list series;
+  lb_table series_by_labels;
 } family;
 
 struct lb_metrics {
   pthread_mutex_t lock;
-  family *families;
+  lb_list families;
+  lb_table families_by_name;
 };
 
 lb_metrics *lb_metrics_new(void)
@@ -43,38 +52,35 @@ lb_metrics *lb_metrics_new(void)
   return m;
 }
 
-static void free_series(series *s)
+/* Frees every series of f; it has none after. */
+static void free_series(family *f)
 {
-  while (s) {
-    series *next = s->next;
+  lb_table_release(&f->series_by_labels);
+  LB_LIST_EACH_SAFE(series, s, &f->series, link) {
     free(s->labels);
     free(s);
-    s = next;
   }
+  lb_list_init(&f->series);
 }
 
 void lb_metrics_destroy(lb_metrics *m)
 {
   if (!m)
     return;
-  for (family *f = m->families; f;) {
-    family *next = f->next;
-    free_series(f->head);
+  LB_LIST_EACH_SAFE(family, f, &m->families, link) {
+    free_series(f);
     free(f->name);
     free(f->help);
     free(f);
-    f = next;
   }
+  lb_table_release(&m->families_by_name);
   pthread_mutex_destroy(&m->lock);
   free(m);
 }
 
 static family *find_family(lb_metrics *m, const char *name)
 {
-  for (family *f = m->families; f; f = f->next)
-    if (strcmp(f->name, name) == 0)
-      return f;
-  return NULL;
+  return LB_TABLE_ENTRY(lb_table_find(&m->families_by_name, name), family, by_name);
 }
 
 void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
@@ -86,10 +92,8 @@ void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
     if (f && (f->name = strdup(name)) && (f->help = strdup(help))) {
       f->type = type;
       /* keep declaration order for a stable exposition */
-      family **tail = &m->families;
-      while (*tail)
-        tail = &(*tail)->next;
-      *tail = f;
+      lb_list_push_back(&m->families, &f->link);
+      lb_table_insert(&m->families_by_name, &f->by_name, f->name);
     } else if (f) {
       free(f->name);
       free(f);
@@ -104,18 +108,16 @@ static series *get_series(lb_metrics *m, const char *name, const char *labels)
   family *f = find_family(m, name);
   if (!f)
     return NULL;
-  series **tail = &f->head;
-  for (series *s = f->head; s; s = s->next) {
-    if (strcmp(s->labels, labels) == 0)
-      return s;
-    tail = &s->next;
-  }
-  series *s = calloc(1, sizeof(*s));
+  series *s = LB_TABLE_ENTRY(lb_table_find(&f->series_by_labels, labels), series, by_labels);
+  if (s)
+    return s;
+  s = calloc(1, sizeof(*s));
   if (!s || !(s->labels = strdup(labels))) {
     free(s);
     return NULL;
   }
-  *tail = s;
+  lb_list_push_back(&f->series, &s->link);
+  lb_table_insert(&f->series_by_labels, &s->by_labels, s->labels);
   return s;
 }
 
@@ -156,10 +158,8 @@ void lb_metrics_clear(lb_metrics *m, const char *name)
 {
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
-  if (f) {
-    free_series(f->head);
-    f->head = NULL;
-  }
+  if (f)
+    free_series(f);
   pthread_mutex_unlock(&m->lock);
 }
 
@@ -168,9 +168,11 @@ double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
   double v = 0;
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
-  for (series *s = f ? f->head : NULL; s; s = s->next)
-    if (strcmp(s->labels, labels) == 0)
-      v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+  if (f) {
+    LB_LIST_EACH(series, s, &f->series, link)
+      if (strcmp(s->labels, labels) == 0)
+        v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+  }
   pthread_mutex_unlock(&m->lock);
   return v;
 }
@@ -213,10 +215,10 @@ char *lb_metrics_render(lb_metrics *m)
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
   pthread_mutex_lock(&m->lock);
-  for (family *f = m->families; f; f = f->next) {
+  LB_LIST_EACH(family, f, &m->families, link) {
     lb_strbuf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
                       f->name, types[f->type]);
-    for (series *s = f->head; s; s = s->next) {
+    LB_LIST_EACH(series, s, &f->series, link) {
       const char *sep = *s->labels ? "," : "";
       if (f->type != LB_HISTOGRAM) {
         lb_strbuf_appendf(&b, *s->labels ? "%s{%s} " : "%s%s ", f->name, s->labels);

@@ -54,6 +54,14 @@ static lb_plan_item *routed_item(lb_plan *plan, size_t cap, const lb_integration
   return it;
 }
 
+/* The integration candidates[k] names: cfg's lookups (lb_config_by_organization,
+ * lb_config_public_catalog) answer NULL for "every integration" when cfg
+ * has no index. */
+static const lb_integration *candidate(const lb_config *cfg, const size_t *candidates, size_t k)
+{
+  return &cfg->integrations[candidates ? candidates[k] : k];
+}
+
 static void dead_letter(lb_plan *plan, const char *cls, const char *msg)
 {
   plan->dead_letter = true;
@@ -84,15 +92,22 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   rc = LB_E_NOMEM;
   if (!ret->event_id || !ret->item_key)
     goto out;
-  for (size_t i = 0; i < cfg->nintegrations; i++) {
-    const lb_integration *in = &cfg->integrations[i];
+  /* the integrations lb_route_catalog may not answer LB_ROUTE_NONE for:
+   * a custom track's organization's, or those taking public content */
+  size_t n;
+  const size_t *candidates =
+      ev.content.type == LB_CT_CUSTOM_TRACK
+          ? lb_config_by_organization(cfg, ev.content.organization_id, &n)
+          : lb_config_public_catalog(cfg, &n);
+  for (size_t i = 0; i < n; i++) {
+    const lb_integration *in = candidate(cfg, candidates, i);
     const lb_connector *k = lb_connector_of(in->type);
     const char *why = NULL;
     bool failed;
     if (!k->map_catalog)
       continue; /* a connector of completions only */
     lb_route r = lb_route_catalog(in, &ev, &why);
-    lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
+    lb_plan_item *it = routed_item(ret, n, in, r, why, &failed);
     if (failed)
       goto out;
     if (!it || it->skip)
@@ -131,15 +146,19 @@ lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
   rc = LB_E_NOMEM;
   if (!(ret->event_id = strdup(ev.event_id)))
     goto out;
-  for (size_t i = 0; i < cfg->nintegrations; i++) {
-    const lb_integration *in = &cfg->integrations[i];
+  /* the integrations lb_route_completion may not answer LB_ROUTE_NONE
+   * for: the event's organization's */
+  size_t n;
+  const size_t *candidates = lb_config_by_organization(cfg, ev.organization_id, &n);
+  for (size_t i = 0; i < n; i++) {
+    const lb_integration *in = candidate(cfg, candidates, i);
     const lb_connector *k = lb_connector_of(in->type);
     const char *why = NULL;
     bool failed;
     if (!k->map_completion)
       continue; /* a connector of catalogs only */
     lb_route r = lb_route_completion(in, &ev, &why);
-    lb_plan_item *it = routed_item(ret, cfg->nintegrations, in, r, why, &failed);
+    lb_plan_item *it = routed_item(ret, n, in, r, why, &failed);
     if (failed)
       goto out;
     if (!it || it->skip)

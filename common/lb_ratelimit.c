@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "lb_classify.h"
+
 /* The burst: a tenth of the minute's quota. */
 #define BURST_FRACTION 0.1
 /* With no share, when to ask again (the share changes at a rebalance). */
@@ -69,7 +71,7 @@ void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
   if (remaining < 0)
     return;
   if (remaining == 0 && reset_at_ms > now_ms) {
-    lb_ratelimit_block_until(b, reset_at_ms);
+    lb_ratelimit_block_until(b, now_ms, reset_at_ms);
     return;
   }
   if (b->per_ms > 0) {
@@ -79,8 +81,10 @@ void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
   }
 }
 
-void lb_ratelimit_block_until(lb_ratelimit *b, int64_t until_ms)
+void lb_ratelimit_block_until(lb_ratelimit *b, int64_t now_ms, int64_t until_ms)
 {
+  if (until_ms > now_ms + LB_SERVER_PAUSE_MAX_MS)
+    until_ms = now_ms + LB_SERVER_PAUSE_MAX_MS;
   if (until_ms > b->blocked_until_ms)
     b->blocked_until_ms = until_ms;
   if (b->per_ms > 0) {

@@ -34,11 +34,14 @@ void lb_ratelimit_set_share(lb_ratelimit *b, double share, int64_t now_ms);
 int64_t lb_ratelimit_take(lb_ratelimit *b, int64_t now_ms);
 
 /* A response said `remaining` requests are left until reset_at_ms
- * (remaining < 0: header absent). None left: pause until the reset. */
+ * (remaining < 0: header absent). None left: pause until the reset, at
+ * most LB_SERVER_PAUSE_MAX_MS (lb_classify.h) from now_ms. */
 void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
                        int64_t reset_at_ms);
 
-/* The server throttled: nothing goes before until_ms. */
-void lb_ratelimit_block_until(lb_ratelimit *b, int64_t until_ms);
+/* The server throttled: nothing goes before until_ms, or before
+ * LB_SERVER_PAUSE_MAX_MS from now_ms when that is sooner. A pause is never
+ * shortened. */
+void lb_ratelimit_block_until(lb_ratelimit *b, int64_t now_ms, int64_t until_ms);
 
 #endif

@@ -14,6 +14,12 @@ typedef enum {
   LB_ROUTE_SEND,
 } lb_route;
 
+/* The planner (lb_plan.c) asks these only of the candidates the
+ * configuration's index names: the event's organization's integrations
+ * (completions, custom tracks) or those with catalog.public (public
+ * content); every other integration must be LB_ROUTE_NONE. A rule
+ * reaching beyond them changes the candidates too. */
+
 /* Public content goes to integrations whose catalog filter takes public
  * content of that type (the provider-level Degreed integration by
  * default); a custom track only to its organization's integrations.

@@ -164,3 +164,58 @@ int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n)
   }
   return 0;
 }
+
+size_t lb_strbuf_utf8_seq(const void *p, size_t len)
+{
+  const unsigned char *s = p;
+  if (len == 0)
+    return 0;
+  unsigned char c = s[0];
+  size_t n;
+  unsigned min, cp;
+  if (c < 0x80)
+    return 1;
+  if ((c & 0xE0) == 0xC0)
+    n = 1, min = 0x80, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0)
+    n = 2, min = 0x800, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0)
+    n = 3, min = 0x10000, cp = c & 0x07;
+  else
+    return 0;
+  if (len <= n)
+    return 0;
+  for (size_t k = 1; k <= n; k++) {
+    if ((s[k] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[k] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n + 1;
+}
+
+bool lb_strbuf_utf8_valid(const void *p, size_t len, size_t *bad)
+{
+  const unsigned char *s = p;
+  for (size_t i = 0; i < len;) {
+    size_t n = lb_strbuf_utf8_seq(s + i, len - i);
+    if (!n) {
+      if (bad)
+        *bad = i;
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+size_t lb_strbuf_utf8_floor(const void *p, size_t len, size_t n)
+{
+  const unsigned char *s = p;
+  if (n >= len)
+    return len;
+  while (n > 0 && (s[n] & 0xC0) == 0x80)
+    n--;
+  return n;
+}

@@ -40,4 +40,15 @@ char *lb_strbuf_detach(lb_strbuf *b);
  * everywhere; NULL bytes hold nothing else. */
 bool lb_strbuf_contains_nocase(const void *bytes, size_t len, const char *needle);
 
+/* UTF-8 as RFC 3629 has it (no overlong forms, no surrogates, nothing past
+ * U+10FFFF). The length of the character at s (1-4), 0 when none starts
+ * there. */
+size_t lb_strbuf_utf8_seq(const void *s, size_t len);
+/* Whether s[0..len) is all UTF-8; if not, *bad (may be NULL) is the offset
+ * of the first byte that is not. */
+bool lb_strbuf_utf8_valid(const void *s, size_t len, size_t *bad);
+/* The longest prefix of s[0..len) of at most n bytes that does not end
+ * inside a character (s being UTF-8). */
+size_t lb_strbuf_utf8_floor(const void *s, size_t len, size_t n);
+
 #endif

@@ -16,7 +16,6 @@
 #define BACKOFF_MAX_MS 60000
 /* A token endpoint's Retry-After is honoured up to this: an outage page
  * asking for hours must not stop an integration for hours. */
-#define RETRY_AFTER_MAX_MS (10 * 60000)
 #define REFRESH_FRACTION 0.8
 #define MAX_LIFETIME_S (400LL * 86400) /* cap absurd expires_in values */
 
@@ -181,7 +180,7 @@ static void fetch_failed(slot *s, lb_token_outcome outcome, const char *why, int
   if (delay > BACKOFF_MAX_MS)
     delay = BACKOFF_MAX_MS;
   if (server_ms > delay)
-    delay = server_ms < RETRY_AFTER_MAX_MS ? server_ms : RETRY_AFTER_MAX_MS;
+    delay = server_ms < LB_SERVER_PAUSE_MAX_MS ? server_ms : LB_SERVER_PAUSE_MAX_MS;
   s->failures++;
   s->fetch_failed++;
   s->retry_at_ms = lb_time_mono_ms() + delay;

@@ -52,19 +52,23 @@ bool lb_url_is_https_link(const char *url)
   if (*p == ':') {
     p++;
     int n = 0;
+    long port = 0;
     while (isdigit((unsigned char)*p) && n < 6) {
+      port = port * 10 + (*p - '0');
       p++;
       n++;
     }
-    if (n < 1 || n > 5)
+    if (n < 1 || n > 5 || port > 65535)
       return false;
   }
   if (*p == '\0')
     return true;
   if (*p != '/' && *p != '?' && *p != '#')
     return false;
+  /* no space of any kind, no control character (C0, DEL) */
   for (; *p; p++)
-    if (isspace((unsigned char)*p) || unicode_space_len((const unsigned char *)p))
+    if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p) ||
+        unicode_space_len((const unsigned char *)p))
       return false;
   return true;
 }

@@ -9,23 +9,27 @@
 # SuccessFactors customer (OcnCourses POSTs and time). The engine's runs go
 # through kafka-sandbox and, right after each, through a real single-node
 # Apache Kafka (the pinned 4.x, fetched into ~/.cache/lmsbridge/kafka when
-# missing), with the real/sandbox ratios printed.
+# missing), with the real/sandbox ratios printed. Last, "1,000 customers":
+# both workers with 1, 100 and 1,000 integrations in one file, side by side
+# (tests/bench/bench_scale.py, sandboxes only, about 2 minutes).
 #
-#   ./scripts/bench.sh [--sandbox-only]
+#   ./scripts/bench.sh [--sandbox-only | --scale-only]
 #
 # --sandbox-only (or LB_KAFKA_REAL=0): no real Kafka (the output says so).
+# --scale-only: the "1,000 customers" section alone.
 # LB_BUILD_DIR: the build directory (default build).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
-real=1 why=
+real=1 why= scale_only=0 lms_pid=
 [ "${LB_KAFKA_REAL:-1}" = 0 ] && real=0 why=LB_KAFKA_REAL=0
 for a in "$@"; do
   case "$a" in
     --sandbox-only) real=0 why=--sandbox-only ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only])"; exit 2 ;;
+    --scale-only) real=0 scale_only=1 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only | --scale-only])"; exit 2 ;;
   esac
 done
 build=${LB_BUILD_DIR:-build}
@@ -37,7 +41,8 @@ lb_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox
   lb-bench-client completion-worker catalog-worker >/dev/null
 
 work=$(mktemp -d)
-trap 'kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$lms_pid" ] && kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+if [ "$scale_only" = 0 ]; then # every section but "1,000 customers"
 export BENCH_SECRET=bench-secret-0042
 cat > "$work/lms.json" <<JSON
 {"tenants": [
@@ -88,3 +93,7 @@ python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-1000}" "${BENCH_SEC
 
 lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
 python3 scripts/lib/bench_catalog.py "$build" "${BENCH_CATALOG:-10000}"
+fi # scale_only
+
+lb_say "1,000 customers: 1, 100 and 1,000 integrations in one file (kafka-sandbox, lms-sandbox)"
+python3 tests/bench/bench_scale.py "$build" --sizes "${BENCH_SCALE_SIZES:-1,100,1000}"

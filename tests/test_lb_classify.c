@@ -75,6 +75,15 @@ static void test_retry_after(void **state)
   assert_int_equal(lb_classify_retry_after_ms("", now), -1);
   assert_int_equal(lb_classify_retry_after_ms("soon", now), -1);
   assert_int_equal(lb_classify_retry_after_ms("12abc", now), -1);
+  /* a pause of years is cut to LB_SERVER_PAUSE_MAX_MS, however written */
+  assert_int_equal(lb_classify_retry_after_ms("600", now), LB_SERVER_PAUSE_MAX_MS);
+  assert_int_equal(lb_classify_retry_after_ms("601", now), LB_SERVER_PAUSE_MAX_MS);
+  assert_int_equal(lb_classify_retry_after_ms("86399999", now), LB_SERVER_PAUSE_MAX_MS);
+  assert_int_equal(lb_classify_retry_after_ms("99999999999999999999999", now),
+                   LB_SERVER_PAUSE_MAX_MS);
+  assert_int_equal(lb_classify_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now),
+                   LB_SERVER_PAUSE_MAX_MS);
+  assert_int_equal(lb_classify_retry_after_ms("599", now), 599000);
 }
 
 int main(void)

@@ -389,6 +389,40 @@ static void test_missing_file(void **state)
   free(errors);
 }
 
+/* The syntax check before a reload says what lb_config_load says, and
+ * reads in a child: a file libconfig leaks on ("" alone, a stray string)
+ * costs this process nothing (under LeakSanitizer, a leak here fails the
+ * test program). */
+static void test_syntax_check_in_a_child(void **state)
+{
+  (void)state;
+  static const char *const broken[] = {"\"\"", "a = 1;\n\"stray\"\n", "kafka = {"};
+  for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+    const char *path = write_config(broken[i]);
+    char *checked = NULL, *loaded = NULL;
+    lb_config cfg;
+    for (int k = 0; k < 50; k++) { /* SIGHUP again and again */
+      free(checked);
+      assert_int_equal(lb_config_syntax_check(path, &checked), LB_E_CONFIG);
+    }
+    assert_non_null(strstr(checked, "(syntax): syntax error"));
+    if (i < 2) { /* libconfig leaks on these in this process */
+      free(checked);
+      continue;
+    }
+    assert_int_equal(lb_config_load(&cfg, path, &catalog_defaults, &loaded), LB_E_CONFIG);
+    assert_string_equal(checked, loaded);
+    free(checked);
+    free(loaded);
+  }
+  char *errors = NULL;
+  assert_int_equal(lb_config_syntax_check(write_config("a = \"fine\";\n"), &errors), LB_E_OK);
+  assert_null(errors);
+  assert_int_equal(lb_config_syntax_check("/nonexistent/lmsbridge.conf", &errors), LB_E_CONFIG);
+  assert_non_null(strstr(errors, "/nonexistent/lmsbridge.conf:0: (file): cannot read"));
+  free(errors);
+}
+
 static void test_secret_from_file_and_redaction(void **state)
 {
   (void)state;
@@ -543,6 +577,38 @@ static void test_kafka_only_leaves_integration_secrets_unresolved(void **state)
   unsetenv("T_KAFKA_PASSWORD");
 }
 
+/* lb_config_property_given: whether the file's kafka.properties names a
+ * librdkafka property (lb_kafka then keeps the file's value over
+ * lmsbridge's own default): by its exact name; none without properties. */
+static void test_property_given(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  const char *p = write_config(
+      "kafka: { brokers = \"127.0.0.1:9092\";\n"
+      "  properties = ( [\"message.max.bytes\", \"2000000\"],\n"
+      "                 [\"allow.auto.create.topics\", \"true\"] ); };\n"
+      "provider: { code = \"datacamp\"; ocn_provider_id = \"DATACAMP\";\n"
+      "  logo_url = \"https://cdn.example.com/logo.png\"; };\n"
+      "integrations = (" DEGREED("") ");\n");
+  if (lb_config_load(&cfg, p, &completion_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_true(lb_config_property_given(&cfg, "message.max.bytes"));
+  assert_true(lb_config_property_given(&cfg, "allow.auto.create.topics"));
+  assert_false(lb_config_property_given(&cfg, "linger.ms"));
+  assert_false(lb_config_property_given(&cfg, "message.max")); /* a prefix names nothing */
+  assert_false(lb_config_property_given(&cfg, "message.max.bytes.x"));
+  lb_config_release(&cfg);
+
+  p = write_config(HEAD "integrations = (" DEGREED("") ");\n");
+  if (lb_config_load(&cfg, p, &completion_defaults, &errors) != LB_E_OK)
+    fail_msg("%s", errors);
+  assert_int_equal(cfg.kafka.nproperties, 0);
+  assert_false(lb_config_property_given(&cfg, "message.max.bytes"));
+  lb_config_release(&cfg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -551,9 +617,11 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_bad_configs_name_file_line_key, setup, teardown),
     cmocka_unit_test_setup_teardown(test_all_errors_are_reported, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_syntax_check_in_a_child, setup, teardown),
     cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),
     cmocka_unit_test_setup_teardown(test_kafka_only_leaves_integration_secrets_unresolved, setup,
                                     teardown),
+    cmocka_unit_test_setup_teardown(test_property_given, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

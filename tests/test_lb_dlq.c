@@ -134,6 +134,57 @@ static json_object *get(json_object *o, const char *key)
   return v;
 }
 
+/* Whether text is valid UTF-8 and parses as JSON (lb_json_parse is strict
+ * about both): what `list` and `--count` print must be, whatever a record
+ * holds. */
+static bool valid_json_text(const char *text)
+{
+  json_object *back = NULL;
+  char err[128];
+  if (lb_json_parse(text, strlen(text), &back, err, sizeof(err)) != LB_E_OK) {
+    print_message("not valid JSON (%s): %s\n", err, text);
+    return false;
+  }
+  json_object_put(back);
+  return true;
+}
+
+/* Header names, classes and integrations a producer made up (invalid
+ * UTF-8) come out as U+FFFD in valid JSON, in `list` and in `--count`. */
+static void test_json_of_hostile_records(void **state)
+{
+  (void)state;
+  rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+  rd_kafka_header_add(h, "\xE0", -1, NULL, 0);
+  rd_kafka_header_add(h, "tr\xFF" "ace", -1, "\xC3", -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1, "perm\xC0", -1);
+  rd_kafka_header_add(h, "lmsbridge.integration", -1, "ac\xEDme", -1);
+  lb_dlq_raw raw = raw_of(h, "k", "v");
+  lb_dlq_record r;
+  assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+  json_object *o = lb_dlq_record_json(&r);
+  const char *line = lb_json_text(o);
+  assert_true(valid_json_text(line));
+  json_object *hd = get(o, "headers");
+  assert_true(json_object_object_get_ex(hd, "\xEF\xBF\xBD", NULL));
+  assert_non_null(get(hd, "tr\xEF\xBF\xBD" "ace_base64"));
+  json_object_put(o);
+
+  lb_dlq_totals t;
+  lb_dlq_totals_init(&t);
+  assert_int_equal(lb_dlq_totals_add(&t, r.integration, r.reason), 0);
+  assert_int_equal(lb_dlq_totals_add(&t, "ac\xEDme", "auth"), 0);
+  o = lb_dlq_totals_json(&t);
+  line = lb_json_text(o);
+  assert_true(valid_json_text(line));
+  json_object *by_i = get(o, "by_integration");
+  assert_int_equal(json_object_get_int(get(by_i, "ac\xEF\xBF\xBDme")), 2);
+  json_object_put(o);
+  lb_dlq_totals_release(&t);
+  lb_dlq_record_release(&r);
+  rd_kafka_headers_destroy(h);
+}
+
 static void test_list_line(void **state)
 {
   (void)state;
@@ -1028,6 +1079,7 @@ int main(void)
     cmocka_unit_test(test_decode_engine_record),
     cmocka_unit_test(test_decode_foreign_and_broken_headers),
     cmocka_unit_test(test_list_line),
+    cmocka_unit_test(test_json_of_hostile_records),
     cmocka_unit_test(test_filters),
     cmocka_unit_test(test_grep_searches_message_body_and_text_headers),
     cmocka_unit_test(test_filter_errors),

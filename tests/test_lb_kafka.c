@@ -345,8 +345,6 @@ static void test_configurations(void **state)
                           {"allow.auto.create.topics", "true", NULL}};
   cfg.kafka.properties = mmb;
   cfg.kafka.nproperties = 2;
-  assert_true(lb_config_property_given(&cfg, "message.max.bytes"));
-  assert_false(lb_config_property_given(&cfg, "linger.ms"));
   p = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
   c = lb_kafka_conf_new(&cfg, LB_KAFKA_CONSUMER, err, sizeof(err));
   assert_string_equal(get(p, "message.max.bytes"), "2000000");
@@ -435,6 +433,24 @@ static void test_missing_topics(void **state)
   rd_kafka_destroy(rk);
 }
 
+/* syslog levels to ours; a failed broker connection is a warning. */
+static void test_log_levels(void **state)
+{
+  (void)state;
+  static const struct {
+    int level;
+    const char *fac;
+    lb_log_level want;
+  } cases[] = {
+    {0, "ERROR", LB_LOG_ERROR}, {3, "ERROR", LB_LOG_ERROR}, {3, "SSL", LB_LOG_ERROR},
+    {3, "FAIL", LB_LOG_WARN},   {3, NULL, LB_LOG_ERROR},   {4, "CONFWARN", LB_LOG_WARN},
+    {5, "FAIL", LB_LOG_INFO},   {6, "STATE", LB_LOG_INFO}, {7, "FETCH", LB_LOG_DEBUG},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    if (lb_kafka_log_level(cases[i].level, cases[i].fac) != cases[i].want)
+      fail_msg("case %zu: level %d %s", i, cases[i].level, cases[i].fac ? cases[i].fac : "");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -446,6 +462,7 @@ int main(void)
     cmocka_unit_test(test_configurations),
     cmocka_unit_test(test_refused_value),
     cmocka_unit_test(test_missing_topics),
+    cmocka_unit_test(test_log_levels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,19 +433,34 @@ static void test_remove_and_clear_secrets(void **state)
 }
 
 /* More secrets than the initial table holds. */
+/* Thousands of secrets (a thousand customers' credentials and tokens),
+ * many starting alike: every one is found wherever it stands in a line,
+ * once added twice it is one, removing one leaves the others. */
 static void test_many_secrets(void **state)
 {
   (void)state;
-  char s[32], out[64];
-  for (int i = 0; i < 100; i++) {
-    snprintf(s, sizeof(s), "secret-%03d", i);
+  char s[32], out[128], line[128];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(s, sizeof(s), "secret-%04d", i);
     lb_log_add_secret(s);
   }
-  for (int i = 0; i < 100; i++) {
-    snprintf(s, sizeof(s), "secret-%03d", i);
-    lb_log_redact(s, out, sizeof(out));
-    assert_string_equal(out, "[REDACTED]");
+  lb_log_add_secret("secret-0042"); /* again */
+  for (int i = 0; i < 3000; i += 7) {
+    snprintf(line, sizeof(line), "a secret-%04d b", i);
+    lb_log_redact(line, out, sizeof(out));
+    assert_string_equal(out, "a [REDACTED] b");
   }
+  /* secrets that share a prefix, one inside another, side by side */
+  lb_log_add_secret("sec");
+  lb_log_redact("xsecret-2999secret-0001 se sec", out, sizeof(out));
+  assert_string_equal(out, "x[REDACTED] se [REDACTED]");
+  lb_log_remove_secret("secret-0042");
+  lb_log_redact("secret-0042 secret-0043", out, sizeof(out));
+  assert_string_equal(out, "[REDACTED]ret-0042 [REDACTED]"); /* "sec" still is one */
+  lb_log_remove_secret("sec");
+  lb_log_redact("secret-0042 secret-0043", out, sizeof(out));
+  assert_string_equal(out, "secret-0042 [REDACTED]");
+  lb_log_clear_secrets();
 }
 
 static void test_redact_copies_and_truncates(void **state)

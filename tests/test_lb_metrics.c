@@ -55,6 +55,37 @@ static void test_render(void **state)
   lb_metrics_destroy(m);
 }
 
+/* Many series (an integration and outcome each): every one is found
+ * again by its labels, cleared, and made again; exposition keeps the
+ * order they were made in. */
+static void test_many_series(void **state)
+{
+  (void)state;
+  enum { N = 3000 };
+  lb_metrics *m = lb_metrics_new();
+  char labels[64];
+  lb_metrics_declare(m, "lb_test_total", LB_COUNTER, "Test.");
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < N; i++) {
+      snprintf(labels, sizeof(labels), "integration=\"i%d\"", i);
+      lb_metrics_add(m, "lb_test_total", labels, i + 1);
+    }
+  for (int i = 0; i < N; i += 97) {
+    snprintf(labels, sizeof(labels), "integration=\"i%d\"", i);
+    assert_true(lb_metrics_get(m, "lb_test_total", labels) == 2.0 * (i + 1));
+  }
+  char *text = lb_metrics_render(m);
+  const char *a = strstr(text, "lb_test_total{integration=\"i0\"} 2");
+  const char *b = strstr(text, "lb_test_total{integration=\"i2999\"} 6000");
+  assert_true(a && b && a < b);
+  free(text);
+  lb_metrics_clear(m, "lb_test_total");
+  assert_true(lb_metrics_get(m, "lb_test_total", "integration=\"i5\"") == 0.0);
+  lb_metrics_add(m, "lb_test_total", "integration=\"i5\"", 1);
+  assert_true(lb_metrics_get(m, "lb_test_total", "integration=\"i5\"") == 1.0);
+  lb_metrics_destroy(m);
+}
+
 static void test_server(void **state)
 {
   (void)state;
@@ -90,6 +121,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_render),
+    cmocka_unit_test(test_many_series),
     cmocka_unit_test(test_server),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "lb_classify.h"
 #include "lb_ratelimit.h"
 
 static void test_degreed_default_rate(void **state)
@@ -39,7 +40,7 @@ static void test_unlimited(void **state)
   for (int i = 0; i < 100000; i++)
     assert_int_equal(lb_ratelimit_take(&b, 0), 0);
   /* a server pause still applies */
-  lb_ratelimit_block_until(&b, 5000);
+  lb_ratelimit_block_until(&b, 0, 5000);
   assert_int_equal(lb_ratelimit_take(&b, 1000), 4000);
   assert_int_equal(lb_ratelimit_take(&b, 5000), 0);
 }
@@ -76,8 +77,8 @@ static void test_429_pause_is_never_shortened(void **state)
   (void)state;
   lb_ratelimit b;
   lb_ratelimit_init(&b, 70, 0);
-  lb_ratelimit_block_until(&b, 20000);
-  lb_ratelimit_block_until(&b, 10000);
+  lb_ratelimit_block_until(&b, 0, 20000);
+  lb_ratelimit_block_until(&b, 0, 10000);
   assert_int_equal(lb_ratelimit_take(&b, 0), 20000);
   assert_true(lb_ratelimit_take(&b, 19999) > 0);
 }
@@ -154,6 +155,24 @@ static void test_share_changes(void **state)
   assert_int_equal(lb_ratelimit_take(&b, 0), 0);
 }
 
+/* A server's pause is cut to LB_SERVER_PAUSE_MAX_MS: a Retry-After of
+ * years or a rate-limit reset in year 9999 blocks for ten minutes, not
+ * forever. */
+static void test_server_pause_is_capped(void **state)
+{
+  (void)state;
+  lb_ratelimit b;
+  lb_ratelimit_init(&b, 70, 0);
+  lb_ratelimit_block_until(&b, 1000, 1000 + 86399999000LL);
+  assert_int_equal(lb_ratelimit_take(&b, 1000), LB_SERVER_PAUSE_MAX_MS);
+  /* then refilling from empty: one request 60/70 s later */
+  assert_int_equal(lb_ratelimit_take(&b, 1000 + LB_SERVER_PAUSE_MAX_MS), 858);
+  assert_int_equal(lb_ratelimit_take(&b, 1000 + LB_SERVER_PAUSE_MAX_MS + 858), 0);
+  lb_ratelimit_init(&b, 70, 0);
+  lb_ratelimit_observe(&b, 5000, 0, 253402300799000LL); /* 9999-12-31T23:59:59Z */
+  assert_int_equal(lb_ratelimit_take(&b, 5000), LB_SERVER_PAUSE_MAX_MS);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -163,6 +182,7 @@ int main(void)
     cmocka_unit_test(test_429_pause_is_never_shortened),
     cmocka_unit_test(test_group_shares_stay_within_the_limit),
     cmocka_unit_test(test_share_changes),
+    cmocka_unit_test(test_server_pause_is_capped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -418,6 +418,47 @@ static void test_contains_nocase(void **state)
   assert_true(lb_strbuf_contains_nocase(NULL, 0, ""));
 }
 
+/* RFC 3629: what is a character, what is not, where a cut may fall. */
+static void test_utf8(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *s;
+    size_t len, seq; /* length of the first character, 0: none */
+    bool valid;
+    size_t bad;
+  } cases[] = {
+    {"a", 1, 1, true, 0},
+    {"\xC3\xA9t\xC3\xA9", 6, 2, true, 0},       /* été */
+    {"\xE2\x82\xAC", 3, 3, true, 0},             /* U+20AC */
+    {"\xF0\x9F\x98\x80", 4, 4, true, 0},         /* U+1F600 */
+    {"\xC0\x80", 2, 0, false, 0},                 /* overlong NUL */
+    {"\xE0\x80\xAF", 3, 0, false, 0},             /* overlong / */
+    {"\xED\xA0\x80", 3, 0, false, 0},             /* a surrogate */
+    {"\xF4\x90\x80\x80", 4, 0, false, 0},         /* past U+10FFFF */
+    {"ab\xE2\x82", 4, 1, false, 2},               /* cut short */
+    {"ok\xFF", 3, 1, false, 2},
+    {"\x80", 1, 0, false, 0},                      /* a lone continuation */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    size_t bad = 99;
+    bool valid = lb_strbuf_utf8_valid(cases[i].s, cases[i].len, &bad);
+    size_t seq = lb_strbuf_utf8_seq(cases[i].s, cases[i].len);
+    if (valid != cases[i].valid || seq != cases[i].seq || (!valid && bad != cases[i].bad))
+      fail_msg("case %zu: valid %d seq %zu bad %zu", i, valid, seq, bad);
+  }
+  assert_int_equal(lb_strbuf_utf8_seq("", 0), 0);
+  assert_true(lb_strbuf_utf8_valid("", 0, NULL));
+  /* "a€b": a cut inside the euro sign backs off to before it */
+  const char *t = "a\xE2\x82\xAC" "b";
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 0), 0);
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 1), 1);
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 2), 1);
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 3), 1);
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 4), 4);
+  assert_int_equal(lb_strbuf_utf8_floor(t, 5, 9), 5);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -441,6 +482,7 @@ int main(void)
     cmocka_unit_test(test_reset_of_unused_buffer),
     cmocka_unit_test(test_release_empties_and_accepts_null),
     cmocka_unit_test(test_contains_nocase),
+    cmocka_unit_test(test_utf8),
     cmocka_unit_test(test_base64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

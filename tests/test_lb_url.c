@@ -30,7 +30,12 @@ static const struct {
   {"https://a..b", true},
   {"https://a-b", true},
   {"https://example.com:1", true},
-  {"https://example.com:99999/", true}, /* the pattern allows 5 digits */
+  {"https://example.com:65535/", true},
+  {"https://example.com:65536/", false}, /* a port is at most 65535 */
+  {"https://example.com:99999/", false},
+  {"https://l/\x01", false},             /* no control character */
+  {"https://l/a\x7f", false},
+  {"https://l/a\x1f?b", false},
   {"https://example.com/caf\xc3\xa9", true},
   {"https://example.com/a\"b<c>{d}", true},
   {"https://example.com/%20", true},

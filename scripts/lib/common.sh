@@ -9,7 +9,7 @@ LB_PACKAGES=(
   librdkafka-dev libcurl4-openssl-dev libjson-c-dev libconfig-dev
   libmicrohttpd-dev libcmocka-dev uuid-dev
   kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
-  maven openjdk-17-jre-headless
+  maven openjdk-17-jre-headless clang-format
 )
 # node and npm run the real LRS in the tests (tests/lrs). A machine may have
 # them from elsewhere (NodeSource's nodejs brings its own npm, which Debian's

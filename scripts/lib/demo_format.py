@@ -34,7 +34,8 @@ def _value(value):
 
 def event(value, key=None):
     """What a record is: "event comp-9 (zoe@acme.example, assessment 191)",
-    "event cat-7 (course 107)", or its key when the value is not an event."""
+    "event cat-7 (course 107)", or its key when the value is not an event
+    ("(no event id)" for a record without a key)."""
     v = _value(value)
     if not isinstance(v, dict):
         return f"key {key} (value not JSON)" if key is not None else "(value not JSON)"
@@ -49,7 +50,9 @@ def event(value, key=None):
         parts.append(" ".join(str(x) for x in (content.get("type"), content.get("id")) if x))
     what = f" ({', '.join(p for p in parts if p)})" if any(parts) else ""
     eid = v.get("event_id")
-    return f"event {eid}{what}" if eid else f"key {key}{what}"
+    if eid:
+        return f"event {eid}{what}"
+    return f"key {key}{what}" if key is not None else f"(no event id){what}"
 
 
 def failure(message, status=None):

@@ -28,7 +28,8 @@ parsed_json = {}
 for path in jsons:
     try:
         parsed_json[path] = json.loads(read(path))
-        check(True, f"{rel(path)}: parses")
+        check(isinstance(parsed_json[path], (dict, list)) and len(parsed_json[path]) > 0,
+              f"{rel(path)}: parses (a non-empty {type(parsed_json[path]).__name__})")
     except ValueError as e:
         check(False, f"{rel(path)}: does not parse: {e}")
 

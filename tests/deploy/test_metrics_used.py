@@ -23,7 +23,7 @@ from deploy_lib import (DEPLOY, SOURCE, check, finish, grafana_queries, parse_ex
                         promql_parse, read, rule_queries)
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
-from harness import (Env, completion, degreed_integration, degreed_tenant,  # noqa: E402
+from harness import (Env, completion, degreed_integration, degreed_tenant, info,  # noqa: E402
                      ns, wait_for)
 
 SECRET = "deploy-metrics-secret-61"
@@ -72,7 +72,7 @@ try:
                  samples.get("lmsbridge_delivery_seconds_bucket"))
         return samples if ready else None
     samples = wait_for(exported, 60, "every outcome, dead-letter reason and the consumer lag")
-    check(True, f"the worker exports {len(samples)} sample names: "
+    info(f"the worker exports {len(samples)} sample names: "
           + ", ".join(sorted(n for n in samples if n.startswith("lmsbridge_"))))
 
     used_names = set()

@@ -14,7 +14,6 @@ so tests running side by side never meet; elsewhere ns(name) is name.
 Workers started with Env.worker() are given their namespaced default
 topic and group id (topics, group_id) in that case.
 """
-import ctypes
 import json
 import os
 import secrets
@@ -106,20 +105,25 @@ def check(cond, what):
         print("FAIL", what, flush=True)
 
 
+def info(text):
+    """A figure for the closing note (timings, counts): printed, never
+    asserted."""
+    print("INFO", text, flush=True)
+
+
 def finish():
     print(f"{passes} passed, {len(failures)} failed")
     sys.exit(1 if failures else 0)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lb_test_proc import die_with_parent  # noqa: E402
 
-
-def die_with_test():
-    """Popen preexec_fn: the child gets SIGKILL when the test process dies,
-    however it dies (a ctest time-out kills it outright), so a failed test
-    never leaves a sandbox or a worker running."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+# Popen preexec_fn: the child gets SIGKILL when the test process dies,
+# however it dies (a ctest time-out kills it outright), so a failed test
+# never leaves a sandbox or a worker running. The name the e2e and
+# kafka-real tests (and scripts/lib/bench_engine.py) import.
+die_with_test = die_with_parent
 
 
 # ctest and people stop tests with SIGTERM: unwind, so `finally` blocks stop
@@ -150,6 +154,43 @@ def wait_for(pred, timeout, what, interval=0.2):
             return v
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def settle(read, done, timeout, interval=0.2):
+    """Calls read() until done(value) or `timeout` seconds pass, and returns
+    the last value read either way: the caller checks the fact on it and
+    names the value in its message (a wait_for that raises would end the
+    test without a FAIL line saying what was seen)."""
+    end = time.time() + timeout
+    while True:
+        v = read()
+        if done(v) or time.time() >= end:
+            return v
+        time.sleep(interval)
+
+
+def finished(env, group, topics, workers=(), timeout=120):
+    """Waits until the group's committed offsets of `topics` are at their
+    ends (read anew each time: a parked record makes the retry topic grow)
+    and no worker in `workers` has a delivery in flight. The commit never
+    passes an unfinished record, so from then on the LMS and the
+    dead-letter topic hold all there will be: a check of "nothing more
+    came" reads them without sleeping first. Returns True, or False after
+    `timeout` seconds (the caller's checks then say what is missing)."""
+    def done():
+        for t in topics:
+            end = env.end_offsets(t)
+            got = env.committed(group, t, sorted(end))
+            # a partition that never had a record has no commit (-1)
+            if any(got.get(p, -1) != n and not (n == 0 and got.get(p, -1) == -1)
+                   for p, n in end.items()):
+                return False
+        return all(w.metric("lmsbridge_inflight") == 0 for w in workers)
+    try:
+        wait_for(done, timeout, "every record finished", interval=0.5)
+        return True
+    except TimeoutError:
+        return False
 
 
 def http(method, url, body=None):
@@ -439,22 +480,63 @@ integrations = ( {integrations} );
         self.proc = subprocess.Popen([WORKERS[name], "--config", conf], stderr=self.log,
                                      stdout=self.log, env=penv, preexec_fn=die_with_test)
         env.workers.append(self.proc)
-        self.metrics_port = wait_for(self._port, 20, f"{name} start")
+        wait_for(self._port, 20, f"{name} start")
 
-    def _port(self):
-        for line in open(self.log_path):
+    # What the worker's log has said so far, read a piece at a time (_scan):
+    # the port of its latest "consuming" line, and its own first error before
+    # the first one. Class defaults, for a subclass that starts its process
+    # itself (tests/kafka-real/test_sasl_worker.py).
+    _scanned = 0            # bytes of the log read
+    _latest_port = None     # metrics_port of the latest "consuming" line
+    _fixed_port = None      # a port the configuration fixes (set by a subclass)
+    _start_error = None     # the worker's own error line before it consumed
+
+    def _scan(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._scanned)
+                data = f.read()
+        except FileNotFoundError:   # not started yet (a subclass fixing its port)
+            return
+        whole = data.rfind(b"\n") + 1   # a line being written is read next time
+        self._scanned += whole
+        for line in data[:whole].decode(errors="replace").splitlines():
             try:
                 r = json.loads(line)
             except ValueError:
                 continue
+            if not isinstance(r, dict):
+                continue
             if r.get("msg") == "consuming":
-                return r["metrics_port"]
+                self._latest_port = r["metrics_port"]
             # the worker's own errors; librdkafka's (a broker down) it lives with
-            if r.get("level") == "error" and r.get("msg") != "librdkafka":
-                raise RuntimeError(f"worker failed: {line}")
+            elif (self._latest_port is None and self._start_error is None and
+                  r.get("level") == "error" and r.get("msg") != "librdkafka"):
+                self._start_error = line
+
+    def _port(self):
+        """At start: the port once the worker consumes; raises when it
+        failed first."""
+        self._scan()
+        if self._start_error:
+            raise RuntimeError(f"worker failed: {self._start_error}")
+        if self._latest_port is not None:
+            return self._latest_port
         if self.proc.poll() is not None:
             raise RuntimeError(f"worker exited {self.proc.returncode}")
         return None
+
+    @property
+    def metrics_port(self):
+        """The observability port of the worker's LATEST "consuming" line: a
+        reload with new Kafka clients, or with another observability.listen,
+        serves /metrics from a new server (with port 0: on another port)."""
+        self._scan()
+        return self._latest_port if self._latest_port is not None else self._fixed_port
+
+    @metrics_port.setter
+    def metrics_port(self, port):
+        self._fixed_port = port
 
     def get(self, path):
         return http("GET", f"http://127.0.0.1:{self.metrics_port}{path}")

@@ -73,7 +73,7 @@ def hold(d, watch, report):
         if not kafka_real._alive(watch):
             why = f"process {watch} that started it is gone"
             break
-        time.sleep(0.5)
+        time.sleep(0.5)  # the poll interval of a watch that has no end: no progress to wait on
     began = time.time()
     result = rk.close(keep_logs=True)   # data removed, the server log kept
     print(json.dumps({"stopped": why, "nodes": result, "secs": round(time.time() - began, 1)}),
@@ -142,7 +142,7 @@ def stop(d):
         os.kill(holder, signal.SIGTERM)
         end = time.time() + 60
         while kafka_real._alive(holder) and time.time() < end:
-            time.sleep(0.2)
+            time.sleep(0.2)  # the poll interval of this bounded wait for the holder's exit
         kr_lib.check(not kafka_real._alive(holder),
                      f"the holder (pid {holder}) stops the broker and exits "
                      f"({time.time() - began:.1f}s)")

@@ -74,8 +74,10 @@ try:
     # offsets: the OCN API is slow (6 s); while the batch carrying Z v2 is
     # on the wire, the committed offset stays at Z v1 (coalesced into it)
     env.lms_post("/_sandbox/faults", {"tenant": "globex", "latency": {"ms": 6000, "api": "sf"}})
-    time.sleep(INTERVAL_S)
     first = env.end_offsets(TOPIC)[0]
+    # the archive's batch done and committed: the worker is idle at Z v1's offset
+    wait_for(lambda: env.committed(ns("catalog-worker"), TOPIC, [0])[0] == first, 60,
+             "the commit past the archive")
     env.produce_many(TOPIC, [catalog_event("course", "Z", 1),
                              catalog_event("course", "Z", 2)])
     end = env.end_offsets(TOPIC)[0]
@@ -83,7 +85,7 @@ try:
     deadline = time.time() + 40
     while time.time() < deadline and "course-Z" not in ocn_courses(env.state("globex")):
         seen_before.append(env.committed(ns("catalog-worker"), TOPIC, [0])[0])
-        time.sleep(0.3)
+        time.sleep(0.3)  # samples the commit while the batch is on the wire (40 s bound)
     check("course-Z" in ocn_courses(env.state("globex")), "the slow batch arrived")
     check(end == first + 2 and len(seen_before) > 10 and max(seen_before) <= first,
           f"while the batch was in flight the commit stayed at Z v1 (offset {first}): "

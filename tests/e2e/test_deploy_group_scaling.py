@@ -70,7 +70,7 @@ try:
                      for i in range(b * BATCH, (b + 1) * BATCH)]
             env.produce_many(TOPIC, batch)
             produced.extend(k for k, _ in batch)
-            time.sleep(EVERY_S)
+            time.sleep(EVERY_S)  # paces the stream on purpose: a batch every EVERY_S
     producer = threading.Thread(target=produce, daemon=True)
     producer.start()
 

@@ -4,10 +4,8 @@ for good on every delivery. Each replay sends the newest dead letter back
 with lmsbridge.replays + 1; the worker dead-letters it again carrying that
 count; after --max-replays 3 replays the fourth run refuses it (counted as
 replay_limit) and the loop ends: 4 dead letters, 4 attempts at the LMS."""
-import time
-
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, dlq_replay,
-                     finish, ns, wait_for, worker_config_path)
+                     finish, ns, settle, wait_for, worker_config_path)
 
 SECRET = "e2e-dlq-limit-secret-12"
 TOPIC = ns("completion-events")
@@ -44,8 +42,14 @@ try:
     check(rc == 0 and lines[0]["matched"] == 1 and lines[0]["to_replay"] == 0 and
           lines[0]["refused"]["replay_limit"] == 1 and lines[-1]["replayed"] == 0 and
           lines[-1]["refused"] == 1, "the fourth run refuses it: replay_limit counted")
-    time.sleep(2)
-    check(len(env.consume_all(DLQ)) == 4, "the loop has stopped: 4 dead letters")
+    # the refusing run wrote nothing back, and the worker has consumed all the
+    # topic holds (the event and its 3 replays): no fifth dead letter can come
+    end = env.end_offsets(TOPIC)
+    check(end == {0: 4}, f"the topic holds the event and its 3 replays, nothing more ({end})")
+    consumed = settle(lambda: w.metric("lmsbridge_events_consumed_total", topic=TOPIC),
+                      lambda n: n >= 4, 60)
+    check(consumed == 4 and len(env.consume_all(DLQ)) == 4,
+          f"the loop has stopped: 4 consumed ({consumed:.0f}), 4 dead letters")
     check(len(attempts()) == 4 and all(r["status"] == 400 for r in attempts()),
           "the LMS was tried 4 times in all")
     rc, lines, _ = dlq_replay("replay", *args, "--max-replays", "5", "--key", "zed",

@@ -8,8 +8,8 @@ offsets committed to the end of every partition."""
 import signal
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
-                     wait_for)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, ns, wait_for)
 
 SECRET = "e2e-group-secret-29"
 TOPIC = ns("completion-events")
@@ -72,8 +72,8 @@ try:
 
     wait_for(lambda: len(completions()) == N1 + N2, 60, "every completion")
     ends = env.end_offsets(TOPIC)
-    wait_for(lambda: env.committed(GROUP, TOPIC, sorted(ends)) == ends, 10, "final commit")
-    time.sleep(1.5)
+    wait_for(lambda: env.committed(GROUP, TOPIC, sorted(ends)) == ends, 60, "final commit")
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [a])   # the LMS state is final
     got = completions()
     check(len(got) == N1 + N2, f"all {N1 + N2} events delivered: nothing lost in the handover")
     dups = sum(c["repeats"] for c in got.values())

@@ -12,8 +12,8 @@ import json
 import random
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http, ns,
-                     wait_for, wait_progress)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, http, ns, wait_for, wait_progress)
 
 SECRET = "e2e-noloss-secret-18"
 TOPIC = ns("completion-events")
@@ -120,7 +120,9 @@ try:
     for t in TENANTS:
         env.lms_post("/_sandbox/faults", dict(tenant=t, **{
             k: None for k in set(FAULTS_1[t]) | set(FAULTS_2[t])}))
-    time.sleep(2)  # let anything extra show
+    # every record of the source and retry topics finished and committed,
+    # nothing in flight: what the LMS and the DLQ hold is final
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [w], timeout=300)
 
     got = delivered()
     dlq = env.consume_all(f"{TOPIC}.dlq")

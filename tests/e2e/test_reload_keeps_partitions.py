@@ -8,16 +8,22 @@ new customer in the middle, through a slow LMS so that work is in flight:
 every event is delivered, none twice; no member revokes or is assigned
 anything; the reloaded members deliver again within seconds (here, on the mock cluster, a rejoin would take
 session.timeout.ms - 1 s: 5 s). A SIGHUP that changes a kafka property
-makes new clients, which join the group anew."""
+makes new clients, which join the group anew, with an observability server
+of their own (listen port 0: another port); one that changes
+observability.listen keeps the clients and moves /metrics and /readyz to
+the new address. Either way the old port is closed, and the harness
+follows the worker's latest "consuming" line (Worker.metrics_port)."""
 import signal
+import socket
 import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, http, ns,
-                     wait_for, wait_progress, worker_config_path)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, http, ns, wait_for, wait_progress, worker_config_path)
 
 SECRET = "e2e-reloadkeep-secret-10"
 TOPIC = ns("completion-events")
 TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+GROUP = ns("completion-worker")
 N = 300
 
 
@@ -28,13 +34,27 @@ def rebalances(w):
 
 
 def ready(w):
-    """/readyz answers 200 on the port of the member's latest engine (new
-    clients come with a new observability server: here a new port)."""
-    ports = [l["metrics_port"] for l in w.logs() if l.get("msg") == "consuming"]
+    """/readyz answers 200 where the harness reaches the member: the port of
+    its latest "consuming" line."""
     try:
-        return http("GET", f"http://127.0.0.1:{ports[-1]}/readyz")[0] == 200
+        return w.get("/readyz")[0] == 200
     except OSError:
         return False
+
+
+def refused(port):
+    """Nothing listens on the port any more."""
+    try:
+        http("GET", f"http://127.0.0.1:{port}/readyz")
+        return False
+    except OSError:
+        return True
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def completions(tenant):
@@ -88,7 +108,7 @@ try:
 
     env.lms_post("/_sandbox/faults", {"tenant": "acme", "latency": None})
     wait_progress(lambda: len(completions("acme")), N, "every event delivered")
-    time.sleep(2)
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [a, b])   # the LMS state is final
     done = completions("acme")
     check(len(done) == N and sum(c["repeats"] for c in done) == 0,
           f"all {N} events delivered, none twice ({len(done)}, "
@@ -103,14 +123,18 @@ try:
     # a kafka property changes, and a customer is added with it: new
     # clients, which join the group anew (the old engine leaves under the
     # old file, the new one starts with three integrations); the other
-    # member only gains the customer
+    # member gains the customer and moves its observability server to a
+    # port of the test's choosing (the same clients)
     initech = degreed_integration(env, "initech-degreed", "initech", "SECRET")
+    port_a, port_b, moved_b = a.metrics_port, b.metrics_port, free_port()
     for w in (a, b):
         conf = worker_config_path(w)
         text = open(conf).read().replace(globex, globex + ", " + initech)
         if w is a:
             text = text.replace('["heartbeat.interval.ms", "500"]',
                                 '["heartbeat.interval.ms", "400"]')
+        else:
+            text = text.replace('listen = "127.0.0.1:0";', f'listen = "127.0.0.1:{moved_b}";')
         with open(conf, "w") as f:
             f.write(text)
         w.proc.send_signal(signal.SIGHUP)
@@ -126,10 +150,22 @@ try:
     wait_for(lambda: any(l.get("msg") == "partitions assigned" and l.get("count", 0) > 0
                          for l in rebalances(a)[before_a:]), 120, "the new clients' assignment")
     wait_for(lambda: ready(a) and ready(b), 120, "both ready after the rejoin")
+    second_b = [l for l in b.logs() if l.get("msg") == "configuration reloaded"][1]
+    check(second_b.get("kafka") == "same clients, partitions kept",
+          f"a changed observability.listen keeps the Kafka clients ({second_b.get('kafka')})")
+    check(a.metrics_port != port_a and refused(port_a),
+          f"the new clients serve /metrics on a new port ({port_a} -> {a.metrics_port}), "
+          "the old one is closed")
+    check(b.metrics_port == moved_b and refused(port_b),
+          f"the moved observability server listens on {moved_b} (was {port_b}, now closed)")
+    a_held = sum(v for _, v in a.series("lmsbridge_assigned_partitions"))
+    check(a_held > 0 and b.metric("lmsbridge_events_consumed_total", topic=TOPIC) > 0,
+          f"the harness reads both members' metrics at their latest ports (a holds "
+          f"{a_held:.0f} partitions, b's consumed count carried over)")
     env.produce_many(TOPIC, [(f"i{i}", completion(f"i{i}", "initech", f"i{i}")) for i in range(12)])
     wait_progress(lambda: len(env.state("initech")["degreed"]["completions"]), 12,
                   "the added customer's events after the rejoin")
-    time.sleep(1)
+    finished(env, GROUP, [TOPIC, f"{TOPIC}.retry"], [a, b])   # the LMS state is final
     got = env.state("initech")["degreed"]["completions"]
     check(len(got) == 12 and sum(c["repeats"] for c in got) == 0,
           f"after the rejoin the group delivers the added customer's 12 events once each "

@@ -8,10 +8,9 @@ answers 429 with Retry-After 35 s (past the 30 s parking threshold): its
 completions are parked, consumed back from the retry topic and held; then a
 SIGHUP; then the customer recovers: every completion is delivered, once."""
 import signal
-import time
 
-from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
-                     wait_for)
+from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
+                     finished, ns, settle, wait_for)
 
 SECRET = "e2e-reloadparked-secret-10"
 TOPIC = ns("completion-events")
@@ -38,14 +37,24 @@ try:
     check(reloaded[0].get("kafka") == "same clients, partitions kept",
           "the reload keeps the partitions")
     # the held records were handed back and are fetched again
-    wait_for(lambda: w.metric("lmsbridge_events_consumed_total", topic=RETRY) >= 2 * N, 30,
-             "the held records fetched again")
-    check(True, "the records held at the reload are fetched again from the committed offset")
+    refetched = settle(lambda: w.metric("lmsbridge_events_consumed_total", topic=RETRY),
+                       lambda n: n >= 2 * N, 120)
+    check(refetched == 2 * N,
+          f"the {N} records held at the reload are fetched again, each once "
+          f"({refetched:.0f} consumed from the retry topic)")
+    # from the committed offset: the held records' offsets were not committed
+    # (the worker still holds them: Retry-After 35 s), so their fetch again
+    # starts there
+    end = env.end_offsets(RETRY)
+    committed = env.committed(ns("completion-worker"), RETRY, sorted(end))
+    pending = sum(end[p] - max(committed.get(p, -1), 0) for p in end)
+    check(pending == N, f"the held records are past the retry topic's committed offsets "
+          f"({pending} of {N}: end {end}, committed {committed})")
 
     env.lms_post("/_sandbox/faults", {"tenant": "slow", "error_rate": None})
     wait_for(lambda: len(env.state("slow")["degreed"]["completions"]) == N, 120,
              "the parked completions delivered")
-    time.sleep(2)
+    finished(env, ns("completion-worker"), [TOPIC, RETRY], [w])   # the LMS state is final
     done = env.state("slow")["degreed"]["completions"]
     check(len(done) == N and sum(c["repeats"] for c in done) == 0,
           f"after the customer recovers every parked completion is delivered, once ({len(done)})")

@@ -327,8 +327,8 @@ def info_rebalances(logs):
 
 
 def info_librdkafka_errors(logs, when):
-    """librdkafka logs a refused connection at level 3 (error): expected
-    while a broker is down. Counted by facility."""
+    """librdkafka's error lines while a broker is down, by facility (a
+    refused connection, FAIL, is logged as a warning: lb_kafka_log_level)."""
     rd_errors = [l for l in logs if l.get("level") == "error" and l.get("msg") == "librdkafka"]
     info(f"librdkafka error lines {when}: {len(rd_errors)} ("
          + ", ".join(sorted({l.get("facility", "") for l in rd_errors})) + ")")

@@ -32,7 +32,10 @@ def produce(rk, topic, first, count, extra=("-X", "enable.idempotence=true")):
 rk = kafka_real.RealKafka(kr_lib.run_dir(f"cluster3-{VERSION}"), "cluster3", VERSION)
 try:
     kr_lib.start_or_fail(rk)
-    check(True, f"three brokers and a controller started in {rk.started_s:.1f}s")
+    info(f"three brokers and a controller started in {rk.started_s:.1f}s")
+    running = [n.id for n in rk.all_nodes if n.running()]
+    check(len(rk.nodes) == 3 and len(rk.controllers) == 1 and len(running) == 4,
+          f"three brokers and a controller running (nodes {running})")
     p = kcat(["-b", rk.bootstrap, "-L", "-J", "-m", "10"])
     brokers = sorted(b["id"] for b in json.loads(p.stdout or "{}").get("brokers", []))
     check(brokers == [1, 2, 3], f"kcat sees brokers {brokers}")
@@ -65,7 +68,10 @@ try:
     rk.wait_for(lambda: all(p["leader"] not in (victim, -1) and victim not in p["isr"]
                             for p in rk.partitions("orders").values()), 60,
                 f"node {victim} out of every ISR")
-    check(True, f"orders: every partition led by a live node, node {victim} out of the ISRs")
+    parts = rk.partitions("orders")
+    check(all(p["leader"] not in (victim, -1) and victim not in p["isr"] for p in parts.values()),
+          f"orders: every partition led by a live node, node {victim} out of the ISRs "
+          f"(leaders {sorted(p['leader'] for p in parts.values())})")
 
     # min.insync.replicas is enforced: 2 in sync < 3 demanded
     rk.wait_for(lambda: len(rk.partitions("strict")[0]["isr"]) == 2, 60, "strict's ISR at 2")
@@ -79,7 +85,10 @@ try:
     check(rk.node(victim).running(), f"node {victim} restarted ({time.time() - start:.1f}s)")
     start = time.time()
     rk.wait_isr("orders", 3)
-    check(True, f"node {victim} back in every ISR of orders ({time.time() - start:.1f}s)")
+    secs = time.time() - start
+    parts = rk.partitions("orders")
+    check(all(victim in p["isr"] and len(p["isr"]) == 3 for p in parts.values()),
+          f"node {victim} back in every ISR of orders ({secs:.1f}s)")
 
     p, secs = produce(rk, "orders", 600, 300)
     check(p.returncode == 0, f"300 more acks=all writes ({secs:.1f}s)")

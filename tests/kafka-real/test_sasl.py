@@ -17,6 +17,7 @@ with such a librdkafka (Debian 12 has 2.0.2) on 4.x the test shows that
 failure beside the Java client succeeding with the same user and password,
 and runs the ACL checks with the Java console clients instead."""
 import os
+import socket
 import time
 
 import kr_lib
@@ -103,7 +104,14 @@ class JavaClients:
 rk = kafka_real.RealKafka(kr_lib.run_dir(f"sasl-{VERSION}"), "sasl", VERSION, users=["alice"])
 try:
     kr_lib.start_or_fail(rk)
-    check(True, f"SASL_SSL broker started in {rk.started_s:.1f}s at {rk.sasl_bootstrap}")
+    info(f"SASL_SSL broker started in {rk.started_s:.1f}s at {rk.sasl_bootstrap}")
+    try:
+        socket.create_connection(rk.sasl_bootstrap.rsplit(":", 1), timeout=10).close()
+        listening = True
+    except OSError as e:
+        listening = e
+    check(listening is True, f"the SASL_SSL listener {rk.sasl_bootstrap} accepts connections"
+          + ("" if listening is True else f": {listening}"))
     rk.create_topics(["granted:2", "forbidden:1"])
     rk.create_acls(rk.acl("User:alice", "topic", "granted", ["read", "write", "describe"]) +
                    rk.acl("User:alice", "group", "g-alice", ["read"]))
