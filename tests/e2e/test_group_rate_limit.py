@@ -82,11 +82,11 @@ def run(members, limited, other, seconds):
             s = [w.metric("lmsbridge_rate_limit_share") for w in workers]
             return s if all(abs(x - 1 / members) < 1e-6 for x in s) else None
         got = wait_for(shares, 120, f"each of {members} members holding 1/{members}")
+        t0 = time.time()
         env.produce_many(topic, [(f"l{i}", completion(f"l{i}", "limited", f"l{i}"))
                                  for i in range(limited)])
         env.produce_many(topic, [(f"o{i}", completion(f"o{i}", "other", f"o{i}"))
                                  for i in range(other)])
-        t0 = time.time()
         wait_progress(lambda: len(env.state("other")["degreed"]["completions"]), other,
                       "the other customer's completions")
         other_s = time.time() - t0
@@ -112,8 +112,8 @@ three = run(3, LIMITED, OTHER, MEASURE_S)
 print(f"INFO three members (share {three['shares']}): most requests in any {WINDOW_S} s window "
       f"{three['most']} (limit {LIMIT}/min), 429s {three['refused']} (sandbox count "
       f"{three['sandbox_refused']}) over {three['span']} s; the limited customer's "
-      f"{three['limited_done']} of {LIMITED} delivered; the other customer's {OTHER} in "
-      f"{three['other_s']:.1f} s", flush=True)
+      f"{three['limited_done']} of {LIMITED} delivered; the other customer's {OTHER} within "
+      f"{three['other_s']:.1f} s of the first produce", flush=True)
 check(three["most"] <= LIMIT * 1.1,
       f"three members: at most {int(LIMIT * 1.1)} requests in any {WINDOW_S} s window "
       f"({three['most']})")
