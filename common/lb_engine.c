@@ -170,6 +170,9 @@ struct lb_engine {
   bool reloading;    /* run stopped for a reload: the consumer is not closed */
   bool kept;         /* reconfigured: subscribed and checked already */
   bool closed;       /* the consumer left the group */
+  /* partitions of the source topics (all of them, at the start-up check):
+   * a member's rate-limit share is those it holds over these */
+  size_t source_partitions;
 };
 
 /* The catalog state (kafka.state_topic; lb_state, lb_state_restore): its
@@ -675,8 +678,13 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     size = RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) + vlen + headers_size(h);
   }
   pr->size = size;
+  /* a parked record goes to the partition numbered like its source (the
+   * topics are co-partitioned: the member holding source partition k holds
+   * retry partition k), not where the key would hash; a dead letter goes
+   * by key (its headers carry the source partition) */
   rd_kafka_resp_err_t err = rd_kafka_producev(
       e->prk, RD_KAFKA_V_TOPIC(topic),
+      RD_KAFKA_V_PARTITION(park ? m->rkm->partition : RD_KAFKA_PARTITION_UA),
       RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len),
       RD_KAFKA_V_VALUE((void *)value, vlen),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
@@ -1391,6 +1399,52 @@ static void update_assigned(lb_engine *e)
   }
 }
 
+/* This member's share of every integration's rate limit: the source-topic
+ * partitions it holds (librdkafka's assignment, as of now) over all of them
+ * (counted at the start-up check; unknown, the whole limit when it holds
+ * any), applied to the delivery client and exported as
+ * lmsbridge_rate_limit_share. Called at every assignment and revocation and
+ * for every new client (a reload). */
+static void update_share(lb_engine *e)
+{
+  rd_kafka_topic_partition_list_t *l = NULL;
+  size_t held = 0;
+  if (rd_kafka_assignment(e->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l)
+    for (int i = 0; i < l->cnt; i++)
+      for (size_t t = 0; t < e->cfg->kafka.ntopics; t++)
+        held += strcmp(l->elems[i].topic, e->cfg->kafka.topics[t]) == 0;
+  if (l)
+    rd_kafka_topic_partition_list_destroy(l);
+  double share = e->source_partitions ? (double)held / (double)e->source_partitions
+                                      : held ? 1.0 : 0.0;
+  if (share > 1)
+    share = 1; /* partitions added since the start-up check */
+  lb_client_set_rate_share(e->client, share);
+  lb_metrics_set(e->metrics, "lmsbridge_rate_limit_share", "", share);
+}
+
+/* A partition list as a log says it: "a[0,1] a.retry[0,1]" (a topic's
+ * partitions together as librdkafka lists them; cut with "..." at len).
+ * Returns buf. */
+static const char *partitions_text(const rd_kafka_topic_partition_list_t *l, char *buf,
+                                   size_t len)
+{
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < l->cnt && at < len; i++) {
+    bool same = i > 0 && strcmp(l->elems[i].topic, l->elems[i - 1].topic) == 0;
+    bool last = i + 1 == l->cnt || strcmp(l->elems[i].topic, l->elems[i + 1].topic) != 0;
+    int w = same ? snprintf(buf + at, len - at, ",%d%s", (int)l->elems[i].partition,
+                            last ? "]" : "")
+                 : snprintf(buf + at, len - at, "%s%s[%d%s", i ? " " : "", l->elems[i].topic,
+                            (int)l->elems[i].partition, last ? "]" : "");
+    at = w < 0 || (size_t)w >= len - at ? len : at + (size_t)w;
+  }
+  if (at >= len && len > 4)
+    snprintf(buf + len - 4, 4, "...");
+  return buf;
+}
+
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -1408,7 +1462,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       lb_offsets_init(&p->offs);
       lb_list_push_front(&e->parts, &p->link);
     }
-    lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt));
+    char which[1024];
+    lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt),
+           LB_S("partitions", partitions_text(parts, which, sizeof(which))));
     if (cooperative)
       kafka_error(rd_kafka_incremental_assign(rk, parts), "incremental assign");
     else
@@ -1426,6 +1482,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     state_assigned(e, parts);
     update_ready(e);
     update_assigned(e);
+    update_share(e);
     return;
   }
   bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
@@ -1454,6 +1511,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   else
     rd_kafka_assign(rk, NULL);
   update_assigned(e);
+  update_share(e);
 }
 
 /* ---- statistics: consumer lag ---- */
@@ -1813,6 +1871,10 @@ static void declare_metrics(lb_metrics *m)
   lb_metrics_declare(m, "lmsbridge_assigned_partitions", LB_GAUGE,
                      "Partitions of each consumed topic (and the retry topic) this member "
                      "holds, as of the last rebalance.");
+  lb_metrics_declare(m, "lmsbridge_rate_limit_share", LB_GAUGE,
+                     "This member's share of every integration's rate limit: the source "
+                     "partitions it holds over all of them (0 to 1), as of the last "
+                     "rebalance.");
   lb_metrics_declare(m, "lmsbridge_oauth_token_fetches_total", LB_COUNTER,
                      "OAuth token requests by integration and outcome.");
   lb_metrics_declare(m, "lmsbridge_dlq_records_total", LB_COUNTER,
@@ -2016,11 +2078,15 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
     goto fail;
 
   /* the consumer: offsets stored by us after each message resolves,
-   * committed by librdkafka every second and on revoke/close */
+   * committed by librdkafka every second and on revoke/close. The range
+   * assignor (an eager protocol: a rebalance revokes every partition, then
+   * assigns anew) gives a member partition k of every topic it consumes,
+   * as the topics are co-partitioned: source partition k and the retry
+   * partition k its parked records go to stay with one member. */
   if (!(conf = lb_kafka_conf_new(e->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
       !lb_kafka_conf_set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
       !lb_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-      !lb_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+      !lb_kafka_conf_set(conf, "partition.assignment.strategy", "range", err, errlen) ||
       !lb_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
       !lb_kafka_conf_set(conf, "statistics.interval.ms", "5000", err, errlen))
     goto fail;
@@ -2079,6 +2145,7 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
     if (!(e->state = lb_state_restore_new(e->cfg, e->metrics, e->wake[1], err, errlen)))
       goto fail;
   }
+  update_share(e); /* none until the group assigns some */
   if (!(e->kafka_fp = kafka_fingerprint(e->cfg)) ||
       !(e->listen = strdup(e->cfg->observability.listen)))
     goto nomem;
@@ -2180,23 +2247,47 @@ static size_t live_msgs(lb_engine *e)
   return n;
 }
 
+/* The topics whose partitions are numbered alike (topics[0..n), the
+ * first n of the start-up check's list: the source topics, then the retry
+ * topic): a parked record goes to the partition numbered like its source,
+ * and the range assignor gives a member partition k of each. Records the
+ * source partitions' count (the rate-limit share's whole); false, said in
+ * one error, when their counts differ. */
+static bool copartitioned(lb_engine *e, const char *const *topics, const char *const *keys,
+                          const int *partitions, size_t n)
+{
+  char why[1024];
+  e->source_partitions = 0;
+  for (size_t i = 0; i < e->cfg->kafka.ntopics; i++)
+    e->source_partitions += (size_t)partitions[i];
+  if (lb_kafka_copartitioned(topics, keys, partitions, n, why, sizeof(why)))
+    return true;
+  lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", why),
+         LB_S("config", e->cfg->path));
+  return false;
+}
+
 /* Every topic the worker consumes or writes must exist: brokers in
  * production rarely create topics, and one made on the fly has none of the
  * partitions and retention its contract asks for. Waits for the brokers
- * (until *stop); false, said in one error, when topics are missing. */
+ * (until *stop); false, said in one error, when topics are missing or
+ * those numbered alike are not co-partitioned (copartitioned). */
 static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
 {
   const lb_config *cfg = e->cfg;
-  size_t n = cfg->kafka.ntopics + 2;
-  const char **topics = calloc(n + 1, sizeof(*topics));
-  const char **keys = calloc(n + 1, sizeof(*keys));
-  bool *missing = calloc(n + 1, sizeof(*missing));
+  /* the source topics, the retry topic, catalog-worker's state topic (all
+   * numbered alike), then the DLQ */
+  size_t n = cfg->kafka.ntopics + 2 + (cfg->kafka.state_topic ? 1 : 0);
+  const char **topics = calloc(n, sizeof(*topics));
+  const char **keys = calloc(n, sizeof(*keys));
+  int *partitions = calloc(n, sizeof(*partitions));
+  bool *missing = calloc(n, sizeof(*missing));
   bool ok = false;
   char err[256];
   int64_t next_warn = 0;
   lb_strbuf why;
   lb_strbuf_init(&why, 4096);
-  if (!topics || !keys || !missing) {
+  if (!topics || !keys || !partitions || !missing) {
     lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", "out of memory"));
     goto out;
   }
@@ -2204,15 +2295,16 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
     topics[i] = cfg->kafka.topics[i];
     keys[i] = "kafka.topics";
   }
-  topics[n - 2] = cfg->kafka.retry_topic;
-  keys[n - 2] = "kafka.retry_topic";
-  topics[n - 1] = cfg->kafka.dlq_topic;
-  keys[n - 1] = "kafka.dlq_topic";
+  size_t k = cfg->kafka.ntopics;
+  topics[k] = cfg->kafka.retry_topic;
+  keys[k++] = "kafka.retry_topic";
   if (cfg->kafka.state_topic) {
-    topics[n] = cfg->kafka.state_topic;
-    keys[n++] = "kafka.state_topic";
+    topics[k] = cfg->kafka.state_topic;
+    keys[k++] = "kafka.state_topic";
   }
-  while (lb_kafka_missing_topics(e->rk, topics, n, 5000, missing, err, sizeof(err)) !=
+  topics[k] = cfg->kafka.dlq_topic;
+  keys[k] = "kafka.dlq_topic";
+  while (lb_kafka_topic_partitions(e->rk, topics, n, 5000, partitions, err, sizeof(err)) !=
          LB_E_OK) {
     if (*stop) {
       ok = true; /* stopped before it began: nothing to do */
@@ -2231,9 +2323,10 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
   }
   size_t nmissing = 0;
   for (size_t i = 0; i < n; i++)
-    nmissing += missing[i];
+    nmissing += missing[i] = partitions[i] == 0;
   if (nmissing == 0) {
-    ok = true;
+    /* the source topics, the retry and state topics (the DLQ is the last) */
+    ok = copartitioned(e, topics, keys, partitions, n - 1);
     goto out;
   }
   bool many = nmissing > 1;
@@ -2253,6 +2346,7 @@ out:
   lb_strbuf_release(&why);
   free(topics);
   free(keys);
+  free(partitions);
   free(missing);
   return ok;
 }
@@ -2444,6 +2538,7 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   e->kept = true;
   update_ready(e);
   update_assigned(e);
+  update_share(e); /* a new client: the member's share again */
   free(listen);
   return LB_E_OK;
 fail:

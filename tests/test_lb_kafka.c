@@ -374,7 +374,7 @@ static void test_refused_value(void **state)
 
 /* ---- topics that exist ---- */
 
-static void test_missing_topics(void **state)
+static void test_topic_partitions(void **state)
 {
   (void)state;
   char err[256];
@@ -384,7 +384,7 @@ static void test_missing_topics(void **state)
   assert_non_null(mrk);
   rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
   assert_non_null(mc);
-  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 2, 1), 0);
+  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 8, 1), 0);
   assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events.retry", 2, 1), 0);
   /* a topic the brokers report as unknown (as a real broker does one being
    * deleted) */
@@ -401,19 +401,19 @@ static void test_missing_topics(void **state)
   assert_non_null(rk);
   const char *topics[] = {"completion-events", "completion-events.dlq",
                           "completion-events.retry", "gone"};
-  bool missing[4] = {true, false, true, false};
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+  int parts[4] = {-1, -1, -1, -1};
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 4, 10000, parts, err, sizeof(err)),
                    LB_E_OK);
-  assert_false(missing[0]);
-  assert_true(missing[1]);
-  assert_false(missing[2]);
-  assert_true(missing[3]);
+  assert_int_equal(parts[0], 8);
+  assert_int_equal(parts[1], 0); /* missing */
+  assert_int_equal(parts[2], 2);
+  assert_int_equal(parts[3], 0); /* unknown to the brokers */
   /* asking created nothing: the mock cluster creates a topic a metadata
    * request names */
-  missing[1] = false;
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+  parts[1] = -1;
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 4, 10000, parts, err, sizeof(err)),
                    LB_E_OK);
-  assert_true(missing[1]);
+  assert_int_equal(parts[1], 0);
   rd_kafka_destroy(rk);
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(mrk);
@@ -424,11 +424,11 @@ static void test_missing_topics(void **state)
   rd_kafka_conf_set_log_cb(conf, capture);
   rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   assert_non_null(rk);
-  missing[0] = true;
+  parts[0] = -1;
   err[0] = '\0';
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 1, 500, missing, err, sizeof(err)),
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 1, 500, parts, err, sizeof(err)),
                    LB_E_IO);
-  assert_true(missing[0]); /* untouched */
+  assert_int_equal(parts[0], -1); /* untouched */
   assert_non_null(strstr(err, "cannot list the brokers' topics"));
   rd_kafka_destroy(rk);
 }
@@ -451,6 +451,63 @@ static void test_log_levels(void **state)
       fail_msg("case %zu: level %d %s", i, cases[i].level, cases[i].fac ? cases[i].fac : "");
 }
 
+/* ---- co-partitioning ---- */
+
+static void test_copartitioned(void **state)
+{
+  (void)state;
+  char why[512];
+  const char *topics[] = {"completion-events", "completion-events.retry", "more-events"};
+  const char *keys[] = {"kafka.topics", "kafka.retry_topic", "kafka.topics"};
+  const char *one_key[] = {"kafka.topics", "kafka.topics", "kafka.topics"};
+  const struct {
+    size_t n;
+    int parts[3];
+    const char *const *keys;
+    const char *why; /* NULL: co-partitioned */
+  } cases[] = {
+    {0, {0, 0, 0}, keys, NULL},
+    {1, {3, 0, 0}, keys, NULL},
+    {2, {6, 6, 0}, keys, NULL},
+    {3, {6, 6, 6}, keys, NULL},
+    {2, {8, 2, 0}, keys,
+     "topics are not co-partitioned: completion-events has 8 partitions, "
+     "completion-events.retry has 2 (kafka.topics, kafka.retry_topic); give them the same "
+     "count (kafka-topics --alter --partitions)"},
+    {2, {1, 4, 0}, keys,
+     "topics are not co-partitioned: completion-events has 1 partition, "
+     "completion-events.retry has 4 (kafka.topics, kafka.retry_topic); give them the same "
+     "count (kafka-topics --alter --partitions)"},
+    /* the retry topic agrees with the first source topic, not the second;
+     * a key is said once */
+    {3, {6, 6, 3}, keys,
+     "topics are not co-partitioned: completion-events has 6 partitions, "
+     "completion-events.retry has 6, more-events has 3 (kafka.topics, kafka.retry_topic); "
+     "give them the same count (kafka-topics --alter --partitions)"},
+    {3, {2, 2, 4}, one_key,
+     "topics are not co-partitioned: completion-events has 2 partitions, "
+     "completion-events.retry has 2, more-events has 4 (kafka.topics); give them the same "
+     "count (kafka-topics --alter --partitions)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    snprintf(why, sizeof(why), "untouched");
+    bool ok = lb_kafka_copartitioned(topics, cases[i].keys, cases[i].parts, cases[i].n, why,
+                                     sizeof(why));
+    if (!cases[i].why) {
+      assert_true(ok);
+      assert_string_equal(why, "untouched");
+    } else {
+      assert_false(ok);
+      assert_string_equal(why, cases[i].why);
+    }
+  }
+  /* a short buffer holds the start of the message, terminated */
+  int parts[] = {8, 2};
+  char small[24];
+  assert_false(lb_kafka_copartitioned(topics, keys, parts, 2, small, sizeof(small)));
+  assert_string_equal(small, "topics are not co-parti");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -461,7 +518,8 @@ int main(void)
     cmocka_unit_test(test_no_confwarn_for_shipped_files),
     cmocka_unit_test(test_configurations),
     cmocka_unit_test(test_refused_value),
-    cmocka_unit_test(test_missing_topics),
+    cmocka_unit_test(test_topic_partitions),
+    cmocka_unit_test(test_copartitioned),
     cmocka_unit_test(test_log_levels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

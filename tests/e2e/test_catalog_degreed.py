@@ -9,7 +9,7 @@ from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-degreed-secret-7"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 
 
 def calls(env, tenant, ext_id, since=0):

@@ -9,7 +9,7 @@ from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-bulk-secret-2"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 N = 10000
 TYPES = ["course", "project", "practice", "assessment", "skill_track", "career_track"]
 

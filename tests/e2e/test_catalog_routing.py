@@ -11,7 +11,7 @@ from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-routing-secret-3"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:3", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:3", f"{TOPIC}.retry:3", f"{TOPIC}.dlq:1"]
 PUBLIC = [("course", "c1"), ("project", "p1"), ("practice", "pr1"), ("assessment", "a1"),
           ("skill_track", "st1"), ("career_track", "ct1")]
 TRACKS = [("acme", "t-acme"), ("globex", "t-globex"), ("umbrella", "t-umbrella")]

@@ -14,7 +14,7 @@ from harness import (Env, check, degreed_tenant, dlq_replay, finish, ns, wait_fo
 SECRET = "e2e-dlq-version-secret-47"
 TOPIC = ns("catalog-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
 
 
 def metric(w, integ, outcome):
