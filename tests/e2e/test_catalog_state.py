@@ -4,7 +4,8 @@ delivered survives the process.
 
 1. A delivery writes its state record (key <integration>/<item>, version,
    fingerprint, LMS id), to the state partition numbered like the source.
-   A worker whose state topic does not exist does not start.
+   A worker whose state topic does not exist, or has another partition
+   count than the source, does not start.
 2. The restart sequence: a worker delivers X v5 and stops; a new process
    reads X v3, X v5 again and X v6: Degreed gets no POST, no 409, no PATCH
    of v3, nothing for v5 and exactly one PATCH of v6 on the id it knew;
@@ -42,7 +43,8 @@ from harness import (Env, WORKERS, check, degreed_tenant, die_with_test, dlq_rep
 SECRET = "e2e-catalog-state-secret-5"
 TOPIC = ns("catalog-events")
 STATE = f"{TOPIC}.state"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1", f"{STATE}:2"]
+UNEVEN = f"{TOPIC}.state3"   # a state topic not co-partitioned with the source
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1", f"{STATE}:2", f"{UNEVEN}:3"]
 N_STATE = 5000
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -139,18 +141,22 @@ try:
           gv["fingerprint"] != av["fingerprint"],
           f"OCN's record: version 5, no LMS id, its own fingerprint: {gv}")
     w1.stop_and_check("the first catalog-worker")
-    # a state topic that does not exist: the worker does not start, naming it
-    missing = os.path.join(env.dir, "missing-state.conf")
-    with open(worker_config_path(w1)) as f, open(missing, "w") as g:
-        g.write(f.read().replace("kafka: {", f'kafka: {{ state_topic = "{TOPIC}.nope";', 1))
-    p = subprocess.run([WORKERS["catalog-worker"], "--config", missing], capture_output=True,
-                       text=True, timeout=120, env=dict(os.environ, SECRET=SECRET),
-                       preexec_fn=die_with_test)
-    errors = [json.loads(l).get("error", "") for l in p.stderr.splitlines()
-              if l.startswith("{") and json.loads(l).get("level") == "error"]
-    check(p.returncode == 1 and len(errors) == 1 and
-          f'topic "{TOPIC}.nope" (kafka.state_topic) does not exist' in errors[0],
-          f"a missing state topic: exit 1 naming it ({p.returncode}) {errors}")
+    # a state topic missing, or not co-partitioned: the worker does not start
+    for name, want in [(f"{TOPIC}.nope",
+                        f'topic "{TOPIC}.nope" (kafka.state_topic) does not exist'),
+                       (UNEVEN, f"topics are not co-partitioned: {TOPIC} has 2 partitions, "
+                                f"{TOPIC}.retry has 2, {UNEVEN} has 3 (kafka.topics, "
+                                f"kafka.retry_topic, kafka.state_topic)")]:
+        conf = os.path.join(env.dir, f"{name}.conf")
+        with open(worker_config_path(w1)) as f, open(conf, "w") as g:
+            g.write(f.read().replace("kafka: {", f'kafka: {{ state_topic = "{name}";', 1))
+        p = subprocess.run([WORKERS["catalog-worker"], "--config", conf], capture_output=True,
+                           text=True, timeout=120, env=dict(os.environ, SECRET=SECRET),
+                           preexec_fn=die_with_test)
+        errors = [json.loads(l).get("error", "") for l in p.stderr.splitlines()
+                  if l.startswith("{") and json.loads(l).get("level") == "error"]
+        check(p.returncode == 1 and len(errors) == 1 and want in errors[0],
+              f"state topic {name}: exit 1, saying so ({p.returncode}) {errors}")
 
     # ---- 2. the restart sequence -------------------------------------------
     acme0, globex0 = seq(env, "acme"), seq(env, "globex")
