@@ -10,8 +10,13 @@
  * connector coalesces (its batching policy, lb_connector.h) go in batches
  * (lb_batch): the newest version of an item wins and the offsets of the
  * versions it replaced advance with its batch. The engine remembers per (integration,
- * item) the version delivered and the LMS id (lb_known): older versions are
- * skipped, known ids updated directly. Knows Kafka and offsets; the
+ * item) the version delivered, the LMS id and the fingerprint of what was
+ * sent (lb_known): older versions are skipped, unchanged items not sent,
+ * known ids updated directly. With a state topic (catalog-worker's
+ * kafka.state_topic) that memory is a cache of the catalog state in Kafka:
+ * a delivery is finished once its state record is acknowledged, and the
+ * state partition numbered like a partition is read (lb_state_restore)
+ * before that partition is worked on. Knows Kafka and offsets; the
  * connectors know the LMSs, and the engine names none. */
 #ifndef LB_ENGINE_H
 #define LB_ENGINE_H
