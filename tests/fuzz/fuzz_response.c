@@ -149,10 +149,12 @@ static void check_token(const char *body, size_t len)
     return;
   }
   FZ_CHECK(e == LB_E_PARSE && !token && err[0], "a refusal: %s", lb_strerror(e));
-  /* the words of the refusals: a token that is one of them may be seen */
-  static const char words[] = "token response's access_token is not a JSON object has no "
-                              "characters a bearer may hold (RFC 6750), refusing it numeric "
-                              "expires_in non-positive";
+  /* lb_tokens_parse's refusals: a token that is part of one may be seen */
+  static const char refusals[] =
+      "token response is not a JSON object|token response has no access_token|token "
+      "response's access_token has characters a bearer token may not hold (RFC 6750), "
+      "refusing it|token response has no numeric expires_in|token response has a "
+      "non-positive expires_in";
   json_object *root = NULL, *tok;
   char why[64];
   if (lb_json_parse(body, len, &root, why, sizeof(why)) == LB_E_OK &&
@@ -160,7 +162,8 @@ static void check_token(const char *body, size_t len)
       json_object_object_get_ex(root, "access_token", &tok) &&
       json_object_is_type(tok, json_type_string)) {
     const char *t = json_object_get_string(tok);
-    FZ_CHECK(!t[0] || !strstr(err, t) || strstr(words, t), "the refusal quotes the token: %s", err);
+    FZ_CHECK(!t[0] || !strstr(err, t) || strstr(refusals, t), "the refusal quotes the token: %s",
+             err);
   }
   json_object_put(root);
 }

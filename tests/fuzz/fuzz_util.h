@@ -53,6 +53,8 @@ void fz_begin(const uint8_t *data, size_t size);
  * event may carry a secret's text to a request legitimately). `what`
  * names the text in the message; the secret is not printed. */
 void fz_check_no_secret(const char *what, const void *text, size_t len);
+/* Whether the input being run holds needle. */
+bool fz_input_holds(const char *needle);
 /* Whether the len bytes at text (NULL: none) hold needle. */
 bool fz_holds(const void *text, size_t len, const char *needle);
 
