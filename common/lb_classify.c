@@ -71,6 +71,9 @@ int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms)
   time_t when = curl_getdate(value, NULL);
   if (when == -1)
     return -1;
+  /* in seconds first: a year such as 1994639999 is no count of ms */
+  if ((int64_t)when > now_ms / 1000 + LB_SERVER_PAUSE_MAX_MS / 1000)
+    return LB_SERVER_PAUSE_MAX_MS;
   int64_t delay = (int64_t)when * 1000 - now_ms;
   return delay <= 0 ? 0 : delay < LB_SERVER_PAUSE_MAX_MS ? delay : LB_SERVER_PAUSE_MAX_MS;
 }

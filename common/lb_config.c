@@ -33,16 +33,28 @@ typedef struct lb_config_reader ctx;
 static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
                      va_list ap) __attribute__((format(printf, 4, 0)));
 
+/* Control characters (C0, DEL) of s as '?': a text quoted from the file
+ * must not start a report line of its own (a newline in a value) nor
+ * reach the terminal of --check-config as an escape sequence. */
+static char *one_line(char *s)
+{
+  for (char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return s;
+}
+
 static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
                      va_list ap)
 {
-  char what[512];
+  char what[512], k[256];
 
   c->nerrors++;
   if (c->nerrors > MAX_ERRORS)
     return;
   vsnprintf(what, sizeof(what), fmt, ap);
-  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, key, what);
+  snprintf(k, sizeof(k), "%s", key);
+  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, one_line(k), one_line(what));
   if (c->nerrors == MAX_ERRORS)
     lb_strbuf_appendf(&c->errors, "%s: too many errors, stopping\n", c->path);
 }

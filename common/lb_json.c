@@ -300,6 +300,9 @@ json_object *lb_json_number(double d)
   if (d == trunc(d) && fabs(d) < 9007199254740992.0)
     return json_object_new_int64((int64_t)d);
   snprintf(text, sizeof(text), "%.15g", d);
+  /* near DBL_MAX, 15 digits round past it: JSON no reader takes */
+  if (!isfinite(strtod(text, NULL)))
+    snprintf(text, sizeof(text), "%.17g", d);
   return json_object_new_double_s(d, text);
 }
 

@@ -84,6 +84,10 @@ static void test_retry_after(void **state)
   assert_int_equal(lb_classify_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now),
                    LB_SERVER_PAUSE_MAX_MS);
   assert_int_equal(lb_classify_retry_after_ms("599", now), 599000);
+  /* a year past what milliseconds hold (found by fuzzing: the product
+   * overflowed) */
+  assert_int_equal(lb_classify_retry_after_ms("Sun Nov  6 08:49:37 1994639999", now),
+                   LB_SERVER_PAUSE_MAX_MS);
 }
 
 int main(void)

@@ -377,6 +377,27 @@ static void test_all_errors_are_reported(void **state)
   free(errors);
 }
 
+/* A value quoted in a report is one line of it, whatever the file holds
+ * (found by fuzzing: a newline in a value started a line of its own). */
+static void test_quoted_values_stay_on_their_line(void **state)
+{
+  (void)state;
+  char *errors = NULL;
+  lb_config cfg;
+  const char *p = write_config(
+      HEAD2("\n  properties = ( [\"no.such\\nproperty\", \"x\"] );", " ocn_provider_id = \"P\";")
+      "integrations = (" SF(" user_identifier = \"sso\n/x.conf:1: forged: \\x1b[31m\";") ");\n");
+  assert_int_equal(lb_config_load(&cfg, p, &catalog_defaults, &errors), LB_E_CONFIG);
+  assert_non_null(strstr(errors, "kafka.properties[\"no.such?property\"]: rejected by librdkafka"));
+  assert_non_null(strstr(errors, "unknown identifier \"sso?/x.conf:1: forged: ?[31m\""));
+  /* two problems, two lines, each about the file */
+  const char *second = strchr(errors, '\n') + 1;
+  assert_int_equal(strncmp(errors, p, strlen(p)), 0);
+  assert_int_equal(strncmp(second, p, strlen(p)), 0);
+  assert_string_equal(strchr(second, '\n'), "\n");
+  free(errors);
+}
+
 static void test_missing_file(void **state)
 {
   (void)state;
@@ -616,6 +637,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_defaults_and_overrides, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_configs_name_file_line_key, setup, teardown),
     cmocka_unit_test_setup_teardown(test_all_errors_are_reported, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_quoted_values_stay_on_their_line, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
     cmocka_unit_test_setup_teardown(test_syntax_check_in_a_child, setup, teardown),
     cmocka_unit_test_setup_teardown(test_secret_from_file_and_redaction, setup, teardown),

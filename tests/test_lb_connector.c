@@ -91,6 +91,12 @@ static void test_degreed_binds_the_id_into_the_update(void **state)
   free(id);
   assert_null(k->response_id(LB_STEP_LOOKUP, "{\"data\":[]}", 11));
   assert_null(k->response_id(LB_STEP_COMPLETION, created, strlen(created)));
+  /* an id that hides a NUL is none (found by fuzzing: cut at the NUL, an
+   * empty id was bound, a PATCH to .../courses/) */
+  const char *hidden = "{\"data\":{\"id\":\"\\u0000N3w\"}}";
+  assert_null(k->response_id(LB_STEP_CREATE, hidden, strlen(hidden)));
+  hidden = "{\"data\":[{\"id\":\"F0\\u0000und\"}]}";
+  assert_null(k->response_id(LB_STEP_LOOKUP, hidden, strlen(hidden)));
   lb_request_list_release(&l);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -430,6 +431,10 @@ static void test_number_formatting(void **state)
     {0.1 + 0.2, "0.3"},
     {1.0 / 3.0, "0.333333333333333"},
     {1e300, "1e+300"},
+    /* 15 digits would round past the largest double (found by fuzzing:
+     * "-1.79769313486232e+308" is out of range) */
+    {DBL_MAX, "1.7976931348623157e+308"},
+    {-DBL_MAX, "-1.7976931348623157e+308"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     json_object *n = lb_json_number(cases[i].d);

@@ -94,8 +94,10 @@ static char *response_id(lb_step step, const char *body, size_t len)
                      json_object_array_length(data) > 0
                  ? json_object_array_get_idx(data, 0)
                  : NULL;
+    /* an id hiding a NUL is none: cut there, it would be bound as "" */
     if (item && json_object_object_get_ex(item, "id", &id) &&
-        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0)
+        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0 &&
+        strlen(json_object_get_string(id)) == (size_t)json_object_get_string_len(id))
       out = strdup(json_object_get_string(id));
   }
   json_object_put(root);
