@@ -42,8 +42,7 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
       md = NULL;
       rd_kafka_poll(r->rk, 200);
     }
-    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md,
-                                              r->timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md, r->timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       md = NULL;
       snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
@@ -103,8 +102,7 @@ static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       /* a group the account may not read is refused, or (librdkafka
        * retrying the refusal) answered by no one in time: name the ACL */
-      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
-                             ? "; missing ACL: "
+      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ? "; missing ACL: "
                          : e == RD_KAFKA_RESP_ERR__TIMED_OUT
                              ? "; the brokers are unreachable, or the account lacks "
                              : NULL;
@@ -306,15 +304,15 @@ void lb_dlq_reader_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m
   /* the headers are parsed once and owned by the message */
   rd_kafka_message_headers(m, &h);
   *ret = (lb_dlq_raw){
-      .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
-      .partition = m->partition,
-      .offset = m->offset,
-      .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-      .key = m->key,
-      .key_len = m->key ? m->key_len : 0,
-      .value = m->payload,
-      .value_len = m->payload ? m->len : 0,
-      .headers = h,
+    .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
+    .partition = m->partition,
+    .offset = m->offset,
+    .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+    .key = m->key,
+    .key_len = m->key ? m->key_len : 0,
+    .value = m->payload,
+    .value_len = m->payload ? m->len : 0,
+    .headers = h,
   };
 }
 

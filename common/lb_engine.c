@@ -68,31 +68,37 @@ struct part {
   lb_list_node link; /* in e->parts */
   char *topic;
   int32_t partition;
-  bool retry;    /* the retry topic */
+  bool retry; /* the retry topic */
   bool paused;
-  bool draining; /* stopping or being revoked: no new work starts */
+  bool draining;     /* stopping or being revoked: no new work starts */
   bool handing_back; /* in the set a rebalance (or shutdown) hands back */
-  bool poisoned; /* a message could not be tracked: never store again */
-  bool revoked;  /* handed back: freed once its last message is gone */
+  bool poisoned;     /* a message could not be tracked: never store again */
+  bool revoked;      /* handed back: freed once its last message is gone */
   lb_offsets offs;
-  lb_list msgs;  /* alive, finished or not */
+  lb_list msgs; /* alive, finished or not */
 };
 
 /* D_BATCHED: waiting in its integration's coalescing batch; D_FOLLOWING: an
  * older version of a batched item, resolved with the one that replaced it */
 typedef enum {
-  D_QUEUED, D_RUNNING, D_BATCHED, D_FOLLOWING, D_PRODUCING, D_RESOLVED, D_CANCELLED
+  D_QUEUED,
+  D_RUNNING,
+  D_BATCHED,
+  D_FOLLOWING,
+  D_PRODUCING,
+  D_RESOLVED,
+  D_CANCELLED
 } dlv_state;
 
 struct dlv {
   msg *m;
-  size_t item;       /* index in m->plan.items */
-  size_t integ;      /* index in cfg->integrations */
+  size_t item;  /* index in m->plan.items */
+  size_t integ; /* index in cfg->integrations */
   dlv_state state;
-  char *key;         /* ordering key, NULL: none */
+  char *key;           /* ordering key, NULL: none */
   lb_order_node order; /* in its key's chain (e->order) */
-  bool batched;      /* ordered and coalesced by its integration's batch */
-  lb_list followers; /* older versions this one replaced in the batch */
+  bool batched;        /* ordered and coalesced by its integration's batch */
+  lb_list followers;   /* older versions this one replaced in the batch */
   lb_list_node follow; /* in the followers of the one that replaced it */
   uint64_t handle;
   int64_t started_mono;
@@ -105,8 +111,8 @@ struct dlv {
   int64_t first_failure_ms, last_failure_ms, not_before_ms;
   bool produce_due; /* a DLQ/retry write failed: try again */
   int64_t produce_at_mono;
-  bool too_large;    /* had to wait, but too large to park: a dead letter */
-  size_t size_cap;   /* largest record to write for it; 0: the engine's */
+  bool too_large;  /* had to wait, but too large to park: a dead letter */
+  size_t size_cap; /* largest record to write for it; 0: the engine's */
 };
 
 struct msg {
@@ -118,19 +124,19 @@ struct msg {
   lb_plan plan;
   dlv *dlvs;
   size_t ndlvs;
-  size_t pending;    /* deliveries (or the dead letter) not resolved */
+  size_t pending; /* deliveries (or the dead letter) not resolved */
   bool planned;
   bool dead_letter_pending;
   int64_t dead_letter_at_mono; /* when to try it again */
   /* from the record's headers */
-  char *target;      /* only this integration (retry or replay) */
+  char *target; /* only this integration (retry or replay) */
   int attempts;
   int64_t first_failure_ms, not_before_ms;
   char *orig_topic;
   int32_t orig_partition;
   int64_t orig_offset;
   int replays;
-  size_t size_cap;   /* largest dead letter to write; 0: the engine's */
+  size_t size_cap; /* largest dead letter to write; 0: the engine's */
 };
 
 struct lb_engine {
@@ -139,25 +145,25 @@ struct lb_engine {
   rd_kafka_t *rk;  /* consumer */
   rd_kafka_t *prk; /* producer: DLQ and retry */
   rd_kafka_queue_t *cq, *pq;
-  int wake[2];     /* queue IO events land here */
+  int wake[2]; /* queue IO events land here */
   lb_client *client;
   lb_metrics *metrics;
   lb_obs *obs;
   lb_list parts;
-  lb_list due;     /* held retry records, sorted by not_before */
-  lb_order *order; /* deliveries by ordering key */
-  lb_known *known;  /* versions delivered and LMS ids, per key */
-  lb_state_restore *state; /* the catalog state's reader; NULL: no state topic */
-  lb_list state_held; /* records waiting for their state partition, in
-                         order (by their `due` node) */
-  int64_t state_log_next;  /* when a failed state write may be said again */
-  lb_batch **batches; /* per integration: its connector's batches, else NULL */
+  lb_list due;              /* held retry records, sorted by not_before */
+  lb_order *order;          /* deliveries by ordering key */
+  lb_known *known;          /* versions delivered and LMS ids, per key */
+  lb_state_restore *state;  /* the catalog state's reader; NULL: no state topic */
+  lb_list state_held;       /* records waiting for their state partition, in
+                               order (by their `due` node) */
+  int64_t state_log_next;   /* when a failed state write may be said again */
+  lb_batch **batches;       /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
   size_t msgs_in_flight;
   bool all_paused;
   bool stopping;
   bool assigned;
-  volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
+  volatile int fatal;        /* set from librdkafka's threads: stop with exit 1 */
   int64_t read_refused_mono; /* last refusal of a read of a topic; 0: none */
   /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
    * brokers refusing the credentials, the TLS handshake, a write to the
@@ -191,8 +197,8 @@ static void state_reload(lb_engine *e);
 
 /* ---- small helpers ---- */
 
-static void label2(char *buf, size_t len, const char *k1, const char *v1,
-                   const char *k2, const char *v2)
+static void label2(char *buf, size_t len, const char *k1, const char *v1, const char *k2,
+                   const char *v2)
 {
   buf[0] = '\0';
   lb_metrics_label(buf, len, k1, v1);
@@ -211,8 +217,8 @@ static void drain_wake(lb_engine *e)
  * readable (no refusal within READ_REFUSED_NOT_READY_MS). */
 static void update_ready(lb_engine *e)
 {
-  bool refused = e->read_refused_mono &&
-                 lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
+  bool refused =
+      e->read_refused_mono && lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
   bool restoring = e->state && lb_state_restore_pending(e->state) > 0;
   lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused && !restoring);
 }
@@ -221,7 +227,7 @@ static void update_ready(lb_engine *e)
 
 static part *find_part(lb_engine *e, const char *topic, int32_t partition)
 {
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked && p->partition == partition && strcmp(p->topic, topic) == 0)
       return p;
   return NULL;
@@ -272,13 +278,13 @@ static void apply_backpressure(lb_engine *e, part *p)
   size_t glimit = (size_t)e->opts.max_in_flight_messages;
   if (!e->all_paused && e->msgs_in_flight >= glimit) {
     e->all_paused = true;
-    LB_LIST_EACH(part, q, &e->parts, link)
+    LB_LIST_EACH (part, q, &e->parts, link)
       set_paused(e, q, true);
     return;
   }
   if (e->all_paused && e->msgs_in_flight <= glimit / 2 && !e->stopping) {
     e->all_paused = false;
-    LB_LIST_EACH(part, q, &e->parts, link)
+    LB_LIST_EACH (part, q, &e->parts, link)
       set_paused(e, q, part_over(e, q, 2));
     return;
   }
@@ -362,8 +368,8 @@ static void dlv_resolved(lb_engine *e, dlv *d, dlv_state state)
     f->state = state == D_CANCELLED ? D_CANCELLED : D_RESOLVED;
     if (f->state == D_RESOLVED) {
       char labels[256];
-      label2(labels, sizeof(labels), "integration", e->cfg->integrations[f->integ].id,
-             "outcome", "skipped");
+      label2(labels, sizeof(labels), "integration", e->cfg->integrations[f->integ].id, "outcome",
+             "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
     }
     resolved(e, f->m);
@@ -427,9 +433,12 @@ static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *
 static const char *dlq_class(lb_delivery_status s)
 {
   switch (s) {
-  case LB_DELIVERY_PERMANENT: return lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP];
-  case LB_DELIVERY_AUTH: return lb_dlq_reasons[LB_DLQ_AUTH];
-  default: return lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED];
+  case LB_DELIVERY_PERMANENT:
+    return lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP];
+  case LB_DELIVERY_AUTH:
+    return lb_dlq_reasons[LB_DLQ_AUTH];
+  default:
+    return lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED];
   }
 }
 
@@ -495,8 +504,8 @@ static size_t headers_size(const rd_kafka_headers_t *h)
   const char *name;
   const void *val;
   size_t size;
-  for (size_t i = 0; h && rd_kafka_header_get_all(h, i, &name, &val, &size) ==
-                              RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+  for (size_t i = 0;
+       h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
     total += header_size(name, size);
   return total;
 }
@@ -515,15 +524,15 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
   int32_t opart;
   int64_t ooff;
   orig(m, &otopic, &opart, &ooff);
-  lb_dlq_parked pk = {.has_target = true,
-                      .attempts = d->attempts,
-                      .not_before_ms = d->not_before_ms,
-                      .first_failure_ms = d->first_failure_ms,
-                      .last_failure_ms = d->last_failure_ms,
-                      .has_orig = true,
-                      .orig_partition = opart,
-                      .orig_offset = ooff,
-                      .replays = m->replays};
+  lb_dlq_parked pk = { .has_target = true,
+                       .attempts = d->attempts,
+                       .not_before_ms = d->not_before_ms,
+                       .first_failure_ms = d->first_failure_ms,
+                       .last_failure_ms = d->last_failure_ms,
+                       .has_orig = true,
+                       .orig_partition = opart,
+                       .orig_offset = ooff,
+                       .replays = m->replays };
   snprintf(pk.target, sizeof(pk.target), "%s", e->cfg->integrations[d->integ].id);
   snprintf(pk.orig_topic, sizeof(pk.orig_topic), "%s", otopic ? otopic : "");
   pk.resync = msg_resync(m);
@@ -540,8 +549,7 @@ static size_t record_size(const msg *m, const rd_kafka_headers_t *h)
 }
 
 /* Why a delivery that had to wait is a dead letter instead. */
-static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf,
-                              size_t len)
+static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf, size_t len)
 {
   rd_kafka_headers_t *h = park_headers(e, m, d);
   snprintf(buf, len,
@@ -555,10 +563,10 @@ static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, ch
 
 /* What the dead letter of d (NULL: m's own) says; why (a buffer of whylen
  * bytes) holds the message when the engine writes one itself. */
-static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fields *f,
-                       char *why, size_t whylen)
+static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fields *f, char *why,
+                       size_t whylen)
 {
-  *f = (lb_dlq_fields){.headers_dropped = -1};
+  *f = (lb_dlq_fields){ .headers_dropped = -1 };
   orig(m, &f->topic, &f->partition, &f->offset);
   f->reason = dead_letter_class(m, d);
   f->message = d ? d->reason : m->plan.dlq_message;
@@ -618,9 +626,8 @@ static bool write_refused(lb_engine *e, const char *topic, bool retry_topic,
                      : "the brokers refuse a write to the dead-letter topic: the worker's Kafka "
                        "account lacks the WRITE ACL on it; retrying, the source offset does not "
                        "advance",
-         LB_S("topic", topic), LB_S("missing_acl", acl),
-         LB_S("user", user[0] ? user : NULL), LB_S("error", rd_kafka_err2name(err)),
-         LB_S("detail", rd_kafka_err2str(err)));
+         LB_S("topic", topic), LB_S("missing_acl", acl), LB_S("user", user[0] ? user : NULL),
+         LB_S("error", rd_kafka_err2name(err)), LB_S("detail", rd_kafka_err2str(err)));
   return true;
 }
 
@@ -639,8 +646,9 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
   produced *pr = malloc(sizeof(*pr));
   if (!pr)
     return false;
-  *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen,
-                   .kept_bytes = vlen};
+  *pr = (produced){
+    .e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen, .kept_bytes = vlen
+  };
   lb_dlq_fields f;
   char why[1024];
   if (!park)
@@ -685,10 +693,9 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
   rd_kafka_resp_err_t err = rd_kafka_producev(
       e->prk, RD_KAFKA_V_TOPIC(topic),
       RD_KAFKA_V_PARTITION(park ? m->rkm->partition : RD_KAFKA_PARTITION_UA),
-      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len),
-      RD_KAFKA_V_VALUE((void *)value, vlen),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-      RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
+      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len), RD_KAFKA_V_VALUE((void *)value, vlen),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(pr),
+      RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(h);
     free(pr);
@@ -742,8 +749,7 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     bool too_large = rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
     if (too_large)
       refused_as_too_large(e, m, d, done.retry_topic, done.size);
-    if (!too_large &&
-        write_refused(e, rd_kafka_topic_name(rkm->rkt), done.retry_topic, rkm->err)) {
+    if (!too_large && write_refused(e, rd_kafka_topic_name(rkm->rkt), done.retry_topic, rkm->err)) {
       schedule_reproduce(e, d, m);
       return;
     }
@@ -753,8 +759,7 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
                        "producer's message.max.bytes), writing it again smaller"
                      : "cannot write to the dead-letter or retry topic, retrying; the source "
                        "offset does not advance",
-           LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
-           LB_S("error", rd_kafka_err2str(rkm->err)),
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_S("error", rd_kafka_err2str(rkm->err)),
            LB_I("record_bytes", (long long)done.size));
     schedule_reproduce(e, d, m);
     return;
@@ -775,8 +780,8 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     lb_log(LB_LOG_WARN, what, LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
            LB_S("source_topic", otopic), LB_I("source_partition", opart),
            LB_I("source_offset", ooff), LB_S("event_id", m->plan.event_id),
-           LB_S("integration", d ? e->cfg->integrations[d->integ].id : ""),
-           LB_S("class", cls), LB_I("value_bytes", (long long)done.original_bytes),
+           LB_S("integration", d ? e->cfg->integrations[d->integ].id : ""), LB_S("class", cls),
+           LB_I("value_bytes", (long long)done.original_bytes),
            LB_I("written_value_bytes", (long long)done.kept_bytes),
            LB_I("limit_bytes", (long long)size_cap(e, m, d)),
            LB_S("truncated", done.truncated ? "true" : "false"));
@@ -844,9 +849,8 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     if (d->key)
       state_remember(e, d, r);
     if (r->repeat)
-      lb_log(LB_LOG_INFO, "delivered before: the LMS already has it",
-             LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
-             LB_S("request_id", r->request_id));
+      lb_log(LB_LOG_INFO, "delivered before: the LMS already has it", LB_S("integration", in->id),
+             LB_S("event_id", m->plan.event_id), LB_S("request_id", r->request_id));
     label2(labels, sizeof(labels), "integration", in->id, "outcome",
            r->repeat ? "repeat" : "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
@@ -895,9 +899,9 @@ static void batch_add(lb_engine *e, dlv *d)
   void *kept, *dropped;
   if (lb_batch_add(e->batches[d->integ], first_request(d)->key, d->m->plan.version, d,
                    lb_time_mono_ms(), &kept, &dropped) != LB_E_OK) {
-    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                            .reason = "cannot batch the item (out of memory)",
-                            .http_body = ""};
+    lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                             .reason = "cannot batch the item (out of memory)",
+                             .http_body = "" };
     on_delivered(e, d, &r);
     return;
   }
@@ -931,8 +935,7 @@ static void start_dlv(lb_engine *e, dlv *d)
     const lb_integration *in = &e->cfg->integrations[d->integ];
     label2(labels, sizeof(labels), "integration", in->id, "outcome", "skipped");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-    lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id),
-           LB_S("event_id", m->plan.event_id),
+    lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
            LB_S("reason", "older than the version already delivered"),
            LB_I("version", (long long)m->plan.version),
            LB_I("delivered_version", (long long)version));
@@ -953,9 +956,9 @@ static void start_dlv(lb_engine *e, dlv *d)
                                 known ? lms_id : NULL, m->attempts, m->first_failure_ms,
                                 on_client_done, d, &d->handle);
   if (rc != LB_E_OK) {
-    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                            .reason = "cannot start the delivery (out of memory)",
-                            .http_body = ""};
+    lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                             .reason = "cannot start the delivery (out of memory)",
+                             .http_body = "" };
     on_delivered(e, d, &r);
   }
 }
@@ -986,9 +989,9 @@ static void on_batch_done(void *opaque, const lb_delivery_result *r)
   lb_engine *e = ob->e;
   e->batch_in_flight[ob->integ] = NULL;
   lb_batch_done(e->batches[ob->integ], lb_time_mono_ms());
-  lb_log(LB_LOG_DEBUG, "batch finished",
-         LB_S("integration", e->cfg->integrations[ob->integ].id), LB_I("items", ob->n),
-         LB_S("status", lb_delivery_status_name(r->status)), LB_I("http_status", r->http_status));
+  lb_log(LB_LOG_DEBUG, "batch finished", LB_S("integration", e->cfg->integrations[ob->integ].id),
+         LB_I("items", ob->n), LB_S("status", lb_delivery_status_name(r->status)),
+         LB_I("http_status", r->http_status));
   /* every item shares the batch's result */
   for (size_t i = 0; i < ob->n; i++)
     on_delivered(e, ob->members[i], r);
@@ -1032,23 +1035,22 @@ static void send_batch(lb_engine *e, size_t i)
   uint64_t handle;
   lb_err rc = ob->n ? policy->join(bodies, ob->n, &body) : LB_E_INVALID;
   if (rc == LB_E_OK)
-    rc = lb_request_list_add(&ob->reqs, policy->step, LB_POST,
-                             first_request(members[0])->url, body, NULL);
+    rc = lb_request_list_add(&ob->reqs, policy->step, LB_POST, first_request(members[0])->url, body,
+                             NULL);
   free(body);
   free(bodies);
   if (rc == LB_E_OK) {
     e->batch_in_flight[i] = ob;
-    rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure,
-                           on_batch_done, ob, &handle);
+    rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure, on_batch_done,
+                           ob, &handle);
     if (rc == LB_E_OK) {
-      lb_log(LB_LOG_DEBUG, "batch sent", LB_S("integration", in->id),
-             LB_I("items", ob->n));
+      lb_log(LB_LOG_DEBUG, "batch sent", LB_S("integration", in->id), LB_I("items", ob->n));
       return;
     }
   }
-  lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                          .reason = "cannot build the batch (out of memory)",
-                          .http_body = ""};
+  lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                           .reason = "cannot build the batch (out of memory)",
+                           .http_body = "" };
   on_batch_done(ob, &r);
 }
 
@@ -1095,8 +1097,8 @@ static bool misrouted(lb_engine *e, msg *m)
            other);
   char *event_id = lb_event_id_peek(rkm->payload ? rkm->payload : "", rkm->len);
   lb_log(LB_LOG_ERROR, "misrouted topic, stopping", LB_S("topic", topic),
-         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset),
-         LB_S("event_id", event_id), LB_S("worker", e->opts.worker), LB_S("error", why));
+         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset), LB_S("event_id", event_id),
+         LB_S("worker", e->opts.worker), LB_S("error", why));
   free(event_id);
   /* finished as handed back: its offset is never stored, nor any after it */
   m->dlvs = calloc(1, sizeof(dlv));
@@ -1117,12 +1119,12 @@ static void process(lb_engine *e, msg *m)
 {
   const rd_kafka_message_t *rkm = m->rkm;
   char labels[256];
-  lb_err rc = e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len,
-                           lb_time_now_ms(), &m->plan);
+  lb_err rc =
+      e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len, lb_time_now_ms(), &m->plan);
   m->planned = true;
   if (rc != LB_E_OK) {
     /* the planner itself failed (out of memory): a mapping error */
-    m->plan = (lb_plan){.dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING]};
+    m->plan = (lb_plan){ .dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING] };
     snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
   }
   if (m->plan.dead_letter && misrouted(e, m))
@@ -1151,8 +1153,8 @@ static void process(lb_engine *e, msg *m)
       label2(labels, sizeof(labels), "integration", it->integration->id, "outcome", "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
       lb_log(it->quiet ? LB_LOG_DEBUG : LB_LOG_INFO, "not sent",
-             LB_S("integration", it->integration->id),
-             LB_S("event_id", m->plan.event_id), LB_S("reason", it->reason));
+             LB_S("integration", it->integration->id), LB_S("event_id", m->plan.event_id),
+             LB_S("reason", it->reason));
       continue;
     }
     dlv *d = &m->dlvs[m->ndlvs++];
@@ -1281,7 +1283,7 @@ static void run_once(lb_engine *e, int wait_ms)
 static size_t handing_back_msgs(lb_engine *e)
 {
   size_t n = 0;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (p->handing_back && !p->revoked)
       n += lb_list_len(&p->msgs);
   return n;
@@ -1291,7 +1293,7 @@ static size_t handing_back_msgs(lb_engine *e)
 static void release_held(lb_engine *e)
 {
   state_release(e);
-  LB_LIST_EACH_SAFE(msg, m, &e->due, due) {
+  LB_LIST_EACH_SAFE (msg, m, &e->due, due) {
     if (m->p->handing_back) {
       lb_list_remove(&e->due, &m->due);
       m->planned = true;
@@ -1341,10 +1343,10 @@ static void hand_back(lb_engine *e, int timeout_ms)
   int64_t end = lb_time_mono_ms() + timeout_ms;
   while (handing_back_msgs(e) > 0 && lb_time_mono_ms() < end)
     run_once(e, 50);
-  LB_LIST_EACH(part, p, &e->parts, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
     if (!p->handing_back || p->revoked)
       continue;
-    LB_LIST_EACH(msg, m, &p->msgs, link) {
+    LB_LIST_EACH (msg, m, &p->msgs, link) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
         if (d->state == D_RUNNING && !d->batched) /* a batch runs to its end */
@@ -1359,8 +1361,8 @@ static void hand_back(lb_engine *e, int timeout_ms)
   /* messages whose deliveries were all queued or batched are done now
    * (a course's older versions may sit in any partition); a revoked p
    * goes with its last message */
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
-    LB_LIST_EACH_SAFE(msg, m, &p->msgs, link)
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
+    LB_LIST_EACH_SAFE (msg, m, &p->msgs, link)
       msg_maybe_finish(e, m);
   }
   /* cancelled deliveries report at once (those on the wire later) */
@@ -1369,7 +1371,7 @@ static void hand_back(lb_engine *e, int timeout_ms)
 
 static void store_all(lb_engine *e)
 {
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked)
       store_offset(e, p);
 }
@@ -1392,7 +1394,7 @@ static void update_assigned(lb_engine *e)
   for (size_t i = 0; i <= cfg->kafka.ntopics; i++) {
     const char *topic = i < cfg->kafka.ntopics ? cfg->kafka.topics[i] : cfg->kafka.retry_topic;
     size_t n = 0;
-    LB_LIST_EACH(part, p, &e->parts, link)
+    LB_LIST_EACH (part, p, &e->parts, link)
       n += !p->revoked && strcmp(p->topic, topic) == 0;
     label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
     lb_metrics_set(e->metrics, "lmsbridge_assigned_partitions", labels, (double)n);
@@ -1416,7 +1418,8 @@ static void update_share(lb_engine *e)
   if (l)
     rd_kafka_topic_partition_list_destroy(l);
   double share = e->source_partitions ? (double)held / (double)e->source_partitions
-                                      : held ? 1.0 : 0.0;
+                 : held               ? 1.0
+                                      : 0.0;
   if (share > 1)
     share = 1; /* partitions added since the start-up check */
   lb_client_set_rate_share(e->client, share);
@@ -1426,18 +1429,17 @@ static void update_share(lb_engine *e)
 /* A partition list as a log says it: "a[0,1] a.retry[0,1]" (a topic's
  * partitions together as librdkafka lists them; cut with "..." at len).
  * Returns buf. */
-static const char *partitions_text(const rd_kafka_topic_partition_list_t *l, char *buf,
-                                   size_t len)
+static const char *partitions_text(const rd_kafka_topic_partition_list_t *l, char *buf, size_t len)
 {
   size_t at = 0;
   buf[0] = '\0';
   for (int i = 0; i < l->cnt && at < len; i++) {
     bool same = i > 0 && strcmp(l->elems[i].topic, l->elems[i - 1].topic) == 0;
     bool last = i + 1 == l->cnt || strcmp(l->elems[i].topic, l->elems[i + 1].topic) != 0;
-    int w = same ? snprintf(buf + at, len - at, ",%d%s", (int)l->elems[i].partition,
-                            last ? "]" : "")
-                 : snprintf(buf + at, len - at, "%s%s[%d%s", i ? " " : "", l->elems[i].topic,
-                            (int)l->elems[i].partition, last ? "]" : "");
+    int w = same
+                ? snprintf(buf + at, len - at, ",%d%s", (int)l->elems[i].partition, last ? "]" : "")
+                : snprintf(buf + at, len - at, "%s%s[%d%s", i ? " " : "", l->elems[i].topic,
+                           (int)l->elems[i].partition, last ? "]" : "");
     at = w < 0 || (size_t)w >= len - at ? len : at + (size_t)w;
   }
   if (at >= len && len > 4)
@@ -1498,7 +1500,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     store_all(e);
     rd_kafka_commit(rk, NULL, 0);
   }
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
     if (p->handing_back) {
       p->revoked = true;
       if (lb_list_empty(&p->msgs))
@@ -1526,14 +1528,15 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0;
   lb_metrics_clear(e->metrics, "lmsbridge_consumer_lag");
   if (json_object_object_get_ex(root, "topics", &topics)) {
-    json_object_object_foreach(topics, tname, tobj) {
+    json_object_object_foreach(topics, tname, tobj)
+    {
       json_object *partitions;
       if (!json_object_object_get_ex(tobj, "partitions", &partitions))
         continue;
-      json_object_object_foreach(partitions, pname, pobj) {
+      json_object_object_foreach(partitions, pname, pobj)
+      {
         json_object *lag, *assigned = NULL;
-        if (strcmp(pname, "-1") == 0 ||
-            !json_object_object_get_ex(pobj, "consumer_lag", &lag))
+        if (strcmp(pname, "-1") == 0 || !json_object_object_get_ex(pobj, "consumer_lag", &lag))
           continue;
         json_object_object_get_ex(pobj, "desired", &assigned);
         if (assigned && !json_object_get_boolean(assigned))
@@ -1587,8 +1590,8 @@ static void update_gauges(lb_engine *e)
 static void reproduce_due(lb_engine *e)
 {
   int64_t now = lb_time_mono_ms();
-  LB_LIST_EACH(part, p, &e->parts, link) {
-    LB_LIST_EACH(msg, m, &p->msgs, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
+    LB_LIST_EACH (msg, m, &p->msgs, link) {
       if (m->dead_letter_pending && m->dead_letter_at_mono <= now) {
         m->dead_letter_pending = false;
         write_out(e, m, NULL);
@@ -1663,9 +1666,8 @@ static bool state_skips(lb_engine *e, dlv *d)
   const lb_integration *in = &e->cfg->integrations[d->integ];
   label2(labels, sizeof(labels), "integration", in->id, "outcome", outcome);
   lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-  lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id),
-         LB_S("event_id", m->plan.event_id), LB_S("reason", reason),
-         LB_I("version", (long long)m->plan.version),
+  lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
+         LB_S("reason", reason), LB_I("version", (long long)m->plan.version),
          LB_I("delivered_version", (long long)ks.version));
   d->state = D_RESOLVED;
   key_pass_on(e, d);
@@ -1678,8 +1680,9 @@ static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r)
 {
   msg *m = d->m;
   char fp[LB_STATE_FINGERPRINT_SIZE];
-  lb_known_state ks = {.version = m->plan.version, .lms_id = r->lms_id,
-                       .archived = m->plan.archived};
+  lb_known_state ks = { .version = m->plan.version,
+                        .lms_id = r->lms_id,
+                        .archived = m->plan.archived };
   if (lb_state_fingerprint(&m->plan.items[d->item].requests, fp) == LB_E_OK)
     ks.fingerprint = fp;
   (void)lb_known_put_sent(e->known, d->key, &ks);
@@ -1694,8 +1697,8 @@ static bool produce_state(lb_engine *e, msg *m, dlv *d)
   lb_state_record rec;
   lb_state_record_init(&rec);
   rec.delivered_at_ms = lb_time_now_ms();
-  bool known = lb_known_get_state(e->known, d->key, &ks) && ks.version >= m->plan.version &&
-               ks.fingerprint;
+  bool known =
+      lb_known_get_state(e->known, d->key, &ks) && ks.version >= m->plan.version && ks.fingerprint;
   if (known) {
     rec.version = ks.version;
     snprintf(rec.fingerprint, sizeof(rec.fingerprint), "%s", ks.fingerprint);
@@ -1715,18 +1718,19 @@ static bool produce_state(lb_engine *e, msg *m, dlv *d)
   produced *pr = malloc(sizeof(*pr));
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL; /* out of memory */
   if (value && key && pr) {
-    *pr = (produced){.e = e, .m = m, .d = d, .state_record = true, .size = strlen(value)};
-    err = rd_kafka_producev(e->prk, RD_KAFKA_V_TOPIC(e->cfg->kafka.state_topic),
-                            RD_KAFKA_V_PARTITION(source_partition(m)),
-                            RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(value, strlen(value)),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(pr),
-                            RD_KAFKA_V_END);
+    *pr = (produced){ .e = e, .m = m, .d = d, .state_record = true, .size = strlen(value) };
+    err = rd_kafka_producev(
+        e->prk, RD_KAFKA_V_TOPIC(e->cfg->kafka.state_topic),
+        RD_KAFKA_V_PARTITION(source_partition(m)), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
     /* at most every REFUSED_LOG_INTERVAL_MS: a partition the state topic
      * lacks (not co-partitioned) fails every record alike */
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
         lb_log_due(&e->state_log_next, lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS))
-      lb_log(LB_LOG_WARN, "cannot queue a record for the state topic, retrying; the source "
-                          "offset does not advance",
+      lb_log(LB_LOG_WARN,
+             "cannot queue a record for the state topic, retrying; the source "
+             "offset does not advance",
              LB_S("topic", e->cfg->kafka.state_topic), LB_I("partition", source_partition(m)),
              LB_S("error", rd_kafka_err2str(err)));
   }
@@ -1786,7 +1790,7 @@ static bool state_hold(lb_engine *e, msg *m)
  * which release_held hands back unprocessed. */
 static void state_release(lb_engine *e)
 {
-  LB_LIST_EACH_SAFE(msg, m, &e->state_held, due) {
+  LB_LIST_EACH_SAFE (msg, m, &e->state_held, due) {
     if (m->p->handing_back) {
       lb_list_remove(&e->state_held, &m->due);
       hold_until_due(e, m);
@@ -1800,7 +1804,7 @@ static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *p
 {
   for (int i = 0; e->state && i < parts->cnt; i++) {
     bool held = false;
-    LB_LIST_EACH(part, p, &e->parts, link)
+    LB_LIST_EACH (part, p, &e->parts, link)
       held = held || (!p->revoked && p->partition == parts->elems[i].partition);
     if (!held)
       lb_state_restore_drop(e->state, parts->elems[i].partition);
@@ -1812,11 +1816,11 @@ static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *p
 static void state_restored(void *opaque, int32_t partition)
 {
   lb_engine *e = opaque;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked && p->partition == partition && !e->all_paused && !e->stopping)
       set_paused(e, p, false);
-  lb_list ready = {0};
-  LB_LIST_EACH_SAFE(msg, m, &e->state_held, due) {
+  lb_list ready = { 0 };
+  LB_LIST_EACH_SAFE (msg, m, &e->state_held, due) {
     if (m->p->partition == partition) {
       lb_list_remove(&e->state_held, &m->due);
       lb_list_push_back(&ready, &m->due);
@@ -1847,7 +1851,7 @@ static void state_reload(lb_engine *e)
   if (!e->state)
     return;
   lb_state_restore_reset(e->state);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked)
       lb_state_restore_want(e->state, p->partition);
 }
@@ -1966,8 +1970,9 @@ static lb_err build_work(lb_engine *e, char *err, size_t errlen)
     if (!(e->batches[i] = lb_batch_new(&lim)))
       goto nomem;
   }
-  lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
-                          .observe = on_http_observed, .observe_opaque = e};
+  lb_client_options co = { .park_after_ms = e->opts.park_after_ms,
+                           .observe = on_http_observed,
+                           .observe_opaque = e };
   e->client = lb_client_new(e->cfg, &co);
   if (!e->client)
     goto nomem;
@@ -1994,7 +1999,7 @@ static void drop_work(lb_engine *e)
     rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(e->prk, 0);
   }
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
     bool revoked = p->revoked;
     p->revoked = false; /* freed below, not by its last message */
     while (!lb_list_empty(&p->msgs))
@@ -2024,8 +2029,8 @@ static char *kafka_fingerprint(const lb_config *cfg)
 {
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
-  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fs=%s", cfg->kafka.brokers,
-                    cfg->kafka.group_id, cfg->kafka.retry_topic, cfg->kafka.dlq_topic,
+  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fs=%s", cfg->kafka.brokers, cfg->kafka.group_id,
+                    cfg->kafka.retry_topic, cfg->kafka.dlq_topic,
                     cfg->kafka.state_topic ? cfg->kafka.state_topic : "");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     lb_strbuf_appendf(&b, "\x1ft=%s", cfg->kafka.topics[i]);
@@ -2094,8 +2099,8 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
    * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
    * a fetch to its maximum, as the mock cluster does, add it to every
    * completion's latency) */
-  static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
-                                        {"fetch.wait.max.ms", "100"}};
+  static const char *const soft[][2] = { { "auto.commit.interval.ms", "1000" },
+                                         { "fetch.wait.max.ms", "100" } };
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
     if (!lb_config_property_given(e->cfg, soft[k][0]) &&
         !lb_kafka_conf_set(conf, soft[k][0], soft[k][1], err, errlen))
@@ -2205,7 +2210,9 @@ static bool read_refused(lb_engine *e, const rd_kafka_message_t *rkm)
   char user[256], acl[512];
   lb_kafka_client_prop(e->rk, "sasl.username", user, sizeof(user));
   lb_kafka_missing_acl(acl, sizeof(acl), "READ", group ? "group" : "topic",
-                       group ? e->cfg->kafka.group_id : topic ? topic : "(not named by librdkafka)");
+                       group   ? e->cfg->kafka.group_id
+                       : topic ? topic
+                               : "(not named by librdkafka)");
   lb_log(LB_LOG_ERROR,
          group ? "the brokers refuse the worker's Kafka account its consumer group: it lacks "
                  "the READ ACL on the group; nothing is consumed until it has it"
@@ -2242,7 +2249,7 @@ static int poll_consumer(lb_engine *e)
 static size_t live_msgs(lb_engine *e)
 {
   size_t n = 0;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     n += lb_list_len(&p->msgs);
   return n;
 }
@@ -2262,8 +2269,7 @@ static bool copartitioned(lb_engine *e, const char *const *topics, const char *c
     e->source_partitions += (size_t)partitions[i];
   if (lb_kafka_copartitioned(topics, keys, partitions, n, why, sizeof(why)))
     return true;
-  lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", why),
-         LB_S("config", e->cfg->path));
+  lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", why), LB_S("config", e->cfg->path));
   return false;
 }
 
@@ -2402,23 +2408,22 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
    * within the deadline, commit what finished, leave the group. A reload
    * does the same but stays in the group: lb_engine_reconfigure() goes on
    * with the same clients, or lb_engine_destroy() leaves. */
-  lb_log(LB_LOG_INFO,
-         e->reloading ? "reloading: finishing in-flight work"
-                      : "stopping: finishing in-flight work",
-         LB_I("messages", (long long)live_msgs(e)),
-         LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
+  lb_log(
+      LB_LOG_INFO,
+      e->reloading ? "reloading: finishing in-flight work" : "stopping: finishing in-flight work",
+      LB_I("messages", (long long)live_msgs(e)), LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
   e->stopping = true;
   lb_obs_set_ready(e->obs, false);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     set_paused(e, p, true);
   int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->draining = true;
   /* held retry records are not started any more: they go back as they are */
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = true;
   release_held(e);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = false;
   while (live_msgs(e) > 0 && lb_time_mono_ms() < end) {
     lb_obs_beat(e->obs);
@@ -2428,7 +2433,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     reproduce_due(e);
   }
   size_t unfinished = live_msgs(e);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = true;
   hand_back(e, 0);
   int64_t left = end - lb_time_mono_ms();
@@ -2456,9 +2461,8 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
   lb_err rc = LB_E_IO;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
   rd_kafka_error_t *error = NULL;
-  LB_LIST_EACH(part, p, &e->parts, link)
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
-        RD_KAFKA_OFFSET_INVALID;
+  LB_LIST_EACH (part, p, &e->parts, link)
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = RD_KAFKA_OFFSET_INVALID;
   if (l->cnt > 0) {
     rd_kafka_resp_err_t ce = rd_kafka_committed(e->rk, l, 10000);
     if (ce != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -2481,7 +2485,7 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
       }
     }
   }
-  LB_LIST_EACH(part, p, &e->parts, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
     p->draining = p->handing_back = false;
     set_paused(e, p, false);
   }
@@ -2502,8 +2506,9 @@ bool lb_engine_can_keep(const lb_engine *e, const lb_config *next, char *err, si
   char *fp = kafka_fingerprint(next);
   bool same = fp && strcmp(fp, e->kafka_fp) == 0;
   if (!same)
-    snprintf(err, errlen, fp ? "the kafka settings changed: new clients join the group"
-                             : "out of memory: new clients join the group");
+    snprintf(err, errlen,
+             fp ? "the kafka settings changed: new clients join the group"
+                : "out of memory: new clients join the group");
   free(fp);
   return same;
 }
@@ -2519,8 +2524,7 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
     goto fail;
   }
   /* a new address: its server first (the old one serves until then) */
-  if (strcmp(listen, e->listen) != 0 &&
-      !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
+  if (strcmp(listen, e->listen) != 0 && !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
   drop_work(e);
   if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
@@ -2560,7 +2564,7 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_consumer_close(e->rk);
   drop_work(e);
   lb_state_restore_destroy(e->state);
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link)
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link)
     part_unlink_free(e, p);
   if (e->cq)
     rd_kafka_queue_destroy(e->cq);

@@ -33,17 +33,17 @@
 typedef struct lb_engine lb_engine;
 
 typedef struct {
-  const lb_config *cfg;  /* borrowed for the engine's lifetime */
-  lb_plan_fn plan;       /* the daemon's handler */
-  const char *worker;    /* "catalog-worker": lmsbridge.worker header, logs */
+  const lb_config *cfg; /* borrowed for the engine's lifetime */
+  lb_plan_fn plan;      /* the daemon's handler */
+  const char *worker;   /* "catalog-worker": lmsbridge.worker header, logs */
   /* An invalid event that is a valid event of another daemon: that
    * daemon's name (a misrouted topic: the engine stops, committing nothing
    * past it, instead of dead-lettering valid events), else NULL. May be
    * NULL. */
   const char *(*foreign_event)(const char *value, size_t len);
-  int64_t park_after_ms; /* waits longer than this are parked; 0: 30 s */
-  int shutdown_timeout_ms;  /* SIGTERM deadline; 0: 25 s */
-  int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */
+  int64_t park_after_ms;       /* waits longer than this are parked; 0: 30 s */
+  int shutdown_timeout_ms;     /* SIGTERM deadline; 0: 25 s */
+  int revoke_timeout_ms;       /* in-flight grace on revoke; 0: 5 s */
   int partition_max_in_flight; /* pause above, resume at half; 0: 1000 */
   int max_in_flight_messages;  /* all partitions; 0: 10000 */
   /* SIGHUP: when *reload becomes non-zero the loop clears it and asks

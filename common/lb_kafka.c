@@ -91,8 +91,7 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
   pthread_once(&props_once, load_props);
   for (size_t i = 0; i < nprops; i++)
     if (strcmp(props[i].name, name) == 0)
-      return props[i].scope == '*' ||
-             props[i].scope == (client == LB_KAFKA_CONSUMER ? 'C' : 'P');
+      return props[i].scope == '*' || props[i].scope == (client == LB_KAFKA_CONSUMER ? 'C' : 'P');
   return true;
 }
 
@@ -150,8 +149,7 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
    * librdkafka warn (AUTOCREATE) against brokers whose Metadata requests
    * cannot carry it (the mock cluster): only the producer's true goes */
   if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "allow.auto.create.topics") &&
-      rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) !=
-          RD_KAFKA_CONF_OK)
+      rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) != RD_KAFKA_CONF_OK)
     goto fail;
   if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "message.max.bytes")) {
     snprintf(value, sizeof(value), "%d", LB_KAFKA_MESSAGE_MAX_BYTES);
@@ -186,8 +184,8 @@ lb_err lb_kafka_topic_partitions(rd_kafka_t *rk, const char *const *topics, size
     for (int t = 0; t < md->topic_cnt; t++)
       if (strcmp(md->topics[t].topic, topics[i]) == 0 && md->topics[t].partition_cnt <= 0 &&
           md->topics[t].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        snprintf(err, errlen, "the brokers list topic \"%s\" without its partitions: %s",
-                 topics[i], rd_kafka_err2str(md->topics[t].err));
+        snprintf(err, errlen, "the brokers list topic \"%s\" without its partitions: %s", topics[i],
+                 rd_kafka_err2str(md->topics[t].err));
         rc = LB_E_IO;
         break;
       }
@@ -231,7 +229,9 @@ bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
   append(why, whylen, &at, "topics are not co-partitioned: ");
   for (size_t i = 0; i < n; i++)
     append(why, whylen, &at, "%s%s has %d%s", i ? ", " : "", topics[i], partitions[i],
-           i ? "" : partitions[i] == 1 ? " partition" : " partitions");
+           i                    ? ""
+           : partitions[i] == 1 ? " partition"
+                                : " partitions");
   append(why, whylen, &at, " (");
   for (size_t i = 0, k = 0; i < n; i++) {
     bool said = false;
@@ -240,7 +240,6 @@ bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
     if (!said)
       append(why, whylen, &at, "%s%s", k++ ? ", " : "", keys[i]);
   }
-  append(why, whylen, &at,
-         "); give them the same count (kafka-topics --alter --partitions)");
+  append(why, whylen, &at, "); give them the same count (kafka-topics --alter --partitions)");
   return false;
 }

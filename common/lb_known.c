@@ -47,7 +47,7 @@ void lb_known_destroy(lb_known *k)
 {
   if (!k)
     return;
-  LB_LIST_EACH_SAFE(entry, e, &k->recency, recency)
+  LB_LIST_EACH_SAFE (entry, e, &k->recency, recency)
     entry_free(e);
   lb_table_release(&k->entries);
   free(k);
@@ -171,9 +171,10 @@ bool lb_known_get_state(lb_known *k, const char *key, lb_known_state *ret)
   if (!lb_known_get(k, key, &version, &lms_id))
     return false;
   entry *e = find(k, key);
-  *ret = (lb_known_state){.version = version, .lms_id = lms_id,
-                          .fingerprint = e->fingerprint[0] ? e->fingerprint : NULL,
-                          .archived = e->archived};
+  *ret = (lb_known_state){ .version = version,
+                           .lms_id = lms_id,
+                           .fingerprint = e->fingerprint[0] ? e->fingerprint : NULL,
+                           .archived = e->archived };
   return true;
 }
 

@@ -42,7 +42,7 @@ static unsigned prefix_bucket(const char *s)
   return (v * 2654435761u) >> 20; /* the top 12 bits: PREFIX_BUCKETS */
 }
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 const char *lb_log_level_name(lb_log_level level)
 {
@@ -217,9 +217,8 @@ void lb_log_kv(lb_log_level level, const char *msg, const lb_kv *kv, size_t n)
     return;
   clock_gettime(CLOCK_REALTIME, &now);
   gmtime_r(&now.tv_sec, &tm);
-  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
+  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
 
   pthread_mutex_lock(&log_lock);
   lb_strbuf_init(&line, 0);

@@ -10,7 +10,7 @@
 #include "lb_log.h"
 #include "lb_time.h"
 
-#define STALL_MS 60000       /* no record for this long: give up */
+#define STALL_MS 60000 /* no record for this long: give up */
 #define PROGRESS_EVERY_MS 2000
 
 /* ---- which records ---- */
@@ -66,8 +66,12 @@ lb_err lb_resync_pick_add(lb_resync_pick *p, const char *item, uint64_t version,
     p->cap = ncap;
   }
   candidate *c = &p->c[p->n];
-  *c = (candidate){.version = version, .topic = topic, .partition = partition,
-                   .offset = offset, .seq = p->n, .taken = taken};
+  *c = (candidate){ .version = version,
+                    .topic = topic,
+                    .partition = partition,
+                    .offset = offset,
+                    .seq = p->n,
+                    .taken = taken };
   if (!(c->item = strdup(item)))
     return LB_E_NOMEM;
   p->n++;
@@ -113,7 +117,7 @@ lb_err lb_resync_pick_finish(lb_resync_pick *p)
     p->items++;
     if (c->taken)
       p->chosen[p->nchosen++] =
-          (place){.topic = c->topic, .partition = c->partition, .offset = c->offset};
+          (place){ .topic = c->topic, .partition = c->partition, .offset = c->offset };
   }
   qsort(p->chosen, p->nchosen, sizeof(*p->chosen), by_place);
   return LB_E_OK;
@@ -129,12 +133,10 @@ size_t lb_resync_pick_chosen_count(const lb_resync_pick *p)
   return p->nchosen;
 }
 
-bool lb_resync_pick_chosen(const lb_resync_pick *p, size_t topic, int32_t partition,
-                           int64_t offset)
+bool lb_resync_pick_chosen(const lb_resync_pick *p, size_t topic, int32_t partition, int64_t offset)
 {
-  place key = {.topic = topic, .partition = partition, .offset = offset};
-  return p->nchosen &&
-         bsearch(&key, p->chosen, p->nchosen, sizeof(*p->chosen), by_place) != NULL;
+  place key = { .topic = topic, .partition = partition, .offset = offset };
+  return p->nchosen && bsearch(&key, p->chosen, p->nchosen, sizeof(*p->chosen), by_place) != NULL;
 }
 
 rd_kafka_headers_t *lb_resync_headers(const rd_kafka_headers_t *src, const char *integration)
@@ -143,8 +145,8 @@ rd_kafka_headers_t *lb_resync_headers(const rd_kafka_headers_t *src, const char 
   const char *name;
   const void *val;
   size_t size;
-  for (size_t i = 0; src && rd_kafka_header_get_all(src, i, &name, &val, &size) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (size_t i = 0;
+       src && rd_kafka_header_get_all(src, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        i++)
     if (!lb_dlq_header_is_own(name))
       rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)size : 0);
@@ -208,8 +210,7 @@ lb_resync *lb_resync_new(const lb_resync_options *o, char *err, size_t errlen)
   }
   snprintf(group, glen, "%s.resync", o->cfg->kafka.group_id);
   for (size_t i = 0; i < n; i++) {
-    lb_dlq_reader_options ro = {.cfg = o->cfg, .group = group,
-                                .topic = o->cfg->kafka.topics[i]};
+    lb_dlq_reader_options ro = { .cfg = o->cfg, .group = group, .topic = o->cfg->kafka.topics[i] };
     if (!(rs->readers[i] = lb_dlq_reader_new(&ro, err, errlen)))
       goto fail;
   }
@@ -251,8 +252,7 @@ json_object *lb_resync_range_json(const lb_resync *rs)
 {
   json_object *o = json_object_new_object();
   for (size_t i = 0; i < rs->ntopics; i++)
-    json_object_object_add(o, rs->o.cfg->kafka.topics[i],
-                           lb_dlq_reader_range_json(rs->readers[i]));
+    json_object_object_add(o, rs->o.cfg->kafka.topics[i], lb_dlq_reader_range_json(rs->readers[i]));
   return o;
 }
 
@@ -284,8 +284,8 @@ static int next(lb_resync *rs, size_t i, rd_kafka_message_t **m, char *err, size
 static bool planned(lb_resync *rs, const rd_kafka_message_t *m, lb_plan *plan, bool *taken)
 {
   *taken = false;
-  if (rs->o.plan(rs->o.cfg, m->payload ? m->payload : "", m->payload ? m->len : 0,
-                 lb_time_now_ms(), plan) != LB_E_OK)
+  if (rs->o.plan(rs->o.cfg, m->payload ? m->payload : "", m->payload ? m->len : 0, lb_time_now_ms(),
+                 plan) != LB_E_OK)
     return false;
   if (plan->dead_letter || !plan->item_key) {
     lb_plan_release(plan);
@@ -312,8 +312,8 @@ lb_err lb_resync_scan(lb_resync *rs, lb_resync_counts *c, char *err, size_t errl
       if (!planned(rs, m, &plan, &taken)) {
         c->invalid++;
       } else {
-        rc = lb_resync_pick_add(rs->pick, plan.item_key, plan.version, i, m->partition,
-                                m->offset, taken);
+        rc = lb_resync_pick_add(rs->pick, plan.item_key, plan.version, i, m->partition, m->offset,
+                                taken);
         lb_plan_release(&plan);
       }
       rd_kafka_message_destroy(m);
@@ -363,8 +363,7 @@ static bool republish(lb_resync *rs, rd_kafka_message_t *m, char *err, size_t er
   return true;
 }
 
-lb_err lb_resync_send(lb_resync *rs, lb_resync_counts *c, int finish_ms, char *err,
-                      size_t errlen)
+lb_err lb_resync_send(lb_resync *rs, lb_resync_counts *c, int finish_ms, char *err, size_t errlen)
 {
   lb_err rc = LB_E_OK;
   int64_t started = lb_time_mono_ms(), next_progress = started + PROGRESS_EVERY_MS;

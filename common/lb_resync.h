@@ -59,19 +59,19 @@ rd_kafka_headers_t *lb_resync_headers(const rd_kafka_headers_t *src, const char 
 /* ---- the run ---- */
 
 typedef struct {
-  const lb_config *cfg;    /* catalog-worker's; borrowed */
-  const char *integration; /* one of cfg's */
-  lb_plan_fn plan;         /* catalog-worker's planner */
-  long rate;               /* records a second; 0: no limit */
-  long max_in_flight;      /* sent and not acknowledged; 0: 1000 */
+  const lb_config *cfg;        /* catalog-worker's; borrowed */
+  const char *integration;     /* one of cfg's */
+  lb_plan_fn plan;             /* catalog-worker's planner */
+  long rate;                   /* records a second; 0: no limit */
+  long max_in_flight;          /* sent and not acknowledged; 0: 1000 */
   volatile sig_atomic_t *stop; /* set: stop sending (may be NULL) */
 } lb_resync_options;
 
 typedef struct {
-  long long read;      /* records read in the first pass */
-  long long invalid;   /* of them, not a catalog event (never sent) */
-  long long items;     /* distinct items */
-  long long to_send;   /* items whose newest record the integration takes */
+  long long read;    /* records read in the first pass */
+  long long invalid; /* of them, not a catalog event (never sent) */
+  long long items;   /* distinct items */
+  long long to_send; /* items whose newest record the integration takes */
   long long sent, acknowledged, failed;
   char first_error[256];
 } lb_resync_counts;
@@ -91,7 +91,6 @@ json_object *lb_resync_range_json(const lb_resync *rs);
 /* The second pass: reads again and republishes the picked records, waits
  * up to finish_ms for their acknowledgements. LB_E_OK when every one was
  * acknowledged; else why in err (interrupted, a refusal, a stall). */
-lb_err lb_resync_send(lb_resync *rs, lb_resync_counts *c, int finish_ms, char *err,
-                      size_t errlen);
+lb_err lb_resync_send(lb_resync *rs, lb_resync_counts *c, int finish_ms, char *err, size_t errlen);
 
 #endif

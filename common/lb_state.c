@@ -17,7 +17,7 @@
 
 void lb_state_record_init(lb_state_record *r)
 {
-  *r = (lb_state_record){0};
+  *r = (lb_state_record){ 0 };
 }
 
 void lb_state_record_release(lb_state_record *r)
@@ -25,7 +25,7 @@ void lb_state_record_release(lb_state_record *r)
   if (!r)
     return;
   free(r->lms_id);
-  *r = (lb_state_record){0};
+  *r = (lb_state_record){ 0 };
 }
 
 /* A lowercase UUID in its 36-character text form. */
@@ -53,9 +53,9 @@ char *lb_state_record_encode(const lb_state_record *r)
   json_object_object_add(o, "version", json_object_new_int64((int64_t)r->version));
   json_object_object_add(o, "fingerprint", json_object_new_string(r->fingerprint));
   json_object_object_add(o, "lms_id", lb_json_string_or_null(r->lms_id));
-  json_object_object_add(o, "delivered_at",
-                         json_object_new_string(lb_time_format_rfc3339(r->delivered_at_ms, at,
-                                                                       sizeof(at))));
+  json_object_object_add(
+      o, "delivered_at",
+      json_object_new_string(lb_time_format_rfc3339(r->delivered_at_ms, at, sizeof(at))));
   json_object_object_add(o, "archived", json_object_new_boolean(r->archived));
   const char *text = lb_json_text(o);
   char *ret = text ? strdup(text) : NULL;
@@ -65,8 +65,7 @@ char *lb_state_record_encode(const lb_state_record *r)
 
 /* Member `name` of o when it has the type t; NULL (why in err) when it is
  * absent or of another type. */
-static json_object *member(json_object *o, const char *name, json_type t, char *err,
-                           size_t errlen)
+static json_object *member(json_object *o, const char *name, json_type t, char *err, size_t errlen)
 {
   json_object *v = NULL;
   if (!json_object_object_get_ex(o, name, &v)) {
@@ -75,8 +74,9 @@ static json_object *member(json_object *o, const char *name, json_type t, char *
   }
   if (!json_object_is_type(v, t)) {
     snprintf(err, errlen, "\"%s\" must be %s", name,
-             t == json_type_int ? "an integer" : t == json_type_string ? "a string"
-                                                                       : "a boolean");
+             t == json_type_int      ? "an integer"
+             : t == json_type_string ? "a string"
+                                     : "a boolean");
     return NULL;
   }
   return v;

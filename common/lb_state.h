@@ -33,11 +33,11 @@
 #define LB_STATE_ITEM_MAX 512
 
 typedef struct {
-  uint64_t version;  /* the catalog version delivered */
+  uint64_t version; /* the catalog version delivered */
   char fingerprint[LB_STATE_FINGERPRINT_SIZE];
-  char *lms_id;      /* the LMS's id of the item; NULL: none (OCN) */
+  char *lms_id; /* the LMS's id of the item; NULL: none (OCN) */
   int64_t delivered_at_ms;
-  bool archived;     /* the version delivered was an archive */
+  bool archived; /* the version delivered was an archive */
 } lb_state_record;
 
 void lb_state_record_init(lb_state_record *r);

@@ -123,7 +123,7 @@ static spart *find_or_add(lb_state_restore *r, int32_t id)
     r->cap = ncap;
   }
   p = &r->parts[r->n++];
-  *p = (spart){.id = id};
+  *p = (spart){ .id = id };
   return p;
 }
 
@@ -149,8 +149,8 @@ bool lb_state_restore_want(lb_state_restore *r, int32_t partition)
 {
   spart *p = find_or_add(r, partition);
   if (!p) {
-    lb_log(LB_LOG_ERROR, "out of memory: cannot restore the catalog state",
-           LB_S("topic", r->topic), LB_I("partition", partition));
+    lb_log(LB_LOG_ERROR, "out of memory: cannot restore the catalog state", LB_S("topic", r->topic),
+           LB_I("partition", partition));
     return false;
   }
   if (p->st != S_IDLE)
@@ -214,21 +214,23 @@ static void take(lb_state_restore *r, spart *p, const rd_kafka_message_t *m, lb_
       lb_state_record_decode(&rec, m->payload, m->len, why, sizeof(why)) != LB_E_OK)
     goto malformed;
   char *key = lb_known_key(integ, item);
-  lb_known_state st = {.version = rec.version, .lms_id = rec.lms_id,
-                       .fingerprint = rec.fingerprint[0] ? rec.fingerprint : NULL,
-                       .archived = rec.archived};
+  lb_known_state st = { .version = rec.version,
+                        .lms_id = rec.lms_id,
+                        .fingerprint = rec.fingerprint[0] ? rec.fingerprint : NULL,
+                        .archived = rec.archived };
   if (!key || lb_known_set(known, key, &st) != LB_E_OK)
-    lb_log(LB_LOG_WARN, "out of memory: a state record is not remembered (its item may be "
-                        "sent again)", LB_S("topic", r->topic), LB_I("partition", p->id),
-           LB_I("offset", m->offset));
+    lb_log(LB_LOG_WARN,
+           "out of memory: a state record is not remembered (its item may be "
+           "sent again)",
+           LB_S("topic", r->topic), LB_I("partition", p->id), LB_I("offset", m->offset));
   free(key);
   lb_state_record_release(&rec);
   return;
 malformed:
   p->malformed++;
   lb_log(LB_LOG_WARN, "malformed state record skipped: its item counts as unknown",
-         LB_S("topic", r->topic), LB_I("partition", p->id),
-         LB_I("offset", m->offset), LB_S("error", why));
+         LB_S("topic", r->topic), LB_I("partition", p->id), LB_I("offset", m->offset),
+         LB_S("error", why));
 }
 
 /* Partition p reached its end. */
@@ -242,9 +244,8 @@ static void loaded(lb_state_restore *r, spart *p)
   labels[0] = '\0';
   lb_metrics_label(labels, sizeof(labels), "partition", part);
   lb_metrics_set(r->metrics, "lmsbridge_state_restore_seconds", labels, secs);
-  lb_log(LB_LOG_INFO, "catalog state restored", LB_S("topic", r->topic),
-         LB_I("partition", p->id), LB_I("records", p->records),
-         LB_I("malformed", p->malformed), LB_D("seconds", secs));
+  lb_log(LB_LOG_INFO, "catalog state restored", LB_S("topic", r->topic), LB_I("partition", p->id),
+         LB_I("records", p->records), LB_I("malformed", p->malformed), LB_D("seconds", secs));
 }
 
 int lb_state_restore_poll(lb_state_restore *r, lb_known *known, int max,
@@ -261,9 +262,8 @@ int lb_state_restore_poll(lb_state_restore *r, lb_known *known, int max,
   if (!r->rkt)
     r->rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   while (n < max && (m = rd_kafka_consumer_poll(r->rk, 0))) {
-    spart *p = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), r->topic) == 0
-                   ? find(r, m->partition)
-                   : NULL;
+    spart *p =
+        m->rkt && strcmp(rd_kafka_topic_name(m->rkt), r->topic) == 0 ? find(r, m->partition) : NULL;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (p && p->st == S_LOADING) {
         loaded(r, p);
@@ -271,9 +271,8 @@ int lb_state_restore_poll(lb_state_restore *r, lb_known *known, int max,
           done(opaque, p->id);
       }
     } else if (m->err) {
-      lb_log(LB_LOG_WARN, "cannot read the catalog state topic, retrying",
-             LB_S("topic", r->topic), LB_I("partition", m->partition),
-             LB_S("error", rd_kafka_message_errstr(m)));
+      lb_log(LB_LOG_WARN, "cannot read the catalog state topic, retrying", LB_S("topic", r->topic),
+             LB_I("partition", m->partition), LB_S("error", rd_kafka_message_errstr(m)));
     } else if (p && p->st == S_LOADING) {
       n++;
       lb_metrics_add(r->metrics, "lmsbridge_state_restored_records_total", "", 1);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_worker.h"
 #include "lb_strbuf.h"
+#include "lb_worker.h"
 
 static const char *catalog_foreign(const char *value, size_t len);
 static const char *completion_foreign(const char *value, size_t len);
@@ -32,7 +32,7 @@ const lb_worker lb_worker_completion = {
   .foreign_event = completion_foreign,
 };
 
-const lb_worker *const lb_worker_all[] = {&lb_worker_catalog, &lb_worker_completion, NULL};
+const lb_worker *const lb_worker_all[] = { &lb_worker_catalog, &lb_worker_completion, NULL };
 
 /* Whether `value` is a valid event of o: o's planner, given no
  * integrations, dead-letters only what it cannot parse. */
@@ -117,12 +117,13 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
       lb_strbuf_appendf(&b,
                         "%s: kafka: this looks like %s's file: start %s with it, or give %s "
                         "its own (by default group_id \"%s\", topics [\"%s\"])\n",
-                        cfg->path ? cfg->path : "configuration", o->name, o->name, w->name,
-                        w->name, w->default_topic);
+                        cfg->path ? cfg->path : "configuration", o->name, o->name, w->name, w->name,
+                        w->default_topic);
   }
   if (w && !w->keeps_state && cfg->kafka.state_topic && b.len == 0)
-    lb_strbuf_appendf(&b, "%s: kafka.state_topic: %s keeps no catalog state: only %s has a "
-                          "state topic; remove the key\n",
+    lb_strbuf_appendf(&b,
+                      "%s: kafka.state_topic: %s keeps no catalog state: only %s has a "
+                      "state topic; remove the key\n",
                       cfg->path ? cfg->path : "configuration", w->name, lb_worker_catalog.name);
   if (b.overflow) {
     /* out of memory (the cap is far above two daemons' findings): say so,

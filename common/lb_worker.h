@@ -13,11 +13,11 @@
 /* What makes a daemon itself: its name, default topic, the Degreed scopes
  * it needs, and its handler. */
 typedef struct {
-  const char *name;           /* "catalog-worker" */
-  const char *default_topic;  /* "catalog-events" */
-  const char *default_scopes; /* Degreed OAuth scopes */
+  const char *name;                /* "catalog-worker" */
+  const char *default_topic;       /* "catalog-events" */
+  const char *default_scopes;      /* Degreed OAuth scopes */
   const char *skill_ratings_scope; /* added when skill ratings are pushed */
-  const char *summary;        /* one line for --help */
+  const char *summary;             /* one line for --help */
   lb_plan_fn plan;
   /* A record this daemon cannot plan that is a valid event of the other
    * daemon (a misrouted topic): that daemon's name, else NULL. */

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -39,16 +40,15 @@ static void test_newest_record_of_each_item(void **state)
     int64_t offset;
     bool chosen;
   } want[] = {
-    {0, 0, 10, false}, {0, 0, 11, true},  {0, 0, 12, false}, {0, 1, 4, false},
-    {0, 1, 9, true},   {0, 0, 13, false}, {0, 0, 14, false}, {0, 1, 20, false},
-    {1, 1, 2, true},   {1, 0, 11, false}, {0, 1, 11, false},
+    { 0, 0, 10, false }, { 0, 0, 11, true },  { 0, 0, 12, false }, { 0, 1, 4, false },
+    { 0, 1, 9, true },   { 0, 0, 13, false }, { 0, 0, 14, false }, { 0, 1, 20, false },
+    { 1, 1, 2, true },   { 1, 0, 11, false }, { 0, 1, 11, false },
   };
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
     if (lb_resync_pick_chosen(p, want[i].topic, want[i].partition, want[i].offset) !=
         want[i].chosen)
       fail_msg("case %zu: topic %zu partition %d offset %lld: chosen should be %d", i,
-               want[i].topic, (int)want[i].partition, (long long)want[i].offset,
-               want[i].chosen);
+               want[i].topic, (int)want[i].partition, (long long)want[i].offset, want[i].chosen);
   lb_resync_pick_destroy(p);
 
   /* nothing read: nothing chosen */
@@ -94,9 +94,10 @@ static void test_headers(void **state)
   rd_kafka_header_add(src, "__connect.errors.topic", -1, "x", -1);
   rd_kafka_header_add(src, "empty", -1, NULL, 0);
   rd_kafka_headers_t *h = lb_resync_headers(src, "acme-degreed");
-  static const char *const want[][2] = {{"trace-id", "t-1"}, {"empty", NULL},
-                                        {"lmsbridge.target", "acme-degreed"},
-                                        {"lmsbridge.resync", "true"}};
+  static const char *const want[][2] = { { "trace-id", "t-1" },
+                                         { "empty", NULL },
+                                         { "lmsbridge.target", "acme-degreed" },
+                                         { "lmsbridge.resync", "true" } };
   assert_int_equal(rd_kafka_header_cnt(h), 4);
   for (size_t i = 0; i < 4; i++) {
     const char *name;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -71,49 +72,65 @@ static const struct {
   const char *value;
   const char *why;
 } malformed[] = {
-  {"", "empty"},
-  {"not json", "not JSON"},
-  {"{\"v\":1", "not JSON"},
-  {"[1,2]", "not a JSON object"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"} trailing", "not JSON"},
-  {"{\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"v\" is missing"},
-  {"{\"v\":2,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "format \"v\" 2"},
-  {"{\"v\":\"1\",\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"v\" must be an integer"},
-  {"{\"v\":1,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"version\" is missing"},
-  {"{\"v\":1,\"version\":-1,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"version\" must be >= 0"},
-  {"{\"v\":1,\"version\":5.5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"version\" must be an integer"},
-  {"{\"v\":1,\"version\":\"5\",\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"version\" must be an integer"},
-  {"{\"v\":1,\"version\":5,\"lms_id\":null,\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
-   "\"fingerprint\" is missing"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"0F1E2D3C-4B5A-5968-8776-A5B4C3D2E1F0\","
-   "\"lms_id\":null,\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "lowercase UUID"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"0f1e2d3c\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "lowercase UUID"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":7,\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"fingerprint\" must be a string"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\","
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"lms_id\" is missing"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":42,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"lms_id\" must be a string or null"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":\"\","
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\"}", "\"lms_id\" must be 1 to"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null}",
-   "\"delivered_at\" is missing"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"yesterday\"}", "RFC 3339"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-02-30T03:04:05Z\"}", "RFC 3339"},
-  {"{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
-   "\"delivered_at\":\"2026-01-02T03:04:05Z\",\"archived\":\"yes\"}",
-   "\"archived\" must be a boolean"},
+  { "", "empty" },
+  { "not json", "not JSON" },
+  { "{\"v\":1", "not JSON" },
+  { "[1,2]", "not a JSON object" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"} trailing",
+    "not JSON" },
+  { "{\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"v\" is missing" },
+  { "{\"v\":2,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "format \"v\" 2" },
+  { "{\"v\":\"1\",\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"v\" must be an integer" },
+  { "{\"v\":1,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"version\" is missing" },
+  { "{\"v\":1,\"version\":-1,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"version\" must be >= 0" },
+  { "{\"v\":1,\"version\":5.5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"version\" must be an integer" },
+  { "{\"v\":1,\"version\":\"5\",\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"version\" must be an integer" },
+  { "{\"v\":1,\"version\":5,\"lms_id\":null,\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"fingerprint\" is missing" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"0F1E2D3C-4B5A-5968-8776-A5B4C3D2E1F0\","
+    "\"lms_id\":null,\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "lowercase UUID" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"0f1e2d3c\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "lowercase UUID" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":7,\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"fingerprint\" must be a string" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\","
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"lms_id\" is missing" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":42,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"lms_id\" must be a string or null" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":\"\","
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\"}",
+    "\"lms_id\" must be 1 to" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null}",
+    "\"delivered_at\" is missing" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"yesterday\"}",
+    "RFC 3339" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-02-30T03:04:05Z\"}",
+    "RFC 3339" },
+  { "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
+    "\"delivered_at\":\"2026-01-02T03:04:05Z\",\"archived\":\"yes\"}",
+    "\"archived\" must be a boolean" },
 };
 
 static void test_malformed_values_are_refused(void **state)
@@ -121,9 +138,9 @@ static void test_malformed_values_are_refused(void **state)
   (void)state;
   for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
     char err[256] = "";
-    lb_state_record out = {.version = 99};
-    lb_err rc = lb_state_record_decode(&out, malformed[i].value, strlen(malformed[i].value),
-                                       err, sizeof(err));
+    lb_state_record out = { .version = 99 };
+    lb_err rc = lb_state_record_decode(&out, malformed[i].value, strlen(malformed[i].value), err,
+                                       sizeof(err));
     if (rc != LB_E_PARSE || !strstr(err, malformed[i].why))
       fail_msg("case %zu %s: rc %d, err \"%s\", want \"%s\"", i, malformed[i].value, rc, err,
                malformed[i].why);
@@ -137,18 +154,16 @@ static void test_malformed_values_are_refused(void **state)
                    LB_E_PARSE);
   /* an LMS id over the limit */
   char big[LB_STATE_LMS_ID_MAX + 300];
-  int n = snprintf(big, sizeof(big),
-                   "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":\"");
+  int n =
+      snprintf(big, sizeof(big), "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":\"");
   memset(big + n, 'a', LB_STATE_LMS_ID_MAX + 1);
   snprintf(big + n + LB_STATE_LMS_ID_MAX + 1, sizeof(big) - (size_t)n - LB_STATE_LMS_ID_MAX - 1,
            "\",\"delivered_at\":\"2026-01-02T03:04:05Z\"}");
-  assert_int_equal(lb_state_record_decode(&out, big, strlen(big), err, sizeof(err)),
-                   LB_E_PARSE);
+  assert_int_equal(lb_state_record_decode(&out, big, strlen(big), err, sizeof(err)), LB_E_PARSE);
   /* other members are ignored, archived is optional */
   const char *extra = "{\"v\":1,\"version\":5,\"fingerprint\":\"" FP "\",\"lms_id\":null,"
                       "\"delivered_at\":\"2026-01-02T03:04:05+01:00\",\"note\":[1]}";
-  assert_int_equal(lb_state_record_decode(&out, extra, strlen(extra), err, sizeof(err)),
-                   LB_E_OK);
+  assert_int_equal(lb_state_record_decode(&out, extra, strlen(extra), err, sizeof(err)), LB_E_OK);
   assert_false(out.archived);
   assert_int_equal(out.delivered_at_ms, 1767319445000);
   lb_state_record_release(&out);
@@ -171,7 +186,7 @@ static void test_keys(void **state)
   /* not keys: buffers untouched */
   strcpy(integ, "x");
   strcpy(item, "y");
-  static const char *const bad[] = {"no-slash", "/course-1", "acme/", ""};
+  static const char *const bad[] = { "no-slash", "/course-1", "acme/", "" };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_false(lb_state_key_split(bad[i], strlen(bad[i]), integ, item));
   assert_false(lb_state_key_split(NULL, 0, integ, item));
@@ -263,12 +278,15 @@ static const lb_provider provider = {
 };
 
 /* The fingerprint of `type`'s mapping of ev at time now_ms. */
-static void mapped(lb_integ_type type, const lb_catalog_event *ev, const char *base,
-                   int64_t now_ms, char *fp)
+static void mapped(lb_integ_type type, const lb_catalog_event *ev, const char *base, int64_t now_ms,
+                   char *fp)
 {
-  lb_integration in = {.id = "acme", .type = type, .organization = "acme",
-                       .api_base_url = (char *)base, .catalog_public = true,
-                       .catalog_custom_tracks = true};
+  lb_integration in = { .id = "acme",
+                        .type = type,
+                        .organization = "acme",
+                        .api_base_url = (char *)base,
+                        .catalog_public = true,
+                        .catalog_custom_tracks = true };
   lb_request_list l;
   const char *why = NULL;
   lb_request_list_init(&l);
@@ -282,7 +300,7 @@ static void mapped(lb_integ_type type, const lb_catalog_event *ev, const char *b
 static void test_catalog_mappings_are_time_independent(void **state)
 {
   (void)state;
-  static const lb_integ_type types[] = {LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS};
+  static const lb_integ_type types[] = { LB_INTEG_DEGREED, LB_INTEG_SUCCESSFACTORS };
   for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
     lb_catalog_event ev, changed, archived;
     char f1[LB_STATE_FINGERPRINT_SIZE], f2[LB_STATE_FINGERPRINT_SIZE];
