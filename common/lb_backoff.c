@@ -1,7 +1,6 @@
 #include "lb_backoff.h"
 
-int64_t lb_backoff_delay(const lb_backoff_policy *p, int attempt,
-                         int64_t floor_ms, double random01)
+int64_t lb_backoff_delay(const lb_backoff_policy *p, int attempt, int64_t floor_ms, double random01)
 {
   int64_t cap = p->initial_ms;
   for (int i = 1; i < attempt && cap < p->max_ms; i++)
@@ -20,9 +19,8 @@ int64_t lb_backoff_delay(const lb_backoff_policy *p, int attempt,
   return delay;
 }
 
-bool lb_backoff_may_retry(const lb_backoff_policy *p, int attempts,
-                          int64_t first_failure_ms, int64_t now_ms,
-                          int64_t delay_ms)
+bool lb_backoff_may_retry(const lb_backoff_policy *p, int attempts, int64_t first_failure_ms,
+                          int64_t now_ms, int64_t delay_ms)
 {
   if (attempts >= p->max_attempts)
     return false;

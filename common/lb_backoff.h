@@ -18,14 +18,13 @@ typedef struct {
  * [0,1), then raised to at least `floor_ms` (Retry-After, a 503's minimum)
  * with up to 10% (at most 1 s) of spread so throttled clients do not come
  * back all at once. */
-int64_t lb_backoff_delay(const lb_backoff_policy *p, int attempt,
-                         int64_t floor_ms, double random01);
+int64_t lb_backoff_delay(const lb_backoff_policy *p, int attempt, int64_t floor_ms,
+                         double random01);
 
 /* False once `attempts` reached max_attempts or the next try (at
  * now + delay) would fall after first_failure + budget. */
-bool lb_backoff_may_retry(const lb_backoff_policy *p, int attempts,
-                          int64_t first_failure_ms, int64_t now_ms,
-                          int64_t delay_ms);
+bool lb_backoff_may_retry(const lb_backoff_policy *p, int attempts, int64_t first_failure_ms,
+                          int64_t now_ms, int64_t delay_ms);
 
 /* A uniform double in [0,1) from a xorshift state (seed it non-zero). */
 double lb_backoff_random(uint64_t *state);

@@ -101,8 +101,7 @@ int64_t lb_batch_due_in(const lb_batch *b, int64_t now)
 {
   if (lb_list_empty(&b->arrival) || b->in_flight)
     return -1;
-  int64_t at =
-      lb_batch_waiting(b) >= b->lim.max_items ? now : oldest(b)->since + b->lim.linger_ms;
+  int64_t at = lb_batch_waiting(b) >= b->lim.max_items ? now : oldest(b)->since + b->lim.linger_ms;
   if (b->ever_sent && b->last_done + b->lim.min_interval_ms > at)
     at = b->last_done + b->lim.min_interval_ms;
   return at > now ? at - now : 0;

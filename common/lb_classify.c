@@ -9,8 +9,8 @@
 
 const char *lb_outcome_name(lb_outcome o)
 {
-  static const char *const names[] = {"success", "conflict", "stale_id",
-                                      "auth", "retry", "permanent"};
+  static const char *const names[] = { "success", "conflict", "stale_id",
+                                       "auth",    "retry",    "permanent" };
   return (unsigned)o <= LB_OUT_PERMANENT ? names[o] : "?";
 }
 
@@ -21,31 +21,31 @@ lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
   (void)body;
   (void)len;
   if (status == 0)
-    return (lb_verdict){LB_OUT_RETRY, 0, "no response (network error or timeout)"};
+    return (lb_verdict){ LB_OUT_RETRY, 0, "no response (network error or timeout)" };
   if (status >= 200 && status < 300)
-    return (lb_verdict){LB_OUT_SUCCESS, 0, "success"};
+    return (lb_verdict){ LB_OUT_SUCCESS, 0, "success" };
   if (status == 401)
-    return (lb_verdict){LB_OUT_AUTH, 0, "401 unauthorized"};
+    return (lb_verdict){ LB_OUT_AUTH, 0, "401 unauthorized" };
   if (status == 409 && step == LB_STEP_CREATE)
-    return (lb_verdict){LB_OUT_CONFLICT, 0, "409 conflict: item exists"};
+    return (lb_verdict){ LB_OUT_CONFLICT, 0, "409 conflict: item exists" };
   /* A completion the LMS already holds is what we wanted. */
   if (status == 409 && step == LB_STEP_COMPLETION)
-    return (lb_verdict){LB_OUT_SUCCESS, 0, "already recorded"};
+    return (lb_verdict){ LB_OUT_SUCCESS, 0, "already recorded" };
   if (status == 404 && step == LB_STEP_UPDATE)
-    return (lb_verdict){LB_OUT_STALE_ID, 0, "404 on update: id no longer valid"};
+    return (lb_verdict){ LB_OUT_STALE_ID, 0, "404 on update: id no longer valid" };
   if (status == 408)
-    return (lb_verdict){LB_OUT_RETRY, 0, "request timeout"};
+    return (lb_verdict){ LB_OUT_RETRY, 0, "request timeout" };
   if (status == 429)
-    return (lb_verdict){LB_OUT_RETRY, 0, "rate limited"};
+    return (lb_verdict){ LB_OUT_RETRY, 0, "rate limited" };
   if (status == 503)
-    return (lb_verdict){LB_OUT_RETRY, 0, "unavailable"};
+    return (lb_verdict){ LB_OUT_RETRY, 0, "unavailable" };
   if (status >= 500)
-    return (lb_verdict){LB_OUT_RETRY, 0, "server error"};
+    return (lb_verdict){ LB_OUT_RETRY, 0, "server error" };
   if (status >= 300 && status < 400)
-    return (lb_verdict){LB_OUT_PERMANENT, 0, "redirect (not followed)"};
+    return (lb_verdict){ LB_OUT_PERMANENT, 0, "redirect (not followed)" };
   if (status == 403)
-    return (lb_verdict){LB_OUT_PERMANENT, 0, "forbidden (credentials or scopes)"};
-  return (lb_verdict){LB_OUT_PERMANENT, 0, "rejected by the LMS"};
+    return (lb_verdict){ LB_OUT_PERMANENT, 0, "forbidden (credentials or scopes)" };
+  return (lb_verdict){ LB_OUT_PERMANENT, 0, "rejected by the LMS" };
 }
 
 int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms)
@@ -71,6 +71,9 @@ int64_t lb_classify_retry_after_ms(const char *value, int64_t now_ms)
   time_t when = curl_getdate(value, NULL);
   if (when == -1)
     return -1;
+  /* in seconds first: a year such as 1994639999 is no count of ms */
+  if ((int64_t)when > now_ms / 1000 + LB_SERVER_PAUSE_MAX_MS / 1000)
+    return LB_SERVER_PAUSE_MAX_MS;
   int64_t delay = (int64_t)when * 1000 - now_ms;
   return delay <= 0 ? 0 : delay < LB_SERVER_PAUSE_MAX_MS ? delay : LB_SERVER_PAUSE_MAX_MS;
 }

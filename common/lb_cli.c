@@ -2,15 +2,15 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <unistd.h>
-#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdbool.h>
+#include <unistd.h>
 
 #include "lb_connector.h"
 #include "lb_engine.h"
@@ -84,8 +84,7 @@ static void print_summary(const lb_config *cfg)
 
 /* A failure of --check-config or --map, for the person at the terminal:
  * "<daemon>: <what>" on stderr (the daemon itself logs JSON lines). */
-static void say(const lb_worker *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void say(const lb_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void say(const lb_worker *w, const char *fmt, ...)
 {
@@ -113,8 +112,7 @@ static json_object *request_json(const lb_request *r)
       json_object_array_add(h, json_object_new_string(r->headers[i]));
     json_object_object_add(o, "headers", h);
   }
-  if (r->body &&
-      lb_json_parse(r->body, strlen(r->body), &body, err, sizeof(err)) != LB_E_OK)
+  if (r->body && lb_json_parse(r->body, strlen(r->body), &body, err, sizeof(err)) != LB_E_OK)
     body = json_object_new_string(r->body);
   json_object_object_add(o, "body", body);
   return o;
@@ -126,7 +124,7 @@ static json_object *batch_json(const lb_request *r, const lb_connector_batching 
 {
   lb_request one = *r;
   char *joined = NULL;
-  const char *bodies[] = {r->body ? r->body : "null"};
+  const char *bodies[] = { r->body ? r->body : "null" };
   if (policy->join(bodies, 1, &joined) == LB_E_OK)
     one.body = joined;
   json_object *o = request_json(&one);
@@ -164,8 +162,8 @@ static void print_skip(long lineno, const char *event_id, const lb_integration *
  * for those, as the daemon has nothing to count or log, but a person asking
  * what an integration receives wants the reason. why[i] is set (static
  * text) for cfg->integrations[i] when its route is LB_ROUTE_NONE. */
-static void unconcerned_reasons(const lb_worker *w, const lb_config *cfg,
-                                const char *value, size_t len, const char **why)
+static void unconcerned_reasons(const lb_worker *w, const lb_config *cfg, const char *value,
+                                size_t len, const char **why)
 {
   char err[64];
   if (w->plan == lb_plan_catalog) {
@@ -195,15 +193,13 @@ static void print_item(long lineno, const char *event_id, const lb_plan_item *it
   }
   for (size_t j = 0; j < it->requests.n; j++) {
     const lb_request *r = &it->requests.items[j];
-    const lb_connector_batching *policy =
-        lb_connector_of(it->integration->type)->batching;
+    const lb_connector_batching *policy = lb_connector_of(it->integration->type)->batching;
     json_object *req = policy && it->requests.n == 1 && r->step == policy->step
                            ? batch_json(r, policy)
                            : request_json(r);
     json_object *o = line_head(lineno, event_id);
     json_object_object_add(o, "integration", json_object_new_string(it->integration->id));
-    json_object_object_foreach(req, k, v)
-      json_object_object_add(o, k, json_object_get(v));
+    json_object_object_foreach(req, k, v) json_object_object_add(o, k, json_object_get(v));
     json_object_put(req);
     print_line(o);
   }
@@ -213,8 +209,8 @@ static void print_item(long lineno, const char *event_id, const lb_plan_item *it
  * integrations it leaves out, in the configuration's order) or for the
  * dead letter, which names the event by its id whenever the message has a
  * string event_id, however invalid the rest. False when out of memory. */
-static bool print_plan(const lb_worker *w, const lb_config *cfg, long lineno,
-                       const lb_plan *plan, const char *value, size_t len)
+static bool print_plan(const lb_worker *w, const lb_config *cfg, long lineno, const lb_plan *plan,
+                       const char *value, size_t len)
 {
   if (plan->dead_letter) {
     char *id = plan->event_id ? NULL : lb_event_id_peek(value, len);
@@ -253,8 +249,8 @@ static bool print_plan(const lb_worker *w, const lb_config *cfg, long lineno,
 }
 
 /* Plans and prints one event; false when the planner itself failed. */
-static bool map_one(const lb_worker *w, const lb_config *cfg, long lineno,
-                    const char *value, size_t len)
+static bool map_one(const lb_worker *w, const lb_config *cfg, long lineno, const char *value,
+                    size_t len)
 {
   lb_plan plan;
   lb_err e = w->plan(cfg, value, len, lb_time_now_ms(), &plan);
@@ -311,8 +307,7 @@ static int run_map(const lb_worker *w, const lb_config *cfg, const char *path)
   while (start < all.len && blank(text[start]))
     start++;
   if (start == all.len) {
-    say(w, "no event in %s (%s), nothing mapped", name,
-        all.len ? "only blank lines" : "empty");
+    say(w, "no event in %s (%s), nothing mapped", name, all.len ? "only blank lines" : "empty");
     rc = 1;
     goto out;
   }
@@ -389,8 +384,8 @@ static bool accept_reload(void *opaque)
     e = LB_E_OK;
   if (e == LB_E_OK)
     e = lb_config_load(&next, r->path, r->defaults, &errors);
-  if (e == LB_E_OK && (e = lb_worker_check_config(lb_worker_find(r->defaults->worker), &next,
-                                                  &errors)) != LB_E_OK)
+  if (e == LB_E_OK &&
+      (e = lb_worker_check_config(lb_worker_find(r->defaults->worker), &next, &errors)) != LB_E_OK)
     lb_config_release(&next);
   if (e != LB_E_OK) {
     lb_cli_log_config_errors(errors, "invalid configuration, reload refused, keeping the "
@@ -410,7 +405,7 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
 {
   char err[512];
   sigset_t block, old;
-  reload_ctx reload = {.path = path, .defaults = defaults};
+  reload_ctx reload = { .path = path, .defaults = defaults };
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   /* librdkafka's and libcurl's threads inherit a mask without them: the
@@ -420,7 +415,7 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &block, &old);
-  struct sigaction sa = {.sa_handler = on_stop_signal};
+  struct sigaction sa = { .sa_handler = on_stop_signal };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
@@ -430,10 +425,13 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
   lb_engine *e = NULL;
   for (;;) {
     if (!e) {
-      lb_engine_options opts = {.cfg = cfg, .plan = w->plan, .worker = w->name,
-                                .foreign_event = w->foreign_event,
-                                .reload = &reload_requested, .accept_reload = accept_reload,
-                                .reload_opaque = &reload};
+      lb_engine_options opts = { .cfg = cfg,
+                                 .plan = w->plan,
+                                 .worker = w->name,
+                                 .foreign_event = w->foreign_event,
+                                 .reload = &reload_requested,
+                                 .accept_reload = accept_reload,
+                                 .reload_opaque = &reload };
       e = lb_engine_new(&opts, err, sizeof(err));
       if (!e) {
         lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", err));
@@ -462,8 +460,10 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
     reload.have_next = false;
     lb_log_set_level(cfg->observability.log_level);
     if (kept && lb_engine_reconfigure(e, err, sizeof(err)) != LB_E_OK) {
-      lb_log(LB_LOG_WARN, "reload: cannot go on with the same clients, new clients join "
-                          "the group", LB_S("error", err));
+      lb_log(LB_LOG_WARN,
+             "reload: cannot go on with the same clients, new clients join "
+             "the group",
+             LB_S("error", err));
       lb_engine_destroy(e);
       e = NULL;
       kept = false;
@@ -485,12 +485,9 @@ static int run_daemon(const lb_worker *w, lb_config *cfg, const char *path,
 int lb_cli_main(const lb_worker *w, int argc, char **argv)
 {
   static const struct option opts[] = {
-    {"config", required_argument, NULL, 'c'},
-    {"check-config", no_argument, NULL, 'k'},
-    {"map", required_argument, NULL, 'm'},
-    {"version", no_argument, NULL, 'V'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'k' },
+    { "map", required_argument, NULL, 'm' },    { "version", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
   };
   const char *config_path = NULL, *map_path = NULL;
   bool check = false;
@@ -501,31 +498,41 @@ int lb_cli_main(const lb_worker *w, int argc, char **argv)
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': config_path = optarg; break;
-    case 'k': check = true; break;
-    case 'm': map_path = optarg; break;
-    case 'V': printf("%s %s\n", w->name, LB_VERSION); return 0;
-    case 'h': usage(w, stdout); return 0;
+    case 'c':
+      config_path = optarg;
+      break;
+    case 'k':
+      check = true;
+      break;
+    case 'm':
+      map_path = optarg;
+      break;
+    case 'V':
+      printf("%s %s\n", w->name, LB_VERSION);
+      return 0;
+    case 'h':
+      usage(w, stdout);
+      return 0;
     default:
-      fprintf(stderr, "%s: unknown or incomplete option \"%s\"\n", w->name,
-              argv[optind - 1]);
+      fprintf(stderr, "%s: unknown or incomplete option \"%s\"\n", w->name, argv[optind - 1]);
       usage(w, stderr);
       return 2;
     }
   }
   if (optind < argc || !config_path || (check && map_path)) {
     fprintf(stderr, "%s: %s\n", w->name,
-            optind < argc ? "unexpected argument"
+            optind < argc  ? "unexpected argument"
             : !config_path ? "--config FILE is required"
                            : "--check-config and --map exclude each other");
     usage(w, stderr);
     return 2;
   }
 
-  lb_config_defaults defaults = {.worker = w->name,
-                                 .default_topic = w->default_topic,
-                                 .default_scopes = w->default_scopes,
-                                 .skill_ratings_scope = w->skill_ratings_scope};
+  lb_config_defaults defaults = { .worker = w->name,
+                                  .default_topic = w->default_topic,
+                                  .default_scopes = w->default_scopes,
+                                  .skill_ratings_scope = w->skill_ratings_scope,
+                                  .keeps_state = w->keeps_state };
   lb_err e = lb_config_load(&cfg, config_path, &defaults, &errors);
   /* the other daemon's file: refused (--map shows what it would do) */
   if (e == LB_E_OK && !map_path && (e = lb_worker_check_config(w, &cfg, &errors)) != LB_E_OK)

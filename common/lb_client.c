@@ -14,8 +14,8 @@
 #include "lb_time.h"
 #include "lb_tokens.h"
 
-#define KEPT_BODY 4096      /* response bytes kept for the result */
-#define IDLE_WAIT_MS 1000   /* poll slice when nothing is due */
+#define KEPT_BODY 4096               /* response bytes kept for the result */
+#define IDLE_WAIT_MS 1000            /* poll slice when nothing is due */
 #define NO_RETRY_AFTER_PAUSE_MS 1000 /* a lane's pause after a bare 429 */
 #define NO_HEAP ((size_t)-1)
 
@@ -39,7 +39,7 @@ struct job {
   bool chain;                       /* an upsert: create/lookup/update */
   int cur;                          /* index of the request to send next */
   char *lms_id;
-  bool recreated;     /* created again after a 404 and an empty lookup */
+  bool recreated; /* created again after a 404 and an empty lookup */
   bool stale_retried, auth_retried;
   unsigned token_gen;
 
@@ -65,7 +65,7 @@ typedef struct {
   lb_ratelimit bucket;
   int in_flight;
   int max_in_flight;
-  int64_t wake_ms;  /* bucket empty until then */
+  int64_t wake_ms; /* bucket empty until then */
 } lane;
 
 struct lb_client {
@@ -89,8 +89,8 @@ struct lb_client {
 
 const char *lb_delivery_status_name(lb_delivery_status s)
 {
-  static const char *const names[] = {"success", "permanent", "exhausted",
-                                      "auth", "park", "cancelled"};
+  static const char *const names[] = { "success", "permanent", "exhausted",
+                                       "auth",    "park",      "cancelled" };
   return (unsigned)s <= LB_DELIVERY_CANCELLED ? names[s] : "?";
 }
 
@@ -186,12 +186,23 @@ static void detach(lb_client *c, job *j)
 {
   lane *l = &c->lanes[j->integ];
   switch (j->at) {
-  case AT_READY: lb_list_remove(&l->ready, &j->link); break;
-  case AT_TOKEN: lb_list_remove(&l->token, &j->link); break;
-  case AT_TIMER: heap_remove(c, j); break;
-  case AT_DONE: lb_list_remove(&c->done, &j->link); break;
-  case AT_WIRE: lb_list_remove(&c->wire, &j->link); break;
-  case AT_NONE: break;
+  case AT_READY:
+    lb_list_remove(&l->ready, &j->link);
+    break;
+  case AT_TOKEN:
+    lb_list_remove(&l->token, &j->link);
+    break;
+  case AT_TIMER:
+    heap_remove(c, j);
+    break;
+  case AT_DONE:
+    lb_list_remove(&c->done, &j->link);
+    break;
+  case AT_WIRE:
+    lb_list_remove(&c->wire, &j->link);
+    break;
+  case AT_NONE:
+    break;
   }
   j->at = AT_NONE;
 }
@@ -261,10 +272,8 @@ static void failed(job *j, const char *why, int64_t floor_ms)
   lb_client *c = j->c;
   int64_t wall = lb_time_now_ms();
   note_failure(j, why);
-  int64_t delay = lb_backoff_delay(&c->policy, j->attempts, floor_ms,
-                                   lb_backoff_random(&c->rng));
-  if (!lb_backoff_may_retry(&c->policy, j->attempts, j->first_failure_ms, wall,
-                            delay)) {
+  int64_t delay = lb_backoff_delay(&c->policy, j->attempts, floor_ms, lb_backoff_random(&c->rng));
+  if (!lb_backoff_may_retry(&c->policy, j->attempts, j->first_failure_ms, wall, delay)) {
     finish(j, j->token_refused ? LB_DELIVERY_AUTH : LB_DELIVERY_EXHAUSTED);
     return;
   }
@@ -308,8 +317,7 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
     char *end;
     long remaining = strtol(r->rate_remaining, &end, 10);
     int64_t reset_wall = 0, reset_mono = 0;
-    if (r->rate_reset &&
-        lb_time_parse_rfc3339(r->rate_reset, &reset_wall) == LB_E_OK)
+    if (r->rate_reset && lb_time_parse_rfc3339(r->rate_reset, &reset_wall) == LB_E_OK)
       reset_mono = now + (reset_wall - lb_time_now_ms());
     if (end != r->rate_remaining)
       lb_ratelimit_observe(&l->bucket, now, remaining, reset_mono);
@@ -318,8 +326,7 @@ static void observe_rate_headers(lane *l, const lb_http_response *r)
     /* without Retry-After (or with 0, or a date already past) the whole
      * lane still pauses */
     int64_t after = lb_classify_retry_after_ms(r->retry_after, lb_time_now_ms());
-    lb_ratelimit_block_until(&l->bucket, now,
-                             now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
+    lb_ratelimit_block_until(&l->bucket, now, now + (after > 0 ? after : NO_RETRY_AFTER_PAUSE_MS));
   }
 }
 
@@ -361,8 +368,7 @@ static void take_response(void *opaque, const lb_http_response *r)
            LB_S("request_id", r->request_id), LB_I("kept_bytes", r->body_len));
   lb_verdict v = lb_connector_classify(lb_connector_of(c->cfg->integrations[j->integ].type),
                                        req->step, r->status, r->body, r->body_len);
-  lb_log(LB_LOG_DEBUG, "lms response",
-         LB_S("integration", c->cfg->integrations[j->integ].id),
+  lb_log(LB_LOG_DEBUG, "lms response", LB_S("integration", c->cfg->integrations[j->integ].id),
          LB_S("step", lb_step_name(req->step)), LB_S("request_id", r->request_id),
          LB_I("status", r->status), LB_S("outcome", lb_outcome_name(v.outcome)));
   j->token_refused = false;
@@ -548,7 +554,7 @@ static void park_queued(lb_client *c, lane *l, int64_t wait)
     return;
   int64_t wall = lb_time_now_ms();
   size_t k = 0;
-  LB_LIST_EACH_SAFE(job, j, &l->ready, link) {
+  LB_LIST_EACH_SAFE (job, j, &l->ready, link) {
     int64_t est = wait + (l->bucket.per_ms > 0 ? (int64_t)((double)k / l->bucket.per_ms) : 0);
     k++;
     if (est <= c->opts.park_after_ms)
@@ -599,8 +605,7 @@ static void pump(lb_client *c)
   c->rr = c->nlanes ? (c->rr + 1) % c->nlanes : 0;
 }
 
-static void on_token_ready(void *opaque, size_t index, lb_token_outcome outcome,
-                           const char *error)
+static void on_token_ready(void *opaque, size_t index, lb_token_outcome outcome, const char *error)
 {
   lb_client *c = opaque;
   lane *l = &c->lanes[index];
@@ -648,8 +653,8 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
     .max_attempts = cfg->delivery.max_attempts,
     .budget_ms = (int64_t)cfg->delivery.retry_budget_s * 1000,
   };
-  lb_http_options ho = {.ca_bundle = cfg->delivery.ca_bundle,
-                        .max_connections = cfg->delivery.max_in_flight};
+  lb_http_options ho = { .ca_bundle = cfg->delivery.ca_bundle,
+                         .max_connections = cfg->delivery.max_in_flight };
   c->http = lb_http_new(&ho);
   c->nlanes = cfg->nintegrations;
   c->lanes = calloc(c->nlanes ? c->nlanes : 1, sizeof(lane));
@@ -670,7 +675,7 @@ lb_client *lb_client_new(const lb_config *cfg, const lb_client_options *opts)
 
 static void free_list(lb_list *l)
 {
-  LB_LIST_EACH_SAFE(job, j, l, link)
+  LB_LIST_EACH_SAFE (job, j, l, link)
     job_free(j);
 }
 
@@ -695,9 +700,8 @@ void lb_client_destroy(lb_client *c)
 }
 
 lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs,
-                         const char *known_id, int attempts,
-                         int64_t first_failure_ms, lb_delivery_fn done,
-                         void *opaque, uint64_t *ret_handle)
+                         const char *known_id, int attempts, int64_t first_failure_ms,
+                         lb_delivery_fn done, void *opaque, uint64_t *ret_handle)
 {
   if (index >= c->nlanes || !reqs || reqs->n == 0)
     return LB_E_INVALID;
@@ -716,10 +720,17 @@ lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs
   j->create_i = j->lookup_i = j->update_i = -1;
   for (size_t i = 0; i < reqs->n; i++) {
     switch (reqs->items[i].step) {
-    case LB_STEP_CREATE: j->create_i = (int)i; break;
-    case LB_STEP_LOOKUP: j->lookup_i = (int)i; break;
-    case LB_STEP_UPDATE: j->update_i = (int)i; break;
-    default: break;
+    case LB_STEP_CREATE:
+      j->create_i = (int)i;
+      break;
+    case LB_STEP_LOOKUP:
+      j->lookup_i = (int)i;
+      break;
+    case LB_STEP_UPDATE:
+      j->update_i = (int)i;
+      break;
+    default:
+      break;
     }
   }
   j->chain = j->update_i >= 0 && j->lookup_i >= 0;
@@ -739,7 +750,7 @@ lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs
 
 static job *find_in(const lb_list *l, uint64_t handle)
 {
-  LB_LIST_EACH(job, j, l, link)
+  LB_LIST_EACH (job, j, l, link)
     if (j->handle == handle)
       return j;
   return NULL;
@@ -791,7 +802,7 @@ size_t lb_client_hand_back_all(lb_client *c)
   }
   while (c->heap_n)
     finish(c->heap[c->heap_n - 1], LB_DELIVERY_CANCELLED);
-  LB_LIST_EACH(job, j, &c->wire, link) {
+  LB_LIST_EACH (job, j, &c->wire, link) {
     j->handing_back = true;
     on_wire++;
   }

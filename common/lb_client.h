@@ -47,22 +47,21 @@ typedef struct {
   int attempts;             /* failed attempts, the final one included */
   int64_t first_failure_ms; /* wall clock; 0 when nothing failed */
   int64_t last_failure_ms;
-  int64_t not_before_ms;    /* PARK: wall clock of the next try */
-  const char *lms_id;       /* LMS id learned or used, else NULL */
-  const char *request_id;   /* X-Request-Id of the last request, or "" */
-  bool repeat;              /* SUCCESS by a 409: the LMS had it already */
+  int64_t not_before_ms;  /* PARK: wall clock of the next try */
+  const char *lms_id;     /* LMS id learned or used, else NULL */
+  const char *request_id; /* X-Request-Id of the last request, or "" */
+  bool repeat;            /* SUCCESS by a 409: the LMS had it already */
 } lb_delivery_result;
 
 typedef void (*lb_delivery_fn)(void *opaque, const lb_delivery_result *r);
 
 /* Called for every HTTP response (metrics): integration index, status
  * (0 = no response), seconds. May be NULL. */
-typedef void (*lb_http_observe_fn)(void *opaque, size_t integration,
-                                   int status, double seconds);
+typedef void (*lb_http_observe_fn)(void *opaque, size_t integration, int status, double seconds);
 
 typedef struct {
-  int64_t park_after_ms;  /* 0: never park, retry in place */
-  uint64_t seed;          /* jitter; 0: from the clock */
+  int64_t park_after_ms; /* 0: never park, retry in place */
+  uint64_t seed;         /* jitter; 0: from the clock */
   lb_http_observe_fn observe;
   void *observe_opaque;
 } lb_client_options;
@@ -78,9 +77,8 @@ void lb_client_destroy(lb_client *c);
  * delivery (a parked record), else 0. `done` is called exactly once, from
  * lb_client_run(). Returns a handle for lb_client_cancel(). */
 lb_err lb_client_deliver(lb_client *c, size_t index, const lb_request_list *reqs,
-                         const char *known_id, int attempts,
-                         int64_t first_failure_ms, lb_delivery_fn done,
-                         void *opaque, uint64_t *ret_handle);
+                         const char *known_id, int attempts, int64_t first_failure_ms,
+                         lb_delivery_fn done, void *opaque, uint64_t *ret_handle);
 
 /* Ends a delivery that has not finished: its callback runs (CANCELLED) at
  * the next lb_client_run(). A request on the wire is left to finish. */

@@ -30,19 +30,30 @@ struct lb_config_reader {
 };
 typedef struct lb_config_reader ctx;
 
-static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
-                     va_list ap) __attribute__((format(printf, 4, 0)));
+static void vfail_at(ctx *c, int line, const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
-static void vfail_at(ctx *c, int line, const char *key, const char *fmt,
-                     va_list ap)
+/* Control characters (C0, DEL) of s as '?': a text quoted from the file
+ * must not start a report line of its own (a newline in a value) nor
+ * reach the terminal of --check-config as an escape sequence. */
+static char *one_line(char *s)
 {
-  char what[512];
+  for (char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+  return s;
+}
+
+static void vfail_at(ctx *c, int line, const char *key, const char *fmt, va_list ap)
+{
+  char what[512], k[256];
 
   c->nerrors++;
   if (c->nerrors > MAX_ERRORS)
     return;
   vsnprintf(what, sizeof(what), fmt, ap);
-  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, key, what);
+  snprintf(k, sizeof(k), "%s", key);
+  lb_strbuf_appendf(&c->errors, "%s:%d: %s: %s\n", c->path, line, one_line(k), one_line(what));
   if (c->nerrors == MAX_ERRORS)
     lb_strbuf_appendf(&c->errors, "%s: too many errors, stopping\n", c->path);
 }
@@ -72,8 +83,7 @@ static char *dup_or_flag(ctx *c, const char *s)
 }
 
 /* "prefix.name" for messages; a name too long for buf ends in "...". */
-static const char *key_name(char *buf, size_t len, const char *prefix,
-                            const char *name)
+static const char *key_name(char *buf, size_t len, const char *prefix, const char *name)
 {
   int n;
   if (prefix && *prefix)
@@ -86,8 +96,8 @@ static const char *key_name(char *buf, size_t len, const char *prefix,
 }
 
 /* Reports every member of `group` whose name is not in `allowed`. */
-static void check_members(ctx *c, const config_setting_t *group,
-                          const char *prefix, const char *const *allowed)
+static void check_members(ctx *c, const config_setting_t *group, const char *prefix,
+                          const char *const *allowed)
 {
   char key[256];
   int n = config_setting_length(group);
@@ -106,8 +116,8 @@ static void check_members(ctx *c, const config_setting_t *group,
 /* A group member that must be a string. Returns NULL if absent (reporting
  * it when required) or of another type (always reported). Borrowed from
  * libconfig. */
-static const char *get_str(ctx *c, const config_setting_t *group,
-                           const char *prefix, const char *name, bool required)
+static const char *get_str(ctx *c, const config_setting_t *group, const char *prefix,
+                           const char *name, bool required)
 {
   char key[256];
   const config_setting_t *s = config_setting_get_member(group, name);
@@ -131,8 +141,8 @@ static const char *get_str(ctx *c, const config_setting_t *group,
 
 /* Copies an optional string member into *out, keeping *out (a default,
  * owned) when the member is absent. */
-static void take_str(ctx *c, const config_setting_t *group, const char *prefix,
-                     const char *name, bool required, char **out)
+static void take_str(ctx *c, const config_setting_t *group, const char *prefix, const char *name,
+                     bool required, char **out)
 {
   const char *v = get_str(c, group, prefix, name, required);
   if (v) {
@@ -141,8 +151,8 @@ static void take_str(ctx *c, const config_setting_t *group, const char *prefix,
   }
 }
 
-static void take_int(ctx *c, const config_setting_t *group, const char *prefix,
-                     const char *name, long long min, long long max, int *out)
+static void take_int(ctx *c, const config_setting_t *group, const char *prefix, const char *name,
+                     long long min, long long max, int *out)
 {
   char key[256];
   const config_setting_t *s = config_setting_get_member(group, name);
@@ -156,24 +166,21 @@ static void take_int(ctx *c, const config_setting_t *group, const char *prefix,
   }
   long long v = config_setting_get_int64(s);
   if (v < min || v > max) {
-    fail_at(c, line_of(s), key, "must be between %lld and %lld, not %lld", min,
-            max, v);
+    fail_at(c, line_of(s), key, "must be between %lld and %lld, not %lld", min, max, v);
     return;
   }
   *out = (int)v;
 }
 
-static void take_bool(ctx *c, const config_setting_t *group,
-                      const char *prefix, const char *name, bool *out,
-                      bool *was_set)
+static void take_bool(ctx *c, const config_setting_t *group, const char *prefix, const char *name,
+                      bool *out, bool *was_set)
 {
   char key[256];
   const config_setting_t *s = config_setting_get_member(group, name);
   if (!s)
     return;
   if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-    fail_at(c, line_of(s), key_name(key, sizeof(key), prefix, name),
-            "must be true or false");
+    fail_at(c, line_of(s), key_name(key, sizeof(key), prefix, name), "must be true or false");
     return;
   }
   *out = config_setting_get_bool(s) != 0;
@@ -185,9 +192,8 @@ static void take_bool(ctx *c, const config_setting_t *group,
  * reference) or copies the literal. With must_be_ref, literals are refused:
  * secrets are never written in the file. A resolved value is registered
  * for log redaction when `secret`. */
-static void take_resolved(ctx *c, const config_setting_t *s, const char *key,
-                          const char *value, bool must_be_ref, bool secret,
-                          char **ret, char **ret_ref)
+static void take_resolved(ctx *c, const config_setting_t *s, const char *key, const char *value,
+                          bool must_be_ref, bool secret, char **ret, char **ret_ref)
 {
   char why[512];
   if (lb_secret_is_ref(value)) {
@@ -211,9 +217,8 @@ static void take_resolved(ctx *c, const config_setting_t *s, const char *key,
 }
 
 /* A secret, or a value that becomes one by coming from a reference. */
-static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
-                            const char *value, bool must_be_ref, char **ret,
-                            char **ret_ref)
+static void take_secretable(ctx *c, const config_setting_t *s, const char *key, const char *value,
+                            bool must_be_ref, char **ret, char **ret_ref)
 {
   take_resolved(c, s, key, value, must_be_ref, true, ret, ret_ref);
 }
@@ -221,9 +226,8 @@ static void take_secretable(ctx *c, const config_setting_t *s, const char *key,
 /* A credential of an integration: resolved as take_resolved does, except
  * in kafka-only mode, where a reference is only checked to name something
  * and kept in *ret_ref (*ret stays NULL). */
-static void take_credential(ctx *c, const config_setting_t *s, const char *key,
-                            const char *value, bool must_be_ref, bool secret,
-                            char **ret, char **ret_ref)
+static void take_credential(ctx *c, const config_setting_t *s, const char *key, const char *value,
+                            bool must_be_ref, bool secret, char **ret, char **ret_ref)
 {
   if (!c->kafka_only || !lb_secret_is_ref(value)) {
     take_resolved(c, s, key, value, must_be_ref, secret, ret, ret_ref);
@@ -241,19 +245,17 @@ static void take_credential(ctx *c, const config_setting_t *s, const char *key,
  * offset handling or duplicate a dedicated setting. */
 static const char *const reserved_properties[] = {
   "enable.auto.offset.store", "group.id", "group.instance.id", "bootstrap.servers",
-  "metadata.broker.list", NULL,
+  "metadata.broker.list",     NULL,
 };
 
 /* Property names whose values are secrets: literals are refused. */
 static bool property_is_secret(const char *name)
 {
   return strstr(name, "password") || strstr(name, "secret") ||
-         strcmp(name, "sasl.oauthbearer.config") == 0 ||
-         strcmp(name, "ssl.key.pem") == 0;
+         strcmp(name, "sasl.oauthbearer.config") == 0 || strcmp(name, "ssl.key.pem") == 0;
 }
 
-static void load_properties(ctx *c, const config_setting_t *list,
-                            lb_config *cfg)
+static void load_properties(ctx *c, const config_setting_t *list, lb_config *cfg)
 {
   char key[256];
   char errstr[512];
@@ -261,8 +263,7 @@ static void load_properties(ctx *c, const config_setting_t *list,
   int t = config_setting_type(list);
 
   if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY) {
-    fail_at(c, line_of(list), "kafka.properties",
-            "must be a list of [\"name\", \"value\"] pairs");
+    fail_at(c, line_of(list), "kafka.properties", "must be a list of [\"name\", \"value\"] pairs");
     return;
   }
   cfg->kafka.properties = calloc((size_t)n + 1, sizeof(lb_config_pair));
@@ -296,14 +297,12 @@ static void load_properties(ctx *c, const config_setting_t *list,
     if (lb_config_property_given(cfg, name))
       fail_at(c, line_of(pair), key, "is given twice");
     lb_config_pair *p = &cfg->kafka.properties[cfg->kafka.nproperties];
-    take_secretable(c, pair, key, value, property_is_secret(name), &p->value,
-                    &p->ref);
+    take_secretable(c, pair, key, value, property_is_secret(name), &p->value, &p->ref);
     if (!p->value)
       continue;
     p->name = dup_or_flag(c, name);
     cfg->kafka.nproperties++;
-    if (rd_kafka_conf_set(probe, name, p->value, errstr, sizeof(errstr)) !=
-        RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_set(probe, name, p->value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
       fail_at(c, line_of(pair), key, "rejected by librdkafka: %s", errstr);
   }
   rd_kafka_conf_destroy(probe);
@@ -330,12 +329,36 @@ static char *topic_with_suffix(ctx *c, const char *topic, const char *suffix)
   return lb_strbuf_detach(&b);
 }
 
+/* kafka.state_topic: a worker that keeps the catalog state has one (its
+ * default: the first topic + ".state"), distinct from every other topic it
+ * uses. For the other worker the key is only read: lb_worker_check_config
+ * refuses it, saying whose file it looks like. */
+static void load_state_topic(ctx *c, const config_setting_t *k, lb_config *cfg,
+                             const lb_config_defaults *d, const char *first)
+{
+  if (d->keeps_state)
+    cfg->kafka.state_topic = topic_with_suffix(c, first, LB_CONFIG_STATE_SUFFIX);
+  take_str(c, k, "kafka", "state_topic", false, &cfg->kafka.state_topic);
+  const char *st = cfg->kafka.state_topic;
+  if (!st)
+    return;
+  if (!valid_topic_name(st))
+    lb_config_fail(c, k, "kafka", "state_topic", "is not a valid topic name");
+  for (size_t i = 0; i < cfg->kafka.ntopics; i++)
+    if (strcmp(cfg->kafka.topics[i], st) == 0)
+      lb_config_fail(c, k, "kafka", "state_topic", "must not be one of kafka.topics");
+  if ((cfg->kafka.dlq_topic && strcmp(cfg->kafka.dlq_topic, st) == 0) ||
+      (cfg->kafka.retry_topic && strcmp(cfg->kafka.retry_topic, st) == 0))
+    lb_config_fail(c, k, "kafka", "state_topic",
+                   "must differ from kafka.dlq_topic and kafka.retry_topic");
+}
+
 static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
                        const lb_config_defaults *d)
 {
-  static const char *const allowed[] = {"brokers", "group_id", "group_instance_id",
-                                        "topics", "dlq_topic", "retry_topic",
-                                        "properties", NULL};
+  static const char *const allowed[] = { "brokers",     "group_id",   "group_instance_id",
+                                         "topics",      "dlq_topic",  "retry_topic",
+                                         "state_topic", "properties", NULL };
   const config_setting_t *k = config_setting_get_member(root, "kafka");
   if (!k) {
     fail_at(c, line_of(root), "kafka", "missing required group");
@@ -361,7 +384,8 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
     if (cfg->kafka.group_instance_id && !valid_topic_name(cfg->kafka.group_instance_id))
       fail_at(c, line_of(s), "kafka.group_instance_id",
               "\"%s\"%s is not a valid group instance id: 1 to 249 letters, digits, '.', "
-              "'_' and '-'", cfg->kafka.group_instance_id,
+              "'_' and '-'",
+              cfg->kafka.group_instance_id,
               cfg->kafka.group_instance_id_ref ? " (its reference's value)" : "");
   }
 
@@ -369,8 +393,7 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   if (topics) {
     int n = config_setting_length(topics);
     if (!config_setting_is_aggregate(topics) || n == 0) {
-      fail_at(c, line_of(topics), "kafka.topics",
-              "must be a non-empty list of topic names");
+      fail_at(c, line_of(topics), "kafka.topics", "must be a non-empty list of topic names");
     } else {
       cfg->kafka.topics = calloc((size_t)n, sizeof(char *));
       if (!cfg->kafka.topics) {
@@ -380,8 +403,8 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
       for (int i = 0; i < n; i++) {
         const char *t = config_setting_get_string_elem(topics, (unsigned)i);
         if (!t || !valid_topic_name(t)) {
-          fail_at(c, line_of(config_setting_get_elem(topics, (unsigned)i)),
-                  "kafka.topics", "element %d is not a valid topic name", i);
+          fail_at(c, line_of(config_setting_get_elem(topics, (unsigned)i)), "kafka.topics",
+                  "element %d is not a valid topic name", i);
           continue;
         }
         cfg->kafka.topics[cfg->kafka.ntopics++] = dup_or_flag(c, t);
@@ -396,8 +419,7 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
     cfg->kafka.topics[0] = dup_or_flag(c, d->default_topic);
     cfg->kafka.ntopics = 1;
   }
-  const char *first =
-      cfg->kafka.ntopics ? cfg->kafka.topics[0] : d->default_topic;
+  const char *first = cfg->kafka.ntopics ? cfg->kafka.topics[0] : d->default_topic;
   cfg->kafka.dlq_topic = topic_with_suffix(c, first, LB_CONFIG_DLQ_SUFFIX);
   cfg->kafka.retry_topic = topic_with_suffix(c, first, LB_CONFIG_RETRY_SUFFIX);
   take_str(c, k, "kafka", "dlq_topic", false, &cfg->kafka.dlq_topic);
@@ -407,19 +429,18 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
   if (cfg->kafka.retry_topic && !valid_topic_name(cfg->kafka.retry_topic))
     lb_config_fail(c, k, "kafka", "retry_topic", "is not a valid topic name");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++) {
-    if (cfg->kafka.dlq_topic &&
-        strcmp(cfg->kafka.topics[i], cfg->kafka.dlq_topic) == 0)
+    if (cfg->kafka.dlq_topic && strcmp(cfg->kafka.topics[i], cfg->kafka.dlq_topic) == 0)
       lb_config_fail(c, k, "kafka", "dlq_topic",
-                  "must not be one of kafka.topics: a worker never consumes "
-                  "its own dead letters");
-    if (cfg->kafka.retry_topic &&
-        strcmp(cfg->kafka.topics[i], cfg->kafka.retry_topic) == 0)
+                     "must not be one of kafka.topics: a worker never consumes "
+                     "its own dead letters");
+    if (cfg->kafka.retry_topic && strcmp(cfg->kafka.topics[i], cfg->kafka.retry_topic) == 0)
       lb_config_fail(c, k, "kafka", "retry_topic",
-                  "must not be one of kafka.topics (it is consumed anyway)");
+                     "must not be one of kafka.topics (it is consumed anyway)");
   }
   if (cfg->kafka.dlq_topic && cfg->kafka.retry_topic &&
       strcmp(cfg->kafka.dlq_topic, cfg->kafka.retry_topic) == 0)
     lb_config_fail(c, k, "kafka", "retry_topic", "must differ from kafka.dlq_topic");
+  load_state_topic(c, k, cfg, d, first);
 
   const config_setting_t *props = config_setting_get_member(k, "properties");
   if (props)
@@ -428,9 +449,8 @@ static void load_kafka(ctx *c, const config_setting_t *root, lb_config *cfg,
 
 /* Checks the endpoint `url` that `group`'s member `name` sets (or that a
  * default gave it); false when it was reported. */
-static bool check_endpoint(ctx *c, const config_setting_t *group,
-                           const char *prefix, const char *name,
-                           const char *url, bool allow_query)
+static bool check_endpoint(ctx *c, const config_setting_t *group, const char *prefix,
+                           const char *name, const char *url, bool allow_query)
 {
   char why[256];
   if (!url || lb_url_is_endpoint(url, allow_query, why, sizeof(why)))
@@ -441,9 +461,11 @@ static bool check_endpoint(ctx *c, const config_setting_t *group,
 
 static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
-  static const char *const allowed[] = {"code", "ocn_provider_id", "logo_url",
-                                        "thumbnails", "assessment_num_questions",
-                                        "activity_iri_base", NULL};
+  static const char *const allowed[] = {
+    "code",       "ocn_provider_id",          "logo_url",
+    "thumbnails", "assessment_num_questions", "activity_iri_base",
+    NULL
+  };
   lb_provider *p = &cfg->provider;
   p->assessment_num_questions = 15;
   const config_setting_t *g = config_setting_get_member(root, "provider");
@@ -460,10 +482,8 @@ static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
   take_str(c, g, "provider", "ocn_provider_id", false, &p->ocn_provider_id);
   take_str(c, g, "provider", "logo_url", true, &p->logo_url);
   if (p->logo_url && !lb_url_is_https_link(p->logo_url))
-    lb_config_fail(c, g, "provider", "logo_url", "\"%s\" must be an https URL",
-                p->logo_url);
-  take_int(c, g, "provider", "assessment_num_questions", 1, 10000,
-           &p->assessment_num_questions);
+    lb_config_fail(c, g, "provider", "logo_url", "\"%s\" must be an https URL", p->logo_url);
+  take_int(c, g, "provider", "assessment_num_questions", 1, 10000, &p->assessment_num_questions);
   take_str(c, g, "provider", "activity_iri_base", false, &p->activity_iri_base);
 
   const config_setting_t *th = config_setting_get_member(g, "thumbnails");
@@ -497,9 +517,10 @@ static void load_provider(ctx *c, const config_setting_t *root, lb_config *cfg)
 
 static void load_delivery(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
-  static const char *const allowed[] = {
-    "max_in_flight", "max_attempts", "backoff_initial_ms", "backoff_max_ms",
-    "retry_budget_s", "request_timeout_ms", "ca_bundle", NULL};
+  static const char *const allowed[] = { "max_in_flight",      "max_attempts",
+                                         "backoff_initial_ms", "backoff_max_ms",
+                                         "retry_budget_s",     "request_timeout_ms",
+                                         "ca_bundle",          NULL };
   cfg->delivery.max_in_flight = 256;
   cfg->delivery.max_attempts = 12;
   cfg->delivery.backoff_initial_ms = 500;
@@ -514,22 +535,16 @@ static void load_delivery(ctx *c, const config_setting_t *root, lb_config *cfg)
     return;
   }
   check_members(c, g, "delivery", allowed);
-  take_int(c, g, "delivery", "max_in_flight", 1, 100000,
-           &cfg->delivery.max_in_flight);
-  take_int(c, g, "delivery", "max_attempts", 1, 1000,
-           &cfg->delivery.max_attempts);
-  take_int(c, g, "delivery", "backoff_initial_ms", 1, 3600000,
-           &cfg->delivery.backoff_initial_ms);
-  take_int(c, g, "delivery", "backoff_max_ms", 1, 86400000,
-           &cfg->delivery.backoff_max_ms);
-  take_int(c, g, "delivery", "retry_budget_s", 1, 30 * 86400,
-           &cfg->delivery.retry_budget_s);
-  take_int(c, g, "delivery", "request_timeout_ms", 100, 600000,
-           &cfg->delivery.request_timeout_ms);
+  take_int(c, g, "delivery", "max_in_flight", 1, 100000, &cfg->delivery.max_in_flight);
+  take_int(c, g, "delivery", "max_attempts", 1, 1000, &cfg->delivery.max_attempts);
+  take_int(c, g, "delivery", "backoff_initial_ms", 1, 3600000, &cfg->delivery.backoff_initial_ms);
+  take_int(c, g, "delivery", "backoff_max_ms", 1, 86400000, &cfg->delivery.backoff_max_ms);
+  take_int(c, g, "delivery", "retry_budget_s", 1, 30 * 86400, &cfg->delivery.retry_budget_s);
+  take_int(c, g, "delivery", "request_timeout_ms", 100, 600000, &cfg->delivery.request_timeout_ms);
   take_str(c, g, "delivery", "ca_bundle", false, &cfg->delivery.ca_bundle);
   if (cfg->delivery.backoff_max_ms < cfg->delivery.backoff_initial_ms)
     lb_config_fail(c, g, "delivery", "backoff_max_ms",
-                "must not be below delivery.backoff_initial_ms");
+                   "must not be below delivery.backoff_initial_ms");
 }
 
 /* "host:port" with a numeric port. */
@@ -543,10 +558,9 @@ static bool valid_listen(const char *s)
   return *end == '\0' && port >= 0 && port <= 65535;
 }
 
-static void load_observability(ctx *c, const config_setting_t *root,
-                               lb_config *cfg)
+static void load_observability(ctx *c, const config_setting_t *root, lb_config *cfg)
 {
-  static const char *const allowed[] = {"listen", "log_level", NULL};
+  static const char *const allowed[] = { "listen", "log_level", NULL };
   cfg->observability.listen = dup_or_flag(c, "127.0.0.1:9464");
   cfg->observability.log_level = LB_LOG_INFO;
   const config_setting_t *g = config_setting_get_member(root, "observability");
@@ -560,11 +574,11 @@ static void load_observability(ctx *c, const config_setting_t *root,
   take_str(c, g, "observability", "listen", false, &cfg->observability.listen);
   if (cfg->observability.listen && !valid_listen(cfg->observability.listen))
     lb_config_fail(c, g, "observability", "listen", "\"%s\" must be host:port",
-                cfg->observability.listen);
+                   cfg->observability.listen);
   const char *lvl = get_str(c, g, "observability", "log_level", false);
   if (lvl && lb_log_level_parse(lvl, &cfg->observability.log_level) != 0)
-    lb_config_fail(c, g, "observability", "log_level",
-                "\"%s\" must be debug, info, warn or error", lvl);
+    lb_config_fail(c, g, "observability", "log_level", "\"%s\" must be debug, info, warn or error",
+                   lvl);
 }
 
 static bool valid_integration_id(const char *id)
@@ -587,11 +601,10 @@ void lb_config_strip_slash(char *url)
     url[--n] = '\0';
 }
 
-static void load_catalog_filter(ctx *c, const config_setting_t *g,
-                                const char *prefix, lb_integration *in)
+static void load_catalog_filter(ctx *c, const config_setting_t *g, const char *prefix,
+                                lb_integration *in)
 {
-  static const char *const allowed[] = {"public", "custom_tracks", "types",
-                                        NULL};
+  static const char *const allowed[] = { "public", "custom_tracks", "types", NULL };
   char key[256];
   in->catalog_public = in->provider_level;
   in->catalog_custom_tracks = !in->provider_level;
@@ -609,8 +622,8 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
   take_bool(c, cat, key, "custom_tracks", &in->catalog_custom_tracks, NULL);
   if (in->provider_level && in->catalog_custom_tracks)
     lb_config_fail(c, cat, key, "custom_tracks",
-                "cannot be true for the provider-level integration "
-                "(organization \"*\"): a custom track belongs to one customer");
+                   "cannot be true for the provider-level integration "
+                   "(organization \"*\"): a custom track belongs to one customer");
   const config_setting_t *types = config_setting_get_member(cat, "types");
   if (!types)
     return;
@@ -634,8 +647,7 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
       continue;
     }
     if (ct == LB_CT_CUSTOM_TRACK) {
-      fail_at(c, line_of(e), tkey,
-              "custom_track is governed by catalog.custom_tracks, not types");
+      fail_at(c, line_of(e), tkey, "custom_track is governed by catalog.custom_tracks, not types");
       continue;
     }
     in->catalog_types |= LB_CT_BIT(ct);
@@ -643,9 +655,17 @@ static void load_catalog_filter(ctx *c, const config_setting_t *g,
 }
 
 /* Settings every integration may have, whatever its type. */
-static const char *const shared_keys[] = {
-  "id", "type", "organization", "client_id", "client_secret", "token_url",
-  "catalog", "completions", "rate_limit_per_minute", "max_in_flight", NULL};
+static const char *const shared_keys[] = { "id",
+                                           "type",
+                                           "organization",
+                                           "client_id",
+                                           "client_secret",
+                                           "token_url",
+                                           "catalog",
+                                           "completions",
+                                           "rate_limit_per_minute",
+                                           "max_in_flight",
+                                           NULL };
 
 /* Whether `name` is a shared setting or one of connector k's. */
 static bool key_known(const lb_connector *k, const char *name)
@@ -661,8 +681,8 @@ static bool key_known(const lb_connector *k, const char *name)
 
 /* Reports the members of an integration group no connector knows, and
  * those of another type than `k` (NULL: the type is not known yet). */
-static void check_integration_members(ctx *c, const config_setting_t *g,
-                                      const char *prefix, const lb_connector *k)
+static void check_integration_members(ctx *c, const config_setting_t *g, const char *prefix,
+                                      const lb_connector *k)
 {
   size_t nk;
   const lb_connector *const *all = lb_connector_all(&nk);
@@ -685,8 +705,8 @@ static void check_integration_members(ctx *c, const config_setting_t *g,
   }
 }
 
-static void load_integration(ctx *c, const config_setting_t *g, int index,
-                             lb_integration *in, const lb_config_defaults *d)
+static void load_integration(ctx *c, const config_setting_t *g, int index, lb_integration *in,
+                             const lb_config_defaults *d)
 {
   char prefix[64];
 
@@ -698,8 +718,8 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   }
   take_str(c, g, prefix, "id", true, &in->id);
   if (in->id && !valid_integration_id(in->id))
-    lb_config_fail(c, g, prefix, "id",
-                "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'", in->id);
+    lb_config_fail(c, g, prefix, "id", "\"%s\" must be 1-64 letters, digits, '-', '_' or '.'",
+                   in->id);
   take_str(c, g, prefix, "organization", true, &in->organization);
   in->provider_level = in->organization && strcmp(in->organization, "*") == 0;
 
@@ -709,7 +729,7 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   if (!k) {
     if (type)
       lb_config_fail(c, g, prefix, "type", "unknown integration type \"%s\" (%s)", type,
-                  lb_connector_names());
+                     lb_connector_names());
     return;
   }
   in->type = k->type;
@@ -720,15 +740,14 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
   take_bool(c, g, prefix, "completions", &in->completions, &completions_set);
   if (in->provider_level && in->completions)
     lb_config_fail(c, g, prefix, "completions",
-                "cannot be true for the provider-level integration "
-                "(organization \"*\"): completions belong to one customer");
+                   "cannot be true for the provider-level integration "
+                   "(organization \"*\"): completions belong to one customer");
   in->max_in_flight = 16;
   take_int(c, g, prefix, "max_in_flight", 1, 10000, &in->max_in_flight);
 
   k->load(c, g, prefix, in, d);
   take_str(c, g, prefix, "token_url", false, &in->token_url);
-  take_int(c, g, prefix, "rate_limit_per_minute", 0, 1000000,
-           &in->rate_limit_per_minute);
+  take_int(c, g, prefix, "rate_limit_per_minute", 0, 1000000, &in->rate_limit_per_minute);
   lb_config_strip_slash(in->api_base_url);
   bool base_ok = check_endpoint(c, g, prefix, k->endpoint_key, in->api_base_url, false);
   /* A token URL derived from a base URL just refused is not reported again. */
@@ -736,8 +755,8 @@ static void load_integration(ctx *c, const config_setting_t *g, int index,
     check_endpoint(c, g, prefix, "token_url", in->token_url, true);
 }
 
-static void load_integrations(ctx *c, const config_setting_t *root,
-                              lb_config *cfg, const lb_config_defaults *d)
+static void load_integrations(ctx *c, const config_setting_t *root, lb_config *cfg,
+                              const lb_config_defaults *d)
 {
   const config_setting_t *list = config_setting_get_member(root, "integrations");
   if (!list)
@@ -748,8 +767,7 @@ static void load_integrations(ctx *c, const config_setting_t *root,
   }
   int n = config_setting_length(list);
   if (n > MAX_INTEGRATIONS) {
-    fail_at(c, line_of(list), "integrations", "more than %d integrations",
-            MAX_INTEGRATIONS);
+    fail_at(c, line_of(list), "integrations", "more than %d integrations", MAX_INTEGRATIONS);
     return;
   }
   cfg->integrations = calloc((size_t)n + 1, sizeof(lb_integration));
@@ -766,9 +784,9 @@ static void load_integrations(ctx *c, const config_setting_t *root,
         char prefix[64];
         snprintf(prefix, sizeof(prefix), "integrations[%d]", i);
         lb_config_fail(c, g, prefix, "id",
-                    "duplicate integration id \"%s\" (first defined on line "
-                    "%d)",
-                    in->id, cfg->integrations[j].line);
+                       "duplicate integration id \"%s\" (first defined on line "
+                       "%d)",
+                       in->id, cfg->integrations[j].line);
       }
     }
   }
@@ -796,13 +814,13 @@ static void check_cross(ctx *c, const config_setting_t *root, lb_config *cfg)
  * Open addressing: a slot holds an integration's position + 1 (0: empty),
  * with at least twice as many slots as integrations. */
 struct lb_config_index {
-  size_t mask;      /* slots - 1 */
-  size_t *by_id;    /* an integration by its id */
-  size_t *by_org;   /* each organization's first integration */
-  size_t *run_at;   /* [first] where its organization's run starts in members */
-  size_t *run_len;  /* [first] how many integrations the run has */
-  size_t *members;  /* integrations grouped by organization, the file's order within */
-  size_t *pub;      /* catalog.public true, the file's order */
+  size_t mask;     /* slots - 1 */
+  size_t *by_id;   /* an integration by its id */
+  size_t *by_org;  /* each organization's first integration */
+  size_t *run_at;  /* [first] where its organization's run starts in members */
+  size_t *run_len; /* [first] how many integrations the run has */
+  size_t *members; /* integrations grouped by organization, the file's order within */
+  size_t *pub;     /* catalog.public true, the file's order */
   size_t npub;
 };
 
@@ -933,6 +951,7 @@ void lb_config_release(lb_config *cfg)
   free(cfg->kafka.topics);
   free(cfg->kafka.dlq_topic);
   free(cfg->kafka.retry_topic);
+  free(cfg->kafka.state_topic);
   pairs_free(cfg->kafka.properties, cfg->kafka.nproperties);
   free(cfg->provider.code);
   free(cfg->provider.ocn_provider_id);
@@ -945,7 +964,7 @@ void lb_config_release(lb_config *cfg)
     integration_release(&cfg->integrations[i]);
   free(cfg->integrations);
   index_free(cfg->index);
-  *cfg = (lb_config){0};
+  *cfg = (lb_config){ 0 };
 }
 
 /* Why libconfig could not read the file into lc, as one report line. */
@@ -955,8 +974,8 @@ static void read_error(const config_t *lc, const char *path, lb_strbuf *out)
     lb_strbuf_appendf(out, "%s:0: (file): cannot read the file\n", path);
   else
     lb_strbuf_appendf(out, "%s:%d: (syntax): %s\n",
-                      config_error_file(lc) ? config_error_file(lc) : path,
-                      config_error_line(lc), config_error_text(lc));
+                      config_error_file(lc) ? config_error_file(lc) : path, config_error_line(lc),
+                      config_error_text(lc));
 }
 
 /* libconfig's verdict on the file: nothing when it reads it, else the
@@ -1021,16 +1040,16 @@ lb_err lb_config_syntax_check(const char *path, char **ret_errors)
   return LB_E_CONFIG;
 }
 
-lb_err lb_config_load(lb_config *cfg, const char *path,
-                      const lb_config_defaults *d, char **ret_errors)
+lb_err lb_config_load(lb_config *cfg, const char *path, const lb_config_defaults *d,
+                      char **ret_errors)
 {
-  static const char *const allowed[] = {"kafka", "provider", "delivery",
-                                        "observability", "integrations", NULL};
+  static const char *const allowed[] = { "kafka",         "provider",     "delivery",
+                                         "observability", "integrations", NULL };
   config_t lc;
-  ctx c = {.path = path, .kafka_only = d->kafka_only};
+  ctx c = { .path = path, .kafka_only = d->kafka_only };
   lb_err rc = LB_E_OK;
 
-  *cfg = (lb_config){0};
+  *cfg = (lb_config){ 0 };
   lb_strbuf_init(&c.errors, 0);
   config_init(&lc);
   if (config_read_file(&lc, path) != CONFIG_TRUE) {
@@ -1067,8 +1086,7 @@ out:
   return rc;
 }
 
-const lb_integration *lb_config_integration(const lb_config *cfg,
-                                            const char *id)
+const lb_integration *lb_config_integration(const lb_config *cfg, const char *id)
 {
   const struct lb_config_index *x = cfg->index;
   if (id && x) {
@@ -1130,15 +1148,17 @@ const char *lb_integ_type_name(lb_integ_type t)
 const char *lb_user_id_kind_name(lb_user_id_kind k)
 {
   switch (k) {
-  case LB_UID_EMAIL: return "email";
-  case LB_UID_SSO_NAMEID: return "sso_nameid";
-  case LB_UID_LMS_USERNAME: return "lms_username";
+  case LB_UID_EMAIL:
+    return "email";
+  case LB_UID_SSO_NAMEID:
+    return "sso_nameid";
+  case LB_UID_LMS_USERNAME:
+    return "lms_username";
   }
   return "?";
 }
 
-static const char *shown(const char *value, const char *ref, char *buf,
-                         size_t len)
+static const char *shown(const char *value, const char *ref, char *buf, size_t len)
 {
   if (ref && value)
     snprintf(buf, len, "%s (from %s)", value, ref);
@@ -1154,8 +1174,7 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
   char buf[512];
 
   fprintf(out, "config: %s (%s)\n", cfg->path, cfg->worker);
-  fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n", cfg->kafka.brokers,
-          cfg->kafka.group_id);
+  fprintf(out, "kafka:\n  brokers: %s\n  group_id: %s\n", cfg->kafka.brokers, cfg->kafka.group_id);
   if (cfg->kafka.group_instance_id || cfg->kafka.group_instance_id_ref)
     fprintf(out, "  group_instance_id: %s%s%s (static membership)\n",
             cfg->kafka.group_instance_id ? cfg->kafka.group_instance_id : "",
@@ -1168,15 +1187,17 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
     fprintf(out, " %s", cfg->kafka.topics[i]);
   fprintf(out, "\n  dlq_topic: %s\n  retry_topic: %s\n", cfg->kafka.dlq_topic,
           cfg->kafka.retry_topic);
+  if (cfg->kafka.state_topic)
+    fprintf(out, "  state_topic: %s\n", cfg->kafka.state_topic);
   for (size_t i = 0; i < cfg->kafka.nproperties; i++) {
     const lb_config_pair *p = &cfg->kafka.properties[i];
     fprintf(out, "  property %s = %s\n", p->name,
             shown(p->ref ? NULL : p->value, p->ref, buf, sizeof(buf)));
   }
-  fprintf(out, "provider:\n  code: %s\n  ocn_provider_id: %s\n  logo_url: %s\n"
-               "  assessment_num_questions: %d\n",
-          cfg->provider.code,
-          cfg->provider.ocn_provider_id ? cfg->provider.ocn_provider_id : "-",
+  fprintf(out,
+          "provider:\n  code: %s\n  ocn_provider_id: %s\n  logo_url: %s\n"
+          "  assessment_num_questions: %d\n",
+          cfg->provider.code, cfg->provider.ocn_provider_id ? cfg->provider.ocn_provider_id : "-",
           cfg->provider.logo_url, cfg->provider.assessment_num_questions);
   for (size_t i = 0; i < cfg->provider.nthumbnails; i++)
     fprintf(out, "  thumbnail %s: %s\n", cfg->provider.thumbnails[i].name,
@@ -1187,12 +1208,11 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
           "delivery:\n  max_in_flight: %d\n  max_attempts: %d\n"
           "  backoff_initial_ms: %d\n  backoff_max_ms: %d\n"
           "  retry_budget_s: %d\n  request_timeout_ms: %d\n  ca_bundle: %s\n",
-          cfg->delivery.max_in_flight, cfg->delivery.max_attempts,
-          cfg->delivery.backoff_initial_ms, cfg->delivery.backoff_max_ms,
-          cfg->delivery.retry_budget_s, cfg->delivery.request_timeout_ms,
+          cfg->delivery.max_in_flight, cfg->delivery.max_attempts, cfg->delivery.backoff_initial_ms,
+          cfg->delivery.backoff_max_ms, cfg->delivery.retry_budget_s,
+          cfg->delivery.request_timeout_ms,
           cfg->delivery.ca_bundle ? cfg->delivery.ca_bundle : "(system)");
-  fprintf(out, "observability:\n  listen: %s\n  log_level: %s\n",
-          cfg->observability.listen,
+  fprintf(out, "observability:\n  listen: %s\n  log_level: %s\n", cfg->observability.listen,
           lb_log_level_name(cfg->observability.log_level));
   fprintf(out, "integrations: %zu\n", cfg->nintegrations);
   for (size_t i = 0; i < cfg->nintegrations; i++) {
@@ -1208,14 +1228,12 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
       fprintf(out, "  password: %s\n", shown(NULL, in->password_ref, buf, sizeof(buf)));
     } else {
       fprintf(out, "  token_url: %s\n", in->token_url);
-      fprintf(out, "  client_id: %s\n",
-              shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));
-      fprintf(out, "  client_secret: %s\n",
-              shown(NULL, in->client_secret_ref, buf, sizeof(buf)));
+      fprintf(out, "  client_id: %s\n", shown(in->client_id, in->client_id_ref, buf, sizeof(buf)));
+      fprintf(out, "  client_secret: %s\n", shown(NULL, in->client_secret_ref, buf, sizeof(buf)));
     }
     if (k->map_catalog) {
-      fprintf(out, "  catalog: public=%s custom_tracks=%s types=",
-              in->catalog_public ? "true" : "false",
+      fprintf(out,
+              "  catalog: public=%s custom_tracks=%s types=", in->catalog_public ? "true" : "false",
               in->catalog_custom_tracks ? "true" : "false");
       const char *sep = "";
       for (unsigned t = 0; t < LB_CT__COUNT; t++) {
@@ -1229,41 +1247,39 @@ void lb_config_print_summary(const lb_config *cfg, FILE *out)
     fprintf(out, "  completions: %s\n", in->completions ? "true" : "false");
     if (k->print)
       k->print(in, out);
-    fprintf(out, "  rate_limit_per_minute: %d\n  max_in_flight: %d\n",
-            in->rate_limit_per_minute, in->max_in_flight);
+    fprintf(out, "  rate_limit_per_minute: %d\n  max_in_flight: %d\n", in->rate_limit_per_minute,
+            in->max_in_flight);
   }
 }
 
 /* ---- the reader functions of lb_config.h, for connectors ---- */
 
-const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g,
-                              const char *prefix, const char *name, bool required)
+const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                              const char *name, bool required)
 {
   return get_str(r, g, prefix, name, required);
 }
 
-void lb_config_take_str(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, bool required, char **out)
+void lb_config_take_str(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, bool required, char **out)
 {
   take_str(r, g, prefix, name, required, out);
 }
 
-void lb_config_take_int(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, long long min,
-                        long long max, int *out)
+void lb_config_take_int(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, long long min, long long max, int *out)
 {
   take_int(r, g, prefix, name, min, max, out);
 }
 
-void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g,
-                         const char *prefix, const char *name, bool *out)
+void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                         const char *name, bool *out)
 {
   take_bool(r, g, prefix, name, out, NULL);
 }
 
-int lb_config_take_word(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, const char *what,
-                        const char *const *words, int dflt)
+int lb_config_take_word(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, const char *what, const char *const *words, int dflt)
 {
   const char *v = get_str(r, g, prefix, name, false);
   if (!v)
@@ -1275,22 +1291,20 @@ int lb_config_take_word(lb_config_reader *r, const lb_config_group *g,
   lb_strbuf_init(&list, 0);
   for (int i = 0; words[i]; i++)
     lb_strbuf_appendf(&list, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : " or ", words[i]);
-  lb_config_fail(r, g, prefix, name, "unknown %s \"%s\" (%s)", what, v,
-              list.buf ? list.buf : "");
+  lb_config_fail(r, g, prefix, name, "unknown %s \"%s\" (%s)", what, v, list.buf ? list.buf : "");
   lb_strbuf_release(&list);
   return -1;
 }
 
-void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g,
-                               const char *prefix, const char *name, bool must_be_ref,
-                               bool secret, char **ret, char **ret_ref)
+void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                               const char *name, bool must_be_ref, bool secret, char **ret,
+                               char **ret_ref)
 {
   char key[256];
   const char *v = get_str(r, g, prefix, name, true);
   if (v)
-    take_credential(r, config_setting_get_member(g, name),
-                    key_name(key, sizeof(key), prefix, name), v, must_be_ref, secret,
-                    ret, ret_ref);
+    take_credential(r, config_setting_get_member(g, name), key_name(key, sizeof(key), prefix, name),
+                    v, must_be_ref, secret, ret, ret_ref);
 }
 
 void lb_config_fail(lb_config_reader *r, const lb_config_group *g, const char *prefix,

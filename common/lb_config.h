@@ -59,8 +59,8 @@ typedef struct {
   char *client_secret_ref; /* always a reference */
   char *username;          /* LB_AUTH_BASIC */
   char *password;
-  char *username_ref;      /* reference it was read from, or NULL */
-  char *password_ref;      /* always a reference */
+  char *username_ref; /* reference it was read from, or NULL */
+  char *password_ref; /* always a reference */
 
   /* Catalog filter. `types` applies to public content; custom tracks of
    * the integration's organization follow `custom_tracks`. */
@@ -114,6 +114,8 @@ typedef struct {
     size_t ntopics;
     char *dlq_topic;
     char *retry_topic;
+    char *state_topic;          /* the catalog state (lb_state); NULL for a worker
+                                   that keeps none (lb_config_defaults.keeps_state) */
     lb_config_pair *properties; /* passed to librdkafka as they are */
     size_t nproperties;
   } kafka;
@@ -149,12 +151,15 @@ typedef struct {
  * these appended. */
 #define LB_CONFIG_DLQ_SUFFIX ".dlq"
 #define LB_CONFIG_RETRY_SUFFIX ".retry"
+/* kafka.state_topic defaults to the first topic with this appended (for a
+ * worker that keeps the catalog state). */
+#define LB_CONFIG_STATE_SUFFIX ".state"
 
 /* Which daemon is loading: its name is the default group id, its topic
  * the default of kafka.topics (dlq/retry topics derive from it). */
 typedef struct {
-  const char *worker;        /* "catalog-worker" */
-  const char *default_topic; /* "catalog-events" */
+  const char *worker;         /* "catalog-worker" */
+  const char *default_topic;  /* "catalog-events" */
   const char *default_scopes; /* Degreed scopes this worker needs */
   /* Scope added to the default scopes of Degreed integrations that push
    * skill ratings (NULL for a worker that sends none). */
@@ -167,13 +172,18 @@ typedef struct {
    * and client_id when it is a reference, stay NULL. Everything else,
    * Kafka properties' references included, is loaded as usual. */
   bool kafka_only;
+  /* The worker keeps the catalog state in Kafka (catalog-worker):
+   * kafka.state_topic defaults to the first topic + ".state". Else it has
+   * no default (NULL unless the file sets it, which lb_worker_check_config
+   * refuses). */
+  bool keeps_state;
 } lb_config_defaults;
 
 /* Loads and validates `path` into *cfg. On failure returns LB_E_CONFIG (or
  * LB_E_NOMEM), leaves *cfg empty, and writes the problems, one per line, as
  * "file:line: key: what" into *ret_errors (a new string, free() it). */
-lb_err lb_config_load(lb_config *cfg, const char *path,
-                      const lb_config_defaults *defaults, char **ret_errors);
+lb_err lb_config_load(lb_config *cfg, const char *path, const lb_config_defaults *defaults,
+                      char **ret_errors);
 
 /* Whether libconfig reads the file at `path` (syntax only), read in a
  * child process: libconfig 1.5 leaks the text of a string its parser
@@ -185,8 +195,7 @@ lb_err lb_config_load(lb_config *cfg, const char *path,
 lb_err lb_config_syntax_check(const char *path, char **ret_errors);
 void lb_config_release(lb_config *cfg);
 
-const lb_integration *lb_config_integration(const lb_config *cfg,
-                                            const char *id);
+const lb_integration *lb_config_integration(const lb_config *cfg, const char *id);
 /* The integrations whose `organization` is `org` ("*": the provider-level
  * ones), in the file's order: *n indices into cfg->integrations, borrowed
  * from cfg. Without an index (cfg->index NULL) the answer is NULL with *n
@@ -214,35 +223,32 @@ typedef struct config_setting_t lb_config_group; /* libconfig's */
 /* Member `name` of g as a string: NULL when absent (reported when
  * required), not a string or empty while required (reported). Borrowed
  * from libconfig until lb_config_load returns. */
-const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g,
-                              const char *prefix, const char *name, bool required);
+const char *lb_config_get_str(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                              const char *name, bool required);
 /* Copies a string member into *out (freeing the default it held); keeps
  * *out when the member is absent. */
-void lb_config_take_str(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, bool required, char **out);
-void lb_config_take_int(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, long long min,
-                        long long max, int *out);
-void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g,
-                         const char *prefix, const char *name, bool *out);
+void lb_config_take_str(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, bool required, char **out);
+void lb_config_take_int(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, long long min, long long max, int *out);
+void lb_config_take_bool(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                         const char *name, bool *out);
 /* One of `words` (NULL-ended): its index, `dflt` when the member is absent,
  * -1 when it is another word or not a string (reported as unknown `what`,
  * listing the words). */
-int lb_config_take_word(lb_config_reader *r, const lb_config_group *g,
-                        const char *prefix, const char *name, const char *what,
-                        const char *const *words, int dflt);
+int lb_config_take_word(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                        const char *name, const char *what, const char *const *words, int dflt);
 /* A required credential: a "@env:"/"@file:" reference is resolved (*ret_ref
  * gets a copy of it; a secret is registered for log redaction), a literal
  * is refused when must_be_ref, else copied. For dlq-replay
  * (lb_config_defaults.kafka_only) a reference is only checked. */
-void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g,
-                               const char *prefix, const char *name, bool must_be_ref,
-                               bool secret, char **ret, char **ret_ref);
+void lb_config_take_credential(lb_config_reader *r, const lb_config_group *g, const char *prefix,
+                               const char *name, bool must_be_ref, bool secret, char **ret,
+                               char **ret_ref);
 /* Reports a problem with member `name` (at its line, or at g's when
  * absent; g may be NULL). */
 void lb_config_fail(lb_config_reader *r, const lb_config_group *g, const char *prefix,
-                    const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+                    const char *name, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Whether g has member `name`. */
 bool lb_config_has(const lb_config_group *g, const char *name);
 /* A copy of s (owned by the caller); NULL and the load fails when out of

@@ -50,8 +50,8 @@ const char *lb_connector_names(void)
   return names;
 }
 
-lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status,
-                                 const char *body, size_t len)
+lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status, const char *body,
+                                 size_t len)
 {
   lb_verdict v = lb_classify(step, status, body, len);
   if (k && k->classify)

@@ -45,15 +45,12 @@ typedef struct {
  * or appends none and sets *skip_reason (static text) when the event is not
  * sent to it. Errors: LB_E_NOMEM (then *out may hold part of the requests;
  * the caller releases it). */
-typedef lb_err (*lb_connector_map_catalog_fn)(const lb_catalog_event *ev,
-                                              const lb_integration *in,
+typedef lb_err (*lb_connector_map_catalog_fn)(const lb_catalog_event *ev, const lb_integration *in,
                                               const lb_provider *pv, int64_t now_ms,
-                                              lb_request_list *out,
-                                              const char **skip_reason);
+                                              lb_request_list *out, const char **skip_reason);
 typedef lb_err (*lb_connector_map_completion_fn)(const lb_completion_event *ev,
-                                                 const lb_integration *in,
-                                                 const lb_provider *pv, int64_t now_ms,
-                                                 lb_request_list *out,
+                                                 const lb_integration *in, const lb_provider *pv,
+                                                 int64_t now_ms, lb_request_list *out,
                                                  const char **skip_reason);
 
 typedef struct {
@@ -74,8 +71,7 @@ typedef struct {
   const char *endpoint_key;
   /* Checks the provider group when an integration of this type is
    * configured (g may be NULL: the group is missing). May be NULL. */
-  void (*check_provider)(lb_config_reader *r, const lb_config_group *g,
-                         const lb_provider *pv);
+  void (*check_provider)(lb_config_reader *r, const lb_config_group *g, const lb_provider *pv);
   /* Prints this type's --check-config lines (no secret). May be NULL. */
   void (*print)(const lb_integration *in, FILE *out);
   /* Frees what load put in in->conn_data. May be NULL. */
@@ -85,8 +81,8 @@ typedef struct {
   /* The OAuth2 token request: body (new string), its content type
    * (static), and whether the client credentials go as HTTP Basic. NULL
    * for a type whose integrations never use a token. */
-  lb_err (*token_request)(const lb_integration *in, char **ret_body,
-                          const char **ret_content_type, bool *ret_basic);
+  lb_err (*token_request)(const lb_integration *in, char **ret_body, const char **ret_content_type,
+                          bool *ret_basic);
 
   /* -- mapping (NULL: events of that kind never go to this type) -- */
   lb_connector_map_catalog_fn map_catalog;
@@ -105,8 +101,7 @@ typedef struct {
    * an update), else left NULL. lms_id: the id known or learned so far, or
    * NULL. LB_E_INVALID when the request cannot be made (no id to bind).
    * May be NULL: requests go as planned. */
-  lb_err (*prepare)(const lb_request *req, const char *lms_id, char **ret_url,
-                    char **ret_body);
+  lb_err (*prepare)(const lb_request *req, const char *lms_id, char **ret_url, char **ret_body);
 
   /* -- batching -- */
   const lb_connector_batching *batching; /* NULL: each request on its own */
@@ -124,8 +119,8 @@ const char *lb_connector_names(void);
 
 /* The verdict on a response of `step` from an integration of connector k:
  * lb_classify's, adjusted by k's classify. */
-lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status,
-                                 const char *body, size_t len);
+lb_verdict lb_connector_classify(const lb_connector *k, lb_step step, int status, const char *body,
+                                 size_t len);
 
 /* For load functions: reads the OAuth2 client of an integration
  * (client_id, a literal or a reference; client_secret, a reference, both

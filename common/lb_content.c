@@ -39,8 +39,7 @@ int lb_content_type_parse(const char *name, lb_content_type *ret)
 
 bool lb_content_type_is_track(lb_content_type t)
 {
-  return t == LB_CT_SKILL_TRACK || t == LB_CT_CAREER_TRACK ||
-         t == LB_CT_CUSTOM_TRACK;
+  return t == LB_CT_SKILL_TRACK || t == LB_CT_CAREER_TRACK || t == LB_CT_CUSTOM_TRACK;
 }
 
 bool lb_content_type_has_duration(lb_content_type t)
@@ -50,12 +49,10 @@ bool lb_content_type_has_duration(lb_content_type t)
 
 bool lb_content_type_has_completion(lb_content_type t)
 {
-  return t == LB_CT_COURSE || t == LB_CT_PROJECT || t == LB_CT_PRACTICE ||
-         t == LB_CT_ASSESSMENT;
+  return t == LB_CT_COURSE || t == LB_CT_PROJECT || t == LB_CT_PRACTICE || t == LB_CT_ASSESSMENT;
 }
 
-char *lb_content_external_id(lb_content_type t, const char *id, char *buf,
-                             size_t len)
+char *lb_content_external_id(lb_content_type t, const char *id, char *buf, size_t len)
 {
   snprintf(buf, len, "%s-%s", lb_content_type_name(t), id);
   return buf;

@@ -7,20 +7,20 @@
 #include <stddef.h>
 
 /* X(enum suffix, wire name, display label) */
-#define LB_CONTENT_TYPE_MAP(X)                 \
-  X(COURSE, "course", "Course")                \
-  X(PROJECT, "project", "Project")             \
-  X(PRACTICE, "practice", "Practice")          \
-  X(ASSESSMENT, "assessment", "Assessment")    \
-  X(SKILL_TRACK, "skill_track", "Skill Track") \
-  X(CAREER_TRACK, "career_track", "Career Track") \
+#define LB_CONTENT_TYPE_MAP(X)                                                                     \
+  X(COURSE, "course", "Course")                                                                    \
+  X(PROJECT, "project", "Project")                                                                 \
+  X(PRACTICE, "practice", "Practice")                                                              \
+  X(ASSESSMENT, "assessment", "Assessment")                                                        \
+  X(SKILL_TRACK, "skill_track", "Skill Track")                                                     \
+  X(CAREER_TRACK, "career_track", "Career Track")                                                  \
   X(CUSTOM_TRACK, "custom_track", "Custom Track")
 
 typedef enum {
 #define LB_CT_ENUM(e, name, label) LB_CT_##e,
   LB_CONTENT_TYPE_MAP(LB_CT_ENUM)
 #undef LB_CT_ENUM
-  LB_CT__COUNT
+      LB_CT__COUNT
 } lb_content_type;
 
 #define LB_CT_ALL_MASK ((1u << LB_CT__COUNT) - 1)
@@ -40,8 +40,7 @@ bool lb_content_type_has_duration(lb_content_type t);
 bool lb_content_type_has_completion(lb_content_type t);
 
 /* The external id `<type>-<id>` into buf; returns buf (truncated if small). */
-char *lb_content_external_id(lb_content_type t, const char *id, char *buf,
-                             size_t len);
+char *lb_content_external_id(lb_content_type t, const char *id, char *buf, size_t len);
 
 /* "<title> - <Type>", e.g. "Wrangling and Visualizing Musical Data -
  * Project". New string (free() it), NULL on out of memory. */

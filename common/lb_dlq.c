@@ -27,8 +27,14 @@ const char *const lb_dlq_reasons[LB_DLQ_CLASS__COUNT + 1] = {
   [LB_DLQ_CLASS__COUNT] = NULL,
 };
 
-#define CONNECT(n, text) {LB_DLQ_CONNECT_PREFIX n, text, false}
-#define OWN(n, text) {LB_DLQ_OWN_PREFIX n, text, true}
+#define CONNECT(n, text)                                                                           \
+  {                                                                                                \
+    LB_DLQ_CONNECT_PREFIX n, text, false                                                           \
+  }
+#define OWN(n, text)                                                                               \
+  {                                                                                                \
+    LB_DLQ_OWN_PREFIX n, text, true                                                                \
+  }
 const lb_dlq_header_info lb_dlq_header_table[LB_DLQ_H__COUNT] = {
   [LB_DLQ_H_TOPIC] = CONNECT("topic", true),
   [LB_DLQ_H_PARTITION] = CONNECT("partition", false),
@@ -52,6 +58,7 @@ const lb_dlq_header_info lb_dlq_header_table[LB_DLQ_H__COUNT] = {
   [LB_DLQ_H_ORIG_PARTITION] = OWN("original.partition", false),
   [LB_DLQ_H_ORIG_OFFSET] = OWN("original.offset", false),
   [LB_DLQ_H_REPLAYED_FROM] = OWN("replayed_from", true),
+  [LB_DLQ_H_RESYNC] = OWN("resync", false),
 };
 #undef CONNECT
 #undef OWN
@@ -103,6 +110,8 @@ void lb_dlq_parked_headers_add(rd_kafka_headers_t *h, const lb_dlq_parked *p)
   add_int(h, LB_DLQ_H_ORIG_PARTITION, p->orig_partition);
   add_int(h, LB_DLQ_H_ORIG_OFFSET, p->orig_offset);
   add_int(h, LB_DLQ_H_REPLAYS, p->replays);
+  if (p->resync)
+    add_str(h, LB_DLQ_H_RESYNC, "true");
 }
 
 /* The last header `name` of h as a string in buf (cut to fit); false when
@@ -111,8 +120,9 @@ static bool get_str(const rd_kafka_headers_t *h, lb_dlq_header name, char *buf, 
 {
   const void *v = NULL;
   size_t n = 0;
-  if (!h || rd_kafka_header_get_last(h, lb_dlq_header_name(name), &v, &n) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR || !v)
+  if (!h ||
+      rd_kafka_header_get_last(h, lb_dlq_header_name(name), &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      !v)
     return false;
   if (n >= len)
     n = len - 1;
@@ -132,7 +142,7 @@ static int64_t get_int(const rd_kafka_headers_t *h, lb_dlq_header name, int64_t 
 
 void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret)
 {
-  *ret = (lb_dlq_parked){.orig_partition = -1, .orig_offset = -1};
+  *ret = (lb_dlq_parked){ .orig_partition = -1, .orig_offset = -1 };
   ret->has_target = get_str(h, LB_DLQ_H_TARGET, ret->target, sizeof(ret->target));
   ret->attempts = (int)get_int(h, LB_DLQ_H_ATTEMPTS, 0);
   ret->not_before_ms = get_int(h, LB_DLQ_H_NOT_BEFORE, 0);
@@ -142,6 +152,8 @@ void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret)
   ret->orig_partition = (int32_t)get_int(h, LB_DLQ_H_ORIG_PARTITION, -1);
   ret->orig_offset = get_int(h, LB_DLQ_H_ORIG_OFFSET, -1);
   ret->replays = (int)get_int(h, LB_DLQ_H_REPLAYS, 0);
+  char resync[8];
+  ret->resync = get_str(h, LB_DLQ_H_RESYNC, resync, sizeof(resync)) && strcmp(resync, "true") == 0;
 }
 
 /* s redacted into out (max + 2 bytes), at most max bytes of it, not ending
@@ -217,14 +229,14 @@ static int64_t parse_int(const char *s, int64_t dflt)
   return (int64_t)v;
 }
 
-static int64_t header_int(const rd_kafka_headers_t *h, const char *name, int64_t dflt,
-                          int64_t lo, int64_t hi)
+static int64_t header_int(const rd_kafka_headers_t *h, const char *name, int64_t dflt, int64_t lo,
+                          int64_t hi)
 {
   char buf[32];
   const void *v = NULL;
   size_t n = 0;
-  if (!h || rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      !v || n >= sizeof(buf))
+  if (!h || rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR || !v ||
+      n >= sizeof(buf))
     return dflt;
   memcpy(buf, v, n);
   buf[n] = '\0';
@@ -244,7 +256,7 @@ static bool header_true(const rd_kafka_headers_t *h, const char *name)
 lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
 {
   const rd_kafka_headers_t *h = raw->headers;
-  lb_dlq_record r = {.raw = *raw};
+  lb_dlq_record r = { .raw = *raw };
 
   if (header_dup(h, NAME(TOPIC), &r.topic) < 0 || header_dup(h, NAME(CLASS), &r.reason) < 0 ||
       header_dup(h, NAME(MESSAGE), &r.message) < 0 ||
@@ -291,8 +303,11 @@ void lb_dlq_record_release(lb_dlq_record *r)
   free(r->first_failure);
   free(r->last_failure);
   free(r->worker);
-  *r = (lb_dlq_record){.partition = -1, .offset = -1, .last_failure_ms = -1,
-                       .value_original_bytes = -1, .headers_dropped = -1};
+  *r = (lb_dlq_record){ .partition = -1,
+                        .offset = -1,
+                        .last_failure_ms = -1,
+                        .value_original_bytes = -1,
+                        .headers_dropped = -1 };
 }
 
 int64_t lb_dlq_record_time(const lb_dlq_record *r)
@@ -360,8 +375,7 @@ static json_object *base64_json(const void *p, size_t len)
 }
 
 /* Adds name (or name_base64) for bytes that are meant to be text. */
-static void add_bytes(json_object *o, const char *name, const void *p, size_t len,
-                      bool try_json)
+static void add_bytes(json_object *o, const char *name, const void *p, size_t len, bool try_json)
 {
   char err[64];
   json_object *v = NULL;
@@ -411,8 +425,7 @@ json_object *lb_dlq_record_json(const lb_dlq_record *r)
                          r->first_failure && *r->first_failure ? text_json(r->first_failure)
                                                                : NULL);
   json_object_object_add(o, "last_failure",
-                         r->last_failure && *r->last_failure ? text_json(r->last_failure)
-                                                             : NULL);
+                         r->last_failure && *r->last_failure ? text_json(r->last_failure) : NULL);
   json_object_object_add(o, "replays", json_object_new_int(r->replays));
   json_object_object_add(o, "worker", text_json(r->worker));
   /* a cut value is not the event: shown, since dlq-replay refuses it */
@@ -422,19 +435,17 @@ json_object *lb_dlq_record_json(const lb_dlq_record *r)
   json_object_object_add(o, "dlq_partition", json_object_new_int(r->raw.partition));
   json_object_object_add(o, "dlq_offset", json_object_new_int64(r->raw.offset));
   json_object_object_add(o, "dlq_timestamp",
-                         r->raw.timestamp_ms >= 0
-                             ? json_object_new_string(
-                                   lb_time_format_rfc3339(r->raw.timestamp_ms, ts, sizeof(ts)))
-                             : NULL);
+                         r->raw.timestamp_ms >= 0 ? json_object_new_string(lb_time_format_rfc3339(
+                                                        r->raw.timestamp_ms, ts, sizeof(ts)))
+                                                  : NULL);
 
   /* the record's other headers (trace ids and the like), as text */
   json_object *hdrs = json_object_new_object();
   const char *name;
   const void *val;
   size_t size;
-  for (size_t i = 0; r->raw.headers &&
-                     rd_kafka_header_get_all(r->raw.headers, i, &name, &val, &size) ==
-                         RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (size_t i = 0; r->raw.headers && rd_kafka_header_get_all(r->raw.headers, i, &name, &val,
+                                                               &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        i++) {
     if (lb_dlq_header_is_own(name))
       continue;
@@ -451,8 +462,9 @@ json_object *lb_dlq_record_json(const lb_dlq_record *r)
 
 void lb_dlq_filter_init(lb_dlq_filter *f)
 {
-  *f = (lb_dlq_filter){.since_ms = -1, .until_ms = -1, .partition = -1,
-                       .offset_from = -1, .offset_to = -1};
+  *f = (lb_dlq_filter){
+    .since_ms = -1, .until_ms = -1, .partition = -1, .offset_from = -1, .offset_to = -1
+  };
 }
 
 static void strv_free(char **v, size_t n)
@@ -529,13 +541,13 @@ static bool valid_integration_id(const char *s)
 static bool parse_status(const char *s, lb_dlq_status_range *ret)
 {
   if (strlen(s) == 3 && s[0] >= '1' && s[0] <= '5' && s[1] == 'x' && s[2] == 'x') {
-    *ret = (lb_dlq_status_range){(s[0] - '0') * 100, (s[0] - '0') * 100 + 99};
+    *ret = (lb_dlq_status_range){ (s[0] - '0') * 100, (s[0] - '0') * 100 + 99 };
     return true;
   }
   int64_t v = parse_int(s, -1);
   if (v < 100 || v > 999 || s[0] == '-')
     return false;
-  *ret = (lb_dlq_status_range){(int)v, (int)v};
+  *ret = (lb_dlq_status_range){ (int)v, (int)v };
   return true;
 }
 
@@ -562,7 +574,10 @@ static lb_err add_list(lb_dlq_filter *f, const char *name, const char *value, ch
       char classes[128] = "";
       for (size_t k = 0; k < LB_DLQ_CLASS__COUNT; k++)
         snprintf(classes + strlen(classes), sizeof(classes) - strlen(classes), "%s%s",
-                 k == 0 ? "" : k + 1 < LB_DLQ_CLASS__COUNT ? ", " : " or ", lb_dlq_reasons[k]);
+                 k == 0                        ? ""
+                 : k + 1 < LB_DLQ_CLASS__COUNT ? ", "
+                                               : " or ",
+                 lb_dlq_reasons[k]);
       snprintf(err, errlen, "--reason: unknown class \"%s\" (%s)", items[i], classes);
       rc = LB_E_INVALID;
     } else if (ranges && !parse_status(items[i], &ranges[i])) {
@@ -596,8 +611,7 @@ out:
   return rc;
 }
 
-static lb_err set_string(char **dst, const char *opt, const char *value, char *err,
-                         size_t errlen)
+static lb_err set_string(char **dst, const char *opt, const char *value, char *err, size_t errlen)
 {
   if (*dst) {
     snprintf(err, errlen, "--%s: given twice", opt);
@@ -606,8 +620,8 @@ static lb_err set_string(char **dst, const char *opt, const char *value, char *e
   return (*dst = strdup(value)) ? LB_E_OK : LB_E_NOMEM;
 }
 
-static lb_err set_number(int64_t *dst, const char *opt, const char *value, int64_t max,
-                         char *err, size_t errlen)
+static lb_err set_number(int64_t *dst, const char *opt, const char *value, int64_t max, char *err,
+                         size_t errlen)
 {
   int64_t v = parse_int(value, -1);
   if (v < 0 || v > max || value[0] == '-') {
@@ -628,8 +642,8 @@ lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value, 
   if (strcmp(name, "since") == 0 || strcmp(name, "until") == 0) {
     int64_t ms;
     if (lb_time_parse_rfc3339(value, &ms) != LB_E_OK) {
-      snprintf(err, errlen, "--%s: \"%s\" is not an RFC 3339 time (2026-01-31T09:00:00Z)",
-               name, value);
+      snprintf(err, errlen, "--%s: \"%s\" is not an RFC 3339 time (2026-01-31T09:00:00Z)", name,
+               value);
       return LB_E_INVALID;
     }
     *(name[0] == 's' ? &f->since_ms : &f->until_ms) = ms;
@@ -656,9 +670,8 @@ lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value, 
 
 bool lb_dlq_filter_empty(const lb_dlq_filter *f)
 {
-  return !f->nintegrations && !f->nreasons && !f->nstatuses && f->since_ms < 0 &&
-         f->until_ms < 0 && f->partition < 0 && f->offset_from < 0 && f->offset_to < 0 &&
-         !f->key && !f->grep;
+  return !f->nintegrations && !f->nreasons && !f->nstatuses && f->since_ms < 0 && f->until_ms < 0 &&
+         f->partition < 0 && f->offset_from < 0 && f->offset_to < 0 && !f->key && !f->grep;
 }
 
 static bool in_list(char *const *v, size_t n, const char *s)
@@ -682,8 +695,7 @@ static bool grep_matches(const lb_dlq_record *r, const char *text)
   const void *val;
   size_t size;
   for (size_t i = 0;
-       h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-       i++) {
+       h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
     if (!val || lb_dlq_header_is_structured(name) || memchr(val, '\0', size) ||
         !lb_strbuf_utf8_valid(val, size, NULL))
       continue;
@@ -709,8 +721,7 @@ bool lb_dlq_filter_match(const lb_dlq_filter *f, const lb_dlq_record *r)
   }
   if (f->since_ms >= 0 || f->until_ms >= 0) {
     int64_t t = lb_dlq_record_time(r);
-    if (t < 0 || (f->since_ms >= 0 && t < f->since_ms) ||
-        (f->until_ms >= 0 && t >= f->until_ms))
+    if (t < 0 || (f->since_ms >= 0 && t < f->since_ms) || (f->until_ms >= 0 && t >= f->until_ms))
       return false;
   }
   if (f->partition >= 0 && r->partition != f->partition)
@@ -859,15 +870,24 @@ bool lb_dlq_verdict_replays(lb_dlq_verdict v)
 const char *lb_dlq_verdict_name(lb_dlq_verdict v)
 {
   switch (v) {
-  case LB_DLQ_REPLAY: return "replay";
-  case LB_DLQ_REPLAY_UNTARGETED: return "replay_untargeted";
-  case LB_DLQ_REFUSE_NOT_DLQ: return "not_a_dead_letter";
-  case LB_DLQ_REFUSE_TOPIC: return "unknown_topic";
-  case LB_DLQ_REFUSE_TRUNCATED: return "truncated";
-  case LB_DLQ_REFUSE_LIMIT: return "replay_limit";
-  case LB_DLQ_REFUSE_UNTARGETED: return "no_integration";
-  case LB_DLQ_REFUSE_INTEGRATION: return "unknown_integration";
-  default: return "unknown";
+  case LB_DLQ_REPLAY:
+    return "replay";
+  case LB_DLQ_REPLAY_UNTARGETED:
+    return "replay_untargeted";
+  case LB_DLQ_REFUSE_NOT_DLQ:
+    return "not_a_dead_letter";
+  case LB_DLQ_REFUSE_TOPIC:
+    return "unknown_topic";
+  case LB_DLQ_REFUSE_TRUNCATED:
+    return "truncated";
+  case LB_DLQ_REFUSE_LIMIT:
+    return "replay_limit";
+  case LB_DLQ_REFUSE_UNTARGETED:
+    return "no_integration";
+  case LB_DLQ_REFUSE_INTEGRATION:
+    return "unknown_integration";
+  default:
+    return "unknown";
   }
 }
 
@@ -880,8 +900,8 @@ rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted)
   size_t size;
   char buf[64];
 
-  for (size_t i = 0; src && rd_kafka_header_get_all(src, i, &name, &val, &size) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (size_t i = 0;
+       src && rd_kafka_header_get_all(src, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
        i++)
     if (!lb_dlq_header_is_own(name))
       rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)size : 0);
@@ -891,10 +911,9 @@ rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted)
   rd_kafka_header_add(h, NAME(REPLAYS), -1, buf, -1);
   lb_strbuf from;
   lb_strbuf_init(&from, 0);
-  lb_strbuf_appendf(&from, "%s/%d/%lld", r->raw.topic ? r->raw.topic : "",
-                    (int)r->raw.partition, (long long)r->raw.offset);
-  rd_kafka_header_add(h, NAME(REPLAYED_FROM), -1, from.buf ? from.buf : "",
-                      (ssize_t)from.len);
+  lb_strbuf_appendf(&from, "%s/%d/%lld", r->raw.topic ? r->raw.topic : "", (int)r->raw.partition,
+                    (long long)r->raw.offset);
+  rd_kafka_header_add(h, NAME(REPLAYED_FROM), -1, from.buf ? from.buf : "", (ssize_t)from.len);
   lb_strbuf_release(&from);
   return h;
 }
@@ -909,7 +928,7 @@ struct lb_dlq_count {
 
 void lb_dlq_totals_init(lb_dlq_totals *t)
 {
-  *t = (lb_dlq_totals){0};
+  *t = (lb_dlq_totals){ 0 };
 }
 
 void lb_dlq_totals_release(lb_dlq_totals *t)

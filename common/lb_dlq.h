@@ -53,28 +53,29 @@ extern const char *const lb_dlq_reasons[LB_DLQ_CLASS__COUNT + 1];
  * cut to fit), then those of a parked record (<topic>.retry) and of a
  * replayed one. */
 typedef enum {
-  LB_DLQ_H_TOPIC,          /* original topic */
-  LB_DLQ_H_PARTITION,      /* original partition */
-  LB_DLQ_H_OFFSET,         /* original offset */
-  LB_DLQ_H_CLASS,          /* one of lb_dlq_reasons */
-  LB_DLQ_H_MESSAGE,        /* why, redacted */
-  LB_DLQ_H_INTEGRATION,    /* "" for the event's own dead letter */
-  LB_DLQ_H_HTTP_STATUS,    /* 0: none */
-  LB_DLQ_H_HTTP_BODY,      /* the LMS's answer, redacted, first 2 KiB */
+  LB_DLQ_H_TOPIC,       /* original topic */
+  LB_DLQ_H_PARTITION,   /* original partition */
+  LB_DLQ_H_OFFSET,      /* original offset */
+  LB_DLQ_H_CLASS,       /* one of lb_dlq_reasons */
+  LB_DLQ_H_MESSAGE,     /* why, redacted */
+  LB_DLQ_H_INTEGRATION, /* "" for the event's own dead letter */
+  LB_DLQ_H_HTTP_STATUS, /* 0: none */
+  LB_DLQ_H_HTTP_BODY,   /* the LMS's answer, redacted, first 2 KiB */
   LB_DLQ_H_ATTEMPTS,
-  LB_DLQ_H_FIRST_FAILURE,  /* RFC 3339 in a dead letter, ms in a parked record */
+  LB_DLQ_H_FIRST_FAILURE, /* RFC 3339 in a dead letter, ms in a parked record */
   LB_DLQ_H_LAST_FAILURE,
   LB_DLQ_H_WORKER,
   LB_DLQ_H_REPLAYS,
   LB_DLQ_H_VALUE_TRUNCATED,      /* "true": the value was cut to fit */
   LB_DLQ_H_VALUE_ORIGINAL_BYTES, /* the source value's size */
   LB_DLQ_H_HEADERS_DROPPED,      /* the source's own headers left out */
-  LB_DLQ_H_TARGET,         /* parked or replayed: the one integration */
-  LB_DLQ_H_NOT_BEFORE,     /* parked: due time, ms */
-  LB_DLQ_H_ORIG_TOPIC,     /* parked: the source's coordinates */
+  LB_DLQ_H_TARGET,               /* parked or replayed: the one integration */
+  LB_DLQ_H_NOT_BEFORE,           /* parked: due time, ms */
+  LB_DLQ_H_ORIG_TOPIC,           /* parked: the source's coordinates */
   LB_DLQ_H_ORIG_PARTITION,
   LB_DLQ_H_ORIG_OFFSET,
-  LB_DLQ_H_REPLAYED_FROM,  /* replayed: "<dlq topic>/<partition>/<offset>" */
+  LB_DLQ_H_REPLAYED_FROM, /* replayed: "<dlq topic>/<partition>/<offset>" */
+  LB_DLQ_H_RESYNC,        /* "true": a resync, sent even when unchanged */
   LB_DLQ_H__COUNT
 } lb_dlq_header;
 
@@ -106,11 +107,11 @@ typedef struct {
   const char *topic; /* original coordinates */
   int32_t partition;
   int64_t offset;
-  const char *reason;      /* class name, lb_dlq_reasons */
-  const char *message;     /* redacted, cut to LB_DLQ_MESSAGE_MAX */
+  const char *reason;  /* class name, lb_dlq_reasons */
+  const char *message; /* redacted, cut to LB_DLQ_MESSAGE_MAX */
   const char *integration;
   int http_status;
-  const char *http_body;   /* redacted, cut to LB_DLQ_BODY_MAX */
+  const char *http_body; /* redacted, cut to LB_DLQ_BODY_MAX */
   int attempts;
   int64_t first_failure_ms; /* 0: written as "" */
   int64_t last_failure_ms;
@@ -140,11 +141,13 @@ typedef struct {
   int attempts;
   int64_t not_before_ms; /* due time, ms since the epoch */
   int64_t first_failure_ms, last_failure_ms;
-  bool has_orig;         /* orig_* were carried */
+  bool has_orig; /* orig_* were carried */
   char orig_topic[256];
   int32_t orig_partition;
   int64_t orig_offset;
   int replays;
+  bool resync; /* a resync (lmsbridge.resync "true"): sent even when the
+                  item is unchanged, never when older */
 } lb_dlq_parked;
 
 /* Appends p's headers to h (names from lb_dlq_header_table; numbers in
@@ -158,13 +161,13 @@ void lb_dlq_parked_read(const rd_kafka_headers_t *h, lb_dlq_parked *ret);
 /* A DLQ record as read from Kafka. Everything is borrowed from the message
  * it was read from and valid as long as that message is. */
 typedef struct {
-  const char *topic;    /* the DLQ topic */
+  const char *topic; /* the DLQ topic */
   int32_t partition;
   int64_t offset;
   int64_t timestamp_ms; /* -1: none */
   const void *key;      /* NULL: no key */
   size_t key_len;
-  const void *value;    /* NULL: no value */
+  const void *value; /* NULL: no value */
   size_t value_len;
   const rd_kafka_headers_t *headers; /* NULL: none */
 } lb_dlq_raw;
@@ -174,19 +177,19 @@ typedef struct {
  * `raw` is borrowed (see lb_dlq_raw). */
 typedef struct {
   lb_dlq_raw raw;
-  char *topic;          /* __connect.errors.topic: where it came from */
-  int32_t partition;    /* -1: absent or not a number */
-  int64_t offset;       /* -1: absent or not a number */
-  char *reason;         /* exception class: invalid_event, permanent_http... */
-  char *message;        /* exception message */
-  char *integration;    /* NULL also when the header is empty */
-  int http_status;      /* 0: none */
+  char *topic;       /* __connect.errors.topic: where it came from */
+  int32_t partition; /* -1: absent or not a number */
+  int64_t offset;    /* -1: absent or not a number */
+  char *reason;      /* exception class: invalid_event, permanent_http... */
+  char *message;     /* exception message */
+  char *integration; /* NULL also when the header is empty */
+  int http_status;   /* 0: none */
   char *http_body;
   int attempts;
-  char *first_failure;  /* RFC 3339 as written */
+  char *first_failure; /* RFC 3339 as written */
   char *last_failure;
   int64_t last_failure_ms; /* -1: absent or not RFC 3339 */
-  int replays;          /* lmsbridge.replays, 0 when absent */
+  int replays;             /* lmsbridge.replays, 0 when absent */
   char *worker;
   /* lmsbridge.value.truncated is "true": the engine cut the value to fit
    * the producer's limit, so it is not the event that failed */
@@ -222,7 +225,7 @@ typedef struct {
 typedef struct {
   char **integrations; /* lmsbridge.integration; "" stands for none */
   size_t nintegrations;
-  char **reasons;      /* class names from lb_dlq_reasons */
+  char **reasons; /* class names from lb_dlq_reasons */
   size_t nreasons;
   lb_dlq_status_range *statuses; /* 404, or 4xx = 400..499 */
   size_t nstatuses;
@@ -246,8 +249,8 @@ void lb_dlq_filter_release(lb_dlq_filter *f);
  * take comma-separated values and may be repeated. On a bad value returns
  * LB_E_INVALID with why in err (filter unchanged); LB_E_NOT_FOUND for an
  * unknown name. */
-lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value,
-                         char *err, size_t errlen);
+lb_err lb_dlq_filter_add(lb_dlq_filter *f, const char *name, const char *value, char *err,
+                         size_t errlen);
 bool lb_dlq_filter_empty(const lb_dlq_filter *f);
 bool lb_dlq_filter_match(const lb_dlq_filter *f, const lb_dlq_record *r);
 

@@ -42,8 +42,7 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
       md = NULL;
       rd_kafka_poll(r->rk, 200);
     }
-    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md,
-                                              r->timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(r->rk, 1 /* every topic */, NULL, &md, r->timeout_ms);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       md = NULL;
       snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
@@ -55,11 +54,13 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
           md->topics[k].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
         t = &md->topics[k];
     if (!t) {
+      bool dlq = strcmp(r->topic, r->cfg->kafka.dlq_topic) == 0;
       snprintf(err, errlen,
-               "dead-letter topic \"%s\" does not exist on the brokers (or this client may not "
-               "describe it): check kafka.dlq_topic in %s (or --worker, when the file leaves "
+               "%s topic \"%s\" does not exist on the brokers (or this client may not "
+               "describe it): check kafka.%s in %s (or --worker, when the file leaves "
                "it to the worker's default)",
-               r->topic, r->cfg->path ? r->cfg->path : "the configuration file");
+               dlq ? "dead-letter" : "the", r->topic, dlq ? "dlq_topic" : "topics",
+               r->cfg->path ? r->cfg->path : "the configuration file");
       rc = LB_E_NOT_FOUND;
       goto out;
     }
@@ -67,7 +68,7 @@ static lb_err load_partitions(lb_dlq_reader *r, char *err, size_t errlen)
       break;
   }
   if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt <= 0) {
-    snprintf(err, errlen, "dead-letter topic \"%s\" cannot be read: %s", r->topic,
+    snprintf(err, errlen, "topic \"%s\" cannot be read: %s", r->topic,
              t->err ? rd_kafka_err2str(t->err) : "no partitions");
     goto out;
   }
@@ -101,8 +102,7 @@ static lb_err load_range(lb_dlq_reader *r, bool from_committed, char *err, size_
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       /* a group the account may not read is refused, or (librdkafka
        * retrying the refusal) answered by no one in time: name the ACL */
-      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
-                             ? "; missing ACL: "
+      const char *hint = e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ? "; missing ACL: "
                          : e == RD_KAFKA_RESP_ERR__TIMED_OUT
                              ? "; the brokers are unreachable, or the account lacks "
                              : NULL;
@@ -137,7 +137,8 @@ lb_dlq_reader *lb_dlq_reader_new(const lb_dlq_reader_options *o, char *err, size
 {
   lb_dlq_reader *r = calloc(1, sizeof(*r));
   rd_kafka_conf_t *conf = NULL;
-  if (!r || !(r->topic = strdup(o->cfg->kafka.dlq_topic)) || !(r->group = strdup(o->group))) {
+  if (!r || !(r->topic = strdup(o->topic ? o->topic : o->cfg->kafka.dlq_topic)) ||
+      !(r->group = strdup(o->group))) {
     snprintf(err, errlen, "out of memory");
     if (r)
       free(r->topic);
@@ -303,15 +304,15 @@ void lb_dlq_reader_raw_from_message(lb_dlq_raw *ret, const rd_kafka_message_t *m
   /* the headers are parsed once and owned by the message */
   rd_kafka_message_headers(m, &h);
   *ret = (lb_dlq_raw){
-      .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
-      .partition = m->partition,
-      .offset = m->offset,
-      .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
-      .key = m->key,
-      .key_len = m->key ? m->key_len : 0,
-      .value = m->payload,
-      .value_len = m->payload ? m->len : 0,
-      .headers = h,
+    .topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL,
+    .partition = m->partition,
+    .offset = m->offset,
+    .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+    .key = m->key,
+    .key_len = m->key ? m->key_len : 0,
+    .value = m->payload,
+    .value_len = m->payload ? m->len : 0,
+    .headers = h,
   };
 }
 

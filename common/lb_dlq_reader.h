@@ -25,6 +25,8 @@ typedef struct {
   bool from_committed;  /* start at the group's committed offsets (else
                            at the beginning of each partition) */
   int timeout_ms;       /* metadata, committed offsets, watermarks; 0: 10 s */
+  const char *topic;    /* another topic to read the same way (dlq-replay
+                           resync reads the source topics); NULL: dlq_topic */
 } lb_dlq_reader_options;
 
 /* Looks the topic up and fixes each partition's start and end. NULL with

@@ -75,8 +75,8 @@ static void on_delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
   lb_dlq_replayer *rp = s->rp;
   rp->in_flight--;
   if (m->err) {
-    bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                  m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    bool purged =
+        m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
     if (!rp->failed++)
       refused_write_error(rp->first_error, sizeof(rp->first_error), rp->prk, m->err,
                           rd_kafka_topic_name(m->rkt));
@@ -147,7 +147,7 @@ void lb_dlq_replayer_destroy(lb_dlq_replayer *rp)
   for (size_t i = 0; rp->parts && i < rp->nparts; i++)
     lb_offsets_release(&rp->parts[i].offs);
   free(rp->parts);
-  LB_LIST_EACH_SAFE(tcount, t, &rp->topics, link) {
+  LB_LIST_EACH_SAFE (tcount, t, &rp->topics, link) {
     free(t->topic);
     free(t);
   }
@@ -174,7 +174,7 @@ lb_err lb_dlq_replayer_pass(lb_dlq_replayer *rp, const lb_dlq_record *r)
 /* The partition count of a topic, looked up once; 0 if unknown. */
 static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
 {
-  LB_LIST_EACH(tcount, t, &rp->topics, link)
+  LB_LIST_EACH (tcount, t, &rp->topics, link)
     if (strcmp(t->topic, topic) == 0)
       return t->partitions;
   tcount *t = calloc(1, sizeof(*t));
@@ -184,8 +184,9 @@ static int topic_partitions(lb_dlq_replayer *rp, const char *topic)
   }
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rp->prk, topic, NULL);
   const rd_kafka_metadata_t *md = NULL;
-  if (rkt && rd_kafka_metadata(rp->prk, 0, rkt, &md, lb_dlq_reader_timeout_ms(rp->reader)) ==
-                 RD_KAFKA_RESP_ERR_NO_ERROR &&
+  if (rkt &&
+      rd_kafka_metadata(rp->prk, 0, rkt, &md, lb_dlq_reader_timeout_ms(rp->reader)) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR &&
       md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
     t->partitions = md->topics[0].partition_cnt;
   if (md)
@@ -212,7 +213,7 @@ lb_err lb_dlq_replayer_send(lb_dlq_replayer *rp, const lb_dlq_record *r,
   }
   int n = topic_partitions(rp, r->topic);
   int32_t part = r->partition >= 0 && r->partition < n ? r->partition : RD_KAFKA_PARTITION_UA;
-  *s = (sent){.rp = rp, .partition = r->raw.partition, .offset = r->raw.offset};
+  *s = (sent){ .rp = rp, .partition = r->raw.partition, .offset = r->raw.offset };
   if (!track(rp, r)) {
     snprintf(err, errlen, "out of memory");
     goto fail;
@@ -222,8 +223,8 @@ lb_err lb_dlq_replayer_send(lb_dlq_replayer *rp, const lb_dlq_record *r,
     e = rd_kafka_producev(rp->prk, RD_KAFKA_V_TOPIC(r->topic), RD_KAFKA_V_PARTITION(part),
                           RD_KAFKA_V_KEY(r->raw.key, r->raw.key_len),
                           RD_KAFKA_V_VALUE((void *)r->raw.value, r->raw.value_len),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
+                          RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       break;
     rd_kafka_poll(rp->prk, 100); /* the local queue is full: let it drain */
@@ -275,7 +276,8 @@ static rd_kafka_topic_partition_list_t *due(lb_dlq_replayer *rp)
       continue;
     if (!l)
       l = rd_kafka_topic_partition_list_new((int)rp->nparts);
-    rd_kafka_topic_partition_list_add(l, lb_dlq_reader_topic(rp->reader), rp->parts[i].id)->offset = c;
+    rd_kafka_topic_partition_list_add(l, lb_dlq_reader_topic(rp->reader), rp->parts[i].id)->offset =
+        c;
   }
   return l;
 }
@@ -287,7 +289,8 @@ static void commit_async(lb_dlq_replayer *rp)
   rd_kafka_topic_partition_list_t *l = due(rp);
   if (!l)
     return;
-  rd_kafka_resp_err_t e = rd_kafka_commit_queue(lb_dlq_reader_kafka(rp->reader), l, rp->commitq, on_committed, rp);
+  rd_kafka_resp_err_t e =
+      rd_kafka_commit_queue(lb_dlq_reader_kafka(rp->reader), l, rp->commitq, on_committed, rp);
   if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
     rp->commit_in_flight = true;
   else

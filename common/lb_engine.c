@@ -2,8 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,8 @@
 #include "lb_obs.h"
 #include "lb_offsets.h"
 #include "lb_order.h"
+#include "lb_state.h"
+#include "lb_state_restore.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
@@ -75,31 +77,37 @@ struct part {
   lb_list_node link; /* in e->parts */
   char *topic;
   int32_t partition;
-  bool retry;    /* the retry topic */
+  bool retry; /* the retry topic */
   bool paused;
-  bool draining; /* stopping or being revoked: no new work starts */
+  bool draining;     /* stopping or being revoked: no new work starts */
   bool handing_back; /* in the set a rebalance (or shutdown) hands back */
-  bool poisoned; /* a message could not be tracked: never store again */
-  bool revoked;  /* handed back: freed once its last message is gone */
+  bool poisoned;     /* a message could not be tracked: never store again */
+  bool revoked;      /* handed back: freed once its last message is gone */
   lb_offsets offs;
-  lb_list msgs;  /* alive, finished or not */
+  lb_list msgs; /* alive, finished or not */
 };
 
 /* D_BATCHED: waiting in its integration's coalescing batch; D_FOLLOWING: an
  * older version of a batched item, resolved with the one that replaced it */
 typedef enum {
-  D_QUEUED, D_RUNNING, D_BATCHED, D_FOLLOWING, D_PRODUCING, D_RESOLVED, D_CANCELLED
+  D_QUEUED,
+  D_RUNNING,
+  D_BATCHED,
+  D_FOLLOWING,
+  D_PRODUCING,
+  D_RESOLVED,
+  D_CANCELLED
 } dlv_state;
 
 struct dlv {
   msg *m;
-  size_t item;       /* index in m->plan.items */
-  size_t integ;      /* index in cfg->integrations */
+  size_t item;  /* index in m->plan.items */
+  size_t integ; /* index in cfg->integrations */
   dlv_state state;
-  char *key;         /* ordering key, NULL: none */
+  char *key;           /* ordering key, NULL: none */
   lb_order_node order; /* in its key's chain (e->order) */
-  bool batched;      /* ordered and coalesced by its integration's batch */
-  lb_list followers; /* older versions this one replaced in the batch */
+  bool batched;        /* ordered and coalesced by its integration's batch */
+  lb_list followers;   /* older versions this one replaced in the batch */
   lb_list_node follow; /* in the followers of the one that replaced it */
   uint64_t handle;
   int64_t started_mono;
@@ -112,8 +120,8 @@ struct dlv {
   int64_t first_failure_ms, last_failure_ms, not_before_ms;
   bool produce_due; /* a DLQ/retry write failed: try again */
   int64_t produce_at_mono;
-  bool too_large;    /* had to wait, but too large to park: a dead letter */
-  size_t size_cap;   /* largest record to write for it; 0: the engine's */
+  bool too_large;  /* had to wait, but too large to park: a dead letter */
+  size_t size_cap; /* largest record to write for it; 0: the engine's */
 };
 
 struct msg {
@@ -125,19 +133,19 @@ struct msg {
   lb_plan plan;
   dlv *dlvs;
   size_t ndlvs;
-  size_t pending;    /* deliveries (or the dead letter) not resolved */
+  size_t pending; /* deliveries (or the dead letter) not resolved */
   bool planned;
   bool dead_letter_pending;
   int64_t dead_letter_at_mono; /* when to try it again */
   /* from the record's headers */
-  char *target;      /* only this integration (retry or replay) */
+  char *target; /* only this integration (retry or replay) */
   int attempts;
   int64_t first_failure_ms, not_before_ms;
   char *orig_topic;
   int32_t orig_partition;
   int64_t orig_offset;
   int replays;
-  size_t size_cap;   /* largest dead letter to write; 0: the engine's */
+  size_t size_cap; /* largest dead letter to write; 0: the engine's */
 };
 
 struct lb_engine {
@@ -146,21 +154,25 @@ struct lb_engine {
   rd_kafka_t *rk;  /* consumer */
   rd_kafka_t *prk; /* producer: DLQ and retry */
   rd_kafka_queue_t *cq, *pq;
-  int wake[2];     /* queue IO events land here */
+  int wake[2]; /* queue IO events land here */
   lb_client *client;
   lb_metrics *metrics;
   lb_obs *obs;
   lb_list parts;
-  lb_list due;     /* held retry records, sorted by not_before */
-  lb_order *order; /* deliveries by ordering key */
-  lb_known *known;  /* versions delivered and LMS ids, per key */
-  lb_batch **batches; /* per integration: its connector's batches, else NULL */
+  lb_list due;              /* held retry records, sorted by not_before */
+  lb_order *order;          /* deliveries by ordering key */
+  lb_known *known;          /* versions delivered and LMS ids, per key */
+  lb_state_restore *state;  /* the catalog state's reader; NULL: no state topic */
+  lb_list state_held;       /* records waiting for their state partition, in
+                               order (by their `due` node) */
+  int64_t state_log_next;   /* when a failed state write may be said again */
+  lb_batch **batches;       /* per integration: its connector's batches, else NULL */
   obatch **batch_in_flight; /* per integration: the batch being sent */
   size_t msgs_in_flight;
   bool all_paused;
   bool stopping;
   bool assigned;
-  volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
+  volatile int fatal;        /* set from librdkafka's threads: stop with exit 1 */
   int64_t read_refused_mono; /* last refusal of a read of a topic; 0: none */
   /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
    * brokers refusing the credentials, the TLS handshake, a write to the
@@ -173,18 +185,35 @@ struct lb_engine {
   bool reloading;    /* run stopped for a reload: the consumer is not closed */
   bool kept;         /* reconfigured: subscribed and checked already */
   bool closed;       /* the consumer left the group */
+  /* partitions of the source topics (all of them, at the start-up check):
+   * a member's rate-limit share is those it holds over these */
+  size_t source_partitions;
   /* a stop or reload: when its deadline ends and when leaving the group
    * must be done by (monotonic; 0: not set), and the messages handed back
    * unfinished since it began */
   int64_t stop_by, leave_by;
   size_t handed_back;
-  bool close_stuck;  /* the consumer did not close in time: never destroyed */
+  bool close_stuck; /* the consumer did not close in time: never destroyed */
 };
+
+/* The catalog state (kafka.state_topic; lb_state, lb_state_restore): its
+ * functions are at the end of the file. */
+static bool msg_resync(const msg *m);
+static bool state_skips(lb_engine *e, dlv *d);
+static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r);
+static bool produce_state(lb_engine *e, msg *m, dlv *d);
+static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_t *rkm);
+static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
+static bool state_hold(lb_engine *e, msg *m);
+static void state_release(lb_engine *e);
+static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *parts);
+static int state_poll(lb_engine *e);
+static void state_reload(lb_engine *e);
 
 /* ---- small helpers ---- */
 
-static void label2(char *buf, size_t len, const char *k1, const char *v1,
-                   const char *k2, const char *v2)
+static void label2(char *buf, size_t len, const char *k1, const char *v1, const char *k2,
+                   const char *v2)
 {
   buf[0] = '\0';
   lb_metrics_label(buf, len, k1, v1);
@@ -203,16 +232,17 @@ static void drain_wake(lb_engine *e)
  * readable (no refusal within READ_REFUSED_NOT_READY_MS). */
 static void update_ready(lb_engine *e)
 {
-  bool refused = e->read_refused_mono &&
-                 lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
-  lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused);
+  bool refused =
+      e->read_refused_mono && lb_time_mono_ms() - e->read_refused_mono < READ_REFUSED_NOT_READY_MS;
+  bool restoring = e->state && lb_state_restore_pending(e->state) > 0;
+  lb_obs_set_ready(e->obs, e->assigned && !e->stopping && !refused && !restoring);
 }
 
 /* ---- partitions ---- */
 
 static part *find_part(lb_engine *e, const char *topic, int32_t partition)
 {
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked && p->partition == partition && strcmp(p->topic, topic) == 0)
       return p;
   return NULL;
@@ -226,9 +256,11 @@ static void part_unlink_free(lb_engine *e, part *p)
   free(p);
 }
 
+static bool state_pending(const lb_engine *e, const part *p);
+
 static void set_paused(lb_engine *e, part *p, bool pause)
 {
-  if (p->paused == pause || p->revoked)
+  if (p->paused == pause || p->revoked || (!pause && state_pending(e, p)))
     return;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
@@ -261,13 +293,13 @@ static void apply_backpressure(lb_engine *e, part *p)
   size_t glimit = (size_t)e->opts.max_in_flight_messages;
   if (!e->all_paused && e->msgs_in_flight >= glimit) {
     e->all_paused = true;
-    LB_LIST_EACH(part, q, &e->parts, link)
+    LB_LIST_EACH (part, q, &e->parts, link)
       set_paused(e, q, true);
     return;
   }
   if (e->all_paused && e->msgs_in_flight <= glimit / 2 && !e->stopping) {
     e->all_paused = false;
-    LB_LIST_EACH(part, q, &e->parts, link)
+    LB_LIST_EACH (part, q, &e->parts, link)
       set_paused(e, q, part_over(e, q, 2));
     return;
   }
@@ -351,8 +383,8 @@ static void dlv_resolved(lb_engine *e, dlv *d, dlv_state state)
     f->state = state == D_CANCELLED ? D_CANCELLED : D_RESOLVED;
     if (f->state == D_RESOLVED) {
       char labels[256];
-      label2(labels, sizeof(labels), "integration", e->cfg->integrations[f->integ].id,
-             "outcome", "skipped");
+      label2(labels, sizeof(labels), "integration", e->cfg->integrations[f->integ].id, "outcome",
+             "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
     }
     resolved(e, f->m);
@@ -418,9 +450,12 @@ static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *
 static const char *dlq_class(lb_delivery_status s)
 {
   switch (s) {
-  case LB_DELIVERY_PERMANENT: return lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP];
-  case LB_DELIVERY_AUTH: return lb_dlq_reasons[LB_DLQ_AUTH];
-  default: return lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED];
+  case LB_DELIVERY_PERMANENT:
+    return lb_dlq_reasons[LB_DLQ_PERMANENT_HTTP];
+  case LB_DELIVERY_AUTH:
+    return lb_dlq_reasons[LB_DLQ_AUTH];
+  default:
+    return lb_dlq_reasons[LB_DLQ_RETRIES_EXHAUSTED];
   }
 }
 
@@ -458,6 +493,7 @@ typedef struct {
   bool truncated;        /* its value was cut to fit */
   size_t original_bytes; /* the source value's size */
   size_t kept_bytes;     /* what of it was written */
+  bool state_record;     /* the delivery's record in the state topic */
 } produced;
 
 /* Bytes of a zigzag varint (Kafka record fields). */
@@ -485,8 +521,8 @@ static size_t headers_size(const rd_kafka_headers_t *h)
   const char *name;
   const void *val;
   size_t size;
-  for (size_t i = 0; h && rd_kafka_header_get_all(h, i, &name, &val, &size) ==
-                              RD_KAFKA_RESP_ERR_NO_ERROR; i++)
+  for (size_t i = 0;
+       h && rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
     total += header_size(name, size);
   return total;
 }
@@ -505,17 +541,18 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
   int32_t opart;
   int64_t ooff;
   orig(m, &otopic, &opart, &ooff);
-  lb_dlq_parked pk = {.has_target = true,
-                      .attempts = d->attempts,
-                      .not_before_ms = d->not_before_ms,
-                      .first_failure_ms = d->first_failure_ms,
-                      .last_failure_ms = d->last_failure_ms,
-                      .has_orig = true,
-                      .orig_partition = opart,
-                      .orig_offset = ooff,
-                      .replays = m->replays};
+  lb_dlq_parked pk = { .has_target = true,
+                       .attempts = d->attempts,
+                       .not_before_ms = d->not_before_ms,
+                       .first_failure_ms = d->first_failure_ms,
+                       .last_failure_ms = d->last_failure_ms,
+                       .has_orig = true,
+                       .orig_partition = opart,
+                       .orig_offset = ooff,
+                       .replays = m->replays };
   snprintf(pk.target, sizeof(pk.target), "%s", e->cfg->integrations[d->integ].id);
   snprintf(pk.orig_topic, sizeof(pk.orig_topic), "%s", otopic ? otopic : "");
+  pk.resync = msg_resync(m);
   rd_kafka_headers_t *h = copy_headers(m);
   lb_dlq_parked_headers_add(h, &pk);
   return h;
@@ -529,8 +566,7 @@ static size_t record_size(const msg *m, const rd_kafka_headers_t *h)
 }
 
 /* Why a delivery that had to wait is a dead letter instead. */
-static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf,
-                              size_t len)
+static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, char *buf, size_t len)
 {
   rd_kafka_headers_t *h = park_headers(e, m, d);
   snprintf(buf, len,
@@ -544,10 +580,10 @@ static void too_large_message(const lb_engine *e, const msg *m, const dlv *d, ch
 
 /* What the dead letter of d (NULL: m's own) says; why (a buffer of whylen
  * bytes) holds the message when the engine writes one itself. */
-static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fields *f,
-                       char *why, size_t whylen)
+static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fields *f, char *why,
+                       size_t whylen)
 {
-  *f = (lb_dlq_fields){.headers_dropped = -1};
+  *f = (lb_dlq_fields){ .headers_dropped = -1 };
   orig(m, &f->topic, &f->partition, &f->offset);
   f->reason = dead_letter_class(m, d);
   f->message = d ? d->reason : m->plan.dlq_message;
@@ -607,9 +643,8 @@ static bool write_refused(lb_engine *e, const char *topic, bool retry_topic,
                      : "the brokers refuse a write to the dead-letter topic: the worker's Kafka "
                        "account lacks the WRITE ACL on it; retrying, the source offset does not "
                        "advance",
-         LB_S("topic", topic), LB_S("missing_acl", acl),
-         LB_S("user", user[0] ? user : NULL), LB_S("error", rd_kafka_err2name(err)),
-         LB_S("detail", rd_kafka_err2str(err)));
+         LB_S("topic", topic), LB_S("missing_acl", acl), LB_S("user", user[0] ? user : NULL),
+         LB_S("error", rd_kafka_err2name(err)), LB_S("detail", rd_kafka_err2str(err)));
   return true;
 }
 
@@ -628,8 +663,9 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
   produced *pr = malloc(sizeof(*pr));
   if (!pr)
     return false;
-  *pr = (produced){.e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen,
-                   .kept_bytes = vlen};
+  *pr = (produced){
+    .e = e, .m = m, .d = d, .retry_topic = park, .original_bytes = vlen, .kept_bytes = vlen
+  };
   lb_dlq_fields f;
   char why[1024];
   if (!park)
@@ -667,12 +703,16 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     size = RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) + vlen + headers_size(h);
   }
   pr->size = size;
+  /* a parked record goes to the partition numbered like its source (the
+   * topics are co-partitioned: the member holding source partition k holds
+   * retry partition k), not where the key would hash; a dead letter goes
+   * by key (its headers carry the source partition) */
   rd_kafka_resp_err_t err = rd_kafka_producev(
       e->prk, RD_KAFKA_V_TOPIC(topic),
-      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len),
-      RD_KAFKA_V_VALUE((void *)value, vlen),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-      RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
+      RD_KAFKA_V_PARTITION(park ? m->rkm->partition : RD_KAFKA_PARTITION_UA),
+      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len), RD_KAFKA_V_VALUE((void *)value, vlen),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(pr),
+      RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(h);
     free(pr);
@@ -703,7 +743,8 @@ static void schedule_reproduce(lb_engine *e, dlv *d, msg *m)
 
 static void write_out(lb_engine *e, msg *m, dlv *d)
 {
-  if (!produce(e, m, d))
+  /* a delivery that succeeded writes its state record */
+  if (!(d && d->status == LB_DELIVERY_SUCCESS ? produce_state(e, m, d) : produce(e, m, d)))
     schedule_reproduce(e, d, m);
 }
 
@@ -717,12 +758,15 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
   dlv *d = pr->d;
   produced done = *pr;
   free(pr);
+  if (done.state_record) {
+    state_produced(e, m, d, rkm);
+    return;
+  }
   if (rkm->err) {
     bool too_large = rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
     if (too_large)
       refused_as_too_large(e, m, d, done.retry_topic, done.size);
-    if (!too_large &&
-        write_refused(e, rd_kafka_topic_name(rkm->rkt), done.retry_topic, rkm->err)) {
+    if (!too_large && write_refused(e, rd_kafka_topic_name(rkm->rkt), done.retry_topic, rkm->err)) {
       schedule_reproduce(e, d, m);
       return;
     }
@@ -732,8 +776,7 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
                        "producer's message.max.bytes), writing it again smaller"
                      : "cannot write to the dead-letter or retry topic, retrying; the source "
                        "offset does not advance",
-           LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
-           LB_S("error", rd_kafka_err2str(rkm->err)),
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_S("error", rd_kafka_err2str(rkm->err)),
            LB_I("record_bytes", (long long)done.size));
     schedule_reproduce(e, d, m);
     return;
@@ -754,8 +797,8 @@ static void on_produced(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     lb_log(LB_LOG_WARN, what, LB_S("topic", rd_kafka_topic_name(rkm->rkt)),
            LB_S("source_topic", otopic), LB_I("source_partition", opart),
            LB_I("source_offset", ooff), LB_S("event_id", m->plan.event_id),
-           LB_S("integration", d ? e->cfg->integrations[d->integ].id : ""),
-           LB_S("class", cls), LB_I("value_bytes", (long long)done.original_bytes),
+           LB_S("integration", d ? e->cfg->integrations[d->integ].id : ""), LB_S("class", cls),
+           LB_I("value_bytes", (long long)done.original_bytes),
            LB_I("written_value_bytes", (long long)done.kept_bytes),
            LB_I("limit_bytes", (long long)size_cap(e, m, d)),
            LB_S("truncated", done.truncated ? "true" : "false"));
@@ -821,14 +864,19 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
   if (r->status == LB_DELIVERY_SUCCESS) {
     /* no memory to remember it: only a later skip or shortcut is lost */
     if (d->key)
-      (void)lb_known_put(e->known, d->key, m->plan.version, r->lms_id);
+      state_remember(e, d, r);
     if (r->repeat)
-      lb_log(LB_LOG_INFO, "delivered before: the LMS already has it",
-             LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
-             LB_S("request_id", r->request_id));
+      lb_log(LB_LOG_INFO, "delivered before: the LMS already has it", LB_S("integration", in->id),
+             LB_S("event_id", m->plan.event_id), LB_S("request_id", r->request_id));
     label2(labels, sizeof(labels), "integration", in->id, "outcome",
            r->repeat ? "repeat" : "success");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+    if (d->key && e->state) {
+      /* resolved once the broker has its state record */
+      d->state = D_PRODUCING;
+      write_out(e, m, d);
+      return;
+    }
     dlv_resolved(e, d, D_RESOLVED);
     return;
   }
@@ -868,9 +916,9 @@ static void batch_add(lb_engine *e, dlv *d)
   void *kept, *dropped;
   if (lb_batch_add(e->batches[d->integ], first_request(d)->key, d->m->plan.version, d,
                    lb_time_mono_ms(), &kept, &dropped) != LB_E_OK) {
-    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                            .reason = "cannot batch the item (out of memory)",
-                            .http_body = ""};
+    lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                             .reason = "cannot batch the item (out of memory)",
+                             .http_body = "" };
     on_delivered(e, d, &r);
     return;
   }
@@ -904,8 +952,7 @@ static void start_dlv(lb_engine *e, dlv *d)
     const lb_integration *in = &e->cfg->integrations[d->integ];
     label2(labels, sizeof(labels), "integration", in->id, "outcome", "skipped");
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
-    lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id),
-           LB_S("event_id", m->plan.event_id),
+    lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
            LB_S("reason", "older than the version already delivered"),
            LB_I("version", (long long)m->plan.version),
            LB_I("delivered_version", (long long)version));
@@ -914,6 +961,8 @@ static void start_dlv(lb_engine *e, dlv *d)
     resolved(e, m);
     return;
   }
+  if (known && state_skips(e, d))
+    return;
   d->started_mono = lb_time_mono_ms();
   if (d->batched) {
     batch_add(e, d);
@@ -924,9 +973,9 @@ static void start_dlv(lb_engine *e, dlv *d)
                                 known ? lms_id : NULL, m->attempts, m->first_failure_ms,
                                 on_client_done, d, &d->handle);
   if (rc != LB_E_OK) {
-    lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                            .reason = "cannot start the delivery (out of memory)",
-                            .http_body = ""};
+    lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                             .reason = "cannot start the delivery (out of memory)",
+                             .http_body = "" };
     on_delivered(e, d, &r);
   }
 }
@@ -957,9 +1006,9 @@ static void on_batch_done(void *opaque, const lb_delivery_result *r)
   lb_engine *e = ob->e;
   e->batch_in_flight[ob->integ] = NULL;
   lb_batch_done(e->batches[ob->integ], lb_time_mono_ms());
-  lb_log(LB_LOG_DEBUG, "batch finished",
-         LB_S("integration", e->cfg->integrations[ob->integ].id), LB_I("items", ob->n),
-         LB_S("status", lb_delivery_status_name(r->status)), LB_I("http_status", r->http_status));
+  lb_log(LB_LOG_DEBUG, "batch finished", LB_S("integration", e->cfg->integrations[ob->integ].id),
+         LB_I("items", ob->n), LB_S("status", lb_delivery_status_name(r->status)),
+         LB_I("http_status", r->http_status));
   /* every item shares the batch's result */
   for (size_t i = 0; i < ob->n; i++)
     on_delivered(e, ob->members[i], r);
@@ -1003,23 +1052,22 @@ static void send_batch(lb_engine *e, size_t i)
   uint64_t handle;
   lb_err rc = ob->n ? policy->join(bodies, ob->n, &body) : LB_E_INVALID;
   if (rc == LB_E_OK)
-    rc = lb_request_list_add(&ob->reqs, policy->step, LB_POST,
-                             first_request(members[0])->url, body, NULL);
+    rc = lb_request_list_add(&ob->reqs, policy->step, LB_POST, first_request(members[0])->url, body,
+                             NULL);
   free(body);
   free(bodies);
   if (rc == LB_E_OK) {
     e->batch_in_flight[i] = ob;
-    rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure,
-                           on_batch_done, ob, &handle);
+    rc = lb_client_deliver(e->client, i, &ob->reqs, NULL, attempts, first_failure, on_batch_done,
+                           ob, &handle);
     if (rc == LB_E_OK) {
-      lb_log(LB_LOG_DEBUG, "batch sent", LB_S("integration", in->id),
-             LB_I("items", ob->n));
+      lb_log(LB_LOG_DEBUG, "batch sent", LB_S("integration", in->id), LB_I("items", ob->n));
       return;
     }
   }
-  lb_delivery_result r = {.status = LB_DELIVERY_EXHAUSTED,
-                          .reason = "cannot build the batch (out of memory)",
-                          .http_body = ""};
+  lb_delivery_result r = { .status = LB_DELIVERY_EXHAUSTED,
+                           .reason = "cannot build the batch (out of memory)",
+                           .http_body = "" };
   on_batch_done(ob, &r);
 }
 
@@ -1066,8 +1114,8 @@ static bool misrouted(lb_engine *e, msg *m)
            other);
   char *event_id = lb_event_id_peek(rkm->payload ? rkm->payload : "", rkm->len);
   lb_log(LB_LOG_ERROR, "misrouted topic, stopping", LB_S("topic", topic),
-         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset),
-         LB_S("event_id", event_id), LB_S("worker", e->opts.worker), LB_S("error", why));
+         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset), LB_S("event_id", event_id),
+         LB_S("worker", e->opts.worker), LB_S("error", why));
   free(event_id);
   /* finished as handed back: its offset is never stored, nor any after it */
   m->dlvs = calloc(1, sizeof(dlv));
@@ -1088,12 +1136,12 @@ static void process(lb_engine *e, msg *m)
 {
   const rd_kafka_message_t *rkm = m->rkm;
   char labels[256];
-  lb_err rc = e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len,
-                           lb_time_now_ms(), &m->plan);
+  lb_err rc =
+      e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len, lb_time_now_ms(), &m->plan);
   m->planned = true;
   if (rc != LB_E_OK) {
     /* the planner itself failed (out of memory): a mapping error */
-    m->plan = (lb_plan){.dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING]};
+    m->plan = (lb_plan){ .dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING] };
     snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
   }
   if (m->plan.dead_letter && misrouted(e, m))
@@ -1122,8 +1170,8 @@ static void process(lb_engine *e, msg *m)
       label2(labels, sizeof(labels), "integration", it->integration->id, "outcome", "skipped");
       lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
       lb_log(it->quiet ? LB_LOG_DEBUG : LB_LOG_INFO, "not sent",
-             LB_S("integration", it->integration->id),
-             LB_S("event_id", m->plan.event_id), LB_S("reason", it->reason));
+             LB_S("integration", it->integration->id), LB_S("event_id", m->plan.event_id),
+             LB_S("reason", it->reason));
       continue;
     }
     dlv *d = &m->dlvs[m->ndlvs++];
@@ -1232,6 +1280,8 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
     }
   }
   apply_backpressure(e, p);
+  if (state_hold(e, m))
+    return;
   if (m->not_before_ms > lb_time_now_ms())
     hold_until_due(e, m);
   else
@@ -1245,7 +1295,7 @@ static void run_once(lb_engine *e, int wait_ms)
   if (e->client) {
     lb_client_run(e->client, wait_ms, e->wake[0]);
   } else { /* dropped (a reload that failed): only Kafka to serve */
-    struct pollfd pfd = {.fd = e->wake[0], .events = POLLIN};
+    struct pollfd pfd = { .fd = e->wake[0], .events = POLLIN };
     (void)poll(&pfd, 1, wait_ms);
   }
   drain_wake(e);
@@ -1255,7 +1305,7 @@ static void run_once(lb_engine *e, int wait_ms)
 static size_t handing_back_msgs(lb_engine *e)
 {
   size_t n = 0;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (p->handing_back && !p->revoked)
       n += lb_list_len(&p->msgs);
   return n;
@@ -1264,7 +1314,8 @@ static size_t handing_back_msgs(lb_engine *e)
 /* The draining partitions' held retry records go back unprocessed. */
 static void release_held(lb_engine *e)
 {
-  LB_LIST_EACH_SAFE(msg, m, &e->due, due) {
+  state_release(e);
+  LB_LIST_EACH_SAFE (msg, m, &e->due, due) {
     if (m->p->handing_back) {
       lb_list_remove(&e->due, &m->due);
       m->planned = true;
@@ -1313,10 +1364,10 @@ static void unbatch(lb_engine *e, dlv *d)
  * the client holds. Returns the requests on the wire (0 unless `all`). */
 static size_t hand_back_waiting(lb_engine *e, bool all)
 {
-  LB_LIST_EACH(part, p, &e->parts, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
     if (!p->handing_back || p->revoked)
       continue;
-    LB_LIST_EACH(msg, m, &p->msgs, link) {
+    LB_LIST_EACH (msg, m, &p->msgs, link) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
         if (d->state == D_RUNNING && !d->batched && !all) /* a batch runs to its end */
@@ -1329,8 +1380,8 @@ static size_t hand_back_waiting(lb_engine *e, bool all)
     }
   }
   size_t on_wire = all ? lb_client_hand_back_all(e->client) : 0;
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
-    LB_LIST_EACH_SAFE(msg, m, &p->msgs, link)
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
+    LB_LIST_EACH_SAFE (msg, m, &p->msgs, link)
       msg_maybe_finish(e, m);
   }
   return on_wire;
@@ -1348,10 +1399,10 @@ static void hand_back(lb_engine *e, int timeout_ms)
   int64_t end = lb_time_mono_ms() + timeout_ms;
   while (handing_back_msgs(e) > 0 && lb_time_mono_ms() < end)
     run_once(e, 50);
-  LB_LIST_EACH(part, p, &e->parts, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
     if (!p->handing_back || p->revoked)
       continue;
-    LB_LIST_EACH(msg, m, &p->msgs, link) {
+    LB_LIST_EACH (msg, m, &p->msgs, link) {
       for (size_t i = 0; i < m->ndlvs; i++) {
         dlv *d = &m->dlvs[i];
         if (d->state == D_RUNNING && !d->batched) /* a batch runs to its end */
@@ -1366,8 +1417,8 @@ static void hand_back(lb_engine *e, int timeout_ms)
   /* messages whose deliveries were all queued or batched are done now
    * (a course's older versions may sit in any partition); a revoked p
    * goes with its last message */
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
-    LB_LIST_EACH_SAFE(msg, m, &p->msgs, link)
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
+    LB_LIST_EACH_SAFE (msg, m, &p->msgs, link)
       msg_maybe_finish(e, m);
   }
   /* cancelled deliveries report at once (those on the wire later) */
@@ -1376,7 +1427,7 @@ static void hand_back(lb_engine *e, int timeout_ms)
 
 static void store_all(lb_engine *e)
 {
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     if (!p->revoked)
       store_offset(e, p);
 }
@@ -1435,11 +1486,57 @@ static void update_assigned(lb_engine *e)
   for (size_t i = 0; i <= cfg->kafka.ntopics; i++) {
     const char *topic = i < cfg->kafka.ntopics ? cfg->kafka.topics[i] : cfg->kafka.retry_topic;
     size_t n = 0;
-    LB_LIST_EACH(part, p, &e->parts, link)
+    LB_LIST_EACH (part, p, &e->parts, link)
       n += !p->revoked && strcmp(p->topic, topic) == 0;
     label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
     lb_metrics_set(e->metrics, "lmsbridge_assigned_partitions", labels, (double)n);
   }
+}
+
+/* This member's share of every integration's rate limit: the source-topic
+ * partitions it holds (librdkafka's assignment, as of now) over all of them
+ * (counted at the start-up check; unknown, the whole limit when it holds
+ * any), applied to the delivery client and exported as
+ * lmsbridge_rate_limit_share. Called at every assignment and revocation and
+ * for every new client (a reload). */
+static void update_share(lb_engine *e)
+{
+  rd_kafka_topic_partition_list_t *l = NULL;
+  size_t held = 0;
+  if (rd_kafka_assignment(e->rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l)
+    for (int i = 0; i < l->cnt; i++)
+      for (size_t t = 0; t < e->cfg->kafka.ntopics; t++)
+        held += strcmp(l->elems[i].topic, e->cfg->kafka.topics[t]) == 0;
+  if (l)
+    rd_kafka_topic_partition_list_destroy(l);
+  double share = e->source_partitions ? (double)held / (double)e->source_partitions
+                 : held               ? 1.0
+                                      : 0.0;
+  if (share > 1)
+    share = 1; /* partitions added since the start-up check */
+  lb_client_set_rate_share(e->client, share);
+  lb_metrics_set(e->metrics, "lmsbridge_rate_limit_share", "", share);
+}
+
+/* A partition list as a log says it: "a[0,1] a.retry[0,1]" (a topic's
+ * partitions together as librdkafka lists them; cut with "..." at len).
+ * Returns buf. */
+static const char *partitions_text(const rd_kafka_topic_partition_list_t *l, char *buf, size_t len)
+{
+  size_t at = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < l->cnt && at < len; i++) {
+    bool same = i > 0 && strcmp(l->elems[i].topic, l->elems[i - 1].topic) == 0;
+    bool last = i + 1 == l->cnt || strcmp(l->elems[i].topic, l->elems[i + 1].topic) != 0;
+    int w = same
+                ? snprintf(buf + at, len - at, ",%d%s", (int)l->elems[i].partition, last ? "]" : "")
+                : snprintf(buf + at, len - at, "%s%s[%d%s", i ? " " : "", l->elems[i].topic,
+                           (int)l->elems[i].partition, last ? "]" : "");
+    at = w < 0 || (size_t)w >= len - at ? len : at + (size_t)w;
+  }
+  if (at >= len && len > 4)
+    snprintf(buf + len - 4, 4, "...");
+  return buf;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -1459,7 +1556,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       lb_offsets_init(&p->offs);
       lb_list_push_front(&e->parts, &p->link);
     }
-    lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt));
+    char which[1024];
+    lb_log(LB_LOG_INFO, "partitions assigned", LB_I("count", parts->cnt),
+           LB_S("partitions", partitions_text(parts, which, sizeof(which))));
     if (cooperative)
       kafka_error(rd_kafka_incremental_assign(rk, parts), "incremental assign");
     else
@@ -1474,8 +1573,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (p)
           set_paused(e, p, true);
       }
+    state_assigned(e, parts);
     update_ready(e);
     update_assigned(e);
+    update_share(e);
     return;
   }
   bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk);
@@ -1489,22 +1590,24 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   hand_back(e, lost ? 0 : revoke_grace(e));
   if (!lost) {
     store_all(e);
-    int64_t left = !e->stopping ? 10000
-                   : (e->leave_by ? e->leave_by : e->stop_by) - lb_time_mono_ms();
+    int64_t left =
+        !e->stopping ? 10000 : (e->leave_by ? e->leave_by : e->stop_by) - lb_time_mono_ms();
     commit_within(e, left > 100 ? (int)left : 100);
   }
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
     if (p->handing_back) {
       p->revoked = true;
       if (lb_list_empty(&p->msgs))
         part_unlink_free(e, p);
     }
   }
+  state_revoked(e, parts);
   if (cooperative)
     kafka_error(rd_kafka_incremental_unassign(rk, parts), "incremental unassign");
   else
     rd_kafka_assign(rk, NULL);
   update_assigned(e);
+  update_share(e);
 }
 
 /* ---- statistics: consumer lag ---- */
@@ -1519,14 +1622,15 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0;
   lb_metrics_clear(e->metrics, "lmsbridge_consumer_lag");
   if (json_object_object_get_ex(root, "topics", &topics)) {
-    json_object_object_foreach(topics, tname, tobj) {
+    json_object_object_foreach(topics, tname, tobj)
+    {
       json_object *partitions;
       if (!json_object_object_get_ex(tobj, "partitions", &partitions))
         continue;
-      json_object_object_foreach(partitions, pname, pobj) {
+      json_object_object_foreach(partitions, pname, pobj)
+      {
         json_object *lag, *assigned = NULL;
-        if (strcmp(pname, "-1") == 0 ||
-            !json_object_object_get_ex(pobj, "consumer_lag", &lag))
+        if (strcmp(pname, "-1") == 0 || !json_object_object_get_ex(pobj, "consumer_lag", &lag))
           continue;
         json_object_object_get_ex(pobj, "desired", &assigned);
         if (assigned && !json_object_get_boolean(assigned))
@@ -1580,8 +1684,8 @@ static void update_gauges(lb_engine *e)
 static void reproduce_due(lb_engine *e)
 {
   int64_t now = lb_time_mono_ms();
-  LB_LIST_EACH(part, p, &e->parts, link) {
-    LB_LIST_EACH(msg, m, &p->msgs, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
+    LB_LIST_EACH (msg, m, &p->msgs, link) {
       if (m->dead_letter_pending && m->dead_letter_at_mono <= now) {
         m->dead_letter_pending = false;
         write_out(e, m, NULL);
@@ -1597,6 +1701,255 @@ static void reproduce_due(lb_engine *e)
   }
 }
 
+/* ---- the catalog state (kafka.state_topic) ----
+ * After a delivery succeeds its state record (lb_state) is written to the
+ * state partition numbered like the source partition, and the delivery is
+ * resolved (its offset may be committed) only once the broker has it. A
+ * partition numbered p (source or retry) is worked on only once state
+ * partition p was read into the memory of delivered items (lb_known): it
+ * stays paused until then, and the member is not ready. */
+
+/* The source partition of m: the one a parked record came from. */
+static int32_t source_partition(const msg *m)
+{
+  const char *topic;
+  int32_t partition;
+  int64_t offset;
+  orig(m, &topic, &partition, &offset);
+  return partition >= 0 ? partition : m->rkm->partition;
+}
+
+/* A resync (lmsbridge.resync "true", written by dlq-replay resync): sent
+ * even when unchanged. */
+static bool msg_resync(const msg *m)
+{
+  rd_kafka_headers_t *h = NULL;
+  lb_dlq_parked pk;
+  rd_kafka_message_headers(m->rkm, &h);
+  lb_dlq_parked_read(h, &pk);
+  return pk.resync;
+}
+
+static bool state_pending(const lb_engine *e, const part *p)
+{
+  return e->state && !lb_state_restore_loaded(e->state, p->partition);
+}
+
+/* Decisions by what was delivered before, d's item being known: an item
+ * archived at this version or a newer one is not brought back by an
+ * upsert of the same version; an item whose requests are those already
+ * delivered (same fingerprint) is not sent, unless a resync asks. True
+ * when d was resolved so. */
+static bool state_skips(lb_engine *e, dlv *d)
+{
+  msg *m = d->m;
+  lb_known_state ks;
+  char fp[LB_STATE_FINGERPRINT_SIZE], labels[256];
+  const char *reason = NULL, *outcome = "skipped";
+  if (!d->key || !lb_known_get_state(e->known, d->key, &ks))
+    return false;
+  if (ks.archived && !m->plan.archived && m->plan.version <= ks.version) {
+    reason = "archived at this version or a newer one";
+  } else if (ks.fingerprint && !msg_resync(m) &&
+             lb_state_fingerprint(&m->plan.items[d->item].requests, fp) == LB_E_OK &&
+             strcmp(fp, ks.fingerprint) == 0) {
+    reason = outcome = "unchanged";
+  }
+  if (!reason)
+    return false;
+  const lb_integration *in = &e->cfg->integrations[d->integ];
+  label2(labels, sizeof(labels), "integration", in->id, "outcome", outcome);
+  lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, 1);
+  lb_log(LB_LOG_INFO, "not sent", LB_S("integration", in->id), LB_S("event_id", m->plan.event_id),
+         LB_S("reason", reason), LB_I("version", (long long)m->plan.version),
+         LB_I("delivered_version", (long long)ks.version));
+  d->state = D_RESOLVED;
+  key_pass_on(e, d);
+  resolved(e, m);
+  return true;
+}
+
+/* d succeeded: its version, LMS id and what was sent are remembered. */
+static void state_remember(lb_engine *e, dlv *d, const lb_delivery_result *r)
+{
+  msg *m = d->m;
+  char fp[LB_STATE_FINGERPRINT_SIZE];
+  lb_known_state ks = { .version = m->plan.version,
+                        .lms_id = r->lms_id,
+                        .archived = m->plan.archived };
+  if (lb_state_fingerprint(&m->plan.items[d->item].requests, fp) == LB_E_OK)
+    ks.fingerprint = fp;
+  (void)lb_known_put_sent(e->known, d->key, &ks);
+}
+
+/* Queues d's state record: what is known of its item (the newest delivery
+ * of it, which may be this one's successor when this write is tried
+ * again), else what d sent. */
+static bool produce_state(lb_engine *e, msg *m, dlv *d)
+{
+  lb_known_state ks;
+  lb_state_record rec;
+  lb_state_record_init(&rec);
+  rec.delivered_at_ms = lb_time_now_ms();
+  bool known =
+      lb_known_get_state(e->known, d->key, &ks) && ks.version >= m->plan.version && ks.fingerprint;
+  if (known) {
+    rec.version = ks.version;
+    snprintf(rec.fingerprint, sizeof(rec.fingerprint), "%s", ks.fingerprint);
+    rec.archived = ks.archived;
+  } else {
+    rec.version = m->plan.version;
+    rec.archived = m->plan.archived;
+    (void)lb_state_fingerprint(&m->plan.items[d->item].requests, rec.fingerprint);
+  }
+  rec.lms_id = known && ks.lms_id ? (char *)ks.lms_id : NULL; /* borrowed */
+  char *value = lb_state_record_encode(&rec);
+  if (!value && rec.lms_id) {
+    rec.lms_id = NULL; /* an id too long to keep: updates look it up */
+    value = lb_state_record_encode(&rec);
+  }
+  char *key = lb_state_key(e->cfg->integrations[d->integ].id, m->plan.item_key);
+  produced *pr = malloc(sizeof(*pr));
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__FAIL; /* out of memory */
+  if (value && key && pr) {
+    *pr = (produced){ .e = e, .m = m, .d = d, .state_record = true, .size = strlen(value) };
+    err = rd_kafka_producev(
+        e->prk, RD_KAFKA_V_TOPIC(e->cfg->kafka.state_topic),
+        RD_KAFKA_V_PARTITION(source_partition(m)), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
+    /* at most every REFUSED_LOG_INTERVAL_MS: a partition the state topic
+     * lacks (not co-partitioned) fails every record alike */
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+        lb_log_due(&e->state_log_next, lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS))
+      lb_log(LB_LOG_WARN,
+             "cannot queue a record for the state topic, retrying; the source "
+             "offset does not advance",
+             LB_S("topic", e->cfg->kafka.state_topic), LB_I("partition", source_partition(m)),
+             LB_S("error", rd_kafka_err2str(err)));
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    free(pr);
+  free(value);
+  free(key);
+  return err == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* The broker's answer to d's state record: d is resolved, or the record is
+ * written again later (its offset waits). */
+static void state_produced(lb_engine *e, msg *m, dlv *d, const rd_kafka_message_t *rkm)
+{
+  if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    dlv_resolved(e, d, D_RESOLVED);
+    return;
+  }
+  /* said at most every REFUSED_LOG_INTERVAL_MS: a refusal (a missing
+   * WRITE ACL) or a missing partition lasts, and every record meets it */
+  if (lb_log_due(&e->state_log_next, lb_time_mono_ms(), REFUSED_LOG_INTERVAL_MS)) {
+    char acl[512];
+    bool refused = rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    lb_kafka_missing_acl(acl, sizeof(acl), "WRITE", "topic", rd_kafka_topic_name(rkm->rkt));
+    lb_log(refused ? LB_LOG_ERROR : LB_LOG_WARN,
+           "cannot write to the state topic, retrying; the source offset does not advance",
+           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
+           LB_S("missing_acl", refused ? acl : NULL), LB_S("error", rd_kafka_err2name(rkm->err)),
+           LB_S("detail", rd_kafka_err2str(rkm->err)));
+  }
+  schedule_reproduce(e, d, m);
+}
+
+/* Partitions were assigned: their state partitions are read. A partition
+ * is not paused here (librdkafka loses the assigned offset of a partition
+ * paused right after its assignment, librdkafka issue #2190): its first
+ * record is held and pauses it (state_hold). */
+static void state_assigned(lb_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+  for (int i = 0; e->state && i < parts->cnt; i++)
+    lb_state_restore_want(e->state, parts->elems[i].partition);
+}
+
+/* A record of a partition whose state is not read yet waits, and its
+ * partition stops fetching (it goes on after the record, once resumed).
+ * True when m was held so. */
+static bool state_hold(lb_engine *e, msg *m)
+{
+  if (!state_pending(e, m->p))
+    return false;
+  set_paused(e, m->p, true);
+  lb_list_push_back(&e->state_held, &m->due);
+  return true;
+}
+
+/* The held records of partitions handed back go to the held retry records,
+ * which release_held hands back unprocessed. */
+static void state_release(lb_engine *e)
+{
+  LB_LIST_EACH_SAFE (msg, m, &e->state_held, due) {
+    if (m->p->handing_back) {
+      lb_list_remove(&e->state_held, &m->due);
+      hold_until_due(e, m);
+    }
+  }
+}
+
+/* Partitions were handed back: a state partition no partition numbered
+ * like it is held for any more is no longer ours to know. */
+static void state_revoked(lb_engine *e, const rd_kafka_topic_partition_list_t *parts)
+{
+  for (int i = 0; e->state && i < parts->cnt; i++) {
+    bool held = false;
+    LB_LIST_EACH (part, p, &e->parts, link)
+      held = held || (!p->revoked && p->partition == parts->elems[i].partition);
+    if (!held)
+      lb_state_restore_drop(e->state, parts->elems[i].partition);
+  }
+}
+
+/* State partition `partition` was read: the partitions numbered so go on,
+ * their held records first, in the order they came. */
+static void state_restored(void *opaque, int32_t partition)
+{
+  lb_engine *e = opaque;
+  LB_LIST_EACH (part, p, &e->parts, link)
+    if (!p->revoked && p->partition == partition && !e->all_paused && !e->stopping)
+      set_paused(e, p, false);
+  lb_list ready = { 0 };
+  LB_LIST_EACH_SAFE (msg, m, &e->state_held, due) {
+    if (m->p->partition == partition) {
+      lb_list_remove(&e->state_held, &m->due);
+      lb_list_push_back(&ready, &m->due);
+    }
+  }
+  for (lb_list_node *n; (n = lb_list_pop_front(&ready));) {
+    msg *m = LB_CONTAINER_OF(n, msg, due);
+    if (m->not_before_ms > lb_time_now_ms())
+      hold_until_due(e, m);
+    else
+      process(e, m);
+  }
+  update_ready(e);
+}
+
+/* Reads what arrived of the state partitions being restored. */
+static int state_poll(lb_engine *e)
+{
+  return e->state ? lb_state_restore_poll(e->state, e->known, 10 * POLL_BATCH, state_restored, e)
+                  : 0;
+}
+
+/* The memory of delivered items was built anew (a reload): every partition
+ * held reads its state partition again (its records wait, state_hold). */
+static void state_reload(lb_engine *e)
+{
+  lb_list_init(&e->state_held); /* its records were dropped with the old work */
+  if (!e->state)
+    return;
+  lb_state_restore_reset(e->state);
+  LB_LIST_EACH (part, p, &e->parts, link)
+    if (!p->revoked)
+      lb_state_restore_want(e->state, p->partition);
+}
+
 /* ---- the loop ---- */
 
 static void declare_metrics(lb_metrics *m)
@@ -1604,8 +1957,8 @@ static void declare_metrics(lb_metrics *m)
   lb_metrics_declare(m, "lmsbridge_events_consumed_total", LB_COUNTER,
                      "Kafka records consumed, by topic.");
   lb_metrics_declare(m, "lmsbridge_deliveries_total", LB_COUNTER,
-                     "Deliveries by integration and outcome (success, retried, parked, "
-                     "skipped, dead_lettered).");
+                     "Deliveries by integration and outcome (success, repeat, retried, "
+                     "parked, skipped, unchanged, dead_lettered).");
   lb_metrics_declare(m, "lmsbridge_delivery_seconds", LB_HISTOGRAM,
                      "Time from the start of a delivery to its result.");
   lb_metrics_declare(m, "lmsbridge_http_requests_total", LB_COUNTER,
@@ -1616,6 +1969,10 @@ static void declare_metrics(lb_metrics *m)
   lb_metrics_declare(m, "lmsbridge_assigned_partitions", LB_GAUGE,
                      "Partitions of each consumed topic (and the retry topic) this member "
                      "holds, as of the last rebalance.");
+  lb_metrics_declare(m, "lmsbridge_rate_limit_share", LB_GAUGE,
+                     "This member's share of every integration's rate limit: the source "
+                     "partitions it holds over all of them (0 to 1), as of the last "
+                     "rebalance.");
   lb_metrics_declare(m, "lmsbridge_oauth_token_fetches_total", LB_COUNTER,
                      "OAuth token requests by integration and outcome.");
   lb_metrics_declare(m, "lmsbridge_dlq_records_total", LB_COUNTER,
@@ -1707,8 +2064,9 @@ static lb_err build_work(lb_engine *e, char *err, size_t errlen)
     if (!(e->batches[i] = lb_batch_new(&lim)))
       goto nomem;
   }
-  lb_client_options co = {.park_after_ms = e->opts.park_after_ms,
-                          .observe = on_http_observed, .observe_opaque = e};
+  lb_client_options co = { .park_after_ms = e->opts.park_after_ms,
+                           .observe = on_http_observed,
+                           .observe_opaque = e };
   e->client = lb_client_new(e->cfg, &co);
   if (!e->client)
     goto nomem;
@@ -1735,7 +2093,7 @@ static void drop_work(lb_engine *e)
     rd_kafka_purge(e->prk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(e->prk, 0);
   }
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link) {
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
     bool revoked = p->revoked;
     p->revoked = false; /* freed below, not by its last message */
     while (!lb_list_empty(&p->msgs))
@@ -1765,8 +2123,9 @@ static char *kafka_fingerprint(const lb_config *cfg)
 {
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
-  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fi=%s", cfg->kafka.brokers,
+  lb_strbuf_appendf(&b, "%s\x1f%s\x1f%s\x1f%s\x1fs=%s\x1fi=%s", cfg->kafka.brokers,
                     cfg->kafka.group_id, cfg->kafka.retry_topic, cfg->kafka.dlq_topic,
+                    cfg->kafka.state_topic ? cfg->kafka.state_topic : "",
                     cfg->kafka.group_instance_id ? cfg->kafka.group_instance_id : "");
   for (size_t i = 0; i < cfg->kafka.ntopics; i++)
     lb_strbuf_appendf(&b, "\x1ft=%s", cfg->kafka.topics[i]);
@@ -1819,11 +2178,15 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
     goto fail;
 
   /* the consumer: offsets stored by us after each message resolves,
-   * committed by librdkafka every second and on revoke/close */
+   * committed by librdkafka every second and on revoke/close. The range
+   * assignor (an eager protocol: a rebalance revokes every partition, then
+   * assigns anew) gives a member partition k of every topic it consumes,
+   * as the topics are co-partitioned: source partition k and the retry
+   * partition k its parked records go to stay with one member. */
   if (!(conf = lb_kafka_conf_new(e->cfg, LB_KAFKA_CONSUMER, err, errlen)) ||
       !lb_kafka_conf_set(conf, "group.id", e->cfg->kafka.group_id, err, errlen) ||
       !lb_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
-      !lb_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+      !lb_kafka_conf_set(conf, "partition.assignment.strategy", "range", err, errlen) ||
       !lb_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
       !lb_kafka_conf_set(conf, "statistics.interval.ms", "5000", err, errlen))
     goto fail;
@@ -1836,8 +2199,8 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
    * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
    * a fetch to its maximum, as the mock cluster does, add it to every
    * completion's latency) */
-  static const char *const soft[][2] = {{"auto.commit.interval.ms", "1000"},
-                                        {"fetch.wait.max.ms", "100"}};
+  static const char *const soft[][2] = { { "auto.commit.interval.ms", "1000" },
+                                         { "fetch.wait.max.ms", "100" } };
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
     if (!lb_config_property_given(e->cfg, soft[k][0]) &&
         !lb_kafka_conf_set(conf, soft[k][0], soft[k][1], err, errlen))
@@ -1882,6 +2245,12 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
 
   if (build_work(e, err, errlen) != LB_E_OK)
     goto fail;
+  if (e->cfg->kafka.state_topic) {
+    lb_state_restore_declare_metrics(e->metrics);
+    if (!(e->state = lb_state_restore_new(e->cfg, e->metrics, e->wake[1], err, errlen)))
+      goto fail;
+  }
+  update_share(e); /* none until the group assigns some */
   if (!(e->kafka_fp = kafka_fingerprint(e->cfg)) ||
       !(e->listen = strdup(e->cfg->observability.listen)))
     goto nomem;
@@ -1941,7 +2310,9 @@ static bool read_refused(lb_engine *e, const rd_kafka_message_t *rkm)
   char user[256], acl[512];
   lb_kafka_client_prop(e->rk, "sasl.username", user, sizeof(user));
   lb_kafka_missing_acl(acl, sizeof(acl), "READ", group ? "group" : "topic",
-                       group ? e->cfg->kafka.group_id : topic ? topic : "(not named by librdkafka)");
+                       group   ? e->cfg->kafka.group_id
+                       : topic ? topic
+                               : "(not named by librdkafka)");
   lb_log(LB_LOG_ERROR,
          group ? "the brokers refuse the worker's Kafka account its consumer group: it lacks "
                  "the READ ACL on the group; nothing is consumed until it has it"
@@ -1983,28 +2354,51 @@ static int poll_consumer(lb_engine *e)
 static size_t live_msgs(lb_engine *e)
 {
   size_t n = 0;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     n += lb_list_len(&p->msgs);
   return n;
+}
+
+/* The topics whose partitions are numbered alike (topics[0..n), the
+ * first n of the start-up check's list: the source topics, then the retry
+ * topic): a parked record goes to the partition numbered like its source,
+ * and the range assignor gives a member partition k of each. Records the
+ * source partitions' count (the rate-limit share's whole); false, said in
+ * one error, when their counts differ. */
+static bool copartitioned(lb_engine *e, const char *const *topics, const char *const *keys,
+                          const int *partitions, size_t n)
+{
+  char why[1024];
+  e->source_partitions = 0;
+  for (size_t i = 0; i < e->cfg->kafka.ntopics; i++)
+    e->source_partitions += (size_t)partitions[i];
+  if (lb_kafka_copartitioned(topics, keys, partitions, n, why, sizeof(why)))
+    return true;
+  lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", why), LB_S("config", e->cfg->path));
+  return false;
 }
 
 /* Every topic the worker consumes or writes must exist: brokers in
  * production rarely create topics, and one made on the fly has none of the
  * partitions and retention its contract asks for. Waits for the brokers
- * (until *stop); false, said in one error, when topics are missing. */
+ * (until *stop); false, said in one error, when topics are missing or
+ * those numbered alike are not co-partitioned (copartitioned). */
 static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
 {
   const lb_config *cfg = e->cfg;
-  size_t n = cfg->kafka.ntopics + 2;
+  /* the source topics, the retry topic, catalog-worker's state topic (all
+   * numbered alike), then the DLQ */
+  size_t n = cfg->kafka.ntopics + 2 + (cfg->kafka.state_topic ? 1 : 0);
   const char **topics = calloc(n, sizeof(*topics));
   const char **keys = calloc(n, sizeof(*keys));
+  int *partitions = calloc(n, sizeof(*partitions));
   bool *missing = calloc(n, sizeof(*missing));
   bool ok = false;
   char err[256];
   int64_t next_warn = 0;
   lb_strbuf why;
   lb_strbuf_init(&why, 4096);
-  if (!topics || !keys || !missing) {
+  if (!topics || !keys || !partitions || !missing) {
     lb_log(LB_LOG_ERROR, "cannot start, exiting", LB_S("error", "out of memory"));
     goto out;
   }
@@ -2012,11 +2406,16 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
     topics[i] = cfg->kafka.topics[i];
     keys[i] = "kafka.topics";
   }
-  topics[n - 2] = cfg->kafka.retry_topic;
-  keys[n - 2] = "kafka.retry_topic";
-  topics[n - 1] = cfg->kafka.dlq_topic;
-  keys[n - 1] = "kafka.dlq_topic";
-  while (lb_kafka_missing_topics(e->rk, topics, n, 5000, missing, err, sizeof(err)) !=
+  size_t k = cfg->kafka.ntopics;
+  topics[k] = cfg->kafka.retry_topic;
+  keys[k++] = "kafka.retry_topic";
+  if (cfg->kafka.state_topic) {
+    topics[k] = cfg->kafka.state_topic;
+    keys[k++] = "kafka.state_topic";
+  }
+  topics[k] = cfg->kafka.dlq_topic;
+  keys[k] = "kafka.dlq_topic";
+  while (lb_kafka_topic_partitions(e->rk, topics, n, 5000, partitions, err, sizeof(err)) !=
          LB_E_OK) {
     if (*stop) {
       ok = true; /* stopped before it began: nothing to do */
@@ -2035,9 +2434,10 @@ static bool topics_exist(lb_engine *e, volatile sig_atomic_t *stop)
   }
   size_t nmissing = 0;
   for (size_t i = 0; i < n; i++)
-    nmissing += missing[i];
+    nmissing += missing[i] = partitions[i] == 0;
   if (nmissing == 0) {
-    ok = true;
+    /* the source topics, the retry and state topics (the DLQ is the last) */
+    ok = copartitioned(e, topics, keys, partitions, n - 1);
     goto out;
   }
   bool many = nmissing > 1;
@@ -2057,6 +2457,7 @@ out:
   lb_strbuf_release(&why);
   free(topics);
   free(keys);
+  free(partitions);
   free(missing);
   return ok;
 }
@@ -2090,8 +2491,7 @@ static void leave_group(lb_engine *e)
              LB_S("error", rd_kafka_err2str(err)));
     while (lb_time_mono_ms() < e->leave_by) {
       poll_consumer(e); /* serves the revocation */
-      bool none = rd_kafka_assignment(e->rk, &held) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                  held->cnt == 0;
+      bool none = rd_kafka_assignment(e->rk, &held) == RD_KAFKA_RESP_ERR_NO_ERROR && held->cnt == 0;
       if (held)
         rd_kafka_topic_partition_list_destroy(held);
       held = NULL;
@@ -2148,6 +2548,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     }
     lb_obs_beat(e->obs);
     int n = poll_consumer(e);
+    n += state_poll(e);
     run_due(e);
     int64_t batch_due = run_batches(e);
     int wait = n > 0 ? 0 : IDLE_WAIT_MS;
@@ -2172,29 +2573,28 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
    * within the deadline, commit what finished, leave the group. A reload
    * does the same but stays in the group: lb_engine_reconfigure() goes on
    * with the same clients, or lb_engine_destroy() leaves. */
-  lb_log(LB_LOG_INFO,
-         e->reloading ? "reloading: finishing in-flight work"
-                      : "stopping: finishing in-flight work",
-         LB_I("messages", (long long)live_msgs(e)),
-         LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
+  lb_log(
+      LB_LOG_INFO,
+      e->reloading ? "reloading: finishing in-flight work" : "stopping: finishing in-flight work",
+      LB_I("messages", (long long)live_msgs(e)), LB_I("deadline_ms", e->opts.shutdown_timeout_ms));
   e->stopping = true;
   lb_obs_set_ready(e->obs, false);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     set_paused(e, p, true);
   int64_t end = lb_time_mono_ms() + e->opts.shutdown_timeout_ms;
   e->stop_by = end;
   e->leave_by = 0;
   e->handed_back = 0;
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->draining = true;
   /* held retry records are not started any more: they go back as they
    * are; so does every delivery that is not on the wire. Only requests on
    * the wire get the deadline. */
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = true;
   release_held(e);
   size_t on_wire = hand_back_waiting(e, true);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = false;
   run_once(e, 0); /* the deliveries handed back report */
   lb_log(LB_LOG_INFO,
@@ -2210,7 +2610,7 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     reproduce_due(e);
   }
   size_t unfinished = live_msgs(e);
-  LB_LIST_EACH(part, p, &e->parts, link)
+  LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = true;
   hand_back(e, 0);
   int64_t left = end - lb_time_mono_ms();
@@ -2219,8 +2619,9 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   /* what is left (commit, leave): LEAVE_MS, or the rest of the deadline
    * up to LEAVE_MAX_MS */
   int64_t now = lb_time_mono_ms();
-  int64_t leave_ms = end - now < LEAVE_MS ? LEAVE_MS : end - now > LEAVE_MAX_MS ? LEAVE_MAX_MS
-                                                                               : end - now;
+  int64_t leave_ms = end - now < LEAVE_MS       ? LEAVE_MS
+                     : end - now > LEAVE_MAX_MS ? LEAVE_MAX_MS
+                                                : end - now;
   e->leave_by = now + leave_ms;
   rd_kafka_resp_err_t cerr = commit_within(e, LEAVE_MS / 2);
   if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -2247,9 +2648,8 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
   lb_err rc = LB_E_IO;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
   rd_kafka_error_t *error = NULL;
-  LB_LIST_EACH(part, p, &e->parts, link)
-    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset =
-        RD_KAFKA_OFFSET_INVALID;
+  LB_LIST_EACH (part, p, &e->parts, link)
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = RD_KAFKA_OFFSET_INVALID;
   if (l->cnt > 0) {
     rd_kafka_resp_err_t ce = rd_kafka_committed(e->rk, l, 10000);
     if (ce != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -2272,7 +2672,7 @@ static lb_err rewind_parts(lb_engine *e, char *err, size_t errlen)
       }
     }
   }
-  LB_LIST_EACH(part, p, &e->parts, link) {
+  LB_LIST_EACH (part, p, &e->parts, link) {
     p->draining = p->handing_back = false;
     set_paused(e, p, false);
   }
@@ -2293,8 +2693,9 @@ bool lb_engine_can_keep(const lb_engine *e, const lb_config *next, char *err, si
   char *fp = kafka_fingerprint(next);
   bool same = fp && strcmp(fp, e->kafka_fp) == 0;
   if (!same)
-    snprintf(err, errlen, fp ? "the kafka settings changed: new clients join the group"
-                             : "out of memory: new clients join the group");
+    snprintf(err, errlen,
+             fp ? "the kafka settings changed: new clients join the group"
+                : "out of memory: new clients join the group");
   free(fp);
   return same;
 }
@@ -2310,13 +2711,13 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
     goto fail;
   }
   /* a new address: its server first (the old one serves until then) */
-  if (strcmp(listen, e->listen) != 0 &&
-      !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
+  if (strcmp(listen, e->listen) != 0 && !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
   drop_work(e);
   if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
       (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
     goto fail;
+  state_reload(e);
   if (obs) {
     lb_obs_destroy(e->obs);
     e->obs = obs;
@@ -2328,6 +2729,7 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   e->kept = true;
   update_ready(e);
   update_assigned(e);
+  update_share(e); /* a new client: the member's share again */
   free(listen);
   return LB_E_OK;
 fail:
@@ -2352,7 +2754,8 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_consumer_close(e->rk); /* made, never subscribed */
   }
   drop_work(e);
-  LB_LIST_EACH_SAFE(part, p, &e->parts, link)
+  lb_state_restore_destroy(e->state);
+  LB_LIST_EACH_SAFE (part, p, &e->parts, link)
     part_unlink_free(e, p);
   if (e->cq)
     rd_kafka_queue_destroy(e->cq);

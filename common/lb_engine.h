@@ -10,8 +10,13 @@
  * connector coalesces (its batching policy, lb_connector.h) go in batches
  * (lb_batch): the newest version of an item wins and the offsets of the
  * versions it replaced advance with its batch. The engine remembers per (integration,
- * item) the version delivered and the LMS id (lb_known): older versions are
- * skipped, known ids updated directly. Knows Kafka and offsets; the
+ * item) the version delivered, the LMS id and the fingerprint of what was
+ * sent (lb_known): older versions are skipped, unchanged items not sent,
+ * known ids updated directly. With a state topic (catalog-worker's
+ * kafka.state_topic) that memory is a cache of the catalog state in Kafka:
+ * a delivery is finished once its state record is acknowledged, and the
+ * state partition numbered like a partition is read (lb_state_restore)
+ * before that partition is worked on. Knows Kafka and offsets; the
  * connectors know the LMSs, and the engine names none. */
 #ifndef LB_ENGINE_H
 #define LB_ENGINE_H
@@ -28,17 +33,17 @@
 typedef struct lb_engine lb_engine;
 
 typedef struct {
-  const lb_config *cfg;  /* borrowed for the engine's lifetime */
-  lb_plan_fn plan;       /* the daemon's handler */
-  const char *worker;    /* "catalog-worker": lmsbridge.worker header, logs */
+  const lb_config *cfg; /* borrowed for the engine's lifetime */
+  lb_plan_fn plan;      /* the daemon's handler */
+  const char *worker;   /* "catalog-worker": lmsbridge.worker header, logs */
   /* An invalid event that is a valid event of another daemon: that
    * daemon's name (a misrouted topic: the engine stops, committing nothing
    * past it, instead of dead-lettering valid events), else NULL. May be
    * NULL. */
   const char *(*foreign_event)(const char *value, size_t len);
-  int64_t park_after_ms; /* waits longer than this are parked; 0: 30 s */
-  int shutdown_timeout_ms;  /* SIGTERM deadline for requests on the wire; 0: 25 s */
-  int revoke_timeout_ms;    /* in-flight grace on revoke; 0: 5 s */
+  int64_t park_after_ms;       /* waits longer than this are parked; 0: 30 s */
+  int shutdown_timeout_ms;     /* SIGTERM deadline for requests on the wire; 0: 25 s */
+  int revoke_timeout_ms;       /* in-flight grace on revoke; 0: 5 s */
   int partition_max_in_flight; /* pause above, resume at half; 0: 1000 */
   int max_in_flight_messages;  /* all partitions; 0: 10000 */
   /* SIGHUP: when *reload becomes non-zero the loop clears it and asks

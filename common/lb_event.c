@@ -71,8 +71,7 @@ static size_t utf8_length(const char *s)
   return n;
 }
 
-static const char *join(char *buf, size_t len, const char *parent,
-                        const char *name)
+static const char *join(char *buf, size_t len, const char *parent, const char *name)
 {
   /* by hand: it runs for every field of every event, snprintf was 1% of
    * a delivery */
@@ -95,8 +94,8 @@ typedef enum { REQUIRED, OPTIONAL, NULLABLE } presence;
 
 /* Looks a member up. Returns false (after reporting) when a required one is
  * absent or null where null is not allowed; *ret is NULL for absent/null. */
-static bool member(pctx *p, json_object *obj, const char *path,
-                   const char *name, presence pres, json_object **ret)
+static bool member(pctx *p, json_object *obj, const char *path, const char *name, presence pres,
+                   json_object **ret)
 {
   json_object *v = NULL;
   bool found = json_object_object_get_ex(obj, name, &v);
@@ -122,9 +121,9 @@ static const char *plain_string(json_object *v)
 }
 
 /* A string member of min..max characters that passes `rule` (if any). */
-static bool get_string(pctx *p, json_object *obj, const char *parent,
-                       const char *name, presence pres, size_t min, size_t max,
-                       string_rule rule, const char *rule_text, char **out)
+static bool get_string(pctx *p, json_object *obj, const char *parent, const char *name,
+                       presence pres, size_t min, size_t max, string_rule rule,
+                       const char *rule_text, char **out)
 {
   char path[128];
   json_object *v;
@@ -140,8 +139,7 @@ static bool get_string(pctx *p, json_object *obj, const char *parent,
     return fail(p, path, "must not contain NUL characters");
   size_t n = utf8_length(s);
   if (n < min)
-    return fail(p, path, min == 1 ? "must not be empty"
-                                  : "must be at least %zu characters", min);
+    return fail(p, path, min == 1 ? "must not be empty" : "must be at least %zu characters", min);
   if (n > max)
     return fail(p, path, "must be at most %zu characters (got %zu)", max, n);
   if (rule && !rule(s))
@@ -151,9 +149,8 @@ static bool get_string(pctx *p, json_object *obj, const char *parent,
 }
 
 /* A number member within [min, max]; integral when `integer`. */
-static bool get_number(pctx *p, json_object *obj, const char *parent,
-                       const char *name, presence pres, double min, double max,
-                       bool integer, bool *has, double *out)
+static bool get_number(pctx *p, json_object *obj, const char *parent, const char *name,
+                       presence pres, double min, double max, bool integer, bool *has, double *out)
 {
   char path[128];
   json_object *v;
@@ -162,8 +159,7 @@ static bool get_number(pctx *p, json_object *obj, const char *parent,
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_int) &&
-      !json_object_is_type(v, json_type_double))
+  if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
     return fail(p, path, "must be %s%s", integer ? "an integer" : "a number",
                 pres == NULLABLE ? " or null" : "");
   double d = json_object_get_double(v);
@@ -192,8 +188,7 @@ static bool get_bool(pctx *p, json_object *obj, const char *name, bool *out)
   return true;
 }
 
-static bool get_object(pctx *p, json_object *obj, const char *path,
-                       json_object **out)
+static bool get_object(pctx *p, json_object *obj, const char *path, json_object **out)
 {
   if (!member(p, obj, path, path, REQUIRED, out))
     return false;
@@ -208,12 +203,10 @@ static bool is_timestamp(const char *s)
   return lb_time_parse_rfc3339(s, &ms) == LB_E_OK;
 }
 
-static bool get_timestamp(pctx *p, json_object *obj, const char *name,
-                          char **out, int64_t *ms)
+static bool get_timestamp(pctx *p, json_object *obj, const char *name, char **out, int64_t *ms)
 {
   if (!get_string(p, obj, "", name, REQUIRED, 1, 64, is_timestamp,
-                  "must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z",
-                  out))
+                  "must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z", out))
     return false;
   return lb_time_parse_rfc3339(*out, ms) == LB_E_OK;
 }
@@ -221,8 +214,7 @@ static bool get_timestamp(pctx *p, json_object *obj, const char *name,
 static bool is_content_id(const char *s)
 {
   for (; *s; s++)
-    if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != ':' &&
-        *s != '-')
+    if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != ':' && *s != '-')
       return false;
   return true;
 }
@@ -287,8 +279,8 @@ static bool parse_root(pctx *p, const char *buf, size_t len, json_object **root)
   return true;
 }
 
-static bool get_string_list(pctx *p, json_object *obj, const char *parent,
-                            const char *name, char ***out, size_t *nout)
+static bool get_string_list(pctx *p, json_object *obj, const char *parent, const char *name,
+                            char ***out, size_t *nout)
 {
   char path[128], ipath[160];
   json_object *v;
@@ -332,8 +324,7 @@ static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
   double d;
 
   if (!get_schema(p, root, "catalog.v1") ||
-      !get_string(p, root, "", "event_id", REQUIRED, 1, ID_MAX, NULL, NULL,
-                  &ev->event_id))
+      !get_string(p, root, "", "event_id", REQUIRED, 1, ID_MAX, NULL, NULL, &ev->event_id))
     return false;
   if (!member(p, root, "event_type", "event_type", REQUIRED, &v))
     return false;
@@ -343,47 +334,38 @@ static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
   else if (strcmp(et, "content.archived") == 0)
     ev->event_type = LB_CATALOG_ARCHIVED;
   else
-    return fail(p, "event_type",
-                "must be \"content.upserted\" or \"content.archived\"");
-  if (!get_timestamp(p, root, "occurred_at", &ev->occurred_at,
-                     &ev->occurred_at_ms) ||
-      !get_number(p, root, "", "version", REQUIRED, 0, VERSION_MAX, true, NULL,
-                  &d))
+    return fail(p, "event_type", "must be \"content.upserted\" or \"content.archived\"");
+  if (!get_timestamp(p, root, "occurred_at", &ev->occurred_at, &ev->occurred_at_ms) ||
+      !get_number(p, root, "", "version", REQUIRED, 0, VERSION_MAX, true, NULL, &d))
     return false;
   ev->version = (uint64_t)d;
   if (!get_object(p, root, "content", &content) ||
-      !get_string(p, content, "content", "id", REQUIRED, 1, CONTENT_ID_MAX,
-                  is_content_id,
-                  "must contain only letters, digits, '.', '_', ':' and '-'",
-                  &ev->content.id) ||
+      !get_string(p, content, "content", "id", REQUIRED, 1, CONTENT_ID_MAX, is_content_id,
+                  "must contain only letters, digits, '.', '_', ':' and '-'", &ev->content.id) ||
       !get_content_type(p, content, &ev->content.type) ||
-      !get_string(p, content, "content", "title", REQUIRED, 1, TITLE_MAX, NULL,
-                  NULL, &ev->content.title) ||
-      !get_string(p, content, "content", "description", REQUIRED, 0,
-                  DESCRIPTION_MAX, NULL, NULL, &ev->content.description) ||
-      !get_string(p, content, "content", "url", REQUIRED, 1, 2048,
-                  lb_url_is_https_link, "must be an https:// URL",
-                  &ev->content.url) ||
-      !get_string(p, content, "content", "technology", NULLABLE, 1,
-                  TECHNOLOGY_MAX, NULL, NULL, &ev->content.technology) ||
-      !get_number(p, content, "content", "duration_hours", NULLABLE, 0,
-                  HOURS_MAX, false, &ev->content.has_duration,
-                  &ev->content.duration_hours) ||
-      !get_number(p, content, "content", "num_questions", NULLABLE, 0,
-                  NUM_QUESTIONS_MAX, true, &ev->content.has_num_questions, &d))
+      !get_string(p, content, "content", "title", REQUIRED, 1, TITLE_MAX, NULL, NULL,
+                  &ev->content.title) ||
+      !get_string(p, content, "content", "description", REQUIRED, 0, DESCRIPTION_MAX, NULL, NULL,
+                  &ev->content.description) ||
+      !get_string(p, content, "content", "url", REQUIRED, 1, 2048, lb_url_is_https_link,
+                  "must be an https:// URL", &ev->content.url) ||
+      !get_string(p, content, "content", "technology", NULLABLE, 1, TECHNOLOGY_MAX, NULL, NULL,
+                  &ev->content.technology) ||
+      !get_number(p, content, "content", "duration_hours", NULLABLE, 0, HOURS_MAX, false,
+                  &ev->content.has_duration, &ev->content.duration_hours) ||
+      !get_number(p, content, "content", "num_questions", NULLABLE, 0, NUM_QUESTIONS_MAX, true,
+                  &ev->content.has_num_questions, &d))
     return false;
   if (ev->content.has_num_questions)
     ev->content.num_questions = (int)d;
-  if (!get_string(p, content, "content", "language", OPTIONAL, 0, LANGUAGE_MAX,
-                  is_language, "must be a BCP 47 language tag such as en-US",
-                  &ev->content.language))
+  if (!get_string(p, content, "content", "language", OPTIONAL, 0, LANGUAGE_MAX, is_language,
+                  "must be a BCP 47 language tag such as en-US", &ev->content.language))
     return false;
   if (!ev->content.language && !(ev->content.language = copy(p, "en-US")))
     return false;
   bool custom = ev->content.type == LB_CT_CUSTOM_TRACK;
-  if (!get_string(p, content, "content", "organization_id",
-                  custom ? REQUIRED : NULLABLE, 1, ORG_MAX, NULL, NULL,
-                  &ev->content.organization_id))
+  if (!get_string(p, content, "content", "organization_id", custom ? REQUIRED : NULLABLE, 1,
+                  ORG_MAX, NULL, NULL, &ev->content.organization_id))
     return false;
   if (!custom && ev->content.organization_id)
     return fail(p, "content.organization_id",
@@ -392,8 +374,7 @@ static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
                          &ev->content.nskills);
 }
 
-static bool parse_skill_scores(pctx *p, json_object *root,
-                               lb_completion_event *ev)
+static bool parse_skill_scores(pctx *p, json_object *root, lb_completion_event *ev)
 {
   char path[64];
   json_object *v;
@@ -420,12 +401,9 @@ static bool parse_skill_scores(pctx *p, json_object *root,
     if (!json_object_is_type(item, json_type_object))
       return fail(p, path, "must be an object");
     ev->nskills = i + 1;
-    if (!get_string(p, item, path, "name", REQUIRED, 1, SKILL_NAME_MAX, NULL,
-                    NULL, &s->name) ||
-        !get_number(p, item, path, "score", REQUIRED, 0, 100, false, NULL,
-                    &s->score) ||
-        !get_number(p, item, path, "level", NULLABLE, 1, 8, true, &has_level,
-                    &level))
+    if (!get_string(p, item, path, "name", REQUIRED, 1, SKILL_NAME_MAX, NULL, NULL, &s->name) ||
+        !get_number(p, item, path, "score", REQUIRED, 0, 100, false, NULL, &s->score) ||
+        !get_number(p, item, path, "level", NULLABLE, 1, 8, true, &has_level, &level))
       return false;
     s->level = has_level ? (int)level : 0;
   }
@@ -437,44 +415,37 @@ static bool parse_completion(pctx *p, json_object *root, lb_completion_event *ev
   json_object *user, *content;
 
   if (!get_schema(p, root, "completion.v1") ||
-      !get_string(p, root, "", "event_id", REQUIRED, 1, ID_MAX, NULL, NULL,
-                  &ev->event_id) ||
-      !get_timestamp(p, root, "occurred_at", &ev->occurred_at,
-                     &ev->occurred_at_ms) ||
-      !get_string(p, root, "", "organization_id", REQUIRED, 1, ORG_MAX, NULL,
-                  NULL, &ev->organization_id) ||
+      !get_string(p, root, "", "event_id", REQUIRED, 1, ID_MAX, NULL, NULL, &ev->event_id) ||
+      !get_timestamp(p, root, "occurred_at", &ev->occurred_at, &ev->occurred_at_ms) ||
+      !get_string(p, root, "", "organization_id", REQUIRED, 1, ORG_MAX, NULL, NULL,
+                  &ev->organization_id) ||
       !get_object(p, root, "user", &user) ||
-      !get_string(p, user, "user", "id", REQUIRED, 1, ID_MAX, NULL, NULL,
-                  &ev->user.id) ||
-      !get_string(p, user, "user", "email", NULLABLE, 1, IDENTIFIER_MAX, NULL,
-                  NULL, &ev->user.email) ||
-      !get_string(p, user, "user", "sso_nameid", NULLABLE, 1, IDENTIFIER_MAX,
-                  NULL, NULL, &ev->user.sso_nameid) ||
-      !get_string(p, user, "user", "lms_username", NULLABLE, 1, IDENTIFIER_MAX,
-                  NULL, NULL, &ev->user.lms_username) ||
+      !get_string(p, user, "user", "id", REQUIRED, 1, ID_MAX, NULL, NULL, &ev->user.id) ||
+      !get_string(p, user, "user", "email", NULLABLE, 1, IDENTIFIER_MAX, NULL, NULL,
+                  &ev->user.email) ||
+      !get_string(p, user, "user", "sso_nameid", NULLABLE, 1, IDENTIFIER_MAX, NULL, NULL,
+                  &ev->user.sso_nameid) ||
+      !get_string(p, user, "user", "lms_username", NULLABLE, 1, IDENTIFIER_MAX, NULL, NULL,
+                  &ev->user.lms_username) ||
       !get_object(p, root, "content", &content) ||
-      !get_string(p, content, "content", "id", REQUIRED, 1, CONTENT_ID_MAX,
-                  is_content_id,
-                  "must contain only letters, digits, '.', '_', ':' and '-'",
-                  &ev->content.id) ||
+      !get_string(p, content, "content", "id", REQUIRED, 1, CONTENT_ID_MAX, is_content_id,
+                  "must contain only letters, digits, '.', '_', ':' and '-'", &ev->content.id) ||
       !get_content_type(p, content, &ev->content.type) ||
-      !get_timestamp(p, root, "completed_at", &ev->completed_at,
-                     &ev->completed_at_ms) ||
+      !get_timestamp(p, root, "completed_at", &ev->completed_at, &ev->completed_at_ms) ||
       !get_bool(p, root, "skipped", &ev->skipped) ||
-      !get_number(p, root, "", "duration_hours", NULLABLE, 0, HOURS_MAX, false,
-                  &ev->has_duration, &ev->duration_hours) ||
-      !get_number(p, root, "", "score", NULLABLE, 0, 100, false, &ev->has_score,
-                  &ev->score))
+      !get_number(p, root, "", "duration_hours", NULLABLE, 0, HOURS_MAX, false, &ev->has_duration,
+                  &ev->duration_hours) ||
+      !get_number(p, root, "", "score", NULLABLE, 0, 100, false, &ev->has_score, &ev->score))
     return false;
   return parse_skill_scores(p, root, ev);
 }
 
-lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf,
-                              size_t len, char *err, size_t errlen)
+lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf, size_t len, char *err,
+                              size_t errlen)
 {
-  pctx p = {.err = err, .errlen = errlen};
+  pctx p = { .err = err, .errlen = errlen };
   json_object *root = NULL;
-  *ev = (lb_catalog_event){0};
+  *ev = (lb_catalog_event){ 0 };
   if (parse_root(&p, buf, len, &root))
     parse_catalog(&p, root, ev);
   json_object_put(root);
@@ -484,12 +455,12 @@ lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf,
   return p.nomem ? LB_E_NOMEM : LB_E_EVENT;
 }
 
-lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf,
-                                 size_t len, char *err, size_t errlen)
+lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf, size_t len, char *err,
+                                 size_t errlen)
 {
-  pctx p = {.err = err, .errlen = errlen};
+  pctx p = { .err = err, .errlen = errlen };
   json_object *root = NULL;
-  *ev = (lb_completion_event){0};
+  *ev = (lb_completion_event){ 0 };
   if (parse_root(&p, buf, len, &root))
     parse_completion(&p, root, ev);
   json_object_put(root);
@@ -515,7 +486,7 @@ void lb_catalog_event_release(lb_catalog_event *ev)
   for (size_t i = 0; i < ev->content.nskills; i++)
     free(ev->content.skills[i]);
   free(ev->content.skills);
-  *ev = (lb_catalog_event){0};
+  *ev = (lb_catalog_event){ 0 };
 }
 
 void lb_completion_event_release(lb_completion_event *ev)
@@ -534,16 +505,18 @@ void lb_completion_event_release(lb_completion_event *ev)
   for (size_t i = 0; i < ev->nskills; i++)
     free(ev->skills[i].name);
   free(ev->skills);
-  *ev = (lb_completion_event){0};
+  *ev = (lb_completion_event){ 0 };
 }
 
-const char *lb_completion_event_user_identifier(const lb_completion_event *ev,
-                                          int kind)
+const char *lb_completion_event_user_identifier(const lb_completion_event *ev, int kind)
 {
   switch (kind) {
-  case 0: return ev->user.email;
-  case 1: return ev->user.sso_nameid;
-  case 2: return ev->user.lms_username;
+  case 0:
+    return ev->user.email;
+  case 1:
+    return ev->user.sso_nameid;
+  case 2:
+    return ev->user.lms_username;
   }
   return NULL;
 }
@@ -556,8 +529,7 @@ char *lb_event_id_peek(const char *buf, size_t len)
   if (lb_json_parse(buf, len, &root, why, sizeof(why)) != LB_E_OK)
     return NULL;
   if (json_object_is_type(root, json_type_object) &&
-      json_object_object_get_ex(root, "event_id", &v) &&
-      json_object_is_type(v, json_type_string))
+      json_object_object_get_ex(root, "event_id", &v) && json_object_is_type(v, json_type_string))
     id = strdup(json_object_get_string(v));
   json_object_put(root);
   return id;

@@ -29,7 +29,7 @@ typedef struct {
     char *title;
     char *description;
     char *url;
-    char *technology;      /* NULL when absent or null */
+    char *technology; /* NULL when absent or null */
     bool has_duration;
     double duration_hours;
     bool has_num_questions;
@@ -54,7 +54,7 @@ typedef struct {
   char *organization_id;
   struct {
     char *id;
-    char *email;        /* NULL when absent or null */
+    char *email; /* NULL when absent or null */
     char *sso_nameid;
     char *lms_username;
   } user;
@@ -75,12 +75,12 @@ typedef struct {
 
 /* Parse `len` bytes. On failure returns LB_E_EVENT (or LB_E_NOMEM), writes
  * "<field>: <why>" into err and leaves *ev zeroed. */
-lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf,
-                              size_t len, char *err, size_t errlen);
+lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf, size_t len, char *err,
+                              size_t errlen);
 void lb_catalog_event_release(lb_catalog_event *ev);
 
-lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf,
-                                 size_t len, char *err, size_t errlen);
+lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf, size_t len, char *err,
+                                 size_t errlen);
 void lb_completion_event_release(lb_completion_event *ev);
 
 /* The top-level "event_id" of a message that is a JSON object, whatever
@@ -92,7 +92,6 @@ char *lb_event_id_peek(const char *buf, size_t len);
 /* The learner identifier of the given kind (lb_user_id_kind values:
  * 0 email, 1 sso_nameid, 2 lms_username), or NULL when the event has none.
  * Borrowed from ev. */
-const char *lb_completion_event_user_identifier(const lb_completion_event *ev,
-                                          int kind);
+const char *lb_completion_event_user_identifier(const lb_completion_event *ev, int kind);
 
 #endif

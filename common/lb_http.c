@@ -15,8 +15,8 @@
 #define DEFAULT_MAX_BODY (1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
 #define MAX_HEADER_VALUE 256
-#define MAX_HEADERS 14        /* the caller's, plus X-Request-Id and Expect */
-#define KEPT_CAPACITY 16384   /* larger buffers are not kept for reuse */
+#define MAX_HEADERS 14      /* the caller's, plus X-Request-Id and Expect */
+#define KEPT_CAPACITY 16384 /* larger buffers are not kept for reuse */
 
 typedef struct transfer transfer;
 
@@ -28,8 +28,8 @@ struct lb_http {
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
-  char tag[16]; /* random, in every request id: ids of different processes
-                 * (and lb_http instances) do not collide */
+  char tag[16];      /* random, in every request id: ids of different processes
+                      * (and lb_http instances) do not collide */
   bool no_proxy_env; /* no proxy variable set: curl need not look */
   /* finished transfers, their easy handles still configured, for the next
    * requests: a handle reset or created per request (its buffers, its
@@ -82,8 +82,8 @@ lb_http *lb_http_new(const lb_http_options *opts)
   snprintf(h->tag, sizeof(h->tag), "%08x", (unsigned)r);
   /* curl reads the proxy variables again for every request; the
    * environment does not change, so when none is set it is told so once */
-  static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy",
-                                           "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+  static const char *const proxy_vars[] = { "http_proxy",  "HTTP_PROXY", "https_proxy",
+                                            "HTTPS_PROXY", "all_proxy",  "ALL_PROXY" };
   h->no_proxy_env = true;
   for (size_t i = 0; i < sizeof(proxy_vars) / sizeof(proxy_vars[0]); i++)
     if (getenv(proxy_vars[i]))
@@ -186,9 +186,9 @@ void lb_http_destroy(lb_http *h)
 {
   if (!h)
     return;
-  LB_LIST_EACH_SAFE(transfer, t, &h->active, link)
+  LB_LIST_EACH_SAFE (transfer, t, &h->active, link)
     transfer_free(t);
-  LB_LIST_EACH_SAFE(transfer, t, &h->spare, link)
+  LB_LIST_EACH_SAFE (transfer, t, &h->spare, link)
     transfer_destroy(t);
   if (h->multi)
     curl_multi_cleanup(h->multi);
@@ -213,8 +213,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /* Copies the value of header line `line` into `out` when its name matches. */
-static void take_header(const char *line, size_t len, const char *name,
-                        char *out)
+static void take_header(const char *line, size_t len, const char *name, char *out)
 {
   size_t nlen = strlen(name);
   if (len <= nlen || strncasecmp(line, name, nlen) != 0 || line[nlen] != ':')
@@ -252,7 +251,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 static lb_err set_headers(transfer *t, const lb_http_request *req)
 {
   char idhdr[80];
-  const char *extra[] = {idhdr, "Expect:"}; /* no 100-continue round trip */
+  const char *extra[] = { idhdr, "Expect:" }; /* no 100-continue round trip */
   size_t n = req->nheaders + 2;
   if (n > MAX_HEADERS)
     return LB_E_INVALID;
@@ -296,8 +295,8 @@ static void set_request(transfer *t, const lb_http_request *req)
                    strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0 ? NULL : method);
 }
 
-lb_err lb_http_start(lb_http *h, const lb_http_request *req,
-                     lb_http_done_fn done, void *opaque, uint64_t *ret_id)
+lb_err lb_http_start(lb_http *h, const lb_http_request *req, lb_http_done_fn done, void *opaque,
+                     uint64_t *ret_id)
 {
   if (req->body && req->method && strcmp(req->method, "GET") == 0)
     return LB_E_INVALID; /* curl would send it as a POST */
@@ -308,8 +307,7 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req,
   t->done = done;
   t->opaque = opaque;
   t->id = ++h->next_id;
-  snprintf(t->request_id, sizeof(t->request_id), "lb-%s-%llu", h->tag,
-           (unsigned long long)t->id);
+  snprintf(t->request_id, sizeof(t->request_id), "lb-%s-%llu", h->tag, (unsigned long long)t->id);
   t->errbuf[0] = '\0';
   t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
   if ((rc = set_headers(t, req)) != LB_E_OK)
@@ -376,7 +374,7 @@ static int reap(lb_http *h)
 
 size_t lb_http_run(lb_http *h, int timeout_ms, int extra_fd)
 {
-  struct curl_waitfd extra = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
+  struct curl_waitfd extra = { .fd = extra_fd, .events = CURL_WAIT_POLLIN };
   int running = 0, numfds = 0;
 
   /* what is ready now first: a response that already arrived must not
@@ -384,8 +382,8 @@ size_t lb_http_run(lb_http *h, int timeout_ms, int extra_fd)
   curl_multi_perform(h->multi, &running);
   if (reap(h) > 0)
     return h->in_flight;
-  curl_multi_poll(h->multi, extra_fd >= 0 ? &extra : NULL,
-                  extra_fd >= 0 ? 1 : 0, timeout_ms, &numfds);
+  curl_multi_poll(h->multi, extra_fd >= 0 ? &extra : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms,
+                  &numfds);
   curl_multi_perform(h->multi, &running);
   reap(h);
   return h->in_flight;

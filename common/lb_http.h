@@ -26,31 +26,31 @@ typedef struct {
 } lb_http_options;
 
 typedef struct {
-  const char *method;  /* "GET", "POST", "PATCH", "DELETE" */
+  const char *method; /* "GET", "POST", "PATCH", "DELETE" */
   const char *url;
   const char *const *headers; /* "Name: value", nheaders (at most 12) of
                                * them; copied */
   size_t nheaders;
-  const char *body;    /* copied; NULL for none (a GET has none) */
+  const char *body; /* copied; NULL for none (a GET has none) */
   size_t body_len;
   const char *basic_user; /* HTTP Basic credentials, both or neither */
   const char *basic_password;
-  long timeout_ms;     /* whole request; 0: 20 s */
+  long timeout_ms; /* whole request; 0: 20 s */
 } lb_http_request;
 
 /* What came back. Borrowed for the duration of the callback. */
 typedef struct {
-  uint64_t id;         /* the request's number in this lb_http */
+  uint64_t id;            /* the request's number in this lb_http */
   const char *request_id; /* "lb-<random tag>-<id>", sent as X-Request-Id */
-  int status;          /* HTTP status; 0 when no response (see error) */
-  const char *error;   /* transport error text when status is 0, else NULL */
-  const char *body;    /* NUL-terminated, at most max_body bytes */
+  int status;             /* HTTP status; 0 when no response (see error) */
+  const char *error;      /* transport error text when status is 0, else NULL */
+  const char *body;       /* NUL-terminated, at most max_body bytes */
   size_t body_len;
-  bool body_truncated; /* the server sent more than max_body */
-  const char *retry_after;        /* header values, NULL when absent */
-  const char *rate_remaining;     /* X-Rate-Limit-Remaining */
-  const char *rate_reset;         /* X-Rate-Limit-Reset */
-  double seconds;      /* total time */
+  bool body_truncated;        /* the server sent more than max_body */
+  const char *retry_after;    /* header values, NULL when absent */
+  const char *rate_remaining; /* X-Rate-Limit-Remaining */
+  const char *rate_reset;     /* X-Rate-Limit-Reset */
+  double seconds;             /* total time */
 } lb_http_response;
 
 typedef void (*lb_http_done_fn)(void *opaque, const lb_http_response *resp);
@@ -62,8 +62,8 @@ void lb_http_destroy(lb_http *h);
 
 /* Starts a request; `done` is called exactly once from lb_http_run() (never
  * from inside this call). On failure returns an error and never calls it. */
-lb_err lb_http_start(lb_http *h, const lb_http_request *req,
-                     lb_http_done_fn done, void *opaque, uint64_t *ret_id);
+lb_err lb_http_start(lb_http *h, const lb_http_request *req, lb_http_done_fn done, void *opaque,
+                     uint64_t *ret_id);
 
 /* Waits at most timeout_ms for network activity or for `extra_fd`
  * (-1: none) to become readable, then advances transfers and calls the

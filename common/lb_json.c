@@ -186,12 +186,18 @@ static bool scan_value(scan *sc)
   if (sc->pos >= sc->len)
     return scan_fail(sc, "unexpected end of input");
   switch (sc->s[sc->pos]) {
-  case '{': return scan_container(sc, '}');
-  case '[': return scan_container(sc, ']');
-  case '"': return scan_string(sc);
-  case 't': return scan_literal(sc, "true");
-  case 'f': return scan_literal(sc, "false");
-  case 'n': return scan_literal(sc, "null");
+  case '{':
+    return scan_container(sc, '}');
+  case '[':
+    return scan_container(sc, ']');
+  case '"':
+    return scan_string(sc);
+  case 't':
+    return scan_literal(sc, "true");
+  case 'f':
+    return scan_literal(sc, "false");
+  case 'n':
+    return scan_literal(sc, "null");
   default:
     if (sc->s[sc->pos] == '-' || (sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9'))
       return scan_number(sc);
@@ -228,14 +234,13 @@ static json_tokener *thread_tokener(void)
   return tok;
 }
 
-lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
-                     size_t errlen)
+lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err, size_t errlen)
 {
   if (len > LB_JSON_MAX_BYTES) {
     snprintf(err, errlen, "larger than %d bytes", LB_JSON_MAX_BYTES);
     return LB_E_TOO_BIG;
   }
-  scan sc = {.s = buf, .len = len};
+  scan sc = { .s = buf, .len = len };
   skip_ws(&sc);
   if (sc.pos == len) {
     snprintf(err, errlen, "empty input");
@@ -280,7 +285,7 @@ lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
 
 size_t lb_json_value_end(const char *buf, size_t len)
 {
-  scan sc = {.s = buf, .len = len};
+  scan sc = { .s = buf, .len = len };
   skip_ws(&sc);
   (void)scan_value(&sc);
   return sc.pos;
@@ -288,8 +293,8 @@ size_t lb_json_value_end(const char *buf, size_t len)
 
 const char *lb_json_text(json_object *obj)
 {
-  return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+  return json_object_to_json_string_ext(obj,
+                                        JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 json_object *lb_json_number(double d)
@@ -300,6 +305,9 @@ json_object *lb_json_number(double d)
   if (d == trunc(d) && fabs(d) < 9007199254740992.0)
     return json_object_new_int64((int64_t)d);
   snprintf(text, sizeof(text), "%.15g", d);
+  /* near DBL_MAX, 15 digits round past it: JSON no reader takes */
+  if (!isfinite(strtod(text, NULL)))
+    snprintf(text, sizeof(text), "%.17g", d);
   return json_object_new_double_s(d, text);
 }
 

@@ -14,8 +14,7 @@
  * valid UTF-8, at most LB_JSON_MAX_BYTES long and nested at most
  * LB_JSON_MAX_DEPTH deep. *ret is new (json_object_put() it). On failure
  * returns LB_E_PARSE or LB_E_TOO_BIG with why in err, *ret untouched. */
-lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err,
-                     size_t errlen);
+lb_err lb_json_parse(const char *buf, size_t len, json_object **ret, char *err, size_t errlen);
 
 /* Where the JSON value that starts at the first non-whitespace byte of buf
  * ends: the offset just past it when its syntax is valid, else the offset

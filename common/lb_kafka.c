@@ -1,6 +1,7 @@
 #include "lb_kafka.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,7 @@ bool lb_kafka_property_applies(const char *name, lb_kafka_client client)
   pthread_once(&props_once, load_props);
   for (size_t i = 0; i < nprops; i++)
     if (strcmp(props[i].name, name) == 0)
-      return props[i].scope == '*' ||
-             props[i].scope == (client == LB_KAFKA_CONSUMER ? 'C' : 'P');
+      return props[i].scope == '*' || props[i].scope == (client == LB_KAFKA_CONSUMER ? 'C' : 'P');
   return true;
 }
 
@@ -149,8 +149,7 @@ rd_kafka_conf_t *lb_kafka_conf_new(const lb_config *cfg, lb_kafka_client client,
    * librdkafka warn (AUTOCREATE) against brokers whose Metadata requests
    * cannot carry it (the mock cluster): only the producer's true goes */
   if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "allow.auto.create.topics") &&
-      rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) !=
-          RD_KAFKA_CONF_OK)
+      rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", err, errlen) != RD_KAFKA_CONF_OK)
     goto fail;
   if (client == LB_KAFKA_PRODUCER && !lb_config_property_given(cfg, "message.max.bytes")) {
     snprintf(value, sizeof(value), "%d", LB_KAFKA_MESSAGE_MAX_BYTES);
@@ -170,22 +169,77 @@ fail:
   return NULL;
 }
 
-lb_err lb_kafka_missing_topics(rd_kafka_t *rk, const char *const *topics, size_t n,
-                               int timeout_ms, bool *ret_missing, char *err, size_t errlen)
+lb_err lb_kafka_topic_partitions(rd_kafka_t *rk, const char *const *topics, size_t n,
+                                 int timeout_ms, int *ret_partitions, char *err, size_t errlen)
 {
+  lb_err rc = LB_E_OK;
   const rd_kafka_metadata_t *md = NULL;
   rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1 /* every topic */, NULL, &md, timeout_ms);
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     snprintf(err, errlen, "cannot list the brokers' topics: %s", rd_kafka_err2str(e));
     return LB_E_IO;
   }
-  for (size_t i = 0; i < n; i++) {
-    bool found = false;
-    for (int t = 0; t < md->topic_cnt && !found; t++)
-      found = strcmp(md->topics[t].topic, topics[i]) == 0 &&
-              md->topics[t].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-    ret_missing[i] = !found;
+  /* checked first: ret_partitions is untouched on failure */
+  for (size_t i = 0; i < n && rc == LB_E_OK; i++)
+    for (int t = 0; t < md->topic_cnt; t++)
+      if (strcmp(md->topics[t].topic, topics[i]) == 0 && md->topics[t].partition_cnt <= 0 &&
+          md->topics[t].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        snprintf(err, errlen, "the brokers list topic \"%s\" without its partitions: %s", topics[i],
+                 rd_kafka_err2str(md->topics[t].err));
+        rc = LB_E_IO;
+        break;
+      }
+  for (size_t i = 0; i < n && rc == LB_E_OK; i++) {
+    ret_partitions[i] = 0;
+    for (int t = 0; t < md->topic_cnt; t++)
+      if (strcmp(md->topics[t].topic, topics[i]) == 0 &&
+          md->topics[t].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        ret_partitions[i] = md->topics[t].partition_cnt;
   }
   rd_kafka_metadata_destroy(md);
-  return LB_E_OK;
+  return rc;
+}
+
+/* snprintf at *at of buf[len], *at moving on (never past the end). */
+static void append(char *buf, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *at, const char *fmt, ...)
+{
+  if (*at >= len)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int w = vsnprintf(buf + *at, len - *at, fmt, ap);
+  va_end(ap);
+  if (w > 0)
+    *at = *at + (size_t)w < len ? *at + (size_t)w : len;
+}
+
+bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
+                            const int *partitions, size_t n, char *why, size_t whylen)
+{
+  bool same = true;
+  for (size_t i = 1; i < n; i++)
+    same = same && partitions[i] == partitions[0];
+  if (same)
+    return true;
+  size_t at = 0;
+  if (whylen)
+    why[0] = '\0';
+  append(why, whylen, &at, "topics are not co-partitioned: ");
+  for (size_t i = 0; i < n; i++)
+    append(why, whylen, &at, "%s%s has %d%s", i ? ", " : "", topics[i], partitions[i],
+           i                    ? ""
+           : partitions[i] == 1 ? " partition"
+                                : " partitions");
+  append(why, whylen, &at, " (");
+  for (size_t i = 0, k = 0; i < n; i++) {
+    bool said = false;
+    for (size_t j = 0; j < i && !said; j++)
+      said = strcmp(keys[j], keys[i]) == 0;
+    if (!said)
+      append(why, whylen, &at, "%s%s", k++ ? ", " : "", keys[i]);
+  }
+  append(why, whylen, &at, "); give them the same count (kafka-topics --alter --partitions)");
+  return false;
 }

@@ -57,15 +57,28 @@ const char *lb_kafka_client_prop(rd_kafka_t *rk, const char *name, char *buf, si
 const char *lb_kafka_missing_acl(char *buf, size_t len, const char *operation,
                                  const char *resource_type, const char *name);
 
-/* Which of topics[0..n) the brokers do not have: ret_missing[i] true for
- * each. Asks for every topic's metadata, which names none, so that no
- * broker creates one by being asked (the mock cluster, and brokers with
- * auto.create.topics.enable, create a topic a metadata request names); a
- * topic the client may not describe (ACLs) is not listed, so missing too.
- * LB_E_IO with why in err when the brokers did not answer within
- * timeout_ms (ret_missing untouched). */
-lb_err lb_kafka_missing_topics(rd_kafka_t *rk, const char *const *topics, size_t n,
-                               int timeout_ms, bool *ret_missing, char *err, size_t errlen);
+/* Each of topics[0..n)'s partition count on the brokers: ret_partitions[i],
+ * 0 when they do not have it. Asks for every topic's metadata, which names
+ * none, so that no broker creates one by being asked (the mock cluster, and
+ * brokers with auto.create.topics.enable, create a topic a metadata request
+ * names); a topic the client may not describe (ACLs) is not listed, so 0
+ * too. LB_E_IO with why in err (ret_partitions untouched) when the brokers
+ * did not answer within timeout_ms, or list a topic without its partitions
+ * (one being created: ask again). */
+lb_err lb_kafka_topic_partitions(rd_kafka_t *rk, const char *const *topics, size_t n,
+                                 int timeout_ms, int *ret_partitions, char *err, size_t errlen);
+
+/* Whether topics[0..n) have one partition count (partitions[i] each, all
+ * above 0): records are placed by partition number across them (a parked
+ * record in <topic>.retry goes to the partition numbered like its source),
+ * and the range assignor gives a member partition k of each. When they do
+ * not, why says which counts differ and how to fix it, naming the
+ * configuration key of each (keys[i], said once each): "topics are not
+ * co-partitioned: a has 8 partitions, a.retry has 2 (kafka.topics,
+ * kafka.retry_topic); give them the same count (kafka-topics --alter
+ * --partitions)". n 0 or 1: true. */
+bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
+                            const int *partitions, size_t n, char *why, size_t whylen);
 
 /* librdkafka's log lines as lb_log JSON lines (called from librdkafka's
  * threads: lb_log is thread-safe), at lb_kafka_log_level's level. */

@@ -29,4 +29,34 @@ lb_err lb_known_put(lb_known *k, const char *key, uint64_t version, const char *
 
 size_t lb_known_count(const lb_known *k);
 
+/* ---- what was sent (the catalog state, lb_state) ----
+ * An entry also holds the fingerprint of the requests that delivered its
+ * version and whether that version was an archive. */
+
+/* A fingerprint as text (lb_state's), with its NUL. */
+#define LB_KNOWN_FINGERPRINT_SIZE 37
+
+typedef struct {
+  uint64_t version;
+  const char *lms_id;      /* NULL: none */
+  const char *fingerprint; /* NULL: none */
+  bool archived;
+} lb_known_state;
+
+/* Records a delivery that succeeded: as lb_known_put, and, unless a higher
+ * version is known, the fingerprint and archived flag of what was sent. */
+lb_err lb_known_put_sent(lb_known *k, const char *key, const lb_known_state *st);
+
+/* Makes the entry of key what st says, whatever was known (a record read
+ * from the state topic, where the later record of a key wins). */
+lb_err lb_known_set(lb_known *k, const char *key, const lb_known_state *st);
+
+/* As lb_known_get, with the fingerprint and the archived flag (strings
+ * borrowed until the next put or set). */
+bool lb_known_get_state(lb_known *k, const char *key, lb_known_state *ret);
+
+/* The key of (integration, item) as the engine uses it (new: free() it):
+ * "<integration>\x1f<item>". NULL when out of memory. */
+char *lb_known_key(const char *integration, const char *item);
+
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lb_strbuf.h"
+#include "lb_table.h"
 
 #define REDACTED "[REDACTED]"
 #define MIN_SECRET_LEN 3
@@ -17,10 +18,31 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
  * the lock (a debug line per delivery costs nothing at info) */
 static _Atomic int min_level = LB_LOG_INFO;
 static FILE *out_stream;
-static char **secrets;
-static size_t nsecrets, secrets_cap;
+/* The secrets to redact, each once (by value, for adding and removing),
+ * and by their first MIN_SECRET_LEN bytes: a line is searched once, each
+ * position looked up among the few secrets that start like it, however
+ * many there are (thousands of credentials and tokens with a thousand
+ * customers). */
+typedef struct secret {
+  lb_table_node by_value;
+  struct secret *next_same_prefix;
+  size_t len;
+  char text[];
+} secret;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+#define PREFIX_BUCKETS 4096
+static lb_table secrets_by_value;
+static secret *by_prefix[PREFIX_BUCKETS];
+static size_t nsecrets;
+
+static unsigned prefix_bucket(const char *s)
+{
+  const unsigned char *u = (const unsigned char *)s;
+  uint32_t v = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16;
+  return (v * 2654435761u) >> 20; /* the top 12 bits: PREFIX_BUCKETS */
+}
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 const char *lb_log_level_name(lb_log_level level)
 {
@@ -65,52 +87,58 @@ bool lb_log_due(int64_t *next_ms, int64_t now_ms, int64_t interval_ms)
   return true;
 }
 
-void lb_log_add_secret(const char *secret)
+void lb_log_add_secret(const char *text)
 {
-  if (!secret || strlen(secret) < MIN_SECRET_LEN)
+  if (!text || strlen(text) < MIN_SECRET_LEN)
     return;
   pthread_mutex_lock(&log_lock);
-  for (size_t i = 0; i < nsecrets; i++)
-    if (strcmp(secrets[i], secret) == 0)
-      goto out;
-  if (nsecrets == secrets_cap) {
-    size_t cap = secrets_cap ? secrets_cap * 2 : 16;
-    char **grown = realloc(secrets, cap * sizeof(*grown));
-    if (!grown)
-      goto out;
-    secrets = grown;
-    secrets_cap = cap;
+  if (!lb_table_find(&secrets_by_value, text)) {
+    size_t len = strlen(text);
+    secret *k = malloc(sizeof(*k) + len + 1);
+    if (k) {
+      memcpy(k->text, text, len + 1);
+      k->len = len;
+      lb_table_insert(&secrets_by_value, &k->by_value, k->text);
+      unsigned b = prefix_bucket(k->text);
+      k->next_same_prefix = by_prefix[b];
+      by_prefix[b] = k;
+      nsecrets++;
+    }
   }
-  char *copy = strdup(secret);
-  if (copy)
-    secrets[nsecrets++] = copy;
-out:
   pthread_mutex_unlock(&log_lock);
 }
 
-void lb_log_remove_secret(const char *secret)
+/* Takes k out of both indexes and frees it. Caller holds log_lock. */
+static void drop_secret(secret *k)
 {
-  if (!secret)
-    return;
-  pthread_mutex_lock(&log_lock);
-  for (size_t i = 0; i < nsecrets; i++) {
-    if (strcmp(secrets[i], secret) == 0) {
-      free(secrets[i]);
-      secrets[i] = secrets[--nsecrets];
+  lb_table_remove(&secrets_by_value, &k->by_value);
+  for (secret **pp = &by_prefix[prefix_bucket(k->text)]; *pp; pp = &(*pp)->next_same_prefix)
+    if (*pp == k) {
+      *pp = k->next_same_prefix;
       break;
     }
-  }
+  nsecrets--;
+  free(k);
+}
+
+void lb_log_remove_secret(const char *text)
+{
+  if (!text)
+    return;
+  pthread_mutex_lock(&log_lock);
+  secret *k = LB_TABLE_ENTRY(lb_table_find(&secrets_by_value, text), secret, by_value);
+  if (k)
+    drop_secret(k);
   pthread_mutex_unlock(&log_lock);
 }
 
 void lb_log_clear_secrets(void)
 {
   pthread_mutex_lock(&log_lock);
-  for (size_t i = 0; i < nsecrets; i++)
-    free(secrets[i]);
-  free(secrets);
-  secrets = NULL;
-  nsecrets = secrets_cap = 0;
+  lb_table_node *n;
+  while ((n = lb_table_first(&secrets_by_value)))
+    drop_secret(LB_TABLE_ENTRY(n, secret, by_value));
+  lb_table_release(&secrets_by_value);
   pthread_mutex_unlock(&log_lock);
 }
 
@@ -125,15 +153,19 @@ static void append_redacted(lb_strbuf *b, const char *s)
     lb_strbuf_append_len(b, s, len);
     return;
   }
-  unsigned char *hide = calloc(len, 1);
+  unsigned char *hide = NULL;
+  for (size_t i = 0; i + MIN_SECRET_LEN <= len; i++)
+    for (const secret *k = by_prefix[prefix_bucket(s + i)]; k; k = k->next_same_prefix)
+      if (k->len <= len - i && memcmp(s + i, k->text, k->len) == 0) {
+        if (!hide && !(hide = calloc(len, 1))) {
+          lb_strbuf_append(b, REDACTED); /* cannot check: show nothing */
+          return;
+        }
+        memset(hide + i, 1, k->len);
+      }
   if (!hide) {
-    lb_strbuf_append(b, REDACTED); /* cannot check: show nothing */
+    lb_strbuf_append_len(b, s, len);
     return;
-  }
-  for (size_t i = 0; i < nsecrets; i++) {
-    size_t n = strlen(secrets[i]);
-    for (const char *at = strstr(s, secrets[i]); at; at = strstr(at + 1, secrets[i]))
-      memset(hide + (at - s), 1, n);
   }
   for (size_t i = 0; i < len;) {
     size_t j = i;
@@ -185,9 +217,8 @@ void lb_log_kv(lb_log_level level, const char *msg, const lb_kv *kv, size_t n)
     return;
   clock_gettime(CLOCK_REALTIME, &now);
   gmtime_r(&now.tv_sec, &tm);
-  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
+  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(now.tv_nsec / 1000000) % 1000);
 
   pthread_mutex_lock(&log_lock);
   lb_strbuf_init(&line, 0);

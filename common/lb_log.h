@@ -30,16 +30,15 @@ typedef struct {
   double d;
 } lb_kv;
 
-#define LB_S(k, v) ((lb_kv){.key = (k), .kind = LB_KV_STR, .s = (v)})
-#define LB_I(k, v) ((lb_kv){.key = (k), .kind = LB_KV_INT, .i = (long long)(v)})
-#define LB_D(k, v) ((lb_kv){.key = (k), .kind = LB_KV_NUM, .d = (double)(v)})
+#define LB_S(k, v) ((lb_kv){ .key = (k), .kind = LB_KV_STR, .s = (v) })
+#define LB_I(k, v) ((lb_kv){ .key = (k), .kind = LB_KV_INT, .i = (long long)(v) })
+#define LB_D(k, v) ((lb_kv){ .key = (k), .kind = LB_KV_NUM, .d = (double)(v) })
 
 /* lb_log(level, "message", LB_S("key", value), LB_I("n", 3)); a leading
  * empty element lets the field list be empty. */
-#define lb_log(level, msg, ...)                                               \
-  lb_log_kv((level), (msg), (const lb_kv[]){{.kind = LB_KV_NONE}, __VA_ARGS__}, \
-            sizeof((const lb_kv[]){{.kind = LB_KV_NONE}, __VA_ARGS__}) /        \
-                sizeof(lb_kv))
+#define lb_log(level, msg, ...)                                                                    \
+  lb_log_kv((level), (msg), (const lb_kv[]){ { .kind = LB_KV_NONE }, __VA_ARGS__ },                \
+            sizeof((const lb_kv[]){ { .kind = LB_KV_NONE }, __VA_ARGS__ }) / sizeof(lb_kv))
 
 void lb_log_kv(lb_log_level level, const char *msg, const lb_kv *kv, size_t n);
 

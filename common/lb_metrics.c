@@ -1,8 +1,8 @@
 #include "lb_metrics.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +13,9 @@
 
 #define NBUCKETS 12
 /* Delivery latency buckets, seconds. */
-static const double bounds[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                        0.5,   1,    2.5,   5,    10,  30};
+static const double bounds[NBUCKETS] = {
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+};
 
 /* A metric's series are found by their labels, its families by name, in
  * tables: an update costs the same with 1 integration or 1,000 (a series
@@ -56,7 +57,7 @@ lb_metrics *lb_metrics_new(void)
 static void free_series(family *f)
 {
   lb_table_release(&f->series_by_labels);
-  LB_LIST_EACH_SAFE(series, s, &f->series, link) {
+  LB_LIST_EACH_SAFE (series, s, &f->series, link) {
     free(s->labels);
     free(s);
   }
@@ -67,7 +68,7 @@ void lb_metrics_destroy(lb_metrics *m)
 {
   if (!m)
     return;
-  LB_LIST_EACH_SAFE(family, f, &m->families, link) {
+  LB_LIST_EACH_SAFE (family, f, &m->families, link) {
     free_series(f);
     free(f->name);
     free(f->help);
@@ -83,8 +84,7 @@ static family *find_family(lb_metrics *m, const char *name)
   return LB_TABLE_ENTRY(lb_table_find(&m->families_by_name, name), family, by_name);
 }
 
-void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
-                        const char *help)
+void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type, const char *help)
 {
   pthread_mutex_lock(&m->lock);
   if (!find_family(m, name)) {
@@ -139,8 +139,7 @@ void lb_metrics_set(lb_metrics *m, const char *name, const char *labels, double 
   pthread_mutex_unlock(&m->lock);
 }
 
-void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels,
-                        double v)
+void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels, double v)
 {
   pthread_mutex_lock(&m->lock);
   series *s = get_series(m, name, labels);
@@ -169,7 +168,7 @@ double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
   pthread_mutex_lock(&m->lock);
   family *f = find_family(m, name);
   if (f) {
-    LB_LIST_EACH(series, s, &f->series, link)
+    LB_LIST_EACH (series, s, &f->series, link)
       if (strcmp(s->labels, labels) == 0)
         v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
   }
@@ -211,14 +210,14 @@ static void number(lb_strbuf *b, double v)
 
 char *lb_metrics_render(lb_metrics *m)
 {
-  static const char *const types[] = {"counter", "gauge", "histogram"};
+  static const char *const types[] = { "counter", "gauge", "histogram" };
   lb_strbuf b;
   lb_strbuf_init(&b, 0);
   pthread_mutex_lock(&m->lock);
-  LB_LIST_EACH(family, f, &m->families, link) {
-    lb_strbuf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
-                      f->name, types[f->type]);
-    LB_LIST_EACH(series, s, &f->series, link) {
+  LB_LIST_EACH (family, f, &m->families, link) {
+    lb_strbuf_appendf(&b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                      types[f->type]);
+    LB_LIST_EACH (series, s, &f->series, link) {
       const char *sep = *s->labels ? "," : "";
       if (f->type != LB_HISTOGRAM) {
         lb_strbuf_appendf(&b, *s->labels ? "%s{%s} " : "%s%s ", f->name, s->labels);
@@ -227,14 +226,14 @@ char *lb_metrics_render(lb_metrics *m)
         continue;
       }
       for (int i = 0; i < NBUCKETS; i++)
-        lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels,
-                          sep, bounds[i], (unsigned long long)s->buckets[i]);
-      lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels,
-                        sep, (unsigned long long)s->count);
+        lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"%g\"} %llu\n", f->name, s->labels, sep, bounds[i],
+                          (unsigned long long)s->buckets[i]);
+      lb_strbuf_appendf(&b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", f->name, s->labels, sep,
+                        (unsigned long long)s->count);
       lb_strbuf_appendf(&b, *s->labels ? "%s_sum{%s} " : "%s_sum%s ", f->name, s->labels);
       number(&b, s->value);
-      lb_strbuf_appendf(&b, *s->labels ? "\n%s_count{%s} %llu\n" : "\n%s_count%s %llu\n",
-                        f->name, s->labels, (unsigned long long)s->count);
+      lb_strbuf_appendf(&b, *s->labels ? "\n%s_count{%s} %llu\n" : "\n%s_count%s %llu\n", f->name,
+                        s->labels, (unsigned long long)s->count);
     }
   }
   pthread_mutex_unlock(&m->lock);

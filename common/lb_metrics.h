@@ -14,16 +14,14 @@ lb_metrics *lb_metrics_new(void);
 void lb_metrics_destroy(lb_metrics *m);
 
 /* Declares a metric family (name, type, help) once, before use. */
-void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type,
-                        const char *help);
+void lb_metrics_declare(lb_metrics *m, const char *name, lb_metric_type type, const char *help);
 
 /* `labels` is the text between the braces, e.g.
  * "integration=\"acme\",outcome=\"success\"" (values already escaped with
  * lb_metrics_label()), or "" for none. */
 void lb_metrics_add(lb_metrics *m, const char *name, const char *labels, double v);
 void lb_metrics_set(lb_metrics *m, const char *name, const char *labels, double v);
-void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels,
-                        double v);
+void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels, double v);
 /* Drops every series of `name` (gauges recomputed from scratch). */
 void lb_metrics_clear(lb_metrics *m, const char *name);
 

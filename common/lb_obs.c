@@ -21,8 +21,8 @@ struct lb_obs {
   atomic_llong last_beat_ms;
 };
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
-                             const char *type, char *body, bool owned)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
+                             char *body, bool owned)
 {
   struct MHD_Response *r = MHD_create_response_from_buffer(
       strlen(body), body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -38,8 +38,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version,
-                              const char *upload, size_t *upload_size, void **state)
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
 {
   lb_obs *o = cls;
   (void)version;
@@ -69,7 +69,7 @@ lb_obs *lb_obs_new(const char *listen, lb_metrics *m, char *err, size_t errlen)
 {
   char host[128];
   const char *colon = strrchr(listen, ':');
-  struct sockaddr_in addr = {.sin_family = AF_INET};
+  struct sockaddr_in addr = { .sin_family = AF_INET };
   if (!colon || (size_t)(colon - listen) >= sizeof(host)) {
     snprintf(err, errlen, "\"%s\" is not host:port", listen);
     return NULL;
@@ -89,10 +89,9 @@ lb_obs *lb_obs_new(const char *listen, lb_metrics *m, char *err, size_t errlen)
   }
   o->metrics = m;
   atomic_store(&o->last_beat_ms, lb_time_mono_ms());
-  o->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-                               NULL, NULL, handle, o, MHD_OPTION_SOCK_ADDR, &addr,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                               MHD_OPTION_END);
+  o->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                               handle, o, MHD_OPTION_SOCK_ADDR, &addr,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
   if (!o->daemon) {
     snprintf(err, errlen, "cannot listen on %s", listen);
     free(o);

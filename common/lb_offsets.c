@@ -5,7 +5,7 @@
 
 void lb_offsets_init(lb_offsets *o)
 {
-  *o = (lb_offsets){.committable = -1};
+  *o = (lb_offsets){ .committable = -1 };
 }
 
 void lb_offsets_release(lb_offsets *o)

@@ -19,11 +19,10 @@ void lb_plan_release(lb_plan *plan)
   free(plan->items);
   free(plan->event_id);
   free(plan->item_key);
-  *plan = (lb_plan){0};
+  *plan = (lb_plan){ 0 };
 }
 
-static lb_plan_item *add_item(lb_plan *plan, size_t cap,
-                              const lb_integration *in)
+static lb_plan_item *add_item(lb_plan *plan, size_t cap, const lb_integration *in)
 {
   if (!plan->items && !(plan->items = calloc(cap ? cap : 1, sizeof(lb_plan_item))))
     return NULL;
@@ -35,8 +34,8 @@ static lb_plan_item *add_item(lb_plan *plan, size_t cap,
 
 /* Adds the item a routing decision calls for: NULL for LB_ROUTE_NONE
  * (*failed false) or out of memory (*failed true); a skip is complete. */
-static lb_plan_item *routed_item(lb_plan *plan, size_t cap, const lb_integration *in,
-                                 lb_route r, const char *why, bool *failed)
+static lb_plan_item *routed_item(lb_plan *plan, size_t cap, const lb_integration *in, lb_route r,
+                                 const char *why, bool *failed)
 {
   *failed = false;
   if (r == LB_ROUTE_NONE)
@@ -69,14 +68,14 @@ static void dead_letter(lb_plan *plan, const char *cls, const char *msg)
   snprintf(plan->dlq_message, sizeof(plan->dlq_message), "%s", msg);
 }
 
-lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
-                       int64_t now_ms, lb_plan *ret)
+lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
+                       lb_plan *ret)
 {
   char err[400], key[160];
   lb_catalog_event ev;
   lb_err rc;
 
-  *ret = (lb_plan){0};
+  *ret = (lb_plan){ 0 };
   rc = lb_catalog_event_parse(&ev, value, len, err, sizeof(err));
   if (rc == LB_E_EVENT) {
     dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
@@ -85,19 +84,18 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
   if (rc != LB_E_OK)
     return rc;
   ret->event_id = strdup(ev.event_id);
-  ret->item_key = strdup(
-      lb_content_external_id(ev.content.type, ev.content.id, key, sizeof(key)));
+  ret->item_key = strdup(lb_content_external_id(ev.content.type, ev.content.id, key, sizeof(key)));
   ret->version = ev.version;
+  ret->archived = ev.event_type == LB_CATALOG_ARCHIVED;
   rc = LB_E_NOMEM;
   if (!ret->event_id || !ret->item_key)
     goto out;
   /* the integrations lb_route_catalog may not answer LB_ROUTE_NONE for:
    * a custom track's organization's, or those taking public content */
   size_t n;
-  const size_t *candidates =
-      ev.content.type == LB_CT_CUSTOM_TRACK
-          ? lb_config_by_organization(cfg, ev.content.organization_id, &n)
-          : lb_config_public_catalog(cfg, &n);
+  const size_t *candidates = ev.content.type == LB_CT_CUSTOM_TRACK
+                                 ? lb_config_by_organization(cfg, ev.content.organization_id, &n)
+                                 : lb_config_public_catalog(cfg, &n);
   for (size_t i = 0; i < n; i++) {
     const lb_integration *in = candidate(cfg, candidates, i);
     const lb_connector *k = lb_connector_of(in->type);
@@ -127,14 +125,14 @@ out:
   return rc;
 }
 
-lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
-                          int64_t now_ms, lb_plan *ret)
+lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
+                          lb_plan *ret)
 {
   char err[400];
   lb_completion_event ev;
   lb_err rc;
 
-  *ret = (lb_plan){0};
+  *ret = (lb_plan){ 0 };
   rc = lb_completion_event_parse(&ev, value, len, err, sizeof(err));
   if (rc == LB_E_EVENT) {
     dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);

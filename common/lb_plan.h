@@ -23,26 +23,27 @@ typedef struct {
 } lb_plan_item;
 
 typedef struct {
-  char *event_id;     /* NULL when the event could not be parsed */
-  char *item_key;     /* catalog: the external id `<type>-<id>` */
-  uint64_t version;   /* catalog: the event's version */
-  bool dead_letter;   /* the whole message goes to the DLQ */
+  char *event_id;        /* NULL when the event could not be parsed */
+  char *item_key;        /* catalog: the external id `<type>-<id>` */
+  uint64_t version;      /* catalog: the event's version */
+  bool archived;         /* catalog: the event archives the item */
+  bool dead_letter;      /* the whole message goes to the DLQ */
   const char *dlq_class; /* class name, docs/delivery.md */
   char dlq_message[512];
   lb_plan_item *items; /* one per integration concerned */
   size_t n;
 } lb_plan;
 
-typedef lb_err (*lb_plan_fn)(const lb_config *cfg, const char *value,
-                             size_t len, int64_t now_ms, lb_plan *ret);
+typedef lb_err (*lb_plan_fn)(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
+                             lb_plan *ret);
 
 /* Plans a catalog-events / completion-events message. LB_E_OK also for a
  * dead-lettered event (see ret->dead_letter); other codes are failures of
  * the planner itself (out of memory). */
-lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len,
-                       int64_t now_ms, lb_plan *ret);
-lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len,
-                          int64_t now_ms, lb_plan *ret);
+lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
+                       lb_plan *ret);
+lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
+                          lb_plan *ret);
 void lb_plan_release(lb_plan *plan);
 
 #endif

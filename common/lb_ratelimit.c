@@ -27,7 +27,7 @@ static void apply_share(lb_ratelimit *b)
 
 void lb_ratelimit_init(lb_ratelimit *b, int per_minute, int64_t now_ms)
 {
-  *b = (lb_ratelimit){.last_ms = now_ms, .share = 1.0};
+  *b = (lb_ratelimit){ .last_ms = now_ms, .share = 1.0 };
   if (per_minute <= 0)
     return;
   b->per_minute = per_minute;
@@ -65,8 +65,7 @@ int64_t lb_ratelimit_take(lb_ratelimit *b, int64_t now_ms)
   return wait > 0 ? wait : 1;
 }
 
-void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
-                       int64_t reset_at_ms)
+void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining, int64_t reset_at_ms)
 {
   if (remaining < 0)
     return;

@@ -10,12 +10,12 @@
 #include <stdint.h>
 
 typedef struct {
-  int per_minute;    /* the integration's whole limit; 0 = unlimited */
-  double share;      /* this member's part of it, in [0, 1] */
-  double per_ms;     /* refill rate: per_minute * share per minute */
-  double capacity;   /* burst */
+  int per_minute;  /* the integration's whole limit; 0 = unlimited */
+  double share;    /* this member's part of it, in [0, 1] */
+  double per_ms;   /* refill rate: per_minute * share per minute */
+  double capacity; /* burst */
   double tokens;
-  int64_t last_ms;   /* when tokens was last refilled */
+  int64_t last_ms;          /* when tokens was last refilled */
   int64_t blocked_until_ms; /* server-imposed pause */
 } lb_ratelimit;
 
@@ -36,8 +36,7 @@ int64_t lb_ratelimit_take(lb_ratelimit *b, int64_t now_ms);
 /* A response said `remaining` requests are left until reset_at_ms
  * (remaining < 0: header absent). None left: pause until the reset, at
  * most LB_SERVER_PAUSE_MAX_MS (lb_classify.h) from now_ms. */
-void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining,
-                       int64_t reset_at_ms);
+void lb_ratelimit_observe(lb_ratelimit *b, int64_t now_ms, long remaining, int64_t reset_at_ms);
 
 /* The server throttled: nothing goes before until_ms, or before
  * LB_SERVER_PAUSE_MAX_MS from now_ms when that is sooner. A pause is never

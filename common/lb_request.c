@@ -6,21 +6,20 @@
 
 const char *lb_method_name(lb_method m)
 {
-  static const char *const names[] = {"GET", "POST", "PATCH", "DELETE", "PUT"};
+  static const char *const names[] = { "GET", "POST", "PATCH", "DELETE", "PUT" };
   return (unsigned)m <= LB_PUT ? names[m] : "?";
 }
 
 const char *lb_step_name(lb_step s)
 {
-  static const char *const names[] = {"create", "lookup", "update",
-                                      "completion", "skill_rating",
-                                      "ocn_course"};
+  static const char *const names[] = { "create",     "lookup",       "update",
+                                       "completion", "skill_rating", "ocn_course" };
   return (unsigned)s <= LB_STEP_OCN_COURSE ? names[s] : "?";
 }
 
 void lb_request_list_init(lb_request_list *l)
 {
-  *l = (lb_request_list){0};
+  *l = (lb_request_list){ 0 };
 }
 
 void lb_request_list_release(lb_request_list *l)
@@ -35,7 +34,7 @@ void lb_request_list_release(lb_request_list *l)
       free(l->items[i].headers[h]);
   }
   free(l->items);
-  *l = (lb_request_list){0};
+  *l = (lb_request_list){ 0 };
 }
 
 static char *dup_opt(const char *s, bool *failed)
@@ -48,8 +47,8 @@ static char *dup_opt(const char *s, bool *failed)
   return d;
 }
 
-lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method,
-                           const char *url, const char *body, const char *key)
+lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method, const char *url,
+                           const char *body, const char *key)
 {
   bool failed = false;
   if (l->n == l->cap) {
@@ -60,7 +59,7 @@ lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method,
     l->items = grown;
     l->cap = cap;
   }
-  lb_request r = {.step = step, .method = method};
+  lb_request r = { .step = step, .method = method };
   r.url = dup_opt(url, &failed);
   r.body = dup_opt(body, &failed);
   r.key = dup_opt(key, &failed);

@@ -48,8 +48,8 @@ const char *lb_step_name(lb_step s);
 void lb_request_list_init(lb_request_list *l);
 void lb_request_list_release(lb_request_list *l);
 /* Appends a request; url, body and key are copied. */
-lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method,
-                           const char *url, const char *body, const char *key);
+lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method, const char *url,
+                           const char *body, const char *key);
 
 /* Adds a "Name: value" header (copied) to the last request of l.
  * LB_E_INVALID when l is empty or the request has LB_REQUEST_MAX_HEADERS. */

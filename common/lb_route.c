@@ -2,13 +2,11 @@
 
 #include <string.h>
 
-lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
-                          const char **why)
+lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev, const char **why)
 {
   lb_content_type t = ev->content.type;
   if (t == LB_CT_CUSTOM_TRACK) {
-    if (in->provider_level ||
-        strcmp(in->organization, ev->content.organization_id) != 0) {
+    if (in->provider_level || strcmp(in->organization, ev->content.organization_id) != 0) {
       *why = "custom track of another organization";
       return LB_ROUTE_NONE;
     }
@@ -29,8 +27,8 @@ lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
   return LB_ROUTE_SEND;
 }
 
-lb_route lb_route_completion(const lb_integration *in,
-                             const lb_completion_event *ev, const char **why)
+lb_route lb_route_completion(const lb_integration *in, const lb_completion_event *ev,
+                             const char **why)
 {
   if (in->provider_level || strcmp(in->organization, ev->organization_id) != 0) {
     *why = "completion of another organization";

@@ -24,13 +24,12 @@ typedef enum {
  * content of that type (the provider-level Degreed integration by
  * default); a custom track only to its organization's integrations.
  * *why (static text) is set for every result but LB_ROUTE_SEND. */
-lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev,
-                          const char **why);
+lb_route lb_route_catalog(const lb_integration *in, const lb_catalog_event *ev, const char **why);
 
 /* Completions go to the integrations of the event's organization that have
  * completions on; tested-out completions and content types without
  * completions are skipped. */
-lb_route lb_route_completion(const lb_integration *in,
-                             const lb_completion_event *ev, const char **why);
+lb_route lb_route_completion(const lb_integration *in, const lb_completion_event *ev,
+                             const char **why);
 
 #endif

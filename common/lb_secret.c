@@ -19,8 +19,7 @@ static char *read_secret_file(const char *path, char *why, size_t whylen)
   char *buf = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
-    snprintf(why, whylen, "cannot open secret file \"%s\": %s", path,
-             strerror(errno));
+    snprintf(why, whylen, "cannot open secret file \"%s\": %s", path, strerror(errno));
     return NULL;
   }
   buf = malloc(LB_SECRET_MAX + 1);
@@ -34,8 +33,7 @@ static char *read_secret_file(const char *path, char *why, size_t whylen)
     goto fail;
   }
   if (n > LB_SECRET_MAX) {
-    snprintf(why, whylen, "secret file \"%s\" is larger than %d bytes", path,
-             LB_SECRET_MAX);
+    snprintf(why, whylen, "secret file \"%s\" is larger than %d bytes", path, LB_SECRET_MAX);
     goto fail;
   }
   buf[n] = '\0';

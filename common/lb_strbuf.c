@@ -8,7 +8,7 @@
 
 void lb_strbuf_init(lb_strbuf *b, size_t max)
 {
-  *b = (lb_strbuf){.max = max};
+  *b = (lb_strbuf){ .max = max };
 }
 
 void lb_strbuf_release(lb_strbuf *b)
@@ -16,7 +16,7 @@ void lb_strbuf_release(lb_strbuf *b)
   if (!b)
     return;
   free(b->buf);
-  *b = (lb_strbuf){.max = b->max};
+  *b = (lb_strbuf){ .max = b->max };
 }
 
 void lb_strbuf_reset(lb_strbuf *b)
@@ -95,11 +95,21 @@ int lb_strbuf_append_json_string(lb_strbuf *b, const char *s)
   for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
     char esc[8];
     switch (*p) {
-    case '"': rc = lb_strbuf_append_len(b, "\\\"", 2); break;
-    case '\\': rc = lb_strbuf_append_len(b, "\\\\", 2); break;
-    case '\n': rc = lb_strbuf_append_len(b, "\\n", 2); break;
-    case '\r': rc = lb_strbuf_append_len(b, "\\r", 2); break;
-    case '\t': rc = lb_strbuf_append_len(b, "\\t", 2); break;
+    case '"':
+      rc = lb_strbuf_append_len(b, "\\\"", 2);
+      break;
+    case '\\':
+      rc = lb_strbuf_append_len(b, "\\\\", 2);
+      break;
+    case '\n':
+      rc = lb_strbuf_append_len(b, "\\n", 2);
+      break;
+    case '\r':
+      rc = lb_strbuf_append_len(b, "\\r", 2);
+      break;
+    case '\t':
+      rc = lb_strbuf_append_len(b, "\\t", 2);
+      break;
     default:
       if (*p < 0x20) {
         snprintf(esc, sizeof(esc), "\\u%04x", *p);
@@ -124,7 +134,7 @@ int lb_strbuf_append_json_string(lb_strbuf *b, const char *s)
 char *lb_strbuf_detach(lb_strbuf *b)
 {
   char *s = b->buf ? b->buf : strdup("");
-  *b = (lb_strbuf){.max = b->max};
+  *b = (lb_strbuf){ .max = b->max };
   return s;
 }
 
@@ -143,8 +153,7 @@ bool lb_strbuf_contains_nocase(const void *bytes, size_t len, const char *needle
 
 int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n)
 {
-  static const char digits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *s = p;
   size_t before = b->len;
   for (size_t i = 0; i < n; i += 3) {
@@ -153,8 +162,8 @@ int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n)
       v |= (unsigned)s[i + 1] << 8;
     if (i + 2 < n)
       v |= s[i + 2];
-    char q[4] = {digits[(v >> 18) & 63], digits[(v >> 12) & 63],
-                 i + 1 < n ? digits[(v >> 6) & 63] : '=', i + 2 < n ? digits[v & 63] : '='};
+    char q[4] = { digits[(v >> 18) & 63], digits[(v >> 12) & 63],
+                  i + 1 < n ? digits[(v >> 6) & 63] : '=', i + 2 < n ? digits[v & 63] : '=' };
     if (lb_strbuf_append_len(b, q, 4) != 0) {
       b->len = before; /* as it was */
       if (b->buf)

@@ -23,8 +23,7 @@ void lb_strbuf_reset(lb_strbuf *b);
  * was) when it would pass the cap or memory runs out. */
 int lb_strbuf_append_len(lb_strbuf *b, const char *s, size_t n);
 int lb_strbuf_append(lb_strbuf *b, const char *s);
-int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends `s` as a JSON string literal, quotes included. */
 int lb_strbuf_append_json_string(lb_strbuf *b, const char *s);
 

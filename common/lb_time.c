@@ -23,7 +23,7 @@ static bool is_leap(int y)
 
 static int days_in_month(int y, int m)
 {
-  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
   return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
@@ -48,13 +48,11 @@ lb_err lb_time_parse_rfc3339(const char *s, int64_t *ret_ms)
 
   if (!s)
     return LB_E_PARSE;
-  if ((y = digits(&p, 4)) < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 0 ||
-      *p++ != '-' || (d = digits(&p, 2)) < 0 || *p++ != 'T' ||
-      (h = digits(&p, 2)) < 0 || *p++ != ':' || (mi = digits(&p, 2)) < 0 ||
-      *p++ != ':' || (sec = digits(&p, 2)) < 0)
+  if ((y = digits(&p, 4)) < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 0 || *p++ != '-' ||
+      (d = digits(&p, 2)) < 0 || *p++ != 'T' || (h = digits(&p, 2)) < 0 || *p++ != ':' ||
+      (mi = digits(&p, 2)) < 0 || *p++ != ':' || (sec = digits(&p, 2)) < 0)
     return LB_E_PARSE;
-  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
-      mi > 59 || sec > 60)
+  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
     return LB_E_PARSE;
   if (*p == '.') {
     p++;
@@ -76,8 +74,7 @@ lb_err lb_time_parse_rfc3339(const char *s, int64_t *ret_ms)
   } else if (*p == '+' || *p == '-') {
     int sign = *p++ == '-' ? -1 : 1;
     int oh, om;
-    if ((oh = digits(&p, 2)) < 0 || *p++ != ':' || (om = digits(&p, 2)) < 0 ||
-        oh > 23 || om > 59)
+    if ((oh = digits(&p, 2)) < 0 || *p++ != ':' || (om = digits(&p, 2)) < 0 || oh > 23 || om > 59)
       return LB_E_PARSE;
     offset_min = sign * (oh * 60 + om);
   } else {
@@ -89,8 +86,8 @@ lb_err lb_time_parse_rfc3339(const char *s, int64_t *ret_ms)
     sec = 59;
     ms = 999;
   }
-  int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 +
-                 h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
+  int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+                 (int64_t)offset_min * 60;
   *ret_ms = secs * 1000 + ms;
   return LB_E_OK;
 }
@@ -113,8 +110,8 @@ char *lb_time_format_rfc3339(int64_t ms, char *buf, size_t len)
   struct tm tm;
   int millis;
   split(ms, &tm, &millis);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;
 }
 
@@ -123,8 +120,8 @@ char *lb_time_format_seconds(int64_t ms, char *buf, size_t len)
   struct tm tm;
   int millis;
   split(ms, &tm, &millis);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

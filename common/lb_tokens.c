@@ -42,8 +42,8 @@ struct lb_tokens {
   slot *slots;
 };
 
-lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n,
-                         long timeout_ms, lb_token_ready_fn ready, void *opaque)
+lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n, long timeout_ms,
+                         lb_token_ready_fn ready, void *opaque)
 {
   lb_tokens *t = calloc(1, sizeof(*t));
   if (!t)
@@ -100,8 +100,8 @@ static bool is_b64token(const char *s, size_t len)
   return i == len;
 }
 
-lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token,
-                      int64_t *ret_expires_in_s, char *err, size_t errlen)
+lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token, int64_t *ret_expires_in_s,
+                       char *err, size_t errlen)
 {
   json_object *root = NULL, *tok, *exp;
   char why[128];
@@ -113,20 +113,19 @@ lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token,
     goto out;
   }
   if (!json_object_object_get_ex(root, "access_token", &tok) ||
-      !json_object_is_type(tok, json_type_string) ||
-      json_object_get_string_len(tok) == 0) {
+      !json_object_is_type(tok, json_type_string) || json_object_get_string_len(tok) == 0) {
     snprintf(err, errlen, "token response has no access_token");
     goto out;
   }
   if (!is_b64token(json_object_get_string(tok), (size_t)json_object_get_string_len(tok))) {
     /* the token itself is never quoted: it is a secret even when malformed */
-    snprintf(err, errlen, "token response's access_token has characters a bearer token "
-                          "may not hold (RFC 6750), refusing it");
+    snprintf(err, errlen,
+             "token response's access_token has characters a bearer token "
+             "may not hold (RFC 6750), refusing it");
     goto out;
   }
   if (!json_object_object_get_ex(root, "expires_in", &exp) ||
-      !(json_object_is_type(exp, json_type_int) ||
-        json_object_is_type(exp, json_type_double))) {
+      !(json_object_is_type(exp, json_type_int) || json_object_is_type(exp, json_type_double))) {
     snprintf(err, errlen, "token response has no numeric expires_in");
     goto out;
   }
@@ -161,7 +160,7 @@ static lb_err token_request(const lb_integration *in, char **ret_body,
 }
 
 lb_err lb_tokens_request_body(const lb_integration *in, char **ret_body,
-                             const char **ret_content_type)
+                              const char **ret_content_type)
 {
   bool basic;
   return token_request(in, ret_body, ret_content_type, &basic);
@@ -243,7 +242,7 @@ static void start_fetch(slot *s, int64_t now_ms)
     return;
   }
   snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
-  const char *headers[] = {ctype_hdr, "Accept: application/json"};
+  const char *headers[] = { ctype_hdr, "Accept: application/json" };
   lb_http_request req = {
     .method = "POST",
     .url = in->token_url,
@@ -265,8 +264,7 @@ static void start_fetch(slot *s, int64_t now_ms)
   free(body);
 }
 
-const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms,
-                          unsigned *ret_generation)
+const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms, unsigned *ret_generation)
 {
   slot *s = &t->slots[index];
   if (s->token && now_ms >= s->expires_at_ms)

@@ -32,9 +32,8 @@ typedef void (*lb_token_ready_fn)(void *opaque, size_t index, lb_token_outcome o
                                   const char *error);
 
 /* `ins` (n of them) is borrowed for the cache's lifetime. */
-lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n,
-                         long timeout_ms, lb_token_ready_fn ready,
-                         void *opaque);
+lb_tokens *lb_tokens_new(lb_http *http, const lb_integration *ins, size_t n, long timeout_ms,
+                         lb_token_ready_fn ready, void *opaque);
 /* Accepts NULL. Destroy the lb_http first: it aborts fetches in flight
  * without calling back into a freed cache. */
 void lb_tokens_destroy(lb_tokens *t);
@@ -43,8 +42,7 @@ void lb_tokens_destroy(lb_tokens *t);
  * borrowed until the next call into lb_tokens) and its generation, or NULL: then a fetch is started
  * (unless one is in flight or a failed one is backing off) and `ready` will
  * be called. Starts a background refresh past 80% of the lifetime. */
-const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms,
-                          unsigned *ret_generation);
+const char *lb_tokens_get(lb_tokens *t, size_t index, int64_t now_ms, unsigned *ret_generation);
 
 /* A request made with token `generation` got a 401 or an expired-token
  * answer: drop that token (if still current) so the next get fetches. */
@@ -60,12 +58,12 @@ uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok);
 
 /* Parses a token response: a non-empty string access_token and a positive
  * expires_in (seconds). New string in *ret_token. */
-lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token,
-                      int64_t *ret_expires_in_s, char *err, size_t errlen);
+lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token, int64_t *ret_expires_in_s,
+                       char *err, size_t errlen);
 
 /* The token request body for an integration: form (Degreed) or JSON (SF).
  * New string in *ret_body; *ret_content_type is static. */
 lb_err lb_tokens_request_body(const lb_integration *in, char **ret_body,
-                             const char **ret_content_type);
+                              const char **ret_content_type);
 
 #endif

@@ -46,8 +46,7 @@ bool lb_url_is_https_link(const char *url)
   while (is_host_char(*p))
     p++;
   size_t hlen = (size_t)(p - host);
-  if (hlen == 0 || !isalnum((unsigned char)host[0]) ||
-      !isalnum((unsigned char)host[hlen - 1]))
+  if (hlen == 0 || !isalnum((unsigned char)host[0]) || !isalnum((unsigned char)host[hlen - 1]))
     return false;
   if (*p == ':') {
     p++;
@@ -97,8 +96,7 @@ bool lb_url_host_is_loopback(const char *host, size_t len)
   return parts == 4;
 }
 
-bool lb_url_is_endpoint(const char *url, bool allow_query, char *why,
-                        size_t whylen)
+bool lb_url_is_endpoint(const char *url, bool allow_query, char *why, size_t whylen)
 {
   const char *p;
   bool https;
@@ -177,8 +175,7 @@ bool lb_url_is_endpoint(const char *url, bool allow_query, char *why,
     }
   }
   if (!https && !lb_url_host_is_loopback(host, hlen)) {
-    snprintf(why, whylen,
-             "must use https (plain http is accepted for loopback only)");
+    snprintf(why, whylen, "must use https (plain http is accepted for loopback only)");
     return false;
   }
   return true;
@@ -188,7 +185,7 @@ int lb_url_append_encoded(lb_strbuf *b, const char *s)
 {
   static const char hex[] = "0123456789ABCDEF";
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+    char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
     int rc = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~'
                  ? lb_strbuf_append_len(b, (const char *)p, 1)
                  : lb_strbuf_append_len(b, enc, 3);

@@ -18,8 +18,7 @@ bool lb_url_is_https_link(const char *url);
  * base_url, logo): https, or http when the host is a loopback address
  * (127.0.0.0/8, localhost, [::1]). No user info, no fragment; a query is
  * allowed only when allow_query is true. On failure writes why to `why`. */
-bool lb_url_is_endpoint(const char *url, bool allow_query, char *why,
-                        size_t whylen);
+bool lb_url_is_endpoint(const char *url, bool allow_query, char *why, size_t whylen);
 
 /* True for 127.0.0.0/8, "localhost" and "[::1]" hosts (host text only). */
 bool lb_url_host_is_loopback(const char *host, size_t len);

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lb_worker.h"
 #include "lb_strbuf.h"
+#include "lb_worker.h"
 
 static const char *catalog_foreign(const char *value, size_t len);
 static const char *completion_foreign(const char *value, size_t len);
@@ -18,6 +18,7 @@ const lb_worker lb_worker_catalog = {
              "every customer's Degreed and SuccessFactors (OCN).",
   .plan = lb_plan_catalog,
   .foreign_event = catalog_foreign,
+  .keeps_state = true,
 };
 
 const lb_worker lb_worker_completion = {
@@ -31,7 +32,7 @@ const lb_worker lb_worker_completion = {
   .foreign_event = completion_foreign,
 };
 
-const lb_worker *const lb_worker_all[] = {&lb_worker_catalog, &lb_worker_completion, NULL};
+const lb_worker *const lb_worker_all[] = { &lb_worker_catalog, &lb_worker_completion, NULL };
 
 /* Whether `value` is a valid event of o: o's planner, given no
  * integrations, dead-letters only what it cannot parse. */
@@ -73,14 +74,15 @@ const lb_worker *lb_worker_find(const char *name)
   return NULL;
 }
 
-/* Whether `topic` is o's topic, retry topic or dead-letter topic by
+/* Whether `topic` is o's topic, retry, dead-letter or state topic by
  * default. */
 static bool others_topic(const lb_worker *o, const char *topic)
 {
   size_t n = strlen(o->default_topic);
   return topic && strncmp(topic, o->default_topic, n) == 0 &&
          (topic[n] == '\0' || strcmp(topic + n, LB_CONFIG_RETRY_SUFFIX) == 0 ||
-          strcmp(topic + n, LB_CONFIG_DLQ_SUFFIX) == 0);
+          strcmp(topic + n, LB_CONFIG_DLQ_SUFFIX) == 0 ||
+          strcmp(topic + n, LB_CONFIG_STATE_SUFFIX) == 0);
 }
 
 static void finding(lb_strbuf *b, const lb_config *cfg, const lb_worker *w, const lb_worker *o,
@@ -109,13 +111,20 @@ lb_err lb_worker_check_config(const lb_worker *w, const lb_config *cfg, char **r
       finding(&b, cfg, w, o, "kafka.retry_topic", cfg->kafka.retry_topic, "topic");
     if (others_topic(o, cfg->kafka.dlq_topic))
       finding(&b, cfg, w, o, "kafka.dlq_topic", cfg->kafka.dlq_topic, "topic");
+    if (others_topic(o, cfg->kafka.state_topic))
+      finding(&b, cfg, w, o, "kafka.state_topic", cfg->kafka.state_topic, "topic");
     if (b.len > before)
       lb_strbuf_appendf(&b,
                         "%s: kafka: this looks like %s's file: start %s with it, or give %s "
                         "its own (by default group_id \"%s\", topics [\"%s\"])\n",
-                        cfg->path ? cfg->path : "configuration", o->name, o->name, w->name,
-                        w->name, w->default_topic);
+                        cfg->path ? cfg->path : "configuration", o->name, o->name, w->name, w->name,
+                        w->default_topic);
   }
+  if (w && !w->keeps_state && cfg->kafka.state_topic && b.len == 0)
+    lb_strbuf_appendf(&b,
+                      "%s: kafka.state_topic: %s keeps no catalog state: only %s has a "
+                      "state topic; remove the key\n",
+                      cfg->path ? cfg->path : "configuration", w->name, lb_worker_catalog.name);
   if (b.overflow) {
     /* out of memory (the cap is far above two daemons' findings): say so,
      * as lb_config_load does, in the little memory freed by dropping the rest */

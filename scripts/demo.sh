@@ -55,8 +55,8 @@ trap 'exit 143' TERM
 export PROVIDER_DEGREED_SECRET=demo-provider-secret ACME_DEGREED_SECRET=demo-acme-secret \
        GLOBEX_SF_SECRET=demo-globex-secret
 
-topics=(catalog-events:4 catalog-events.retry:2 catalog-events.dlq:1
-        completion-events:4 completion-events.retry:2 completion-events.dlq:1)
+topics=(catalog-events:4 catalog-events.retry:4 catalog-events.dlq:1 catalog-events.state:4
+        completion-events:4 completion-events.retry:4 completion-events.dlq:1)
 if [ "$kafka" = real ]; then
   lb_say "Apache Kafka, one node on loopback (tests/kafka-real/kafka_real.py)"
   lb_start_real_kafka "$work/kafka" "$work/bootstrap" "${topics[@]}"

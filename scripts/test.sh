@@ -3,10 +3,13 @@
 # ctest, then runs the same suite again built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, less the kafka_real_* tests (what they test is
 # the broker and our clients' dealings with it, the same in both builds: they
-# run once, in the first pass; the end-to-end suite's real runs are in both).
-# Exit status is ctest's.
+# run once, in the first pass; the end-to-end suite's real runs are in both),
+# then the fuzz targets built with clang and libFuzzer, each over its corpus
+# and fuzzing for LB_FUZZ_SECONDS (default 10; scripts/fuzz.sh runs them
+# longer). Exit status is ctest's.
 #   ./scripts/test.sh                    everything
-#   ./scripts/test.sh -R config          only tests whose name matches (both builds)
+#   ./scripts/test.sh -R config          only tests whose name matches (every build)
+#   LB_FUZZ_SECONDS=60 ./scripts/test.sh each fuzz target fuzzes a minute
 #   LB_KAFKA_REAL=0 ./scripts/test.sh    without the real-Kafka tests (said, and
 #                                        each reported as skipped)
 set -euo pipefail
@@ -35,3 +38,9 @@ lb_say "ctest (sanitizers)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j "$jobs" -E '^kafka_real_' "$@")
+
+lb_say "build the fuzz targets (clang, libFuzzer, ASan + UBSan) in build-fuzz/"
+lb_build build-fuzz -DCMAKE_C_COMPILER=clang -DLB_FUZZ=ON -DLB_WERROR=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLB_FUZZ_TEST_SECONDS="${LB_FUZZ_SECONDS:-10}" -- lb_fuzz
+lb_say "ctest -L fuzz: each target over its corpus, then ${LB_FUZZ_SECONDS:-10} s of fuzzing"
+(cd build-fuzz && ctest --output-on-failure -j "$(nproc)" -L '^fuzz$' "$@")

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -16,7 +17,7 @@ static int items[100];
 static void test_newest_version_wins_in_place(void **state)
 {
   (void)state;
-  lb_batch_limits lim = {.max_items = 10, .linger_ms = 1000, .min_interval_ms = 0};
+  lb_batch_limits lim = { .max_items = 10, .linger_ms = 1000, .min_interval_ms = 0 };
   lb_batch *b = lb_batch_new(&lim);
   void *kept, *dropped;
   assert_int_equal(lb_batch_add(b, "A", 2, &items[0], 0, &kept, &dropped), LB_E_OK);
@@ -49,7 +50,7 @@ static void test_newest_version_wins_in_place(void **state)
 static void test_size_linger_in_flight_and_interval(void **state)
 {
   (void)state;
-  lb_batch_limits lim = {.max_items = 3, .linger_ms = 1000, .min_interval_ms = 5000};
+  lb_batch_limits lim = { .max_items = 3, .linger_ms = 1000, .min_interval_ms = 5000 };
   lb_batch *b = lb_batch_new(&lim);
   void *kept, *dropped, *out[3];
   char key[8];
@@ -88,7 +89,7 @@ static void test_size_linger_in_flight_and_interval(void **state)
 static void test_remove_a_waiting_item(void **state)
 {
   (void)state;
-  lb_batch_limits lim = {.max_items = 10, .linger_ms = 0, .min_interval_ms = 0};
+  lb_batch_limits lim = { .max_items = 10, .linger_ms = 0, .min_interval_ms = 0 };
   lb_batch *b = lb_batch_new(&lim);
   void *kept, *dropped, *out[10];
   lb_batch_add(b, "A", 1, &items[0], 0, &kept, &dropped);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -22,30 +23,31 @@ static void test_outcome_table(void **state)
     lb_outcome expect;
     int64_t min_delay;
   } cases[] = {
-    {LB_STEP_CREATE, 201, NULL, LB_OUT_SUCCESS, 0},
-    {LB_STEP_UPDATE, 200, NULL, LB_OUT_SUCCESS, 0},
-    {LB_STEP_LOOKUP, 204, NULL, LB_OUT_SUCCESS, 0},
-    {LB_STEP_CREATE, 0, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 401, NULL, LB_OUT_AUTH, 0},
+    { LB_STEP_CREATE, 201, NULL, LB_OUT_SUCCESS, 0 },
+    { LB_STEP_UPDATE, 200, NULL, LB_OUT_SUCCESS, 0 },
+    { LB_STEP_LOOKUP, 204, NULL, LB_OUT_SUCCESS, 0 },
+    { LB_STEP_CREATE, 0, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 401, NULL, LB_OUT_AUTH, 0 },
     /* an expired-token body means nothing to the generic table */
-    {LB_STEP_OCN_COURSE, 400, "{\"error_description\":\"The token has expired.\"}", LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0},
-    {LB_STEP_UPDATE, 409, NULL, LB_OUT_PERMANENT, 0},
-    {LB_STEP_COMPLETION, 409, NULL, LB_OUT_SUCCESS, 0},
-    {LB_STEP_UPDATE, 404, NULL, LB_OUT_STALE_ID, 0},
-    {LB_STEP_CREATE, 404, NULL, LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 408, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 429, "token has expired", LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 500, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_CREATE, 504, NULL, LB_OUT_RETRY, 0},
-    {LB_STEP_COMPLETION, 400,
-     "{\"errors\":[{\"detail\":\"Invalid user identifier: x@y.example\"}]}", LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 403, NULL, LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 405, NULL, LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 422, NULL, LB_OUT_PERMANENT, 0},
-    {LB_STEP_CREATE, 302, NULL, LB_OUT_PERMANENT, 0},
+    { LB_STEP_OCN_COURSE, 400, "{\"error_description\":\"The token has expired.\"}",
+      LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0 },
+    { LB_STEP_UPDATE, 409, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_COMPLETION, 409, NULL, LB_OUT_SUCCESS, 0 },
+    { LB_STEP_UPDATE, 404, NULL, LB_OUT_STALE_ID, 0 },
+    { LB_STEP_CREATE, 404, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 408, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 429, "token has expired", LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 500, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 504, NULL, LB_OUT_RETRY, 0 },
+    { LB_STEP_COMPLETION, 400,
+      "{\"errors\":[{\"detail\":\"Invalid user identifier: x@y.example\"}]}", LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 403, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 405, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 422, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 302, NULL, LB_OUT_PERMANENT, 0 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *b = cases[i].body;
@@ -84,6 +86,10 @@ static void test_retry_after(void **state)
   assert_int_equal(lb_classify_retry_after_ms("Fri, 31 Dec 9999 23:59:59 GMT", now),
                    LB_SERVER_PAUSE_MAX_MS);
   assert_int_equal(lb_classify_retry_after_ms("599", now), 599000);
+  /* a year past what milliseconds hold (found by fuzzing: the product
+   * overflowed) */
+  assert_int_equal(lb_classify_retry_after_ms("Sun Nov  6 08:49:37 1994639999", now),
+                   LB_SERVER_PAUSE_MAX_MS);
 }
 
 int main(void)

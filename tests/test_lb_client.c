@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -129,9 +130,8 @@ static const char *tenant(const char *name, const char *secret, const char *extr
 }
 
 /* A Degreed integration; `rate`: its rate_limit_per_minute (0: none). */
-static const char *integration(const char *id, const char *tenant_name,
-                               const char *secret_env, const char *in_flight,
-                               const char *rate)
+static const char *integration(const char *id, const char *tenant_name, const char *secret_env,
+                               const char *in_flight, const char *rate)
 {
   static char buf[1024];
   snprintf(buf, sizeof(buf),
@@ -140,22 +140,30 @@ static const char *integration(const char *id, const char *tenant_name,
            " client_id = \"%s-id\"; client_secret = \"@env:%s\";"
            " scopes = \"content:read,content:write,completions:write,skill_ratings:write\";"
            " rate_limit_per_minute = %s; max_in_flight = %s; }",
-           id, tenant_name, lms.base_url, tenant_name, lms.base_url, tenant_name,
-           tenant_name, secret_env, rate, in_flight);
+           id, tenant_name, lms.base_url, tenant_name, lms.base_url, tenant_name, tenant_name,
+           secret_env, rate, in_flight);
   return buf;
 }
 
 /* Integration indexes in the configuration below. */
 enum {
-  FAST, EXPIRING, THROTTLED, DOWN, HEALTHY, CHAIN, STRICT, WRONG, FLAKY,
-  LIMITED, /* the LMS limits it; the client's own bucket is generous */
-  PACED,   /* tokens that last 5 s */
-  SPACED,  /* one request at a time; some answered 429 with Retry-After */
-  UNAUTH,  /* tokens are issued, every API call answers 401 */
-  BROKEN,  /* every API call answers 500 */
-  SLOW,    /* answers after 8 s; may hold every slot but 3/4's share */
-  BARE429, /* one request at a time; 429s without Retry-After */
-  QUEUED,  /* the client's own bucket: 60 a minute */
+  FAST,
+  EXPIRING,
+  THROTTLED,
+  DOWN,
+  HEALTHY,
+  CHAIN,
+  STRICT,
+  WRONG,
+  FLAKY,
+  LIMITED,  /* the LMS limits it; the client's own bucket is generous */
+  PACED,    /* tokens that last 5 s */
+  SPACED,   /* one request at a time; some answered 429 with Retry-After */
+  UNAUTH,   /* tokens are issued, every API call answers 401 */
+  BROKEN,   /* every API call answers 500 */
+  SLOW,     /* answers after 8 s; may hold every slot but 3/4's share */
+  BARE429,  /* one request at a time; 429s without Retry-After */
+  QUEUED,   /* the client's own bucket: 60 a minute */
   WIREFAIL, /* answers 500, slowly (a fault set by its test) */
   SF
 };
@@ -169,27 +177,27 @@ static int setup(void **state)
   curl_global_init(CURL_GLOBAL_DEFAULT);
   snprintf(tenants, sizeof(tenants), "{\"tenants\":[");
   const char *specs[][3] = {
-    {"fast", SECRET_FAST, ""},
-    {"expiring", SECRET_FAST, ""},
-    {"throttled", SECRET_FAST, ""},
-    {"down", SECRET_OTHER, ""},
-    {"healthy", SECRET_FAST, ""},
-    {"chain", SECRET_FAST, ""},
-    {"strict", SECRET_FAST, ",\"users\":[\"ann@strict.example\"]"},
-    {"flaky", SECRET_FAST, ""},
-    {"limited", SECRET_FAST, ""},
-    {"paced", SECRET_FAST, ",\"token_expires_in\":5"},
-    {"spaced", SECRET_FAST, ""},
-    {"unauth", SECRET_FAST, ""},
-    {"broken", SECRET_FAST, ""},
-    {"slow", SECRET_FAST, ""},
-    {"bare429", SECRET_FAST, ""},
-    {"queued", SECRET_FAST, ""},
-    {"wirefail", SECRET_FAST, ""},
+    { "fast", SECRET_FAST, "" },
+    { "expiring", SECRET_FAST, "" },
+    { "throttled", SECRET_FAST, "" },
+    { "down", SECRET_OTHER, "" },
+    { "healthy", SECRET_FAST, "" },
+    { "chain", SECRET_FAST, "" },
+    { "strict", SECRET_FAST, ",\"users\":[\"ann@strict.example\"]" },
+    { "flaky", SECRET_FAST, "" },
+    { "limited", SECRET_FAST, "" },
+    { "paced", SECRET_FAST, ",\"token_expires_in\":5" },
+    { "spaced", SECRET_FAST, "" },
+    { "unauth", SECRET_FAST, "" },
+    { "broken", SECRET_FAST, "" },
+    { "slow", SECRET_FAST, "" },
+    { "bare429", SECRET_FAST, "" },
+    { "queued", SECRET_FAST, "" },
+    { "wirefail", SECRET_FAST, "" },
   };
   for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
-    snprintf(tenants + strlen(tenants), sizeof(tenants) - strlen(tenants), "%s%s",
-             i ? "," : "", tenant(specs[i][0], specs[i][1], specs[i][2]));
+    snprintf(tenants + strlen(tenants), sizeof(tenants) - strlen(tenants), "%s%s", i ? "," : "",
+             tenant(specs[i][0], specs[i][1], specs[i][2]));
   snprintf(tenants + strlen(tenants), sizeof(tenants) - strlen(tenants),
            ",{\"name\":\"sf\",\"sf\":{\"company_id\":\"SFCO\",\"client_id\":\"SFCO\","
            "\"client_secret\":\"%s\",\"admin_users\":[\"ocn_admin\"]}}]}",
@@ -209,24 +217,24 @@ static int setup(void **state)
            "integrations = (\n");
   /* integration() returns a static buffer, so build the list one by one. */
   const char *names[][5] = {
-    {"fast", "fast", "T_FAST", "200", "0"},
-    {"expiring", "expiring", "T_FAST", "200", "0"},
-    {"throttled", "throttled", "T_FAST", "4", "0"},
-    {"down", "down", "T_OTHER", "200", "0"},
-    {"healthy", "healthy", "T_FAST", "200", "0"},
-    {"chain", "chain", "T_FAST", "200", "0"},
-    {"strict", "strict", "T_FAST", "200", "0"},
-    {"wrong", "fast", "T_WRONG", "200", "0"},
-    {"flaky", "flaky", "T_FAST", "200", "0"},
-    {"limited", "limited", "T_FAST", "1", "600000"},
-    {"paced", "paced", "T_FAST", "200", "0"},
-    {"spaced", "spaced", "T_FAST", "1", "0"},
-    {"unauth", "unauth", "T_FAST", "200", "0"},
-    {"broken", "broken", "T_FAST", "200", "0"},
-    {"slow", "slow", "T_FAST", "200", "0"},
-    {"bare429", "bare429", "T_FAST", "1", "0"},
-    {"queued", "queued", "T_FAST", "200", "60"},
-    {"wirefail", "wirefail", "T_FAST", "200", "0"},
+    { "fast", "fast", "T_FAST", "200", "0" },
+    { "expiring", "expiring", "T_FAST", "200", "0" },
+    { "throttled", "throttled", "T_FAST", "4", "0" },
+    { "down", "down", "T_OTHER", "200", "0" },
+    { "healthy", "healthy", "T_FAST", "200", "0" },
+    { "chain", "chain", "T_FAST", "200", "0" },
+    { "strict", "strict", "T_FAST", "200", "0" },
+    { "wrong", "fast", "T_WRONG", "200", "0" },
+    { "flaky", "flaky", "T_FAST", "200", "0" },
+    { "limited", "limited", "T_FAST", "1", "600000" },
+    { "paced", "paced", "T_FAST", "200", "0" },
+    { "spaced", "spaced", "T_FAST", "1", "0" },
+    { "unauth", "unauth", "T_FAST", "200", "0" },
+    { "broken", "broken", "T_FAST", "200", "0" },
+    { "slow", "slow", "T_FAST", "200", "0" },
+    { "bare429", "bare429", "T_FAST", "1", "0" },
+    { "queued", "queued", "T_FAST", "200", "60" },
+    { "wirefail", "wirefail", "T_FAST", "200", "0" },
   };
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
     snprintf(conf + strlen(conf), sizeof(conf) - strlen(conf), "%s,\n",
@@ -237,7 +245,7 @@ static int setup(void **state)
            " client_id = \"SFCO\"; client_secret = \"@env:T_SF\"; }\n);\n",
            lms.base_url);
   const char *path = lb_test_write_file(lms.dir, "client.conf", conf);
-  lb_config_defaults d = {.worker = "test", .default_topic = "t", .default_scopes = "x"};
+  lb_config_defaults d = { .worker = "test", .default_topic = "t", .default_scopes = "x" };
   if (lb_config_load(&cfg, path, &d, &errors) != LB_E_OK) {
     lb_test_lms_stop(&lms);
     fail_msg("%s", errors);
@@ -268,8 +276,8 @@ static int setup(void **state)
 
 /* What must never be written: the client secrets, the tokens the sandbox
  * issued, Authorization headers. */
-static const char *const fixed_secrets[] = {SECRET_FAST, SECRET_OTHER, SECRET_SF, "Bearer",
-                                            "Authorization"};
+static const char *const fixed_secrets[] = { SECRET_FAST, SECRET_OTHER, SECRET_SF, "Bearer",
+                                             "Authorization" };
 
 /* Fails when line `lineno` of the `what` holds one of them (the message
  * does not repeat it). */
@@ -417,7 +425,7 @@ static int state_count(const char *tenant_name, const char *what)
   snprintf(key, sizeof(key), "tenants.%s.%s", tenant_name, what);
   json_object *st = lb_test_get_json(&lms, path);
   json_object *v = lb_test_dig(st, key);
-  int n = !v ? -1
+  int n = !v                                        ? -1
           : json_object_is_type(v, json_type_array) ? (int)json_object_array_length(v)
                                                     : json_object_get_int(v);
   json_object_put(st);
@@ -438,8 +446,7 @@ typedef struct {
 
 /* The log of a tenant in completion order: API requests, and token
  * requests too when `with_tokens`. */
-static size_t read_log_full(const char *tenant_name, logged *out, size_t cap,
-                            bool with_tokens)
+static size_t read_log_full(const char *tenant_name, logged *out, size_t cap, bool with_tokens)
 {
   char path[256];
   snprintf(path, sizeof(path), "/_sandbox/requests?tenant=%s&since=0", tenant_name);
@@ -497,8 +504,8 @@ static int peak_overlap(const logged *e, size_t n)
   int64_t *ev = malloc(2 * n * sizeof(*ev));
   assert_non_null(ev);
   for (size_t i = 0; i < n; i++) {
-    ev[2 * i] = e[i].start_ms * 2 + 1;   /* odd: arrival */
-    ev[2 * i + 1] = e[i].end_ms * 2;     /* even: end, sorts first */
+    ev[2 * i] = e[i].start_ms * 2 + 1; /* odd: arrival */
+    ev[2 * i + 1] = e[i].end_ms * 2;   /* even: end, sorts first */
   }
   qsort(ev, 2 * n, sizeof(*ev), cmp_i64);
   int cur = 0, peak = 0;
@@ -520,11 +527,11 @@ static void test_thousand_requests_one_token(void **state)
   static lb_request_list plans[N];
   static logged entries[N + 8];
   char url[256];
-  tally t = {0};
+  tally t = { 0 };
   /* every request of the tenant, the token request too, is held 300 ms */
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"fast\",\"latency\":{\"ms\":300,\"api\":\"all\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 1});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 1 });
   assert_non_null(c);
   /* the deliveries come in waves while the one token fetch is on its way:
    * each wave finds the fetch in flight and waits for it */
@@ -578,8 +585,8 @@ static void test_token_expiring_mid_run(void **state)
   (void)state;
   enum { N = 100 };
   static lb_request_list plans[2 * N];
-  tally t = {0};
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 2});
+  tally t = { 0 };
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 2 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[EXPIRING], i, 1);
     lb_client_deliver(c, EXPIRING, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -607,11 +614,11 @@ static void test_429_storm_obeyed(void **state)
   enum { N = 40 };
   static lb_request_list plans[N];
   static logged entries[4 * N];
-  tally t = {0};
+  tally t = { 0 };
   /* the LMS allows 10 requests per 2-second window; the client is not told */
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"throttled\",\"rate_limit\":{\"limit\":10,\"window_s\":2}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 3});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 3 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[THROTTLED], i, 3);
     lb_client_deliver(c, THROTTLED, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -661,8 +668,7 @@ static void on_probe(void *opaque, const lb_http_response *r)
   p->status = r->status;
   snprintf(p->body, sizeof(p->body), "%s", r->body);
   snprintf(p->reset, sizeof(p->reset), "%s", r->rate_reset ? r->rate_reset : "");
-  snprintf(p->remaining, sizeof(p->remaining), "%s",
-           r->rate_remaining ? r->rate_remaining : "");
+  snprintf(p->remaining, sizeof(p->remaining), "%s", r->rate_remaining ? r->rate_remaining : "");
 }
 
 static void probe_call(lb_http *h, const lb_http_request *req, probe *p)
@@ -685,9 +691,13 @@ static void probe_rate_headers(const char *tenant_name, probe *p)
   snprintf(url, sizeof(url), "%s/t/%s/oauth/token", lms.base_url, tenant_name);
   snprintf(form, sizeof(form), "grant_type=client_credentials&client_id=%s-id&client_secret=%s",
            tenant_name, SECRET_FAST);
-  const char *form_hdr[] = {"Content-Type: application/x-www-form-urlencoded"};
-  lb_http_request treq = {.method = "POST", .url = url, .headers = form_hdr, .nheaders = 1,
-                          .body = form, .body_len = strlen(form)};
+  const char *form_hdr[] = { "Content-Type: application/x-www-form-urlencoded" };
+  lb_http_request treq = { .method = "POST",
+                           .url = url,
+                           .headers = form_hdr,
+                           .nheaders = 1,
+                           .body = form,
+                           .body_len = strlen(form) };
   probe_call(h, &treq, p);
   assert_int_equal(p->status, 200);
   /* json-c directly: the token is the test's own, not the client's */
@@ -697,8 +707,8 @@ static void probe_rate_headers(const char *tenant_name, probe *p)
   json_object_put(tok);
   snprintf(url, sizeof(url), "%s/t/%s/api/v2/content/courses?filter[external_id]=probe",
            lms.base_url, tenant_name);
-  const char *hdrs[] = {auth, "Accept: application/json"};
-  lb_http_request get = {.method = "GET", .url = url, .headers = hdrs, .nheaders = 2};
+  const char *hdrs[] = { auth, "Accept: application/json" };
+  lb_http_request get = { .method = "GET", .url = url, .headers = hdrs, .nheaders = 2 };
   probe_call(h, &get, p);
   assert_int_equal(p->status, 200);
   lb_http_destroy(h);
@@ -715,7 +725,7 @@ static void test_rate_limit_headers_heeded(void **state)
   enum { N = 40, LIMIT = 10 };
   static lb_request_list plans[N];
   static logged entries[4 * N];
-  tally t = {0};
+  tally t = { 0 };
   probe p;
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"limited\",\"rate_limit\":{\"limit\":10,\"window_s\":1}}");
@@ -731,7 +741,7 @@ static void test_rate_limit_headers_heeded(void **state)
   assert_true(reset > before && reset <= lb_time_now_ms() + 1000 + 50);
   assert_string_equal(p.remaining, "9");
 
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 11});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 11 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[LIMITED], i, 11);
     lb_client_deliver(c, LIMITED, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -757,7 +767,7 @@ static void test_rate_limit_headers_heeded(void **state)
       fail_msg("a 429 %lld ms after the previous answer: the announced reset was not awaited",
                (long long)gap);
   }
-  assert_true(throttled <= N / LIMIT); /* at most one per window */
+  assert_true(throttled <= N / LIMIT);         /* at most one per window */
   assert_int_equal((int)n, 1 + N + throttled); /* the probe, then the client */
   for (int i = 0; i < N; i++)
     lb_request_list_release(&plans[i]);
@@ -766,15 +776,15 @@ static void test_rate_limit_headers_heeded(void **state)
 /* Seven deliveries one at a time to a tenant whose every 4th answer is a
  * 429 (`fault`): after each 429, nothing reaches the tenant for gap_ms,
  * token requests included. */
-static void check_quiet_after_429(const char *tenant_name, size_t integ,
-                                  const char *fault, int64_t gap_ms, uint64_t seed)
+static void check_quiet_after_429(const char *tenant_name, size_t integ, const char *fault,
+                                  int64_t gap_ms, uint64_t seed)
 {
   enum { N = 7 };
   static lb_request_list plans[N];
   static logged entries[4 * N];
-  tally t = {0};
+  tally t = { 0 };
   lb_test_post_json(&lms, "/_sandbox/faults", fault);
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = seed});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = seed });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[integ], i, 12);
     lb_client_deliver(c, integ, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -835,11 +845,11 @@ static void test_token_refreshed_before_expiry(void **state)
   enum { MAX = 220, RUN_MS = 10000, EVERY_MS = 50, FETCH_MS = 250 };
   static lb_request_list plans[MAX];
   static logged entries[2 * MAX];
-  tally t = {0};
+  tally t = { 0 };
   int sent = 0;
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"paced\",\"latency\":{\"ms\":250,\"api\":\"token\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 13});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 13 });
   int64_t start = lb_time_mono_ms(), next = start;
   while (lb_time_mono_ms() < start + RUN_MS && sent < MAX) {
     if (lb_time_mono_ms() >= next) {
@@ -900,11 +910,11 @@ static void test_401_retried_once(void **state)
   enum { N = 10 };
   static lb_request_list plans[N];
   static logged entries[8 * N];
-  tally t = {0};
+  tally t = { 0 };
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"unauth\",\"error_rate\":{\"rate\":1,\"status\":401,"
                     "\"api\":\"degreed\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 14});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 14 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[UNAUTH], i, 14);
     lb_client_deliver(c, UNAUTH, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -928,7 +938,7 @@ static void test_401_retried_once(void **state)
   assert_int_equal(tokens, fetched);
   for (int u = 0; u < N; u++) {
     char user[48];
-    const logged *a[3] = {NULL};
+    const logged *a[3] = { NULL };
     int k = 0;
     snprintf(user, sizeof(user), "u%d@x.example", u);
     for (size_t i = 0; i < n; i++)
@@ -955,11 +965,11 @@ static void test_exhausted(void **state)
   enum { N = 3 };
   static lb_request_list plans[N + 1];
   static logged entries[64 + 1100];
-  tally t = {0};
+  tally t = { 0 };
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"broken\",\"error_rate\":{\"rate\":1,\"status\":500,"
                     "\"api\":\"degreed\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 15});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 15 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[BROKEN], i, 15);
     lb_client_deliver(c, BROKEN, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -994,11 +1004,11 @@ static void test_exhausted(void **state)
            "integrations = (\n%s\n);\n",
            integration("broken", "broken", "T_FAST", "10", "0"));
   const char *path = lb_test_write_file(lms.dir, "tight.conf", conf);
-  lb_config_defaults d = {.worker = "test", .default_topic = "t", .default_scopes = "x"};
+  lb_config_defaults d = { .worker = "test", .default_topic = "t", .default_scopes = "x" };
   if (lb_config_load(&tight, path, &d, &errors) != LB_E_OK)
     fail_msg("%s", errors);
   memset(&t, 0, sizeof(t));
-  c = lb_client_new(&tight, &(lb_client_options){.seed = 16});
+  c = lb_client_new(&tight, &(lb_client_options){ .seed = 16 });
   completion_plan(&plans[N], &tight.integrations[0], 100, 15);
   lb_client_deliver(c, 0, &plans[N], NULL, 0, 0, on_done, &t, NULL);
   run_until(c, &t, 1, 20000);
@@ -1027,11 +1037,11 @@ static void test_outage_does_not_slow_a_healthy_tenant(void **state)
   (void)state;
   enum { N = 200 };
   static lb_request_list down[N], healthy[N];
-  tally td = {0}, th = {0};
+  tally td = { 0 }, th = { 0 };
   /* a minute's outage, token endpoint included: Retry-After 60 s, inside
    * the retry budget (120 s), so without parking the deliveries wait */
   lb_test_post_json(&lms, "/_sandbox/faults", "{\"tenant\":\"down\",\"outage\":{\"seconds\":60}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 4});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 4 });
   /* the failing tenant's deliveries go first, all of them */
   for (int i = 0; i < N; i++) {
     completion_plan(&down[i], &cfg.integrations[DOWN], i, 4);
@@ -1051,8 +1061,8 @@ static void test_outage_does_not_slow_a_healthy_tenant(void **state)
   lb_client_destroy(c); /* drops the waiting ones without callbacks */
 
   /* with parking, the failing tenant's deliveries come back at once */
-  tally tp = {0};
-  c = lb_client_new(&cfg, &(lb_client_options){.seed = 5, .park_after_ms = 5000});
+  tally tp = { 0 };
+  c = lb_client_new(&cfg, &(lb_client_options){ .seed = 5, .park_after_ms = 5000 });
   int64_t before = lb_time_now_ms();
   for (int i = 0; i < N; i++)
     lb_client_deliver(c, DOWN, &down[i], NULL, 0, 0, on_done, &tp, NULL);
@@ -1075,7 +1085,6 @@ static void test_outage_does_not_slow_a_healthy_tenant(void **state)
   }
 }
 
-
 /* An integration allowed as many requests as the whole client (200) whose
  * customer answers after 8 s takes 3/4 of the slots, not all: another
  * customer's deliveries finish while all of its requests still hang. */
@@ -1084,10 +1093,10 @@ static void test_slow_tenant_leaves_slots_for_others(void **state)
   (void)state;
   enum { NS = 200, NH = 100 };
   static lb_request_list slow[NS], healthy[NH];
-  tally ts = {0}, th = {0};
+  tally ts = { 0 }, th = { 0 };
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"slow\",\"latency\":{\"ms\":8000,\"api\":\"degreed\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 11});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 11 });
   for (int i = 0; i < NS; i++) {
     completion_plan(&slow[i], &cfg.integrations[SLOW], i, 7);
     lb_client_deliver(c, SLOW, &slow[i], NULL, 0, 0, on_done, &ts, NULL);
@@ -1123,7 +1132,8 @@ static void catalog_plan(lb_request_list *l, const char *event_type, const char 
            event_type, id, type, title, type, id);
   assert_int_equal(lb_catalog_event_parse(&ev, buf, strlen(buf), err, sizeof(err)), LB_E_OK);
   lb_request_list_init(l);
-  assert_int_equal(lb_map_degreed_content(&ev, &cfg.integrations[CHAIN], &cfg.provider, 0, l, NULL), LB_E_OK);
+  assert_int_equal(lb_map_degreed_content(&ev, &cfg.integrations[CHAIN], &cfg.provider, 0, l, NULL),
+                   LB_E_OK);
   lb_catalog_event_release(&ev);
 }
 
@@ -1148,8 +1158,8 @@ static void methods_since(int since, char *out, size_t len, int *last_seq)
   json_object_put(log);
 }
 
-static void deliver_one(lb_client *c, size_t index, lb_request_list *l,
-                        const char *known_id, tally *t)
+static void deliver_one(lb_client *c, size_t index, lb_request_list *l, const char *known_id,
+                        tally *t)
 {
   memset(t, 0, sizeof(*t));
   assert_int_equal(lb_client_deliver(c, index, l, known_id, 0, 0, on_done, t, NULL), LB_E_OK);
@@ -1163,7 +1173,7 @@ static void test_degreed_chain(void **state)
   int seq = 0;
   tally t;
   lb_request_list l;
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 6});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 6 });
 
   /* new item: created, its Degreed id learned */
   catalog_plan(&l, "content.upserted", "course", "1", "One");
@@ -1202,9 +1212,11 @@ static void test_degreed_chain(void **state)
   methods_since(seq, seen, sizeof(seen), &seq);
   assert_string_equal(seen, "GET 200,PATCH 200");
   json_object *st = lb_test_get_json(&lms, "/_sandbox/state?tenant=chain");
-  json_object *course = json_object_array_get_idx(lb_test_dig(st, "tenants.chain.degreed.courses"), 0);
+  json_object *course =
+      json_object_array_get_idx(lb_test_dig(st, "tenants.chain.degreed.courses"), 0);
   assert_true(json_object_get_boolean(lb_test_dig(course, "attributes.obsolete")));
-  assert_string_equal(json_object_get_string(lb_test_dig(course, "attributes.title")), "One - Course");
+  assert_string_equal(json_object_get_string(lb_test_dig(course, "attributes.title")),
+                      "One - Course");
   json_object_put(st);
   lb_request_list_release(&l);
 
@@ -1231,7 +1243,7 @@ static void test_permanent_and_auth_failures(void **state)
   (void)state;
   tally t;
   lb_request_list l;
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 7});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 7 });
 
   /* a learner the LMS does not know: permanent, with Degreed's message */
   completion_plan(&l, &cfg.integrations[STRICT], 99, 1);
@@ -1260,13 +1272,13 @@ static void test_retries_until_success(void **state)
   (void)state;
   enum { N = 40 };
   static lb_request_list plans[N];
-  tally t = {0};
+  tally t = { 0 };
   /* every other request fails with a 500, or the connection is reset */
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"flaky\",\"error_rate\":{\"rate\":0.3,\"status\":500,"
                     "\"api\":\"degreed\",\"mode\":\"spread\"},"
                     "\"connection_reset\":{\"rate\":0.2,\"api\":\"degreed\",\"mode\":\"spread\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 8});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 8 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[FLAKY], i, 9);
     lb_client_deliver(c, FLAKY, &plans[i], NULL, 0, 0, on_done, &t, NULL);
@@ -1291,16 +1303,18 @@ static void test_successfactors(void **state)
   lb_catalog_event ce;
   lb_completion_event ev;
   const char *skip = NULL;
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 9});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 9 });
   const char *cat =
       "{\"schema\":\"catalog.v1\",\"event_id\":\"e\",\"event_type\":\"content.upserted\","
       "\"occurred_at\":\"2026-01-02T03:04:05Z\",\"version\":1,\"content\":{\"id\":\"7\","
-      "\"type\":\"course\",\"title\":\"Seven\",\"description\":\"d\",\"url\":\"https://x.example/7\"}}";
+      "\"type\":\"course\",\"title\":\"Seven\",\"description\":\"d\",\"url\":\"https://x.example/"
+      "7\"}}";
   assert_int_equal(lb_catalog_event_parse(&ce, cat, strlen(cat), err, sizeof(err)), LB_E_OK);
   lb_request_list_init(&courses);
-  assert_int_equal(lb_map_ocn_course(&ce, &cfg.integrations[SF], &cfg.provider, 0, &courses, NULL), LB_E_OK);
+  assert_int_equal(lb_map_ocn_course(&ce, &cfg.integrations[SF], &cfg.provider, 0, &courses, NULL),
+                   LB_E_OK);
   /* a batch of one, as the catalog worker would send it */
-  const char *items[] = {courses.items[0].body};
+  const char *items[] = { courses.items[0].body };
   assert_int_equal(lb_map_ocn_batch(items, 1, &batch), LB_E_OK);
   free(courses.items[0].body);
   courses.items[0].body = batch;
@@ -1314,7 +1328,8 @@ static void test_successfactors(void **state)
   assert_int_equal(lb_completion_event_parse(&ev, comp, strlen(comp), err, sizeof(err)), LB_E_OK);
   lb_request_list_init(&event);
   assert_int_equal(lb_map_ocn_learning_event(&ev, &cfg.integrations[SF], &cfg.provider,
-                                             lb_time_now_ms(), &event, &skip), LB_E_OK);
+                                             lb_time_now_ms(), &event, &skip),
+                   LB_E_OK);
   /* the SAP token expires on the server: "The token has expired." body,
    * a new token, the request once more */
   lb_test_post_json(&lms, "/_sandbox/tokens/expire?tenant=sf", "");
@@ -1334,10 +1349,10 @@ static void test_successfactors(void **state)
 static void test_cancel(void **state)
 {
   (void)state;
-  tally t = {0};
+  tally t = { 0 };
   lb_request_list l;
   lb_test_post_json(&lms, "/_sandbox/faults", "{\"tenant\":\"down\",\"outage\":{\"seconds\":60}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 10});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 10 });
   completion_plan(&l, &cfg.integrations[DOWN], 1, 1);
   uint64_t h = 0;
   lb_client_deliver(c, DOWN, &l, NULL, 0, 0, on_done, &t, &h);
@@ -1360,12 +1375,12 @@ static void test_hand_back(void **state)
   enum { N = 30 };
   static lb_request_list plans[N];
   lb_request_list one, refused;
-  tally t = {0}, w = {0}, r = {0};
+  tally t = { 0 }, w = { 0 }, r = { 0 };
   /* the first of the 30 go at once (the bucket's burst) and stay on the
    * wire for a second; the others wait for their turn at 1 a second */
   lb_test_post_json(&lms, "/_sandbox/faults",
                     "{\"tenant\":\"queued\",\"latency\":{\"ms\":1000,\"api\":\"degreed\"}}");
-  lb_client *c = lb_client_new(&cfg, &(lb_client_options){.seed = 11});
+  lb_client *c = lb_client_new(&cfg, &(lb_client_options){ .seed = 11 });
   for (int i = 0; i < N; i++) {
     completion_plan(&plans[i], &cfg.integrations[QUEUED], i, 21);
     lb_client_deliver(c, QUEUED, &plans[i], NULL, 0, 0, on_done, &t, NULL);

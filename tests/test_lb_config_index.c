@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -44,25 +45,28 @@ static void integration(lb_strbuf *b, int i)
   const char *extra_completions = i % 7 == 0 ? " completions = false;" : "";
   switch (i % 3) {
   case 0:
-    lb_strbuf_appendf(b, "{ id = \"c%d-de\"; type = \"degreed\"; organization = \"org-%d\";"
-                         " client_id = \"id%d\"; client_secret = \"@env:T_SECRET\";%s%s }",
+    lb_strbuf_appendf(b,
+                      "{ id = \"c%d-de\"; type = \"degreed\"; organization = \"org-%d\";"
+                      " client_id = \"id%d\"; client_secret = \"@env:T_SECRET\";%s%s }",
                       i, i / 2, i, extra_completions,
                       i % 11 == 0 ? " catalog = { custom_tracks = false; };" : "");
     break;
   case 1:
-    lb_strbuf_appendf(b, "{ id = \"c%d-sf\"; type = \"successfactors\"; organization = \"org-%d\";"
-                         " base_url = \"https://sf%d.example.com\"; company_id = \"C%d\";"
-                         " admin_user = \"ocn_admin\"; client_id = \"C%d\";"
-                         " client_secret = \"@env:T_SECRET\";%s%s }",
+    lb_strbuf_appendf(b,
+                      "{ id = \"c%d-sf\"; type = \"successfactors\"; organization = \"org-%d\";"
+                      " base_url = \"https://sf%d.example.com\"; company_id = \"C%d\";"
+                      " admin_user = \"ocn_admin\"; client_id = \"C%d\";"
+                      " client_secret = \"@env:T_SECRET\";%s%s }",
                       i, i / 2, i, i, i, extra_completions,
                       i % 5 == 0   ? " catalog = { public = true; types = [\"course\"]; };"
                       : i % 4 == 0 ? " catalog = { public = true; };"
                                    : "");
     break;
   default:
-    lb_strbuf_appendf(b, "{ id = \"c%d-xa\"; type = \"xapi\"; organization = \"org-%d\";"
-                         " endpoint = \"https://lrs%d.example.com/xapi\"; username = \"k%d\";"
-                         " password = \"@env:T_SECRET\";%s }",
+    lb_strbuf_appendf(b,
+                      "{ id = \"c%d-xa\"; type = \"xapi\"; organization = \"org-%d\";"
+                      " endpoint = \"https://lrs%d.example.com/xapi\"; username = \"k%d\";"
+                      " password = \"@env:T_SECRET\";%s }",
                       i, i / 2, i, i, extra_completions);
   }
 }
@@ -246,8 +250,8 @@ static void test_completions_plan_as_without_index(void **state)
 static void test_catalog_plans_as_without_index(void **state)
 {
   (void)state;
-  static const char *const types[] = {"course",     "project",     "practice",
-                                      "assessment", "skill_track", "career_track"};
+  static const char *const types[] = { "course",     "project",     "practice",
+                                       "assessment", "skill_track", "career_track" };
   char ev[1024], org[32];
   size_t routed = 0;
   for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {

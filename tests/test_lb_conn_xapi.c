@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -31,13 +32,13 @@ static const lb_config_defaults defaults = {
 
 static char path[512];
 
-#define HEAD(provider_extra)                                                  \
-  "kafka: { brokers = \"127.0.0.1:9092\"; };\n"                               \
-  "provider: { code = \"datacamp\"; logo_url = \"https://cdn.example.com/l.png\";" \
-  provider_extra " };\n"
+#define HEAD(provider_extra)                                                                       \
+  "kafka: { brokers = \"127.0.0.1:9092\"; };\n"                                                    \
+  "provider: { code = \"datacamp\"; logo_url = \"https://cdn.example.com/l.png\";" provider_extra  \
+  " };\n"
 #define IRI " activity_iri_base = \"https://learn.example.com/xapi/activities/\";"
-#define XAPI(extra)                                                           \
-  "integrations = ( { id = \"hooli-lrs\"; type = \"xapi\"; organization = \"hooli\";\n" \
+#define XAPI(extra)                                                                                \
+  "integrations = ( { id = \"hooli-lrs\"; type = \"xapi\"; organization = \"hooli\";\n"            \
   "  endpoint = \"https://lrs.hooli.example/xapi/\";\n" extra " } );\n"
 #define BASIC " username = \"lrs-key\"; password = \"@env:T_LRS_PASSWORD\";"
 
@@ -83,8 +84,7 @@ static void test_basic_defaults_summary_and_redaction(void **state)
   assert_string_equal(in->password, PASSWORD);
   assert_true(in->completions);
   assert_int_equal(in->rate_limit_per_minute, 0);
-  assert_string_equal(cfg.provider.activity_iri_base,
-                      "https://learn.example.com/xapi/activities/");
+  assert_string_equal(cfg.provider.activity_iri_base, "https://learn.example.com/xapi/activities/");
 
   FILE *out = open_memstream(&text, &len);
   lb_config_print_summary(&cfg, out);
@@ -113,14 +113,14 @@ static void test_account_oauth2_and_version(void **state)
   lb_config cfg;
   char *errors, *text = NULL;
   size_t len = 0;
-  assert_int_equal(load(HEAD(IRI) XAPI(
-                            " xapi_version = \"2.0.0\"; auth = \"oauth2\";"
-                            " token_url = \"https://lrs.hooli.example/oauth/token\";"
-                            " client_id = \"lrs-client\"; client_secret = \"@env:T_CLIENT_SECRET\";"
-                            " actor = \"account\"; account_home_page = \"https://sso.hooli.example\";"
-                            " account_name = \"lms_username\";"),
-                        &cfg, &errors),
-                   LB_E_OK);
+  assert_int_equal(
+      load(HEAD(IRI) XAPI(" xapi_version = \"2.0.0\"; auth = \"oauth2\";"
+                          " token_url = \"https://lrs.hooli.example/oauth/token\";"
+                          " client_id = \"lrs-client\"; client_secret = \"@env:T_CLIENT_SECRET\";"
+                          " actor = \"account\"; account_home_page = \"https://sso.hooli.example\";"
+                          " account_name = \"lms_username\";"),
+           &cfg, &errors),
+      LB_E_OK);
   const lb_integration *in = &cfg.integrations[0];
   assert_int_equal(in->auth, LB_AUTH_OAUTH2);
   assert_string_equal(in->token_url, "https://lrs.hooli.example/oauth/token");
@@ -155,39 +155,41 @@ static void test_refusals(void **state)
     const char *key;
     const char *what;
   } cases[] = {
-    {HEAD("") XAPI(BASIC), "provider.activity_iri_base",
-     "is required when an xapi integration is configured"},
-    {HEAD(" activity_iri_base = \"ftp://x\";") XAPI(BASIC), "provider.activity_iri_base",
-     "must be an https URL"},
-    {HEAD(IRI) XAPI(" username = \"k\"; password = \"literal-pass\";"),
-     "integrations[0].password", "secrets are never written in the file"},
-    {HEAD(IRI) XAPI(" password = \"@env:T_LRS_PASSWORD\";"), "integrations[0].username",
-     "missing required setting"},
-    {HEAD(IRI) XAPI(BASIC " client_id = \"c\";"), "integrations[0].client_id",
-     "goes with auth = \"oauth2\" only"},
-    {HEAD(IRI) XAPI(" auth = \"oauth2\"; client_id = \"c\"; client_secret = \"@env:T_CLIENT_SECRET\";"),
-     "integrations[0].token_url", "missing required setting"},
-    {HEAD(IRI) XAPI(" auth = \"digest\";" BASIC), "integrations[0].auth",
-     "unknown auth \"digest\" (basic or oauth2)"},
-    {HEAD(IRI) XAPI(" xapi_version = \"0.95\";" BASIC), "integrations[0].xapi_version",
-     "unknown xAPI version \"0.95\" (1.0.3 or 2.0.0)"},
-    {HEAD(IRI) XAPI(" actor = \"account\";" BASIC), "integrations[0].account_home_page",
-     "missing required setting"},
-    {HEAD(IRI) XAPI(" actor = \"account\"; account_home_page = \"https://sso.example\";"
-                    " account_name = \"email\";" BASIC),
-     "integrations[0].account_name", "unknown account name \"email\" (sso_nameid, lms_username or id)"},
-    {HEAD(IRI) XAPI(" account_name = \"id\";" BASIC), "integrations[0].account_name",
-     "goes with actor = \"account\" only"},
-    {HEAD(IRI) XAPI(" catalog = { public = true; };" BASIC), "integrations[0].catalog",
-     "xapi integrations take completions only"},
-    {HEAD(IRI) XAPI(" datacenter = \"eu\";" BASIC), "integrations[0].datacenter",
-     "is not a setting of xapi integrations"},
-    {HEAD(IRI) "integrations = ( { id = \"x\"; type = \"xapi\"; organization = \"*\";" BASIC
-               " completions = false; } );\n",
-     "integrations[0].organization", "an xapi integration takes one customer's completions"},
-    {HEAD(IRI) "integrations = ( { id = \"x\"; type = \"xapi\"; organization = \"o\";" BASIC
-               " } );\n",
-     "integrations[0].endpoint", "missing required setting"},
+    { HEAD("") XAPI(BASIC), "provider.activity_iri_base",
+      "is required when an xapi integration is configured" },
+    { HEAD(" activity_iri_base = \"ftp://x\";") XAPI(BASIC), "provider.activity_iri_base",
+      "must be an https URL" },
+    { HEAD(IRI) XAPI(" username = \"k\"; password = \"literal-pass\";"), "integrations[0].password",
+      "secrets are never written in the file" },
+    { HEAD(IRI) XAPI(" password = \"@env:T_LRS_PASSWORD\";"), "integrations[0].username",
+      "missing required setting" },
+    { HEAD(IRI) XAPI(BASIC " client_id = \"c\";"), "integrations[0].client_id",
+      "goes with auth = \"oauth2\" only" },
+    { HEAD(IRI)
+          XAPI(" auth = \"oauth2\"; client_id = \"c\"; client_secret = \"@env:T_CLIENT_SECRET\";"),
+      "integrations[0].token_url", "missing required setting" },
+    { HEAD(IRI) XAPI(" auth = \"digest\";" BASIC), "integrations[0].auth",
+      "unknown auth \"digest\" (basic or oauth2)" },
+    { HEAD(IRI) XAPI(" xapi_version = \"0.95\";" BASIC), "integrations[0].xapi_version",
+      "unknown xAPI version \"0.95\" (1.0.3 or 2.0.0)" },
+    { HEAD(IRI) XAPI(" actor = \"account\";" BASIC), "integrations[0].account_home_page",
+      "missing required setting" },
+    { HEAD(IRI) XAPI(" actor = \"account\"; account_home_page = \"https://sso.example\";"
+                     " account_name = \"email\";" BASIC),
+      "integrations[0].account_name",
+      "unknown account name \"email\" (sso_nameid, lms_username or id)" },
+    { HEAD(IRI) XAPI(" account_name = \"id\";" BASIC), "integrations[0].account_name",
+      "goes with actor = \"account\" only" },
+    { HEAD(IRI) XAPI(" catalog = { public = true; };" BASIC), "integrations[0].catalog",
+      "xapi integrations take completions only" },
+    { HEAD(IRI) XAPI(" datacenter = \"eu\";" BASIC), "integrations[0].datacenter",
+      "is not a setting of xapi integrations" },
+    { HEAD(IRI) "integrations = ( { id = \"x\"; type = \"xapi\"; organization = \"*\";" BASIC
+                " completions = false; } );\n",
+      "integrations[0].organization", "an xapi integration takes one customer's completions" },
+    { HEAD(IRI) "integrations = ( { id = \"x\"; type = \"xapi\"; organization = \"o\";" BASIC
+                " } );\n",
+      "integrations[0].endpoint", "missing required setting" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     lb_config cfg;
@@ -212,24 +214,26 @@ static void test_plan_through_the_connector(void **state)
     const char *event;
     const char *skip; /* NULL: sent */
   } cases[] = {
-    {"{\"schema\":\"completion.v1\",\"event_id\":\"e1\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
-     "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
-     "\"content\":{\"id\":\"9\",\"type\":\"assessment\"},\"completed_at\":\"2026-01-01T00:00:00Z\","
-     "\"score\":82}",
-     NULL},
-    {"{\"schema\":\"completion.v1\",\"event_id\":\"e2\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
-     "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\"},"
-     "\"content\":{\"id\":\"9\",\"type\":\"course\"},\"completed_at\":\"2026-01-01T00:00:00Z\"}",
-     "email"},
-    {"{\"schema\":\"completion.v1\",\"event_id\":\"e3\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
-     "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
-     "\"content\":{\"id\":\"9\",\"type\":\"course\"},\"completed_at\":\"2026-01-01T00:00:00Z\","
-     "\"skipped\":true}",
-     "tested out"},
-    {"{\"schema\":\"completion.v1\",\"event_id\":\"e4\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
-     "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
-     "\"content\":{\"id\":\"3\",\"type\":\"skill_track\"},\"completed_at\":\"2026-01-01T00:00:00Z\"}",
-     "track"},
+    { "{\"schema\":\"completion.v1\",\"event_id\":\"e1\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+      "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
+      "\"content\":{\"id\":\"9\",\"type\":\"assessment\"},\"completed_at\":\"2026-01-01T00:00:"
+      "00Z\","
+      "\"score\":82}",
+      NULL },
+    { "{\"schema\":\"completion.v1\",\"event_id\":\"e2\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+      "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\"},"
+      "\"content\":{\"id\":\"9\",\"type\":\"course\"},\"completed_at\":\"2026-01-01T00:00:00Z\"}",
+      "email" },
+    { "{\"schema\":\"completion.v1\",\"event_id\":\"e3\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+      "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
+      "\"content\":{\"id\":\"9\",\"type\":\"course\"},\"completed_at\":\"2026-01-01T00:00:00Z\","
+      "\"skipped\":true}",
+      "tested out" },
+    { "{\"schema\":\"completion.v1\",\"event_id\":\"e4\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
+      "\"organization_id\":\"hooli\",\"user\":{\"id\":\"u1\",\"email\":\"ann@hooli.example\"},"
+      "\"content\":{\"id\":\"3\",\"type\":\"skill_track\"},\"completed_at\":\"2026-01-01T00:00:"
+      "00Z\"}",
+      "track" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *ev = cases[i].event;
@@ -259,7 +263,8 @@ static void test_plan_through_the_connector(void **state)
   const char *cat =
       "{\"schema\":\"catalog.v1\",\"event_id\":\"c\",\"event_type\":\"content.upserted\","
       "\"occurred_at\":\"2026-01-02T03:04:05Z\",\"version\":1,\"content\":{\"id\":\"7\","
-      "\"type\":\"course\",\"title\":\"Seven\",\"description\":\"d\",\"url\":\"https://x.example/7\"}}";
+      "\"type\":\"course\",\"title\":\"Seven\",\"description\":\"d\",\"url\":\"https://x.example/"
+      "7\"}}";
   assert_int_equal(lb_plan_catalog(&cfg, cat, strlen(cat), 0, &plan), LB_E_OK);
   assert_int_equal(plan.n, 0);
   lb_plan_release(&plan);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -57,8 +58,7 @@ static void test_keys_belong_to_one_type(void **state)
       for (size_t j = i + 1; j < n; j++)
         for (const char *const *b = all[j]->keys; b && *b; b++)
           if (strcmp(*a, *b) == 0)
-            fail_msg("\"%s\" is a setting of both %s and %s", *a, all[i]->name,
-                     all[j]->name);
+            fail_msg("\"%s\" is a setting of both %s and %s", *a, all[i]->name, all[j]->name);
 }
 
 static void test_degreed_binds_the_id_into_the_update(void **state)
@@ -69,8 +69,7 @@ static void test_degreed_binds_the_id_into_the_update(void **state)
   lb_request_list_init(&l);
   assert_int_equal(lb_request_list_add(&l, LB_STEP_UPDATE, LB_PATCH,
                                        "https://api.example/api/v2/content/courses/{id}",
-                                       "{\"data\":{\"attributes\":{\"title\":\"T\"}}}",
-                                       "course-1"),
+                                       "{\"data\":{\"attributes\":{\"title\":\"T\"}}}", "course-1"),
                    LB_E_OK);
   char *url = NULL, *body = NULL;
   /* no id known or learned: the update cannot be made */
@@ -91,6 +90,12 @@ static void test_degreed_binds_the_id_into_the_update(void **state)
   free(id);
   assert_null(k->response_id(LB_STEP_LOOKUP, "{\"data\":[]}", 11));
   assert_null(k->response_id(LB_STEP_COMPLETION, created, strlen(created)));
+  /* an id that hides a NUL is none (found by fuzzing: cut at the NUL, an
+   * empty id was bound, a PATCH to .../courses/) */
+  const char *hidden = "{\"data\":{\"id\":\"\\u0000N3w\"}}";
+  assert_null(k->response_id(LB_STEP_CREATE, hidden, strlen(hidden)));
+  hidden = "{\"data\":[{\"id\":\"F0\\u0000und\"}]}";
+  assert_null(k->response_id(LB_STEP_LOOKUP, hidden, strlen(hidden)));
   lb_request_list_release(&l);
 }
 
@@ -100,13 +105,13 @@ static void test_successfactors_batches_courses(void **state)
   const lb_connector *k = lb_connector_find("successfactors");
   assert_non_null(k->batching);
   assert_int_equal(k->batching->step, LB_STEP_OCN_COURSE);
-  lb_integration in = {.batch_size = 7, .batch_linger_ms = 250, .min_post_interval_s = 3};
+  lb_integration in = { .batch_size = 7, .batch_linger_ms = 250, .min_post_interval_s = 3 };
   lb_batch_limits lim;
   k->batching->limits(&in, &lim);
   assert_int_equal(lim.max_items, 7);
   assert_int_equal(lim.linger_ms, 250);
   assert_int_equal(lim.min_interval_ms, 3000);
-  const char *bodies[] = {"{\"courseID\":\"a\"}", "{\"courseID\":\"b\"}"};
+  const char *bodies[] = { "{\"courseID\":\"a\"}", "{\"courseID\":\"b\"}" };
   char *joined = NULL;
   assert_int_equal(k->batching->join(bodies, 2, &joined), LB_E_OK);
   assert_string_equal(joined, "{\"ocnCourses\":[{\"courseID\":\"a\"},{\"courseID\":\"b\"}]}");
@@ -159,18 +164,19 @@ static void test_connector_verdicts(void **state)
     lb_outcome expect;
     int64_t min_delay;
   } cases[] = {
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, expired, LB_OUT_AUTH, 0},
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_COMPLETION, 403, expired, LB_OUT_AUTH, 0},
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 429, expired, LB_OUT_RETRY, 0},
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 408, expired, LB_OUT_RETRY, 0},
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, "{\"error\":\"bad\"}", LB_OUT_PERMANENT, 0},
-    {LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 503, NULL, LB_OUT_RETRY, 0},
-    {LB_INTEG_DEGREED, LB_STEP_COMPLETION, 403, expired, LB_OUT_PERMANENT, 0},
-    {LB_INTEG_DEGREED, LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 30000},
-    {LB_INTEG_DEGREED, LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0},
-    {LB_INTEG_DEGREED, LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0},
-    {LB_INTEG_XAPI, LB_STEP_COMPLETION, 400, expired, LB_OUT_PERMANENT, 0},
-    {LB_INTEG_XAPI, LB_STEP_COMPLETION, 503, NULL, LB_OUT_RETRY, 0},
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, expired, LB_OUT_AUTH, 0 },
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_COMPLETION, 403, expired, LB_OUT_AUTH, 0 },
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 429, expired, LB_OUT_RETRY, 0 },
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 408, expired, LB_OUT_RETRY, 0 },
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 400, "{\"error\":\"bad\"}", LB_OUT_PERMANENT,
+      0 },
+    { LB_INTEG_SUCCESSFACTORS, LB_STEP_OCN_COURSE, 503, NULL, LB_OUT_RETRY, 0 },
+    { LB_INTEG_DEGREED, LB_STEP_COMPLETION, 403, expired, LB_OUT_PERMANENT, 0 },
+    { LB_INTEG_DEGREED, LB_STEP_CREATE, 503, NULL, LB_OUT_RETRY, 30000 },
+    { LB_INTEG_DEGREED, LB_STEP_CREATE, 502, NULL, LB_OUT_RETRY, 0 },
+    { LB_INTEG_DEGREED, LB_STEP_CREATE, 409, NULL, LB_OUT_CONFLICT, 0 },
+    { LB_INTEG_XAPI, LB_STEP_COMPLETION, 400, expired, LB_OUT_PERMANENT, 0 },
+    { LB_INTEG_XAPI, LB_STEP_COMPLETION, 503, NULL, LB_OUT_RETRY, 0 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *b = cases[i].body;
@@ -182,8 +188,8 @@ static void test_connector_verdicts(void **state)
                lb_outcome_name(cases[i].expect), (long long)cases[i].min_delay);
   }
   /* the body is read only within its length */
-  lb_verdict v = lb_connector_classify(lb_connector_of(LB_INTEG_SUCCESSFACTORS),
-                                       LB_STEP_OCN_COURSE, 400, expired, 20);
+  lb_verdict v = lb_connector_classify(lb_connector_of(LB_INTEG_SUCCESSFACTORS), LB_STEP_OCN_COURSE,
+                                       400, expired, 20);
   assert_int_equal(v.outcome, LB_OUT_PERMANENT);
 }
 

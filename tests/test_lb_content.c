@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -20,13 +21,13 @@ static const struct {
   const char *label;
   bool track, duration, completion;
 } types[] = {
-  {LB_CT_COURSE, "course", "Course", false, true, true},
-  {LB_CT_PROJECT, "project", "Project", false, true, true},
-  {LB_CT_PRACTICE, "practice", "Practice", false, false, true},
-  {LB_CT_ASSESSMENT, "assessment", "Assessment", false, false, true},
-  {LB_CT_SKILL_TRACK, "skill_track", "Skill Track", true, true, false},
-  {LB_CT_CAREER_TRACK, "career_track", "Career Track", true, true, false},
-  {LB_CT_CUSTOM_TRACK, "custom_track", "Custom Track", true, true, false},
+  { LB_CT_COURSE, "course", "Course", false, true, true },
+  { LB_CT_PROJECT, "project", "Project", false, true, true },
+  { LB_CT_PRACTICE, "practice", "Practice", false, false, true },
+  { LB_CT_ASSESSMENT, "assessment", "Assessment", false, false, true },
+  { LB_CT_SKILL_TRACK, "skill_track", "Skill Track", true, true, false },
+  { LB_CT_CAREER_TRACK, "career_track", "Career Track", true, true, false },
+  { LB_CT_CUSTOM_TRACK, "custom_track", "Custom Track", true, true, false },
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 
@@ -60,8 +61,8 @@ static void test_unknown_names(void **state)
 {
   (void)state;
   static const char *const bad[] = {
-    "Course", "COURSE", "courses", "course ", " course", "skill-track",
-    "Skill Track", "skilltrack", "track", "unknown", "", "video", NULL,
+    "Course",     "COURSE", "courses", "course ", " course", "skill-track", "Skill Track",
+    "skilltrack", "track",  "unknown", "",        "video",   NULL,
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     lb_content_type got = (lb_content_type)99;
@@ -97,19 +98,18 @@ static void test_external_id(void **state)
     const char *id;
     const char *want;
   } cases[] = {
-    {LB_CT_COURSE, "1234", "course-1234"},
-    {LB_CT_PROJECT, "abc-def", "project-abc-def"},
-    {LB_CT_PRACTICE, "9", "practice-9"},
-    {LB_CT_ASSESSMENT, "python-basics", "assessment-python-basics"},
-    {LB_CT_SKILL_TRACK, "42", "skill_track-42"},
-    {LB_CT_CAREER_TRACK, "data-scientist", "career_track-data-scientist"},
-    {LB_CT_CUSTOM_TRACK, "t1", "custom_track-t1"},
-    {LB_CT_COURSE, "", "course-"},
+    { LB_CT_COURSE, "1234", "course-1234" },
+    { LB_CT_PROJECT, "abc-def", "project-abc-def" },
+    { LB_CT_PRACTICE, "9", "practice-9" },
+    { LB_CT_ASSESSMENT, "python-basics", "assessment-python-basics" },
+    { LB_CT_SKILL_TRACK, "42", "skill_track-42" },
+    { LB_CT_CAREER_TRACK, "data-scientist", "career_track-data-scientist" },
+    { LB_CT_CUSTOM_TRACK, "t1", "custom_track-t1" },
+    { LB_CT_COURSE, "", "course-" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char buf[64];
-    assert_ptr_equal(lb_content_external_id(cases[i].t, cases[i].id, buf, sizeof(buf)),
-                     buf);
+    assert_ptr_equal(lb_content_external_id(cases[i].t, cases[i].id, buf, sizeof(buf)), buf);
     assert_string_equal(buf, cases[i].want);
   }
   /* Truncated, NUL-terminated, nothing written past the buffer. */
@@ -128,16 +128,16 @@ static void test_title(void **state)
     lb_content_type t;
     const char *want;
   } cases[] = {
-    {"Wrangling and Visualizing Musical Data", LB_CT_PROJECT,
-     "Wrangling and Visualizing Musical Data - Project"},
-    {"Introduction to Python", LB_CT_COURSE, "Introduction to Python - Course"},
-    {"Python Data Manipulation", LB_CT_PRACTICE, "Python Data Manipulation - Practice"},
-    {"Data Literacy", LB_CT_ASSESSMENT, "Data Literacy - Assessment"},
-    {"Python Programming", LB_CT_SKILL_TRACK, "Python Programming - Skill Track"},
-    {"Data Scientist", LB_CT_CAREER_TRACK, "Data Scientist - Career Track"},
-    {"Onboarding", LB_CT_CUSTOM_TRACK, "Onboarding - Custom Track"},
-    {"", LB_CT_COURSE, " - Course"},
-    {"Caf\xc3\xa9 \"quoted\"", LB_CT_COURSE, "Caf\xc3\xa9 \"quoted\" - Course"},
+    { "Wrangling and Visualizing Musical Data", LB_CT_PROJECT,
+      "Wrangling and Visualizing Musical Data - Project" },
+    { "Introduction to Python", LB_CT_COURSE, "Introduction to Python - Course" },
+    { "Python Data Manipulation", LB_CT_PRACTICE, "Python Data Manipulation - Practice" },
+    { "Data Literacy", LB_CT_ASSESSMENT, "Data Literacy - Assessment" },
+    { "Python Programming", LB_CT_SKILL_TRACK, "Python Programming - Skill Track" },
+    { "Data Scientist", LB_CT_CAREER_TRACK, "Data Scientist - Career Track" },
+    { "Onboarding", LB_CT_CUSTOM_TRACK, "Onboarding - Custom Track" },
+    { "", LB_CT_COURSE, " - Course" },
+    { "Caf\xc3\xa9 \"quoted\"", LB_CT_COURSE, "Caf\xc3\xa9 \"quoted\" - Course" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *s = lb_content_title(cases[i].title, cases[i].t);
@@ -161,12 +161,9 @@ static void test_title(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_seven_types),
-    cmocka_unit_test(test_name_label_parse_round_trip),
-    cmocka_unit_test(test_unknown_names),
-    cmocka_unit_test(test_rule_tables),
-    cmocka_unit_test(test_external_id),
-    cmocka_unit_test(test_title),
+    cmocka_unit_test(test_seven_types),   cmocka_unit_test(test_name_label_parse_round_trip),
+    cmocka_unit_test(test_unknown_names), cmocka_unit_test(test_rule_tables),
+    cmocka_unit_test(test_external_id),   cmocka_unit_test(test_title),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

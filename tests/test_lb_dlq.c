@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -17,8 +18,8 @@
 #include "lb_time.h"
 
 /* A DLQ record as the engine writes one (docs/delivery.md). */
-static rd_kafka_headers_t *engine_headers(const char *integration, const char *reason,
-                                          int status, int replays, const char *last_failure)
+static rd_kafka_headers_t *engine_headers(const char *integration, const char *reason, int status,
+                                          int replays, const char *last_failure)
 {
   char buf[32];
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
@@ -45,11 +46,15 @@ static rd_kafka_headers_t *engine_headers(const char *integration, const char *r
 
 static lb_dlq_raw raw_of(rd_kafka_headers_t *h, const char *key, const char *value)
 {
-  return (lb_dlq_raw){.topic = "completion-events.dlq", .partition = 0, .offset = 42,
-                      .timestamp_ms = 1767323045000, /* 2026-01-02T03:04:05Z */
-                      .key = key, .key_len = key ? strlen(key) : 0,
-                      .value = value, .value_len = value ? strlen(value) : 0,
-                      .headers = h};
+  return (lb_dlq_raw){ .topic = "completion-events.dlq",
+                       .partition = 0,
+                       .offset = 42,
+                       .timestamp_ms = 1767323045000, /* 2026-01-02T03:04:05Z */
+                       .key = key,
+                       .key_len = key ? strlen(key) : 0,
+                       .value = value,
+                       .value_len = value ? strlen(value) : 0,
+                       .headers = h };
 }
 
 static void test_decode_engine_record(void **state)
@@ -156,7 +161,10 @@ static void test_json_of_hostile_records(void **state)
   (void)state;
   rd_kafka_headers_t *h = rd_kafka_headers_new(4);
   rd_kafka_header_add(h, "\xE0", -1, NULL, 0);
-  rd_kafka_header_add(h, "tr\xFF" "ace", -1, "\xC3", -1);
+  rd_kafka_header_add(h,
+                      "tr\xFF"
+                      "ace",
+                      -1, "\xC3", -1);
   rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1, "perm\xC0", -1);
   rd_kafka_header_add(h, "lmsbridge.integration", -1, "ac\xEDme", -1);
   lb_dlq_raw raw = raw_of(h, "k", "v");
@@ -167,7 +175,8 @@ static void test_json_of_hostile_records(void **state)
   assert_true(valid_json_text(line));
   json_object *hd = get(o, "headers");
   assert_true(json_object_object_get_ex(hd, "\xEF\xBF\xBD", NULL));
-  assert_non_null(get(hd, "tr\xEF\xBF\xBD" "ace_base64"));
+  assert_non_null(get(hd, "tr\xEF\xBF\xBD"
+                          "ace_base64"));
   json_object_put(o);
 
   lb_dlq_totals t;
@@ -206,8 +215,7 @@ static void test_list_line(void **state)
   assert_int_equal(json_object_get_int(get(o, "http_status")), 400);
   assert_string_equal(json_object_get_string(get(o, "http_body")), "{\"errors\":[]}");
   assert_int_equal(json_object_get_int(get(o, "attempts")), 1);
-  assert_string_equal(json_object_get_string(get(o, "first_failure")),
-                      "2026-01-02T03:04:05.000Z");
+  assert_string_equal(json_object_get_string(get(o, "first_failure")), "2026-01-02T03:04:05.000Z");
   assert_int_equal(json_object_get_int(get(o, "replays")), 0);
   assert_int_equal(json_object_get_int(get(o, "dlq_partition")), 0);
   assert_int_equal(json_object_get_int(get(o, "dlq_offset")), 42);
@@ -303,39 +311,40 @@ static void test_filters(void **state)
 {
   (void)state;
   static const filter_case cases[] = {
-    {{NULL}, true},
-    {{"integration=acme-degreed"}, true},
-    {{"integration=globex-sf"}, false},
-    {{"integration=globex-sf,acme-degreed"}, true},
-    {{"integration=globex-sf", "integration=acme-degreed"}, true},
-    {{"integration="}, false},
-    {{"reason=permanent_http"}, true},
-    {{"reason=auth,invalid_event"}, false},
-    {{"status=400"}, true},
-    {{"status=404"}, false},
-    {{"status=4xx"}, true},
-    {{"status=5xx,404"}, false},
-    {{"status=5xx,4xx"}, true},
-    {{"since=2026-01-02T03:05:00Z"}, true},       /* at the last failure: in */
-    {{"since=2026-01-02T03:05:00.001Z"}, false},
-    {{"until=2026-01-02T03:05:00Z"}, false},      /* until is exclusive */
-    {{"until=2026-01-02T03:05:00.001Z"}, true},
-    {{"since=2026-01-01T00:00:00Z", "until=2026-01-03T00:00:00Z"}, true},
-    {{"partition=3"}, true},
-    {{"partition=2"}, false},
-    {{"offset-from=1234"}, true},
-    {{"offset-from=1235"}, false},
-    {{"offset-to=1234"}, true},
-    {{"offset-to=1233"}, false},
-    {{"offset-from=1000", "offset-to=2000"}, true},
-    {{"key=u1"}, true},
-    {{"key=u"}, false},
-    {{"key=u11"}, false},
-    {{"grep=invalid USER"}, true},
-    {{"grep=timeout"}, false},
-    {{"integration=acme-degreed", "reason=permanent_http", "status=400", "key=u1",
-      "grep=identifier", "partition=3"}, true},
-    {{"integration=acme-degreed", "reason=permanent_http", "status=400", "key=u2"}, false},
+    { { NULL }, true },
+    { { "integration=acme-degreed" }, true },
+    { { "integration=globex-sf" }, false },
+    { { "integration=globex-sf,acme-degreed" }, true },
+    { { "integration=globex-sf", "integration=acme-degreed" }, true },
+    { { "integration=" }, false },
+    { { "reason=permanent_http" }, true },
+    { { "reason=auth,invalid_event" }, false },
+    { { "status=400" }, true },
+    { { "status=404" }, false },
+    { { "status=4xx" }, true },
+    { { "status=5xx,404" }, false },
+    { { "status=5xx,4xx" }, true },
+    { { "since=2026-01-02T03:05:00Z" }, true }, /* at the last failure: in */
+    { { "since=2026-01-02T03:05:00.001Z" }, false },
+    { { "until=2026-01-02T03:05:00Z" }, false }, /* until is exclusive */
+    { { "until=2026-01-02T03:05:00.001Z" }, true },
+    { { "since=2026-01-01T00:00:00Z", "until=2026-01-03T00:00:00Z" }, true },
+    { { "partition=3" }, true },
+    { { "partition=2" }, false },
+    { { "offset-from=1234" }, true },
+    { { "offset-from=1235" }, false },
+    { { "offset-to=1234" }, true },
+    { { "offset-to=1233" }, false },
+    { { "offset-from=1000", "offset-to=2000" }, true },
+    { { "key=u1" }, true },
+    { { "key=u" }, false },
+    { { "key=u11" }, false },
+    { { "grep=invalid USER" }, true },
+    { { "grep=timeout" }, false },
+    { { "integration=acme-degreed", "reason=permanent_http", "status=400", "key=u1",
+        "grep=identifier", "partition=3" },
+      true },
+    { { "integration=acme-degreed", "reason=permanent_http", "status=400", "key=u2" }, false },
   };
   rd_kafka_headers_t *h =
       engine_headers("acme-degreed", "permanent_http", 400, 0, "2026-01-02T03:05:00.000Z");
@@ -380,26 +389,26 @@ static void test_grep_searches_message_body_and_text_headers(void **state)
     const char *text;
     bool match;
   } cases[] = {
-    {"invalid user", true},                  /* the LMS's answer only */
-    {"INVALID USER IDENTIFIER: ZOE@ACME", true},
-    {"zoe@acme.example", true},
-    {"rejected by the lms", true},           /* the message */
-    {"(http 400)", true},
-    {"acme-degreed", true},                  /* lmsbridge.integration */
-    {"PERMANENT_HTTP", true},                /* the class name */
-    {"completion-events", true},             /* the original topic */
-    {"completion-worker", true},             /* lmsbridge.worker */
-    {"trace-from-upstream", true},           /* the event's own header */
-    {"", true},
-    {"timeout", false},
-    {"key-of-zoe", false},                   /* the key is --key's */
-    {"marker-in-value", false},              /* the value is not searched */
-    {"98765", false},                        /* the original offset */
-    {"2026-01-02", false},                   /* failure times */
-    {"hidden-in-binary", false},             /* a header that is not text */
-    {"true", false},                         /* lmsbridge.value.truncated */
-    {"1048601", false},                      /* lmsbridge.value.original_bytes */
-    {"invalid  user", false},
+    { "invalid user", true }, /* the LMS's answer only */
+    { "INVALID USER IDENTIFIER: ZOE@ACME", true },
+    { "zoe@acme.example", true },
+    { "rejected by the lms", true }, /* the message */
+    { "(http 400)", true },
+    { "acme-degreed", true },        /* lmsbridge.integration */
+    { "PERMANENT_HTTP", true },      /* the class name */
+    { "completion-events", true },   /* the original topic */
+    { "completion-worker", true },   /* lmsbridge.worker */
+    { "trace-from-upstream", true }, /* the event's own header */
+    { "", true },
+    { "timeout", false },
+    { "key-of-zoe", false },       /* the key is --key's */
+    { "marker-in-value", false },  /* the value is not searched */
+    { "98765", false },            /* the original offset */
+    { "2026-01-02", false },       /* failure times */
+    { "hidden-in-binary", false }, /* a header that is not text */
+    { "true", false },             /* lmsbridge.value.truncated */
+    { "1048601", false },          /* lmsbridge.value.original_bytes */
+    { "invalid  user", false },
   };
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
   rd_kafka_header_add(h, "trace-id", -1, "trace-from-upstream", -1);
@@ -408,13 +417,14 @@ static void test_grep_searches_message_body_and_text_headers(void **state)
   rd_kafka_header_add(h, "__connect.errors.partition", -1, "1", -1);
   rd_kafka_header_add(h, "__connect.errors.offset", -1, "98765", -1);
   rd_kafka_header_add(h, "__connect.errors.exception.class.name", -1, "permanent_http", -1);
-  rd_kafka_header_add(h, "__connect.errors.exception.message", -1,
-                      "rejected by the LMS (HTTP 400)", -1);
+  rd_kafka_header_add(h, "__connect.errors.exception.message", -1, "rejected by the LMS (HTTP 400)",
+                      -1);
   rd_kafka_header_add(h, "lmsbridge.integration", -1, "acme-degreed", -1);
   rd_kafka_header_add(h, "lmsbridge.http.status", -1, "400", -1);
   rd_kafka_header_add(h, "lmsbridge.http.body", -1,
                       "{\"errors\":[{\"status\":\"400\",\"detail\":"
-                      "\"Invalid user identifier: zoe@acme.example\"}]}", -1);
+                      "\"Invalid user identifier: zoe@acme.example\"}]}",
+                      -1);
   rd_kafka_header_add(h, "lmsbridge.first_failure", -1, "2026-01-02T03:04:05.000Z", -1);
   rd_kafka_header_add(h, "lmsbridge.last_failure", -1, "2026-01-02T03:05:00.000Z", -1);
   rd_kafka_header_add(h, "lmsbridge.worker", -1, "completion-worker", -1);
@@ -443,17 +453,17 @@ static void test_filter_errors(void **state)
   static const struct {
     const char *name, *value, *why;
   } bad[] = {
-    {"reason", "permanent", "unknown class \"permanent\""},
-    {"reason", "auth,", "unknown class \"\""},
-    {"status", "40", "not an HTTP status"},
-    {"status", "4xx,abc", "\"abc\" is not an HTTP status"},
-    {"status", "6xx", "not an HTTP status"},
-    {"since", "2026-01-02", "not an RFC 3339 time"},
-    {"until", "2026-02-30T00:00:00Z", "not an RFC 3339 time"},
-    {"partition", "-1", "not a number"},
-    {"offset-from", "ten", "not a number"},
-    {"offset-to", "12abc", "not a number"},
-    {"integration", "acme degreed", "not an integration id"},
+    { "reason", "permanent", "unknown class \"permanent\"" },
+    { "reason", "auth,", "unknown class \"\"" },
+    { "status", "40", "not an HTTP status" },
+    { "status", "4xx,abc", "\"abc\" is not an HTTP status" },
+    { "status", "6xx", "not an HTTP status" },
+    { "since", "2026-01-02", "not an RFC 3339 time" },
+    { "until", "2026-02-30T00:00:00Z", "not an RFC 3339 time" },
+    { "partition", "-1", "not a number" },
+    { "offset-from", "ten", "not a number" },
+    { "offset-to", "12abc", "not a number" },
+    { "integration", "acme degreed", "not an integration id" },
   };
   char err[256];
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -488,13 +498,16 @@ static lb_dlq_filter make_filter(const char *const *opts)
 static void test_selection_names(void **state)
 {
   (void)state;
-  const char *a[] = {"reason", "auth,permanent_http", "integration", "b,a", "grep", "x y",
-                     "status", "4xx", NULL};
-  const char *b[] = {"status", "4xx", "grep", "x y", "integration", "a", "integration", "b",
-                     "reason", "permanent_http", "reason", "auth", NULL};
-  const char *c[] = {"reason", "auth,permanent_http", "integration", "b,a", "key", "x y",
-                     "status", "4xx", NULL};
-  const char *none[] = {NULL};
+  const char *a[] = {
+    "reason", "auth,permanent_http", "integration", "b,a", "grep", "x y", "status", "4xx", NULL
+  };
+  const char *b[] = { "status", "4xx",         "grep", "x y",    "integration",
+                      "a",      "integration", "b",    "reason", "permanent_http",
+                      "reason", "auth",        NULL };
+  const char *c[] = {
+    "reason", "auth,permanent_http", "integration", "b,a", "key", "x y", "status", "4xx", NULL
+  };
+  const char *none[] = { NULL };
   lb_dlq_filter fa = make_filter(a), fb = make_filter(b), fc = make_filter(c),
                 fn = make_filter(none);
   char *ca = lb_dlq_filter_canonical(&fa), *cb = lb_dlq_filter_canonical(&fb),
@@ -524,9 +537,9 @@ static void test_selection_names(void **state)
 static void test_verdicts(void **state)
 {
   (void)state;
-  char *topics[] = {"completion-events"};
-  lb_integration integs[] = {{.id = "acme-degreed"}, {.id = "globex-sf"}};
-  lb_config cfg = {0};
+  char *topics[] = { "completion-events" };
+  lb_integration integs[] = { { .id = "acme-degreed" }, { .id = "globex-sf" } };
+  lb_config cfg = { 0 };
   cfg.kafka.topics = topics;
   cfg.kafka.ntopics = 1;
   cfg.integrations = integs;
@@ -538,28 +551,28 @@ static void test_verdicts(void **state)
     const char *truncated; /* lmsbridge.value.truncated; NULL: absent */
     lb_dlq_verdict want;
   } cases[] = {
-    {"completion-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 2, 3, false, NULL, LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 3, 3, false, NULL, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "acme-degreed", 0, 0, false, NULL, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "", 0, 3, false, NULL, LB_DLQ_REFUSE_UNTARGETED},
-    {"completion-events", "", 0, 3, true, NULL, LB_DLQ_REPLAY_UNTARGETED},
-    {"completion-events", "", 5, 3, true, NULL, LB_DLQ_REFUSE_LIMIT},
-    {"completion-events", "gone-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_INTEGRATION},
-    {"catalog-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_TOPIC},
-    {NULL, "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_NOT_DLQ},
+    { "completion-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REPLAY },
+    { "completion-events", "acme-degreed", 2, 3, false, NULL, LB_DLQ_REPLAY },
+    { "completion-events", "acme-degreed", 3, 3, false, NULL, LB_DLQ_REFUSE_LIMIT },
+    { "completion-events", "acme-degreed", 0, 0, false, NULL, LB_DLQ_REFUSE_LIMIT },
+    { "completion-events", "", 0, 3, false, NULL, LB_DLQ_REFUSE_UNTARGETED },
+    { "completion-events", "", 0, 3, true, NULL, LB_DLQ_REPLAY_UNTARGETED },
+    { "completion-events", "", 5, 3, true, NULL, LB_DLQ_REFUSE_LIMIT },
+    { "completion-events", "gone-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_INTEGRATION },
+    { "catalog-events", "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_TOPIC },
+    { NULL, "acme-degreed", 0, 3, false, NULL, LB_DLQ_REFUSE_NOT_DLQ },
     /* a value cut to fit: no option replays it */
-    {"completion-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "acme-degreed", 0, 3, false, "TRUE", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "acme-degreed", 5, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "", 0, 3, true, "true", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "gone-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED},
-    {"completion-events", "acme-degreed", 0, 3, false, "false", LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 0, 3, false, "", LB_DLQ_REPLAY},
-    {"completion-events", "acme-degreed", 0, 3, false, "truest", LB_DLQ_REPLAY},
-    {"catalog-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TOPIC},
-    {NULL, "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_NOT_DLQ},
+    { "completion-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "acme-degreed", 0, 3, false, "TRUE", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "acme-degreed", 5, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "", 0, 3, true, "true", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "gone-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TRUNCATED },
+    { "completion-events", "acme-degreed", 0, 3, false, "false", LB_DLQ_REPLAY },
+    { "completion-events", "acme-degreed", 0, 3, false, "", LB_DLQ_REPLAY },
+    { "completion-events", "acme-degreed", 0, 3, false, "truest", LB_DLQ_REPLAY },
+    { "catalog-events", "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_TOPIC },
+    { NULL, "acme-degreed", 0, 3, false, "true", LB_DLQ_REFUSE_NOT_DLQ },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char replays[16];
@@ -574,8 +587,9 @@ static void test_verdicts(void **state)
     lb_dlq_raw raw = raw_of(h, "k", "v");
     lb_dlq_record r;
     assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
-    lb_dlq_policy p = {.cfg = &cfg, .max_replays = cases[i].max,
-                       .allow_untargeted = cases[i].untargeted};
+    lb_dlq_policy p = { .cfg = &cfg,
+                        .max_replays = cases[i].max,
+                        .allow_untargeted = cases[i].untargeted };
     lb_dlq_verdict v = lb_dlq_judge(&p, &r);
     if (v != cases[i].want)
       fail_msg("case %zu: %s, want %s", i, lb_dlq_verdict_name(v),
@@ -621,9 +635,13 @@ static void test_replay_headers(void **state)
 
   rd_kafka_headers_t *out = lb_dlq_replay_headers(&r, true);
   static const char *const want[][2] = {
-    {"trace-id", "t-1"}, {"origin", "e2e"}, {"bin", NULL}, {"trace-id", "t-2"},
-    {"lmsbridge.target", "acme-degreed"}, {"lmsbridge.replays", "3"},
-    {"lmsbridge.replayed_from", "completion-events.dlq/0/42"},
+    { "trace-id", "t-1" },
+    { "origin", "e2e" },
+    { "bin", NULL },
+    { "trace-id", "t-2" },
+    { "lmsbridge.target", "acme-degreed" },
+    { "lmsbridge.replays", "3" },
+    { "lmsbridge.replayed_from", "completion-events.dlq/0/42" },
   };
   size_t n = sizeof(want) / sizeof(want[0]);
   assert_int_equal(rd_kafka_header_cnt(out), n);
@@ -649,11 +667,19 @@ static void test_replay_headers(void **state)
 
 /* The dead letter's headers of DESIGN section 5, in the order written. */
 static const char *const contract_names[] = {
-  "__connect.errors.topic", "__connect.errors.partition", "__connect.errors.offset",
-  "__connect.errors.exception.class.name", "__connect.errors.exception.message",
-  "lmsbridge.integration", "lmsbridge.http.status", "lmsbridge.http.body",
-  "lmsbridge.attempts", "lmsbridge.first_failure", "lmsbridge.last_failure",
-  "lmsbridge.worker", "lmsbridge.replays",
+  "__connect.errors.topic",
+  "__connect.errors.partition",
+  "__connect.errors.offset",
+  "__connect.errors.exception.class.name",
+  "__connect.errors.exception.message",
+  "lmsbridge.integration",
+  "lmsbridge.http.status",
+  "lmsbridge.http.body",
+  "lmsbridge.attempts",
+  "lmsbridge.first_failure",
+  "lmsbridge.last_failure",
+  "lmsbridge.worker",
+  "lmsbridge.replays",
 };
 #define NCONTRACT (sizeof(contract_names) / sizeof(contract_names[0]))
 
@@ -677,11 +703,12 @@ static void test_header_table(void **state)
     assert_string_equal(lb_dlq_header_name((lb_dlq_header)i), contract_names[i]);
   /* numbers, times and marks (not searched by --grep) */
   static const char *const structured[] = {
-    "__connect.errors.partition", "__connect.errors.offset", "lmsbridge.http.status",
-    "lmsbridge.attempts", "lmsbridge.replays", "lmsbridge.first_failure",
-    "lmsbridge.last_failure", "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
-    "lmsbridge.headers.dropped", "lmsbridge.not_before", "lmsbridge.original.partition",
-    "lmsbridge.original.offset"};
+    "__connect.errors.partition", "__connect.errors.offset",   "lmsbridge.http.status",
+    "lmsbridge.attempts",         "lmsbridge.replays",         "lmsbridge.first_failure",
+    "lmsbridge.last_failure",     "lmsbridge.value.truncated", "lmsbridge.value.original_bytes",
+    "lmsbridge.headers.dropped",  "lmsbridge.not_before",      "lmsbridge.original.partition",
+    "lmsbridge.original.offset",  "lmsbridge.resync"
+  };
   size_t nstructured = 0;
   for (size_t i = 0; i < LB_DLQ_H__COUNT; i++)
     nstructured += !lb_dlq_header_table[i].text;
@@ -695,8 +722,8 @@ static void test_header_table(void **state)
   assert_true(lb_dlq_header_is_own("lmsbridge.some_future_one"));
 
   /* the six classes of DESIGN section 5, each once, then NULL */
-  static const char *const classes[] = {"invalid_event", "mapping", "permanent_http",
-                                        "retries_exhausted", "auth", "config"};
+  static const char *const classes[] = { "invalid_event",     "mapping", "permanent_http",
+                                         "retries_exhausted", "auth",    "config" };
   assert_int_equal(LB_DLQ_CLASS__COUNT, 6);
   for (size_t i = 0; i < 6; i++) {
     size_t seen = 0;
@@ -719,13 +746,20 @@ static void expect_headers(const rd_kafka_headers_t *h, const char *const (*want
 
 static lb_dlq_fields full_fields(void)
 {
-  return (lb_dlq_fields){
-    .topic = "completion-events", .partition = 3, .offset = 1234,
-    .reason = "permanent_http", .message = "HTTP 400: Invalid user identifier",
-    .integration = "acme-degreed", .http_status = 400, .http_body = "{\"errors\":[]}",
-    .attempts = 2, .first_failure_ms = 1767323045000,  /* 2026-01-02T03:04:05.000Z */
-    .last_failure_ms = 1767323100500,                  /* 2026-01-02T03:05:00.500Z */
-    .worker = "completion-worker", .replays = 1, .headers_dropped = -1};
+  return (lb_dlq_fields){ .topic = "completion-events",
+                          .partition = 3,
+                          .offset = 1234,
+                          .reason = "permanent_http",
+                          .message = "HTTP 400: Invalid user identifier",
+                          .integration = "acme-degreed",
+                          .http_status = 400,
+                          .http_body = "{\"errors\":[]}",
+                          .attempts = 2,
+                          .first_failure_ms = 1767323045000, /* 2026-01-02T03:04:05.000Z */
+                          .last_failure_ms = 1767323100500,  /* 2026-01-02T03:05:00.500Z */
+                          .worker = "completion-worker",
+                          .replays = 1,
+                          .headers_dropped = -1 };
 }
 
 static void test_build_all_fields_round_trip(void **state)
@@ -735,19 +769,19 @@ static void test_build_all_fields_round_trip(void **state)
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
   lb_dlq_headers_add(h, &f);
   static const char *const want[][2] = {
-    {"__connect.errors.topic", "completion-events"},
-    {"__connect.errors.partition", "3"},
-    {"__connect.errors.offset", "1234"},
-    {"__connect.errors.exception.class.name", "permanent_http"},
-    {"__connect.errors.exception.message", "HTTP 400: Invalid user identifier"},
-    {"lmsbridge.integration", "acme-degreed"},
-    {"lmsbridge.http.status", "400"},
-    {"lmsbridge.http.body", "{\"errors\":[]}"},
-    {"lmsbridge.attempts", "2"},
-    {"lmsbridge.first_failure", "2026-01-02T03:04:05.000Z"},
-    {"lmsbridge.last_failure", "2026-01-02T03:05:00.500Z"},
-    {"lmsbridge.worker", "completion-worker"},
-    {"lmsbridge.replays", "1"},
+    { "__connect.errors.topic", "completion-events" },
+    { "__connect.errors.partition", "3" },
+    { "__connect.errors.offset", "1234" },
+    { "__connect.errors.exception.class.name", "permanent_http" },
+    { "__connect.errors.exception.message", "HTTP 400: Invalid user identifier" },
+    { "lmsbridge.integration", "acme-degreed" },
+    { "lmsbridge.http.status", "400" },
+    { "lmsbridge.http.body", "{\"errors\":[]}" },
+    { "lmsbridge.attempts", "2" },
+    { "lmsbridge.first_failure", "2026-01-02T03:04:05.000Z" },
+    { "lmsbridge.last_failure", "2026-01-02T03:05:00.500Z" },
+    { "lmsbridge.worker", "completion-worker" },
+    { "lmsbridge.replays", "1" },
   };
   expect_headers(h, want, sizeof(want) / sizeof(want[0]));
 
@@ -777,16 +811,23 @@ static void test_build_all_fields_round_trip(void **state)
 static void test_build_empty(void **state)
 {
   (void)state;
-  lb_dlq_fields f = {.headers_dropped = -1};
+  lb_dlq_fields f = { .headers_dropped = -1 };
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
   lb_dlq_headers_add(h, &f);
   static const char *const want[][2] = {
-    {"__connect.errors.topic", ""}, {"__connect.errors.partition", "0"},
-    {"__connect.errors.offset", "0"}, {"__connect.errors.exception.class.name", ""},
-    {"__connect.errors.exception.message", ""}, {"lmsbridge.integration", ""},
-    {"lmsbridge.http.status", "0"}, {"lmsbridge.http.body", ""},
-    {"lmsbridge.attempts", "0"}, {"lmsbridge.first_failure", ""},
-    {"lmsbridge.last_failure", ""}, {"lmsbridge.worker", ""}, {"lmsbridge.replays", "0"},
+    { "__connect.errors.topic", "" },
+    { "__connect.errors.partition", "0" },
+    { "__connect.errors.offset", "0" },
+    { "__connect.errors.exception.class.name", "" },
+    { "__connect.errors.exception.message", "" },
+    { "lmsbridge.integration", "" },
+    { "lmsbridge.http.status", "0" },
+    { "lmsbridge.http.body", "" },
+    { "lmsbridge.attempts", "0" },
+    { "lmsbridge.first_failure", "" },
+    { "lmsbridge.last_failure", "" },
+    { "lmsbridge.worker", "" },
+    { "lmsbridge.replays", "0" },
   };
   expect_headers(h, want, sizeof(want) / sizeof(want[0]));
   lb_dlq_raw raw = raw_of(h, NULL, NULL);
@@ -812,8 +853,8 @@ static void test_build_truncated(void **state)
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
   lb_dlq_headers_add(h, &f);
   assert_int_equal(rd_kafka_header_cnt(h), NCONTRACT + 2);
-  static const char *const marks[][2] = {{"lmsbridge.value.truncated", "true"},
-                                         {"lmsbridge.value.original_bytes", "1048576"}};
+  static const char *const marks[][2] = { { "lmsbridge.value.truncated", "true" },
+                                          { "lmsbridge.value.original_bytes", "1048576" } };
   for (size_t i = 0; i < 2; i++)
     expect_header_at(h, NCONTRACT + i, marks[i][0], marks[i][1], strlen(marks[i][1]));
   lb_dlq_raw raw = raw_of(h, "u1", "{\"a\":");
@@ -842,8 +883,7 @@ static void test_build_truncated(void **state)
 /* Builds a dead letter with body and message, and checks that each kept
  * its first body_kept / message_kept bytes, and that it reads back as
  * text (the list line has it as it was, no U+FFFD). */
-static void expect_cut(const char *body, const char *message, size_t body_kept,
-                       size_t message_kept)
+static void expect_cut(const char *body, const char *message, size_t body_kept, size_t message_kept)
 {
   lb_dlq_fields f = full_fields();
   f.http_body = body;
@@ -856,9 +896,8 @@ static void expect_cut(const char *body, const char *message, size_t body_kept,
                    RD_KAFKA_RESP_ERR_NO_ERROR);
   assert_int_equal(size, body_kept);
   assert_memory_equal(val, body, size);
-  assert_int_equal(
-      rd_kafka_header_get_last(h, "__connect.errors.exception.message", &val, &size),
-      RD_KAFKA_RESP_ERR_NO_ERROR);
+  assert_int_equal(rd_kafka_header_get_last(h, "__connect.errors.exception.message", &val, &size),
+                   RD_KAFKA_RESP_ERR_NO_ERROR);
   assert_int_equal(size, message_kept);
   assert_memory_equal(val, message, size);
   lb_dlq_raw raw = raw_of(h, NULL, NULL);
@@ -901,10 +940,10 @@ static void test_build_long_body_cut_at_utf8_boundary(void **state)
     const char *chr; /* then this, then more text */
     size_t kept;
   } cases[] = {
-    {2047, "\xC3\xA9", 2047},         /* é across the cut */
-    {2046, "\xE2\x82\xAC", 2046},     /* € */
-    {2045, "\xF0\x9F\x98\x80", 2045}, /* U+1F600 */
-    {2046, "\xC3\xA9", 2048},         /* é ends on the cut: kept */
+    { 2047, "\xC3\xA9", 2047 },         /* é across the cut */
+    { 2046, "\xE2\x82\xAC", 2046 },     /* € */
+    { 2045, "\xF0\x9F\x98\x80", 2045 }, /* U+1F600 */
+    { 2046, "\xC3\xA9", 2048 },         /* é ends on the cut: kept */
   };
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
     char body[3000], message[3000];
@@ -936,9 +975,8 @@ static void test_build_redacts_secrets(void **state)
   const char *name;
   const void *val;
   size_t size;
-  for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       i++)
+  for (size_t i = 0;
+       rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++)
     assert_false(lb_strbuf_contains_nocase(val, size, secret));
   lb_dlq_raw raw = raw_of(h, NULL, NULL);
   lb_dlq_record r;
@@ -1007,15 +1045,15 @@ static void test_totals(void **state)
 static void test_parked_round_trip(void **state)
 {
   (void)state;
-  lb_dlq_parked in = {.has_target = true,
-                      .attempts = 3,
-                      .not_before_ms = 1767225600123,
-                      .first_failure_ms = 1767225500000,
-                      .last_failure_ms = 1767225599000,
-                      .has_orig = true,
-                      .orig_partition = 7,
-                      .orig_offset = 123456789012,
-                      .replays = 2};
+  lb_dlq_parked in = { .has_target = true,
+                       .attempts = 3,
+                       .not_before_ms = 1767225600123,
+                       .first_failure_ms = 1767225500000,
+                       .last_failure_ms = 1767225599000,
+                       .has_orig = true,
+                       .orig_partition = 7,
+                       .orig_offset = 123456789012,
+                       .replays = 2 };
   snprintf(in.target, sizeof(in.target), "acme-degreed");
   snprintf(in.orig_topic, sizeof(in.orig_topic), "completion-events");
   rd_kafka_headers_t *h = rd_kafka_headers_new(16);
@@ -1037,10 +1075,23 @@ static void test_parked_round_trip(void **state)
   assert_int_equal(out.orig_partition, 7);
   assert_int_equal(out.orig_offset, 123456789012);
   assert_int_equal(out.replays, 2);
+  assert_false(out.resync); /* written only when true */
 
   rd_kafka_header_add(h, lb_dlq_header_name(LB_DLQ_H_ATTEMPTS), -1, "4", -1);
   lb_dlq_parked_read(h, &out);
   assert_int_equal(out.attempts, 4);
+  rd_kafka_headers_destroy(h);
+
+  /* a resync stays one when parked: lmsbridge.resync "true", nothing else */
+  in.resync = true;
+  h = rd_kafka_headers_new(16);
+  lb_dlq_parked_headers_add(h, &in);
+  assert_int_equal(rd_kafka_header_cnt(h), 10);
+  lb_dlq_parked_read(h, &out);
+  assert_true(out.resync);
+  rd_kafka_header_add(h, "lmsbridge.resync", -1, "yes", -1);
+  lb_dlq_parked_read(h, &out);
+  assert_false(out.resync);
   rd_kafka_headers_destroy(h);
 
   /* nothing carried; a number that is not one */

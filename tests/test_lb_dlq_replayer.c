@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -13,9 +14,9 @@
 #include <string.h>
 
 #include "lb_dlq_replayer.h"
-#include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
 #include "lb_kafka.h"
 #include "lb_log.h"
+#include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
 
 #define TOPIC "completion-events"
 #define DLQ "completion-events.dlq"
@@ -41,7 +42,7 @@ static int setup(void **state)
   assert_int_equal(rd_kafka_mock_topic_create(f->mc, TOPIC, 2, 1), 0);
   assert_int_equal(rd_kafka_mock_topic_create(f->mc, DLQ, 2, 1), 0);
   f->topics[0] = TOPIC;
-  f->integs[0] = (lb_integration){.id = "acme-degreed"};
+  f->integs[0] = (lb_integration){ .id = "acme-degreed" };
   f->cfg.kafka.brokers = (char *)rd_kafka_mock_cluster_bootstraps(f->mc);
   f->cfg.kafka.topics = f->topics;
   f->cfg.kafka.ntopics = 1;
@@ -115,7 +116,7 @@ static void test_reader_range_and_rewind(void **state)
   char err[512];
   put_dead_letters(f, 0, 10, 0);
   put_dead_letters(f, 1, 5, 100);
-  lb_dlq_reader_options o = {.cfg = &f->cfg, .group = "g-range", .from_committed = true};
+  lb_dlq_reader_options o = { .cfg = &f->cfg, .group = "g-range", .from_committed = true };
   lb_dlq_reader *r = lb_dlq_reader_new(&o, err, sizeof(err));
   assert_non_null(r);
   assert_int_equal(lb_dlq_reader_total(r), 15);
@@ -161,9 +162,9 @@ static void replay_odd(fixture *f, lb_dlq_reader *r, lb_dlq_replayer *rp, int *s
     lb_dlq_reader_raw_from_message(&raw, m);
     assert_int_equal(lb_dlq_record_decode(&rec, &raw), LB_E_OK);
     if (rec.offset % 2) {
-      assert_int_equal(lb_dlq_replayer_send(rp, &rec, lb_dlq_replay_headers(&rec, true), err,
-                                            sizeof(err)),
-                       LB_E_OK);
+      assert_int_equal(
+          lb_dlq_replayer_send(rp, &rec, lb_dlq_replay_headers(&rec, true), err, sizeof(err)),
+          LB_E_OK);
       (*sent)++;
     } else {
       assert_int_equal(lb_dlq_replayer_pass(rp, &rec), LB_E_OK);
@@ -180,7 +181,7 @@ static void test_replay_commits_after_acknowledgement(void **state)
   char err[512];
   put_dead_letters(f, 0, 10, 0);
   put_dead_letters(f, 1, 6, 100);
-  lb_dlq_reader_options o = {.cfg = &f->cfg, .group = "g-replay", .from_committed = true};
+  lb_dlq_reader_options o = { .cfg = &f->cfg, .group = "g-replay", .from_committed = true };
   lb_dlq_reader *r = lb_dlq_reader_new(&o, err, sizeof(err));
   assert_non_null(r);
   lb_dlq_replayer *rp = lb_dlq_replayer_new(&f->cfg, r, err, sizeof(err));
@@ -209,7 +210,7 @@ static void test_replay_commits_after_acknowledgement(void **state)
    * target and replays set */
   lb_config orig = f->cfg;
   orig.kafka.dlq_topic = TOPIC; /* read the original topic with a reader */
-  lb_dlq_reader_options oo = {.cfg = &orig, .group = "g-check"};
+  lb_dlq_reader_options oo = { .cfg = &orig, .group = "g-check" };
   r = lb_dlq_reader_new(&oo, err, sizeof(err));
   assert_non_null(r);
   assert_int_equal(lb_dlq_reader_rewind(r, err, sizeof(err)), LB_E_OK);
@@ -250,7 +251,7 @@ static void test_unacknowledged_record_holds_the_progress(void **state)
   fixture *f = *state;
   char err[512];
   put_dead_letters(f, 0, 6, 0);
-  lb_dlq_reader_options o = {.cfg = &f->cfg, .group = "g-fail", .from_committed = true};
+  lb_dlq_reader_options o = { .cfg = &f->cfg, .group = "g-fail", .from_committed = true };
   lb_dlq_reader *r = lb_dlq_reader_new(&o, err, sizeof(err));
   assert_non_null(r);
   lb_dlq_replayer *rp = lb_dlq_replayer_new(&f->cfg, r, err, sizeof(err));
@@ -289,8 +290,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_reader_range_and_rewind, setup, teardown),
     cmocka_unit_test_setup_teardown(test_replay_commits_after_acknowledgement, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unacknowledged_record_holds_the_progress, setup,
-                                    teardown),
+    cmocka_unit_test_setup_teardown(test_unacknowledged_record_holds_the_progress, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <ctype.h>
@@ -18,17 +19,17 @@ static const struct {
   int value;
   const char *name;
 } known[] = {
-  {LB_E_OK, 0, "OK"},
-  {LB_E_NOMEM, 1, "NOMEM"},
-  {LB_E_INVALID, 2, "INVALID"},
-  {LB_E_IO, 3, "IO"},
-  {LB_E_CONFIG, 4, "CONFIG"},
-  {LB_E_SECRET, 5, "SECRET"},
-  {LB_E_PARSE, 6, "PARSE"},
-  {LB_E_EVENT, 7, "EVENT"},
-  {LB_E_MAPPING, 8, "MAPPING"},
-  {LB_E_TOO_BIG, 9, "TOO_BIG"},
-  {LB_E_NOT_FOUND, 10, "NOT_FOUND"},
+  { LB_E_OK, 0, "OK" },
+  { LB_E_NOMEM, 1, "NOMEM" },
+  { LB_E_INVALID, 2, "INVALID" },
+  { LB_E_IO, 3, "IO" },
+  { LB_E_CONFIG, 4, "CONFIG" },
+  { LB_E_SECRET, 5, "SECRET" },
+  { LB_E_PARSE, 6, "PARSE" },
+  { LB_E_EVENT, 7, "EVENT" },
+  { LB_E_MAPPING, 8, "MAPPING" },
+  { LB_E_TOO_BIG, 9, "TOO_BIG" },
+  { LB_E_NOT_FOUND, 10, "NOT_FOUND" },
 };
 
 static void test_known_codes(void **state)
@@ -71,7 +72,7 @@ static void test_every_code_distinct_name_and_message(void **state)
 static void test_unknown_codes(void **state)
 {
   (void)state;
-  static const int unknown[] = {LB_E__COUNT, LB_E__COUNT + 1, 1000, -1, -1000};
+  static const int unknown[] = { LB_E__COUNT, LB_E__COUNT + 1, 1000, -1, -1000 };
   for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
     lb_err e = (lb_err)unknown[i];
     assert_non_null(lb_strerror(e));

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "lb_hash.h"
@@ -13,7 +14,9 @@ static void test_published_vectors(void **state)
   assert_true(lb_hash_str("") == 0x14650fb0739d0383ull);
   assert_true(lb_hash_str("a") == 0x44bd8ad473cd9906ull);
   assert_true(lb_hash_str("foobar") == 0x88fad7c0a8ff07f2ull);
-  assert_true(lb_hash_str("acme\x1f" "course-1") != lb_hash_str("acme\x1f" "course-2"));
+  assert_true(lb_hash_str("acme\x1f"
+                          "course-1") != lb_hash_str("acme\x1f"
+                                                     "course-2"));
 }
 
 int main(void)

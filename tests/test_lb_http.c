@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -69,10 +70,10 @@ static void test_many_in_flight_and_ids(void **state)
 {
   (void)state;
   char url[256];
-  result res[300] = {{0}};
+  result res[300] = { { 0 } };
   lb_http *h = lb_http_new(NULL);
   snprintf(url, sizeof(url), "%s/_sandbox/health", lms.base_url);
-  lb_http_request req = {.method = "GET", .url = url};
+  lb_http_request req = { .method = "GET", .url = url };
   uint64_t last = 0;
   for (int i = 0; i < 300; i++) {
     uint64_t id = 0;
@@ -95,14 +96,19 @@ static void test_body_cap_headers_and_request_id(void **state)
 {
   (void)state;
   char url[256], body[256];
-  result r = {0};
-  lb_http *h = lb_http_new(&(lb_http_options){.max_body = 64});
+  result r = { 0 };
+  lb_http *h = lb_http_new(&(lb_http_options){ .max_body = 64 });
   /* a token, then an authenticated Degreed call for its headers */
   snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
-  snprintf(body, sizeof(body), "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
-  const char *form[] = {"Content-Type: application/x-www-form-urlencoded"};
-  lb_http_request req = {.method = "POST", .url = url, .headers = form, .nheaders = 1,
-                         .body = body, .body_len = strlen(body)};
+  snprintf(body, sizeof(body),
+           "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
+  const char *form[] = { "Content-Type: application/x-www-form-urlencoded" };
+  lb_http_request req = { .method = "POST",
+                          .url = url,
+                          .headers = form,
+                          .nheaders = 1,
+                          .body = body,
+                          .body_len = strlen(body) };
   assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 200);
@@ -123,8 +129,8 @@ static void test_body_cap_headers_and_request_id(void **state)
   h = lb_http_new(NULL);
   memset(&r, 0, sizeof(r));
   snprintf(url, sizeof(url), "%s/t/h/api/v2/content/courses?filter[external_id]=x", lms.base_url);
-  const char *bad_auth[] = {"Authorization: Bearer nope", "Accept: application/json"};
-  lb_http_request get = {.method = "GET", .url = url, .headers = bad_auth, .nheaders = 2};
+  const char *bad_auth[] = { "Authorization: Bearer nope", "Accept: application/json" };
+  lb_http_request get = { .method = "GET", .url = url, .headers = bad_auth, .nheaders = 2 };
   assert_int_equal(lb_http_start(h, &get, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 401);
@@ -136,12 +142,13 @@ static void test_timeout_and_transport_errors(void **state)
 {
   (void)state;
   char url[256];
-  result r = {0};
+  result r = { 0 };
   lb_http *h = lb_http_new(NULL);
   lb_test_post_json(&lms, "/_sandbox/faults", "{\"tenant\":\"h\",\"latency\":{\"ms\":3000}}");
   snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
-  lb_http_request req = {.method = "POST", .url = url, .body = "x", .body_len = 1,
-                         .timeout_ms = 300};
+  lb_http_request req = {
+    .method = "POST", .url = url, .body = "x", .body_len = 1, .timeout_ms = 300
+  };
   assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 0);
@@ -152,7 +159,7 @@ static void test_timeout_and_transport_errors(void **state)
 
   /* nobody listens on port 1 */
   memset(&r, 0, sizeof(r));
-  lb_http_request refused = {.method = "GET", .url = "http://127.0.0.1:1/"};
+  lb_http_request refused = { .method = "GET", .url = "http://127.0.0.1:1/" };
   assert_int_equal(lb_http_start(h, &refused, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 0);
@@ -160,7 +167,7 @@ static void test_timeout_and_transport_errors(void **state)
 
   /* only http and https */
   memset(&r, 0, sizeof(r));
-  lb_http_request file = {.method = "GET", .url = "file:///etc/passwd"};
+  lb_http_request file = { .method = "GET", .url = "file:///etc/passwd" };
   assert_int_equal(lb_http_start(h, &file, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 0);
@@ -196,12 +203,12 @@ static void test_reused_handle_starts_clean(void **state)
     const char *want_auth; /* prefix of the logged Authorization, or NULL */
     int want_bytes;
   } steps[] = {
-    {"POST", "{\"a\":1}", "h-id", "Content-Type: application/json", "Basic h-id:", 7},
-    {"DELETE", NULL, NULL, "Authorization: Bearer not-a-token", "Bearer ", 0},
-    {"PATCH", "{\"bb\":22}", NULL, "Content-Type: application/json", NULL, 9},
-    {"GET", NULL, NULL, "Accept: application/json", NULL, 0},
-    {"POST", NULL, NULL, "Accept: application/json", NULL, 0},
-    {"DELETE", "{\"c\":3}", NULL, "Content-Type: application/json", NULL, 7},
+    { "POST", "{\"a\":1}", "h-id", "Content-Type: application/json", "Basic h-id:", 7 },
+    { "DELETE", NULL, NULL, "Authorization: Bearer not-a-token", "Bearer ", 0 },
+    { "PATCH", "{\"bb\":22}", NULL, "Content-Type: application/json", NULL, 9 },
+    { "GET", NULL, NULL, "Accept: application/json", NULL, 0 },
+    { "POST", NULL, NULL, "Accept: application/json", NULL, 0 },
+    { "DELETE", "{\"c\":3}", NULL, "Content-Type: application/json", NULL, 7 },
   };
   enum { N = sizeof(steps) / sizeof(steps[0]) };
   char url[256];
@@ -211,13 +218,16 @@ static void test_reused_handle_starts_clean(void **state)
   int since = json_object_get_int(lb_test_dig(before, "next_since"));
   json_object_put(before);
   for (int i = 0; i < N; i++) {
-    result r = {0};
-    const char *hdr[] = {steps[i].header};
-    lb_http_request req = {.method = steps[i].method, .url = url, .headers = hdr,
-                           .nheaders = 1, .body = steps[i].body,
-                           .body_len = steps[i].body ? strlen(steps[i].body) : 0,
-                           .basic_user = steps[i].user,
-                           .basic_password = steps[i].user ? "pw" : NULL};
+    result r = { 0 };
+    const char *hdr[] = { steps[i].header };
+    lb_http_request req = { .method = steps[i].method,
+                            .url = url,
+                            .headers = hdr,
+                            .nheaders = 1,
+                            .body = steps[i].body,
+                            .body_len = steps[i].body ? strlen(steps[i].body) : 0,
+                            .basic_user = steps[i].user,
+                            .basic_password = steps[i].user ? "pw" : NULL };
     assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
     wait_for(h, &r, 1);
     assert_true(r.status > 0);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -32,7 +33,7 @@ static int port, wrong_port;
 
 static void sleep_ms(long ms)
 {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
   nanosleep(&ts, NULL);
 }
 
@@ -114,7 +115,7 @@ static void get(lb_http *h, int p, const char *path, result *r)
 {
   char url[256];
   snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", p, path);
-  lb_http_request req = {.method = "GET", .url = url, .timeout_ms = 10000};
+  lb_http_request req = { .method = "GET", .url = url, .timeout_ms = 10000 };
   memset(r, 0, sizeof(*r));
   assert_int_equal(lb_http_start(h, &req, on_done, r, NULL), LB_E_OK);
   int64_t end = lb_time_mono_ms() + 15000;
@@ -142,7 +143,7 @@ static void test_ca_bundle_trusted(void **state)
 {
   (void)state;
   result r;
-  lb_http *h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("cert.pem")});
+  lb_http *h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("cert.pem") });
   assert_non_null(h);
   get(h, port, "/ok", &r);
   assert_int_equal(r.status, 200);
@@ -156,7 +157,7 @@ static void test_untrusted_certificates_refused(void **state)
   (void)state;
   result r;
   int connections, ok_before, ok_after;
-  lb_http *h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("cert.pem")});
+  lb_http *h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("cert.pem") });
   stats(h, port, &connections, &ok_before);
   lb_http_destroy(h);
 
@@ -169,7 +170,7 @@ static void test_untrusted_certificates_refused(void **state)
   lb_http_destroy(h);
 
   /* a bundle with another certificate */
-  h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("other.pem")});
+  h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("other.pem") });
   get(h, port, "/ok", &r);
   assert_int_equal(r.status, 0);
   if (!strstr(r.error, "certificate"))
@@ -177,16 +178,15 @@ static void test_untrusted_certificates_refused(void **state)
   lb_http_destroy(h);
 
   /* a trusted certificate for another host name */
-  h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("wronghost.pem")});
+  h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("wronghost.pem") });
   get(h, wrong_port, "/ok", &r);
   assert_int_equal(r.status, 0);
-  if (!strstr(r.error, "127.0.0.1") && !strstr(r.error, "subject") &&
-      !strstr(r.error, "host"))
+  if (!strstr(r.error, "127.0.0.1") && !strstr(r.error, "subject") && !strstr(r.error, "host"))
     fail_msg("not a host name error: %s", r.error);
   lb_http_destroy(h);
 
   /* none of these requests reached the server */
-  h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("cert.pem")});
+  h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("cert.pem") });
   stats(h, port, &connections, &ok_after);
   assert_int_equal(ok_after, ok_before);
   lb_http_destroy(h);
@@ -197,7 +197,7 @@ static void test_redirect_not_followed(void **state)
   (void)state;
   result r;
   int connections, before, after;
-  lb_http *h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("cert.pem")});
+  lb_http *h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("cert.pem") });
   stats(h, port, &connections, &before);
   get(h, port, "/redirect", &r);
   assert_int_equal(r.status, 302);
@@ -213,7 +213,7 @@ static void test_sequential_requests_share_a_connection(void **state)
   enum { N = 8 };
   result r;
   int first, last, ok_before, ok_after;
-  lb_http *h = lb_http_new(&(lb_http_options){.ca_bundle = in_dir("cert.pem")});
+  lb_http *h = lb_http_new(&(lb_http_options){ .ca_bundle = in_dir("cert.pem") });
   /* the first request opens a connection; the next ones reuse it */
   stats(h, port, &first, &ok_before);
   for (int i = 0; i < N; i++) {

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,9 +26,18 @@ struct parse_case {
   const char *why; /* a word the reason must contain, or NULL */
 };
 
-#define OK(s) {s, sizeof(s) - 1, LB_E_OK, NULL}
-#define BAD(s) {s, sizeof(s) - 1, LB_E_PARSE, NULL}
-#define BAD_UTF8(s) {s, sizeof(s) - 1, LB_E_PARSE, "UTF-8"}
+#define OK(s)                                                                                      \
+  {                                                                                                \
+    s, sizeof(s) - 1, LB_E_OK, NULL                                                                \
+  }
+#define BAD(s)                                                                                     \
+  {                                                                                                \
+    s, sizeof(s) - 1, LB_E_PARSE, NULL                                                             \
+  }
+#define BAD_UTF8(s)                                                                                \
+  {                                                                                                \
+    s, sizeof(s) - 1, LB_E_PARSE, "UTF-8"                                                          \
+  }
 
 /* `s` with bytes outside printable ASCII as \xNN, for messages. */
 static const char *show(const char *s, size_t len)
@@ -53,9 +64,8 @@ static void check_parse(const struct parse_case *cases, size_t n)
     char err[256] = "";
     lb_err rc = lb_json_parse(cases[i].text, cases[i].len, &obj, err, sizeof(err));
     if (rc != cases[i].rc) {
-      print_error("case %zu \"%s\": rc %s, want %s (%s)\n", i,
-                  show(cases[i].text, cases[i].len), lb_err_name(rc),
-                  lb_err_name(cases[i].rc), err);
+      print_error("case %zu \"%s\": rc %s, want %s (%s)\n", i, show(cases[i].text, cases[i].len),
+                  lb_err_name(rc), lb_err_name(cases[i].rc), err);
       failures++;
     } else if (cases[i].why && !strstr(err, cases[i].why)) {
       print_error("case %zu \"%s\": reason \"%s\" does not say \"%s\"\n", i,
@@ -101,7 +111,7 @@ static void test_parse_table(void **state)
     BAD("{}\n,"),
     BAD("1 2"),
     BAD("{} //"),
-    {"{}\0", 3, LB_E_PARSE, NULL}, /* a NUL after the value is data */
+    { "{}\0", 3, LB_E_PARSE, NULL }, /* a NUL after the value is data */
     BAD("{"),
     BAD("[1,"),
     BAD("{\"a\":}"),
@@ -134,14 +144,7 @@ static void test_parse_top_level_scalars(void **state)
 {
   (void)state;
   static const struct parse_case cases[] = {
-    OK("\"s\""),
-    OK("0"),
-    OK("42"),
-    OK("-1.5e3"),
-    OK("true"),
-    OK("false"),
-    OK("null"),
-    OK("  7"),
+    OK("\"s\""), OK("0"), OK("42"), OK("-1.5e3"), OK("true"), OK("false"), OK("null"), OK("  7"),
   };
   check_parse(cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -155,30 +158,30 @@ static void test_parse_utf8(void **state)
     OK("\"\xf0\x90\x80\x80 \xf4\x8f\xbf\xbf\""),           /* U+10000, U+10FFFF */
     OK("\"\xed\x9f\xbf \xee\x80\x80\""),                   /* around the surrogates */
     OK("{\"cl\xc3\xa9\":\"\xe2\x82\xac\"}"),
-    BAD_UTF8("\"\xc0\xaf\""),             /* overlong '/' */
-    BAD_UTF8("\"\xc1\xbf\""),             /* overlong */
-    BAD_UTF8("\"\xe0\x80\xaf\""),         /* overlong, 3 bytes */
-    BAD_UTF8("\"\xe0\x9f\xbf\""),         /* overlong, 3 bytes, top */
-    BAD_UTF8("\"\xf0\x80\x80\xaf\""),     /* overlong, 4 bytes */
-    BAD_UTF8("\"\xf0\x8f\xbf\xbf\""),     /* overlong, 4 bytes, top */
-    BAD_UTF8("\"\xed\xa0\x80\""),         /* surrogate U+D800 */
-    BAD_UTF8("\"\xed\xbf\xbf\""),         /* surrogate U+DFFF */
+    BAD_UTF8("\"\xc0\xaf\""),                 /* overlong '/' */
+    BAD_UTF8("\"\xc1\xbf\""),                 /* overlong */
+    BAD_UTF8("\"\xe0\x80\xaf\""),             /* overlong, 3 bytes */
+    BAD_UTF8("\"\xe0\x9f\xbf\""),             /* overlong, 3 bytes, top */
+    BAD_UTF8("\"\xf0\x80\x80\xaf\""),         /* overlong, 4 bytes */
+    BAD_UTF8("\"\xf0\x8f\xbf\xbf\""),         /* overlong, 4 bytes, top */
+    BAD_UTF8("\"\xed\xa0\x80\""),             /* surrogate U+D800 */
+    BAD_UTF8("\"\xed\xbf\xbf\""),             /* surrogate U+DFFF */
     BAD_UTF8("\"\xed\xa0\xbd\xed\xb8\x80\""), /* CESU-8 pair */
-    BAD_UTF8("\"\xe2\x82\""),             /* truncated sequence */
-    BAD_UTF8("\"\xe2\x82"),               /* truncated at end of input */
+    BAD_UTF8("\"\xe2\x82\""),                 /* truncated sequence */
+    BAD_UTF8("\"\xe2\x82"),                   /* truncated at end of input */
     BAD_UTF8("\"\xf0\x9f\x98\""),
     BAD_UTF8("\"\xc3\""),
     BAD_UTF8("\"\xc3\xc3\xa9\""),         /* lead where a continuation belongs */
     BAD_UTF8("\"\xf8\x88\x80\x80\x80\""), /* 5-byte lead */
     BAD_UTF8("\"\xf8\x90\x80\x80\""),
     BAD_UTF8("\"\xfc\x84\x80\x80\x80\x80\""), /* 6-byte lead */
-    BAD_UTF8("\"\xf4\x90\x80\x80\""),     /* above U+10FFFF */
+    BAD_UTF8("\"\xf4\x90\x80\x80\""),         /* above U+10FFFF */
     BAD_UTF8("\"\xf5\x80\x80\x80\""),
-    BAD_UTF8("\"\x80\""),                 /* lone continuation byte */
+    BAD_UTF8("\"\x80\""), /* lone continuation byte */
     BAD_UTF8("\"\xbf\""),
     BAD_UTF8("\"\xfe\""),
     BAD_UTF8("\"\xff\""),
-    BAD_UTF8("{\"k\xff\":1}"),            /* in a key */
+    BAD_UTF8("{\"k\xff\":1}"), /* in a key */
   };
   check_parse(cases, sizeof(cases) / sizeof(cases[0]));
 
@@ -198,16 +201,17 @@ static void test_parse_rejects_what_rfc8259_rejects(void **state)
 {
   (void)state;
   static const char *const bad[] = {
-    "{'a':1}",             /* single-quoted name */
-    "[NaN]",               /* not JSON numbers */
+    "{'a':1}", /* single-quoted name */
+    "[NaN]",   /* not JSON numbers */
     "[Infinity]",
     "[-Infinity]",
     "{\"a\":NaN}",
-    "[-01]",               /* leading zero */
-    "[1.]",                /* fraction without digits */
-    "[\"a\tb\"]",           /* raw control characters in strings */
+    "[-01]",      /* leading zero */
+    "[1.]",       /* fraction without digits */
+    "[\"a\tb\"]", /* raw control characters in strings */
     "[\"a\nb\"]",
-    "[\"a\x01" "b\"]",
+    "[\"a\x01"
+    "b\"]",
     "{\"k\x1f\":1}",
     /* the project's strict loader (tests/schema_agreement.py) also
      * refuses numbers that overflow a double and lone surrogates */
@@ -222,8 +226,7 @@ static void test_parse_rejects_what_rfc8259_rejects(void **state)
     char err[256] = "";
     lb_err rc = lb_json_parse(bad[i], strlen(bad[i]), &obj, err, sizeof(err));
     if (rc != LB_E_PARSE) {
-      print_error("\"%s\": %s, want PARSE\n", show(bad[i], strlen(bad[i])),
-                  lb_err_name(rc));
+      print_error("\"%s\": %s, want PARSE\n", show(bad[i], strlen(bad[i])), lb_err_name(rc));
       failures++;
       if (rc == LB_E_OK)
         json_object_put(obj);
@@ -317,9 +320,8 @@ static void test_depth_limit_counts_containers(void **state)
     const char *leaf;
     int leaf_containers; /* the leaf is itself a container */
   } shapes[] = {
-    {false, "", 0},      {false, "1", 0},    {false, "\"s\"", 0},
-    {false, "{}", 1},    {true, "1", 0},     {true, "null", 0},
-    {true, "{}", 1},     {true, "[]", 1},
+    { false, "", 0 }, { false, "1", 0 },   { false, "\"s\"", 0 }, { false, "{}", 1 },
+    { true, "1", 0 }, { true, "null", 0 }, { true, "{}", 1 },     { true, "[]", 1 },
   };
   int failures = 0;
   for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
@@ -329,8 +331,8 @@ static void test_depth_limit_counts_containers(void **state)
       lb_err rc = parse_nested(wraps, shapes[k].objects, shapes[k].leaf);
       if (rc != want) {
         print_error("%d nested %s around \"%s\": %s, want %s\n", containers,
-                    shapes[k].objects ? "objects" : "arrays", shapes[k].leaf,
-                    lb_err_name(rc), lb_err_name(want));
+                    shapes[k].objects ? "objects" : "arrays", shapes[k].leaf, lb_err_name(rc),
+                    lb_err_name(want));
         failures++;
       }
     }
@@ -383,24 +385,22 @@ static void test_error_text(void **state)
     size_t len;
     const char *words;
   } cases[] = {
-    {"", 0, "empty"},
-    {"   ", 3, "empty"},
-    {"\"ab\xc0\xaf\"", 6, "UTF-8"},
-    {"\"ab\xc0\xaf\"", 6, "byte 3"},
-    {"{} x", 4, "after the value"},
-    {"{} x", 4, "byte 3"},
-    {"[1,", 3, "end of input"},
-    {"{\"a\" 1}", 7, "not valid JSON"},
+    { "", 0, "empty" },
+    { "   ", 3, "empty" },
+    { "\"ab\xc0\xaf\"", 6, "UTF-8" },
+    { "\"ab\xc0\xaf\"", 6, "byte 3" },
+    { "{} x", 4, "after the value" },
+    { "{} x", 4, "byte 3" },
+    { "[1,", 3, "end of input" },
+    { "{\"a\" 1}", 7, "not valid JSON" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     json_object *obj = UNTOUCHED;
     char err[256] = "";
-    assert_int_not_equal(lb_json_parse(cases[i].text, cases[i].len, &obj, err,
-                                       sizeof(err)),
+    assert_int_not_equal(lb_json_parse(cases[i].text, cases[i].len, &obj, err, sizeof(err)),
                          LB_E_OK);
     if (!strstr(err, cases[i].words))
-      fail_msg("\"%s\": reason \"%s\" does not say \"%s\"", cases[i].text, err,
-               cases[i].words);
+      fail_msg("\"%s\": reason \"%s\" does not say \"%s\"", cases[i].text, err, cases[i].words);
   }
   /* The reason is cut to the buffer. */
   char small[6];
@@ -417,26 +417,29 @@ static void test_number_formatting(void **state)
     double d;
     const char *text;
   } cases[] = {
-    {2, "2"},
-    {0, "0"},
-    {-3, "-3"},
-    {1.5, "1.5"},
-    {0.1, "0.1"},
-    {-0.25, "-0.25"},
-    {2.5e-7, "2.5e-07"},
-    {12.75, "12.75"},
-    {100, "100"},
-    {1e15, "1000000000000000"},
-    {0.1 + 0.2, "0.3"},
-    {1.0 / 3.0, "0.333333333333333"},
-    {1e300, "1e+300"},
+    { 2, "2" },
+    { 0, "0" },
+    { -3, "-3" },
+    { 1.5, "1.5" },
+    { 0.1, "0.1" },
+    { -0.25, "-0.25" },
+    { 2.5e-7, "2.5e-07" },
+    { 12.75, "12.75" },
+    { 100, "100" },
+    { 1e15, "1000000000000000" },
+    { 0.1 + 0.2, "0.3" },
+    { 1.0 / 3.0, "0.333333333333333" },
+    { 1e300, "1e+300" },
+    /* 15 digits would round past the largest double (found by fuzzing:
+     * "-1.79769313486232e+308" is out of range) */
+    { DBL_MAX, "1.7976931348623157e+308" },
+    { -DBL_MAX, "-1.7976931348623157e+308" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     json_object *n = lb_json_number(cases[i].d);
     assert_non_null(n);
     if (strcmp(lb_json_text(n), cases[i].text) != 0)
-      fail_msg("%.17g: \"%s\", want \"%s\"", cases[i].d, lb_json_text(n),
-               cases[i].text);
+      fail_msg("%.17g: \"%s\", want \"%s\"", cases[i].d, lb_json_text(n), cases[i].text);
     /* The text reads back as a JSON number of (nearly) that value. */
     json_object *back = UNTOUCHED;
     char err[128], arr[80];
@@ -502,19 +505,18 @@ static void test_value_end(void **state)
     const char *text;
     size_t end;
   } cases[] = {
-    {"{\"a\": 1}\n{\"b\": 2}\n", 8},  /* JSON lines: the first line */
-    {"  [1, 2]  ", 8},                    /* after leading whitespace */
-    {"{\n  \"a\": [\n    1\n  ]\n}\n", 22}, /* a document over five lines */
-    {"{broken\n{}\n", 1},                 /* fails on its first line */
-    {"{\n  \"a\": tru\n}", 9},            /* fails on its second line */
-    {"{\"a\": \"\xff\"}", 10},             /* bytes, not UTF-8, are checked */
-    {"{\"a\": ", 6},                       /* cut short: len */
-    {"", 0},
-    {"   ", 3},
+    { "{\"a\": 1}\n{\"b\": 2}\n", 8 },        /* JSON lines: the first line */
+    { "  [1, 2]  ", 8 },                      /* after leading whitespace */
+    { "{\n  \"a\": [\n    1\n  ]\n}\n", 22 }, /* a document over five lines */
+    { "{broken\n{}\n", 1 },                   /* fails on its first line */
+    { "{\n  \"a\": tru\n}", 9 },              /* fails on its second line */
+    { "{\"a\": \"\xff\"}", 10 },              /* bytes, not UTF-8, are checked */
+    { "{\"a\": ", 6 },                        /* cut short: len */
+    { "", 0 },
+    { "   ", 3 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-    assert_int_equal(lb_json_value_end(cases[i].text, strlen(cases[i].text)),
-                     cases[i].end);
+    assert_int_equal(lb_json_value_end(cases[i].text, strlen(cases[i].text)), cases[i].end);
 
   /* nested past the limit: stops at the 65th opening bracket */
   char deep[200];

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <glob.h>
@@ -33,39 +34,39 @@ static void test_scopes_follow_librdkafkas_table(void **state)
   (void)state;
   static const scope_case cases[] = {
     /* consumer only */
-    {"session.timeout.ms", true, false},
-    {"heartbeat.interval.ms", true, false},
-    {"fetch.wait.max.ms", true, false},
-    {"fetch.max.bytes", true, false},
-    {"max.poll.interval.ms", true, false},
-    {"group.instance.id", true, false},
-    {"max.partition.fetch.bytes", true, false}, /* alias of fetch.message.max.bytes */
-    {"auto.offset.reset", true, false},         /* topic-level */
-    {"enable.auto.commit", true, false},
+    { "session.timeout.ms", true, false },
+    { "heartbeat.interval.ms", true, false },
+    { "fetch.wait.max.ms", true, false },
+    { "fetch.max.bytes", true, false },
+    { "max.poll.interval.ms", true, false },
+    { "group.instance.id", true, false },
+    { "max.partition.fetch.bytes", true, false }, /* alias of fetch.message.max.bytes */
+    { "auto.offset.reset", true, false },         /* topic-level */
+    { "enable.auto.commit", true, false },
     /* producer only */
-    {"linger.ms", false, true},                 /* alias of queue.buffering.max.ms */
-    {"queue.buffering.max.ms", false, true},
-    {"enable.idempotence", false, true},
-    {"compression.type", false, true},
-    {"batch.size", false, true},
-    {"acks", false, true},                      /* topic-level alias */
-    {"request.required.acks", false, true},
-    {"message.timeout.ms", false, true},        /* topic-level */
-    {"transactional.id", false, true},
+    { "linger.ms", false, true }, /* alias of queue.buffering.max.ms */
+    { "queue.buffering.max.ms", false, true },
+    { "enable.idempotence", false, true },
+    { "compression.type", false, true },
+    { "batch.size", false, true },
+    { "acks", false, true }, /* topic-level alias */
+    { "request.required.acks", false, true },
+    { "message.timeout.ms", false, true }, /* topic-level */
+    { "transactional.id", false, true },
     /* both */
-    {"client.id", true, true},
-    {"message.max.bytes", true, true},
-    {"security.protocol", true, true},
-    {"sasl.mechanism", true, true},
-    {"sasl.username", true, true},
-    {"ssl.ca.location", true, true},
-    {"topic.metadata.refresh.interval.ms", true, true},
-    {"statistics.interval.ms", true, true},
-    {"allow.auto.create.topics", true, true},
-    {"debug", true, true},
+    { "client.id", true, true },
+    { "message.max.bytes", true, true },
+    { "security.protocol", true, true },
+    { "sasl.mechanism", true, true },
+    { "sasl.username", true, true },
+    { "ssl.ca.location", true, true },
+    { "topic.metadata.refresh.interval.ms", true, true },
+    { "statistics.interval.ms", true, true },
+    { "allow.auto.create.topics", true, true },
+    { "debug", true, true },
     /* not in librdkafka's table: both, so that librdkafka reports it */
-    {"no.such.property", true, true},
-    {"", true, true},
+    { "no.such.property", true, true },
+    { "", true, true },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const scope_case *c = &cases[i];
@@ -148,8 +149,7 @@ static const char *confwarns(const lb_config *cfg)
       assert_int_equal(rd_kafka_conf_set(conf, "group.id", "g", err, sizeof(err)),
                        RD_KAFKA_CONF_OK);
     seen[0] = '\0';
-    rd_kafka_t *rk = rd_kafka_new(kind == LB_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER
-                                                            : RD_KAFKA_PRODUCER,
+    rd_kafka_t *rk = rd_kafka_new(kind == LB_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
                                   conf, err, sizeof(err));
     if (!rk)
       fail_msg("rd_kafka_new: %s", err);
@@ -166,22 +166,22 @@ static const char *confwarns(const lb_config *cfg)
 /* The properties the tests' and the demo's workers set, plus some of
  * each kind, with values librdkafka takes. */
 static lb_config_pair mixed[] = {
-  {"client.id", "lmsbridge-test", NULL},
-  {"session.timeout.ms", "6000", NULL},
-  {"heartbeat.interval.ms", "500", NULL},
-  {"topic.metadata.refresh.interval.ms", "2000", NULL},
-  {"max.partition.fetch.bytes", "2097152", NULL},
-  {"auto.offset.reset", "latest", NULL},
-  {"compression.type", "lz4", NULL},
-  {"acks", "all", NULL},
-  {"message.timeout.ms", "2000", NULL},
-  {"queue.buffering.max.messages", "50000", NULL},
+  { "client.id", "lmsbridge-test", NULL },
+  { "session.timeout.ms", "6000", NULL },
+  { "heartbeat.interval.ms", "500", NULL },
+  { "topic.metadata.refresh.interval.ms", "2000", NULL },
+  { "max.partition.fetch.bytes", "2097152", NULL },
+  { "auto.offset.reset", "latest", NULL },
+  { "compression.type", "lz4", NULL },
+  { "acks", "all", NULL },
+  { "message.timeout.ms", "2000", NULL },
+  { "queue.buffering.max.messages", "50000", NULL },
 };
 
 static void test_no_confwarn_for_mixed_properties(void **state)
 {
   (void)state;
-  lb_config cfg = {0};
+  lb_config cfg = { 0 };
   cfg.kafka.brokers = "127.0.0.1:9";
   cfg.kafka.properties = mixed;
   cfg.kafka.nproperties = sizeof(mixed) / sizeof(mixed[0]);
@@ -232,7 +232,7 @@ static size_t shipped_properties(const char *path, lb_config_pair *out, size_t m
     assert_non_null(value);
     snprintf(values[2 * n], 256, "%s", name);
     snprintf(values[2 * n + 1], 256, "%s", value[0] == '@' ? "x-secret" : value);
-    out[n] = (lb_config_pair){.name = values[2 * n], .value = values[2 * n + 1]};
+    out[n] = (lb_config_pair){ .name = values[2 * n], .value = values[2 * n + 1] };
     n++;
   }
   config_destroy(&c);
@@ -270,7 +270,7 @@ static void test_no_confwarn_for_shipped_files(void **state)
         continue; /* a systemd instance's file: the group's file is read */
       lb_config_pair props[32];
       static char values[64][256];
-      lb_config cfg = {0};
+      lb_config cfg = { 0 };
       cfg.kafka.brokers = "127.0.0.1:9";
       cfg.kafka.properties = props;
       cfg.kafka.nproperties = shipped_properties(g.gl_pathv[i], props, 32, values);
@@ -299,10 +299,10 @@ static void test_configurations(void **state)
 {
   (void)state;
   char err[256];
-  lb_config_pair props[] = {{"client.id", "lb-test", NULL},
-                            {"session.timeout.ms", "7000", NULL},
-                            {"linger.ms", "20", NULL}};
-  lb_config cfg = {0};
+  lb_config_pair props[] = { { "client.id", "lb-test", NULL },
+                             { "session.timeout.ms", "7000", NULL },
+                             { "linger.ms", "20", NULL } };
+  lb_config cfg = { 0 };
   cfg.kafka.brokers = "127.0.0.1:9";
   cfg.kafka.properties = props;
   cfg.kafka.nproperties = 3;
@@ -341,8 +341,8 @@ static void test_configurations(void **state)
                       "WRITE on topic orders.dlq");
 
   /* the file's message.max.bytes and allow.auto.create.topics win, for both */
-  lb_config_pair mmb[] = {{"message.max.bytes", "2000000", NULL},
-                          {"allow.auto.create.topics", "true", NULL}};
+  lb_config_pair mmb[] = { { "message.max.bytes", "2000000", NULL },
+                           { "allow.auto.create.topics", "true", NULL } };
   cfg.kafka.properties = mmb;
   cfg.kafka.nproperties = 2;
   p = lb_kafka_conf_new(&cfg, LB_KAFKA_PRODUCER, err, sizeof(err));
@@ -359,8 +359,8 @@ static void test_refused_value(void **state)
 {
   (void)state;
   char err[256] = "";
-  lb_config_pair props[] = {{"session.timeout.ms", "soon", NULL}};
-  lb_config cfg = {0};
+  lb_config_pair props[] = { { "session.timeout.ms", "soon", NULL } };
+  lb_config cfg = { 0 };
   cfg.kafka.brokers = "127.0.0.1:9";
   cfg.kafka.properties = props;
   cfg.kafka.nproperties = 1;
@@ -374,7 +374,7 @@ static void test_refused_value(void **state)
 
 /* ---- topics that exist ---- */
 
-static void test_missing_topics(void **state)
+static void test_topic_partitions(void **state)
 {
   (void)state;
   char err[256];
@@ -384,36 +384,35 @@ static void test_missing_topics(void **state)
   assert_non_null(mrk);
   rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
   assert_non_null(mc);
-  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 2, 1), 0);
+  assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 8, 1), 0);
   assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events.retry", 2, 1), 0);
   /* a topic the brokers report as unknown (as a real broker does one being
    * deleted) */
   rd_kafka_mock_topic_set_error(mc, "gone", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
 
-  lb_config cfg = {0};
+  lb_config cfg = { 0 };
   cfg.kafka.brokers = (char *)rd_kafka_mock_cluster_bootstraps(mc);
   conf = lb_kafka_conf_new(&cfg, LB_KAFKA_CONSUMER, err, sizeof(err));
   assert_non_null(conf);
   rd_kafka_conf_set_log_cb(conf, capture);
-  assert_int_equal(rd_kafka_conf_set(conf, "group.id", "g", err, sizeof(err)),
-                   RD_KAFKA_CONF_OK);
+  assert_int_equal(rd_kafka_conf_set(conf, "group.id", "g", err, sizeof(err)), RD_KAFKA_CONF_OK);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   assert_non_null(rk);
-  const char *topics[] = {"completion-events", "completion-events.dlq",
-                          "completion-events.retry", "gone"};
-  bool missing[4] = {true, false, true, false};
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+  const char *topics[] = { "completion-events", "completion-events.dlq", "completion-events.retry",
+                           "gone" };
+  int parts[4] = { -1, -1, -1, -1 };
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 4, 10000, parts, err, sizeof(err)),
                    LB_E_OK);
-  assert_false(missing[0]);
-  assert_true(missing[1]);
-  assert_false(missing[2]);
-  assert_true(missing[3]);
+  assert_int_equal(parts[0], 8);
+  assert_int_equal(parts[1], 0); /* missing */
+  assert_int_equal(parts[2], 2);
+  assert_int_equal(parts[3], 0); /* unknown to the brokers */
   /* asking created nothing: the mock cluster creates a topic a metadata
    * request names */
-  missing[1] = false;
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 4, 10000, missing, err, sizeof(err)),
+  parts[1] = -1;
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 4, 10000, parts, err, sizeof(err)),
                    LB_E_OK);
-  assert_true(missing[1]);
+  assert_int_equal(parts[1], 0);
   rd_kafka_destroy(rk);
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(mrk);
@@ -424,11 +423,10 @@ static void test_missing_topics(void **state)
   rd_kafka_conf_set_log_cb(conf, capture);
   rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   assert_non_null(rk);
-  missing[0] = true;
+  parts[0] = -1;
   err[0] = '\0';
-  assert_int_equal(lb_kafka_missing_topics(rk, topics, 1, 500, missing, err, sizeof(err)),
-                   LB_E_IO);
-  assert_true(missing[0]); /* untouched */
+  assert_int_equal(lb_kafka_topic_partitions(rk, topics, 1, 500, parts, err, sizeof(err)), LB_E_IO);
+  assert_int_equal(parts[0], -1); /* untouched */
   assert_non_null(strstr(err, "cannot list the brokers' topics"));
   rd_kafka_destroy(rk);
 }
@@ -442,13 +440,78 @@ static void test_log_levels(void **state)
     const char *fac;
     lb_log_level want;
   } cases[] = {
-    {0, "ERROR", LB_LOG_ERROR}, {3, "ERROR", LB_LOG_ERROR}, {3, "SSL", LB_LOG_ERROR},
-    {3, "FAIL", LB_LOG_WARN},   {3, NULL, LB_LOG_ERROR},   {4, "CONFWARN", LB_LOG_WARN},
-    {5, "FAIL", LB_LOG_INFO},   {6, "STATE", LB_LOG_INFO}, {7, "FETCH", LB_LOG_DEBUG},
+    { 0, "ERROR", LB_LOG_ERROR }, { 3, "ERROR", LB_LOG_ERROR }, { 3, "SSL", LB_LOG_ERROR },
+    { 3, "FAIL", LB_LOG_WARN },   { 3, NULL, LB_LOG_ERROR },    { 4, "CONFWARN", LB_LOG_WARN },
+    { 5, "FAIL", LB_LOG_INFO },   { 6, "STATE", LB_LOG_INFO },  { 7, "FETCH", LB_LOG_DEBUG },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     if (lb_kafka_log_level(cases[i].level, cases[i].fac) != cases[i].want)
       fail_msg("case %zu: level %d %s", i, cases[i].level, cases[i].fac ? cases[i].fac : "");
+}
+
+/* ---- co-partitioning ---- */
+
+static void test_copartitioned(void **state)
+{
+  (void)state;
+  char why[512];
+  const char *topics[] = { "completion-events", "completion-events.retry", "more-events" };
+  const char *keys[] = { "kafka.topics", "kafka.retry_topic", "kafka.topics" };
+  const char *one_key[] = { "kafka.topics", "kafka.topics", "kafka.topics" };
+  const struct {
+    size_t n;
+    int parts[3];
+    const char *const *keys;
+    const char *why; /* NULL: co-partitioned */
+  } cases[] = {
+    { 0, { 0, 0, 0 }, keys, NULL },
+    { 1, { 3, 0, 0 }, keys, NULL },
+    { 2, { 6, 6, 0 }, keys, NULL },
+    { 3, { 6, 6, 6 }, keys, NULL },
+    { 2,
+      { 8, 2, 0 },
+      keys,
+      "topics are not co-partitioned: completion-events has 8 partitions, "
+      "completion-events.retry has 2 (kafka.topics, kafka.retry_topic); give them the same "
+      "count (kafka-topics --alter --partitions)" },
+    { 2,
+      { 1, 4, 0 },
+      keys,
+      "topics are not co-partitioned: completion-events has 1 partition, "
+      "completion-events.retry has 4 (kafka.topics, kafka.retry_topic); give them the same "
+      "count (kafka-topics --alter --partitions)" },
+    /* the retry topic agrees with the first source topic, not the second;
+     * a key is said once */
+    { 3,
+      { 6, 6, 3 },
+      keys,
+      "topics are not co-partitioned: completion-events has 6 partitions, "
+      "completion-events.retry has 6, more-events has 3 (kafka.topics, kafka.retry_topic); "
+      "give them the same count (kafka-topics --alter --partitions)" },
+    { 3,
+      { 2, 2, 4 },
+      one_key,
+      "topics are not co-partitioned: completion-events has 2 partitions, "
+      "completion-events.retry has 2, more-events has 4 (kafka.topics); give them the same "
+      "count (kafka-topics --alter --partitions)" },
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    snprintf(why, sizeof(why), "untouched");
+    bool ok =
+        lb_kafka_copartitioned(topics, cases[i].keys, cases[i].parts, cases[i].n, why, sizeof(why));
+    if (!cases[i].why) {
+      assert_true(ok);
+      assert_string_equal(why, "untouched");
+    } else {
+      assert_false(ok);
+      assert_string_equal(why, cases[i].why);
+    }
+  }
+  /* a short buffer holds the start of the message, terminated */
+  int parts[] = { 8, 2 };
+  char small[24];
+  assert_false(lb_kafka_copartitioned(topics, keys, parts, 2, small, sizeof(small)));
+  assert_string_equal(small, "topics are not co-parti");
 }
 
 int main(void)
@@ -461,7 +524,8 @@ int main(void)
     cmocka_unit_test(test_no_confwarn_for_shipped_files),
     cmocka_unit_test(test_configurations),
     cmocka_unit_test(test_refused_value),
-    cmocka_unit_test(test_missing_topics),
+    cmocka_unit_test(test_topic_partitions),
+    cmocka_unit_test(test_copartitioned),
     cmocka_unit_test(test_log_levels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

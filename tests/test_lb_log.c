@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <json-c/json.h>
@@ -77,8 +78,7 @@ static json_object *parse_line(const char *line, size_t len)
   assert_non_null(tok);
   json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
   json_object *o = json_tokener_parse_ex(tok, line, (int)len);
-  if (json_tokener_get_error(tok) != json_tokener_success ||
-      json_tokener_get_parse_end(tok) != len)
+  if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len)
     fail_msg("not one JSON value: %.*s", (int)len, line);
   json_tokener_free(tok);
   assert_true(json_object_is_type(o, json_type_object));
@@ -157,17 +157,15 @@ static void test_line_has_ts_level_msg(void **state)
 static void test_fields_in_order_with_types(void **state)
 {
   (void)state;
-  lb_log(LB_LOG_ERROR, "delivery failed", LB_S("integration", "acme-degreed"),
-         LB_I("status", 503), LB_D("seconds", 1.25), LB_S("user", NULL),
-         LB_I("neg", -7), LB_I("big", LLONG_MAX), LB_I("small", LLONG_MIN),
-         LB_D("ratio", 0.1), LB_D("nan", NAN), LB_D("inf", INFINITY),
+  lb_log(LB_LOG_ERROR, "delivery failed", LB_S("integration", "acme-degreed"), LB_I("status", 503),
+         LB_D("seconds", 1.25), LB_S("user", NULL), LB_I("neg", -7), LB_I("big", LLONG_MAX),
+         LB_I("small", LLONG_MIN), LB_D("ratio", 0.1), LB_D("nan", NAN), LB_D("inf", INFINITY),
          LB_S("empty", ""), LB_D("pi", 3.141592653589793));
   json_object *o = only_line();
 
-  static const char *const order[] = {"ts",    "level", "msg",   "integration",
-                                      "status", "seconds", "user", "neg",
-                                      "big",   "small", "ratio", "nan",
-                                      "inf",   "empty", "pi"};
+  static const char *const order[] = { "ts",      "level", "msg", "integration", "status",
+                                       "seconds", "user",  "neg", "big",         "small",
+                                       "ratio",   "nan",   "inf", "empty",       "pi" };
   size_t i = 0;
   json_object_object_foreach(o, key, val)
   {
@@ -233,10 +231,10 @@ static void test_level_filtering(void **state)
     lb_log_level min;
     const char *expect; /* levels written, in order */
   } cases[] = {
-    {LB_LOG_DEBUG, "debug,info,warn,error,"},
-    {LB_LOG_INFO, "info,warn,error,"},
-    {LB_LOG_WARN, "warn,error,"},
-    {LB_LOG_ERROR, "error,"},
+    { LB_LOG_DEBUG, "debug,info,warn,error," },
+    { LB_LOG_INFO, "info,warn,error," },
+    { LB_LOG_WARN, "warn,error," },
+    { LB_LOG_ERROR, "error," },
   };
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
     assert_int_equal(ftruncate(fileno(stream), 0), 0);
@@ -270,20 +268,25 @@ static void test_level_parse_table(void **state)
     int rc;
     lb_log_level level;
   } cases[] = {
-    {"debug", 0, LB_LOG_DEBUG}, {"info", 0, LB_LOG_INFO},
-    {"warn", 0, LB_LOG_WARN},   {"error", 0, LB_LOG_ERROR},
-    {"warning", -1, 0},         {"INFO", -1, 0},
-    {"Debug", -1, 0},           {"", -1, 0},
-    {" info", -1, 0},           {"info ", -1, 0},
-    {"err", -1, 0},             {"trace", -1, 0},
-    {NULL, -1, 0},
+    { "debug", 0, LB_LOG_DEBUG },
+    { "info", 0, LB_LOG_INFO },
+    { "warn", 0, LB_LOG_WARN },
+    { "error", 0, LB_LOG_ERROR },
+    { "warning", -1, 0 },
+    { "INFO", -1, 0 },
+    { "Debug", -1, 0 },
+    { "", -1, 0 },
+    { " info", -1, 0 },
+    { "info ", -1, 0 },
+    { "err", -1, 0 },
+    { "trace", -1, 0 },
+    { NULL, -1, 0 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     lb_log_level got = (lb_log_level)99;
     int rc = lb_log_level_parse(cases[i].name, &got);
     if (rc != cases[i].rc)
-      fail_msg("\"%s\": rc %d, want %d", cases[i].name ? cases[i].name : "(null)",
-               rc, cases[i].rc);
+      fail_msg("\"%s\": rc %d, want %d", cases[i].name ? cases[i].name : "(null)", rc, cases[i].rc);
     if (rc == 0) {
       assert_int_equal(got, cases[i].level);
       assert_string_equal(lb_log_level_name(got), cases[i].name);
@@ -303,8 +306,7 @@ static void test_secret_in_msg_is_redacted(void **state)
   lb_log(LB_LOG_INFO, "token " SECRET " refused, and again:" SECRET);
   assert_not_in_output(SECRET);
   json_object *o = only_line();
-  assert_string_equal(get_str(o, "msg"),
-                      "token [REDACTED] refused, and again:[REDACTED]");
+  assert_string_equal(get_str(o, "msg"), "token [REDACTED] refused, and again:[REDACTED]");
   json_object_put(o);
 }
 
@@ -312,8 +314,8 @@ static void test_secret_in_field_value_is_redacted(void **state)
 {
   (void)state;
   lb_log_add_secret(SECRET);
-  lb_log(LB_LOG_ERROR, "token request failed",
-         LB_S("body", "{\"access_token\":\"" SECRET "\"}"), LB_S("plain", SECRET));
+  lb_log(LB_LOG_ERROR, "token request failed", LB_S("body", "{\"access_token\":\"" SECRET "\"}"),
+         LB_S("plain", SECRET));
   assert_not_in_output(SECRET);
   json_object *o = only_line();
   assert_string_equal(get_str(o, "body"), "{\"access_token\":\"[REDACTED]\"}");
@@ -338,8 +340,8 @@ static void test_overlapping_secrets_longer_wins(void **state)
 {
   (void)state;
   static const char *const orders[2][2] = {
-    {"token", "token-123456789"},
-    {"token-123456789", "token"},
+    { "token", "token-123456789" },
+    { "token-123456789", "token" },
   };
   for (int k = 0; k < 2; k++) {
     lb_log_clear_secrets();
@@ -433,19 +435,34 @@ static void test_remove_and_clear_secrets(void **state)
 }
 
 /* More secrets than the initial table holds. */
+/* Thousands of secrets (a thousand customers' credentials and tokens),
+ * many starting alike: every one is found wherever it stands in a line,
+ * once added twice it is one, removing one leaves the others. */
 static void test_many_secrets(void **state)
 {
   (void)state;
-  char s[32], out[64];
-  for (int i = 0; i < 100; i++) {
-    snprintf(s, sizeof(s), "secret-%03d", i);
+  char s[32], out[128], line[128];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(s, sizeof(s), "secret-%04d", i);
     lb_log_add_secret(s);
   }
-  for (int i = 0; i < 100; i++) {
-    snprintf(s, sizeof(s), "secret-%03d", i);
-    lb_log_redact(s, out, sizeof(out));
-    assert_string_equal(out, "[REDACTED]");
+  lb_log_add_secret("secret-0042"); /* again */
+  for (int i = 0; i < 3000; i += 7) {
+    snprintf(line, sizeof(line), "a secret-%04d b", i);
+    lb_log_redact(line, out, sizeof(out));
+    assert_string_equal(out, "a [REDACTED] b");
   }
+  /* secrets that share a prefix, one inside another, side by side */
+  lb_log_add_secret("sec");
+  lb_log_redact("xsecret-2999secret-0001 se sec", out, sizeof(out));
+  assert_string_equal(out, "x[REDACTED] se [REDACTED]");
+  lb_log_remove_secret("secret-0042");
+  lb_log_redact("secret-0042 secret-0043", out, sizeof(out));
+  assert_string_equal(out, "[REDACTED]ret-0042 [REDACTED]"); /* "sec" still is one */
+  lb_log_remove_secret("sec");
+  lb_log_redact("secret-0042 secret-0043", out, sizeof(out));
+  assert_string_equal(out, "secret-0042 [REDACTED]");
+  lb_log_clear_secrets();
 }
 
 static void test_redact_copies_and_truncates(void **state)
@@ -465,13 +482,13 @@ static void test_redact_copies_and_truncates(void **state)
     size_t outlen;
     const char *expect;
   } cases[] = {
-    {"abSECRETVALUE", 8, "ab[REDA"},
-    {"abSECRETVALUE", 3, "ab"},
-    {"abSECRETVALUE", 13, "ab[REDACTED]"},
-    {"abSECRETVALUE", 12, "ab[REDACTED"},
-    {"abcdef", 4, "abc"},
-    {"abcdef", 1, ""},
-    {"", 10, ""},
+    { "abSECRETVALUE", 8, "ab[REDA" },
+    { "abSECRETVALUE", 3, "ab" },
+    { "abSECRETVALUE", 13, "ab[REDACTED]" },
+    { "abSECRETVALUE", 12, "ab[REDACTED" },
+    { "abcdef", 4, "abc" },
+    { "abcdef", 1, "" },
+    { "", 10, "" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     memset(out, '#', sizeof(out));
@@ -499,8 +516,8 @@ static void *log_many(void *arg)
   memset(value, 'a' + (int)(intptr_t)arg, sizeof(value) - 1);
   value[sizeof(value) - 1] = '\0';
   for (int i = 0; i < LINES_PER_THREAD; i++)
-    lb_log(LB_LOG_INFO, "concurrent", LB_I("thread", (intptr_t)arg),
-           LB_I("i", i), LB_S("pad", value));
+    lb_log(LB_LOG_INFO, "concurrent", LB_I("thread", (intptr_t)arg), LB_I("i", i),
+           LB_S("pad", value));
   return NULL;
 }
 
@@ -516,7 +533,7 @@ static void test_lines_from_threads_stay_whole(void **state)
 
   char *text = captured();
   assert_int_equal(count_lines(text), THREADS * LINES_PER_THREAD);
-  int seen[THREADS] = {0};
+  int seen[THREADS] = { 0 };
   char *line = text;
   for (char *nl; (nl = strchr(line, '\n')); line = nl + 1) {
     json_object *o = parse_line(line, (size_t)(nl - line));

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -14,8 +15,8 @@
 #include "lb_test_events.h"
 
 static lb_config_pair thumbs[] = {
-  {.name = "python", .value = "https://cdn.example.com/python.png"},
-  {.name = "r", .value = "https://cdn.example.com/r.png"},
+  { .name = "python", .value = "https://cdn.example.com/python.png" },
+  { .name = "r", .value = "https://cdn.example.com/r.png" },
 };
 
 static const lb_provider provider = {
@@ -49,18 +50,18 @@ static void completion(lb_completion_event *ev, const char *fields)
     fail_msg("bad test event: %s", err);
 }
 
-#define PROJECT                                                             \
-  "\"id\":\"78\",\"type\":\"project\",\"title\":\"Wrangling and Visualizing " \
-  "Musical Data\",\"description\":\"Chords.\",\"url\":"                      \
-  "\"https://www.datacamp.com/projects/78\",\"technology\":\"r\","           \
+#define PROJECT                                                                                    \
+  "\"id\":\"78\",\"type\":\"project\",\"title\":\"Wrangling and Visualizing "                      \
+  "Musical Data\",\"description\":\"Chords.\",\"url\":"                                            \
+  "\"https://www.datacamp.com/projects/78\",\"technology\":\"r\","                                 \
   "\"duration_hours\":2.5"
 
-#define PROJECT_ATTRS                                                        \
-  "{\"external-id\":\"project-78\",\"title\":\"Wrangling and Visualizing "   \
-  "Musical Data - Project\",\"summary\":\"Chords.\",\"url\":"                \
-  "\"https://www.datacamp.com/projects/78\",\"provider-code\":\"datacamp\"," \
-  "\"image-url\":\"https://cdn.example.com/r.png\",\"duration\":2.5,"        \
-  "\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":"              \
+#define PROJECT_ATTRS                                                                              \
+  "{\"external-id\":\"project-78\",\"title\":\"Wrangling and Visualizing "                         \
+  "Musical Data - Project\",\"summary\":\"Chords.\",\"url\":"                                      \
+  "\"https://www.datacamp.com/projects/78\",\"provider-code\":\"datacamp\","                       \
+  "\"image-url\":\"https://cdn.example.com/r.png\",\"duration\":2.5,"                              \
+  "\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":"                                     \
   "\"Project\",\"language\":\"en-US\"}"
 
 static void test_project_upsert_is_create_lookup_update(void **state)
@@ -82,22 +83,26 @@ static void test_project_upsert_is_create_lookup_update(void **state)
 
   assert_int_equal(l.items[1].step, LB_STEP_LOOKUP);
   assert_int_equal(l.items[1].method, LB_GET);
-  assert_string_equal(l.items[1].url,
-                      "https://api.degreed.com/api/v2/content/courses?filter[external_id]=project-78");
+  assert_string_equal(
+      l.items[1].url,
+      "https://api.degreed.com/api/v2/content/courses?filter[external_id]=project-78");
   assert_null(l.items[1].body);
 
   assert_int_equal(l.items[2].step, LB_STEP_UPDATE);
   assert_int_equal(l.items[2].method, LB_PATCH);
   assert_string_equal(l.items[2].url, "https://api.degreed.com/api/v2/content/courses/{id}");
-  assert_string_equal(l.items[2].body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\",\"attributes\":" PROJECT_ATTRS "}}");
+  assert_string_equal(
+      l.items[2].body,
+      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\",\"attributes\":" PROJECT_ATTRS "}}");
 
   /* the update bound to the id Degreed gave */
   char *url = NULL, *body = NULL;
   assert_int_equal(lb_map_degreed_bind_id(&l.items[2], "zQZ rYE5", &url, &body), LB_E_OK);
   assert_string_equal(url, "https://api.degreed.com/api/v2/content/courses/zQZ%20rYE5");
-  assert_string_equal(body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"zQZ rYE5\",\"attributes\":" PROJECT_ATTRS "}}");
+  assert_string_equal(
+      body,
+      "{\"data\":{\"type\":\"content/courses\",\"id\":\"zQZ rYE5\",\"attributes\":" PROJECT_ATTRS
+      "}}");
   free(url);
   free(body);
   /* a request without the placeholder cannot be bound */
@@ -116,14 +121,14 @@ static void test_archive_is_lookup_then_obsolete_patch(void **state)
   assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
   assert_int_equal(l.n, 2);
   assert_int_equal(l.items[0].step, LB_STEP_LOOKUP);
-  assert_string_equal(l.items[0].url,
-                      "https://api.degreed.com/api/v2/content/courses?filter[external_id]=project-78");
+  assert_string_equal(
+      l.items[0].url,
+      "https://api.degreed.com/api/v2/content/courses?filter[external_id]=project-78");
   assert_int_equal(l.items[1].step, LB_STEP_UPDATE);
   assert_int_equal(l.items[1].method, LB_PATCH);
   /* obsolete alone: Degreed keeps the summary, image and duration it holds */
-  assert_string_equal(l.items[1].body,
-                      "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\","
-                      "\"attributes\":{\"obsolete\":true}}}");
+  assert_string_equal(l.items[1].body, "{\"data\":{\"type\":\"content/courses\",\"id\":\"{id}\","
+                                       "\"attributes\":{\"obsolete\":true}}}");
   char *url = NULL, *body = NULL;
   assert_int_equal(lb_map_degreed_bind_id(&l.items[1], "zQZ", &url, &body), LB_E_OK);
   assert_string_equal(url, "https://api.degreed.com/api/v2/content/courses/zQZ");
@@ -143,24 +148,37 @@ static void test_each_content_type(void **state)
   static const struct {
     const char *type;
     const char *resource;
-    const char *tail; /* expected attributes after "image-url" */
+    const char *tail;  /* expected attributes after "image-url" */
     const char *extra; /* content fields the type requires */
   } cases[] = {
-    {"course", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Course\",\"language\":\"en-US\"}", ""},
-    {"project", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Project\",\"language\":\"en-US\"}", ""},
-    {"practice", "content/courses",
-     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"format\":\"Practice\",\"language\":\"en-US\"}", ""},
-    {"assessment", "content/assessments",
-     "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"num-questions\":15,\"language\":\"en-US\"}", ""},
-    {"skill_track", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Skill Track\",\"language\":\"en-US\"}", ""},
-    {"career_track", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Career Track\",\"language\":\"en-US\"}", ""},
-    {"custom_track", "content/courses",
-     "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Custom Track\",\"language\":\"en-US\"}",
-     ",\"organization_id\":\"acme\""},
+    { "course", "content/courses",
+      "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Course\","
+      "\"language\":\"en-US\"}",
+      "" },
+    { "project", "content/courses",
+      "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Project\","
+      "\"language\":\"en-US\"}",
+      "" },
+    { "practice", "content/courses",
+      "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"format\":\"Practice\","
+      "\"language\":\"en-US\"}",
+      "" },
+    { "assessment", "content/assessments",
+      "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"num-questions\":15,"
+      "\"language\":\"en-US\"}",
+      "" },
+    { "skill_track", "content/courses",
+      "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Skill "
+      "Track\",\"language\":\"en-US\"}",
+      "" },
+    { "career_track", "content/courses",
+      "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Career "
+      "Track\",\"language\":\"en-US\"}",
+      "" },
+    { "custom_track", "content/courses",
+      "\"duration\":4,\"duration-type\":\"Hours\",\"obsolete\":false,\"format\":\"Custom "
+      "Track\",\"language\":\"en-US\"}",
+      ",\"organization_id\":\"acme\"" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char expect[2048];
@@ -169,12 +187,12 @@ static void test_each_content_type(void **state)
     lb_test_catalog_item(&ev, "content.upserted", cases[i].type, cases[i].extra);
     lb_request_list_init(&l);
     assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
-    snprintf(expect, sizeof(expect),
-             "{\"data\":{\"type\":\"%s\",\"attributes\":{\"external-id\":\"%s-9\","
-             "\"title\":\"T - %s\",\"summary\":\"D\",\"url\":\"https://x.example/9\","
-             "\"provider-code\":\"datacamp\",\"image-url\":\"https://cdn.example.com/logo.png\",%s}}",
-             cases[i].resource, cases[i].type, lb_content_type_label(ev.content.type),
-             cases[i].tail);
+    snprintf(
+        expect, sizeof(expect),
+        "{\"data\":{\"type\":\"%s\",\"attributes\":{\"external-id\":\"%s-9\","
+        "\"title\":\"T - %s\",\"summary\":\"D\",\"url\":\"https://x.example/9\","
+        "\"provider-code\":\"datacamp\",\"image-url\":\"https://cdn.example.com/logo.png\",%s}}",
+        cases[i].resource, cases[i].type, lb_content_type_label(ev.content.type), cases[i].tail);
     assert_string_equal(l.items[0].body, expect);
     lb_request_list_release(&l);
     lb_catalog_event_release(&ev);
@@ -197,22 +215,25 @@ static void test_assessment_questions_and_thumbnail(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  lb_test_catalog_event(&ev, "content.upserted",
-          "\"id\":\"py\",\"type\":\"assessment\",\"title\":\"Python\",\"description\":\"\","
-          "\"url\":\"https://x.example/a\",\"technology\":\"Python\",\"num_questions\":30,"
-          "\"language\":\"de-DE\"");
+  lb_test_catalog_event(
+      &ev, "content.upserted",
+      "\"id\":\"py\",\"type\":\"assessment\",\"title\":\"Python\",\"description\":\"\","
+      "\"url\":\"https://x.example/a\",\"technology\":\"Python\",\"num_questions\":30,"
+      "\"language\":\"de-DE\"");
   lb_request_list_init(&l);
   assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
   assert_string_equal(l.items[0].url, "https://api.degreed.com/api/v2/content/assessments");
   assert_string_equal(
       l.items[0].body,
-      "{\"data\":{\"type\":\"content/assessments\",\"attributes\":{\"external-id\":\"assessment-py\","
+      "{\"data\":{\"type\":\"content/"
+      "assessments\",\"attributes\":{\"external-id\":\"assessment-py\","
       "\"title\":\"Python - Assessment\",\"summary\":\"\",\"url\":\"https://x.example/a\","
       "\"provider-code\":\"datacamp\",\"image-url\":\"https://cdn.example.com/python.png\","
       "\"duration\":null,\"duration-type\":null,\"obsolete\":false,\"num-questions\":30,"
       "\"language\":\"de-DE\"}}}");
-  assert_string_equal(l.items[1].url,
-                      "https://api.degreed.com/api/v2/content/assessments?filter[external_id]=assessment-py");
+  assert_string_equal(
+      l.items[1].url,
+      "https://api.degreed.com/api/v2/content/assessments?filter[external_id]=assessment-py");
   lb_request_list_release(&l);
   lb_catalog_event_release(&ev);
 }

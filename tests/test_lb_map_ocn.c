@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -15,7 +16,7 @@
 #include "lb_time.h"
 
 static lb_config_pair thumbs[] = {
-  {.name = "r", .value = "https://cdn.example.com/r.png"},
+  { .name = "r", .value = "https://cdn.example.com/r.png" },
 };
 
 static const lb_provider provider = {
@@ -36,8 +37,7 @@ static lb_integration sf = {
   .completions = true,
 };
 
-static void completion(lb_completion_event *ev, const char *completed_at,
-                       const char *fields)
+static void completion(lb_completion_event *ev, const char *completed_at, const char *fields)
 {
   char buf[4096], err[256];
   snprintf(buf, sizeof(buf),
@@ -49,19 +49,19 @@ static void completion(lb_completion_event *ev, const char *completed_at,
     fail_msg("bad test event: %s", err);
 }
 
-#define PROJECT_COURSE(status)                                                 \
-  "{\"courseID\":\"project-78\",\"providerID\":\"DATACAMP\",\"status\":\"" status "\"," \
-  "\"title\":[{\"locale\":\"English\",\"value\":\"Wrangling and Visualizing Musical " \
-  "Data - Project\"}],\"description\":[{\"locale\":\"English\",\"value\":\"Chords.\"}]," \
-  "\"thumbnailURI\":\"https://cdn.example.com/r.png\",\"content\":[{\"providerID\":" \
-  "\"DATACAMP\",\"launchURL\":\"https://www.datacamp.com/projects/78\",\"contentTitle\":" \
-  "\"Wrangling and Visualizing Musical Data - Project\",\"contentID\":\"project-78\"," \
+#define PROJECT_COURSE(status)                                                                     \
+  "{\"courseID\":\"project-78\",\"providerID\":\"DATACAMP\",\"status\":\"" status "\","            \
+  "\"title\":[{\"locale\":\"English\",\"value\":\"Wrangling and Visualizing Musical "              \
+  "Data - Project\"}],\"description\":[{\"locale\":\"English\",\"value\":\"Chords.\"}],"           \
+  "\"thumbnailURI\":\"https://cdn.example.com/r.png\",\"content\":[{\"providerID\":"               \
+  "\"DATACAMP\",\"launchURL\":\"https://www.datacamp.com/projects/78\",\"contentTitle\":"          \
+  "\"Wrangling and Visualizing Musical Data - Project\",\"contentID\":\"project-78\","             \
   "\"launchType\":3,\"mobileEnabled\":true}],\"duration\":\"2.5 hours\"}"
 
-#define PROJECT                                                              \
-  "\"id\":\"78\",\"type\":\"project\",\"title\":\"Wrangling and Visualizing " \
-  "Musical Data\",\"description\":\"Chords.\",\"url\":"                       \
-  "\"https://www.datacamp.com/projects/78\",\"technology\":\"r\","            \
+#define PROJECT                                                                                    \
+  "\"id\":\"78\",\"type\":\"project\",\"title\":\"Wrangling and Visualizing "                      \
+  "Musical Data\",\"description\":\"Chords.\",\"url\":"                                            \
+  "\"https://www.datacamp.com/projects/78\",\"technology\":\"r\","                                 \
   "\"duration_hours\":2.5,\"language\":\"en\""
 
 static void test_course_object(void **state)
@@ -101,17 +101,17 @@ static void test_each_content_type(void **state)
     const char *duration; /* expected after "content", "" for none */
     const char *extra;    /* content fields the type requires */
   } cases[] = {
-    {"course", ",\"duration\":\"4 hours\"", ""},
-    {"project", ",\"duration\":\"4 hours\"", ""},
-    {"practice", "", ""},
-    {"assessment", "", ""},
-    {"skill_track", ",\"duration\":\"4 hours\"", ""},
-    {"career_track", ",\"duration\":\"4 hours\"", ""},
-    {"custom_track", ",\"duration\":\"4 hours\"", ",\"organization_id\":\"globex\""},
+    { "course", ",\"duration\":\"4 hours\"", "" },
+    { "project", ",\"duration\":\"4 hours\"", "" },
+    { "practice", "", "" },
+    { "assessment", "", "" },
+    { "skill_track", ",\"duration\":\"4 hours\"", "" },
+    { "career_track", ",\"duration\":\"4 hours\"", "" },
+    { "custom_track", ",\"duration\":\"4 hours\"", ",\"organization_id\":\"globex\"" },
   };
   static const struct {
     const char *event_type, *status;
-  } events[] = {{"content.upserted", "ACTIVE"}, {"content.archived", "INACTIVE"}};
+  } events[] = { { "content.upserted", "ACTIVE" }, { "content.archived", "INACTIVE" } };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     for (size_t j = 0; j < sizeof(events) / sizeof(events[0]); j++) {
       char expect[2048];
@@ -130,8 +130,7 @@ static void test_each_content_type(void **state)
                "\"providerID\":\"DATACAMP\",\"launchURL\":\"https://x.example/9\","
                "\"contentTitle\":\"T - %s\",\"contentID\":\"%s-9\",\"launchType\":3,"
                "\"mobileEnabled\":true}]%s}",
-               cases[i].type, events[j].status, label, label, cases[i].type,
-               cases[i].duration);
+               cases[i].type, events[j].status, label, label, cases[i].type, cases[i].duration);
       assert_string_equal(l.items[0].body, expect);
       lb_request_list_release(&l);
       lb_catalog_event_release(&ev);
@@ -146,9 +145,10 @@ static void test_course_rules(void **state)
   (void)state;
   lb_catalog_event ev;
   lb_request_list l;
-  lb_test_catalog_event(&ev, "content.upserted",
-          "\"id\":\"a1\",\"type\":\"assessment\",\"title\":\"SQL\",\"description\":\"\","
-          "\"url\":\"https://x.example/a1\",\"duration_hours\":1,\"language\":\"de-DE\"");
+  lb_test_catalog_event(
+      &ev, "content.upserted",
+      "\"id\":\"a1\",\"type\":\"assessment\",\"title\":\"SQL\",\"description\":\"\","
+      "\"url\":\"https://x.example/a1\",\"duration_hours\":1,\"language\":\"de-DE\"");
   lb_request_list_init(&l);
   assert_int_equal(lb_map_ocn_course(&ev, &sf, &provider, 0, &l, NULL), LB_E_OK);
   assert_string_equal(
@@ -165,9 +165,14 @@ static void test_course_rules(void **state)
   static const struct {
     const char *tag, *locale;
   } locales[] = {
-    {"en-US", "English"}, {"en-GB", "English United Kingdom"}, {"pt-BR", "Brazilian Portuguese"},
-    {"pt-PT", "Portuguese"}, {"fr", "French"}, {"xx-YY", "English"}, {NULL, "English"},
-    {"english", "English"},
+    { "en-US", "English" },
+    { "en-GB", "English United Kingdom" },
+    { "pt-BR", "Brazilian Portuguese" },
+    { "pt-PT", "Portuguese" },
+    { "fr", "French" },
+    { "xx-YY", "English" },
+    { NULL, "English" },
+    { "english", "English" },
   };
   for (size_t i = 0; i < sizeof(locales) / sizeof(locales[0]); i++)
     assert_string_equal(lb_map_ocn_locale(locales[i].tag), locales[i].locale);
@@ -176,7 +181,7 @@ static void test_course_rules(void **state)
 static void test_batch_body(void **state)
 {
   (void)state;
-  const char *courses[] = {"{\"courseID\":\"a\"}", "{\"courseID\":\"b\"}"};
+  const char *courses[] = { "{\"courseID\":\"a\"}", "{\"courseID\":\"b\"}" };
   char *body = NULL;
   assert_int_equal(lb_map_ocn_batch(courses, 2, &body), LB_E_OK);
   assert_string_equal(body, "{\"ocnCourses\":[{\"courseID\":\"a\"},{\"courseID\":\"b\"}]}");
@@ -186,8 +191,8 @@ static void test_batch_body(void **state)
   free(body);
 }
 
-#define OCN_EVENTS_URL                                                     \
-  "https://globex.example.com/learning/odatav4/public/admin/"              \
+#define OCN_EVENTS_URL                                                                             \
+  "https://globex.example.com/learning/odatav4/public/admin/"                                      \
   "learningevent-service/v1/OCNLearningEvents"
 
 /* Per content type with a completion: the whole learning event, epoch
@@ -201,10 +206,10 @@ static void test_learning_event(void **state)
     const char *fields; /* duration_hours, score */
     const char *hours;  /* expected after completedTimestamp */
   } cases[] = {
-    {"course", ",\"duration_hours\":4", ",\"totalHours\":4"},
-    {"project", ",\"duration_hours\":2.5", ",\"totalHours\":2.5"},
-    {"practice", ",\"duration_hours\":null", ""},
-    {"assessment", ",\"score\":72.5", ""},
+    { "course", ",\"duration_hours\":4", ",\"totalHours\":4" },
+    { "project", ",\"duration_hours\":2.5", ",\"totalHours\":2.5" },
+    { "practice", ",\"duration_hours\":null", "" },
+    { "assessment", ",\"score\":72.5", "" },
   };
   int64_t now = 1800000000000; /* 2027-01-15 */
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -241,9 +246,9 @@ static void test_learning_event_identifier(void **state)
   static const struct {
     lb_user_id_kind kind;
     const char *user_id;
-  } ids[] = {{LB_UID_EMAIL, "ada@globex.example"},
-             {LB_UID_LMS_USERNAME, "ada.l"},
-             {LB_UID_SSO_NAMEID, "ADA01"}};
+  } ids[] = { { LB_UID_EMAIL, "ada@globex.example" },
+              { LB_UID_LMS_USERNAME, "ada.l" },
+              { LB_UID_SSO_NAMEID, "ADA01" } };
   lb_completion_event ev;
   completion(&ev, "2017-01-02T03:04:05Z",
              "\"user\":{\"id\":\"u1\",\"email\":\"ada@globex.example\","

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -45,7 +46,8 @@ static void test_render(void **state)
   assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"0.025\"} 1\n"));
   assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"5\"} 2\n"));
   assert_non_null(strstr(text, "lmsbridge_delivery_seconds_bucket{le=\"+Inf\"} 2\n"));
-  assert_non_null(strstr(text, "lmsbridge_delivery_seconds_sum 3.02\nlmsbridge_delivery_seconds_count 2\n"));
+  assert_non_null(
+      strstr(text, "lmsbridge_delivery_seconds_sum 3.02\nlmsbridge_delivery_seconds_count 2\n"));
   assert_null(strstr(text, "undeclared"));
   free(text);
   lb_metrics_clear(m, "lmsbridge_inflight");

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -15,28 +16,47 @@
 #define PUBLIC_TYPES (LB_CT_ALL_MASK & ~LB_CT_BIT(LB_CT_CUSTOM_TRACK))
 
 static lb_integration integrations[] = {
-  {.id = "provider-degreed", .type = LB_INTEG_DEGREED, .organization = "*",
-   .provider_level = true, .api_base_url = "https://api.degreed.com",
-   .catalog_public = true, .catalog_types = PUBLIC_TYPES},
-  {.id = "acme-degreed", .type = LB_INTEG_DEGREED, .organization = "acme",
-   .api_base_url = "https://api.eu.degreed.com", .catalog_custom_tracks = true,
-   .catalog_types = PUBLIC_TYPES, .completions = true, .skill_ratings = true,
-   .skill_ratings_path = "/api/v2/skill-ratings"},
-  {.id = "globex-sf", .type = LB_INTEG_SUCCESSFACTORS, .organization = "globex",
-   .api_base_url = "https://globex.example.com", .catalog_public = true,
-   .catalog_custom_tracks = true,
-   .catalog_types = LB_CT_BIT(LB_CT_COURSE) | LB_CT_BIT(LB_CT_PROJECT),
-   .completions = true, .user_identifier = LB_UID_SSO_NAMEID},
-  {.id = "initech-sf", .type = LB_INTEG_SUCCESSFACTORS, .organization = "initech",
-   .api_base_url = "https://initech.example.com", .catalog_public = true,
-   .catalog_custom_tracks = false, .catalog_types = PUBLIC_TYPES,
-   .completions = false, .user_identifier = LB_UID_EMAIL},
+  { .id = "provider-degreed",
+    .type = LB_INTEG_DEGREED,
+    .organization = "*",
+    .provider_level = true,
+    .api_base_url = "https://api.degreed.com",
+    .catalog_public = true,
+    .catalog_types = PUBLIC_TYPES },
+  { .id = "acme-degreed",
+    .type = LB_INTEG_DEGREED,
+    .organization = "acme",
+    .api_base_url = "https://api.eu.degreed.com",
+    .catalog_custom_tracks = true,
+    .catalog_types = PUBLIC_TYPES,
+    .completions = true,
+    .skill_ratings = true,
+    .skill_ratings_path = "/api/v2/skill-ratings" },
+  { .id = "globex-sf",
+    .type = LB_INTEG_SUCCESSFACTORS,
+    .organization = "globex",
+    .api_base_url = "https://globex.example.com",
+    .catalog_public = true,
+    .catalog_custom_tracks = true,
+    .catalog_types = LB_CT_BIT(LB_CT_COURSE) | LB_CT_BIT(LB_CT_PROJECT),
+    .completions = true,
+    .user_identifier = LB_UID_SSO_NAMEID },
+  { .id = "initech-sf",
+    .type = LB_INTEG_SUCCESSFACTORS,
+    .organization = "initech",
+    .api_base_url = "https://initech.example.com",
+    .catalog_public = true,
+    .catalog_custom_tracks = false,
+    .catalog_types = PUBLIC_TYPES,
+    .completions = false,
+    .user_identifier = LB_UID_EMAIL },
 };
 
 static lb_config cfg = {
-  .provider = {.code = "datacamp", .ocn_provider_id = "DATACAMP",
-               .logo_url = "https://cdn.example.com/logo.png",
-               .assessment_num_questions = 15},
+  .provider = { .code = "datacamp",
+                .ocn_provider_id = "DATACAMP",
+                .logo_url = "https://cdn.example.com/logo.png",
+                .assessment_num_questions = 15 },
   .integrations = integrations,
   .nintegrations = sizeof(integrations) / sizeof(integrations[0]),
 };
@@ -59,8 +79,8 @@ static const char *summary(const lb_plan *plan, char *buf, size_t len)
   buf[0] = '\0';
   for (size_t i = 0; i < plan->n; i++) {
     size_t used = strlen(buf);
-    snprintf(buf + used, len - used, "%s%s:%s", i ? "," : "",
-             plan->items[i].integration->id, plan->items[i].skip ? "skip" : "send");
+    snprintf(buf + used, len - used, "%s%s:%s", i ? "," : "", plan->items[i].integration->id,
+             plan->items[i].skip ? "skip" : "send");
   }
   return buf;
 }
@@ -73,14 +93,14 @@ static void test_catalog_routing(void **state)
   } cases[] = {
     /* public content: the provider-level Degreed and SF customers whose
      * filter takes the type; acme's Degreed takes no public content */
-    {"course", "null", "provider-degreed:send,globex-sf:send,initech-sf:send"},
-    {"practice", "null", "provider-degreed:send,globex-sf:skip,initech-sf:send"},
-    {"assessment", "null", "provider-degreed:send,globex-sf:skip,initech-sf:send"},
+    { "course", "null", "provider-degreed:send,globex-sf:send,initech-sf:send" },
+    { "practice", "null", "provider-degreed:send,globex-sf:skip,initech-sf:send" },
+    { "assessment", "null", "provider-degreed:send,globex-sf:skip,initech-sf:send" },
     /* a custom track only to its own organization's integrations */
-    {"custom_track", "\"acme\"", "acme-degreed:send"},
-    {"custom_track", "\"globex\"", "globex-sf:send"},
-    {"custom_track", "\"initech\"", "initech-sf:skip"},
-    {"custom_track", "\"umbrella\"", ""},
+    { "custom_track", "\"acme\"", "acme-degreed:send" },
+    { "custom_track", "\"globex\"", "globex-sf:send" },
+    { "custom_track", "\"initech\"", "initech-sf:skip" },
+    { "custom_track", "\"umbrella\"", "" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char got[256];
@@ -120,15 +140,20 @@ static void test_invalid_events_are_dead_lettered(void **state)
 {
   (void)state;
   static const char *const values[] = {
-    "", "not json", "[]",
+    "",
+    "not json",
+    "[]",
     "{\"schema\":\"catalog.v1\"}",
     "{\"schema\":\"catalog.v1\",\"event_id\":\"e\",\"event_type\":\"content.upserted\","
     "\"occurred_at\":\"2026-01-02T03:04:05Z\",\"version\":1,\"content\":{\"id\":\"1\","
     "\"type\":\"course\",\"title\":\"T\",\"description\":\"\",\"url\":\"http://x.example\"}}",
   };
   static const char *const reasons[] = {
-    "$: empty input", "$: not valid JSON", "$: must be a JSON object",
-    "event_id: is required", "content.url: must be an https:// URL",
+    "$: empty input",
+    "$: not valid JSON",
+    "$: must be a JSON object",
+    "event_id: is required",
+    "content.url: must be an https:// URL",
   };
   for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
     lb_plan plan;
@@ -142,8 +167,7 @@ static void test_invalid_events_are_dead_lettered(void **state)
   }
 }
 
-static void plan_completion(lb_plan *plan, const char *org, const char *type,
-                            const char *extra)
+static void plan_completion(lb_plan *plan, const char *org, const char *type, const char *extra)
 {
   char buf[1024];
   snprintf(buf, sizeof(buf),
@@ -162,15 +186,15 @@ static void test_completion_routing_and_skips(void **state)
   static const struct {
     const char *org, *type, *extra, *expect, *reason;
   } cases[] = {
-    {"acme", "course", "", "acme-degreed:send", NULL},
-    {"acme", "course", ",\"skipped\":true", "acme-degreed:skip", "tested out"},
-    {"acme", "skill_track", "", "acme-degreed:skip", "no completions"},
+    { "acme", "course", "", "acme-degreed:send", NULL },
+    { "acme", "course", ",\"skipped\":true", "acme-degreed:skip", "tested out" },
+    { "acme", "skill_track", "", "acme-degreed:skip", "no completions" },
     /* globex's SF needs sso_nameid, which this learner lacks */
-    {"globex", "course", "", "globex-sf:skip", "no sso_nameid"},
-    {"initech", "course", "", "initech-sf:skip", "completions are off"},
+    { "globex", "course", "", "globex-sf:skip", "no sso_nameid" },
+    { "initech", "course", "", "initech-sf:skip", "completions are off" },
     /* the provider-level integration never receives completions */
-    {"*", "course", "", "", NULL},
-    {"umbrella", "course", "", "", NULL},
+    { "*", "course", "", "", NULL },
+    { "umbrella", "course", "", "", NULL },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char got[256];

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -19,7 +20,10 @@ static void test_method_names(void **state)
     lb_method m;
     const char *name;
   } cases[] = {
-    {LB_GET, "GET"}, {LB_POST, "POST"}, {LB_PATCH, "PATCH"}, {LB_DELETE, "DELETE"},
+    { LB_GET, "GET" },
+    { LB_POST, "POST" },
+    { LB_PATCH, "PATCH" },
+    { LB_DELETE, "DELETE" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     assert_string_equal(lb_method_name(cases[i].m), cases[i].name);
@@ -35,9 +39,12 @@ static void test_step_names(void **state)
     lb_step s;
     const char *name;
   } cases[] = {
-    {LB_STEP_CREATE, "create"},         {LB_STEP_LOOKUP, "lookup"},
-    {LB_STEP_UPDATE, "update"},         {LB_STEP_COMPLETION, "completion"},
-    {LB_STEP_SKILL_RATING, "skill_rating"}, {LB_STEP_OCN_COURSE, "ocn_course"},
+    { LB_STEP_CREATE, "create" },
+    { LB_STEP_LOOKUP, "lookup" },
+    { LB_STEP_UPDATE, "update" },
+    { LB_STEP_COMPLETION, "completion" },
+    { LB_STEP_SKILL_RATING, "skill_rating" },
+    { LB_STEP_OCN_COURSE, "ocn_course" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     assert_string_equal(lb_step_name(cases[i].s), cases[i].name);
@@ -68,8 +75,7 @@ static void test_add_copies_strings(void **state)
   char key[] = "course-1";
   lb_request_list l;
   lb_request_list_init(&l);
-  assert_int_equal(lb_request_list_add(&l, LB_STEP_CREATE, LB_POST, url, body, key),
-                   LB_E_OK);
+  assert_int_equal(lb_request_list_add(&l, LB_STEP_CREATE, LB_POST, url, body, key), LB_E_OK);
   assert_int_equal(l.n, 1);
   const lb_request *r = &l.items[0];
   assert_int_equal(r->step, LB_STEP_CREATE);
@@ -93,11 +99,10 @@ static void test_add_without_body_or_key(void **state)
   lb_request_list l;
   lb_request_list_init(&l);
   assert_int_equal(lb_request_list_add(&l, LB_STEP_LOOKUP, LB_GET,
-                                       "https://h/api?filter%5Bexternal_id%5D=course-1",
-                                       NULL, "course-1"),
+                                       "https://h/api?filter%5Bexternal_id%5D=course-1", NULL,
+                                       "course-1"),
                    LB_E_OK);
-  assert_int_equal(lb_request_list_add(&l, LB_STEP_UPDATE, LB_PATCH, "https://h/{id}",
-                                       "{}", NULL),
+  assert_int_equal(lb_request_list_add(&l, LB_STEP_UPDATE, LB_PATCH, "https://h/{id}", "{}", NULL),
                    LB_E_OK);
   assert_int_equal(l.n, 2);
   assert_null(l.items[0].body);
@@ -122,8 +127,8 @@ static void test_growth_keeps_order_and_content(void **state)
     snprintf(url, sizeof(url), "https://h/items/%d", i);
     snprintf(body, sizeof(body), "{\"i\":%d}", i);
     snprintf(key, sizeof(key), "course-%d", i);
-    assert_int_equal(lb_request_list_add(&l, (lb_step)(i % 6), (lb_method)(i % 4),
-                                         url, i % 3 ? body : NULL, key),
+    assert_int_equal(lb_request_list_add(&l, (lb_step)(i % 6), (lb_method)(i % 4), url,
+                                         i % 3 ? body : NULL, key),
                      LB_E_OK);
     assert_int_equal(l.n, (size_t)i + 1);
     assert_true(l.cap >= l.n);

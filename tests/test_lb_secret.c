@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -75,7 +76,7 @@ static void expect_refused(const char *r, const char *word, const char *const *n
       fail_msg("reason \"%s\" contains \"%s\"", why, *never);
 }
 
-static const char *const no_value[] = {VALUE, "VALUE", NULL};
+static const char *const no_value[] = { VALUE, "VALUE", NULL };
 
 static void test_is_ref_table(void **state)
 {
@@ -84,24 +85,15 @@ static void test_is_ref_table(void **state)
     const char *value;
     bool ref;
   } cases[] = {
-    {"@env:X", true},
-    {"@env:", true},
-    {"@file:/run/secrets/x", true},
-    {"@file:", true},
-    {"@env", false},
-    {"@file", false},
-    {"env:X", false},
-    {"file:/x", false},
-    {"@ENV:X", false},
-    {" @env:X", false},
-    {"plain-secret", false},
-    {"", false},
-    {NULL, false},
+    { "@env:X", true },   { "@env:", true },         { "@file:/run/secrets/x", true },
+    { "@file:", true },   { "@env", false },         { "@file", false },
+    { "env:X", false },   { "file:/x", false },      { "@ENV:X", false },
+    { " @env:X", false }, { "plain-secret", false }, { "", false },
+    { NULL, false },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     if (lb_secret_is_ref(cases[i].value) != cases[i].ref)
-      fail_msg("\"%s\": want %d", cases[i].value ? cases[i].value : "(null)",
-               cases[i].ref);
+      fail_msg("\"%s\": want %d", cases[i].value ? cases[i].value : "(null)", cases[i].ref);
 }
 
 static void test_env_set(void **state)
@@ -155,13 +147,13 @@ static void test_file_variants(void **state)
     size_t len;
     const char *value;
   } cases[] = {
-    {VALUE, sizeof(VALUE) - 1, VALUE},
-    {VALUE "\n", sizeof(VALUE), VALUE},
-    {VALUE "\r\n", sizeof(VALUE) + 1, VALUE},
-    {VALUE "\n\n", sizeof(VALUE) + 1, VALUE "\n"}, /* one newline only */
-    {" " VALUE " ", sizeof(VALUE) + 1, " " VALUE " "},
-    {"line1\nline2\n", 12, "line1\nline2"},
-    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+    { VALUE, sizeof(VALUE) - 1, VALUE },
+    { VALUE "\n", sizeof(VALUE), VALUE },
+    { VALUE "\r\n", sizeof(VALUE) + 1, VALUE },
+    { VALUE "\n\n", sizeof(VALUE) + 1, VALUE "\n" }, /* one newline only */
+    { " " VALUE " ", sizeof(VALUE) + 1, " " VALUE " " },
+    { "line1\nline2\n", 12, "line1\nline2" },
+    { "caf\xc3\xa9", 5, "caf\xc3\xa9" },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     write_file(cases[i].data, cases[i].len);
@@ -202,8 +194,7 @@ static void test_file_missing(void **state)
 {
   (void)state;
   char missing[600];
-  snprintf(missing, sizeof(missing), "@file:%s/test_lb_secret.does-not-exist",
-           LB_TEST_TMP);
+  snprintf(missing, sizeof(missing), "@file:%s/test_lb_secret.does-not-exist", LB_TEST_TMP);
   expect_refused(missing, "does-not-exist", no_value);
 }
 
@@ -235,9 +226,10 @@ static void test_file_empty_or_only_newline(void **state)
 static void test_file_with_nul_byte(void **state)
 {
   (void)state;
-  static const char data[] = VALUE "\0" "tail-part-of-secret";
+  static const char data[] = VALUE "\0"
+                                   "tail-part-of-secret";
   write_file(data, sizeof(data) - 1);
-  static const char *const never[] = {VALUE, "tail-part-of-secret", NULL};
+  static const char *const never[] = { VALUE, "tail-part-of-secret", NULL };
   expect_refused(ref, "NUL", never);
 
   static const char lead[] = "\0" VALUE;
@@ -251,7 +243,7 @@ static void test_literal_value_refused(void **state)
 {
   (void)state;
   expect_refused(VALUE, NULL, no_value);
-  static const char *const never_env[] = {"env:" VALUE, NULL};
+  static const char *const never_env[] = { "env:" VALUE, NULL };
   expect_refused("env:" VALUE, NULL, never_env);
   expect_refused("", NULL, NULL);
   expect_refused(NULL, NULL, NULL);
@@ -267,13 +259,13 @@ static void test_check_ref_table(void **state)
     lb_err rc;
     const char *why;
   } cases[] = {
-    {"@env:" ENV_NAME, LB_E_OK, NULL},
-    {"@file:/does/not/exist", LB_E_OK, NULL},
-    {"@env:", LB_E_SECRET, "\"@env:\" names no variable"},
-    {"@file:", LB_E_SECRET, "\"@file:\" names no file"},
-    {"@env", LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
-    {VALUE, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
-    {NULL, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\""},
+    { "@env:" ENV_NAME, LB_E_OK, NULL },
+    { "@file:/does/not/exist", LB_E_OK, NULL },
+    { "@env:", LB_E_SECRET, "\"@env:\" names no variable" },
+    { "@file:", LB_E_SECRET, "\"@file:\" names no file" },
+    { "@env", LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\"" },
+    { VALUE, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\"" },
+    { NULL, LB_E_SECRET, "must be \"@env:NAME\" or \"@file:PATH\"" },
   };
   unsetenv(ENV_NAME);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -301,8 +293,7 @@ static void test_why_is_bounded(void **state)
   char *got = UNTOUCHED;
   memset(why, '#', sizeof(why));
   unsetenv(ENV_NAME);
-  assert_int_equal(lb_secret_resolve("@env:" ENV_NAME, &got, why, sizeof(why)),
-                   LB_E_SECRET);
+  assert_int_equal(lb_secret_resolve("@env:" ENV_NAME, &got, why, sizeof(why)), LB_E_SECRET);
   assert_ptr_equal(got, UNTOUCHED);
   assert_int_equal(strlen(why), sizeof(why) - 1);
 }

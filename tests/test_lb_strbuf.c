@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <json-c/json.h>
@@ -87,7 +88,7 @@ static void test_appendf_short(void **state)
 static void test_appendf_long_results(void **state)
 {
   (void)state;
-  static const size_t sizes[] = {255, 256, 257, 1000, 70000};
+  static const size_t sizes[] = { 255, 256, 257, 1000, 70000 };
   for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
     size_t n = sizes[k];
     char *arg = malloc(n + 1);
@@ -142,11 +143,21 @@ static void test_cap_refusal_leaves_buffer_unchanged(void **state)
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     switch (kind) {
-    case APPEND: rc = lb_strbuf_append(&b, "ghijk"); break;
-    case APPEND_LEN: rc = lb_strbuf_append_len(&b, "ghijkl", 5); break;
-    case APPENDF_SHORT: rc = lb_strbuf_appendf(&b, "%d", 12345); break;
-    case APPENDF_LONG: rc = lb_strbuf_appendf(&b, "%s", big); break;
-    case JSON: rc = lb_strbuf_append_json_string(&b, "ab\"c"); break;
+    case APPEND:
+      rc = lb_strbuf_append(&b, "ghijk");
+      break;
+    case APPEND_LEN:
+      rc = lb_strbuf_append_len(&b, "ghijkl", 5);
+      break;
+    case APPENDF_SHORT:
+      rc = lb_strbuf_appendf(&b, "%d", 12345);
+      break;
+    case APPENDF_LONG:
+      rc = lb_strbuf_appendf(&b, "%s", big);
+      break;
+    case JSON:
+      rc = lb_strbuf_append_json_string(&b, "ab\"c");
+      break;
     }
     assert_int_equal(rc, -1);
     assert_true(b.overflow);
@@ -195,18 +206,18 @@ struct json_case {
 };
 
 static const struct json_case json_cases[] = {
-  {"", "\"\""},
-  {"plain", "\"plain\""},
-  {"say \"hi\"", "\"say \\\"hi\\\"\""},
-  {"back\\slash", "\"back\\\\slash\""},
-  {"a/b", "\"a/b\""},
-  {"line\nfeed", "\"line\\nfeed\""},
-  {"cr\rtab\t", "\"cr\\rtab\\t\""},
-  {"\x01", "\"\\u0001\""},
-  {"\x08\x0c", "\"\\u0008\\u000c\""},
-  {"x\x1fy", "\"x\\u001fy\""},
-  {"\x7f", "\"\x7f\""},
-  {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+  { "", "\"\"" },
+  { "plain", "\"plain\"" },
+  { "say \"hi\"", "\"say \\\"hi\\\"\"" },
+  { "back\\slash", "\"back\\\\slash\"" },
+  { "a/b", "\"a/b\"" },
+  { "line\nfeed", "\"line\\nfeed\"" },
+  { "cr\rtab\t", "\"cr\\rtab\\t\"" },
+  { "\x01", "\"\\u0001\"" },
+  { "\x08\x0c", "\"\\u0008\\u000c\"" },
+  { "x\x1fy", "\"x\\u001fy\"" },
+  { "\x7f", "\"\x7f\"" },
+  { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
 };
 
 static void test_json_string_escaping(void **state)
@@ -367,8 +378,11 @@ static void test_base64(void **state)
   (void)state;
   static const struct {
     const char *in, *out;
-  } cases[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-               {"user:p\xc3\xa4ss", "dXNlcjpww6Rzcw=="}};
+  } cases[] = { { "", "" },
+                { "f", "Zg==" },
+                { "fo", "Zm8=" },
+                { "foo", "Zm9v" },
+                { "user:p\xc3\xa4ss", "dXNlcjpww6Rzcw==" } };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     lb_strbuf b;
     lb_strbuf_init(&b, 0);
@@ -396,17 +410,17 @@ static void test_contains_nocase(void **state)
     const char *needle;
     bool found;
   } cases[] = {
-    {sizeof(hay) - 1, "token has expired", true},
-    {sizeof(hay) - 1, "http 400", true},          /* at the start */
-    {first, "has expired", true},                  /* at the very end of the range */
-    {first - 1, "has expired", false},             /* one byte short */
-    {first + 6, "expired token", false},           /* a NUL is not a space */
-    {sizeof(hay) - 1, "expired token", false},
-    {sizeof(hay) - 1, "tokenhas", false},
-    {4, "http 400", false},                        /* range shorter than the needle */
-    {0, "h", false},
-    {0, "", true},
-    {sizeof(hay) - 1, "", true},
+    { sizeof(hay) - 1, "token has expired", true },
+    { sizeof(hay) - 1, "http 400", true }, /* at the start */
+    { first, "has expired", true },        /* at the very end of the range */
+    { first - 1, "has expired", false },   /* one byte short */
+    { first + 6, "expired token", false }, /* a NUL is not a space */
+    { sizeof(hay) - 1, "expired token", false },
+    { sizeof(hay) - 1, "tokenhas", false },
+    { 4, "http 400", false }, /* range shorter than the needle */
+    { 0, "h", false },
+    { 0, "", true },
+    { sizeof(hay) - 1, "", true },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     if (lb_strbuf_contains_nocase(hay, cases[i].len, cases[i].needle) != cases[i].found)
@@ -428,17 +442,17 @@ static void test_utf8(void **state)
     bool valid;
     size_t bad;
   } cases[] = {
-    {"a", 1, 1, true, 0},
-    {"\xC3\xA9t\xC3\xA9", 6, 2, true, 0},       /* été */
-    {"\xE2\x82\xAC", 3, 3, true, 0},             /* U+20AC */
-    {"\xF0\x9F\x98\x80", 4, 4, true, 0},         /* U+1F600 */
-    {"\xC0\x80", 2, 0, false, 0},                 /* overlong NUL */
-    {"\xE0\x80\xAF", 3, 0, false, 0},             /* overlong / */
-    {"\xED\xA0\x80", 3, 0, false, 0},             /* a surrogate */
-    {"\xF4\x90\x80\x80", 4, 0, false, 0},         /* past U+10FFFF */
-    {"ab\xE2\x82", 4, 1, false, 2},               /* cut short */
-    {"ok\xFF", 3, 1, false, 2},
-    {"\x80", 1, 0, false, 0},                      /* a lone continuation */
+    { "a", 1, 1, true, 0 },
+    { "\xC3\xA9t\xC3\xA9", 6, 2, true, 0 }, /* été */
+    { "\xE2\x82\xAC", 3, 3, true, 0 },      /* U+20AC */
+    { "\xF0\x9F\x98\x80", 4, 4, true, 0 },  /* U+1F600 */
+    { "\xC0\x80", 2, 0, false, 0 },         /* overlong NUL */
+    { "\xE0\x80\xAF", 3, 0, false, 0 },     /* overlong / */
+    { "\xED\xA0\x80", 3, 0, false, 0 },     /* a surrogate */
+    { "\xF4\x90\x80\x80", 4, 0, false, 0 }, /* past U+10FFFF */
+    { "ab\xE2\x82", 4, 1, false, 2 },       /* cut short */
+    { "ok\xFF", 3, 1, false, 2 },
+    { "\x80", 1, 0, false, 0 }, /* a lone continuation */
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     size_t bad = 99;
@@ -450,7 +464,8 @@ static void test_utf8(void **state)
   assert_int_equal(lb_strbuf_utf8_seq("", 0), 0);
   assert_true(lb_strbuf_utf8_valid("", 0, NULL));
   /* "a€b": a cut inside the euro sign backs off to before it */
-  const char *t = "a\xE2\x82\xAC" "b";
+  const char *t = "a\xE2\x82\xAC"
+                  "b";
   assert_int_equal(lb_strbuf_utf8_floor(t, 5, 0), 0);
   assert_int_equal(lb_strbuf_utf8_floor(t, 5, 1), 1);
   assert_int_equal(lb_strbuf_utf8_floor(t, 5, 2), 1);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <arpa/inet.h>
@@ -33,40 +34,42 @@ static void test_parse_token_responses(void **state)
     bool ok;
     int64_t expires;
   } cases[] = {
-    {"{\"access_token\":\"abc\",\"token_type\":\"bearer\",\"expires_in\":5183999,\"refresh_token\":\"r\"}", true, 5183999},
-    {"{\"expires_in\": 1800, \"access_token\": \"access_token\"}", true, 1800},
-    {"{\"access_token\":\"abc\",\"expires_in\":1800.5}", true, 1800},
+    { "{\"access_token\":\"abc\",\"token_type\":\"bearer\",\"expires_in\":5183999,\"refresh_"
+      "token\":\"r\"}",
+      true, 5183999 },
+    { "{\"expires_in\": 1800, \"access_token\": \"access_token\"}", true, 1800 },
+    { "{\"access_token\":\"abc\",\"expires_in\":1800.5}", true, 1800 },
     /* under a second counts as one: a zero lifetime would refetch at once */
-    {"{\"access_token\":\"abc\",\"expires_in\":0.25}", true, 1},
-    {"{\"issuedFor\": \"learning_public_api\"}", false, 0},
-    {"", false, 0},
-    {"not json", false, 0},
-    {"[]", false, 0},
-    {"{\"access_token\":\"\",\"expires_in\":10}", false, 0},
-    {"{\"access_token\":7,\"expires_in\":10}", false, 0},
-    {"{\"access_token\":\"abc\"}", false, 0},
-    {"{\"access_token\":\"abc\",\"expires_in\":0}", false, 0},
-    {"{\"access_token\":\"abc\",\"expires_in\":-5}", false, 0},
-    {"{\"access_token\":\"abc\",\"expires_in\":true}", false, 0},
-    {"{\"access_token\":\"abc\",\"expires_in\":\"1800\"}", false, 0},
+    { "{\"access_token\":\"abc\",\"expires_in\":0.25}", true, 1 },
+    { "{\"issuedFor\": \"learning_public_api\"}", false, 0 },
+    { "", false, 0 },
+    { "not json", false, 0 },
+    { "[]", false, 0 },
+    { "{\"access_token\":\"\",\"expires_in\":10}", false, 0 },
+    { "{\"access_token\":7,\"expires_in\":10}", false, 0 },
+    { "{\"access_token\":\"abc\"}", false, 0 },
+    { "{\"access_token\":\"abc\",\"expires_in\":0}", false, 0 },
+    { "{\"access_token\":\"abc\",\"expires_in\":-5}", false, 0 },
+    { "{\"access_token\":\"abc\",\"expires_in\":true}", false, 0 },
+    { "{\"access_token\":\"abc\",\"expires_in\":\"1800\"}", false, 0 },
     /* RFC 6750 b64token: letters, digits, -._~+/ then trailing '=' only */
-    {"{\"access_token\":\"eyJ0.a-b_c~d+e/f==\",\"expires_in\":60}", true, 60},
-    {"{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"abc\\nX\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"ab c\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"ab\\\"c\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"abc\\u0000def\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"==\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"a=b\",\"expires_in\":60}", false, 0},
-    {"{\"access_token\":\"caf\u00e9\",\"expires_in\":60}", false, 0},
+    { "{\"access_token\":\"eyJ0.a-b_c~d+e/f==\",\"expires_in\":60}", true, 60 },
+    { "{\"access_token\":\"abc\\r\\nX-Injected: 1\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"abc\\nX\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"ab c\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"ab\\\"c\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"abc\\u0000def\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"==\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"a=b\",\"expires_in\":60}", false, 0 },
+    { "{\"access_token\":\"caf\u00e9\",\"expires_in\":60}", false, 0 },
     /* absurd lifetimes are capped at 400 days */
-    {"{\"access_token\":\"abc\",\"expires_in\":1e12}", true, 400LL * 86400},
+    { "{\"access_token\":\"abc\",\"expires_in\":1e12}", true, 400LL * 86400 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *token = NULL, err[160] = "";
     int64_t expires = -1;
-    lb_err rc = lb_tokens_parse(cases[i].body, strlen(cases[i].body), &token, &expires,
-                               err, sizeof(err));
+    lb_err rc =
+        lb_tokens_parse(cases[i].body, strlen(cases[i].body), &token, &expires, err, sizeof(err));
     if ((rc == LB_E_OK) != cases[i].ok)
       fail_msg("case %zu: rc %d (%s)", i, rc, err);
     if (cases[i].ok) {
@@ -86,8 +89,10 @@ static void test_request_bodies(void **state)
   (void)state;
   char *body = NULL;
   const char *ctype = NULL;
-  lb_integration degreed = {.type = LB_INTEG_DEGREED, .client_id = "id 1",
-                            .client_secret = "s&e=c+r/t", .scopes = "content:read,content:write"};
+  lb_integration degreed = { .type = LB_INTEG_DEGREED,
+                             .client_id = "id 1",
+                             .client_secret = "s&e=c+r/t",
+                             .scopes = "content:read,content:write" };
   assert_int_equal(lb_tokens_request_body(&degreed, &body, &ctype), LB_E_OK);
   assert_string_equal(ctype, "application/x-www-form-urlencoded");
   assert_string_equal(body, "grant_type=client_credentials&client_id=id%201"
@@ -95,8 +100,11 @@ static void test_request_bodies(void **state)
                             "&scope=content%3Aread%2Ccontent%3Awrite");
   free(body);
 
-  lb_integration sf = {.type = LB_INTEG_SUCCESSFACTORS, .client_id = "GLOBEX",
-                       .client_secret = "x", .company_id = "GLOBEX", .admin_user = "ocn_admin"};
+  lb_integration sf = { .type = LB_INTEG_SUCCESSFACTORS,
+                        .client_id = "GLOBEX",
+                        .client_secret = "x",
+                        .company_id = "GLOBEX",
+                        .admin_user = "ocn_admin" };
   assert_int_equal(lb_tokens_request_body(&sf, &body, &ctype), LB_E_OK);
   assert_string_equal(ctype, "application/json");
   /* the secret travels in the Basic header, never in this body */
@@ -173,9 +181,12 @@ static void cache_open(cache *c)
 {
   memset(c, 0, sizeof(*c));
   snprintf(c->url, sizeof(c->url), "%s/t/tk/oauth/token", lms.base_url);
-  c->in = (lb_integration){.id = "tk", .type = LB_INTEG_DEGREED, .token_url = c->url,
-                           .client_id = "tk-id", .client_secret = "tk-secret-1",
-                           .scopes = "content:read"};
+  c->in = (lb_integration){ .id = "tk",
+                            .type = LB_INTEG_DEGREED,
+                            .token_url = c->url,
+                            .client_id = "tk-id",
+                            .client_secret = "tk-secret-1",
+                            .scopes = "content:read" };
   c->http = lb_http_new(NULL);
   assert_non_null(c->http);
   c->tokens = lb_tokens_new(c->http, &c->in, 1, 5000, on_ready, &c->ready);
@@ -373,8 +384,8 @@ static void *evil_serve(void *arg)
 static void test_header_injecting_token_refused(void **state)
 {
   (void)state;
-  evil_server es = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  evil_server es = { .fd = socket(AF_INET, SOCK_STREAM, 0) };
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   socklen_t alen = sizeof(a);
   assert_true(es.fd >= 0);
   assert_int_equal(bind(es.fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -386,9 +397,12 @@ static void test_header_injecting_token_refused(void **state)
   cache c;
   memset(&c, 0, sizeof(c));
   snprintf(c.url, sizeof(c.url), "http://127.0.0.1:%d/oauth/token", ntohs(a.sin_port));
-  c.in = (lb_integration){.id = "evil", .type = LB_INTEG_DEGREED, .token_url = c.url,
-                          .client_id = "evil-id", .client_secret = "evil-secret",
-                          .scopes = "content:read"};
+  c.in = (lb_integration){ .id = "evil",
+                           .type = LB_INTEG_DEGREED,
+                           .token_url = c.url,
+                           .client_id = "evil-id",
+                           .client_secret = "evil-secret",
+                           .scopes = "content:read" };
   c.http = lb_http_new(NULL);
   assert_non_null(c.http);
   c.tokens = lb_tokens_new(c.http, &c.in, 1, 5000, on_ready, &c.ready);
@@ -427,8 +441,8 @@ static void test_retry_after_honoured_and_capped(void **state)
     const char *outage;
     int64_t min_ms, max_ms;
   } cases[] = {
-    {"{\"tenant\":\"tk\",\"outage\":{\"seconds\":30,\"api\":\"all\"}}", 29000, 30000},
-    {"{\"tenant\":\"tk\",\"outage\":{\"seconds\":86400,\"api\":\"all\"}}", 600000, 600000},
+    { "{\"tenant\":\"tk\",\"outage\":{\"seconds\":30,\"api\":\"all\"}}", 29000, 30000 },
+    { "{\"tenant\":\"tk\",\"outage\":{\"seconds\":86400,\"api\":\"all\"}}", 600000, 600000 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     cache c;
@@ -461,7 +475,7 @@ static void test_refusal_is_an_outcome(void **state)
   static const struct {
     int status;
     lb_token_outcome outcome;
-  } cases[] = {{401, LB_TOKEN_REFUSED}, {403, LB_TOKEN_REFUSED}, {500, LB_TOKEN_FAILED}};
+  } cases[] = { { 401, LB_TOKEN_REFUSED }, { 403, LB_TOKEN_REFUSED }, { 500, LB_TOKEN_FAILED } };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     cache c;
     unsigned gen = 0;
@@ -476,8 +490,7 @@ static void test_refusal_is_an_outcome(void **state)
     pump_until(c.http, &c.ready, 1);
     if (c.ready.calls != 1 || c.ready.ok != 0 || c.ready.last != cases[i].outcome)
       fail_msg("status %d: %d calls, %d ok, outcome %d (want %d): %s", cases[i].status,
-               c.ready.calls, c.ready.ok, (int)c.ready.last, (int)cases[i].outcome,
-               c.ready.error);
+               c.ready.calls, c.ready.ok, (int)c.ready.last, (int)cases[i].outcome, c.ready.error);
     cache_close(&c);
     char url[512];
     snprintf(url, sizeof(url), "%s/_sandbox/faults?tenant=tk", lms.base_url);
@@ -493,8 +506,7 @@ int main(void)
     cmocka_unit_test(test_header_injecting_token_refused),
     cmocka_unit_test_setup_teardown(test_refresh_at_80_percent_and_expiry, start_sandbox,
                                     stop_sandbox),
-    cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox,
-                                    stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox, stop_sandbox),
     cmocka_unit_test_setup_teardown(test_refusal_is_an_outcome, start_sandbox, stop_sandbox),
     cmocka_unit_test_setup_teardown(test_retry_after_honoured_and_capped, start_sandbox,
                                     stop_sandbox),

@@ -11,22 +11,20 @@
 #include "lb_strbuf.h"
 #include "lb_url.h"
 
-static const char *const keys[] = {"datacenter", "api_base_url", "scopes",
-                                   "skill_ratings", "skill_ratings_path", NULL};
-static const char *const datacenters[] = {"us", "eu", "ca", NULL};
-static const char *const api_hosts[] = {"https://api.degreed.com",
-                                        "https://api.eu.degreed.com",
-                                        "https://api.ca.degreed.com"};
-static const char *const token_urls[] = {"https://degreed.com/oauth/token",
-                                         "https://eu.degreed.com/oauth/token",
-                                         "https://ca.degreed.com/oauth/token"};
+static const char *const keys[] = { "datacenter",    "api_base_url",       "scopes",
+                                    "skill_ratings", "skill_ratings_path", NULL };
+static const char *const datacenters[] = { "us", "eu", "ca", NULL };
+static const char *const api_hosts[] = { "https://api.degreed.com", "https://api.eu.degreed.com",
+                                         "https://api.ca.degreed.com" };
+static const char *const token_urls[] = { "https://degreed.com/oauth/token",
+                                          "https://eu.degreed.com/oauth/token",
+                                          "https://ca.degreed.com/oauth/token" };
 
 static void load(lb_config_reader *r, const lb_config_group *g, const char *prefix,
                  lb_integration *in, const lb_config_defaults *d)
 {
   lb_connector_take_oauth_client(r, g, prefix, in);
-  int dc = lb_config_take_word(r, g, prefix, "datacenter", "datacenter", datacenters,
-                               LB_DC_US);
+  int dc = lb_config_take_word(r, g, prefix, "datacenter", "datacenter", datacenters, LB_DC_US);
   in->datacenter = dc < 0 ? LB_DC_US : (lb_datacenter)dc;
   in->api_base_url = lb_config_dup(r, api_hosts[in->datacenter]);
   in->token_url = lb_config_dup(r, token_urls[in->datacenter]);
@@ -51,8 +49,7 @@ static void load(lb_config_reader *r, const lb_config_group *g, const char *pref
 static void print(const lb_integration *in, FILE *out)
 {
   fprintf(out, "  datacenter: %s\n  scopes: %s\n  user_identifier: %s\n",
-          datacenters[in->datacenter], in->scopes,
-          lb_user_id_kind_name(in->user_identifier));
+          datacenters[in->datacenter], in->scopes, lb_user_id_kind_name(in->user_identifier));
   fprintf(out, "  skill_ratings: %s (%s)\n", in->skill_ratings ? "true" : "false",
           in->skill_ratings_path);
 }
@@ -90,12 +87,13 @@ static char *response_id(lb_step step, const char *body, size_t len)
   if (json_object_object_get_ex(root, "data", &data)) {
     item = data;
     if (step == LB_STEP_LOOKUP)
-      item = json_object_is_type(data, json_type_array) &&
-                     json_object_array_length(data) > 0
+      item = json_object_is_type(data, json_type_array) && json_object_array_length(data) > 0
                  ? json_object_array_get_idx(data, 0)
                  : NULL;
+    /* an id hiding a NUL is none: cut there, it would be bound as "" */
     if (item && json_object_object_get_ex(item, "id", &id) &&
-        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0)
+        json_object_is_type(id, json_type_string) && json_object_get_string_len(id) > 0 &&
+        strlen(json_object_get_string(id)) == (size_t)json_object_get_string_len(id))
       out = strdup(json_object_get_string(id));
   }
   json_object_put(root);
@@ -103,8 +101,7 @@ static char *response_id(lb_step step, const char *body, size_t len)
 }
 
 /* An update is sent for the Degreed id learned or remembered. */
-static lb_err prepare(const lb_request *req, const char *lms_id, char **ret_url,
-                      char **ret_body)
+static lb_err prepare(const lb_request *req, const char *lms_id, char **ret_url, char **ret_body)
 {
   if (req->step != LB_STEP_UPDATE)
     return LB_E_OK;

@@ -11,13 +11,14 @@
 #include "lb_map_ocn.h"
 #include "lb_strbuf.h"
 
-static const char *const keys[] = {"base_url",        "company_id",     "admin_user",
-                                   "user_identifier", "batch_size",     "batch_linger_ms",
-                                   "min_post_interval_s", NULL};
+static const char *const keys[] = {
+  "base_url",   "company_id",      "admin_user",          "user_identifier",
+  "batch_size", "batch_linger_ms", "min_post_interval_s", NULL
+};
 /* user_identifier words, and the kinds they name */
-static const char *const identifiers[] = {"sso_nameid", "email", "lms_username", NULL};
-static const lb_user_id_kind identifier_kinds[] = {LB_UID_SSO_NAMEID, LB_UID_EMAIL,
-                                                   LB_UID_LMS_USERNAME};
+static const char *const identifiers[] = { "sso_nameid", "email", "lms_username", NULL };
+static const lb_user_id_kind identifier_kinds[] = { LB_UID_SSO_NAMEID, LB_UID_EMAIL,
+                                                    LB_UID_LMS_USERNAME };
 
 static void load(lb_config_reader *r, const lb_config_group *g, const char *prefix,
                  lb_integration *in, const lb_config_defaults *d)
@@ -31,16 +32,14 @@ static void load(lb_config_reader *r, const lb_config_group *g, const char *pref
   lb_config_take_str(r, g, prefix, "base_url", true, &in->api_base_url);
   lb_config_take_str(r, g, prefix, "company_id", true, &in->company_id);
   lb_config_take_str(r, g, prefix, "admin_user", true, &in->admin_user);
-  int uid = lb_config_take_word(r, g, prefix, "user_identifier", "identifier",
-                                identifiers, 0);
+  int uid = lb_config_take_word(r, g, prefix, "user_identifier", "identifier", identifiers, 0);
   in->user_identifier = identifier_kinds[uid < 0 ? 0 : uid];
   in->batch_size = 500;
   in->batch_linger_ms = 2000;
   in->min_post_interval_s = 300;
   lb_config_take_int(r, g, prefix, "batch_size", 1, 1000, &in->batch_size);
   lb_config_take_int(r, g, prefix, "batch_linger_ms", 0, 3600000, &in->batch_linger_ms);
-  lb_config_take_int(r, g, prefix, "min_post_interval_s", 0, 86400,
-                     &in->min_post_interval_s);
+  lb_config_take_int(r, g, prefix, "min_post_interval_s", 0, 86400, &in->min_post_interval_s);
   in->rate_limit_per_minute = 0;
   if (in->api_base_url) {
     lb_strbuf b;
@@ -51,8 +50,7 @@ static void load(lb_config_reader *r, const lb_config_group *g, const char *pref
   }
 }
 
-static void check_provider(lb_config_reader *r, const lb_config_group *g,
-                           const lb_provider *pv)
+static void check_provider(lb_config_reader *r, const lb_config_group *g, const lb_provider *pv)
 {
   if (!pv->ocn_provider_id)
     lb_config_fail(r, g, "provider", "ocn_provider_id",
@@ -64,8 +62,8 @@ static void print(const lb_integration *in, FILE *out)
   fprintf(out,
           "  user_identifier: %s\n  company_id: %s\n  admin_user: %s\n  batch_size: %d\n"
           "  batch_linger_ms: %d\n  min_post_interval_s: %d\n",
-          lb_user_id_kind_name(in->user_identifier), in->company_id, in->admin_user,
-          in->batch_size, in->batch_linger_ms, in->min_post_interval_s);
+          lb_user_id_kind_name(in->user_identifier), in->company_id, in->admin_user, in->batch_size,
+          in->batch_linger_ms, in->min_post_interval_s);
 }
 
 /* JSON body with the admin scope; the client goes as HTTP Basic. */
@@ -96,23 +94,22 @@ static lb_err token_request(const lb_integration *in, char **ret_body,
 
 /* A course sent on its own travels as a batch of one; a batch goes as it
  * is. */
-static lb_err prepare(const lb_request *req, const char *lms_id, char **ret_url,
-                      char **ret_body)
+static lb_err prepare(const lb_request *req, const char *lms_id, char **ret_url, char **ret_body)
 {
   (void)lms_id;
   (void)ret_url;
   if (req->step != LB_STEP_OCN_COURSE || !req->body ||
       strncmp(req->body, BATCH_PREFIX, strlen(BATCH_PREFIX)) == 0)
     return LB_E_OK;
-  const char *one[] = {req->body};
+  const char *one[] = { req->body };
   return lb_map_ocn_batch(one, 1, ret_body);
 }
 
 static void batch_limits(const lb_integration *in, lb_batch_limits *ret)
 {
-  *ret = (lb_batch_limits){.max_items = (size_t)in->batch_size,
-                           .linger_ms = in->batch_linger_ms,
-                           .min_interval_ms = (int64_t)in->min_post_interval_s * 1000};
+  *ret = (lb_batch_limits){ .max_items = (size_t)in->batch_size,
+                            .linger_ms = in->batch_linger_ms,
+                            .min_interval_ms = (int64_t)in->min_post_interval_s * 1000 };
 }
 
 static const lb_connector_batching batching = {
@@ -129,7 +126,7 @@ static void classify(lb_step step, int status, const char *body, size_t len, lb_
   (void)step;
   if (v->outcome == LB_OUT_PERMANENT && status >= 400 && status < 500 &&
       lb_strbuf_contains_nocase(body, len, "token has expired"))
-    *v = (lb_verdict){LB_OUT_AUTH, 0, "token has expired"};
+    *v = (lb_verdict){ LB_OUT_AUTH, 0, "token has expired" };
 }
 
 const lb_connector lb_conn_successfactors = {

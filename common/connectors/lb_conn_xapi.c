@@ -13,14 +13,14 @@
 #include "lb_strbuf.h"
 #include "lb_url.h"
 
-static const char *const keys[] = {"endpoint", "xapi_version",      "auth",
-                                   "username", "password",          "actor",
-                                   "account_home_page", "account_name", NULL};
-static const char *const auths[] = {"basic", "oauth2", NULL};
+static const char *const keys[] = { "endpoint",          "xapi_version", "auth",
+                                    "username",          "password",     "actor",
+                                    "account_home_page", "account_name", NULL };
+static const char *const auths[] = { "basic", "oauth2", NULL };
 #define WORD(e, word) word,
-static const char *const versions[] = {LB_MAP_XAPI_VERSION_MAP(WORD) NULL};
-static const char *const actors[] = {LB_MAP_XAPI_ACTOR_MAP(WORD) NULL};
-static const char *const account_names[] = {LB_MAP_XAPI_ACCOUNT_NAME_MAP(WORD) NULL};
+static const char *const versions[] = { LB_MAP_XAPI_VERSION_MAP(WORD) NULL };
+static const char *const actors[] = { LB_MAP_XAPI_ACTOR_MAP(WORD) NULL };
+static const char *const account_names[] = { LB_MAP_XAPI_ACCOUNT_NAME_MAP(WORD) NULL };
 #undef WORD
 
 /* What an xAPI integration keeps besides lb_integration (in->conn_data). */
@@ -47,13 +47,12 @@ static void refuse_unless(lb_config_reader *r, const lb_config_group *g, const c
 static void load_basic(lb_config_reader *r, const lb_config_group *g, const char *prefix,
                        lb_integration *in)
 {
-  static const char *const oauth_only[] = {"client_id", "client_secret", "token_url", NULL};
+  static const char *const oauth_only[] = { "client_id", "client_secret", "token_url", NULL };
   in->auth = LB_AUTH_BASIC;
   refuse_unless(r, g, prefix, oauth_only, "auth = \"oauth2\"");
   lb_config_take_credential(r, g, prefix, "username", false, false, &in->username,
                             &in->username_ref);
-  lb_config_take_credential(r, g, prefix, "password", true, true, &in->password,
-                            &in->password_ref);
+  lb_config_take_credential(r, g, prefix, "password", true, true, &in->password, &in->password_ref);
   if (!in->username || !in->password)
     return;
   lb_strbuf plain, b64;
@@ -86,7 +85,7 @@ static void load(lb_config_reader *r, const lb_config_group *g, const char *pref
   int v = lb_config_take_word(r, g, prefix, "xapi_version", "xAPI version", versions, 0);
   x->version = v < 0 ? LB_MAP_XAPI_V1_0_3 : (lb_map_xapi_version)v;
   if (lb_config_take_word(r, g, prefix, "auth", "auth", auths, 0) == 1) {
-    static const char *const basic_only[] = {"username", "password", NULL};
+    static const char *const basic_only[] = { "username", "password", NULL };
     refuse_unless(r, g, prefix, basic_only, "auth = \"basic\"");
     lb_connector_take_oauth_client(r, g, prefix, in);
     if (!lb_config_has(g, "token_url"))
@@ -101,22 +100,19 @@ static void load(lb_config_reader *r, const lb_config_group *g, const char *pref
     if (x->account_home_page && !lb_url_is_https_link(x->account_home_page))
       lb_config_fail(r, g, prefix, "account_home_page", "\"%s\" must be an https URL",
                      x->account_home_page);
-    int n = lb_config_take_word(r, g, prefix, "account_name", "account name", account_names,
-                                0);
+    int n = lb_config_take_word(r, g, prefix, "account_name", "account name", account_names, 0);
     x->account_name = n < 0 ? LB_MAP_XAPI_NAME_SSO_NAMEID : (lb_map_xapi_account_name)n;
   } else {
-    static const char *const account_only[] = {"account_home_page", "account_name", NULL};
+    static const char *const account_only[] = { "account_home_page", "account_name", NULL };
     refuse_unless(r, g, prefix, account_only, "actor = \"account\"");
   }
-  in->user_identifier = x->actor == LB_MAP_XAPI_ACTOR_MBOX ? LB_UID_EMAIL
-                        : x->account_name == LB_MAP_XAPI_NAME_LMS_USERNAME
-                            ? LB_UID_LMS_USERNAME
-                            : LB_UID_SSO_NAMEID;
+  in->user_identifier = x->actor == LB_MAP_XAPI_ACTOR_MBOX                 ? LB_UID_EMAIL
+                        : x->account_name == LB_MAP_XAPI_NAME_LMS_USERNAME ? LB_UID_LMS_USERNAME
+                                                                           : LB_UID_SSO_NAMEID;
   in->rate_limit_per_minute = 0;
 }
 
-static void check_provider(lb_config_reader *r, const lb_config_group *g,
-                           const lb_provider *pv)
+static void check_provider(lb_config_reader *r, const lb_config_group *g, const lb_provider *pv)
 {
   if (!pv->activity_iri_base)
     lb_config_fail(r, g, "provider", "activity_iri_base",

@@ -24,8 +24,7 @@ static const char *resource(lb_content_type t)
 
 /* The attributes of docs/mapping.md for an upsert, in a stable order;
  * obsolete false (an upsert brings an archived item back). New ref. */
-static json_object *content_attributes(const lb_catalog_event *ev,
-                                       const lb_provider *pv)
+static json_object *content_attributes(const lb_catalog_event *ev, const lb_provider *pv)
 {
   char ext[160];
   json_object *a = json_object_new_object();
@@ -33,34 +32,27 @@ static json_object *content_attributes(const lb_catalog_event *ev,
   if (!a || !title)
     goto fail;
   lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
-  bool duration = lb_content_type_has_duration(ev->content.type) &&
-                  ev->content.has_duration;
+  bool duration = lb_content_type_has_duration(ev->content.type) && ev->content.has_duration;
   json_object_object_add(a, "external-id", json_object_new_string(ext));
   json_object_object_add(a, "title", json_object_new_string(title));
-  json_object_object_add(a, "summary",
-                         json_object_new_string(ev->content.description));
+  json_object_object_add(a, "summary", json_object_new_string(ev->content.description));
   json_object_object_add(a, "url", json_object_new_string(ev->content.url));
   json_object_object_add(a, "provider-code", json_object_new_string(pv->code));
-  json_object_object_add(
-      a, "image-url",
-      json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
+  json_object_object_add(a, "image-url",
+                         json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
   json_object_object_add(a, "duration",
-                         duration ? lb_json_number(ev->content.duration_hours)
-                                  : NULL);
-  json_object_object_add(a, "duration-type",
-                         duration ? json_object_new_string("Hours") : NULL);
+                         duration ? lb_json_number(ev->content.duration_hours) : NULL);
+  json_object_object_add(a, "duration-type", duration ? json_object_new_string("Hours") : NULL);
   json_object_object_add(a, "obsolete", json_object_new_boolean(0));
   if (is_assessment(ev->content.type)) {
-    int nq = ev->content.has_num_questions ? ev->content.num_questions
-                                           : pv->assessment_num_questions;
+    int nq =
+        ev->content.has_num_questions ? ev->content.num_questions : pv->assessment_num_questions;
     json_object_object_add(a, "num-questions", json_object_new_int(nq));
   } else {
-    json_object_object_add(
-        a, "format",
-        json_object_new_string(lb_content_type_label(ev->content.type)));
+    json_object_object_add(a, "format",
+                           json_object_new_string(lb_content_type_label(ev->content.type)));
   }
-  json_object_object_add(a, "language",
-                         json_object_new_string(ev->content.language));
+  json_object_object_add(a, "language", json_object_new_string(ev->content.language));
   free(title);
   return a;
 fail:
@@ -139,24 +131,20 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev, const lb_integration *
   strncat(path, "/" ID_PLACEHOLDER, sizeof(path) - strlen(path) - 1);
   update_url = join_url(in->api_base_url, path, NULL, NULL);
   json_object *attrs = archive ? NULL : content_attributes(ev, pv);
-  json_object *update_attrs =
-      archive ? archive_attributes() : content_attributes(ev, pv);
+  json_object *update_attrs = archive ? archive_attributes() : content_attributes(ev, pv);
   if (attrs)
     create_body = envelope(type, NULL, attrs);
   if (update_attrs)
     update_body = envelope(type, ID_PLACEHOLDER, update_attrs);
-  if (!create_url || !lookup_url || !update_url ||
-      (!archive && !create_body) || !update_body)
+  if (!create_url || !lookup_url || !update_url || (!archive && !create_body) || !update_body)
     goto out;
 
-  if (!archive &&
-      (rc = lb_request_list_add(out, LB_STEP_CREATE, LB_POST, create_url,
-                                create_body, ext)) != LB_E_OK)
+  if (!archive && (rc = lb_request_list_add(out, LB_STEP_CREATE, LB_POST, create_url, create_body,
+                                            ext)) != LB_E_OK)
     goto out;
-  if ((rc = lb_request_list_add(out, LB_STEP_LOOKUP, LB_GET, lookup_url, NULL,
-                                ext)) != LB_E_OK ||
-      (rc = lb_request_list_add(out, LB_STEP_UPDATE, LB_PATCH, update_url,
-                                update_body, ext)) != LB_E_OK)
+  if ((rc = lb_request_list_add(out, LB_STEP_LOOKUP, LB_GET, lookup_url, NULL, ext)) != LB_E_OK ||
+      (rc = lb_request_list_add(out, LB_STEP_UPDATE, LB_PATCH, update_url, update_body, ext)) !=
+          LB_E_OK)
     goto out;
   rc = LB_E_OK;
 out:
@@ -168,8 +156,8 @@ out:
   return rc;
 }
 
-lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id,
-                              char **ret_url, char **ret_body)
+lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id, char **ret_url,
+                              char **ret_body)
 {
   char err[128];
   json_object *root = NULL, *data;
@@ -184,8 +172,7 @@ lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id,
   lb_strbuf_append_len(&url, update->url, (size_t)(at - update->url));
   lb_url_append_encoded(&url, degreed_id);
   lb_strbuf_append(&url, at + strlen(ID_PLACEHOLDER));
-  if ((rc = lb_json_parse(update->body, strlen(update->body), &root, err,
-                          sizeof(err))) != LB_E_OK)
+  if ((rc = lb_json_parse(update->body, strlen(update->body), &root, err, sizeof(err))) != LB_E_OK)
     goto out;
   rc = LB_E_INVALID;
   if (!json_object_object_get_ex(root, "data", &data))
@@ -236,19 +223,16 @@ lb_err lb_map_degreed_completion(const lb_completion_event *ev, const lb_integra
   json_object_object_add(a, "content-id-type", json_object_new_string("ExternalId"));
   json_object_object_add(
       a, "content-type",
-      json_object_new_string(is_assessment(ev->content.type) ? "Assessment"
-                                                             : "Course"));
-  json_object_object_add(
-      a, "completed-at",
-      json_object_new_string(lb_time_format_seconds(
-          ev->completed_at_ms, completed, sizeof(completed))));
+      json_object_new_string(is_assessment(ev->content.type) ? "Assessment" : "Course"));
+  json_object_object_add(a, "completed-at",
+                         json_object_new_string(lb_time_format_seconds(
+                             ev->completed_at_ms, completed, sizeof(completed))));
   if (is_assessment(ev->content.type) && ev->has_score)
     json_object_object_add(a, "percentile", lb_json_number(ev->score));
   url = join_url(in->api_base_url, "/api/v2/completions", NULL, NULL);
   body = envelope("completions", NULL, a);
   if (!url || !body ||
-      (rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, body,
-                                ext)) != LB_E_OK)
+      (rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, body, ext)) != LB_E_OK)
     goto out;
   free(url);
   url = NULL;
@@ -265,14 +249,13 @@ lb_err lb_map_degreed_completion(const lb_completion_event *ev, const lb_integra
     json_object_object_add(r, "user-id", json_object_new_string(ev->user.email));
     json_object_object_add(r, "user-identifier-type", json_object_new_string("Email"));
     json_object_object_add(r, "skill-name", json_object_new_string(s->name));
-    json_object_object_add(
-        r, "rating",
-        json_object_new_int(s->level ? s->level : level_from_score(s->score)));
+    json_object_object_add(r, "rating",
+                           json_object_new_int(s->level ? s->level : level_from_score(s->score)));
     json_object_object_add(r, "rating-type", json_object_new_string("Evaluation"));
     free(body);
     body = envelope("skill-ratings", NULL, r);
-    if (!body || (rc = lb_request_list_add(out, LB_STEP_SKILL_RATING, LB_POST,
-                                           url, body, ext)) != LB_E_OK)
+    if (!body ||
+        (rc = lb_request_list_add(out, LB_STEP_SKILL_RATING, LB_POST, url, body, ext)) != LB_E_OK)
       goto out;
   }
   rc = LB_E_OK;

@@ -25,8 +25,8 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev, const lb_integration *
 
 /* The concrete URL and body of an update step for a Degreed id (the "{id}"
  * of the template). New strings in *ret_url, *ret_body. */
-lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id,
-                              char **ret_url, char **ret_body);
+lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id, char **ret_url,
+                              char **ret_body);
 
 /* Degreed completion (+ one skill rating per skill score when the
  * integration has skill_ratings). When the learner has no email, appends

@@ -8,8 +8,7 @@
 #include "lb_strbuf.h"
 
 #define OCN_COURSES_PATH "/learning/odatav4/public/admin/ocn/v1/OcnCourses"
-#define OCN_EVENTS_PATH \
-  "/learning/odatav4/public/admin/learningevent-service/v1/OCNLearningEvents"
+#define OCN_EVENTS_PATH "/learning/odatav4/public/admin/learningevent-service/v1/OCNLearningEvents"
 
 /* BCP 47 prefix -> SuccessFactors locale name; the longest match wins,
  * everything else is English (as SAP's own integrations fall back). */
@@ -17,22 +16,22 @@ static const struct {
   const char *tag;
   const char *locale;
 } locales[] = {
-  {"en", "English"},
-  {"en-GB", "English United Kingdom"},
-  {"de", "German"},
-  {"fr", "French"},
-  {"es", "Spanish"},
-  {"it", "Italian"},
-  {"nl", "Dutch"},
-  {"pt", "Portuguese"},
-  {"pt-BR", "Brazilian Portuguese"},
-  {"ja", "Japanese"},
-  {"ko", "Korean"},
-  {"zh", "Simplified Chinese"},
-  {"zh-TW", "Chinese Taiwan"},
-  {"ru", "Russian"},
-  {"pl", "Polish"},
-  {"tr", "Turkish"},
+  { "en", "English" },
+  { "en-GB", "English United Kingdom" },
+  { "de", "German" },
+  { "fr", "French" },
+  { "es", "Spanish" },
+  { "it", "Italian" },
+  { "nl", "Dutch" },
+  { "pt", "Portuguese" },
+  { "pt-BR", "Brazilian Portuguese" },
+  { "ja", "Japanese" },
+  { "ko", "Korean" },
+  { "zh", "Simplified Chinese" },
+  { "zh-TW", "Chinese Taiwan" },
+  { "ru", "Russian" },
+  { "pl", "Polish" },
+  { "tr", "Turkish" },
 };
 
 const char *lb_map_ocn_locale(const char *language)
@@ -92,28 +91,21 @@ lb_err lb_map_ocn_course(const lb_catalog_event *ev, const lb_integration *in,
     goto out;
   }
   const char *locale = lb_map_ocn_locale(ev->content.language);
-  lb_content_external_id(ev->content.type, ev->content.id, course_id,
-                         sizeof(course_id));
+  lb_content_external_id(ev->content.type, ev->content.id, course_id, sizeof(course_id));
   json_object_object_add(c, "courseID", json_object_new_string(course_id));
-  json_object_object_add(c, "providerID",
-                         json_object_new_string(pv->ocn_provider_id));
+  json_object_object_add(c, "providerID", json_object_new_string(pv->ocn_provider_id));
   json_object_object_add(
       c, "status",
-      json_object_new_string(ev->event_type == LB_CATALOG_ARCHIVED ? "INACTIVE"
-                                                                   : "ACTIVE"));
+      json_object_new_string(ev->event_type == LB_CATALOG_ARCHIVED ? "INACTIVE" : "ACTIVE"));
   json_object_object_add(c, "title", localized(locale, title));
   /* SAP wants a non-empty description: the title stands in for none. */
-  json_object_object_add(c, "description",
-                         localized(locale, *ev->content.description
-                                               ? ev->content.description
-                                               : title));
   json_object_object_add(
-      c, "thumbnailURI",
-      json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
-  json_object_object_add(section, "providerID",
-                         json_object_new_string(pv->ocn_provider_id));
-  json_object_object_add(section, "launchURL",
-                         json_object_new_string(ev->content.url));
+      c, "description",
+      localized(locale, *ev->content.description ? ev->content.description : title));
+  json_object_object_add(c, "thumbnailURI",
+                         json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
+  json_object_object_add(section, "providerID", json_object_new_string(pv->ocn_provider_id));
+  json_object_object_add(section, "launchURL", json_object_new_string(ev->content.url));
   json_object_object_add(section, "contentTitle", json_object_new_string(title));
   json_object_object_add(section, "contentID", json_object_new_string(course_id));
   json_object_object_add(section, "launchType", json_object_new_int(3));
@@ -124,8 +116,7 @@ lb_err lb_map_ocn_course(const lb_catalog_event *ev, const lb_integration *in,
     snprintf(hours, sizeof(hours), "%.15g hours", ev->content.duration_hours);
     json_object_object_add(c, "duration", json_object_new_string(hours));
   }
-  rc = lb_request_list_add(out, LB_STEP_OCN_COURSE, LB_POST, url,
-                           lb_json_text(c), course_id);
+  rc = lb_request_list_add(out, LB_STEP_OCN_COURSE, LB_POST, url, lb_json_text(c), course_id);
 out:
   json_object_put(c);
   free(url);
@@ -152,10 +143,8 @@ lb_err lb_map_ocn_batch(const char *const *courses, size_t n, char **ret)
   return *ret ? LB_E_OK : LB_E_NOMEM;
 }
 
-lb_err lb_map_ocn_learning_event(const lb_completion_event *ev,
-                                 const lb_integration *in,
-                                 const lb_provider *pv, int64_t now_ms,
-                                 lb_request_list *out,
+lb_err lb_map_ocn_learning_event(const lb_completion_event *ev, const lb_integration *in,
+                                 const lb_provider *pv, int64_t now_ms, lb_request_list *out,
                                  const char **skip_reason)
 {
   char course_id[160];
@@ -174,8 +163,7 @@ lb_err lb_map_ocn_learning_event(const lb_completion_event *ev,
     }
     return LB_E_OK;
   }
-  lb_content_external_id(ev->content.type, ev->content.id, course_id,
-                         sizeof(course_id));
+  lb_content_external_id(ev->content.type, ev->content.id, course_id, sizeof(course_id));
   char *url = url_for(in, OCN_EVENTS_PATH);
   json_object *e = json_object_new_object();
   lb_err rc = LB_E_NOMEM;
@@ -183,15 +171,13 @@ lb_err lb_map_ocn_learning_event(const lb_completion_event *ev,
     goto out;
   int64_t ts = ev->completed_at_ms < now_ms ? ev->completed_at_ms : now_ms;
   json_object_object_add(e, "userID", json_object_new_string(user));
-  json_object_object_add(e, "providerID",
-                         json_object_new_string(pv->ocn_provider_id));
+  json_object_object_add(e, "providerID", json_object_new_string(pv->ocn_provider_id));
   json_object_object_add(e, "courseID", json_object_new_string(course_id));
   json_object_object_add(e, "courseCompleted", json_object_new_boolean(1));
   json_object_object_add(e, "completedTimestamp", json_object_new_int64(ts));
   if (ev->has_duration)
     json_object_object_add(e, "totalHours", lb_json_number(ev->duration_hours));
-  rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url,
-                           lb_json_text(e), course_id);
+  rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, lb_json_text(e), course_id);
 out:
   json_object_put(e);
   free(url);

@@ -24,10 +24,8 @@ lb_err lb_map_ocn_batch(const char *const *courses, size_t n, char **ret);
 /* OCNLearningEvents body for one completion; completedTimestamp is capped
  * at now_ms. Skips (sets *skip_reason) when the learner lacks the
  * integration's identifier. */
-lb_err lb_map_ocn_learning_event(const lb_completion_event *ev,
-                                 const lb_integration *in,
-                                 const lb_provider *pv, int64_t now_ms,
-                                 lb_request_list *out,
+lb_err lb_map_ocn_learning_event(const lb_completion_event *ev, const lb_integration *in,
+                                 const lb_provider *pv, int64_t now_ms, lb_request_list *out,
                                  const char **skip_reason);
 
 /* SuccessFactors locale name ("English", "German"...) for a BCP 47 tag. */

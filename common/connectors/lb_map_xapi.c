@@ -18,22 +18,14 @@
 #define ACTIVITY_COURSE "http://adlnet.gov/expapi/activities/course"
 
 #define LB_MAP_XAPI_WORD(e, word) word,
-static const char *const version_words[] = {
-  LB_MAP_XAPI_VERSION_MAP(LB_MAP_XAPI_WORD)
-};
-static const char *const actor_words[] = {
-  LB_MAP_XAPI_ACTOR_MAP(LB_MAP_XAPI_WORD)
-};
-static const char *const account_name_words[] = {
-  LB_MAP_XAPI_ACCOUNT_NAME_MAP(LB_MAP_XAPI_WORD)
-};
+static const char *const version_words[] = { LB_MAP_XAPI_VERSION_MAP(LB_MAP_XAPI_WORD) };
+static const char *const actor_words[] = { LB_MAP_XAPI_ACTOR_MAP(LB_MAP_XAPI_WORD) };
+static const char *const account_name_words[] = { LB_MAP_XAPI_ACCOUNT_NAME_MAP(LB_MAP_XAPI_WORD) };
 #undef LB_MAP_XAPI_WORD
 
 /* The header each version sends, in the order of version_words. */
 #define LB_MAP_XAPI_HEADER(e, word) "X-Experience-API-Version: " word,
-static const char *const version_headers[] = {
-  LB_MAP_XAPI_VERSION_MAP(LB_MAP_XAPI_HEADER)
-};
+static const char *const version_headers[] = { LB_MAP_XAPI_VERSION_MAP(LB_MAP_XAPI_HEADER) };
 #undef LB_MAP_XAPI_HEADER
 
 #define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
@@ -43,8 +35,7 @@ static const char *word_of(const char *const *words, size_t n, unsigned i)
   return i < n ? words[i] : "?";
 }
 
-static int word_parse(const char *const *words, size_t n, const char *s,
-                      unsigned *ret)
+static int word_parse(const char *const *words, size_t n, const char *s, unsigned *ret)
 {
   for (unsigned i = 0; s && i < n; i++) {
     if (strcmp(s, words[i]) == 0) {
@@ -88,8 +79,7 @@ const char *lb_map_xapi_account_name_name(lb_map_xapi_account_name n)
   return word_of(account_name_words, NWORDS(account_name_words), (unsigned)n);
 }
 
-int lb_map_xapi_account_name_parse(const char *s,
-                                   lb_map_xapi_account_name *ret)
+int lb_map_xapi_account_name_parse(const char *s, lb_map_xapi_account_name *ret)
 {
   unsigned i;
   if (word_parse(account_name_words, NWORDS(account_name_words), s, &i) != 0)
@@ -100,7 +90,7 @@ int lb_map_xapi_account_name_parse(const char *s,
 
 void lb_map_xapi_request_init(lb_map_xapi_request *r)
 {
-  *r = (lb_map_xapi_request){0};
+  *r = (lb_map_xapi_request){ 0 };
 }
 
 void lb_map_xapi_request_release(lb_map_xapi_request *r)
@@ -110,11 +100,10 @@ void lb_map_xapi_request_release(lb_map_xapi_request *r)
   free(r->url);
   free(r->body);
   free(r->key);
-  *r = (lb_map_xapi_request){0};
+  *r = (lb_map_xapi_request){ 0 };
 }
 
-lb_err lb_map_xapi_statement_id(const char *integration_id,
-                                const char *event_id,
+lb_err lb_map_xapi_statement_id(const char *integration_id, const char *event_id,
                                 char ret[LB_MAP_XAPI_ID_SIZE])
 {
   uuid_t ns, id;
@@ -122,8 +111,7 @@ lb_err lb_map_xapi_statement_id(const char *integration_id,
   lb_err rc = LB_E_INVALID;
 
   lb_strbuf_init(&name, 0);
-  if (!integration_id || !event_id ||
-      uuid_parse(LB_MAP_XAPI_NAMESPACE, ns) != 0)
+  if (!integration_id || !event_id || uuid_parse(LB_MAP_XAPI_NAMESPACE, ns) != 0)
     goto out;
   rc = LB_E_NOMEM;
   if (lb_strbuf_appendf(&name, "lmsbridge:%s:%s", integration_id, event_id) != 0)
@@ -164,23 +152,20 @@ char *lb_map_xapi_duration(double hours, char *buf, size_t len)
 /* completed_at as the event wrote it (RFC 3339, already checked), unless
  * it is later than now (sent as now), or has an offset -00:mm or a leap
  * second: those are sent as the same instant in UTC, milliseconds. */
-static const char *timestamp(const lb_completion_event *ev, int64_t now_ms,
-                             char *buf, size_t len)
+static const char *timestamp(const lb_completion_event *ev, int64_t now_ms, char *buf, size_t len)
 {
   const char *t = ev->completed_at;
   size_t n = t ? strlen(t) : 0;
   if (ev->completed_at_ms > now_ms)
     return lb_time_format_rfc3339(now_ms, buf, len);
-  if (n < 20 || t[17] == '6' ||
-      (t[n - 1] != 'Z' && strncmp(t + n - 6, "-00", 3) == 0))
+  if (n < 20 || t[17] == '6' || (t[n - 1] != 'Z' && strncmp(t + n - 6, "-00", 3) == 0))
     return lb_time_format_rfc3339(ev->completed_at_ms, buf, len);
   return t;
 }
 
 /* The user field the options name, NULL when the event has none (an
  * empty string counts as none). Borrowed from ev. */
-static const char *learner(const lb_completion_event *ev,
-                           const lb_map_xapi_options *opt,
+static const char *learner(const lb_completion_event *ev, const lb_map_xapi_options *opt,
                            const char **skip_reason)
 {
   const char *v = NULL;
@@ -226,8 +211,7 @@ static json_object *actor(const lb_map_xapi_options *opt, const char *who)
   } else {
     if (!(account = json_object_new_object()))
       goto fail;
-    json_object_object_add(account, "homePage",
-                           json_object_new_string(opt->account_home_page));
+    json_object_object_add(account, "homePage", json_object_new_string(opt->account_home_page));
     json_object_object_add(account, "name", json_object_new_string(who));
     json_object_object_add(a, "account", account);
   }
@@ -250,9 +234,8 @@ static int trimmed(const char *s)
 
 /* The statement as a json-c tree (keys in the order of the mapping
  * rules). New ref, NULL on out of memory. */
-static json_object *statement(const lb_completion_event *ev,
-                              const lb_map_xapi_options *opt, const char *who,
-                              const char *when)
+static json_object *statement(const lb_completion_event *ev, const lb_map_xapi_options *opt,
+                              const char *who, const char *when)
 {
   char dur[32];
   lb_strbuf iri;
@@ -270,11 +253,10 @@ static json_object *statement(const lb_completion_event *ev,
   /* the event contract keeps content ids to letters, digits and ._:-,
    * all of them valid in an IRI path as they are */
   lb_strbuf_init(&iri, 0);
-  lb_strbuf_appendf(&iri, "%.*s/%s/%s", trimmed(opt->activity_iri_base),
-                    opt->activity_iri_base,
+  lb_strbuf_appendf(&iri, "%.*s/%s/%s", trimmed(opt->activity_iri_base), opt->activity_iri_base,
                     lb_content_type_name(ev->content.type), ev->content.id);
-  if (!st || !verb || !display || !object || !definition || !result ||
-      !context || !who_json || (ev->has_score && !score) || iri.overflow)
+  if (!st || !verb || !display || !object || !definition || !result || !context || !who_json ||
+      (ev->has_score && !score) || iri.overflow)
     goto fail;
 
   json_object_object_add(st, "actor", who_json);
@@ -298,8 +280,7 @@ static json_object *statement(const lb_completion_event *ev,
   object = NULL;
 
   json_object_object_add(result, "completion", json_object_new_boolean(1));
-  if (ev->has_duration &&
-      lb_map_xapi_duration(ev->duration_hours, dur, sizeof(dur)))
+  if (ev->has_duration && lb_map_xapi_duration(ev->duration_hours, dur, sizeof(dur)))
     json_object_object_add(result, "duration", json_object_new_string(dur));
   if (score) {
     json_object_object_add(score, "scaled", lb_json_number(ev->score / 100.0));
@@ -313,8 +294,7 @@ static json_object *statement(const lb_completion_event *ev,
   result = NULL;
 
   json_object_object_add(st, "timestamp", json_object_new_string(when));
-  json_object_object_add(context, "platform",
-                         json_object_new_string(opt->platform));
+  json_object_object_add(context, "platform", json_object_new_string(opt->platform));
   json_object_object_add(st, "context", context);
   lb_strbuf_release(&iri);
   return st;
@@ -334,8 +314,7 @@ fail:
 
 static bool options_valid(const lb_map_xapi_options *opt)
 {
-  return opt && opt->integration_id && opt->endpoint && opt->platform &&
-         opt->activity_iri_base &&
+  return opt && opt->integration_id && opt->endpoint && opt->platform && opt->activity_iri_base &&
          (unsigned)opt->version < NWORDS(version_words) &&
          (unsigned)opt->actor < NWORDS(actor_words) &&
          (unsigned)opt->account_name < NWORDS(account_name_words) &&
@@ -343,10 +322,8 @@ static bool options_valid(const lb_map_xapi_options *opt)
           (opt->account_home_page && *opt->account_home_page));
 }
 
-lb_err lb_map_xapi_completion(const lb_completion_event *ev,
-                              const lb_map_xapi_options *opt, int64_t now_ms,
-                              lb_map_xapi_request *ret,
-                              const char **skip_reason)
+lb_err lb_map_xapi_completion(const lb_completion_event *ev, const lb_map_xapi_options *opt,
+                              int64_t now_ms, lb_map_xapi_request *ret, const char **skip_reason)
 {
   char ext[160], when[32];
   const char *why = NULL;
@@ -378,16 +355,15 @@ lb_err lb_map_xapi_completion(const lb_completion_event *ev,
     goto out;
   }
 
-  if ((rc = lb_map_xapi_statement_id(opt->integration_id, ev->event_id,
-                                     r.statement_id)) != LB_E_OK)
+  if ((rc = lb_map_xapi_statement_id(opt->integration_id, ev->event_id, r.statement_id)) != LB_E_OK)
     goto out;
   rc = LB_E_NOMEM;
-  lb_strbuf_appendf(&url, "%.*s/statements?statementId=%s",
-                    trimmed(opt->endpoint), opt->endpoint, r.statement_id);
+  lb_strbuf_appendf(&url, "%.*s/statements?statementId=%s", trimmed(opt->endpoint), opt->endpoint,
+                    r.statement_id);
   st = statement(ev, opt, who, timestamp(ev, now_ms, when, sizeof(when)));
   lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
-  if (url.overflow || !st || !(r.body = strdup(lb_json_text(st))) ||
-      !(r.key = strdup(ext)) || !(r.url = lb_strbuf_detach(&url)))
+  if (url.overflow || !st || !(r.body = strdup(lb_json_text(st))) || !(r.key = strdup(ext)) ||
+      !(r.url = lb_strbuf_detach(&url)))
     goto out;
   r.method = "PUT";
   r.headers[0] = version_headers[opt->version];

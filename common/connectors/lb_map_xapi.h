@@ -34,29 +34,27 @@
 
 /* The X-Experience-API-Version the requests carry (the statement is the
  * same for both). */
-#define LB_MAP_XAPI_VERSION_MAP(X) \
-  X(V1_0_3, "1.0.3")               \
+#define LB_MAP_XAPI_VERSION_MAP(X)                                                                 \
+  X(V1_0_3, "1.0.3")                                                                               \
   X(V2_0_0, "2.0.0")
 
 /* How the learner is named: an Agent with an mbox ("mailto:<email>", the
  * default) or with an account {homePage, name}. */
-#define LB_MAP_XAPI_ACTOR_MAP(X) \
-  X(ACTOR_MBOX, "mbox")          \
+#define LB_MAP_XAPI_ACTOR_MAP(X)                                                                   \
+  X(ACTOR_MBOX, "mbox")                                                                            \
   X(ACTOR_ACCOUNT, "account")
 
 /* Which user field of the event is an account's name ("id": the
  * provider's own user id, which every event has). */
-#define LB_MAP_XAPI_ACCOUNT_NAME_MAP(X)    \
-  X(NAME_SSO_NAMEID, "sso_nameid")         \
-  X(NAME_LMS_USERNAME, "lms_username")     \
+#define LB_MAP_XAPI_ACCOUNT_NAME_MAP(X)                                                            \
+  X(NAME_SSO_NAMEID, "sso_nameid")                                                                 \
+  X(NAME_LMS_USERNAME, "lms_username")                                                             \
   X(NAME_ID, "id")
 
 #define LB_MAP_XAPI_ENUM(e, word) LB_MAP_XAPI_##e,
 typedef enum { LB_MAP_XAPI_VERSION_MAP(LB_MAP_XAPI_ENUM) } lb_map_xapi_version;
 typedef enum { LB_MAP_XAPI_ACTOR_MAP(LB_MAP_XAPI_ENUM) } lb_map_xapi_actor;
-typedef enum {
-  LB_MAP_XAPI_ACCOUNT_NAME_MAP(LB_MAP_XAPI_ENUM)
-} lb_map_xapi_account_name;
+typedef enum { LB_MAP_XAPI_ACCOUNT_NAME_MAP(LB_MAP_XAPI_ENUM) } lb_map_xapi_account_name;
 #undef LB_MAP_XAPI_ENUM
 
 /* One xAPI integration's settings. Every string is borrowed for the call
@@ -77,9 +75,9 @@ typedef struct {
 /* One statement to PUT. Embedded value: _init, then filled by
  * lb_map_xapi_completion, then _release. */
 typedef struct {
-  const char *method;                            /* "PUT"; static */
-  char *url;  /* new: <endpoint>/statements?statementId=<id> */
-  const char *headers[LB_MAP_XAPI_NHEADERS];     /* "Name: value"; static */
+  const char *method;                        /* "PUT"; static */
+  char *url;                                 /* new: <endpoint>/statements?statementId=<id> */
+  const char *headers[LB_MAP_XAPI_NHEADERS]; /* "Name: value"; static */
   size_t nheaders;
   char *body; /* new: the statement, compact JSON */
   char *key;  /* new: the item's external id <type>-<id> */
@@ -108,10 +106,8 @@ void lb_map_xapi_request_release(lb_map_xapi_request *r);
  *   does), is sent as the same instant in UTC.
  * On failure (LB_E_INVALID: a required option missing; LB_E_NOMEM) *ret
  * and *skip_reason are left as they were. */
-lb_err lb_map_xapi_completion(const lb_completion_event *ev,
-                              const lb_map_xapi_options *opt, int64_t now_ms,
-                              lb_map_xapi_request *ret,
-                              const char **skip_reason);
+lb_err lb_map_xapi_completion(const lb_completion_event *ev, const lb_map_xapi_options *opt,
+                              int64_t now_ms, lb_map_xapi_request *ret, const char **skip_reason);
 
 /* The statement id of an event for an integration: the version 5 UUID
  * (RFC 9562) in LB_MAP_XAPI_NAMESPACE of the UTF-8 name
@@ -119,8 +115,7 @@ lb_err lb_map_xapi_completion(const lb_completion_event *ev,
  * pair always gives the same id, so a retry or a replay sends the same
  * statement. LB_E_INVALID for a NULL argument, LB_E_NOMEM; ret is written
  * only on success. */
-lb_err lb_map_xapi_statement_id(const char *integration_id,
-                                const char *event_id,
+lb_err lb_map_xapi_statement_id(const char *integration_id, const char *event_id,
                                 char ret[LB_MAP_XAPI_ID_SIZE]);
 
 /* An ISO 8601 duration ("PT2H30M", "PT3.6S", "PT0S") for hours >= 0,
@@ -137,7 +132,6 @@ int lb_map_xapi_version_parse(const char *s, lb_map_xapi_version *ret);
 const char *lb_map_xapi_actor_name(lb_map_xapi_actor a);
 int lb_map_xapi_actor_parse(const char *s, lb_map_xapi_actor *ret);
 const char *lb_map_xapi_account_name_name(lb_map_xapi_account_name n);
-int lb_map_xapi_account_name_parse(const char *s,
-                                   lb_map_xapi_account_name *ret);
+int lb_map_xapi_account_name_parse(const char *s, lb_map_xapi_account_name *ret);
 
 #endif

@@ -15,7 +15,8 @@ N = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
 SECRET = "bench-catalog-secret-1"
 TYPES = ["course", "project", "practice", "assessment", "skill_track", "career_track"]
 
-env = harness.Env(["catalog-events:4", "catalog-events.retry:1", "catalog-events.dlq:1"],
+env = harness.Env(["catalog-events:4", "catalog-events.retry:4", "catalog-events.dlq:1",
+                   "catalog-events.state:4"],
                   [sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",

@@ -61,7 +61,7 @@ def proc_stats(pid):
 
 def topics(suffix=""):
     return ([f"completion-events-{t}{suffix}:8" for t, *_ in RUNS] +
-            [f"completion-events-{t}{suffix}.retry:2" for t, *_ in RUNS] +
+            [f"completion-events-{t}{suffix}.retry:8" for t, *_ in RUNS] +
             [f"completion-events-{t}{suffix}.dlq:1" for t, *_ in RUNS])
 
 

@@ -38,7 +38,7 @@ def pct(values, p):
 results = []
 for latency in (0, 50):
     tenant = f"lat{latency}"
-    env = harness.Env(["completion-events:8", "completion-events.retry:2",
+    env = harness.Env(["completion-events:8", "completion-events.retry:8",
                        "completion-events.dlq:1"], [harness.degreed_tenant(tenant, SECRET)])
     try:
         if latency:

@@ -10,7 +10,12 @@ LB_PACKAGES=(
   libmicrohttpd-dev libcmocka-dev uuid-dev
   kcat curl python3 python3-jsonschema python3-yaml systemd prometheus
   maven openjdk-17-jre-headless clang-format
+  clang libclang-rt-dev
 )
+# clang alone (installed without its recommends, as here) cannot link
+# -fsanitize=fuzzer or the sanitizers: libclang-rt-dev brings their runtimes
+# (Debian 12: libclang-rt-14-dev, for clang 14). The fuzz targets need both
+# (scripts/fuzz.sh, the fuzz tests of scripts/test.sh).
 # node and npm run the real LRS in the tests (tests/lrs). A machine may have
 # them from elsewhere (NodeSource's nodejs brings its own npm, which Debian's
 # npm package would clash with): Debian's only when the commands are missing.

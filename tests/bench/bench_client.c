@@ -23,8 +23,8 @@ static void on_done(void *opaque, const lb_delivery_result *r)
     failed_count++;
 }
 
-static int run(const char *base, const char *tenant, const char *client_id,
-               int requests, int in_flight, int round)
+static int run(const char *base, const char *tenant, const char *client_id, int requests,
+               int in_flight, int round)
 {
   char path[] = "/tmp/lb-bench-XXXXXX";
   char conf[2048], *errors = NULL;
@@ -44,7 +44,7 @@ static int run(const char *base, const char *tenant, const char *client_id,
     return -1;
   close(fd);
   lb_config cfg;
-  lb_config_defaults d = {.worker = "bench", .default_topic = "b", .default_scopes = "x"};
+  lb_config_defaults d = { .worker = "bench", .default_topic = "b", .default_scopes = "x" };
   if (lb_config_load(&cfg, path, &d, &errors) != LB_E_OK) {
     fprintf(stderr, "%s", errors);
     return -1;
@@ -70,8 +70,8 @@ static int run(const char *base, const char *tenant, const char *client_id,
   while (done_count < requests)
     lb_client_run(c, 100, -1);
   double secs = (double)(lb_time_mono_ms() - start) / 1000.0;
-  printf("in_flight=%d requests=%d failed=%d seconds=%.2f rate=%.0f\n", in_flight,
-         requests, failed_count, secs, requests / secs);
+  printf("in_flight=%d requests=%d failed=%d seconds=%.2f rate=%.0f\n", in_flight, requests,
+         failed_count, secs, requests / secs);
   fflush(stdout);
   lb_client_destroy(c);
   for (int i = 0; i < requests; i++)

@@ -374,7 +374,9 @@ def run_catalog(n, env):
 topics = []
 for n in SIZES:
     for base in (f"completion-events-n{n}", f"catalog-events-n{n}"):
-        topics += [f"{base}:{PARTS}", f"{base}.retry:2", f"{base}.dlq:1"]
+        topics += [f"{base}:{PARTS}", f"{base}.retry:{PARTS}", f"{base}.dlq:1"]
+        if base.startswith("catalog"):
+            topics.append(f"{base}.state:{PARTS}")   # catalog-worker's state
 start = time.time()
 E = harness.Env(topics, gen.tenants(max(SIZES)))
 try:

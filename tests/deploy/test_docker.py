@@ -24,7 +24,7 @@ from deploy_lib import (BIN, DEPLOY, SOURCE, check, code_defaults, finish, read)
 # an ASan/UBSan build links (never in the image).
 BASE_PACKAGES = {"libc6", "libgcc-s1"}
 SANITIZER_PREFIXES = ("libasan", "libubsan", "liblsan", "libtsan")
-TEST_ONLY = {"libcmocka-dev"}
+TEST_ONLY = {"libcmocka-dev", "libclang-rt-dev"}  # cmocka: unit tests; clang-rt: libFuzzer
 
 text = read(os.path.join(DEPLOY, "docker", "Dockerfile"))
 joined = re.sub(r"\\\n", " ", text)  # continuation lines joined

@@ -28,7 +28,7 @@ from harness import (Env, completion, degreed_integration, degreed_tenant, info,
 
 SECRET = "deploy-metrics-secret-61"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 # Labels Prometheus adds to every series it scrapes (the scrape job and
 # target; with the Kubernetes service discovery of the ServiceMonitors).
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "container", "service", "endpoint"}

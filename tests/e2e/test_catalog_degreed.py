@@ -9,7 +9,7 @@ from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-degreed-secret-7"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 
 
 def calls(env, tenant, ext_id, since=0):
@@ -35,6 +35,8 @@ def last_seq(env, tenant):
     return reqs[-1]["seq"] if reqs else 0
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("acme", SECRET)])
 try:
     # the customer's Degreed already has course 200 (imported by hand once)

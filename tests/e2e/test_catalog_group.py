@@ -11,9 +11,11 @@ from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-group-secret-6"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 N = 400
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:4")
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",

@@ -17,6 +17,8 @@ TOPIC = ns("catalog-events")
 TOPICS = [f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
 INTERVAL_S = 2
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:1")
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX", min_post_interval_s=INTERVAL_S)])
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",

@@ -9,10 +9,12 @@ from harness import Env, check, finish, ns, wait_for
 
 SECRET = "e2e-catalog-bulk-secret-2"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 N = 10000
 TYPES = ["course", "project", "practice", "assessment", "skill_track", "career_track"]
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:4")
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",

@@ -11,11 +11,13 @@ from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-routing-secret-3"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:3", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:3", f"{TOPIC}.retry:3", f"{TOPIC}.dlq:1"]
 PUBLIC = [("course", "c1"), ("project", "p1"), ("practice", "pr1"), ("assessment", "a1"),
           ("skill_track", "st1"), ("career_track", "ct1")]
 TRACKS = [("acme", "t-acme"), ("globex", "t-globex"), ("umbrella", "t-umbrella")]
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:3")
 env = Env(TOPICS, [degreed_tenant("provider", SECRET), degreed_tenant("acme", SECRET),
                    degreed_tenant("initech", SECRET),
                    sf_tenant("globex", SECRET, "GLOBEX")])

@@ -9,7 +9,7 @@ from harness import Env, check, degreed_tenant, finish, ns, wait_for
 
 SECRET = "e2e-catalog-versions-secret-9"
 TOPIC = ns("catalog-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 N = 40
 
 
@@ -17,6 +17,8 @@ def metric(w, integ, outcome):
     return w.metric("lmsbridge_deliveries_total", integration=integ, outcome=outcome)
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integs = ", ".join([

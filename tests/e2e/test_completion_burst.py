@@ -9,7 +9,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-burst-secret-11"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 BURST, B = 20000, 200
 
 env = Env(TOPICS, [degreed_tenant("a", SECRET, rate_limit_per_minute=70),

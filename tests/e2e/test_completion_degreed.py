@@ -13,7 +13,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-completion-degreed-secret-4"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 USERS = ["ann@acme.example", "bob@acme.example"]
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET, users=USERS),

@@ -14,7 +14,7 @@ from harness import Env, check, completion, finish, ns, wait_for
 
 SECRET = "e2e-completion-sf-secret-8"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 
 
 def sf_completion(event_id, org, uid, content, ctype, who=None, **extra):

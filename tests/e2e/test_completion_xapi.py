@@ -20,7 +20,7 @@ from harness import (ACTIVITY_IRI_BASE, Env, check, completion, dead_letter_head
 SECRET = "e2e-completion-xapi-secret-83"
 TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
 
 
 def statement_id(integration, event_id):

@@ -25,7 +25,7 @@ from deploy_lib import code_defaults  # noqa: E402
 SECRET = "e2e-deploy-scaling-secret-83"
 TOPIC = ns("completion-events")
 PARTITIONS = 6
-TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:3", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:{PARTITIONS}", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 # the stream runs until the restarted member is back (at least MIN_BATCHES,
 # at most MAX_BATCHES): on a slow machine the procedure takes longer, the

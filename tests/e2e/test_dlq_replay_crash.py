@@ -24,7 +24,7 @@ from harness import (DLQ_REPLAY, REAL, Env, check, completion, degreed_integrati
 SECRET = "e2e-dlq-crash-secret-23"
 TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:1", f"{DLQ}:4"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{DLQ}:4"]
 N = 5000
 IN_FLIGHT = 200
 RATE = 2000

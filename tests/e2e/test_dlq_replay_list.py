@@ -65,7 +65,7 @@ def expect(pred):
     return sorted(out)
 
 
-env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:2", "catalog-events.dlq:1"], [])
+env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:2", "catalog-events.dlq:1"], [])
 try:
     for r in ROWS:
         key, integ, reason, status, opart, ooff, last, msg, replays, dpart = r

@@ -39,7 +39,7 @@ def learners(tenant):
 
 for name in SECRET_VARS:
     os.environ.pop(name, None)  # dlq-replay's environment is built from ours
-env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"], [acme(["ann"]), globex(["gil"])])
+env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"], [acme(["ann"]), globex(["gil"])])
 printed = []  # everything dlq-replay printed
 
 

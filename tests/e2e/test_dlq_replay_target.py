@@ -18,7 +18,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 SECRET = "e2e-dlq-target-secret-61"
 TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
 USERS = [f"u{i}" for i in range(10)]
 MISSING = ["u8", "u9"]  # not in the picky LMS's user list at first
 

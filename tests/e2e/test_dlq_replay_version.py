@@ -14,7 +14,7 @@ from harness import (Env, check, degreed_tenant, dlq_replay, finish, ns, wait_fo
 SECRET = "e2e-dlq-version-secret-47"
 TOPIC = ns("catalog-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
 
 
 def metric(w, integ, outcome):
@@ -27,6 +27,8 @@ def writes(tenant):
             if r["method"] in ("POST", "PATCH") and "/content/" in r["path"]]
 
 
+# the catalog state, co-partitioned with the source
+TOPICS.append(f"{TOPIC}.state:2")
 env = Env(TOPICS, [degreed_tenant("prov", SECRET), degreed_tenant("acme", SECRET)])
 try:
     env.lms_post("/_sandbox/faults", {"tenant": "prov",

@@ -10,7 +10,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-basic-secret-77"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 
 known = [f"u{i}" for i in range(190)]
 env = Env(TOPICS, [degreed_tenant("acme", SECRET,

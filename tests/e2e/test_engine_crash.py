@@ -17,7 +17,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-crash-secret-64"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 N = 3000
 KILLS = 4

@@ -17,7 +17,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-noloss-secret-18"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 TENANTS = ["alpha", "beta"]
 N_GOOD = 9970      # per tenant, known learners (20,000 events in all)

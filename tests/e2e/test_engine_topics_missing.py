@@ -55,7 +55,7 @@ integrations = ( {degreed_integration(env, "acme-degreed", "acme", "SECRET")} );
 
 run_worker.n = 0
 
-env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:1"], [degreed_tenant("acme", SECRET)])
+env = Env([f"{TOPIC}:2", f"{TOPIC}.retry:2"], [degreed_tenant("acme", SECRET)])
 try:
     check(DLQ not in topic_names(), "the dead-letter topic does not exist")
 

@@ -15,6 +15,7 @@ from catalog_fixtures import catalog_event, degreed
 SECRET = "e2e-kprops-secret-06"
 SOURCE = {"completion-worker": ns("completion-events"), "catalog-worker": ns("catalog-events")}
 TOPICS = [f"{t}{suffix}:1" for t in SOURCE.values() for suffix in ("", ".retry", ".dlq")]
+TOPICS.append(f'{SOURCE["catalog-worker"]}.state:1')   # the catalog state
 # the harness adds session.timeout.ms, heartbeat.interval.ms and
 # topic.metadata.refresh.interval.ms (consumer, consumer, both)
 EXTRA = {

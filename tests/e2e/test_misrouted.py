@@ -53,10 +53,12 @@ for name, other in OTHER.items():
     otopic = other.split("-")[0] + "-events"
     rc, out, err = run(name, "--check-config", "--config", theirs)
     check(rc == 1 and not out, f"{name} --check-config {other}.conf: exit 1 ({rc})")
+    state = [("kafka.state_topic", f"{otopic}.state", "topic")] if other == "catalog-worker" \
+        else []
     for key, value, what in [("kafka.group_id", other, "consumer group"),
                              ("kafka.topics", otopic, "topic"),
                              ("kafka.retry_topic", f"{otopic}.retry", "topic"),
-                             ("kafka.dlq_topic", f"{otopic}.dlq", "topic")]:
+                             ("kafka.dlq_topic", f"{otopic}.dlq", "topic")] + state:
         line = f'{theirs}: {key}: "{value}" is {other}\'s {what}, not {name}\'s'
         check(line in err, f"{name} with {other}.conf: says {line!r}")
     check(f"this looks like {other}'s file: start {other} with it, or give {name} its own"
@@ -88,6 +90,15 @@ with tempfile.TemporaryDirectory(prefix="lb-misrouted-") as tmp:
     check(rc == 1 and 'kafka.group_id: "catalog-worker" is catalog-worker\'s consumer group' in err
           and "kafka.topics" not in err,
           f"the other daemon's group id alone is refused, naming only it ({rc})")
+    stateful = os.path.join(tmp, "state.conf")
+    with open(stateful, "w") as f:
+        f.write(base.replace('retry_topic = "completion-events.retry";',
+                             'retry_topic = "completion-events.retry";\n'
+                             '  state_topic = "completion-events.state";'))
+    rc, out, err = run("completion-worker", "--check-config", "--config", stateful)
+    check(rc == 1 and "kafka.state_topic: completion-worker keeps no catalog state: only "
+          "catalog-worker has a state topic; remove the key" in err,
+          f"a state topic for completion-worker is refused ({rc}) {err[-300:]}")
 
 # ---- at run time ----
 # the topic carries the other daemon's events (the file is the worker's own):
@@ -106,7 +117,9 @@ for name, other, own_event, (okey, ovalue), extra, delivered, what in RUNS:
     renew_ns()
     TOPIC = ns(name.split("-")[0] + "-events")
     DLQ = f"{TOPIC}.dlq"
-    env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"], [degreed_tenant("acme", SECRET)])
+    state = [f"{TOPIC}.state:1"] if name == "catalog-worker" else []   # the catalog state
+    env = Env([f"{TOPIC}:1", f"{TOPIC}.retry:1", f"{DLQ}:1"] + state,
+              [degreed_tenant("acme", SECRET)])
     try:
         env.produce_many(TOPIC, [own_event("c0"), ("bad", "not json"), (okey, ovalue),
                                  own_event("c3")])

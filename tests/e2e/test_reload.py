@@ -11,7 +11,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-reload-secret-21"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("globex", SECRET)])
 try:

@@ -22,7 +22,7 @@ from harness import (Env, check, completion, degreed_integration, degreed_tenant
 
 SECRET = "e2e-reloadkeep-secret-10"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:4", f"{TOPIC}.retry:4", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 N = 300
 
@@ -72,7 +72,7 @@ try:
     def split():
         x = sum(v for l, v in a.series("lmsbridge_assigned_partitions"))
         y = sum(v for l, v in b.series("lmsbridge_assigned_partitions"))
-        return x > 0 and y > 0 and x + y == 6
+        return x > 0 and y > 0 and x + y == 8
     wait_for(split, 90, "the two members' split")
     before_a, before_b = len(rebalances(a)), len(rebalances(b))
     held = {l["topic"]: v for l, v in a.series("lmsbridge_assigned_partitions")}
@@ -117,6 +117,10 @@ try:
           "no member revoked or was assigned anything: no rebalance")
     check({l["topic"]: v for l, v in a.series("lmsbridge_assigned_partitions")} == held,
           f"the reloaded member holds the same partitions ({held})")
+    share = a.metric("lmsbridge_rate_limit_share")
+    check(share == held[TOPIC] / 4,
+          f"the reloaded member's rate-limit share is its part of the source partitions "
+          f"({share}, {held[TOPIC]} of 4)")
     drained = [l for l in a.logs() + b.logs() if l.get("msg") == "drained for the reload"]
     check(len(drained) == 2, f"each reload drained in-flight work first ({drained})")
 

@@ -382,7 +382,7 @@ def secrets_check():
 
 # ================================================================ run ==
 
-TOPICS = [f"{TOPIC}:2", f"{RETRY}:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{RETRY}:2", f"{DLQ}:1"]
 TENANTS = [degreed_tenant("acme", LMS_SECRET), degreed_tenant("slow", LMS_SECRET),
            degreed_tenant("rej", LMS_SECRET)]
 

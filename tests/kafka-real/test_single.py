@@ -91,7 +91,7 @@ try:
 
     # -- completion-worker between this broker and lms-sandbox
     users = [f"u{i}" for i in range(40)]
-    env = Env(["completion-events:4", "completion-events.retry:2", "completion-events.dlq:1"],
+    env = Env(["completion-events:4", "completion-events.retry:4", "completion-events.dlq:1"],
               [degreed_tenant("acme", SECRET, users=[f"{u}@acme.example" for u in users])],
               kafka=rk)
     check(env.real is rk and env.brokers == rk.bootstrap, "Env(kafka=RealKafka) uses the broker")

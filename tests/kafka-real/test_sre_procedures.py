@@ -379,8 +379,11 @@ try:
           f"--members --verbose: every partition of both topics held by one of the two, as "
           f"their metrics count them ({[(len(v[0]), len(v[1])) for v in verbose]})"
           + ("" if len(verbose) == 2 else f": {p.stdout}"))
-    info("the source topic's share per member (cooperative-sticky balances the total over "
-         f"both topics, deploy/README.md): {sorted(len(v[0]) for v in verbose)} of 24")
+    check(all(v[0] == v[1] for v in verbose) and
+          sorted(len(v[0]) for v in verbose) == [12, 12],
+          f"--members --verbose: each member holds the same partition numbers of the source "
+          f"and retry topics, 12 of each (the range assignor, deploy/README.md): "
+          f"{[(v[0], v[1]) for v in verbose]}")
 
     # -- Re-reading a range by time. C is produced after FROM.
     time.sleep(0.05)

@@ -30,7 +30,7 @@ from harness import (ACTIVITY_IRI_BASE, Env, check, completion, dead_letter_head
 
 TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{DLQ}:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
 INTEG = "hooli-lrs"
 SENT = ["r1", "r2", "r3", "r4"]
 

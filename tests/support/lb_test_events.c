@@ -4,13 +4,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
 #include <string.h>
 
-void lb_test_catalog_event(lb_catalog_event *ev, const char *event_type,
-                           const char *content)
+void lb_test_catalog_event(lb_catalog_event *ev, const char *event_type, const char *content)
 {
   char buf[4096], err[256];
   snprintf(buf, sizeof(buf),
@@ -21,8 +21,8 @@ void lb_test_catalog_event(lb_catalog_event *ev, const char *event_type,
     fail_msg("bad test event: %s", err);
 }
 
-void lb_test_catalog_item(lb_catalog_event *ev, const char *event_type,
-                          const char *type, const char *extra)
+void lb_test_catalog_item(lb_catalog_event *ev, const char *event_type, const char *type,
+                          const char *extra)
 {
   char content[512];
   snprintf(content, sizeof(content),

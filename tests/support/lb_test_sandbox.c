@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <curl/curl.h>
@@ -19,7 +20,7 @@
 
 static void sleep_ms(long ms)
 {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
   nanosleep(&ts, NULL);
 }
 
@@ -51,11 +52,11 @@ void lb_test_lms_start(lb_test_lms *s, const char *config_json)
     if (devnull >= 0)
       dup2(devnull, 1);
     if (config_json)
-      execl(LB_LMS_SANDBOX_BIN, "lms-sandbox", "--listen", "127.0.0.1:0",
-            "--ready-file", ready, "--config", config, (char *)NULL);
+      execl(LB_LMS_SANDBOX_BIN, "lms-sandbox", "--listen", "127.0.0.1:0", "--ready-file", ready,
+            "--config", config, (char *)NULL);
     else
-      execl(LB_LMS_SANDBOX_BIN, "lms-sandbox", "--listen", "127.0.0.1:0",
-            "--ready-file", ready, (char *)NULL);
+      execl(LB_LMS_SANDBOX_BIN, "lms-sandbox", "--listen", "127.0.0.1:0", "--ready-file", ready,
+            (char *)NULL);
     _exit(127);
   }
   for (int i = 0; i < 200; i++) {
@@ -104,8 +105,7 @@ static size_t collect(char *data, size_t size, size_t nmemb, void *userdata)
   return fwrite(data, size, nmemb, mem);
 }
 
-long lb_test_http(const char *method, const char *url, const char *body,
-                  char **ret_body)
+long lb_test_http(const char *method, const char *url, const char *body, char **ret_body)
 {
   char *text = NULL;
   size_t len = 0;

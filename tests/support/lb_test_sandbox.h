@@ -20,8 +20,7 @@ void lb_test_lms_stop(lb_test_lms *s);
 
 /* One HTTP call with libcurl easy; returns the status, body in *ret_body
  * (free() it) when ret_body is not NULL. */
-long lb_test_http(const char *method, const char *url, const char *body,
-                  char **ret_body);
+long lb_test_http(const char *method, const char *url, const char *body, char **ret_body);
 /* GET base_url + path, parsed (json_object_put() it); fails on non-200. */
 json_object *lb_test_get_json(const lb_test_lms *s, const char *path);
 /* POST base_url + path with a JSON body; fails unless status is 2xx. */

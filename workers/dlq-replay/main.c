@@ -19,101 +19,115 @@
 #include "lb_dlq_replayer.h"
 #include "lb_json.h"
 #include "lb_log.h"
+#include "lb_resync.h"
 #include "lb_time.h"
 
 #define NAME "dlq-replay"
-#define STALL_MS 60000        /* no record for this long: give up */
+#define STALL_MS 60000 /* no record for this long: give up */
 #define PROGRESS_EVERY_MS 2000
 #define FINISH_TIMEOUT_MS 60000
 
 static void usage(FILE *out)
 {
-  fputs(
-      "usage: dlq-replay list   --config FILE [--worker NAME] [filters] [--count]\n"
-      "       dlq-replay replay --config FILE [--worker NAME] [filters] [--dry-run]\n"
-      "                         [--yes] [--max-replays N] [--untargeted] [--group ID]\n"
-      "                         [--rate N] [--max-in-flight N]\n"
-      "       dlq-replay --version | --help\n"
-      "\n"
-      "Shows a worker's dead-letter topic (kafka.dlq_topic of its configuration)\n"
-      "and replays its records to their original topic, each addressed to the one\n"
-      "integration that failed (lmsbridge.target): the others do not receive it\n"
-      "twice.\n"
-      "\n"
-      "  --config FILE        the worker's configuration file, checked whole; used:\n"
-      "                       kafka (brokers, properties, topics, dlq_topic,\n"
-      "                       group_id) and the integrations' ids. Credentials of\n"
-      "                       integrations (client_id, client_secret) are never\n"
-      "                       resolved: their variables and files need not exist\n"
-      "                       here. References in kafka.properties (sasl.password...)\n"
-      "                       are, and must resolve\n"
-      "  --worker NAME        catalog-worker or completion-worker; needed only when\n"
-      "                       the file leaves kafka.topics or kafka.group_id to the\n"
-      "                       worker's defaults and its first topic is neither\n"
-      "                       catalog-events nor completion-events\n"
-      "\n"
-      "Filters (all given must hold; a comma list or a repeated option means any\n"
-      "of its values):\n"
-      "  --integration ID     lmsbridge.integration (\"\" for records without one)\n"
-      "  --reason CLASS       invalid_event, mapping, permanent_http,\n"
-      "                       retries_exhausted, auth or config\n"
-      "  --status N           the LMS's HTTP status: 404, or a class: 4xx\n"
-      "  --since TIME         failed at or after TIME (RFC 3339: 2026-01-31T09:00:00Z)\n"
-      "  --until TIME         failed before TIME. Both compare the record's\n"
-      "                       lmsbridge.last_failure header (the time of the last\n"
-      "                       failed attempt), or the DLQ record's own timestamp\n"
-      "                       when it has none\n"
-      "  --partition N        original partition\n"
-      "  --offset-from N      original offset >= N\n"
-      "  --offset-to N        original offset <= N\n"
-      "  --key KEY            the record key, exactly\n"
-      "  --grep TEXT          TEXT (ignoring case) is in the error message, the LMS's\n"
-      "                       answer (lmsbridge.http.body) or another text header of\n"
-      "                       the record (integration, class name, original topic,\n"
-      "                       worker, the event's own headers); not searched:\n"
-      "                       numbers, times, the key (--key) and the value\n"
-      "\n"
-      "list: one JSON line per matching record, from the beginning of the topic to\n"
-      "the end it had at start; commits nothing.\n"
-      "  --count              totals by integration and reason instead (JSON)\n"
-      "\n"
-      "replay: reads the topic from where this selection's progress stopped to the\n"
-      "end it had at start, prints a summary (JSON), asks for confirmation on a\n"
-      "terminal, then republishes each selected record to its original topic and\n"
-      "partition with an idempotent producer: same key and value byte for byte,\n"
-      "its headers except the DLQ's, lmsbridge.target = the integration that failed,\n"
-      "lmsbridge.replays = the record's + 1. Progress (JSON lines) on stderr, a final\n"
-      "summary (JSON) on stdout. Never replayed: a dead letter whose value the worker\n"
-      "cut to fit the DLQ (lmsbridge.value.truncated: \"true\"; refused as truncated):\n"
-      "it is not the event; find the original by its topic, partition and offset.\n"
-      "  --dry-run            print the summary and each selected record with what\n"
-      "                       would happen to it; send and commit nothing\n"
-      "  --yes                do not ask (required when stdin is not a terminal)\n"
-      "  --max-replays N      refuse records already replayed N times (default 3)\n"
-      "  --untargeted         also replay records that name no integration\n"
-      "                       (invalid_event, mapping) to every integration the\n"
-      "                       worker routes them to; refused otherwise: the same\n"
-      "                       bytes fail the same way unless lmsbridge changed\n"
-      "  --group ID           the progress group (default: <group_id>.dlq-replay,\n"
-      "                       followed by .<hash of the filters> when filters are\n"
-      "                       given)\n"
-      "  --rate N             at most N records a second (default: no limit)\n"
-      "  --max-in-flight N    records sent and not yet acknowledged (default 1000)\n"
-      "\n"
-      "Progress: each selection (set of filters) has its own consumer group on the\n"
-      "DLQ. A DLQ offset is committed only once every record republished up to it\n"
-      "was acknowledged by the broker; records not selected or refused are passed\n"
-      "over. Running the same command again replays only what was dead-lettered\n"
-      "since (after a crash, at most the unacknowledged tail again). Another\n"
-      "selection starts at the beginning of the DLQ: a record it matches that was\n"
-      "already replayed under another selection is sent again. Refused records\n"
-      "stay refused for that selection; select them explicitly (--key,\n"
-      "--offset-from/--offset-to) to replay them later. Nothing is ever deleted\n"
-      "from the DLQ.\n"
-      "\n"
-      "Exit status: 0 done; 1 invalid configuration, Kafka failure, a record not\n"
-      "republished, or interrupted; 2 usage, or the replay was not confirmed.\n",
-      out);
+  fputs("usage: dlq-replay list   --config FILE [--worker NAME] [filters] [--count]\n"
+        "       dlq-replay replay --config FILE [--worker NAME] [filters] [--dry-run]\n"
+        "                         [--yes] [--max-replays N] [--untargeted] [--group ID]\n"
+        "                         [--rate N] [--max-in-flight N]\n"
+        "       dlq-replay resync --config FILE --integration ID [--dry-run] [--yes]\n"
+        "                         [--rate N] [--max-in-flight N]\n"
+        "       dlq-replay --version | --help\n"
+        "\n"
+        "Shows a worker's dead-letter topic (kafka.dlq_topic of its configuration)\n"
+        "and replays its records to their original topic, each addressed to the one\n"
+        "integration that failed (lmsbridge.target): the others do not receive it\n"
+        "twice.\n"
+        "\n"
+        "  --config FILE        the worker's configuration file, checked whole; used:\n"
+        "                       kafka (brokers, properties, topics, dlq_topic,\n"
+        "                       group_id) and the integrations' ids. Credentials of\n"
+        "                       integrations (client_id, client_secret) are never\n"
+        "                       resolved: their variables and files need not exist\n"
+        "                       here. References in kafka.properties (sasl.password...)\n"
+        "                       are, and must resolve\n"
+        "  --worker NAME        catalog-worker or completion-worker; needed only when\n"
+        "                       the file leaves kafka.topics or kafka.group_id to the\n"
+        "                       worker's defaults and its first topic is neither\n"
+        "                       catalog-events nor completion-events\n"
+        "\n"
+        "Filters (all given must hold; a comma list or a repeated option means any\n"
+        "of its values):\n"
+        "  --integration ID     lmsbridge.integration (\"\" for records without one)\n"
+        "  --reason CLASS       invalid_event, mapping, permanent_http,\n"
+        "                       retries_exhausted, auth or config\n"
+        "  --status N           the LMS's HTTP status: 404, or a class: 4xx\n"
+        "  --since TIME         failed at or after TIME (RFC 3339: 2026-01-31T09:00:00Z)\n"
+        "  --until TIME         failed before TIME. Both compare the record's\n"
+        "                       lmsbridge.last_failure header (the time of the last\n"
+        "                       failed attempt), or the DLQ record's own timestamp\n"
+        "                       when it has none\n"
+        "  --partition N        original partition\n"
+        "  --offset-from N      original offset >= N\n"
+        "  --offset-to N        original offset <= N\n"
+        "  --key KEY            the record key, exactly\n"
+        "  --grep TEXT          TEXT (ignoring case) is in the error message, the LMS's\n"
+        "                       answer (lmsbridge.http.body) or another text header of\n"
+        "                       the record (integration, class name, original topic,\n"
+        "                       worker, the event's own headers); not searched:\n"
+        "                       numbers, times, the key (--key) and the value\n"
+        "\n"
+        "list: one JSON line per matching record, from the beginning of the topic to\n"
+        "the end it had at start; commits nothing.\n"
+        "  --count              totals by integration and reason instead (JSON)\n"
+        "\n"
+        "replay: reads the topic from where this selection's progress stopped to the\n"
+        "end it had at start, prints a summary (JSON), asks for confirmation on a\n"
+        "terminal, then republishes each selected record to its original topic and\n"
+        "partition with an idempotent producer: same key and value byte for byte,\n"
+        "its headers except the DLQ's, lmsbridge.target = the integration that failed,\n"
+        "lmsbridge.replays = the record's + 1. Progress (JSON lines) on stderr, a final\n"
+        "summary (JSON) on stdout. Never replayed: a dead letter whose value the worker\n"
+        "cut to fit the DLQ (lmsbridge.value.truncated: \"true\"; refused as truncated):\n"
+        "it is not the event; find the original by its topic, partition and offset.\n"
+        "  --dry-run            print the summary and each selected record with what\n"
+        "                       would happen to it; send and commit nothing\n"
+        "  --yes                do not ask (required when stdin is not a terminal)\n"
+        "  --max-replays N      refuse records already replayed N times (default 3)\n"
+        "  --untargeted         also replay records that name no integration\n"
+        "                       (invalid_event, mapping) to every integration the\n"
+        "                       worker routes them to; refused otherwise: the same\n"
+        "                       bytes fail the same way unless lmsbridge changed\n"
+        "  --group ID           the progress group (default: <group_id>.dlq-replay,\n"
+        "                       followed by .<hash of the filters> when filters are\n"
+        "                       given)\n"
+        "  --rate N             at most N records a second (default: no limit)\n"
+        "  --max-in-flight N    records sent and not yet acknowledged (default 1000)\n"
+        "\n"
+        "Progress: each selection (set of filters) has its own consumer group on the\n"
+        "DLQ. A DLQ offset is committed only once every record republished up to it\n"
+        "was acknowledged by the broker; records not selected or refused are passed\n"
+        "over. Running the same command again replays only what was dead-lettered\n"
+        "since (after a crash, at most the unacknowledged tail again). Another\n"
+        "selection starts at the beginning of the DLQ: a record it matches that was\n"
+        "already replayed under another selection is sent again. Refused records\n"
+        "stay refused for that selection; select them explicitly (--key,\n"
+        "--offset-from/--offset-to) to replay them later. Nothing is ever deleted\n"
+        "from the DLQ.\n"
+        "\n"
+        "resync (catalog-worker's file): sends the whole catalog again to one\n"
+        "integration, e.g. for a customer who wiped it. Reads the catalog topics\n"
+        "(kafka.topics) from their beginning to the end they had at start, keeps each\n"
+        "item's newest record (the highest version) that the integration takes (its\n"
+        "routing and filters as the worker plans them), prints a summary (JSON), asks\n"
+        "for confirmation on a terminal, then republishes each to its topic and\n"
+        "partition: same key and value, lmsbridge.target = ID and lmsbridge.resync =\n"
+        "\"true\". catalog-worker sends such a record even when it delivered the same\n"
+        "content before (it is not \"unchanged\"), never when an older version than\n"
+        "the one delivered. --dry-run, --yes, --rate and --max-in-flight as for replay;\n"
+        "no other filter. Commits nothing: running it again sends everything again.\n"
+        "\n"
+        "Exit status: 0 done; 1 invalid configuration, Kafka failure, a record not\n"
+        "republished, or interrupted; 2 usage, or the replay was not confirmed.\n",
+        out);
 }
 
 typedef struct {
@@ -165,7 +179,6 @@ out:
   config_destroy(&lc);
   return k;
 }
-
 
 /* Prints a JSON line on stdout, through the log redaction: a DLQ record
  * may quote anything, and no secret this loaded (Kafka's: the integrations'
@@ -252,7 +265,7 @@ static int run_list(const options *o, const lb_config *cfg)
     lb_log(LB_LOG_ERROR, "out of memory, nothing listed");
     goto out;
   }
-  lb_dlq_reader_options ro = {.cfg = cfg, .group = group};
+  lb_dlq_reader_options ro = { .cfg = cfg, .group = group };
   block_stop_signals(true);
   r = lb_dlq_reader_new(&ro, err, sizeof(err));
   block_stop_signals(false);
@@ -388,9 +401,8 @@ static int confirm(const plan *p, const char *dlq)
   char line[64];
   long long n = replayable(p);
   if (!isatty(STDIN_FILENO)) {
-    fprintf(stderr,
-            NAME ": not replaying: stdin is not a terminal to confirm on; pass --yes "
-                 "(see the summary above, or --dry-run)\n");
+    fprintf(stderr, NAME ": not replaying: stdin is not a terminal to confirm on; pass --yes "
+                         "(see the summary above, or --dry-run)\n");
     return 2;
   }
   fprintf(stderr, NAME ": %lld record%s of %s match; to replay:", (long long)p->matched.total,
@@ -398,7 +410,7 @@ static int confirm(const plan *p, const char *dlq)
   json_object *t = lb_dlq_totals_json(&p->to_replay), *by = NULL;
   json_object_object_get_ex(t, "by_integration", &by);
   json_object_object_foreach(by, integ, count)
-    fprintf(stderr, " %s %lld", integ, (long long)json_object_get_int64(count));
+      fprintf(stderr, " %s %lld", integ, (long long)json_object_get_int64(count));
   json_object_put(t);
   fputs("; refused:", stderr);
   for (int v = 0; v < LB_DLQ_VERDICT__COUNT; v++)
@@ -432,8 +444,8 @@ static void progress(const lb_dlq_replayer *rp, const run_stats *st, int64_t tot
 
 /* Pass 2: republishes the selected records. */
 static void replay_pass(const options *o, const lb_dlq_policy *pol, lb_dlq_reader *r,
-                        lb_dlq_replayer *rp, const char *topic, run_stats *st,
-                        int64_t total, int64_t started_mono)
+                        lb_dlq_replayer *rp, const char *topic, run_stats *st, int64_t total,
+                        int64_t started_mono)
 {
   char err[512];
   rd_kafka_message_t *m;
@@ -489,8 +501,7 @@ static void replay_pass(const options *o, const lb_dlq_policy *pol, lb_dlq_reade
                  "the original event is at the source coordinates",
                  LB_S("source_topic", rec.topic), LB_I("source_partition", rec.partition),
                  LB_I("source_offset", rec.offset), LB_I("dlq_partition", rec.raw.partition),
-                 LB_I("dlq_offset", rec.raw.offset),
-                 LB_I("value_bytes", rec.value_original_bytes));
+                 LB_I("dlq_offset", rec.raw.offset), LB_I("value_bytes", rec.value_original_bytes));
         e = lb_dlq_replayer_pass(rp, &rec);
       } else {
         rd_kafka_headers_t *h = lb_dlq_replay_headers(&rec, v == LB_DLQ_REPLAY);
@@ -498,9 +509,9 @@ static void replay_pass(const options *o, const lb_dlq_policy *pol, lb_dlq_reade
         if (e == LB_E_OK)
           st->sent++;
         else
-          lb_log(LB_LOG_ERROR, "cannot republish a dead letter, stopping",
-                 LB_S("topic", rec.topic), LB_I("dlq_partition", rec.raw.partition),
-                 LB_I("dlq_offset", rec.raw.offset), LB_S("error", err));
+          lb_log(LB_LOG_ERROR, "cannot republish a dead letter, stopping", LB_S("topic", rec.topic),
+                 LB_I("dlq_partition", rec.raw.partition), LB_I("dlq_offset", rec.raw.offset),
+                 LB_S("error", err));
       }
     }
     if (e == LB_E_NOMEM)
@@ -519,22 +530,23 @@ static int run_replay(const options *o, const lb_config *cfg)
 {
   char err[512];
   int rc = 1;
-  char *group = o->group ? strdup(o->group)
-                         : lb_dlq_progress_group(cfg->kafka.group_id, &o->filter);
+  char *group =
+      o->group ? strdup(o->group) : lb_dlq_progress_group(cfg->kafka.group_id, &o->filter);
   lb_dlq_reader *r = NULL;
   lb_dlq_replayer *rp = NULL;
-  plan p = {0};
-  run_stats st = {0};
+  plan p = { 0 };
+  run_stats st = { 0 };
   lb_dlq_totals_init(&p.matched);
   lb_dlq_totals_init(&p.to_replay);
-  lb_dlq_policy pol = {.cfg = cfg, .max_replays = (int)o->max_replays,
-                       .allow_untargeted = o->untargeted};
+  lb_dlq_policy pol = { .cfg = cfg,
+                        .max_replays = (int)o->max_replays,
+                        .allow_untargeted = o->untargeted };
 
   if (!group) {
     lb_log(LB_LOG_ERROR, "out of memory, nothing replayed");
     goto out;
   }
-  lb_dlq_reader_options ro = {.cfg = cfg, .group = group, .from_committed = true};
+  lb_dlq_reader_options ro = { .cfg = cfg, .group = group, .from_committed = true };
   block_stop_signals(true);
   r = lb_dlq_reader_new(&ro, err, sizeof(err));
   block_stop_signals(false);
@@ -559,7 +571,7 @@ static int run_replay(const options *o, const lb_config *cfg)
   rp = lb_dlq_replayer_new(cfg, r, err, sizeof(err));
   /* from here a signal stops the run cleanly: in-flight records are
    * acknowledged and the progress committed */
-  struct sigaction sa = {.sa_handler = on_stop_signal};
+  struct sigaction sa = { .sa_handler = on_stop_signal };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
@@ -606,8 +618,8 @@ static int run_replay(const options *o, const lb_config *cfg)
   json_object_object_add(s, "committed", lb_dlq_replayer_committed_json(rp));
   print_json(s);
   fflush(stdout);
-  bool complete = fe == LB_E_OK && !st.send_failed && !stop_requested && failed == 0 &&
-                  acked == replayable(&p);
+  bool complete =
+      fe == LB_E_OK && !st.send_failed && !stop_requested && failed == 0 && acked == replayable(&p);
   if (!complete)
     lb_log(LB_LOG_WARN, "replay incomplete: run the same command again to go on",
            LB_I("replayed", acked), LB_I("to_replay", replayable(&p)), LB_I("failed", failed),
@@ -619,6 +631,108 @@ out:
   lb_dlq_totals_release(&p.matched);
   lb_dlq_totals_release(&p.to_replay);
   free(group);
+  return rc;
+}
+
+/* resync: the whole catalog again to one integration (lb_resync). */
+static int run_resync(const options *o, const lb_config *cfg, const lb_worker *k)
+{
+  char err[512];
+  int rc = 1;
+  const char *integ = o->filter.integrations[0];
+  lb_resync *rs = NULL;
+  lb_resync_counts c = { 0 };
+  if (!k->keeps_state) {
+    lb_log(LB_LOG_ERROR, "resync sends a catalog: give it catalog-worker's file, nothing sent",
+           LB_S("config", cfg->path));
+    return 2;
+  }
+  const lb_integration *in = lb_config_integration(cfg, integ);
+  if (!in) {
+    lb_log(LB_LOG_ERROR, "unknown integration: the file has none of that id, nothing sent",
+           LB_S("integration", integ), LB_S("config", cfg->path));
+    return 1;
+  }
+  lb_resync_options ro = { .cfg = cfg,
+                           .integration = integ,
+                           .plan = k->plan,
+                           .rate = o->rate,
+                           .max_in_flight = o->max_in_flight,
+                           .stop = &stop_requested };
+  block_stop_signals(true);
+  rs = lb_resync_new(&ro, err, sizeof(err));
+  /* from here a signal stops the run cleanly: what was queued is
+   * acknowledged first */
+  struct sigaction sa = { .sa_handler = on_stop_signal };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  block_stop_signals(false);
+  if (!rs) {
+    lb_log(LB_LOG_ERROR, "cannot read the catalog topics, nothing sent", LB_S("error", err));
+    goto out;
+  }
+  if (lb_resync_scan(rs, &c, err, sizeof(err)) != LB_E_OK) {
+    lb_log(LB_LOG_ERROR, "cannot read the catalog topics, nothing sent", LB_S("error", err));
+    goto out;
+  }
+  json_object *p = json_object_new_object();
+  json_object_object_add(p, "summary", json_object_new_string(o->dry_run ? "dry-run" : "plan"));
+  json_object_object_add(p, "integration", json_object_new_string(integ));
+  json_object_object_add(p, "read", lb_resync_range_json(rs));
+  json_object_object_add(p, "records", json_object_new_int64(c.read));
+  json_object_object_add(p, "not_catalog_events", json_object_new_int64(c.invalid));
+  json_object_object_add(p, "items", json_object_new_int64(c.items));
+  json_object_object_add(p, "to_send", json_object_new_int64(c.to_send));
+  json_object_object_add(p, "not_taken", json_object_new_int64(c.items - c.to_send));
+  print_json(p);
+  fflush(stdout);
+  if (o->dry_run) {
+    rc = 0;
+    goto out;
+  }
+  if (c.to_send > 0 && !o->yes) {
+    char line[64];
+    if (!isatty(STDIN_FILENO)) {
+      fprintf(stderr, NAME ": not sending: stdin is not a terminal to confirm on; pass --yes "
+                           "(see the summary above, or --dry-run)\n");
+      rc = 2;
+      goto out;
+    }
+    fprintf(stderr, NAME ": send %lld item%s of the catalog again to %s? [y/N] ", c.to_send,
+            c.to_send == 1 ? "" : "s", integ);
+    fflush(stderr);
+    if (!fgets(line, sizeof(line), stdin) ||
+        !(strcmp(line, "y\n") == 0 || strcmp(line, "yes\n") == 0 || strcmp(line, "Y\n") == 0)) {
+      fprintf(stderr, NAME ": not confirmed, nothing sent\n");
+      rc = 2;
+      goto out;
+    }
+  }
+  int64_t started = lb_time_mono_ms();
+  lb_log(LB_LOG_INFO, "resyncing", LB_S("integration", integ), LB_I("to_send", c.to_send));
+  lb_err e = lb_resync_send(rs, &c, FINISH_TIMEOUT_MS, err, sizeof(err));
+  double secs = (double)(lb_time_mono_ms() - started) / 1000.0;
+  json_object *s = json_object_new_object();
+  json_object_object_add(s, "summary", json_object_new_string("resync"));
+  json_object_object_add(s, "integration", json_object_new_string(integ));
+  json_object_object_add(s, "to_send", json_object_new_int64(c.to_send));
+  json_object_object_add(s, "sent", json_object_new_int64(c.sent));
+  json_object_object_add(s, "acknowledged", json_object_new_int64(c.acknowledged));
+  json_object_object_add(s, "failed", json_object_new_int64(c.failed));
+  json_object_object_add(s, "error", lb_json_string_or_null(e == LB_E_OK ? NULL : err));
+  json_object_object_add(s, "interrupted", json_object_new_boolean(stop_requested != 0));
+  json_object_object_add(s, "seconds", lb_json_number(round(secs * 1000) / 1000));
+  print_json(s);
+  fflush(stdout);
+  if (e != LB_E_OK)
+    lb_log(LB_LOG_WARN,
+           "resync incomplete: run the same command again (it sends everything "
+           "again, which is harmless)",
+           LB_I("acknowledged", c.acknowledged), LB_I("to_send", c.to_send), LB_S("error", err));
+  rc = e == LB_E_OK && c.acknowledged == c.to_send ? 0 : 1;
+out:
+  lb_resync_destroy(rs);
   return rc;
 }
 
@@ -634,8 +748,18 @@ static bool parse_long(const char *s, long lo, long hi, long *ret)
 }
 
 enum {
-  OPT_CONFIG = 1000, OPT_WORKER, OPT_COUNT, OPT_DRY_RUN, OPT_YES, OPT_MAX_REPLAYS,
-  OPT_UNTARGETED, OPT_GROUP, OPT_RATE, OPT_MAX_IN_FLIGHT, OPT_VERSION, OPT_HELP,
+  OPT_CONFIG = 1000,
+  OPT_WORKER,
+  OPT_COUNT,
+  OPT_DRY_RUN,
+  OPT_YES,
+  OPT_MAX_REPLAYS,
+  OPT_UNTARGETED,
+  OPT_GROUP,
+  OPT_RATE,
+  OPT_MAX_IN_FLIGHT,
+  OPT_VERSION,
+  OPT_HELP,
   OPT_FILTER, /* every filter option: its name says which */
 };
 
@@ -643,47 +767,62 @@ enum {
 static int parse_args(int argc, char **argv, options *o)
 {
   static const struct option opts[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"worker", required_argument, NULL, OPT_WORKER},
-    {"count", no_argument, NULL, OPT_COUNT},
-    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
-    {"yes", no_argument, NULL, OPT_YES},
-    {"max-replays", required_argument, NULL, OPT_MAX_REPLAYS},
-    {"untargeted", no_argument, NULL, OPT_UNTARGETED},
-    {"group", required_argument, NULL, OPT_GROUP},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"integration", required_argument, NULL, OPT_FILTER},
-    {"reason", required_argument, NULL, OPT_FILTER},
-    {"status", required_argument, NULL, OPT_FILTER},
-    {"since", required_argument, NULL, OPT_FILTER},
-    {"until", required_argument, NULL, OPT_FILTER},
-    {"partition", required_argument, NULL, OPT_FILTER},
-    {"offset-from", required_argument, NULL, OPT_FILTER},
-    {"offset-to", required_argument, NULL, OPT_FILTER},
-    {"key", required_argument, NULL, OPT_FILTER},
-    {"grep", required_argument, NULL, OPT_FILTER},
-    {NULL, 0, NULL, 0},
+    { "config", required_argument, NULL, OPT_CONFIG },
+    { "worker", required_argument, NULL, OPT_WORKER },
+    { "count", no_argument, NULL, OPT_COUNT },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "yes", no_argument, NULL, OPT_YES },
+    { "max-replays", required_argument, NULL, OPT_MAX_REPLAYS },
+    { "untargeted", no_argument, NULL, OPT_UNTARGETED },
+    { "group", required_argument, NULL, OPT_GROUP },
+    { "rate", required_argument, NULL, OPT_RATE },
+    { "max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "integration", required_argument, NULL, OPT_FILTER },
+    { "reason", required_argument, NULL, OPT_FILTER },
+    { "status", required_argument, NULL, OPT_FILTER },
+    { "since", required_argument, NULL, OPT_FILTER },
+    { "until", required_argument, NULL, OPT_FILTER },
+    { "partition", required_argument, NULL, OPT_FILTER },
+    { "offset-from", required_argument, NULL, OPT_FILTER },
+    { "offset-to", required_argument, NULL, OPT_FILTER },
+    { "key", required_argument, NULL, OPT_FILTER },
+    { "grep", required_argument, NULL, OPT_FILTER },
+    { NULL, 0, NULL, 0 },
   };
   char err[256];
   const char *bad = NULL;
-  bool replay_only = false;
+  bool replay_only = false, not_resync = false, filters = false;
   int c, idx;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
     switch (c) {
-    case OPT_CONFIG: o->config_path = optarg; break;
-    case OPT_WORKER: o->worker = optarg; break;
-    case OPT_COUNT: o->count = true; break;
-    case OPT_DRY_RUN: o->dry_run = replay_only = true; break;
-    case OPT_YES: o->yes = replay_only = true; break;
-    case OPT_UNTARGETED: o->untargeted = replay_only = true; break;
-    case OPT_GROUP: o->group = optarg; replay_only = true; break;
+    case OPT_CONFIG:
+      o->config_path = optarg;
+      break;
+    case OPT_WORKER:
+      o->worker = optarg;
+      break;
+    case OPT_COUNT:
+      o->count = not_resync = true;
+      break;
+    case OPT_DRY_RUN:
+      o->dry_run = replay_only = true;
+      break;
+    case OPT_YES:
+      o->yes = replay_only = true;
+      break;
+    case OPT_UNTARGETED:
+      o->untargeted = replay_only = not_resync = true;
+      break;
+    case OPT_GROUP:
+      o->group = optarg;
+      replay_only = not_resync = true;
+      break;
     case OPT_MAX_REPLAYS:
-      replay_only = true;
+      replay_only = not_resync = true;
       if (!parse_long(optarg, 0, 1000000, &o->max_replays))
         bad = "--max-replays: expects a number from 0 to 1000000";
       break;
@@ -697,9 +836,14 @@ static int parse_args(int argc, char **argv, options *o)
       if (!parse_long(optarg, 1, 1000000, &o->max_in_flight))
         bad = "--max-in-flight: expects a number from 1 to 1000000";
       break;
-    case OPT_VERSION: printf(NAME " %s\n", LB_VERSION); return 0;
-    case OPT_HELP: usage(stdout); return 0;
+    case OPT_VERSION:
+      printf(NAME " %s\n", LB_VERSION);
+      return 0;
+    case OPT_HELP:
+      usage(stdout);
+      return 0;
     case OPT_FILTER:
+      filters = filters || strcmp(opts[idx].name, "integration") != 0;
       if (lb_dlq_filter_add(&o->filter, opts[idx].name, optarg, err, sizeof(err)) != LB_E_OK) {
         fprintf(stderr, NAME ": %s\n", err);
         return 2;
@@ -717,8 +861,11 @@ static int parse_args(int argc, char **argv, options *o)
   }
   if (optind < argc)
     o->command = argv[optind++];
-  if (!o->command || (strcmp(o->command, "list") != 0 && strcmp(o->command, "replay") != 0))
-    bad = o->command ? "unknown command (list or replay)" : "a command is required (list or replay)";
+  bool resync = o->command && strcmp(o->command, "resync") == 0;
+  if (!o->command ||
+      (strcmp(o->command, "list") != 0 && strcmp(o->command, "replay") != 0 && !resync))
+    bad = o->command ? "unknown command (list, replay or resync)"
+                     : "a command is required (list, replay or resync)";
   else if (optind < argc)
     bad = "unexpected argument";
   else if (!o->config_path)
@@ -730,6 +877,10 @@ static int parse_args(int argc, char **argv, options *o)
     bad = "--count is an option of list (replay --dry-run shows the totals)";
   else if (o->worker && !kind_named(o->worker))
     bad = "--worker: catalog-worker or completion-worker";
+  else if (resync && (not_resync || filters))
+    bad = "resync takes --integration, --dry-run, --yes, --rate and --max-in-flight only";
+  else if (resync && (o->filter.nintegrations != 1 || !o->filter.integrations[0][0]))
+    bad = "resync: --integration ID is required, exactly one";
   if (bad) {
     fprintf(stderr, NAME ": %s\n", bad);
     fprintf(stderr, "try: " NAME " --help\n");
@@ -740,7 +891,7 @@ static int parse_args(int argc, char **argv, options *o)
 
 int main(int argc, char **argv)
 {
-  options o = {.max_replays = 3, .max_in_flight = 1000};
+  options o = { .max_replays = 3, .max_in_flight = 1000 };
   lb_config cfg;
   char *errors = NULL;
   int rc;
@@ -750,8 +901,7 @@ int main(int argc, char **argv)
     goto out_filter;
 
   bool unreadable = false;
-  const lb_worker *k = o.worker ? kind_named(o.worker)
-                                  : infer_kind(o.config_path, &unreadable);
+  const lb_worker *k = o.worker ? kind_named(o.worker) : infer_kind(o.config_path, &unreadable);
   if (!k && !unreadable) {
     fprintf(stderr,
             NAME ": cannot tell which worker \"%s\" configures (its kafka.topics or "
@@ -765,10 +915,12 @@ int main(int argc, char **argv)
     k = lb_worker_all[0]; /* the file cannot be read: the load says so */
   /* Kafka only: the integrations' credentials are never resolved (support
    * runs this with no customer secret); Kafka's own are. */
-  lb_config_defaults defaults = {.worker = k->name, .default_topic = k->default_topic,
-                                 .default_scopes = k->default_scopes,
-                                 .skill_ratings_scope = k->skill_ratings_scope,
-                                 .kafka_only = true};
+  lb_config_defaults defaults = { .worker = k->name,
+                                  .default_topic = k->default_topic,
+                                  .default_scopes = k->default_scopes,
+                                  .skill_ratings_scope = k->skill_ratings_scope,
+                                  .kafka_only = true,
+                                  .keeps_state = k->keeps_state };
   if (lb_config_load(&cfg, o.config_path, &defaults, &errors) != LB_E_OK) {
     lb_cli_log_config_errors(errors, "invalid configuration, nothing done");
     free(errors);
@@ -776,7 +928,9 @@ int main(int argc, char **argv)
     goto out_filter;
   }
   lb_log_set_level(cfg.observability.log_level);
-  rc = strcmp(o.command, "list") == 0 ? run_list(&o, &cfg) : run_replay(&o, &cfg);
+  rc = strcmp(o.command, "list") == 0     ? run_list(&o, &cfg)
+       : strcmp(o.command, "resync") == 0 ? run_resync(&o, &cfg, k)
+                                          : run_replay(&o, &cfg);
   lb_config_release(&cfg);
   lb_log_clear_secrets();
 out_filter:

@@ -14,11 +14,11 @@
 #define COORDINATORS_MAX 256
 
 struct ksb_topic {
-  char *name;               /* owned */
+  char *name; /* owned */
   int partitions;
   int replication;
   rd_kafka_resp_err_t error; /* reported in Metadata, NO_ERROR normally */
-  int32_t *leaders;         /* owned, [partitions], LEADER_DEFAULT or id */
+  int32_t *leaders;          /* owned, [partitions], LEADER_DEFAULT or id */
 };
 
 struct ksb_coordinator {
@@ -33,12 +33,12 @@ struct ksb_broker {
 };
 
 struct ksb_cluster {
-  rd_kafka_t *rk;                  /* helper handle, owns nothing of ours */
+  rd_kafka_t *rk; /* helper handle, owns nothing of ours */
   rd_kafka_mock_cluster_t *mcluster;
-  char *bootstraps;                /* owned copy */
+  char *bootstraps; /* owned copy */
   int broker_cnt;
   struct ksb_broker brokers[KSB_BROKERS_MAX];
-  struct ksb_topic *topics;        /* owned, [topic_cnt] */
+  struct ksb_topic *topics; /* owned, [topic_cnt] */
   size_t topic_cnt;
   struct ksb_coordinator coordinators[COORDINATORS_MAX];
   size_t coordinator_cnt;
@@ -47,8 +47,7 @@ struct ksb_cluster {
 /* librdkafka log callback of the helper handle (any thread): forwards to
  * stderr, minus the warning that the helper has no bootstrap.servers (it
  * is not meant to connect anywhere). */
-static void helper_log(const rd_kafka_t *rk, int level, const char *fac,
-                       const char *buf)
+static void helper_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
   (void)rk;
   if (!strcmp(fac, "CONFWARN") && strstr(buf, "bootstrap.servers"))
@@ -62,8 +61,7 @@ static void topic_release(struct ksb_topic *t)
   free(t->leaders);
 }
 
-ksb_cluster *ksb_cluster_new(int brokers, const char *debug, char *errbuf,
-                             size_t errlen)
+ksb_cluster *ksb_cluster_new(int brokers, const char *debug, char *errbuf, size_t errlen)
 {
   ksb_cluster *c = NULL;
   rd_kafka_conf_t *conf = NULL;
@@ -71,8 +69,7 @@ ksb_cluster *ksb_cluster_new(int brokers, const char *debug, char *errbuf,
   int i;
 
   if (brokers < 1 || brokers > KSB_BROKERS_MAX) {
-    snprintf(errbuf, errlen, "invalid broker count %d: expected 1..%d",
-             brokers, KSB_BROKERS_MAX);
+    snprintf(errbuf, errlen, "invalid broker count %d: expected 1..%d", brokers, KSB_BROKERS_MAX);
     goto fail;
   }
   c = calloc(1, sizeof(*c));
@@ -82,12 +79,11 @@ ksb_cluster *ksb_cluster_new(int brokers, const char *debug, char *errbuf,
   }
   c->broker_cnt = brokers;
   for (i = 0; i < brokers; i++)
-    c->brokers[i] = (struct ksb_broker){.up = true};
+    c->brokers[i] = (struct ksb_broker){ .up = true };
 
   conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, helper_log);
-  if (debug && rd_kafka_conf_set(conf, "debug", debug, errbuf, errlen) !=
-                   RD_KAFKA_CONF_OK)
+  if (debug && rd_kafka_conf_set(conf, "debug", debug, errbuf, errlen) != RD_KAFKA_CONF_OK)
     goto fail;
   c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
   if (!c->rk)
@@ -96,8 +92,7 @@ ksb_cluster *ksb_cluster_new(int brokers, const char *debug, char *errbuf,
 
   c->mcluster = rd_kafka_mock_cluster_new(c->rk, brokers);
   if (!c->mcluster) {
-    snprintf(errbuf, errlen, "cannot create mock cluster of %d brokers",
-             brokers);
+    snprintf(errbuf, errlen, "cannot create mock cluster of %d brokers", brokers);
     goto fail;
   }
   bs = rd_kafka_mock_cluster_bootstraps(c->mcluster);
@@ -159,19 +154,17 @@ static struct ksb_topic *topic_find(const ksb_cluster *c, const char *name)
 }
 
 /* Checks that `broker` is one of ours (or KSB_BROKER_ALL when all_ok). */
-static ksb_rc broker_check(const ksb_cluster *c, int broker, bool all_ok,
-                           char *errbuf, size_t errlen)
+static ksb_rc broker_check(const ksb_cluster *c, int broker, bool all_ok, char *errbuf,
+                           size_t errlen)
 {
-  if ((all_ok && broker == KSB_BROKER_ALL) ||
-      (broker >= 1 && broker <= c->broker_cnt))
+  if ((all_ok && broker == KSB_BROKER_ALL) || (broker >= 1 && broker <= c->broker_cnt))
     return KSB_OK;
-  snprintf(errbuf, errlen, "unknown broker %d: brokers are 1..%d%s", broker,
-           c->broker_cnt, all_ok ? " or all" : "");
+  snprintf(errbuf, errlen, "unknown broker %d: brokers are 1..%d%s", broker, c->broker_cnt,
+           all_ok ? " or all" : "");
   return KSB_E_NOTFOUND;
 }
 
-static ksb_rc kafka_rc(rd_kafka_resp_err_t err, const char *what,
-                       char *errbuf, size_t errlen)
+static ksb_rc kafka_rc(rd_kafka_resp_err_t err, const char *what, char *errbuf, size_t errlen)
 {
   if (!err)
     return KSB_OK;
@@ -180,10 +173,10 @@ static ksb_rc kafka_rc(rd_kafka_resp_err_t err, const char *what,
   return KSB_E_KAFKA;
 }
 
-ksb_rc ksb_cluster_topic_create(ksb_cluster *c, const char *name,
-                                int partitions, char *errbuf, size_t errlen)
+ksb_rc ksb_cluster_topic_create(ksb_cluster *c, const char *name, int partitions, char *errbuf,
+                                size_t errlen)
 {
-  struct ksb_topic t = {0}, *grown;
+  struct ksb_topic t = { 0 }, *grown;
   int replication = c->broker_cnt < 3 ? c->broker_cnt : 3;
   rd_kafka_resp_err_t err;
   ksb_rc rc;
@@ -197,8 +190,8 @@ ksb_rc ksb_cluster_topic_create(ksb_cluster *c, const char *name,
     return KSB_E_INVALID;
   }
   if (partitions < 1 || partitions > KSB_PARTITIONS_MAX) {
-    snprintf(errbuf, errlen, "invalid partition count %d: expected 1..%d",
-             partitions, KSB_PARTITIONS_MAX);
+    snprintf(errbuf, errlen, "invalid partition count %d: expected 1..%d", partitions,
+             KSB_PARTITIONS_MAX);
     return KSB_E_INVALID;
   }
   if (topic_find(c, name)) {
@@ -239,7 +232,7 @@ ksb_rc ksb_cluster_topic_create(ksb_cluster *c, const char *name,
   if (rc != KSB_OK)
     goto out;
   c->topics[c->topic_cnt++] = t;
-  t = (struct ksb_topic){0}; /* now owned by c->topics */
+  t = (struct ksb_topic){ 0 }; /* now owned by c->topics */
 
 out:
   topic_release(&t);
@@ -247,21 +240,18 @@ out:
 }
 
 /* Finds topic `name` and checks `partition` (unless it is -1). */
-static ksb_rc topic_partition_check(const ksb_cluster *c, const char *name,
-                                    int partition, struct ksb_topic **ret,
-                                    char *errbuf, size_t errlen)
+static ksb_rc topic_partition_check(const ksb_cluster *c, const char *name, int partition,
+                                    struct ksb_topic **ret, char *errbuf, size_t errlen)
 {
   struct ksb_topic *t = topic_find(c, name);
 
   if (!t) {
-    snprintf(errbuf, errlen,
-             "unknown topic \"%.64s\": create it with --topic or POST /topics",
+    snprintf(errbuf, errlen, "unknown topic \"%.64s\": create it with --topic or POST /topics",
              name);
     return KSB_E_NOTFOUND;
   }
   if (partition != -1 && (partition < 0 || partition >= t->partitions)) {
-    snprintf(errbuf, errlen,
-             "unknown partition %d of topic \"%s\": partitions are 0..%d",
+    snprintf(errbuf, errlen, "unknown partition %d of topic \"%s\": partitions are 0..%d",
              partition, name, t->partitions - 1);
     return KSB_E_NOTFOUND;
   }
@@ -269,9 +259,8 @@ static ksb_rc topic_partition_check(const ksb_cluster *c, const char *name,
   return KSB_OK;
 }
 
-ksb_rc ksb_cluster_topic_set_error(ksb_cluster *c, const char *name,
-                                   rd_kafka_resp_err_t err, char *errbuf,
-                                   size_t errlen)
+ksb_rc ksb_cluster_topic_set_error(ksb_cluster *c, const char *name, rd_kafka_resp_err_t err,
+                                   char *errbuf, size_t errlen)
 {
   struct ksb_topic *t;
   ksb_rc rc = topic_partition_check(c, name, -1, &t, errbuf, errlen);
@@ -283,8 +272,7 @@ ksb_rc ksb_cluster_topic_set_error(ksb_cluster *c, const char *name,
   return KSB_OK;
 }
 
-ksb_rc ksb_cluster_partition_set_leader(ksb_cluster *c, const char *name,
-                                        int partition, int broker,
+ksb_rc ksb_cluster_partition_set_leader(ksb_cluster *c, const char *name, int partition, int broker,
                                         char *errbuf, size_t errlen)
 {
   struct ksb_topic *t;
@@ -297,16 +285,14 @@ ksb_rc ksb_cluster_partition_set_leader(ksb_cluster *c, const char *name,
     if (rc != KSB_OK)
       return rc;
   }
-  rc = kafka_rc(rd_kafka_mock_partition_set_leader(c->mcluster, name,
-                                                   partition, broker),
+  rc = kafka_rc(rd_kafka_mock_partition_set_leader(c->mcluster, name, partition, broker),
                 "leader change", errbuf, errlen);
   if (rc == KSB_OK)
     t->leaders[partition] = broker;
   return rc;
 }
 
-ksb_rc ksb_cluster_broker_set_up(ksb_cluster *c, int broker, int up,
-                                 char *errbuf, size_t errlen)
+ksb_rc ksb_cluster_broker_set_up(ksb_cluster *c, int broker, int up, char *errbuf, size_t errlen)
 {
   rd_kafka_resp_err_t err;
   ksb_rc rc = broker_check(c, broker, true, errbuf, errlen);
@@ -325,8 +311,8 @@ ksb_rc ksb_cluster_broker_set_up(ksb_cluster *c, int broker, int up,
   return KSB_OK;
 }
 
-ksb_rc ksb_cluster_broker_set_rtt(ksb_cluster *c, int broker, int rtt_ms,
-                                  char *errbuf, size_t errlen)
+ksb_rc ksb_cluster_broker_set_rtt(ksb_cluster *c, int broker, int rtt_ms, char *errbuf,
+                                  size_t errlen)
 {
   ksb_rc rc = broker_check(c, broker, true, errbuf, errlen);
   int i;
@@ -334,12 +320,11 @@ ksb_rc ksb_cluster_broker_set_rtt(ksb_cluster *c, int broker, int rtt_ms,
   if (rc != KSB_OK)
     return rc;
   if (rtt_ms < 0 || rtt_ms > KSB_RTT_MAX_MS) {
-    snprintf(errbuf, errlen, "invalid rtt %d ms: expected 0..%d", rtt_ms,
-             KSB_RTT_MAX_MS);
+    snprintf(errbuf, errlen, "invalid rtt %d ms: expected 0..%d", rtt_ms, KSB_RTT_MAX_MS);
     return KSB_E_INVALID;
   }
-  rc = kafka_rc(rd_kafka_mock_broker_set_rtt(c->mcluster, broker, rtt_ms),
-                "broker rtt", errbuf, errlen);
+  rc = kafka_rc(rd_kafka_mock_broker_set_rtt(c->mcluster, broker, rtt_ms), "broker rtt", errbuf,
+                errlen);
   if (rc != KSB_OK)
     return rc;
   for (i = 0; i < c->broker_cnt; i++)
@@ -360,11 +345,9 @@ void ksb_cluster_clear_errors(ksb_cluster *c, int16_t api_key)
   rd_kafka_mock_clear_request_errors(c->mcluster, api_key);
 }
 
-ksb_rc ksb_cluster_broker_push_errors(ksb_cluster *c, int broker,
-                                      int16_t api_key, size_t cnt,
-                                      const rd_kafka_resp_err_t *errs,
-                                      const int *rtts_ms, char *errbuf,
-                                      size_t errlen)
+ksb_rc ksb_cluster_broker_push_errors(ksb_cluster *c, int broker, int16_t api_key, size_t cnt,
+                                      const rd_kafka_resp_err_t *errs, const int *rtts_ms,
+                                      char *errbuf, size_t errlen)
 {
   ksb_rc rc = broker_check(c, broker, false, errbuf, errlen);
   size_t i;
@@ -374,14 +357,13 @@ ksb_rc ksb_cluster_broker_push_errors(ksb_cluster *c, int broker,
   /* The call is variadic only: push one (error, rtt) tuple at a time; each
    * push appends to the broker's stack, so the order is kept. */
   for (i = 0; i < cnt && rc == KSB_OK; i++)
-    rc = kafka_rc(rd_kafka_mock_broker_push_request_error_rtts(
-                      c->mcluster, broker, api_key, 1, errs[i], rtts_ms[i]),
+    rc = kafka_rc(rd_kafka_mock_broker_push_request_error_rtts(c->mcluster, broker, api_key, 1,
+                                                               errs[i], rtts_ms[i]),
                   "broker error push", errbuf, errlen);
   return rc;
 }
 
-ksb_rc ksb_cluster_broker_error_count(ksb_cluster *c, int broker,
-                                      int16_t api_key, size_t *ret,
+ksb_rc ksb_cluster_broker_error_count(ksb_cluster *c, int broker, int16_t api_key, size_t *ret,
                                       char *errbuf, size_t errlen)
 {
   size_t cnt = 0;
@@ -389,17 +371,15 @@ ksb_rc ksb_cluster_broker_error_count(ksb_cluster *c, int broker,
 
   if (rc != KSB_OK)
     return rc;
-  rc = kafka_rc(rd_kafka_mock_broker_error_stack_cnt(c->mcluster, broker,
-                                                     api_key, &cnt),
+  rc = kafka_rc(rd_kafka_mock_broker_error_stack_cnt(c->mcluster, broker, api_key, &cnt),
                 "broker error count", errbuf, errlen);
   if (rc == KSB_OK)
     *ret = cnt;
   return rc;
 }
 
-ksb_rc ksb_cluster_coordinator_set(ksb_cluster *c, const char *type,
-                                   const char *key, int broker, char *errbuf,
-                                   size_t errlen)
+ksb_rc ksb_cluster_coordinator_set(ksb_cluster *c, const char *type, const char *key, int broker,
+                                   char *errbuf, size_t errlen)
 {
   struct ksb_coordinator *co = NULL;
   ksb_rc rc;
@@ -413,8 +393,7 @@ ksb_rc ksb_cluster_coordinator_set(ksb_cluster *c, const char *type,
     return KSB_E_INVALID;
   }
   if (!key || !*key || strlen(key) > KSB_TOPIC_NAME_MAX) {
-    snprintf(errbuf, errlen, "invalid coordinator key: expected 1..%d bytes",
-             KSB_TOPIC_NAME_MAX);
+    snprintf(errbuf, errlen, "invalid coordinator key: expected 1..%d bytes", KSB_TOPIC_NAME_MAX);
     return KSB_E_INVALID;
   }
   rc = broker_check(c, broker, false, errbuf, errlen);
@@ -422,13 +401,11 @@ ksb_rc ksb_cluster_coordinator_set(ksb_cluster *c, const char *type,
     return rc;
 
   for (i = 0; i < c->coordinator_cnt; i++)
-    if (!strcmp(c->coordinators[i].type, type) &&
-        !strcmp(c->coordinators[i].key, key))
+    if (!strcmp(c->coordinators[i].type, type) && !strcmp(c->coordinators[i].key, key))
       co = &c->coordinators[i];
   if (!co) {
     if (c->coordinator_cnt == COORDINATORS_MAX) {
-      snprintf(errbuf, errlen, "too many coordinators set: at most %d",
-               COORDINATORS_MAX);
+      snprintf(errbuf, errlen, "too many coordinators set: at most %d", COORDINATORS_MAX);
       return KSB_E_LIMIT;
     }
     co = &c->coordinators[c->coordinator_cnt];
@@ -437,15 +414,15 @@ ksb_rc ksb_cluster_coordinator_set(ksb_cluster *c, const char *type,
     if (!co->type || !co->key) {
       free(co->type);
       free(co->key);
-      *co = (struct ksb_coordinator){0};
+      *co = (struct ksb_coordinator){ 0 };
       snprintf(errbuf, errlen, "out of memory");
       return KSB_E_NOMEM;
     }
     c->coordinator_cnt++;
   }
 
-  rc = kafka_rc(rd_kafka_mock_coordinator_set(c->mcluster, type, key, broker),
-                "coordinator change", errbuf, errlen);
+  rc = kafka_rc(rd_kafka_mock_coordinator_set(c->mcluster, type, key, broker), "coordinator change",
+                errbuf, errlen);
   if (rc == KSB_OK)
     co->broker = broker;
   return rc;

@@ -47,8 +47,8 @@ struct answer {
 };
 
 /* Queues `body` (consumed) as the JSON answer. */
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
-                                 const char *allow, json_object *body)
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, const char *allow,
+                                 json_object *body)
 {
   struct MHD_Response *resp;
   enum MHD_Result ret = MHD_NO;
@@ -56,8 +56,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
   char *buf = NULL;
   size_t len;
 
-  text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)
-              : NULL;
+  text = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
   if (!text) {
     status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     text = "{\"ok\":false,\"error\":\"out of memory\"}";
@@ -75,8 +74,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
     goto out;
   }
   buf = NULL; /* now owned by resp */
-  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          "application/json");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   if (allow)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
   ret = MHD_queue_response(conn, status, resp);
@@ -88,15 +86,14 @@ out:
 }
 
 /* Records an error answer: `status` with message printf(fmt). */
-static struct answer fail(struct req *r, unsigned status, const char *fmt,
-                          ...)
+static struct answer fail(struct req *r, unsigned status, const char *fmt, ...)
 {
   va_list ap;
 
   va_start(ap, fmt);
   vsnprintf(r->err, sizeof(r->err), fmt, ap);
   va_end(ap);
-  return (struct answer){.status = status};
+  return (struct answer){ .status = status };
 }
 
 /* Answer for a failed cluster operation; its message is already in
@@ -109,18 +106,18 @@ static struct answer fail_rc(struct req *r, ksb_rc rc)
   case KSB_OK:
     break;
   case KSB_E_INVALID:
-    return (struct answer){.status = MHD_HTTP_BAD_REQUEST};
+    return (struct answer){ .status = MHD_HTTP_BAD_REQUEST };
   case KSB_E_NOTFOUND:
-    return (struct answer){.status = MHD_HTTP_NOT_FOUND};
+    return (struct answer){ .status = MHD_HTTP_NOT_FOUND };
   case KSB_E_EXISTS:
-    return (struct answer){.status = MHD_HTTP_CONFLICT};
+    return (struct answer){ .status = MHD_HTTP_CONFLICT };
   case KSB_E_LIMIT:
-    return (struct answer){.status = MHD_HTTP_BAD_REQUEST};
+    return (struct answer){ .status = MHD_HTTP_BAD_REQUEST };
   case KSB_E_KAFKA:
   case KSB_E_NOMEM:
     break;
   }
-  return (struct answer){.status = MHD_HTTP_INTERNAL_SERVER_ERROR};
+  return (struct answer){ .status = MHD_HTTP_INTERNAL_SERVER_ERROR };
 }
 
 /* 400 with the message a parameter check left in r->err. */
@@ -128,15 +125,13 @@ static struct answer bad_request(struct req *r)
 {
   if (!r->err[0])
     snprintf(r->err, sizeof(r->err), "bad request");
-  return (struct answer){.status = MHD_HTTP_BAD_REQUEST};
+  return (struct answer){ .status = MHD_HTTP_BAD_REQUEST };
 }
 
 static struct answer method_not_allowed(struct req *r, const char *allow)
 {
-  snprintf(r->err, sizeof(r->err), "method %s not allowed on this path: use %s",
-           r->method, allow);
-  return (struct answer){.status = MHD_HTTP_METHOD_NOT_ALLOWED,
-                         .allow = allow};
+  snprintf(r->err, sizeof(r->err), "method %s not allowed on this path: use %s", r->method, allow);
+  return (struct answer){ .status = MHD_HTTP_METHOD_NOT_ALLOWED, .allow = allow };
 }
 
 /* --- query parameters ---------------------------------------------------- */
@@ -146,8 +141,8 @@ struct params_check {
   const char *unknown;        /* first key not allowed, borrowed from MHD */
 };
 
-static enum MHD_Result params_check_one(void *cls, enum MHD_ValueKind kind,
-                                        const char *key, const char *value)
+static enum MHD_Result params_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
 {
   struct params_check *pc = cls;
   const char *const *a;
@@ -165,10 +160,9 @@ static enum MHD_Result params_check_one(void *cls, enum MHD_ValueKind kind,
  * silently). Returns 0 or -1 with r->err set. */
 static int params_only(struct req *r, const char *const *allowed)
 {
-  struct params_check pc = {.allowed = allowed};
+  struct params_check pc = { .allowed = allowed };
 
-  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, params_check_one,
-                            &pc);
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, params_check_one, &pc);
   if (!pc.unknown)
     return 0;
   snprintf(r->err, sizeof(r->err), "unknown parameter \"%.64s\"", pc.unknown);
@@ -179,8 +173,7 @@ static int params_only(struct req *r, const char *const *allowed)
  * NULL (r->err set when `required`). */
 static const char *param(struct req *r, const char *key, bool required)
 {
-  const char *v =
-      MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+  const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 
   if (!v && required)
     snprintf(r->err, sizeof(r->err), "missing parameter \"%s\"", key);
@@ -188,8 +181,8 @@ static const char *param(struct req *r, const char *key, bool required)
 }
 
 /* Integer parameter in [min, max]; `def` when absent and not required. */
-static int param_long(struct req *r, const char *key, bool required, long def,
-                      long min, long max, long *ret)
+static int param_long(struct req *r, const char *key, bool required, long def, long min, long max,
+                      long *ret)
 {
   const char *v = param(r, key, required);
 
@@ -235,8 +228,7 @@ static int path_broker(struct req *r, const char *s, bool all_ok, int *ret)
     return 0;
   }
   if (ksb_parse_long(s, 1, ksb_cluster_broker_count(r->cluster), &v) < 0) {
-    snprintf(r->err, sizeof(r->err),
-             "unknown broker \"%.32s\": brokers are 1..%d%s", s,
+    snprintf(r->err, sizeof(r->err), "unknown broker \"%.32s\": brokers are 1..%d%s", s,
              ksb_cluster_broker_count(r->cluster), all_ok ? " or all" : "");
     return -1;
   }
@@ -270,8 +262,7 @@ static int param_broker(struct req *r, bool none_ok, int *ret)
 
 /* Parses "error" (comma list) and "count" into a new array (caller frees)
  * of list * count errors; *list_len gets the list length. */
-static rd_kafka_resp_err_t *param_errors(struct req *r, size_t *list_len,
-                                         size_t *total)
+static rd_kafka_resp_err_t *param_errors(struct req *r, size_t *list_len, size_t *total)
 {
   rd_kafka_resp_err_t list[ERROR_LIST_MAX], *all;
   const char *v = param(r, "error", true), *bad = NULL;
@@ -293,9 +284,8 @@ static rd_kafka_resp_err_t *param_errors(struct req *r, size_t *list_len,
   if (param_long(r, "count", false, 1, 1, ERROR_COUNT_MAX, &count) < 0)
     return NULL;
   if ((size_t)n * (size_t)count > ERROR_TOTAL_MAX) {
-    snprintf(r->err, sizeof(r->err),
-             "too many errors: %d listed times count %ld is over %d", n, count,
-             ERROR_TOTAL_MAX);
+    snprintf(r->err, sizeof(r->err), "too many errors: %d listed times count %ld is over %d", n,
+             count, ERROR_TOTAL_MAX);
     return NULL;
   }
   all = calloc((size_t)n * (size_t)count, sizeof(*all));
@@ -317,8 +307,7 @@ static json_object *errors_json(const rd_kafka_resp_err_t *errs, size_t n)
   size_t i;
 
   for (i = 0; arr && i < n; i++)
-    json_object_array_add(arr,
-                          json_object_new_string(rd_kafka_err2name(errs[i])));
+    json_object_array_add(arr, json_object_new_string(rd_kafka_err2name(errs[i])));
   return arr;
 }
 
@@ -342,7 +331,7 @@ static json_object *api_json(int16_t api)
 
 static struct answer route_status(struct req *r, json_object **body)
 {
-  static const char *const allowed[] = {NULL};
+  static const char *const allowed[] = { NULL };
 
   if (strcmp(r->method, "GET"))
     return method_not_allowed(r, "GET");
@@ -351,14 +340,14 @@ static struct answer route_status(struct req *r, json_object **body)
   *body = ksb_cluster_status(r->cluster);
   if (*body)
     json_object_object_add(*body, "ok", json_object_new_boolean(1));
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* POST /brokers/{id|all}/down, /up, /rtt?ms=N */
 static struct answer route_broker_state(struct req *r, json_object **body)
 {
-  static const char *const none[] = {NULL};
-  static const char *const rtt_params[] = {"ms", NULL};
+  static const char *const none[] = { NULL };
+  static const char *const rtt_params[] = { "ms", NULL };
   bool is_rtt = !strcmp(r->seg[2], "rtt"), up = !strcmp(r->seg[2], "up");
   long ms = 0;
   int broker;
@@ -371,61 +360,54 @@ static struct answer route_broker_state(struct req *r, json_object **body)
       (is_rtt && param_long(r, "ms", true, 0, 0, KSB_RTT_MAX_MS, &ms) < 0))
     return bad_request(r);
   if (is_rtt)
-    rc = ksb_cluster_broker_set_rtt(r->cluster, broker, (int)ms, r->err,
-                                    sizeof(r->err));
+    rc = ksb_cluster_broker_set_rtt(r->cluster, broker, (int)ms, r->err, sizeof(r->err));
   else
-    rc = ksb_cluster_broker_set_up(r->cluster, broker, up, r->err,
-                                   sizeof(r->err));
+    rc = ksb_cluster_broker_set_up(r->cluster, broker, up, r->err, sizeof(r->err));
   if (rc != KSB_OK)
     return fail_rc(r, rc);
   *body = ok_body();
   if (*body) {
     json_object_object_add(*body, "broker",
-                           broker == KSB_BROKER_ALL
-                               ? json_object_new_string("all")
-                               : json_object_new_int(broker));
+                           broker == KSB_BROKER_ALL ? json_object_new_string("all")
+                                                    : json_object_new_int(broker));
     if (is_rtt)
       json_object_object_add(*body, "rtt_ms", json_object_new_int((int)ms));
     else
       json_object_object_add(*body, "up", json_object_new_boolean(up));
   }
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* GET /brokers/{id}/errors?api=: errors left on the broker's stack */
-static struct answer route_broker_errors_count(struct req *r,
-                                               json_object **body)
+static struct answer route_broker_errors_count(struct req *r, json_object **body)
 {
-  static const char *const allowed[] = {"api", NULL};
+  static const char *const allowed[] = { "api", NULL };
   size_t remaining = 0;
   int16_t api;
   int broker;
   ksb_rc rc;
 
-  if (params_only(r, allowed) < 0 ||
-      path_broker(r, r->seg[1], false, &broker) < 0 || param_api(r, &api) < 0)
+  if (params_only(r, allowed) < 0 || path_broker(r, r->seg[1], false, &broker) < 0 ||
+      param_api(r, &api) < 0)
     return bad_request(r);
-  rc = ksb_cluster_broker_error_count(r->cluster, broker, api, &remaining,
-                                      r->err, sizeof(r->err));
+  rc = ksb_cluster_broker_error_count(r->cluster, broker, api, &remaining, r->err, sizeof(r->err));
   if (rc != KSB_OK)
     return fail_rc(r, rc);
   *body = ok_body();
   if (*body) {
     json_object_object_add(*body, "broker", json_object_new_int(broker));
     json_object_object_add(*body, "api", api_json(api));
-    json_object_object_add(*body, "remaining",
-                           json_object_new_int64((int64_t)remaining));
+    json_object_object_add(*body, "remaining", json_object_new_int64((int64_t)remaining));
   }
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* POST /brokers/{id}/errors?api=&error=E1,E2&rtt=MS[,MS2]&count=N */
-static struct answer route_broker_errors_push(struct req *r,
-                                              json_object **body)
+static struct answer route_broker_errors_push(struct req *r, json_object **body)
 {
-  static const char *const allowed[] = {"api", "error", "rtt", "count", NULL};
-  struct answer a = {.status = MHD_HTTP_OK};
-  long rtts[ERROR_LIST_MAX] = {0};
+  static const char *const allowed[] = { "api", "error", "rtt", "count", NULL };
+  struct answer a = { .status = MHD_HTTP_OK };
+  long rtts[ERROR_LIST_MAX] = { 0 };
   rd_kafka_resp_err_t *errs = NULL;
   int *rtt_all = NULL;
   size_t list_len = 0, total = 0, i;
@@ -435,8 +417,8 @@ static struct answer route_broker_errors_push(struct req *r,
   int broker, nrtt = 1;
   ksb_rc rc;
 
-  if (params_only(r, allowed) < 0 ||
-      path_broker(r, r->seg[1], false, &broker) < 0 || param_api(r, &api) < 0)
+  if (params_only(r, allowed) < 0 || path_broker(r, r->seg[1], false, &broker) < 0 ||
+      param_api(r, &api) < 0)
     return bad_request(r);
   errs = param_errors(r, &list_len, &total);
   if (!errs)
@@ -459,8 +441,8 @@ static struct answer route_broker_errors_push(struct req *r,
   }
   for (i = 0; i < total; i++)
     rtt_all[i] = (int)rtts[nrtt == 1 ? 0 : i % list_len];
-  rc = ksb_cluster_broker_push_errors(r->cluster, broker, api, total, errs,
-                                      rtt_all, r->err, sizeof(r->err));
+  rc = ksb_cluster_broker_push_errors(r->cluster, broker, api, total, errs, rtt_all, r->err,
+                                      sizeof(r->err));
   if (rc != KSB_OK) {
     a = fail_rc(r, rc);
     goto out;
@@ -486,8 +468,7 @@ static struct answer route_brokers(struct req *r, json_object **body)
 {
   const char *action = r->seg[2];
 
-  if (!strcmp(action, "down") || !strcmp(action, "up") ||
-      !strcmp(action, "rtt"))
+  if (!strcmp(action, "down") || !strcmp(action, "up") || !strcmp(action, "rtt"))
     return route_broker_state(r, body);
   if (strcmp(action, "errors"))
     return fail(r, MHD_HTTP_NOT_FOUND,
@@ -502,8 +483,8 @@ static struct answer route_brokers(struct req *r, json_object **body)
 /* POST /errors?api=&error=&count=, DELETE /errors?api= */
 static struct answer route_errors(struct req *r, json_object **body)
 {
-  static const char *const push_params[] = {"api", "error", "count", NULL};
-  static const char *const clear_params[] = {"api", NULL};
+  static const char *const push_params[] = { "api", "error", "count", NULL };
+  static const char *const clear_params[] = { "api", NULL };
   bool is_delete = !strcmp(r->method, "DELETE");
   rd_kafka_resp_err_t *errs;
   size_t list_len = 0, total = 0;
@@ -511,15 +492,14 @@ static struct answer route_errors(struct req *r, json_object **body)
 
   if (!is_delete && strcmp(r->method, "POST"))
     return method_not_allowed(r, "POST, DELETE");
-  if (params_only(r, is_delete ? clear_params : push_params) < 0 ||
-      param_api(r, &api) < 0)
+  if (params_only(r, is_delete ? clear_params : push_params) < 0 || param_api(r, &api) < 0)
     return bad_request(r);
   if (is_delete) {
     ksb_cluster_clear_errors(r->cluster, api);
     *body = ok_body();
     if (*body)
       json_object_object_add(*body, "cleared", api_json(api));
-    return (struct answer){.status = MHD_HTTP_OK};
+    return (struct answer){ .status = MHD_HTTP_OK };
   }
   errs = param_errors(r, &list_len, &total);
   if (!errs)
@@ -531,13 +511,13 @@ static struct answer route_errors(struct req *r, json_object **body)
     json_object_object_add(*body, "pushed", errors_json(errs, total));
   }
   free(errs);
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* POST /coordinator?type=group&key=G&broker=ID */
 static struct answer route_coordinator(struct req *r, json_object **body)
 {
-  static const char *const allowed[] = {"type", "key", "broker", NULL};
+  static const char *const allowed[] = { "type", "key", "broker", NULL };
   const char *type, *key;
   int broker;
   ksb_rc rc;
@@ -550,8 +530,7 @@ static struct answer route_coordinator(struct req *r, json_object **body)
   type = param(r, "type", false);
   if (!type)
     type = "group";
-  rc = ksb_cluster_coordinator_set(r->cluster, type, key, broker, r->err,
-                                   sizeof(r->err));
+  rc = ksb_cluster_coordinator_set(r->cluster, type, key, broker, r->err, sizeof(r->err));
   if (rc != KSB_OK)
     return fail_rc(r, rc);
   *body = ok_body();
@@ -560,16 +539,16 @@ static struct answer route_coordinator(struct req *r, json_object **body)
     json_object_object_add(*body, "key", json_object_new_string(key));
     json_object_object_add(*body, "broker", json_object_new_int(broker));
   }
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* POST /topics?name=&partitions=,
  * POST|DELETE /topics/{name}/error?error= */
 static struct answer route_topics(struct req *r, json_object **body)
 {
-  static const char *const create_params[] = {"name", "partitions", NULL};
-  static const char *const seterr_params[] = {"error", NULL};
-  static const char *const none[] = {NULL};
+  static const char *const create_params[] = { "name", "partitions", NULL };
+  static const char *const seterr_params[] = { "error", NULL };
+  static const char *const none[] = { NULL };
   ksb_rc rc;
 
   if (r->nseg == 3) {
@@ -578,8 +557,7 @@ static struct answer route_topics(struct req *r, json_object **body)
     const char *v;
 
     if (strcmp(r->seg[2], "error"))
-      return fail(r, MHD_HTTP_NOT_FOUND,
-                  "unknown path: expected /topics/{name}/error");
+      return fail(r, MHD_HTTP_NOT_FOUND, "unknown path: expected /topics/{name}/error");
     if (!is_delete && strcmp(r->method, "POST"))
       return method_not_allowed(r, "POST, DELETE");
     if (params_only(r, is_delete ? none : seterr_params) < 0)
@@ -593,8 +571,7 @@ static struct answer route_topics(struct req *r, json_object **body)
                     "librdkafka error name or number",
                     v);
     }
-    rc = ksb_cluster_topic_set_error(r->cluster, r->seg[1], err, r->err,
-                                     sizeof(r->err));
+    rc = ksb_cluster_topic_set_error(r->cluster, r->seg[1], err, r->err, sizeof(r->err));
     if (rc != KSB_OK)
       return fail_rc(r, rc);
     *body = ok_body();
@@ -604,7 +581,7 @@ static struct answer route_topics(struct req *r, json_object **body)
                              err ? json_object_new_string(rd_kafka_err2name(err))
                                  : json_object_new_null());
     }
-    return (struct answer){.status = MHD_HTTP_OK};
+    return (struct answer){ .status = MHD_HTTP_OK };
   }
 
   if (r->nseg != 1)
@@ -615,29 +592,25 @@ static struct answer route_topics(struct req *r, json_object **body)
     const char *name;
     long partitions;
 
-    if (params_only(r, create_params) < 0 ||
-        !(name = param(r, "name", true)) ||
-        param_long(r, "partitions", true, 0, 1, KSB_PARTITIONS_MAX,
-                   &partitions) < 0)
+    if (params_only(r, create_params) < 0 || !(name = param(r, "name", true)) ||
+        param_long(r, "partitions", true, 0, 1, KSB_PARTITIONS_MAX, &partitions) < 0)
       return bad_request(r);
-    rc = ksb_cluster_topic_create(r->cluster, name, (int)partitions, r->err,
-                                  sizeof(r->err));
+    rc = ksb_cluster_topic_create(r->cluster, name, (int)partitions, r->err, sizeof(r->err));
     if (rc != KSB_OK)
       return fail_rc(r, rc);
     *body = ok_body();
     if (*body) {
       json_object_object_add(*body, "topic", json_object_new_string(name));
-      json_object_object_add(*body, "partitions",
-                             json_object_new_int((int)partitions));
+      json_object_object_add(*body, "partitions", json_object_new_int((int)partitions));
     }
-    return (struct answer){.status = MHD_HTTP_CREATED};
+    return (struct answer){ .status = MHD_HTTP_CREATED };
   }
 }
 
 /* POST /partitions/{topic}/{p}/leader?broker=ID|none */
 static struct answer route_partitions(struct req *r, json_object **body)
 {
-  static const char *const allowed[] = {"broker", NULL};
+  static const char *const allowed[] = { "broker", NULL };
   long partition;
   int broker;
   ksb_rc rc;
@@ -650,25 +623,22 @@ static struct answer route_partitions(struct req *r, json_object **body)
   if (params_only(r, allowed) < 0)
     return bad_request(r);
   if (ksb_parse_long(r->seg[2], 0, KSB_PARTITIONS_MAX - 1, &partition) < 0)
-    return fail(r, MHD_HTTP_BAD_REQUEST,
-                "invalid partition \"%.32s\": expected an integer 0..%d",
+    return fail(r, MHD_HTTP_BAD_REQUEST, "invalid partition \"%.32s\": expected an integer 0..%d",
                 r->seg[2], KSB_PARTITIONS_MAX - 1);
   if (param_broker(r, true, &broker) < 0)
     return bad_request(r);
-  rc = ksb_cluster_partition_set_leader(r->cluster, r->seg[1], (int)partition,
-                                        broker, r->err, sizeof(r->err));
+  rc = ksb_cluster_partition_set_leader(r->cluster, r->seg[1], (int)partition, broker, r->err,
+                                        sizeof(r->err));
   if (rc != KSB_OK)
     return fail_rc(r, rc);
   *body = ok_body();
   if (*body) {
     json_object_object_add(*body, "topic", json_object_new_string(r->seg[1]));
-    json_object_object_add(*body, "partition",
-                           json_object_new_int((int)partition));
-    json_object_object_add(*body, "leader", broker == -1
-                                                ? json_object_new_null()
-                                                : json_object_new_int(broker));
+    json_object_object_add(*body, "partition", json_object_new_int((int)partition));
+    json_object_object_add(*body, "leader",
+                           broker == -1 ? json_object_new_null() : json_object_new_int(broker));
   }
-  return (struct answer){.status = MHD_HTTP_OK};
+  return (struct answer){ .status = MHD_HTTP_OK };
 }
 
 /* Splits r->path into r->seg[]. Returns -1 when there are too many
@@ -717,8 +687,7 @@ static struct answer route(struct req *r, const char *url, json_object **body)
     return route_topics(r, body);
   if (!strcmp(r->seg[0], "partitions"))
     return route_partitions(r, body);
-  return fail(r, MHD_HTTP_NOT_FOUND,
-              "unknown path: see GET /status and README.md for the routes");
+  return fail(r, MHD_HTTP_NOT_FOUND, "unknown path: see GET /status and README.md for the routes");
 }
 
 /* Replaces control characters so a log line stays one line. */
@@ -734,8 +703,8 @@ struct query_text {
   size_t len;
 };
 
-static enum MHD_Result query_text_add(void *cls, enum MHD_ValueKind kind,
-                                      const char *key, const char *value)
+static enum MHD_Result query_text_add(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
   struct query_text *q = cls;
   int n;
@@ -743,8 +712,8 @@ static enum MHD_Result query_text_add(void *cls, enum MHD_ValueKind kind,
   (void)kind;
   if (q->len >= sizeof(q->buf) - 1)
     return MHD_NO;
-  n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%c%s%s%s",
-               q->len ? '&' : '?', key, value ? "=" : "", value ? value : "");
+  n = snprintf(q->buf + q->len, sizeof(q->buf) - q->len, "%c%s%s%s", q->len ? '&' : '?', key,
+               value ? "=" : "", value ? value : "");
   if (n < 0 || (size_t)n >= sizeof(q->buf) - q->len) {
     q->len = sizeof(q->buf) - 1; /* truncated: stop here */
     return MHD_NO;
@@ -755,9 +724,8 @@ static enum MHD_Result query_text_add(void *cls, enum MHD_ValueKind kind,
 
 /* MHD access handler (the MHD thread). The request body, if any, is read
  * and ignored: every parameter is in the query string. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-                                  const char *url, const char *method,
-                                  const char *version, const char *upload_data,
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
   static int started;
@@ -787,18 +755,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   a = route(r, url, &body);
   /* One log line per call, for the tests' diagnostics. */
   {
-    struct query_text q = {.len = 0};
+    struct query_text q = { .len = 0 };
     char path[256];
 
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_text_add,
-                              &q);
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, query_text_add, &q);
     snprintf(path, sizeof(path), "%s", url);
     printable(path);
     printable(q.buf);
     printable(r->err);
-    fprintf(stderr, "kafka-sandbox: control: %s %s%s: %u%s%s\n", method,
-            path, q.buf, a.status, a.status >= 400 ? ": " : "",
-            a.status >= 400 ? r->err : "");
+    fprintf(stderr, "kafka-sandbox: control: %s %s%s: %u%s%s\n", method, path, q.buf, a.status,
+            a.status >= 400 ? ": " : "", a.status >= 400 ? r->err : "");
   }
   if (a.status >= 400) {
     json_object_put(body);
@@ -813,16 +779,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   return ret;
 }
 
-ksb_control *ksb_control_new(ksb_cluster *cluster, const char *host,
-                             uint16_t port, char *errbuf, size_t errlen)
+ksb_control *ksb_control_new(ksb_cluster *cluster, const char *host, uint16_t port, char *errbuf,
+                             size_t errlen)
 {
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
   const union MHD_DaemonInfo *info;
   ksb_control *ctl;
 
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-    snprintf(errbuf, errlen, "invalid control address \"%s\": expected IPv4",
-             host);
+    snprintf(errbuf, errlen, "invalid control address \"%s\": expected IPv4", host);
     return NULL;
   }
   ctl = calloc(1, sizeof(*ctl));
@@ -831,15 +796,13 @@ ksb_control *ksb_control_new(ksb_cluster *cluster, const char *host,
     return NULL;
   }
   ctl->cluster = cluster;
-  ctl->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL,
-      on_request, ctl, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-      MHD_OPTION_END);
+  ctl->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL,
+                                 NULL, on_request, ctl, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
   if (!ctl->daemon) {
-    snprintf(errbuf, errlen, "cannot listen on %s:%u for the control API",
-             host, (unsigned)port);
+    snprintf(errbuf, errlen, "cannot listen on %s:%u for the control API", host, (unsigned)port);
     free(ctl);
     return NULL;
   }

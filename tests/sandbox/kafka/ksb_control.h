@@ -15,8 +15,8 @@ typedef struct ksb_control ksb_control;
 /* Starts serving on IPv4 address `host` (dotted quad) and `port` (0 = pick
  * a free one). `cluster` is borrowed until ksb_control_destroy(). Returns
  * NULL with a message in errbuf. */
-ksb_control *ksb_control_new(ksb_cluster *cluster, const char *host,
-                             uint16_t port, char *errbuf, size_t errlen);
+ksb_control *ksb_control_new(ksb_cluster *cluster, const char *host, uint16_t port, char *errbuf,
+                             size_t errlen);
 
 /* The port actually bound. */
 uint16_t ksb_control_port(const ksb_control *ctl);

@@ -13,15 +13,15 @@ static const struct {
   int16_t key;
   const char *name;
 } api_keys[] = {
-    {0, "Produce"},           {1, "Fetch"},
-    {2, "ListOffsets"},       {3, "Metadata"},
-    {8, "OffsetCommit"},      {9, "OffsetFetch"},
-    {10, "FindCoordinator"},  {11, "JoinGroup"},
-    {12, "Heartbeat"},        {13, "LeaveGroup"},
-    {14, "SyncGroup"},        {18, "ApiVersion"},
-    {22, "InitProducerId"},   {24, "AddPartitionsToTxn"},
-    {25, "AddOffsetsToTxn"},  {26, "EndTxn"},
-    {28, "TxnOffsetCommit"},
+  { 0, "Produce" },          { 1, "Fetch" },
+  { 2, "ListOffsets" },      { 3, "Metadata" },
+  { 8, "OffsetCommit" },     { 9, "OffsetFetch" },
+  { 10, "FindCoordinator" }, { 11, "JoinGroup" },
+  { 12, "Heartbeat" },       { 13, "LeaveGroup" },
+  { 14, "SyncGroup" },       { 18, "ApiVersion" },
+  { 22, "InitProducerId" },  { 24, "AddPartitionsToTxn" },
+  { 25, "AddOffsetsToTxn" }, { 26, "EndTxn" },
+  { 28, "TxnOffsetCommit" },
 };
 
 int ksb_parse_long(const char *s, long min, long max, long *ret)
@@ -110,8 +110,8 @@ static int item_copy(char *buf, const char *s, size_t len)
   return 0;
 }
 
-int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max,
-                         const char **bad, size_t *bad_len)
+int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max, const char **bad,
+                         size_t *bad_len)
 {
   char item[ITEM_MAX + 1];
   size_t n = 0;
@@ -123,8 +123,7 @@ int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max,
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
-    if (n == max || item_copy(item, p, len) < 0 ||
-        ksb_parse_error(item, &out[n]) < 0) {
+    if (n == max || item_copy(item, p, len) < 0 || ksb_parse_error(item, &out[n]) < 0) {
       *bad = p;
       *bad_len = len;
       return -1;
@@ -137,8 +136,7 @@ int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max,
   return (int)n;
 }
 
-int ksb_parse_long_list(const char *s, long min, long max_val, long *out,
-                        size_t max)
+int ksb_parse_long_list(const char *s, long min, long max_val, long *out, size_t max)
 {
   char item[ITEM_MAX + 1];
   size_t n = 0;
@@ -150,8 +148,7 @@ int ksb_parse_long_list(const char *s, long min, long max_val, long *out,
     const char *comma = strchr(p, ',');
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
-    if (n == max || item_copy(item, p, len) < 0 ||
-        ksb_parse_long(item, min, max_val, &out[n]) < 0)
+    if (n == max || item_copy(item, p, len) < 0 || ksb_parse_long(item, min, max_val, &out[n]) < 0)
       return -1;
     n++;
     if (!comma)
@@ -168,14 +165,13 @@ bool ksb_topic_name_valid(const char *name)
   if (!name)
     return false;
   len = strlen(name);
-  if (len == 0 || len > KSB_TOPIC_NAME_MAX || !strcmp(name, ".") ||
-      !strcmp(name, ".."))
+  if (len == 0 || len > KSB_TOPIC_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
     return false;
   for (i = 0; i < len; i++) {
     char c = name[i];
 
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
       return false;
   }
   return true;

@@ -36,13 +36,12 @@ int ksb_parse_error(const char *s, rd_kafka_resp_err_t *ret);
 /* Parses a comma-separated list of at most `max` errors into out[]. Returns
  * the count (>= 1), or -1 with the offending item (a pointer into `s`, NUL
  * not guaranteed: use *bad_len) in *bad and *bad_len. */
-int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max,
-                         const char **bad, size_t *bad_len);
+int ksb_parse_error_list(const char *s, rd_kafka_resp_err_t *out, size_t max, const char **bad,
+                         size_t *bad_len);
 
 /* Parses a comma-separated list of at most `max` integers in [min, max_val].
  * Returns the count (>= 1) or -1. */
-int ksb_parse_long_list(const char *s, long min, long max_val, long *out,
-                        size_t max);
+int ksb_parse_long_list(const char *s, long min, long max_val, long *out, size_t max);
 
 /* True when `name` is a legal Kafka topic name: 1..249 characters of
  * [a-zA-Z0-9._-], and neither "." nor "..". */

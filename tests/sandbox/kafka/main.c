@@ -69,8 +69,7 @@ static int parse_topic(const char *s, struct topic_arg *t)
   long p;
 
   if (!colon) {
-    fprintf(stderr, PROG ": invalid --topic \"%s\": expected NAME:PARTITIONS\n",
-            s);
+    fprintf(stderr, PROG ": invalid --topic \"%s\": expected NAME:PARTITIONS\n", s);
     return -1;
   }
   len = (size_t)(colon - s);
@@ -81,14 +80,11 @@ static int parse_topic(const char *s, struct topic_arg *t)
   memcpy(t->name, s, len);
   t->name[len] = '\0';
   if (!ksb_topic_name_valid(t->name)) {
-    fprintf(stderr,
-            PROG ": invalid --topic \"%s\": topic names are [a-zA-Z0-9._-]\n",
-            s);
+    fprintf(stderr, PROG ": invalid --topic \"%s\": topic names are [a-zA-Z0-9._-]\n", s);
     return -1;
   }
   if (ksb_parse_long(colon + 1, 1, KSB_PARTITIONS_MAX, &p) < 0) {
-    fprintf(stderr,
-            PROG ": invalid --topic \"%s\": partitions must be 1..%d\n", s,
+    fprintf(stderr, PROG ": invalid --topic \"%s\": partitions must be 1..%d\n", s,
             KSB_PARTITIONS_MAX);
     return -1;
   }
@@ -104,16 +100,14 @@ static int parse_control(const char *s, struct options *o)
   size_t host_len = colon ? (size_t)(colon - s) : 0;
   long port;
 
-  if (host_len >= sizeof(o->control_host) ||
-      ksb_parse_long(port_s, 0, 65535, &port) < 0) {
+  if (host_len >= sizeof(o->control_host) || ksb_parse_long(port_s, 0, 65535, &port) < 0) {
     fprintf(stderr, PROG ": invalid --control \"%s\": expected HOST:PORT\n", s);
     return -1;
   }
   if (host_len == 0)
     snprintf(o->control_host, sizeof(o->control_host), "127.0.0.1");
   else
-    snprintf(o->control_host, sizeof(o->control_host), "%.*s", (int)host_len,
-             s);
+    snprintf(o->control_host, sizeof(o->control_host), "%.*s", (int)host_len, s);
   o->control_port = (uint16_t)port;
   o->control = true;
   return 0;
@@ -123,36 +117,35 @@ static int parse_control(const char *s, struct options *o)
 static int parse_args(int argc, char **argv, struct options *o, bool *exit_now)
 {
   static const struct option longopts[] = {
-      {"brokers", required_argument, NULL, 'b'},
-      {"topic", required_argument, NULL, 't'},
-      {"bootstrap-file", required_argument, NULL, 'f'},
-      {"control", required_argument, NULL, 'c'},
-      {"control-file", required_argument, NULL, 'C'},
-      {"debug", required_argument, NULL, 'd'},
-      {"help", no_argument, NULL, 'h'},
-      {"version", no_argument, NULL, 'V'},
-      {NULL, 0, NULL, 0},
+    { "brokers", required_argument, NULL, 'b' },
+    { "topic", required_argument, NULL, 't' },
+    { "bootstrap-file", required_argument, NULL, 'f' },
+    { "control", required_argument, NULL, 'c' },
+    { "control-file", required_argument, NULL, 'C' },
+    { "debug", required_argument, NULL, 'd' },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
   };
   int ch;
   long n;
 
-  *o = (struct options){.brokers = 3};
+  *o = (struct options){ .brokers = 3 };
   *exit_now = false;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
     switch (ch) {
     case 'b':
       if (ksb_parse_long(optarg, 1, KSB_BROKERS_MAX, &n) < 0) {
-        fprintf(stderr, PROG ": invalid --brokers \"%s\": expected 1..%d\n",
-                optarg, KSB_BROKERS_MAX);
+        fprintf(stderr, PROG ": invalid --brokers \"%s\": expected 1..%d\n", optarg,
+                KSB_BROKERS_MAX);
         return EXIT_USAGE;
       }
       o->brokers = (int)n;
       break;
     case 't':
       if (o->topic_cnt == TOPICS_ARG_MAX) {
-        fprintf(stderr, PROG ": too many --topic: at most %d\n",
-                TOPICS_ARG_MAX);
+        fprintf(stderr, PROG ": too many --topic: at most %d\n", TOPICS_ARG_MAX);
         return EXIT_USAGE;
       }
       if (parse_topic(optarg, &o->topics[o->topic_cnt]) < 0)
@@ -181,8 +174,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool *exit_now)
       *exit_now = true;
       return 0;
     case ':':
-      fprintf(stderr, PROG ": option \"%s\" needs a value\n",
-              argv[optind - 1]);
+      fprintf(stderr, PROG ": option \"%s\" needs a value\n", argv[optind - 1]);
       usage(stderr);
       return EXIT_USAGE;
     default:
@@ -210,8 +202,7 @@ static int write_file_atomic(const char *path, const char *text)
   size_t len = strlen(text);
   int fd = -1, ret = -1;
 
-  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-      sizeof(tmp)) {
+  if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
     fprintf(stderr, PROG ": path too long \"%s\"\n", path);
     goto out;
   }
@@ -220,8 +211,7 @@ static int write_file_atomic(const char *path, const char *text)
     fprintf(stderr, PROG ": cannot create \"%s\": %s\n", tmp, strerror(errno));
     goto out;
   }
-  if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
-      close(fd) < 0) {
+  if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || close(fd) < 0) {
     fd = -1;
     fprintf(stderr, PROG ": cannot write \"%s\": %s\n", tmp, strerror(errno));
     unlink(tmp);
@@ -229,8 +219,7 @@ static int write_file_atomic(const char *path, const char *text)
   }
   fd = -1;
   if (rename(tmp, path) < 0) {
-    fprintf(stderr, PROG ": cannot rename \"%s\" to \"%s\": %s\n", tmp, path,
-            strerror(errno));
+    fprintf(stderr, PROG ": cannot rename \"%s\" to \"%s\": %s\n", tmp, path, strerror(errno));
     unlink(tmp);
     goto out;
   }
@@ -277,23 +266,20 @@ int main(int argc, char **argv)
     goto out;
   }
   for (i = 0; i < opt.topic_cnt; i++) {
-    if (ksb_cluster_topic_create(cluster, opt.topics[i].name,
-                                 opt.topics[i].partitions, errbuf,
+    if (ksb_cluster_topic_create(cluster, opt.topics[i].name, opt.topics[i].partitions, errbuf,
                                  sizeof(errbuf)) != KSB_OK) {
-      fprintf(stderr, PROG ": cannot create topic \"%s\": %s\n",
-              opt.topics[i].name, errbuf);
+      fprintf(stderr, PROG ": cannot create topic \"%s\": %s\n", opt.topics[i].name, errbuf);
       goto out;
     }
   }
   if (opt.control) {
-    ctl = ksb_control_new(cluster, opt.control_host, opt.control_port, errbuf,
-                          sizeof(errbuf));
+    ctl = ksb_control_new(cluster, opt.control_host, opt.control_port, errbuf, sizeof(errbuf));
     if (!ctl) {
       fprintf(stderr, PROG ": %s\n", errbuf);
       goto out;
     }
-    snprintf(control_url, sizeof(control_url), "http://%s:%u",
-             opt.control_host, (unsigned)ksb_control_port(ctl));
+    snprintf(control_url, sizeof(control_url), "http://%s:%u", opt.control_host,
+             (unsigned)ksb_control_port(ctl));
     if (opt.control_file) {
       if (write_file_atomic(opt.control_file, control_url) < 0)
         goto out;
@@ -302,14 +288,13 @@ int main(int argc, char **argv)
   }
   /* Last: a waiter on the bootstrap file finds everything else ready. */
   if (opt.bootstrap_file) {
-    if (write_file_atomic(opt.bootstrap_file, ksb_cluster_bootstraps(cluster)) <
-        0)
+    if (write_file_atomic(opt.bootstrap_file, ksb_cluster_bootstraps(cluster)) < 0)
       goto out;
     wrote_bootstrap = true;
   }
-  fprintf(stderr, PROG ": ready: %d brokers, %d topics, bootstrap %s%s%s\n",
-          opt.brokers, opt.topic_cnt, ksb_cluster_bootstraps(cluster),
-          control_url[0] ? ", control " : "", control_url);
+  fprintf(stderr, PROG ": ready: %d brokers, %d topics, bootstrap %s%s%s\n", opt.brokers,
+          opt.topic_cnt, ksb_cluster_bootstraps(cluster), control_url[0] ? ", control " : "",
+          control_url);
 
   for (;;) {
     if (sigwait(&sigs, &sig) == 0)
@@ -319,8 +304,7 @@ int main(int argc, char **argv)
   signal(SIGTERM, SIG_DFL);
   signal(SIGINT, SIG_DFL);
   pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
-  fprintf(stderr, PROG ": %s received, shutting down\n",
-          sig == SIGINT ? "SIGINT" : "SIGTERM");
+  fprintf(stderr, PROG ": %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   rc = EXIT_SUCCESS;
 
 out:

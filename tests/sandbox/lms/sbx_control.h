@@ -10,7 +10,6 @@
 #define SBX_REQUESTS_DEFAULT_LIMIT 100000
 #define SBX_REQUESTS_MAX_LIMIT 1000000
 
-void sbx_control_handle(struct sbx_world *w, struct sbx_request *req,
-			struct sbx_response *resp);
+void sbx_control_handle(struct sbx_world *w, struct sbx_request *req, struct sbx_response *resp);
 
 #endif

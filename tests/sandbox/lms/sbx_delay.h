@@ -13,8 +13,7 @@ struct sbx_delay;
 struct sbx_delay *sbx_delay_new(void);
 /* Resumes conn at deadline (monotonic ms). conn must already be suspended
  * by the caller. After sbx_delay_stop, resumes at once. Any thread. */
-void sbx_delay_add(struct sbx_delay *d, struct MHD_Connection *conn,
-		   uint64_t deadline_mono_ms);
+void sbx_delay_add(struct sbx_delay *d, struct MHD_Connection *conn, uint64_t deadline_mono_ms);
 /* Resumes every waiting connection now and stops the timer thread. */
 void sbx_delay_stop(struct sbx_delay *d);
 void sbx_delay_destroy(struct sbx_delay *d);

@@ -15,7 +15,7 @@ uint32_t sbx_dispatch_latency(struct sbx_world *w, struct sbx_request *req);
  * connection without answering. Takes the world lock as needed. */
 void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_response *resp);
 /* Appends the request to the request log (not control calls). */
-void sbx_dispatch_log(struct sbx_world *w, struct sbx_request *req,
-		      const struct sbx_response *resp, uint64_t done_mono_ms);
+void sbx_dispatch_log(struct sbx_world *w, struct sbx_request *req, const struct sbx_response *resp,
+                      uint64_t done_mono_ms);
 
 #endif

@@ -16,77 +16,75 @@
 #include "sbx_util.h"
 
 struct sbx_fault_fraction {
-	bool on;
-	double rate;    /* 0..1 */
-	int status;     /* error_rate only */
-	unsigned apis;  /* enum sbx_api bits */
-	uint32_t retry_after_s; /* 0: no Retry-After (error_rate only) */
-	bool spread;    /* deterministic spreading instead of random */
-	double acc;     /* accumulator for spread mode */
+  bool on;
+  double rate;            /* 0..1 */
+  int status;             /* error_rate only */
+  unsigned apis;          /* enum sbx_api bits */
+  uint32_t retry_after_s; /* 0: no Retry-After (error_rate only) */
+  bool spread;            /* deterministic spreading instead of random */
+  double acc;             /* accumulator for spread mode */
 };
 
 struct sbx_faults {
-	struct {
-		bool on;
-		uint32_t ms;
-		uint32_t jitter_ms;
-		unsigned apis;
-	} latency;
-	struct sbx_fault_fraction error_rate;
-	struct sbx_fault_fraction connection_reset;
-	struct {
-		bool on;
-		int64_t from_wall_ms;
-		int64_t to_wall_ms;
-		int status;
-		unsigned apis;
-	} outage;
-	struct {
-		bool on;
-		uint32_t remaining;
-		int status;
-		unsigned apis; /* SBX_API_DEGREED_TOKEN and/or SBX_API_SF_TOKEN */
-	} token_failures;
-	struct {
-		bool on;
-		uint32_t per_window;
-		uint32_t window_s;
-	} rate_limit;
-	struct {
-		bool on;
-		uint32_t seconds;
-	} ocn_min_post_interval;
-	struct {
-		uint64_t delayed;
-		uint64_t errors;
-		uint64_t outage_responses;
-		uint64_t resets;
-		uint64_t token_failures;
-	} stats;
+  struct {
+    bool on;
+    uint32_t ms;
+    uint32_t jitter_ms;
+    unsigned apis;
+  } latency;
+  struct sbx_fault_fraction error_rate;
+  struct sbx_fault_fraction connection_reset;
+  struct {
+    bool on;
+    int64_t from_wall_ms;
+    int64_t to_wall_ms;
+    int status;
+    unsigned apis;
+  } outage;
+  struct {
+    bool on;
+    uint32_t remaining;
+    int status;
+    unsigned apis; /* SBX_API_DEGREED_TOKEN and/or SBX_API_SF_TOKEN */
+  } token_failures;
+  struct {
+    bool on;
+    uint32_t per_window;
+    uint32_t window_s;
+  } rate_limit;
+  struct {
+    bool on;
+    uint32_t seconds;
+  } ocn_min_post_interval;
+  struct {
+    uint64_t delayed;
+    uint64_t errors;
+    uint64_t outage_responses;
+    uint64_t resets;
+    uint64_t token_failures;
+  } stats;
 };
 
 enum sbx_fault_action {
-	SBX_FAULT_NONE,
-	SBX_FAULT_RESET,   /* close the connection without a response */
-	SBX_FAULT_RESPOND, /* answer with *ret_status */
+  SBX_FAULT_NONE,
+  SBX_FAULT_RESET,   /* close the connection without a response */
+  SBX_FAULT_RESPOND, /* answer with *ret_status */
 };
 
 void sbx_faults_clear(struct sbx_faults *f);
 /* Merges a fault object ({"latency":{...}, "outage":null, ...}) into f:
  * keys present replace that fault, null removes it. Key "tenant" and keys
  * starting with '_' are ignored. On error f is unchanged and err says why. */
-bool sbx_faults_apply_json(struct sbx_faults *f, json_object *o,
-			   int64_t now_wall_ms, char *err, size_t errlen);
+bool sbx_faults_apply_json(struct sbx_faults *f, json_object *o, int64_t now_wall_ms, char *err,
+                           size_t errlen);
 /* Latency to add to a request of api (0 = none); counts it. */
 uint32_t sbx_faults_latency(struct sbx_faults *f, unsigned api);
 /* Decides the other faults for one request of api. For SBX_FAULT_RESPOND
  * *ret_status and *ret_retry_after (0 = none) are set; *ret_name is a
  * static fault name for the request log. */
-enum sbx_fault_action sbx_faults_decide(struct sbx_faults *f, unsigned api,
-					int64_t now_wall_ms, int *ret_status,
-					uint32_t *ret_retry_after,
-					const char **ret_name);
-void sbx_faults_to_json(const struct sbx_faults *f, int64_t now_wall_ms,
-			struct sbx_buf *b);
+enum sbx_fault_action sbx_faults_decide(struct sbx_faults *f, unsigned api, int64_t now_wall_ms,
+                                        int *ret_status, uint32_t *ret_retry_after,
+                                        const char **ret_name);
+void sbx_faults_to_json(const struct sbx_faults *f, int64_t now_wall_ms, struct sbx_buf *b);
 
 #endif

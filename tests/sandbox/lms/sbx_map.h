@@ -9,9 +9,9 @@
 struct sbx_map_entry;
 
 struct sbx_map {
-	struct sbx_map_entry **buckets;
-	size_t nbuckets;
-	size_t count;
+  struct sbx_map_entry **buckets;
+  size_t nbuckets;
+  size_t count;
 };
 
 void sbx_map_init(struct sbx_map *m);

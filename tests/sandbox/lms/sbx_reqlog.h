@@ -18,8 +18,8 @@ void sbx_reqlog_destroy(struct sbx_reqlog *l);
 uint64_t sbx_reqlog_add(struct sbx_reqlog *l, const char *tenant, char *members);
 /* New JSON text {"requests":[...],"next_since":N,"more":b,"dropped":N}
  * with entries of tenant (NULL: all) whose seq > since, at most limit. */
-char *sbx_reqlog_render(struct sbx_reqlog *l, const char *tenant, uint64_t since,
-			size_t limit, size_t *ret_len);
+char *sbx_reqlog_render(struct sbx_reqlog *l, const char *tenant, uint64_t since, size_t limit,
+                        size_t *ret_len);
 /* Drops the entries of tenant (NULL: all). Seq numbers keep growing. */
 void sbx_reqlog_clear(struct sbx_reqlog *l, const char *tenant);
 

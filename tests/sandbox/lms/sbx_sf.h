@@ -9,10 +9,10 @@
 
 /* POST /t/<tenant>/learning/oauth-api/rest/v1/token */
 void sbx_sf_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request *req,
-		  struct sbx_response *resp);
+                  struct sbx_response *resp);
 /* /t/<tenant>/learning/... */
 void sbx_sf_api(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request *req,
-		struct sbx_response *resp);
+                struct sbx_response *resp);
 /* Body of an injected fault response in the OData dialect. */
 void sbx_sf_fault(struct sbx_response *resp, int status, const char *fault);
 /* Copy of a JSON value with secret-looking keys replaced by "<redacted>":

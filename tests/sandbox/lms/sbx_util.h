@@ -20,9 +20,9 @@ char *sbx_xstrndup(const char *s, size_t n);
 /* Growable byte buffer, always NUL-terminated once anything was appended.
  * Embedded struct: sbx_buf_init / sbx_buf_release. */
 struct sbx_buf {
-	char *data;
-	size_t len;
-	size_t cap;
+  char *data;
+  size_t len;
+  size_t cap;
 };
 
 void sbx_buf_init(struct sbx_buf *b);
@@ -31,8 +31,7 @@ void sbx_buf_reset(struct sbx_buf *b);
 void sbx_buf_append(struct sbx_buf *b, const void *p, size_t n);
 void sbx_buf_puts(struct sbx_buf *b, const char *s);
 void sbx_buf_putc(struct sbx_buf *b, char c);
-void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sbx_buf_printf(struct sbx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a quoted, escaped JSON string; NULL appends `null`. */
 void sbx_buf_json_str(struct sbx_buf *b, const char *s);
 void sbx_buf_json_strn(struct sbx_buf *b, const char *s, size_t n);
@@ -61,8 +60,8 @@ void sbx_uuid4(char *out);
 
 /* Key/value pair decoded from a query string or a form body. */
 struct sbx_kv {
-	char *key;
-	char *value;
+  char *key;
+  char *value;
 };
 
 /* Decodes application/x-www-form-urlencoded text ('+' is a space).
@@ -70,8 +69,7 @@ struct sbx_kv {
 size_t sbx_parse_form(const char *s, size_t n, struct sbx_kv **ret_kv);
 void sbx_kv_free(struct sbx_kv *kv, size_t n);
 /* Last value of key, or NULL; *ret_count (optional) counts occurrences. */
-const char *sbx_kv_get(const struct sbx_kv *kv, size_t n, const char *key,
-		       size_t *ret_count);
+const char *sbx_kv_get(const struct sbx_kv *kv, size_t n, const char *key, size_t *ret_count);
 
 /* Percent-decodes n bytes of s into a new string; '+' becomes a space
  * when plus_is_space. Returns NULL on a malformed escape or a NUL byte. */

@@ -34,14 +34,14 @@ bool sbx_xapi_scope_known(const char *scope);
  * to sbx_xapi_token instead of Degreed's token server. */
 bool sbx_xapi_token_claims(const struct sbx_tenant *t, const struct sbx_request *req);
 void sbx_xapi_token(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request *req,
-		    struct sbx_response *resp);
+                    struct sbx_response *resp);
 /* /t/<tenant>/xapi/... */
 void sbx_xapi_api(struct sbx_world *w, struct sbx_tenant *t, struct sbx_request *req,
-		  struct sbx_response *resp);
+                  struct sbx_response *resp);
 /* The LRS's error answer {"error":<status>,"message":...}, with the
  * X-Experience-API-Version header every xAPI response carries; used for
  * injected faults and the dispatcher's own errors too. */
 void sbx_xapi_error(const struct sbx_request *req, struct sbx_response *resp, int status,
-		    const char *message);
+                    const char *message);
 
 #endif

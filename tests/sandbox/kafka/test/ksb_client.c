@@ -50,8 +50,7 @@ struct opts {
   const char *mode, *bootstrap, *topic, *group, *key, *commit, *txn_id;
   const char *headers[HEADERS_MAX]; /* "name=value", borrowed from argv */
   int header_cnt;
-  long partition, count, retries, timeout_ms, session_timeout_ms,
-      max_runtime_ms;
+  long partition, count, retries, timeout_ms, session_timeout_ms, max_runtime_ms;
   bool debug_cgrp;
 };
 
@@ -116,8 +115,7 @@ static int parse_long(const char *s, long min, long max, long *ret)
 /* librdkafka log callback (any thread): coordinator changes and JoinGroup
  * responses become "log" events, warnings and errors go to stderr, other
  * debug lines are dropped. */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
   (void)rk;
   if (strstr(fac, "COORD") || !strcmp(fac, "JOINGROUP")) {
@@ -137,8 +135,8 @@ static rd_kafka_conf_t *conf_new(const struct opts *o)
   char errstr[256];
 
   rd_kafka_conf_set_log_cb(conf, log_cb);
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, errstr,
-                        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, errstr, sizeof(errstr)) !=
+      RD_KAFKA_CONF_OK) {
     fprintf(stderr, PROG ": %s\n", errstr);
     rd_kafka_conf_destroy(conf);
     return NULL;
@@ -150,8 +148,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
   char errstr[256];
 
-  if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) !=
-      RD_KAFKA_CONF_OK) {
+  if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
     fprintf(stderr, PROG ": config %s=%s: %s\n", k, v, errstr);
     return -1;
   }
@@ -177,9 +174,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
   json_object_object_add(ev, "error", err_json(m->err));
   json_object_object_add(ev, "partition", json_object_new_int(m->partition));
   json_object_object_add(ev, "offset", json_object_new_int64(m->offset));
-  json_object_object_add(
-      ev, "latency_ms",
-      json_object_new_double((double)(now_us() - d->start_us) / 1000.0));
+  json_object_object_add(ev, "latency_ms",
+                         json_object_new_double((double)(now_us() - d->start_us) / 1000.0));
   emit(ev);
   d->done = true;
 }
@@ -191,9 +187,8 @@ static bool txn_step(const char *step, rd_kafka_error_t *error)
   json_object *ev = event_new("txn");
 
   json_object_object_add(ev, "step", json_object_new_string(step));
-  json_object_object_add(
-      ev, "error",
-      error ? json_object_new_string(rd_kafka_error_name(error)) : NULL);
+  json_object_object_add(ev, "error",
+                         error ? json_object_new_string(rd_kafka_error_name(error)) : NULL);
   emit(ev);
   if (!error)
     return true;
@@ -215,9 +210,8 @@ static int run_produce(const struct opts *o)
   if (conf_set(conf, "message.send.max.retries", buf) < 0)
     goto out;
   snprintf(buf, sizeof(buf), "%ld", o->timeout_ms);
-  if (conf_set(conf, "message.timeout.ms", buf) < 0 ||
-      conf_set(conf, "acks", "all") < 0 || conf_set(conf, "linger.ms", "0") < 0 ||
-      conf_set(conf, "retry.backoff.ms", "100") < 0 ||
+  if (conf_set(conf, "message.timeout.ms", buf) < 0 || conf_set(conf, "acks", "all") < 0 ||
+      conf_set(conf, "linger.ms", "0") < 0 || conf_set(conf, "retry.backoff.ms", "100") < 0 ||
       (o->txn_id && conf_set(conf, "transactional.id", o->txn_id) < 0))
     goto out;
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -227,15 +221,14 @@ static int run_produce(const struct opts *o)
     goto out;
   }
   conf = NULL; /* now owned by rk */
-  if (o->txn_id &&
-      (!txn_step("init", rd_kafka_init_transactions(rk, o->timeout_ms)) ||
-       !txn_step("begin", rd_kafka_begin_transaction(rk)))) {
+  if (o->txn_id && (!txn_step("init", rd_kafka_init_transactions(rk, o->timeout_ms)) ||
+                    !txn_step("begin", rd_kafka_begin_transaction(rk)))) {
     ret = 0;
     goto out;
   }
 
   for (i = 0; i < o->count && !stop; i++) {
-    struct delivery d = {.seq = i, .start_us = now_us()};
+    struct delivery d = { .seq = i, .start_us = now_us() };
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(HEADERS_MAX);
     int64_t deadline;
     rd_kafka_resp_err_t err;
@@ -244,17 +237,14 @@ static int run_produce(const struct opts *o)
     for (h = 0; h < o->header_cnt; h++) {
       const char *eq = strchr(o->headers[h], '=');
 
-      rd_kafka_header_add(hdrs, o->headers[h],
-                          eq ? (ssize_t)(eq - o->headers[h]) : -1,
+      rd_kafka_header_add(hdrs, o->headers[h], eq ? (ssize_t)(eq - o->headers[h]) : -1,
                           eq ? eq + 1 : NULL, eq ? -1 : 0);
     }
     snprintf(value, sizeof(value), "message-%ld", i);
     err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(o->topic),
-        RD_KAFKA_V_PARTITION((int32_t)o->partition),
-        RD_KAFKA_V_KEY(o->key, o->key ? strlen(o->key) : 0),
-        RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_HEADERS(hdrs),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
+        rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_PARTITION((int32_t)o->partition),
+        RD_KAFKA_V_KEY(o->key, o->key ? strlen(o->key) : 0), RD_KAFKA_V_VALUE(value, strlen(value)),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&d),
         RD_KAFKA_V_END);
     if (err) {
       rd_kafka_headers_destroy(hdrs);
@@ -318,8 +308,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* Result of every commit, automatic or not (from consumer_poll). */
 static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                             rd_kafka_topic_partition_list_t *offsets,
-                             void *opaque)
+                             rd_kafka_topic_partition_list_t *offsets, void *opaque)
 {
   json_object *ev = event_new("committed"), *arr = json_object_new_array();
   int i;
@@ -329,10 +318,8 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   for (i = 0; offsets && i < offsets->cnt; i++) {
     json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "partition",
-                           json_object_new_int(offsets->elems[i].partition));
-    json_object_object_add(o, "offset",
-                           json_object_new_int64(offsets->elems[i].offset));
+    json_object_object_add(o, "partition", json_object_new_int(offsets->elems[i].partition));
+    json_object_object_add(o, "offset", json_object_new_int64(offsets->elems[i].offset));
     json_object_object_add(o, "error", err_json(offsets->elems[i].err));
     json_object_array_add(arr, o);
   }
@@ -352,15 +339,13 @@ static void emit_message(const rd_kafka_message_t *m)
   if (m->err) {
     ev = event_new("error");
     json_object_object_add(ev, "error", err_json(m->err));
-    json_object_object_add(ev, "message",
-                           json_object_new_string(rd_kafka_message_errstr(m)));
+    json_object_object_add(ev, "message", json_object_new_string(rd_kafka_message_errstr(m)));
     emit(ev);
     json_object_put(hj);
     return;
   }
   ev = event_new("message");
-  json_object_object_add(ev, "topic",
-                         json_object_new_string(rd_kafka_topic_name(m->rkt)));
+  json_object_object_add(ev, "topic", json_object_new_string(rd_kafka_topic_name(m->rkt)));
   json_object_object_add(ev, "partition", json_object_new_int(m->partition));
   json_object_object_add(ev, "offset", json_object_new_int64(m->offset));
   json_object_object_add(ev, "key", bytes_json(m->key, m->key_len));
@@ -385,17 +370,15 @@ static void do_commit(rd_kafka_t *rk)
   json_object *ev = event_new("commit");
 
   json_object_object_add(ev, "error", err_json(err));
-  json_object_object_add(
-      ev, "latency_ms",
-      json_object_new_double((double)(now_us() - start) / 1000.0));
+  json_object_object_add(ev, "latency_ms",
+                         json_object_new_double((double)(now_us() - start) / 1000.0));
   emit(ev);
 }
 
 /* Reads stdin commands without blocking. Returns false on "quit". */
-static bool serve_stdin(rd_kafka_t *rk, bool *stdin_open, char *line,
-                        size_t *len)
+static bool serve_stdin(rd_kafka_t *rk, bool *stdin_open, char *line, size_t *len)
 {
-  struct pollfd pfd = {.fd = 0, .events = POLLIN};
+  struct pollfd pfd = { .fd = 0, .events = POLLIN };
   char c;
   ssize_t n;
 
@@ -438,8 +421,7 @@ static int run_consume(const struct opts *o)
     return 1;
   manual = !strcmp(o->commit, "manual");
   snprintf(buf, sizeof(buf), "%ld", o->session_timeout_ms);
-  if (conf_set(conf, "group.id", o->group) < 0 ||
-      conf_set(conf, "session.timeout.ms", buf) < 0 ||
+  if (conf_set(conf, "group.id", o->group) < 0 || conf_set(conf, "session.timeout.ms", buf) < 0 ||
       conf_set(conf, "heartbeat.interval.ms", "500") < 0 ||
       conf_set(conf, "auto.offset.reset", "earliest") < 0 ||
       conf_set(conf, "topic.metadata.refresh.interval.ms", "1000") < 0 ||
@@ -495,35 +477,34 @@ out:
 
 static void usage(void)
 {
-  fprintf(stderr,
-          "usage: " PROG " produce -b BOOTSTRAP -t TOPIC [-p P] [-n COUNT] "
-          "[-k KEY] [-H N=V]... [--retries N] [--timeout-ms MS] "
-          "[--transactional-id ID]\n"
-          "       " PROG " consume -b BOOTSTRAP -t TOPIC -g GROUP "
-          "[--commit auto|manual] [--session-timeout-ms MS] [--debug-cgrp] "
-          "[--max-runtime-ms MS]\n");
+  fprintf(stderr, "usage: " PROG " produce -b BOOTSTRAP -t TOPIC [-p P] [-n COUNT] "
+                  "[-k KEY] [-H N=V]... [--retries N] [--timeout-ms MS] "
+                  "[--transactional-id ID]\n"
+                  "       " PROG " consume -b BOOTSTRAP -t TOPIC -g GROUP "
+                  "[--commit auto|manual] [--session-timeout-ms MS] [--debug-cgrp] "
+                  "[--max-runtime-ms MS]\n");
 }
 
 int main(int argc, char **argv)
 {
   static const struct option longopts[] = {
-      {"retries", required_argument, NULL, 'r'},
-      {"timeout-ms", required_argument, NULL, 'T'},
-      {"commit", required_argument, NULL, 'c'},
-      {"session-timeout-ms", required_argument, NULL, 's'},
-      {"max-runtime-ms", required_argument, NULL, 'm'},
-      {"debug-cgrp", no_argument, NULL, 'D'},
-      {"transactional-id", required_argument, NULL, 'X'},
-      {NULL, 0, NULL, 0},
+    { "retries", required_argument, NULL, 'r' },
+    { "timeout-ms", required_argument, NULL, 'T' },
+    { "commit", required_argument, NULL, 'c' },
+    { "session-timeout-ms", required_argument, NULL, 's' },
+    { "max-runtime-ms", required_argument, NULL, 'm' },
+    { "debug-cgrp", no_argument, NULL, 'D' },
+    { "transactional-id", required_argument, NULL, 'X' },
+    { NULL, 0, NULL, 0 },
   };
-  struct opts o = {.partition = RD_KAFKA_PARTITION_UA,
-                   .count = 1,
-                   .retries = 2,
-                   .timeout_ms = 10000,
-                   .session_timeout_ms = 6000,
-                   .max_runtime_ms = 60000,
-                   .commit = "auto"};
-  struct sigaction sa = {.sa_handler = on_signal};
+  struct opts o = { .partition = RD_KAFKA_PARTITION_UA,
+                    .count = 1,
+                    .retries = 2,
+                    .timeout_ms = 10000,
+                    .session_timeout_ms = 6000,
+                    .max_runtime_ms = 60000,
+                    .commit = "auto" };
+  struct sigaction sa = { .sa_handler = on_signal };
   int ch;
 
   if (argc < 2) {
@@ -532,16 +513,29 @@ int main(int argc, char **argv)
   }
   o.mode = argv[1];
   optind = 2;
-  while ((ch = getopt_long(argc, argv, "b:t:g:p:n:k:H:", longopts, NULL)) !=
-         -1) {
+  while ((ch = getopt_long(argc, argv, "b:t:g:p:n:k:H:", longopts, NULL)) != -1) {
     switch (ch) {
-    case 'b': o.bootstrap = optarg; break;
-    case 't': o.topic = optarg; break;
-    case 'g': o.group = optarg; break;
-    case 'k': o.key = optarg; break;
-    case 'c': o.commit = optarg; break;
-    case 'D': o.debug_cgrp = true; break;
-    case 'X': o.txn_id = optarg; break;
+    case 'b':
+      o.bootstrap = optarg;
+      break;
+    case 't':
+      o.topic = optarg;
+      break;
+    case 'g':
+      o.group = optarg;
+      break;
+    case 'k':
+      o.key = optarg;
+      break;
+    case 'c':
+      o.commit = optarg;
+      break;
+    case 'D':
+      o.debug_cgrp = true;
+      break;
+    case 'X':
+      o.txn_id = optarg;
+      break;
     case 'H':
       if (o.header_cnt == HEADERS_MAX) {
         usage();

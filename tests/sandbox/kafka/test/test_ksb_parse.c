@@ -6,13 +6,12 @@
 
 static int failures;
 
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,       \
-              #cond);                                                        \
-      failures++;                                                            \
-    }                                                                        \
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 static void test_long(void)
@@ -23,11 +22,19 @@ static void test_long(void)
     int rc;
     long out;
   } t[] = {
-      {"0", 0, 10, 0, 0},       {"10", 0, 10, 0, 10},   {"11", 0, 10, -1, 0},
-      {"-1", -1, 10, 0, -1},    {"-2", -1, 10, -1, 0},  {"", 0, 10, -1, 0},
-      {" 1", 0, 10, -1, 0},     {"+1", 0, 10, -1, 0},   {"1 ", 0, 10, -1, 0},
-      {"1x", 0, 10, -1, 0},     {"0x10", 0, 99, -1, 0}, {"007", 0, 10, 0, 7},
-      {"99999999999999999999", 0, 10, -1, 0},
+    { "0", 0, 10, 0, 0 },
+    { "10", 0, 10, 0, 10 },
+    { "11", 0, 10, -1, 0 },
+    { "-1", -1, 10, 0, -1 },
+    { "-2", -1, 10, -1, 0 },
+    { "", 0, 10, -1, 0 },
+    { " 1", 0, 10, -1, 0 },
+    { "+1", 0, 10, -1, 0 },
+    { "1 ", 0, 10, -1, 0 },
+    { "1x", 0, 10, -1, 0 },
+    { "0x10", 0, 99, -1, 0 },
+    { "007", 0, 10, 0, 7 },
+    { "99999999999999999999", 0, 10, -1, 0 },
   };
   size_t i;
 
@@ -38,7 +45,7 @@ static void test_long(void)
     CHECK(rc == t[i].rc);
     CHECK(out == (rc == 0 ? t[i].out : 12345)); /* untouched on failure */
   }
-  CHECK(ksb_parse_long(NULL, 0, 1, &(long){0}) == -1);
+  CHECK(ksb_parse_long(NULL, 0, 1, &(long){ 0 }) == -1);
 }
 
 static void test_api_key(void)
@@ -48,13 +55,25 @@ static void test_api_key(void)
     int rc;
     int16_t out;
   } t[] = {
-      {"Produce", 0, 0},        {"produce", 0, 0},       {"Fetch", 0, 1},
-      {"ListOffsets", 0, 2},    {"Metadata", 0, 3},      {"OffsetCommit", 0, 8},
-      {"OFFSETFETCH", 0, 9},    {"FindCoordinator", 0, 10},
-      {"JoinGroup", 0, 11},     {"Heartbeat", 0, 12},    {"LeaveGroup", 0, 13},
-      {"SyncGroup", 0, 14},     {"InitProducerId", 0, 22},
-      {"8", 0, 8},              {"99", 0, 99},           {"100", -1, 0},
-      {"-1", -1, 0},            {"Nope", -1, 0},         {"", -1, 0},
+    { "Produce", 0, 0 },
+    { "produce", 0, 0 },
+    { "Fetch", 0, 1 },
+    { "ListOffsets", 0, 2 },
+    { "Metadata", 0, 3 },
+    { "OffsetCommit", 0, 8 },
+    { "OFFSETFETCH", 0, 9 },
+    { "FindCoordinator", 0, 10 },
+    { "JoinGroup", 0, 11 },
+    { "Heartbeat", 0, 12 },
+    { "LeaveGroup", 0, 13 },
+    { "SyncGroup", 0, 14 },
+    { "InitProducerId", 0, 22 },
+    { "8", 0, 8 },
+    { "99", 0, 99 },
+    { "100", -1, 0 },
+    { "-1", -1, 0 },
+    { "Nope", -1, 0 },
+    { "", -1, 0 },
   };
   size_t i;
 
@@ -76,20 +95,19 @@ static void test_error(void)
     int rc;
     rd_kafka_resp_err_t out;
   } t[] = {
-      {"REQUEST_TIMED_OUT", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
-      {"request_timed_out", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
-      {"RD_KAFKA_RESP_ERR_NOT_COORDINATOR", 0,
-       RD_KAFKA_RESP_ERR_NOT_COORDINATOR},
-      {"_TRANSPORT", 0, RD_KAFKA_RESP_ERR__TRANSPORT},
-      {"NO_ERROR", 0, RD_KAFKA_RESP_ERR_NO_ERROR},
-      {"7", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT},
-      {"-195", 0, RD_KAFKA_RESP_ERR__TRANSPORT},
-      {"0", 0, RD_KAFKA_RESP_ERR_NO_ERROR},
-      {"TRANSPORT", -1, 0},
-      {"_BEGIN", -1, 0},
-      {"_END", -1, 0},
-      {"99999", -1, 0},
-      {"", -1, 0},
+    { "REQUEST_TIMED_OUT", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT },
+    { "request_timed_out", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT },
+    { "RD_KAFKA_RESP_ERR_NOT_COORDINATOR", 0, RD_KAFKA_RESP_ERR_NOT_COORDINATOR },
+    { "_TRANSPORT", 0, RD_KAFKA_RESP_ERR__TRANSPORT },
+    { "NO_ERROR", 0, RD_KAFKA_RESP_ERR_NO_ERROR },
+    { "7", 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT },
+    { "-195", 0, RD_KAFKA_RESP_ERR__TRANSPORT },
+    { "0", 0, RD_KAFKA_RESP_ERR_NO_ERROR },
+    { "TRANSPORT", -1, 0 },
+    { "_BEGIN", -1, 0 },
+    { "_END", -1, 0 },
+    { "99999", -1, 0 },
+    { "", -1, 0 },
   };
   rd_kafka_resp_err_t list[4];
   const char *bad = NULL;
@@ -103,8 +121,7 @@ static void test_error(void)
     CHECK(out == (rc == 0 ? t[i].out : RD_KAFKA_RESP_ERR__FAIL));
   }
 
-  CHECK(ksb_parse_error_list("NOT_COORDINATOR,7,_TRANSPORT", list, 4, &bad,
-                             &bad_len) == 3);
+  CHECK(ksb_parse_error_list("NOT_COORDINATOR,7,_TRANSPORT", list, 4, &bad, &bad_len) == 3);
   CHECK(list[0] == RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
   CHECK(list[1] == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
   CHECK(list[2] == RD_KAFKA_RESP_ERR__TRANSPORT);
