@@ -1587,6 +1587,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (p)
       p->draining = p->handing_back = true;
   }
+  size_t before = e->handed_back;
   hand_back(e, lost ? 0 : revoke_grace(e));
   if (!lost) {
     store_all(e);
@@ -1594,6 +1595,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         !e->stopping ? 10000 : (e->leave_by ? e->leave_by : e->stop_by) - lb_time_mono_ms();
     commit_within(e, left > 100 ? (int)left : 100);
   }
+  /* the messages the next owner gets again: handed back unfinished (at
+   * once, or cut after the grace) */
+  lb_log(LB_LOG_INFO, "partitions handed back", LB_I("count", parts->cnt),
+         LB_I("handed_back", (long long)(e->handed_back - before + handing_back_msgs(e))));
   LB_LIST_EACH_SAFE (part, p, &e->parts, link) {
     if (p->handing_back) {
       p->revoked = true;

@@ -28,7 +28,7 @@ from deploy_lib import code_defaults  # noqa: E402
 SECRET = "e2e-group-stop-secret-47"
 TOPIC = ns("completion-events")
 PARTITIONS = 6
-TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:3", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:{PARTITIONS}", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 N_SLOW, N_FAST = 120, 300
 DEADLINE_S = code_defaults()["shutdown_ms"] / 1000

@@ -26,7 +26,7 @@ from harness import (REAL, Env, check, completion, degreed_integration, degreed_
 SECRET = "e2e-static-secret-53"
 TOPIC = ns("completion-events")
 PARTITIONS = 4
-TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:{PARTITIONS}", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
 SESSION_MS = 30000
 

@@ -25,7 +25,7 @@ from deploy_lib import code_defaults  # noqa: E402
 OLD = "e2e-refused-old-61"
 NEW = "e2e-refused-new-83"
 TOPIC = ns("completion-events")
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:1", f"{TOPIC}.dlq:1"]
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{TOPIC}.dlq:1"]
 N = 30
 DEADLINE_S = code_defaults()["shutdown_ms"] / 1000
 
