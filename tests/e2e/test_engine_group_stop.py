@@ -4,14 +4,13 @@ Three completion-workers in one group; customer "slow" allows 60 requests
 a minute (lms-sandbox answers 429 past it) and has a backlog of
 completions, customer "fast" has none of that. SIGTERM to each member in
 turn, each right after the previous one exited (the group rebalancing
-meanwhile): every member exits 0 within the shutdown deadline plus 5 s,
-because the deliveries that are not on the wire (waiting for a
+meanwhile): every member exits 0 with nothing left for the shutdown
+deadline to cut, because the deliveries that are not on the wire (waiting for a
 rate-limit turn, a retry timer, a token or a concurrency slot) are handed
 back at once and only the requests on the wire get the deadline. Each
 stop's duration is printed. Then three members start again and are
 stopped all at once (a scale to zero, a node drain), their closes meeting
-the rebalances the others cause: each exits 0 within the deadline plus
-5 s too. Last, a member is started again: every completion is delivered
+the rebalances the others cause: each exits 0, nothing cut at the deadline, too. Last, a member is started again: every completion is delivered
 at least once (the records handed back are delivered by it), nothing is
 dead-lettered and the group's offsets end at the end of every partition."""
 import os
@@ -96,14 +95,18 @@ try:
                        "handed_back")
         wire = line(w, "stopping: handed back the deliveries not on the wire", "on_the_wire")
         stopped = line(w, "stopped", "handed_back")
+        cut = line(w, "stopped", "unfinished_at_deadline")
         handed_back.append(stopped[0] if stopped else None)
         info(f"member {k + 1}: SIGTERM to exit {secs:.1f} s (deadline {DEADLINE_S:g} s), "
              f"exit code {rc}; messages at SIGTERM "
              f"{line(w, 'stopping: finishing in-flight work', 'messages')}, handed back at "
              f"once {waiting}, requests on the wire {wire}, handed back in all {stopped}")
-        check(rc == 0 and secs <= DEADLINE_S + 5,
-              f"member {k + 1} exits 0 within the deadline plus 5 s ({secs:.1f} s, exit "
-              f"code {rc})")
+        # the time is a figure; the behaviour is that only requests on the
+        # wire were waited for, and they all ended before the deadline
+        check(rc == 0 and waiting and wire is not None and cut == [0],
+              f"member {k + 1} exits 0, having handed back at once what was not on the wire "
+              f"({waiting}) and finished the {wire} requests on it before the deadline "
+              f"(unfinished at it: {cut}; exit code {rc})")
     info("stop durations, in turn (s): " + ", ".join(f"{s:.1f}" for s in durations))
     check(sum(n or 0 for n in handed_back) > 0,
           f"the members handed work back ({handed_back} messages)")
@@ -125,8 +128,9 @@ try:
         if k not in exits:
             w.kill()
         rc, secs = exits.get(k, (None, time.time() - t))
-        check(rc == 0 and secs <= DEADLINE_S + 5,
-              f"all at once: member {k + 4} exits 0 within the deadline plus 5 s ({secs:.1f} s, "
+        cut = line(w, "stopped", "unfinished_at_deadline")
+        check(rc == 0 and cut == [0],
+              f"all at once: member {k + 4} exits 0 with nothing cut at the deadline ({cut}; "
               f"exit code {rc}; handed back {line(w, 'stopped', 'handed_back')})")
     info("stop durations, all at once (s): " +
          ", ".join(f"{exits[k][1]:.1f}" if k in exits else "killed" for k in range(3)))
