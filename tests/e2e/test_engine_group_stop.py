@@ -29,7 +29,7 @@ TOPIC = ns("completion-events")
 PARTITIONS = 6
 TOPICS = [f"{TOPIC}:{PARTITIONS}", f"{TOPIC}.retry:{PARTITIONS}", f"{TOPIC}.dlq:1"]
 GROUP = ns("completion-worker")
-N_SLOW, N_FAST = 120, 300
+N_SLOW, N_FAST = 60, 300  # 60 at 60 a minute: the backlog outlasts the stops, drains in a minute after
 DEADLINE_S = code_defaults()["shutdown_ms"] / 1000
 
 
