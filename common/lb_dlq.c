@@ -185,6 +185,8 @@ void lb_dlq_headers_add(rd_kafka_headers_t *h, const lb_dlq_fields *f)
   add_time(h, LB_DLQ_H_LAST_FAILURE, f->last_failure_ms);
   add_str(h, LB_DLQ_H_WORKER, f->worker);
   add_int(h, LB_DLQ_H_REPLAYS, f->replays);
+  if (f->resync)
+    add_str(h, LB_DLQ_H_RESYNC, "true");
   if (f->value_truncated) {
     add_str(h, LB_DLQ_H_VALUE_TRUNCATED, "true");
     add_int(h, LB_DLQ_H_VALUE_ORIGINAL_BYTES, f->value_original_bytes);
@@ -281,6 +283,7 @@ lb_err lb_dlq_record_decode(lb_dlq_record *ret, const lb_dlq_raw *raw)
   r.http_status = (int)header_int(h, NAME(HTTP_STATUS), 0, 0, 999);
   r.attempts = (int)header_int(h, NAME(ATTEMPTS), 0, 0, INT32_MAX);
   r.replays = (int)header_int(h, NAME(REPLAYS), 0, 0, INT32_MAX);
+  r.resync = header_true(h, NAME(RESYNC));
   r.value_truncated = header_true(h, NAME(VALUE_TRUNCATED));
   r.value_original_bytes = header_int(h, NAME(VALUE_ORIGINAL_BYTES), -1, 0, INT64_MAX);
   r.headers_dropped = (int)header_int(h, NAME(HEADERS_DROPPED), -1, 0, INT32_MAX);
@@ -905,8 +908,13 @@ rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted)
        i++)
     if (!lb_dlq_header_is_own(name))
       rd_kafka_header_add(h, name, -1, val, val ? (ssize_t)size : 0);
-  if (targeted && r->integration)
+  if (targeted && r->integration) {
     rd_kafka_header_add(h, NAME(TARGET), -1, r->integration, -1);
+    /* a resync's dead letter goes back as a resync: the customer wiped
+     * its catalog, so "unchanged since delivered" does not hold */
+    if (r->resync)
+      rd_kafka_header_add(h, NAME(RESYNC), -1, "true", -1);
+  }
   snprintf(buf, sizeof(buf), "%d", r->replays + 1);
   rd_kafka_header_add(h, NAME(REPLAYS), -1, buf, -1);
   lb_strbuf from;

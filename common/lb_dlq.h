@@ -117,6 +117,7 @@ typedef struct {
   int64_t last_failure_ms;
   const char *worker;
   int replays;
+  bool resync; /* the source record was a resync: a replay keeps the mark */
   /* the value was cut to fit: value_original_bytes is the source's size;
    * headers_dropped >= 0: the source's own headers (that many) were left
    * out too */
@@ -191,6 +192,7 @@ typedef struct {
   int64_t last_failure_ms; /* -1: absent or not RFC 3339 */
   int replays;             /* lmsbridge.replays, 0 when absent */
   char *worker;
+  bool resync; /* lmsbridge.resync is "true": a resync's dead letter */
   /* lmsbridge.value.truncated is "true": the engine cut the value to fit
    * the producer's limit, so it is not the event that failed */
   bool value_truncated;
@@ -298,7 +300,8 @@ const char *lb_dlq_verdict_name(lb_dlq_verdict v);
 /* Headers of the replayed record: the DLQ record's own headers except
  * lmsbridge.* and __connect.errors.* ones, in their order, then
  * lmsbridge.target (the record's integration; not for an untargeted
- * replay), lmsbridge.replays (the record's + 1) and
+ * replay) with lmsbridge.resync when the record is a resync's dead letter,
+ * lmsbridge.replays (the record's + 1) and
  * lmsbridge.replayed_from ("<dlq topic>/<partition>/<offset>"). New:
  * rd_kafka_headers_destroy() it, or hand it to rd_kafka_producev(). */
 rd_kafka_headers_t *lb_dlq_replay_headers(const lb_dlq_record *r, bool targeted);

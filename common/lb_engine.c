@@ -600,6 +600,7 @@ static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fi
   f->last_failure_ms = d ? d->last_failure_ms : now;
   f->worker = e->opts.worker;
   f->replays = m->replays;
+  f->resync = msg_resync(m);
 }
 
 /* The headers of a dead letter; the source record's own only when

@@ -665,7 +665,8 @@ static void test_replay_headers(void **state)
 
 /* ---- the contract: table and builder ---- */
 
-/* The dead letter's headers of DESIGN section 5, in the order written. */
+/* The dead letter's headers of the contract (docs/delivery.md), in the order
+ * written. */
 static const char *const contract_names[] = {
   "__connect.errors.topic",
   "__connect.errors.partition",
@@ -721,7 +722,7 @@ static void test_header_table(void **state)
   assert_false(lb_dlq_header_is_own("trace-id"));
   assert_true(lb_dlq_header_is_own("lmsbridge.some_future_one"));
 
-  /* the six classes of DESIGN section 5, each once, then NULL */
+  /* the six classes of the contract, each once, then NULL */
   static const char *const classes[] = { "invalid_event",     "mapping", "permanent_http",
                                          "retries_exhausted", "auth",    "config" };
   assert_int_equal(LB_DLQ_CLASS__COUNT, 6);
@@ -760,6 +761,40 @@ static lb_dlq_fields full_fields(void)
                           .worker = "completion-worker",
                           .replays = 1,
                           .headers_dropped = -1 };
+}
+
+/* A resync's dead letter says so, and its targeted replay is a resync
+ * again: the unchanged check must not skip what the customer wiped. */
+static void test_replay_headers_resync(void **state)
+{
+  (void)state;
+  for (int resync = 0; resync <= 1; resync++) {
+    lb_dlq_fields f = full_fields();
+    f.resync = resync;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+    lb_dlq_headers_add(h, &f);
+    const void *val;
+    size_t size;
+    assert_int_equal(rd_kafka_header_get_last(h, "lmsbridge.resync", &val, &size),
+                     resync ? RD_KAFKA_RESP_ERR_NO_ERROR : RD_KAFKA_RESP_ERR__NOENT);
+    lb_dlq_raw raw = raw_of(h, "u1", "{}");
+    lb_dlq_record r;
+    assert_int_equal(lb_dlq_record_decode(&r, &raw), LB_E_OK);
+    assert_int_equal(r.resync, resync);
+    rd_kafka_headers_t *out = lb_dlq_replay_headers(&r, true);
+    lb_dlq_parked pk;
+    lb_dlq_parked_read(out, &pk);
+    assert_int_equal(pk.resync, resync);
+    assert_string_equal(pk.target, "acme-degreed");
+    rd_kafka_headers_destroy(out);
+    /* untargeted, it is a new event for every integration: no resync */
+    out = lb_dlq_replay_headers(&r, false);
+    assert_int_equal(rd_kafka_header_get_last(out, "lmsbridge.resync", &val, &size),
+                     RD_KAFKA_RESP_ERR__NOENT);
+    rd_kafka_headers_destroy(out);
+    lb_dlq_record_release(&r);
+    rd_kafka_headers_destroy(h);
+  }
 }
 
 static void test_build_all_fields_round_trip(void **state)
@@ -1124,6 +1159,7 @@ int main(void)
     cmocka_unit_test(test_selection_names),
     cmocka_unit_test(test_verdicts),
     cmocka_unit_test(test_replay_headers),
+    cmocka_unit_test(test_replay_headers_resync),
     cmocka_unit_test(test_totals),
     cmocka_unit_test(test_header_table),
     cmocka_unit_test(test_build_all_fields_round_trip),

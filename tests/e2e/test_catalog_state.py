@@ -24,7 +24,10 @@ delivered survives the process.
    them again although they are unchanged, never an older version, and
    nothing to the other integration.
 5. A reload (SIGHUP, kafka section unchanged: the same partitions) reads
-   the state again: the item delivered before stays unchanged."""
+   the state again: the item delivered before stays unchanged.
+6. A resync the LMS refuses (400) is dead-lettered with lmsbridge.resync;
+   dlq-replay replays it as a resync: sent although unchanged since the
+   first resync."""
 import json
 import re
 import os
@@ -381,6 +384,38 @@ try:
     check(requests_since(env, "acme", acme2) == [],
           "after the reload, course 77 v6 (delivered by the resync) is unchanged: not sent")
     check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
+
+    # ---- 6. a resync that failed is replayed as a resync -------------------
+    for c in env.state("acme")["degreed"]["courses"]:
+        code, _ = degreed_api(env, "acme", SECRET, "DELETE", f"/api/v2/content/courses/{c['id']}")
+        check(code == 204, f"set-up: the customer deletes {c['attributes']['external-id']} again")
+    code, _ = env.lms_post("/_sandbox/faults", {"tenant": "acme", "error_rate": {
+        "rate": 1, "status": 400, "api": "degreed"}})
+    check(code == 200, "set-up: acme's Degreed API answers 400 to everything")
+    rc, out, err = dlq_replay("resync", "--worker", "catalog-worker", "--config", conf,
+                              "--integration", "acme-degreed", "--yes", env={"SECRET": SECRET})
+    check(rc == 0, f"the second resync is republished ({err[-300:]})")
+    dead = wait_for(lambda: (lambda d: d if len(d) >= 4 else None)(
+        env.consume_all(f"{TOPIC}.dlq")), 60, "the failed resync's dead letters")
+    check(len(dead) == 4 and all(
+        r["headers"].get("lmsbridge.resync") == "true" and
+        r["headers"].get("lmsbridge.integration") == "acme-degreed" and
+        r["headers"].get("__connect.errors.exception.class.name") == "permanent_http"
+        for r in dead), f"the four refused items are dead letters marked resync: "
+        f"{[(r['key'], r['headers'].get('lmsbridge.resync')) for r in dead]}")
+    env.lms_post("/_sandbox/faults", {"tenant": "acme", "error_rate": None})
+    unchanged0 = metric(w3, "acme-degreed", "unchanged")
+    success0 = metric(w3, "acme-degreed", "success")
+    rc, out, err = dlq_replay("replay", "--worker", "catalog-worker", "--config", conf, "--yes",
+                              env={"SECRET": SECRET})
+    check(rc == 0, f"dlq-replay replays the four ({err.strip()[-300:]})")
+    wait_for(lambda: metric(w3, "acme-degreed", "success") - success0 >= 4 or
+             metric(w3, "acme-degreed", "unchanged") > unchanged0, 60, "the replay worked on")
+    items = degreed_items(env.state("acme"))
+    check(sorted(items) == ["course-77", "course-88", "course-99", "project-5"] and
+          metric(w3, "acme-degreed", "unchanged") == unchanged0,
+          f"the replayed resync is sent although unchanged since the first resync: Degreed "
+          f"holds {sorted(items)}")
     w3.stop_and_check("the third catalog-worker")
 finally:
     env.close()
