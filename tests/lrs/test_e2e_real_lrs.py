@@ -3,7 +3,7 @@
 statement service (real_lrs.py), on the e2e harness's Kafka sandbox.
 
 Completions become statements the LRS accepts; each is read back with
-GET ?statementId=<its UUID v5> and is what DESIGN's mapping says (actor,
+GET ?statementId=<its UUID v5> and is what docs/mapping.md says (actor,
 activity, result, platform); every statement read back passes Learning
 Locker's xapi-validation; a tested-out completion is not sent; a dead letter
 of a delivered completion replayed with dlq-replay is answered 204 or 409

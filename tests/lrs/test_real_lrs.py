@@ -2,7 +2,7 @@
 """Smoke test of the two LRSs the xAPI connector is tested against: Learning
 Locker's statement service (real_lrs.py) and the LMS sandbox's LRS.
 
-The statements of statements.json, written by hand as DESIGN 4.1 maps a
+The statements of statements.json, written by hand as docs/mapping.md maps a
 completion (actor by mbox and by account; an assessment with a score, a
 course), each under its UUID v5 statement id, go to both: PUT with the
 version header and Basic auth is 204, GET ?statementId= returns it, the same
@@ -52,7 +52,7 @@ def info(text):
 
 
 def statement_id(event_id):
-    """DESIGN 4.1: UUID v5 in the URL namespace of lmsbridge:<integration>:<event>."""
+    """docs/mapping.md: UUID v5 in the URL namespace of lmsbridge:<integration>:<event>."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"lmsbridge:{INTEGRATION}:{event_id}"))
 
 

@@ -54,7 +54,7 @@ def sid(name):
 
 
 def statement(n, email="ann@acme.example", **over):
-    """A completion as DESIGN 4.1 maps it (actor by mbox)."""
+    """A completion as docs/mapping.md maps it (actor by mbox)."""
     s = {"actor": {"objectType": "Agent", "mbox": "mailto:" + email},
          "verb": {"id": "http://adlnet.gov/expapi/verbs/completed",
                   "display": {"en-US": "completed"}},
