@@ -864,6 +864,16 @@ size_t lb_client_pending(const lb_client *c)
   return c->pending;
 }
 
+lb_tokens_kept *lb_client_keep_tokens(lb_client *c)
+{
+  return lb_tokens_keep(c->tokens, lb_time_mono_ms());
+}
+
+size_t lb_client_adopt_tokens(lb_client *c, lb_tokens_kept *k)
+{
+  return lb_tokens_adopt(c->tokens, k, lb_time_mono_ms());
+}
+
 uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok)
 {
   return lb_tokens_fetches(c->tokens, index, ok);

@@ -27,6 +27,7 @@
 
 #include "lb_config.h"
 #include "lb_request.h"
+#include "lb_tokens.h"
 
 typedef struct lb_client lb_client;
 
@@ -112,6 +113,11 @@ void lb_client_set_rate_share(lb_client *c, double share);
 
 /* Token fetches so far for integration `index` (ok or failed). */
 uint64_t lb_client_token_fetches(const lb_client *c, size_t index, bool ok);
+/* A reload: the live tokens taken out of the old client, given to the new
+ * one where the integration's credentials are the same (lb_tokens_keep,
+ * lb_tokens_adopt; adopting destroys k). */
+lb_tokens_kept *lb_client_keep_tokens(lb_client *c);
+size_t lb_client_adopt_tokens(lb_client *c, lb_tokens_kept *k);
 
 const char *lb_delivery_status_name(lb_delivery_status s);
 

@@ -2710,6 +2710,7 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
 {
   lb_err rc = LB_E_IO;
   lb_obs *obs = NULL;
+  lb_tokens_kept *kept = NULL;
   char *listen = strdup(e->cfg->observability.listen);
   if (!listen) {
     snprintf(err, errlen, "out of memory");
@@ -2719,10 +2720,16 @@ lb_err lb_engine_reconfigure(lb_engine *e, char *err, size_t errlen)
   /* a new address: its server first (the old one serves until then) */
   if (strcmp(listen, e->listen) != 0 && !(obs = lb_obs_new(listen, e->metrics, err, errlen)))
     goto fail;
+  /* tokens of unchanged credentials go on: a reload of 1,000 customers
+   * must not ask 1,000 token endpoints at once */
+  kept = e->client ? lb_client_keep_tokens(e->client) : NULL;
   drop_work(e);
   if ((rc = build_work(e, err, errlen)) != LB_E_OK ||
       (rc = rewind_parts(e, err, errlen)) != LB_E_OK)
     goto fail;
+  size_t carried = lb_client_adopt_tokens(e->client, kept);
+  kept = NULL;
+  lb_log(LB_LOG_INFO, "reload: tokens kept", LB_I("count", (long long)carried));
   state_reload(e);
   if (obs) {
     lb_obs_destroy(e->obs);
@@ -2742,6 +2749,7 @@ fail:
   /* what was built for the old configuration (integration indexes, the
    * client's tokens) must not meet the new one in lb_engine_destroy() */
   drop_work(e);
+  lb_tokens_kept_destroy(kept);
   lb_obs_destroy(obs);
   free(listen);
   return rc;

@@ -9,7 +9,10 @@
 #include "lb_classify.h"
 #include "lb_connector.h"
 #include "lb_json.h"
+#include "lb_list.h"
 #include "lb_log.h"
+#include "lb_strbuf.h"
+#include "lb_table.h"
 #include "lb_time.h"
 
 #define BACKOFF_FIRST_MS 1000
@@ -292,4 +295,134 @@ int64_t lb_tokens_retry_at(const lb_tokens *t, size_t index)
 uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok)
 {
   return ok ? t->slots[index].fetch_ok : t->slots[index].fetch_failed;
+}
+
+/* ---- carried over a reload ---- */
+
+typedef struct {
+  lb_table_node node;
+  char *issued_for; /* the key: holds the secret, wiped when freed */
+  char *token;
+  int64_t expires_in_ms, refresh_in_ms; /* from lb_tokens_keep's now */
+} kept_token;
+
+struct lb_tokens_kept {
+  lb_table by_issue;
+  int64_t kept_at_ms;
+};
+
+/* What a token of `in` is issued for: every input of its request. New
+ * string (holds the secret), NULL without memory. */
+static char *issued_for(const lb_integration *in)
+{
+  char *body = NULL;
+  const char *ctype = NULL;
+  bool basic = false;
+  if (token_request(in, &body, &ctype, &basic) != LB_E_OK)
+    return NULL;
+  lb_strbuf b;
+  lb_strbuf_init(&b, 0);
+  lb_strbuf_appendf(&b, "%s\n%s\n%s\n%s\n%s\n%s", in->id, in->token_url ? in->token_url : "",
+                    in->client_id ? in->client_id : "", in->client_secret ? in->client_secret : "",
+                    ctype, body);
+  memset(body, 0, strlen(body));
+  free(body);
+  char *ret = b.overflow ? NULL : lb_strbuf_detach(&b);
+  if (b.buf)
+    memset(b.buf, 0, b.len);
+  lb_strbuf_release(&b);
+  return ret;
+}
+
+static void wipe_free(char *s)
+{
+  if (s) {
+    memset(s, 0, strlen(s));
+    free(s);
+  }
+}
+
+static void kept_free(kept_token *k)
+{
+  wipe_free(k->issued_for);
+  if (k->token) {
+    lb_log_remove_secret(k->token);
+    free(k->token);
+  }
+  free(k);
+}
+
+void lb_tokens_kept_destroy(lb_tokens_kept *k)
+{
+  if (!k)
+    return;
+  lb_table_node *n = lb_table_first(&k->by_issue);
+  while (n) {
+    lb_table_node *next = lb_table_next(&k->by_issue, n);
+    lb_table_remove(&k->by_issue, n);
+    kept_free(LB_TABLE_ENTRY(n, kept_token, node));
+    n = next;
+  }
+  lb_table_release(&k->by_issue);
+  free(k);
+}
+
+lb_tokens_kept *lb_tokens_keep(lb_tokens *t, int64_t now_ms)
+{
+  lb_tokens_kept *k = calloc(1, sizeof(*k));
+  if (!k)
+    return NULL;
+  k->kept_at_ms = now_ms;
+  for (size_t i = 0; i < t->n; i++) {
+    slot *s = &t->slots[i];
+    if (!s->token || now_ms >= s->expires_at_ms)
+      continue;
+    kept_token *e = calloc(1, sizeof(*e));
+    if (!e || !(e->issued_for = issued_for(&t->ins[i]))) {
+      free(e);
+      continue; /* that one is fetched again */
+    }
+    if (lb_table_find(&k->by_issue, e->issued_for)) {
+      kept_free(e); /* two integrations cannot share an id */
+      continue;
+    }
+    e->token = s->token; /* moved: still registered with the redaction */
+    s->token = NULL;
+    e->expires_in_ms = s->expires_at_ms - now_ms;
+    e->refresh_in_ms = s->refresh_at_ms - now_ms;
+    lb_table_insert(&k->by_issue, &e->node, e->issued_for);
+  }
+  if (lb_table_count(&k->by_issue) == 0) {
+    lb_tokens_kept_destroy(k);
+    return NULL;
+  }
+  return k;
+}
+
+size_t lb_tokens_adopt(lb_tokens *t, lb_tokens_kept *k, int64_t now_ms)
+{
+  size_t taken = 0;
+  for (size_t i = 0; k && i < t->n && lb_table_count(&k->by_issue) > 0; i++) {
+    char *key = issued_for(&t->ins[i]);
+    lb_table_node *n = key ? lb_table_find(&k->by_issue, key) : NULL;
+    wipe_free(key);
+    if (!n)
+      continue;
+    kept_token *e = LB_TABLE_ENTRY(n, kept_token, node);
+    int64_t elapsed = now_ms - k->kept_at_ms;
+    lb_table_remove(&k->by_issue, n);
+    slot *s = &t->slots[i];
+    if (e->expires_in_ms > elapsed) {
+      drop_token(s);
+      s->token = e->token;
+      e->token = NULL;
+      s->generation++;
+      s->expires_at_ms = now_ms + e->expires_in_ms - elapsed;
+      s->refresh_at_ms = now_ms + e->refresh_in_ms - elapsed;
+      taken++;
+    }
+    kept_free(e);
+  }
+  lb_tokens_kept_destroy(k);
+  return taken;
 }

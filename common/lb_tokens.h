@@ -54,6 +54,24 @@ int64_t lb_tokens_retry_at(const lb_tokens *t, size_t index);
 /* Counters for lmsbridge_oauth_token_fetches_total{outcome}. */
 uint64_t lb_tokens_fetches(const lb_tokens *t, size_t index, bool ok);
 
+/* ---- carried over a reload ---- */
+
+/* Live tokens taken out of a cache, each with what it was issued for. */
+typedef struct lb_tokens_kept lb_tokens_kept;
+
+/* Takes t's live tokens out of it (t then holds none), at now_ms
+ * (lb_time_mono_ms()). NULL when there is none or no memory: nothing is
+ * carried, the new cache fetches. */
+lb_tokens_kept *lb_tokens_keep(lb_tokens *t, int64_t now_ms);
+/* Gives t each kept token whose integration has the same id, token URL,
+ * client and token request (scopes, company, user) as the one it was
+ * issued for: a reload that changes none of them sends no token request;
+ * one that rotates a secret fetches anew. Destroys k (accepts NULL).
+ * Returns how many tokens t took. */
+size_t lb_tokens_adopt(lb_tokens *t, lb_tokens_kept *k, int64_t now_ms);
+/* Frees what was kept and not adopted (accepts NULL). */
+void lb_tokens_kept_destroy(lb_tokens_kept *k);
+
 /* Pure helpers, exposed for tests. */
 
 /* Parses a token response: a non-empty string access_token and a positive

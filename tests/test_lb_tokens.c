@@ -271,6 +271,74 @@ static void test_refresh_at_80_percent_and_expiry(void **state)
   cache_close(&c);
 }
 
+/* A reload: the token goes to the next cache when the integration's id,
+ * token URL, client and request are the same, with its lifetime and
+ * refresh time as they were; a rotated secret, a changed scope or another
+ * id fetch anew. */
+static void test_tokens_carried_over_a_reload(void **state)
+{
+  (void)state;
+  cache c;
+  char first[64];
+  unsigned gen = 0;
+  int64_t t0, t1;
+  cache_open(&c);
+  first_token(&c, first, sizeof(first), &gen, &t0, &t1);
+
+  /* nothing live, nothing kept */
+  cache empty;
+  cache_open(&empty);
+  assert_null(lb_tokens_keep(empty.tokens, lb_time_mono_ms()));
+  cache_close(&empty);
+
+  static const struct {
+    char *why, *id, *secret, *scopes;
+    bool carried;
+  } cases[] = {
+    { "unchanged", "tk", "tk-secret-1", "content:read", true },
+    { "secret rotated", "tk", "tk-secret-2", "content:read", false },
+    { "scope changed", "tk", "tk-secret-1", "content:read,content:write", false },
+    { "another integration", "tk2", "tk-secret-1", "content:read", false },
+  };
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    if (k > 0) { /* a live token in the old cache again */
+      cache_close(&c);
+      cache_open(&c);
+      first_token(&c, first, sizeof(first), &gen, &t0, &t1);
+    }
+    int64_t now = lb_time_mono_ms();
+    lb_tokens_kept *kept = lb_tokens_keep(c.tokens, now);
+    assert_non_null(kept);
+    /* taken out: the old cache holds it no more (it would fetch) */
+    assert_null(lb_tokens_get(c.tokens, 0, now, &gen));
+
+    cache next;
+    cache_open(&next);
+    next.in.id = cases[k].id;
+    next.in.client_secret = cases[k].secret;
+    next.in.scopes = cases[k].scopes;
+    size_t taken = lb_tokens_adopt(next.tokens, kept, now + 1000);
+    print_message("%s: %zu carried\n", cases[k].why, taken);
+    assert_int_equal(taken, cases[k].carried ? 1 : 0);
+    const char *t = lb_tokens_get(next.tokens, 0, now + 1000, &gen);
+    if (cases[k].carried) {
+      assert_token(t, first);
+      assert_int_equal(lb_http_in_flight(next.http), 0); /* no token request */
+      /* its refresh time came along: a refresh at 80 s of its lifetime, no
+       * use past 100 s */
+      assert_non_null(lb_tokens_get(next.tokens, 0, t0 + 79000, &gen));
+      assert_int_equal(lb_http_in_flight(next.http), 0);
+      assert_null(lb_tokens_get(next.tokens, 0, t1 + 100000, &gen));
+    } else {
+      assert_null(t);
+      assert_int_equal(lb_http_in_flight(next.http), 1);
+    }
+    cache_close(&next);
+  }
+  cache_close(&c);
+  lb_tokens_kept_destroy(NULL);
+}
+
 /* A failed fetch backs off 1 s, then 2 s (the clock is the real one
  * here: lb_tokens_retry_at() is on it); the third succeeds. */
 static void test_failed_fetches_back_off(void **state)
@@ -507,6 +575,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refresh_at_80_percent_and_expiry, start_sandbox,
                                     stop_sandbox),
     cmocka_unit_test_setup_teardown(test_failed_fetches_back_off, start_sandbox, stop_sandbox),
+    cmocka_unit_test_setup_teardown(test_tokens_carried_over_a_reload, start_sandbox, stop_sandbox),
     cmocka_unit_test_setup_teardown(test_refusal_is_an_outcome, start_sandbox, stop_sandbox),
     cmocka_unit_test_setup_teardown(test_retry_after_honoured_and_capped, start_sandbox,
                                     stop_sandbox),

@@ -7,6 +7,8 @@ the new secret in the file. Until the SIGHUP the worker still asks for
 tokens with the old secret, which the LMS refuses (403), and the waiting
 completion is not lost; after it, the worker's token requests carry the
 new secret (the LMS grants them) and the completion is delivered, once.
+Before that, a SIGHUP that changes nothing keeps the live token: the next
+completion goes without a token request.
 Neither secret appears in the worker's output."""
 import os
 import signal
@@ -57,6 +59,19 @@ try:
     check(token_answers() == [200], f"with the old secret the LMS grants a token "
           f"({token_answers()})")
 
+    # a reload that changes nothing a token was issued for keeps the token:
+    # no token request (a reload of 1,000 customers must not ask 1,000
+    # token endpoints at once)
+    w.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: [l for l in w.logs() if l.get("msg") == "configuration reloaded"], 120,
+             "a reload with nothing changed")
+    kept = [l.get("count") for l in w.logs() if l.get("msg") == "reload: tokens kept"]
+    env.produce_many(TOPIC, [("c1b", completion("c1b", "acme", "c1b"))])
+    wait_for(lambda: len(delivered()) == 2, 60, "a completion after that reload")
+    check(kept == [1] and token_answers() == [200],
+          f"the reload kept the token ({kept}): the completion after it went without a token "
+          f"request ({token_answers()})")
+
     # the customer rotates: only the new secret is accepted, tokens expire;
     # the operator puts the new secret in the file
     code, body = env.lms_post("/_sandbox/tenants", degreed_tenant("acme", NEW))
@@ -69,19 +84,19 @@ try:
     before = len(token_answers())
     env.produce_many(TOPIC, [("c2", completion("c2", "acme", "c2"))])
     wait_for(lambda: 403 in token_answers()[before:], 120, "a token request refused")
-    check(len(delivered()) == 1,
+    check(len(delivered()) == 2,
           "without a reload the worker asks with the old secret: refused (403), c2 waits")
 
     refused = len(token_answers())
     t0 = time.time()
     w.proc.send_signal(signal.SIGHUP)
-    reloaded = wait_for(lambda: [l for l in w.logs() if l.get("msg") == "configuration reloaded"],
-                        120, "the reload")
+    reloaded = wait_for(lambda: [l for l in w.logs() if l.get("msg") == "configuration reloaded"]
+                        [1:], 120, "the reload")
     reload_s = time.time() - t0
     check(reloaded[0].get("kafka") == "same clients, partitions kept",
           f"a customer secret is no Kafka setting: the clients are kept "
           f"({reloaded[0].get('kafka')})")
-    wait_for(lambda: len(delivered()) == 2, 300, "the waiting completion after the reload")
+    wait_for(lambda: len(delivered()) == 3, 300, "the waiting completion after the reload")
     info(f"SIGHUP to 'configuration reloaded' {reload_s:.1f} s (the waiting delivery drains "
          f"first), to the delivery {time.time() - t0:.1f} s")
     after = token_answers()[refused:]
@@ -92,7 +107,7 @@ try:
           f"after the reload the worker's token requests carry the new secret: the LMS "
           f"grants them ({after})")
     done = delivered()
-    check(len(done) == 2 and sum(c["repeats"] for c in done) == 0,
+    check(len(done) == 3 and sum(c["repeats"] for c in done) == 0,
           f"the completion that waited is delivered after the reload, once ({len(done)})")
     check(env.consume_all(f"{TOPIC}.dlq") == [], "nothing dead-lettered")
     info(f"token answers: {token_answers()}")
