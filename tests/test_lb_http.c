@@ -138,6 +138,49 @@ static void test_body_cap_headers_and_request_id(void **state)
   lb_http_destroy(h);
 }
 
+/* A body longer than max_read is not read to its end: the transfer ends
+ * as an error naming the cap, and the handle serves the next request. */
+static void test_read_cap(void **state)
+{
+  (void)state;
+  char url[256], body[256], health_url[256];
+  result r = { 0 };
+  lb_http *h = lb_http_new(&(lb_http_options){ .max_body = 16, .max_read = 64 });
+  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
+  snprintf(body, sizeof(body),
+           "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
+  const char *form[] = { "Content-Type: application/x-www-form-urlencoded" };
+  lb_http_request req = { .method = "POST",
+                          .url = url,
+                          .headers = form,
+                          .nheaders = 1,
+                          .body = body,
+                          .body_len = strlen(body) };
+  /* the token response (over 100 bytes) passes the 64-byte read cap */
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.error, "larger than the 64-byte read cap"));
+  /* the next request on the same lb_http (a reused handle) reads whole */
+  memset(&r, 0, sizeof(r));
+  snprintf(health_url, sizeof(health_url), "%s/_sandbox/health", lms.base_url);
+  lb_http_request health = { .method = "GET", .url = health_url };
+  assert_int_equal(lb_http_start(h, &health, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  assert_false(r.truncated);
+  lb_http_destroy(h);
+
+  /* a read cap below the kept size is raised to it */
+  memset(&r, 0, sizeof(r));
+  h = lb_http_new(&(lb_http_options){ .max_body = 4096, .max_read = 8 });
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  assert_false(r.truncated);
+  lb_http_destroy(h);
+}
+
 static void test_timeout_and_transport_errors(void **state)
 {
   (void)state;
@@ -265,6 +308,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_many_in_flight_and_ids),
     cmocka_unit_test(test_body_cap_headers_and_request_id),
+    cmocka_unit_test(test_read_cap),
     cmocka_unit_test(test_timeout_and_transport_errors),
     cmocka_unit_test(test_extra_fd_wakes_the_wait),
     cmocka_unit_test(test_reused_handle_starts_clean),
