@@ -20,8 +20,8 @@ const char *lb_outcome_name(lb_outcome o)
 static bool is_markup(const char *body, size_t len)
 {
   size_t i = 0;
-  while (body && i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' ||
-                             body[i] == '\n'))
+  while (body && i < len &&
+         (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
     i++;
   return body && i < len && body[i] == '<';
 }
@@ -31,7 +31,8 @@ static bool is_markup(const char *body, size_t len)
 lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
 {
   if (status == 0)
-    return (lb_verdict){ LB_OUT_RETRY, 0, "no response (network error or timeout)" };
+    return (lb_verdict){ LB_OUT_RETRY, 0,
+                         "no usable response (network, TLS, timeout or malformed HTTP)" };
   /* a 2xx page in place of the API's answer says nothing was done:
    * retried (creates and completions are safe to send again) */
   if (status >= 200 && status < 300 && is_markup(body, len))
