@@ -1,37 +1,31 @@
 #!/usr/bin/env python3
 """A hostile LMS for the e2e tests (tests/e2e/test_lms_hostile.py): what
-lms-sandbox, a well-behaved libmicrohttpd server, cannot do. Raw sockets,
-stdlib plus the openssl command (for the certificate).
+lms-sandbox, a well-behaved libmicrohttpd server, cannot do (its own hostile
+faults, README.md there, cover redirects, 200 HTML pages, huge bodies and
+answers cut halfway). Raw sockets, stdlib plus the openssl command.
 
 The first path segment picks the behaviour (a "mode"), so one integration
-per mode points its api_base_url (or base_url) at http://HOST:PORT/<mode>.
-Token requests (/<mode>/oauth/token for Degreed,
-/<mode>/learning/oauth-api/rest/v1/token for SuccessFactors) are answered
-with a good token in every mode but `htmltoken`. API requests (every other
-POST) by mode; a marker in the request body (a learner id) picks variants:
+per mode points its api_base_url at http://HOST:PORT/<mode>. Token
+requests (.../oauth/token) are answered with a good token in every mode.
+API requests (any other path) by mode; a marker in the request body (a
+learner id) picks variants:
 
   ok         201 with a Degreed-like JSON completion
-  huge       200, Content-Length 1 GiB, then JSON-ish bytes as fast as the
-             client reads, until it closes the connection
   trickle    a body naming "slow": the whole response one byte per second
              (status line included); any other body: as `ok`
   garbage    a body naming "chunk": 201 with Transfer-Encoding: chunked and
              a chunk size that is not hexadecimal; any other body: a status
              line that is not HTTP ("SPAM 200 yes")
-  redirect   301, 302 or 307 (the body names "r301", "r302" or "r307") with
-             Location: the trap listener, which counts whoever comes
-  html       200 text/html, a maintenance page
-  htmltoken  the token endpoint answers 200 text/html
-  drop       the first request of a body (by its text): half the response,
-             then the connection closed; the same body again: 200 JSON
 
 The second listener speaks TLS with a certificate for other.example only
-(wronghost.pem, in --dir) and serves the same modes. The third is the trap.
-GET /_stats on the first listener: {"requests": [{"listener", "mode",
-"path", "marker", "bytes_sent", "answer"}], "trap_hits", "tls_connections",
-"tls_failed"} (TLS handshakes that failed on the server's side; with TLS 1.3
-the client refuses the certificate after the server's side is done). Writes {"port", "tls_port", "trap_port",
-"cert"} as JSON to --ready once all listen.
+(wronghost.pem, in --dir) and serves the same modes. The third, the trap,
+answers 200 to anything and counts it: the target of lms-sandbox's
+redirects. GET /_stats on the first listener: {"requests": [{"listener",
+"mode", "path", "marker", "bytes_sent", "answer"}], "trap_hits",
+"tls_connections", "tls_failed"} (TLS handshakes that failed on the
+server's side; with TLS 1.3 the client refuses the certificate after the
+server's side is done). Writes {"port", "tls_port", "trap_port", "cert"} as
+JSON to --ready once all listen.
 """
 import argparse
 import json
@@ -47,16 +41,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tls_server import make_cert  # noqa: E402
 
-GIB = 1024 * 1024 * 1024
-HTML = (b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head>"
-        b"<body><h1>We'll be back soon</h1><p>The learning platform is down for "
-        b"maintenance.</p></body></html>\n")
-MARKERS = ("slow", "chunk", "r301", "r302", "r307")
+MARKERS = ("slow", "chunk")
 
 lock = threading.Lock()
 log = []            # one dict per API request answered (or not)
 counts = {"trap_hits": 0, "tls_connections": 0, "tls_failed": 0}
-seen_bodies = set()  # `drop`: bodies already answered halfway
 
 
 def note(entry):
@@ -134,32 +123,13 @@ class Handler(socketserver.StreamRequestHandler):
             return True
         mode = path.strip("/").split("/")[0]
         if path.endswith("/oauth/token") or path.endswith("/rest/v1/token"):
-            if mode == "htmltoken":
-                note({"listener": self.listener, "mode": mode, "path": path, "marker": "",
-                      "bytes_sent": len(HTML), "answer": "html token"})
-                self.send(response(200, "OK", HTML, "text/html"))
-            else:
-                self.send(token())
+            self.send(token())
             return True
         text = body.decode("utf-8", "replace")
         marker = next((m for m in MARKERS if m in text), "")
         entry = {"listener": self.listener, "mode": mode, "path": path, "marker": marker,
                  "bytes_sent": 0, "answer": ""}
         note(entry)
-        keep = True
-        if mode == "huge":
-            entry["answer"] = "1 GiB body"
-            self.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: %d\r\n\r\n" % GIB)
-            block = b'{"data":' + b" " * (65536 - 8)
-            try:
-                while entry["bytes_sent"] < GIB:
-                    self.send(block)
-                    entry["bytes_sent"] += len(block)
-            finally:
-                entry["answer"] = "1 GiB body, client closed" if entry["bytes_sent"] < GIB \
-                    else "1 GiB body, sent whole"
-            return False
         if mode == "trickle" and marker == "slow":
             entry["answer"] = "trickle"
             for b in created():
@@ -178,33 +148,11 @@ class Handler(socketserver.StreamRequestHandler):
             self.send(out)
             entry["bytes_sent"] = len(out)
             return False
-        if mode == "redirect":
-            status = int(marker[1:]) if marker.startswith("r") else 302
-            trap = self.server.trap_port
-            out = response(status, "Moved", b"<html>moved</html>", "text/html",
-                           [f"Location: http://127.0.0.1:{trap}/trap{path}"])
-            entry["answer"] = f"{status} to the trap"
-        elif mode == "html":
-            out = response(200, "OK", HTML, "text/html")
-            entry["answer"] = "html page"
-        elif mode == "drop":
-            with lock:
-                first = text not in seen_bodies
-                seen_bodies.add(text)
-            out = response(200, "OK", b'{"data":{"id":"Hx2","type":"completions",'
-                                      b'"attributes":{"note":"' + b"x" * 400 + b'"}}}')
-            if first:
-                out = out[:len(out) // 2]
-                keep = False
-                entry["answer"] = "dropped mid-response"
-            else:
-                entry["answer"] = "200 again"
-        else:
-            out = created()
-            entry["answer"] = "created"
+        out = created()
+        entry["answer"] = "created"
         self.send(out)
         entry["bytes_sent"] = len(out)
-        return keep
+        return True
 
 
 class TLSHandler(Handler):
