@@ -59,6 +59,7 @@ struct transfer {
   char retry_after[MAX_HEADER_VALUE];
   char rate_remaining[MAX_HEADER_VALUE];
   char rate_reset[MAX_HEADER_VALUE];
+  char location[MAX_HEADER_VALUE];
   char errbuf[CURL_ERROR_SIZE];
   lb_http_done_fn done;
   void *opaque;
@@ -243,7 +244,11 @@ static void take_header(const char *line, size_t len, const char *name, char *ou
   size_t n = (size_t)(end - v);
   if (n >= MAX_HEADER_VALUE)
     n = MAX_HEADER_VALUE - 1;
-  memcpy(out, v, n);
+  /* a peer's bytes: only printable ASCII goes on (to logs, to dead letters) */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
   out[n] = '\0';
 }
 
@@ -253,10 +258,11 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
   size_t n = size * nmemb;
   /* A new status line (after a 100 Continue, say) starts a new response. */
   if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-    t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+    t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = t->location[0] = '\0';
     return n;
   }
   take_header(line, n, "Retry-After", t->retry_after);
+  take_header(line, n, "Location", t->location);
   take_header(line, n, "X-Rate-Limit-Remaining", t->rate_remaining);
   take_header(line, n, "X-Rate-Limit-Reset", t->rate_reset);
   return n;
@@ -327,7 +333,7 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req, lb_http_done_fn don
   t->errbuf[0] = '\0';
   t->over_read_cap = false;
   t->received = 0;
-  t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+  t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = t->location[0] = '\0';
   if ((rc = set_headers(t, req)) != LB_E_OK)
     goto fail;
   rc = LB_E_NOMEM;
@@ -367,6 +373,7 @@ static void finish(lb_http *h, CURL *easy, CURLcode result)
     .retry_after = t->retry_after[0] ? t->retry_after : NULL,
     .rate_remaining = t->rate_remaining[0] ? t->rate_remaining : NULL,
     .rate_reset = t->rate_reset[0] ? t->rate_reset : NULL,
+    .location = t->location[0] ? t->location : NULL,
     .seconds = seconds,
   };
   if (result != CURLE_OK && t->over_read_cap) {

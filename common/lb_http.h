@@ -56,9 +56,12 @@ typedef struct {
   size_t body_len;
   bool body_truncated;        /* the server sent more than max_body (and at
                                * most max_read) */
-  const char *retry_after;    /* header values, NULL when absent */
+  const char *retry_after;    /* header values, NULL when absent; at most
+                               * 255 bytes, printable ASCII (any other
+                               * byte is '?') */
   const char *rate_remaining; /* X-Rate-Limit-Remaining */
   const char *rate_reset;     /* X-Rate-Limit-Reset */
+  const char *location;       /* Location (of a redirect, never followed) */
   double seconds;             /* total time */
 } lb_http_response;
 

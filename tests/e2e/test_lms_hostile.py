@@ -15,7 +15,8 @@ the redirects point to.
 - a status line that is not HTTP, and a chunked body with a chunk size that
   is not hexadecimal: retried, then a dead letter with the reason;
 - 301, 302 and 307 to another host: not followed (that host never hears
-  from us), a dead letter at once, permanent_http, with the status;
+  from us), a dead letter at once, permanent_http, with the status and
+  where it pointed;
 - an HTTPS certificate for another host: refused before any request is
   sent, retried, then a dead letter whose reason names the certificate;
 - 200 with an HTML maintenance page from Degreed's completions endpoint,
@@ -220,7 +221,7 @@ try:
     # redirects
     for code in (301, 302, 307):
         check(dead_letter(f"r{code}", "permanent_http", 1, "redirect (not followed)",
-                          f"HTTP {code}", status=code) and
+                          f"HTTP {code}) to {trap}", status=code) and
               len(lms_log(f"redir{code}", "degreed")) == 1,
               f"{code}: not followed, one request, dead-lettered at once as permanent_http "
               f"({why(f'r{code}')})")
