@@ -20,8 +20,10 @@ the redirects point to.
 - an HTTPS certificate for another host: refused before any request is
   sent, retried, then a dead letter whose reason names the certificate;
 - 200 with an HTML maintenance page from Degreed's completions endpoint,
-  from SuccessFactors' OCNLearningEvents and from a token endpoint: never
-  counted as delivered, retried, then a dead letter saying so;
+  from SuccessFactors' OCNLearningEvents, from a token endpoint and (to a
+  catalog-worker) from Degreed's content create: never counted as
+  delivered (nor recorded in the catalog state), retried, then a dead
+  letter saying so;
 - the connection dropped halfway through the answer, after the LMS stored
   the completion: retried once and delivered, the LMS holds it once (at
   least once, no more).
@@ -35,14 +37,16 @@ import tempfile
 import time
 import urllib.request
 
-from catalog_fixtures import sf_integration, sf_tenant
+from catalog_fixtures import catalog_event, degreed, sf_integration, sf_tenant
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, die_with_test,
                      finish, finished, info, ns, wait_for)
 
 SECRET = "e2e-hostile-secret-55"
 TOPIC = ns("completion-events")
 DLQ = f"{TOPIC}.dlq"
-TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1"]
+CTOPIC = ns("catalog-events")
+TOPICS = [f"{TOPIC}:2", f"{TOPIC}.retry:2", f"{DLQ}:1",
+          f"{CTOPIC}:1", f"{CTOPIC}.retry:1", f"{CTOPIC}.dlq:1", f"{CTOPIC}.state:1"]
 ATTEMPTS = 3
 TIMEOUT_MS = 3000
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support",
@@ -93,6 +97,7 @@ try:
                                                     "api": "degreed"}})
           for c in (301, 302, 307)],
         hostile_tenant("html", {"html_200": {"api": "degreed"}}),
+        hostile_tenant("htmlcreate", {"html_200": {"api": "degreed"}}),
         hostile_tenant("htmltoken", {"html_200": {"api": "degreed_token"}}),
         hostile_tenant("ocnhtml", {"html_200": {"api": "sf"}}, sf=True),
         # the first answer of each of the two completions is cut
@@ -131,6 +136,11 @@ try:
         f'backoff_initial_ms = 100; backoff_max_ms = 500; max_attempts = {ATTEMPTS};'
         f' request_timeout_ms = {TIMEOUT_MS}; ca_bundle = "{ports["cert"]}";'))
     rss_before = rss_kib(w.proc.pid, "VmRSS")
+    cw = env.worker("catalog-worker", degreed(env, "htmlcreate", "htmlcreate", "htmlcreate",
+                                              "SECRET", "catalog = { public = true; };"),
+                    env={"SECRET": SECRET}, delivery=(
+        f'backoff_initial_ms = 100; backoff_max_ms = 500; max_attempts = {ATTEMPTS};'))
+    env.produce_many(CTOPIC, [catalog_event("course", "900", 1)])
 
     # the trickled completion first, alone: the customer's others come once
     # it holds the customer's one slot
@@ -253,6 +263,21 @@ try:
     check(all(w.metric("lmsbridge_deliveries_total", integration=i, outcome="success") == 0
               for i in ("html", "ocnhtml", "htmltoken")),
           "HTML pages: nothing counted as delivered")
+    check(finished(env, ns("catalog-worker"), [CTOPIC], [cw], timeout=120),
+          "catalog: the record finished")
+    cdead = env.consume_all(f"{CTOPIC}.dlq")
+    ch = cdead[0]["headers"] if len(cdead) == 1 else {}
+    creates = [r for r in lms_log("htmlcreate", "degreed") if r["method"] == "POST"]
+    check(ch.get("__connect.errors.exception.class.name") == "retries_exhausted" and
+          "HTML page" in ch.get("__connect.errors.exception.message", "") and
+          ch.get("lmsbridge.attempts") == str(ATTEMPTS) and len(creates) == ATTEMPTS and
+          cw.metric("lmsbridge_deliveries_total", integration="htmlcreate",
+                    outcome="success") == 0,
+          f"Degreed create answered 200 with an HTML page: retried, then dead-lettered, "
+          f"not delivered ({ch.get('__connect.errors.exception.message')}, "
+          f"{len(creates)} POSTs)")
+    check(env.consume_all(f"{CTOPIC}.state") == [],
+          "catalog: nothing recorded as delivered in the catalog state")
 
     # dropped mid-response
     drops = [(r["status"], r["fault"]) for r in lms_log("drop", "degreed")]
@@ -269,6 +294,7 @@ try:
     check(code == 200, "the worker stays ready")
     check(SECRET not in open(w.log_path).read(), "no client secret in the worker's log")
     w.stop_and_check()
+    cw.stop_and_check("catalog-worker")
 finally:
     if env:
         env.close()
