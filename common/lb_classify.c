@@ -14,14 +14,30 @@ const char *lb_outcome_name(lb_outcome o)
   return (unsigned)o <= LB_OUT_PERMANENT ? names[o] : "?";
 }
 
+/* Whether a body is markup (an HTML page: a proxy's, a login or
+ * maintenance page) rather than the JSON, or nothing, every API we call
+ * answers: its first byte after white space is '<'. */
+static bool is_markup(const char *body, size_t len)
+{
+  size_t i = 0;
+  while (body && i < len &&
+         (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+    i++;
+  return body && i < len && body[i] == '<';
+}
+
 /* The `why` of a retry or a permanent refusal does not name the status:
  * lb_client appends "(HTTP <status>)" to it. */
 lb_verdict lb_classify(lb_step step, int status, const char *body, size_t len)
 {
-  (void)body;
-  (void)len;
   if (status == 0)
-    return (lb_verdict){ LB_OUT_RETRY, 0, "no response (network error or timeout)" };
+    return (lb_verdict){ LB_OUT_RETRY, 0,
+                         "no usable response (network, TLS, timeout or malformed HTTP)" };
+  /* a 2xx page in place of the API's answer says nothing was done:
+   * retried (creates and completions are safe to send again) */
+  if (status >= 200 && status < 300 && is_markup(body, len))
+    return (lb_verdict){ LB_OUT_RETRY, 0,
+                         "success status but an HTML page instead of the API's JSON" };
   if (status >= 200 && status < 300)
     return (lb_verdict){ LB_OUT_SUCCESS, 0, "success" };
   if (status == 401)

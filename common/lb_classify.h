@@ -12,11 +12,12 @@
 #include "lb_request.h"
 
 typedef enum {
-  LB_OUT_SUCCESS,   /* done */
+  LB_OUT_SUCCESS,   /* done (a 2xx that is not an HTML page) */
   LB_OUT_CONFLICT,  /* 409 on a Degreed create: look the item up, update it */
   LB_OUT_STALE_ID,  /* 404 on an update by a remembered id: look it up again */
   LB_OUT_AUTH,      /* 401 (or what a connector reads as one): new token, retry once */
-  LB_OUT_RETRY,     /* 408, 429, 5xx, transport error: back off, retry */
+  LB_OUT_RETRY,     /* 408, 429, 5xx, transport error, a 2xx HTML page:
+                     * back off, retry */
   LB_OUT_PERMANENT, /* any other 4xx (or a 3xx: redirects are not followed) */
 } lb_outcome;
 

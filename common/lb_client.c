@@ -452,8 +452,13 @@ static void take_response(void *opaque, const lb_http_response *r)
     return;
   }
   case LB_OUT_PERMANENT: {
-    char why[200];
-    snprintf(why, sizeof(why), "%s (HTTP %d)", v.why, r->status);
+    char why[sizeof(j->reason_buf)];
+    /* where a redirect pointed: the operator's clue (a moved API, an SSO
+     * login page), never followed */
+    if (r->status >= 300 && r->status < 400 && r->location)
+      snprintf(why, sizeof(why), "%s (HTTP %d) to %s", v.why, r->status, r->location);
+    else
+      snprintf(why, sizeof(why), "%s (HTTP %d)", v.why, r->status);
     note_failure(j, why);
     finish(j, LB_DELIVERY_PERMANENT);
     return;

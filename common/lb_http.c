@@ -13,6 +13,7 @@
 
 #define SPARE_TRANSFERS 256
 #define DEFAULT_MAX_BODY (1024 * 1024)
+#define DEFAULT_MAX_READ (16 * 1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 20000
 #define MAX_HEADER_VALUE 256
 #define MAX_HEADERS 14      /* the caller's, plus X-Request-Id and Expect */
@@ -25,6 +26,7 @@ struct lb_http {
   lb_list active; /* every request in flight */
   size_t in_flight;
   size_t max_body;
+  size_t max_read; /* >= max_body */
   uint64_t next_id;
   char *ca_bundle;
   char *user_agent;
@@ -50,11 +52,14 @@ struct transfer {
   lb_strbuf body;
   lb_strbuf resp;
   bool truncated;
+  bool over_read_cap; /* aborted: the body went past max_read */
+  size_t received;    /* body bytes read, kept or not */
   uint64_t id;
   char request_id[48];
   char retry_after[MAX_HEADER_VALUE];
   char rate_remaining[MAX_HEADER_VALUE];
   char rate_reset[MAX_HEADER_VALUE];
+  char location[MAX_HEADER_VALUE];
   char errbuf[CURL_ERROR_SIZE];
   lb_http_done_fn done;
   void *opaque;
@@ -68,6 +73,9 @@ lb_http *lb_http_new(const lb_http_options *opts)
     return NULL;
   h->multi = curl_multi_init();
   h->max_body = opts && opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+  h->max_read = opts && opts->max_read ? opts->max_read : DEFAULT_MAX_READ;
+  if (h->max_read < h->max_body)
+    h->max_read = h->max_body;
   snprintf(ua, sizeof(ua), "lmsbridge/%s", LB_VERSION);
   h->user_agent = strdup(opts && opts->user_agent ? opts->user_agent : ua);
   if (opts && opts->ca_bundle)
@@ -177,6 +185,8 @@ static void transfer_free(transfer *t)
   buffer_recycle(&t->body);
   buffer_recycle(&t->resp);
   t->truncated = false;
+  t->over_read_cap = false;
+  t->received = 0;
   t->done = NULL;
   t->opaque = NULL;
   lb_list_push_front(&h->spare, &t->link);
@@ -202,6 +212,13 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
   transfer *t = userdata;
   size_t n = size * nmemb;
   size_t room = t->h->max_body - t->resp.len;
+  /* a peer controls the length: past the read cap the transfer ends (curl
+   * reports a write error, the connection is closed) */
+  if (n > t->h->max_read - t->received) {
+    t->over_read_cap = true;
+    return 0;
+  }
+  t->received += n;
   if (n > room) {
     t->truncated = true;
     if (room)
@@ -209,7 +226,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
   } else {
     lb_strbuf_append_len(&t->resp, data, n);
   }
-  return n; /* keep reading (and dropping) so the connection stays usable */
+  return n; /* up to max_read: read (and drop) so the connection stays usable */
 }
 
 /* Copies the value of header line `line` into `out` when its name matches. */
@@ -227,7 +244,11 @@ static void take_header(const char *line, size_t len, const char *name, char *ou
   size_t n = (size_t)(end - v);
   if (n >= MAX_HEADER_VALUE)
     n = MAX_HEADER_VALUE - 1;
-  memcpy(out, v, n);
+  /* a peer's bytes: only printable ASCII goes on (to logs, to dead letters) */
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+  }
   out[n] = '\0';
 }
 
@@ -237,10 +258,11 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
   size_t n = size * nmemb;
   /* A new status line (after a 100 Continue, say) starts a new response. */
   if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-    t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+    t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = t->location[0] = '\0';
     return n;
   }
   take_header(line, n, "Retry-After", t->retry_after);
+  take_header(line, n, "Location", t->location);
   take_header(line, n, "X-Rate-Limit-Remaining", t->rate_remaining);
   take_header(line, n, "X-Rate-Limit-Reset", t->rate_reset);
   return n;
@@ -309,7 +331,9 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req, lb_http_done_fn don
   t->id = ++h->next_id;
   snprintf(t->request_id, sizeof(t->request_id), "lb-%s-%llu", h->tag, (unsigned long long)t->id);
   t->errbuf[0] = '\0';
-  t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = '\0';
+  t->over_read_cap = false;
+  t->received = 0;
+  t->retry_after[0] = t->rate_remaining[0] = t->rate_reset[0] = t->location[0] = '\0';
   if ((rc = set_headers(t, req)) != LB_E_OK)
     goto fail;
   rc = LB_E_NOMEM;
@@ -349,10 +373,21 @@ static void finish(lb_http *h, CURL *easy, CURLcode result)
     .retry_after = t->retry_after[0] ? t->retry_after : NULL,
     .rate_remaining = t->rate_remaining[0] ? t->rate_remaining : NULL,
     .rate_reset = t->rate_reset[0] ? t->rate_reset : NULL,
+    .location = t->location[0] ? t->location : NULL,
     .seconds = seconds,
   };
-  if (result != CURLE_OK)
+  if (result != CURLE_OK && t->over_read_cap) {
+    size_t mib = h->max_read / (1024 * 1024);
+    if (mib && h->max_read % (1024 * 1024) == 0)
+      snprintf(t->errbuf, sizeof(t->errbuf),
+               "response body larger than the %zu MiB read cap, not read further", mib);
+    else
+      snprintf(t->errbuf, sizeof(t->errbuf),
+               "response body larger than the %zu-byte read cap, not read further", h->max_read);
+    r.error = t->errbuf;
+  } else if (result != CURLE_OK) {
     r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
+  }
   /* The callback may start new requests; this one is freed after it. */
   t->done(t->opaque, &r);
   transfer_free(t);

@@ -1,7 +1,10 @@
 /* lb_http: asynchronous HTTP on one libcurl multi handle. Many requests in
  * flight from one thread, connections kept and reused (HTTP/2 multiplexing
  * where the server offers it), a timeout per request, TLS verification
- * always on, redirects never followed, response bodies capped.
+ * always on, redirects never followed, response bodies capped: the first
+ * max_body bytes are kept, and a body longer than max_read is not read to
+ * its end (the transfer ends as an error naming the cap), so an endless or
+ * 1 GB answer costs neither memory nor the request's whole timeout.
  *
  * Driven from the caller's loop: lb_http_run() waits for the HTTP sockets
  * and, optionally, one more file descriptor of the caller's (librdkafka's
@@ -21,6 +24,9 @@ typedef struct lb_http lb_http;
 typedef struct {
   const char *ca_bundle;  /* NULL: the system's CA store */
   size_t max_body;        /* response bytes kept; 0: 1 MiB */
+  size_t max_read;        /* response bytes read at most (kept or dropped)
+                           * before the transfer is aborted; 0: 16 MiB;
+                           * never below max_body */
   long max_connections;   /* total connection cache; 0: 256 */
   const char *user_agent; /* NULL: "lmsbridge/<version>" */
 } lb_http_options;
@@ -43,13 +49,19 @@ typedef struct {
   uint64_t id;            /* the request's number in this lb_http */
   const char *request_id; /* "lb-<random tag>-<id>", sent as X-Request-Id */
   int status;             /* HTTP status; 0 when no response (see error) */
-  const char *error;      /* transport error text when status is 0, else NULL */
+  const char *error;      /* transport error text when status is 0, else NULL
+                           * (a body past max_read: "response body larger
+                           * than the 16 MiB read cap, not read further") */
   const char *body;       /* NUL-terminated, at most max_body bytes */
   size_t body_len;
-  bool body_truncated;        /* the server sent more than max_body */
-  const char *retry_after;    /* header values, NULL when absent */
+  bool body_truncated;        /* the server sent more than max_body (and at
+                               * most max_read) */
+  const char *retry_after;    /* header values, NULL when absent; at most
+                               * 255 bytes, printable ASCII (any other
+                               * byte is '?') */
   const char *rate_remaining; /* X-Rate-Limit-Remaining */
   const char *rate_reset;     /* X-Rate-Limit-Reset */
+  const char *location;       /* Location (of a redirect, never followed) */
   double seconds;             /* total time */
 } lb_http_response;
 

@@ -112,7 +112,12 @@ lb_err lb_tokens_parse(const char *body, size_t len, char **ret_token, int64_t *
 
   if (lb_json_parse(body, len, &root, why, sizeof(why)) != LB_E_OK ||
       !json_object_is_type(root, json_type_object)) {
-    snprintf(err, errlen, "token response is not a JSON object");
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)body[i]))
+      i++;
+    /* a proxy's, login or maintenance page answered with a 200 */
+    snprintf(err, errlen, "token response is not a JSON object%s",
+             i < len && body[i] == '<' ? " (an HTML page)" : "");
     goto out;
   }
   if (!json_object_object_get_ex(root, "access_token", &tok) ||

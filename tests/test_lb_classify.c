@@ -48,6 +48,21 @@ static void test_outcome_table(void **state)
     { LB_STEP_CREATE, 405, NULL, LB_OUT_PERMANENT, 0 },
     { LB_STEP_CREATE, 422, NULL, LB_OUT_PERMANENT, 0 },
     { LB_STEP_CREATE, 302, NULL, LB_OUT_PERMANENT, 0 },
+    { LB_STEP_CREATE, 301, "<html>Moved</html>", LB_OUT_PERMANENT, 0 },
+    { LB_STEP_COMPLETION, 307, NULL, LB_OUT_PERMANENT, 0 },
+    /* a 2xx HTML page (a proxy's, a login or maintenance page) where the
+     * API answers JSON or nothing is no success */
+    { LB_STEP_CREATE, 200, "<!DOCTYPE html><html><body>Down for maintenance</body></html>",
+      LB_OUT_RETRY, 0 },
+    { LB_STEP_COMPLETION, 201, " \r\n\t<html>", LB_OUT_RETRY, 0 },
+    { LB_STEP_OCN_COURSE, 200, "<?xml version=\"1.0\"?><error/>", LB_OUT_RETRY, 0 },
+    { LB_STEP_LOOKUP, 200, "<html>", LB_OUT_RETRY, 0 },
+    { LB_STEP_CREATE, 201, "{\"data\":{\"id\":\"<b>\"}}", LB_OUT_SUCCESS, 0 },
+    { LB_STEP_COMPLETION, 204, "", LB_OUT_SUCCESS, 0 },
+    { LB_STEP_COMPLETION, 200, "   ", LB_OUT_SUCCESS, 0 },
+    /* an error page keeps its status's outcome */
+    { LB_STEP_CREATE, 503, "<html>503 Service Unavailable</html>", LB_OUT_RETRY, 0 },
+    { LB_STEP_COMPLETION, 400, "<html>Bad Request</html>", LB_OUT_PERMANENT, 0 },
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *b = cases[i].body;

@@ -43,6 +43,7 @@ typedef struct {
   size_t body_len;
   bool truncated;
   char error[256];
+  char location[256];
   uint64_t id;
 } result;
 
@@ -55,6 +56,7 @@ static void on_done(void *opaque, const lb_http_response *r)
   res->truncated = r->body_truncated;
   res->id = r->id;
   snprintf(res->error, sizeof(res->error), "%s", r->error ? r->error : "");
+  snprintf(res->location, sizeof(res->location), "%s", r->location ? r->location : "");
   assert_int_equal(strlen(r->body), r->body_len); /* NUL-terminated */
 }
 
@@ -135,6 +137,78 @@ static void test_body_cap_headers_and_request_id(void **state)
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 401);
   assert_false(r.truncated);
+  lb_http_destroy(h);
+}
+
+/* A body longer than max_read is not read to its end: the transfer ends
+ * as an error naming the cap, and the handle serves the next request. */
+static void test_read_cap(void **state)
+{
+  (void)state;
+  char url[256], body[256], health_url[256];
+  result r = { 0 };
+  lb_http *h = lb_http_new(&(lb_http_options){ .max_body = 16, .max_read = 64 });
+  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
+  snprintf(body, sizeof(body),
+           "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
+  const char *form[] = { "Content-Type: application/x-www-form-urlencoded" };
+  lb_http_request req = { .method = "POST",
+                          .url = url,
+                          .headers = form,
+                          .nheaders = 1,
+                          .body = body,
+                          .body_len = strlen(body) };
+  /* the token response (over 100 bytes) passes the 64-byte read cap */
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 0);
+  assert_non_null(strstr(r.error, "larger than the 64-byte read cap"));
+  /* the next request on the same lb_http (a reused handle) reads whole */
+  memset(&r, 0, sizeof(r));
+  snprintf(health_url, sizeof(health_url), "%s/_sandbox/health", lms.base_url);
+  lb_http_request health = { .method = "GET", .url = health_url };
+  assert_int_equal(lb_http_start(h, &health, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  assert_false(r.truncated);
+  lb_http_destroy(h);
+
+  /* a read cap below the kept size is raised to it */
+  memset(&r, 0, sizeof(r));
+  h = lb_http_new(&(lb_http_options){ .max_body = 4096, .max_read = 8 });
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  assert_false(r.truncated);
+  lb_http_destroy(h);
+}
+
+/* A redirect is a response like any other: not followed, its Location
+ * reported, only printable ASCII of it. */
+static void test_redirect_not_followed(void **state)
+{
+  (void)state;
+  char url[256];
+  result r = { 0 };
+  lb_http *h = lb_http_new(NULL);
+  lb_test_post_json(&lms, "/_sandbox/faults",
+                    "{\"tenant\":\"h\",\"redirect\":{\"status\":301,\"count\":1,"
+                    "\"location\":\"http://127.0.0.1:1/moved\\u0001\\u00e9\"}}");
+  snprintf(url, sizeof(url), "%s/t/h/api/v2/completions", lms.base_url);
+  lb_http_request req = { .method = "POST", .url = url, .body = "{}", .body_len = 2 };
+  assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  /* port 1 is never tried: a transport error there would be status 0 */
+  assert_int_equal(r.status, 301);
+  assert_string_equal(r.location, "http://127.0.0.1:1/moved???");
+  /* the next response on the handle has none */
+  memset(&r, 0, sizeof(r));
+  snprintf(url, sizeof(url), "%s/_sandbox/health", lms.base_url);
+  lb_http_request health = { .method = "GET", .url = url };
+  assert_int_equal(lb_http_start(h, &health, on_done, &r, NULL), LB_E_OK);
+  wait_for(h, &r, 1);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.location, "");
   lb_http_destroy(h);
 }
 
@@ -265,6 +339,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_many_in_flight_and_ids),
     cmocka_unit_test(test_body_cap_headers_and_request_id),
+    cmocka_unit_test(test_read_cap),
+    cmocka_unit_test(test_redirect_not_followed),
     cmocka_unit_test(test_timeout_and_transport_errors),
     cmocka_unit_test(test_extra_fd_wakes_the_wait),
     cmocka_unit_test(test_reused_handle_starts_clean),

@@ -82,6 +82,19 @@ static void test_parse_token_responses(void **state)
     }
     free(token);
   }
+  /* a 200 HTML page (a proxy's, a login or maintenance page) is said to be one */
+  static const char *const pages[] = { "<!DOCTYPE html><html><body>Maintenance</body></html>",
+                                       "\r\n  <html>", "not json" };
+  for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+    char *token = NULL, err[160] = "";
+    int64_t expires = -1;
+    assert_int_equal(
+        lb_tokens_parse(pages[i], strlen(pages[i]), &token, &expires, err, sizeof(err)),
+        LB_E_PARSE);
+    assert_null(token);
+    assert_non_null(strstr(err, "token response is not a JSON object"));
+    assert_true((strstr(err, "(an HTML page)") != NULL) == (pages[i][0] != 'n'));
+  }
 }
 
 static void test_request_bodies(void **state)

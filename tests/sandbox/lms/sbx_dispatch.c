@@ -177,6 +177,10 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
       sbx_response_header(resp, "Retry-After", "%u", retry);
     goto out;
   }
+  if (sbx_faults_hostile(&t->faults, req->api, resp, &name)) {
+    req->fault = name;
+    goto out;
+  }
   switch (req->api) {
   case SBX_API_DEGREED_TOKEN:
     sbx_degreed_token(w, t, req, resp);
@@ -199,6 +203,15 @@ void sbx_dispatch(struct sbx_world *w, struct sbx_request *req, struct sbx_respo
   default:
     dialect_error(req, resp, 404, "not-found", "no such endpoint in this tenant");
     break;
+  }
+  /* handled (stored, say), and then the answer is lost on the way: half of
+   * it, or, when there is no body to cut, all of it */
+  if (sbx_faults_drop(&t->faults, req->api)) {
+    req->fault = "drop_mid_response";
+    if (resp->body_len >= 2)
+      resp->cut_half = true;
+    else
+      sbx_response_empty(resp, 0);
   }
 out:
   pthread_mutex_unlock(&w->lock);

@@ -180,6 +180,35 @@ static bool parse_fraction(json_object *o, const char *where, bool with_status,
   return true;
 }
 
+/* A hostile fault: {"rate": 0..1 (default 1), "count" (at most that many
+ * requests, default no limit), "api", "mode"} plus the kind's own keys
+ * (`keys` lists them all); status (when with_status, a 3xx, default 302)
+ * goes in out->status. */
+static bool parse_hostile(json_object *o, const char *where, const char *const *keys,
+                          bool with_status, struct sbx_fault_fraction *out, char *err,
+                          size_t errlen)
+{
+  json_object *api = NULL;
+  double rate = 1, status = 302, count = -1;
+
+  if (!only_keys(o, where, keys, err, errlen) ||
+      !get_number(o, "rate", where, 0, 1, false, false, &rate, err, errlen) ||
+      !get_number(o, "count", where, 0, 1e9, true, false, &count, err, errlen) ||
+      (with_status && !get_number(o, "status", where, 300, 399, true, false, &status, err, errlen)))
+    return false;
+  json_object_object_get_ex(o, "api", &api);
+  memset(out, 0, sizeof(*out));
+  if (!parse_apis(api, where, false, &out->apis, err, errlen) ||
+      !parse_mode(o, where, &out->spread, err, errlen))
+    return false;
+  out->on = true;
+  out->rate = rate;
+  out->status = with_status ? (int)status : 200;
+  out->counted = count >= 0;
+  out->remaining = count >= 0 ? (uint32_t)count : 0;
+  return true;
+}
+
 static bool parse_time(json_object *v, const char *where, const char *key, int64_t *ret, char *err,
                        size_t errlen)
 {
@@ -347,6 +376,58 @@ static bool apply_one(struct sbx_faults *f, const char *key, json_object *v, int
     f->ocn_min_post_interval.seconds = (uint32_t)d;
     return true;
   }
+  if (strcmp(key, "redirect") == 0) {
+    static const char *const keys[] = {
+      "rate", "count", "status", "location", "api", "mode", NULL
+    };
+    struct sbx_fault_fraction fr;
+    json_object *loc = NULL;
+    const char *l;
+
+    if (!v) {
+      memset(&f->redirect, 0, sizeof(f->redirect));
+      return true;
+    }
+    if (!parse_hostile(v, where, keys, true, &fr, err, errlen))
+      return false;
+    json_object_object_get_ex(v, "location", &loc);
+    l = loc && json_object_is_type(loc, json_type_string) ? json_object_get_string(loc) : "";
+    if (!*l || strlen(l) >= SBX_LOCATION_MAX || strpbrk(l, "\r\n")) {
+      snprintf(err, errlen, "%s.location: required, a URL of at most %d characters on one line",
+               where, SBX_LOCATION_MAX - 1);
+      return false;
+    }
+    f->redirect.fr = fr;
+    snprintf(f->redirect.location, sizeof(f->redirect.location), "%s", l);
+    return true;
+  }
+  if (strcmp(key, "html_200") == 0 || strcmp(key, "drop_mid_response") == 0) {
+    static const char *const keys[] = { "rate", "count", "api", "mode", NULL };
+    struct sbx_fault_fraction *fr =
+        strcmp(key, "html_200") == 0 ? &f->html_200 : &f->drop_mid_response;
+
+    if (!v) {
+      memset(fr, 0, sizeof(*fr));
+      return true;
+    }
+    return parse_hostile(v, where, keys, false, fr, err, errlen);
+  }
+  if (strcmp(key, "huge_body") == 0) {
+    static const char *const keys[] = { "rate", "count", "bytes", "api", "mode", NULL };
+    struct sbx_fault_fraction fr;
+    double bytes = 1024.0 * 1024 * 1024;
+
+    if (!v) {
+      memset(&f->huge_body, 0, sizeof(f->huge_body));
+      return true;
+    }
+    if (!parse_hostile(v, where, keys, false, &fr, err, errlen) ||
+        !get_number(v, "bytes", where, 1, 1099511627776.0, true, false, &bytes, err, errlen))
+      return false;
+    f->huge_body.fr = fr;
+    f->huge_body.bytes = (uint64_t)bytes;
+    return true;
+  }
   snprintf(err, errlen, "faults: unknown fault '%s'", key);
   return false;
 }
@@ -440,6 +521,66 @@ enum sbx_fault_action sbx_faults_decide(struct sbx_faults *f, unsigned api, int6
   return SBX_FAULT_NONE;
 }
 
+static const char maintenance_page[] =
+    "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>"
+    "<h1>We'll be back soon</h1><p>The learning platform is down for maintenance.</p>"
+    "</body></html>\n";
+
+static bool hostile_hit(struct sbx_fault_fraction *fr, unsigned api)
+{
+  if (!fr->on || !(fr->apis & api) || (fr->counted && fr->remaining == 0) || !fraction_hit(fr))
+    return false;
+  if (fr->counted)
+    fr->remaining--;
+  return true;
+}
+
+bool sbx_faults_hostile(struct sbx_faults *f, unsigned api, struct sbx_response *resp,
+                        const char **ret_name)
+{
+  if (hostile_hit(&f->redirect.fr, api)) {
+    f->stats.redirects++;
+    sbx_response_text(resp, f->redirect.fr.status, "<html><body>Moved</body></html>\n");
+    resp->content_type = "text/html";
+    sbx_response_header(resp, "Location", "%s", f->redirect.location);
+    *ret_name = "redirect";
+    return true;
+  }
+  if (hostile_hit(&f->html_200, api)) {
+    f->stats.html_pages++;
+    sbx_response_text(resp, 200, maintenance_page);
+    resp->content_type = "text/html";
+    *ret_name = "html_200";
+    return true;
+  }
+  if (hostile_hit(&f->huge_body.fr, api)) {
+    f->stats.huge_bodies++;
+    sbx_response_empty(resp, 200);
+    resp->content_type = "application/json";
+    resp->stream_bytes = f->huge_body.bytes;
+    *ret_name = "huge_body";
+    return true;
+  }
+  return false;
+}
+
+bool sbx_faults_drop(struct sbx_faults *f, unsigned api)
+{
+  if (!hostile_hit(&f->drop_mid_response, api))
+    return false;
+  f->stats.drops++;
+  return true;
+}
+
+/* A hostile fault's common members, then a comma. */
+static void hostile_json(struct sbx_buf *b, const char *name, const struct sbx_fault_fraction *fr)
+{
+  sbx_buf_printf(b, "\"%s\":{\"rate\":%g,\"api\":\"%s\",\"mode\":\"%s\"", name, fr->rate,
+                 apis_name(fr->apis), fr->spread ? "spread" : "random");
+  if (fr->counted)
+    sbx_buf_printf(b, ",\"remaining\":%u", fr->remaining);
+}
+
 void sbx_faults_to_json(const struct sbx_faults *f, int64_t now, struct sbx_buf *b)
 {
   char t1[40], t2[40];
@@ -476,10 +617,31 @@ void sbx_faults_to_json(const struct sbx_faults *f, int64_t now, struct sbx_buf 
                    f->rate_limit.window_s);
   if (f->ocn_min_post_interval.on)
     sbx_buf_printf(b, "\"ocn_min_post_interval_s\":%u,", f->ocn_min_post_interval.seconds);
+  if (f->redirect.fr.on) {
+    hostile_json(b, "redirect", &f->redirect.fr);
+    sbx_buf_printf(b, ",\"status\":%d,\"location\":", f->redirect.fr.status);
+    sbx_buf_json_str(b, f->redirect.location);
+    sbx_buf_puts(b, "},");
+  }
+  if (f->html_200.on) {
+    hostile_json(b, "html_200", &f->html_200);
+    sbx_buf_puts(b, "},");
+  }
+  if (f->huge_body.fr.on) {
+    hostile_json(b, "huge_body", &f->huge_body.fr);
+    sbx_buf_printf(b, ",\"bytes\":%llu},", (unsigned long long)f->huge_body.bytes);
+  }
+  if (f->drop_mid_response.on) {
+    hostile_json(b, "drop_mid_response", &f->drop_mid_response);
+    sbx_buf_puts(b, "},");
+  }
   sbx_buf_printf(b,
                  "\"stats\":{\"delayed\":%llu,\"errors\":%llu,\"outage_responses\":%llu,"
-                 "\"resets\":%llu,\"token_failures\":%llu}}",
+                 "\"resets\":%llu,\"token_failures\":%llu,\"redirects\":%llu,"
+                 "\"html_pages\":%llu,\"huge_bodies\":%llu,\"drops\":%llu}}",
                  (unsigned long long)f->stats.delayed, (unsigned long long)f->stats.errors,
                  (unsigned long long)f->stats.outage_responses, (unsigned long long)f->stats.resets,
-                 (unsigned long long)f->stats.token_failures);
+                 (unsigned long long)f->stats.token_failures,
+                 (unsigned long long)f->stats.redirects, (unsigned long long)f->stats.html_pages,
+                 (unsigned long long)f->stats.huge_bodies, (unsigned long long)f->stats.drops);
 }

@@ -1,6 +1,7 @@
 /* sbx_faults: per-tenant fault injection: latency, error rate, outage
  * windows, connection resets, token endpoint failures, a custom Degreed
- * rate limit and a minimum interval between OCN course POSTs.
+ * rate limit and a minimum interval between OCN course POSTs; and hostile
+ * answers: redirects, 200 HTML pages, huge bodies, answers cut halfway.
  *
  * Plain value type embedded in a tenant; not thread-safe (the caller holds
  * the world lock). The JSON shape is documented in README.md. */
@@ -13,7 +14,10 @@
 
 #include <json-c/json.h>
 
+#include "sbx_request.h"
 #include "sbx_util.h"
+
+#define SBX_LOCATION_MAX 300
 
 struct sbx_fault_fraction {
   bool on;
@@ -23,6 +27,8 @@ struct sbx_fault_fraction {
   uint32_t retry_after_s; /* 0: no Retry-After (error_rate only) */
   bool spread;            /* deterministic spreading instead of random */
   double acc;             /* accumulator for spread mode */
+  bool counted;           /* hostile faults: act on `remaining` more requests */
+  uint32_t remaining;
 };
 
 struct sbx_faults {
@@ -57,11 +63,25 @@ struct sbx_faults {
     uint32_t seconds;
   } ocn_min_post_interval;
   struct {
+    struct sbx_fault_fraction fr; /* fr.status: 3xx */
+    char location[SBX_LOCATION_MAX];
+  } redirect;
+  struct sbx_fault_fraction html_200;
+  struct {
+    struct sbx_fault_fraction fr;
+    uint64_t bytes;
+  } huge_body;
+  struct sbx_fault_fraction drop_mid_response;
+  struct {
     uint64_t delayed;
     uint64_t errors;
     uint64_t outage_responses;
     uint64_t resets;
     uint64_t token_failures;
+    uint64_t redirects;
+    uint64_t html_pages;
+    uint64_t huge_bodies;
+    uint64_t drops;
   } stats;
 };
 
@@ -85,6 +105,14 @@ uint32_t sbx_faults_latency(struct sbx_faults *f, unsigned api);
 enum sbx_fault_action sbx_faults_decide(struct sbx_faults *f, unsigned api, int64_t now_wall_ms,
                                         int *ret_status, uint32_t *ret_retry_after,
                                         const char **ret_name);
+/* The hostile faults that answer in place of the API (redirect, html_200,
+ * huge_body), decided after sbx_faults_decide() found none: true when one
+ * hits, with resp filled and *ret_name set (static). */
+bool sbx_faults_hostile(struct sbx_faults *f, unsigned api, struct sbx_response *resp,
+                        const char **ret_name);
+/* drop_mid_response, decided after the API handled the request: true when
+ * its answer is to be cut halfway (counts it). */
+bool sbx_faults_drop(struct sbx_faults *f, unsigned api);
 void sbx_faults_to_json(const struct sbx_faults *f, int64_t now_wall_ms, struct sbx_buf *b);
 
 #endif

@@ -110,6 +110,45 @@ static void read_headers(struct sbx_server *srv, struct MHD_Connection *conn,
   sbx_route(req);
 }
 
+/* huge_body: a JSON-looking start, then spaces, as fast as the client
+ * reads; MHD stops at the declared size or when the client leaves. */
+static ssize_t huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  static const char start[] = "{\"data\":";
+  (void)cls;
+  memset(buf, ' ', max);
+  for (size_t i = 0; pos + i < sizeof(start) - 1 && i < max; i++)
+    buf[i] = start[pos + i];
+  return (ssize_t)max;
+}
+
+/* drop_mid_response: the first half of the body, then the connection is
+ * closed (the declared Content-Length is the whole body's). */
+struct cut_body {
+  char *body;
+  size_t half;
+};
+
+static ssize_t cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+  struct cut_body *c = cls;
+  size_t n;
+
+  if (pos >= c->half)
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  n = c->half - (size_t)pos < max ? c->half - (size_t)pos : max;
+  memcpy(buf, c->body + pos, n);
+  return (ssize_t)n;
+}
+
+static void cut_free(void *cls)
+{
+  struct cut_body *c = cls;
+
+  free(c->body);
+  free(c);
+}
+
 static enum MHD_Result respond(struct sbx_server *srv, struct MHD_Connection *conn,
                                struct conn_ctx *ctx)
 {
@@ -129,7 +168,19 @@ static enum MHD_Result respond(struct sbx_server *srv, struct MHD_Connection *co
     sbx_response_release(&resp);
     return MHD_NO; /* close without an answer (connection_reset fault) */
   }
-  if (resp.body) {
+  if (resp.stream_bytes) {
+    mr = MHD_create_response_from_callback(resp.stream_bytes, 64 * 1024, huge_reader, NULL, NULL);
+  } else if (resp.cut_half && resp.body) {
+    struct cut_body *c = sbx_xcalloc(1, sizeof(*c));
+
+    c->body = resp.body;
+    c->half = resp.body_len / 2;
+    mr = MHD_create_response_from_callback(resp.body_len, 4096, cut_reader, c, cut_free);
+    if (mr)
+      resp.body = NULL; /* now owned by mr, through c */
+    else
+      free(c);
+  } else if (resp.body) {
     mr = MHD_create_response_from_buffer(resp.body_len, resp.body, MHD_RESPMEM_MUST_FREE);
     if (mr)
       resp.body = NULL; /* now owned by mr */
@@ -140,7 +191,7 @@ static enum MHD_Result respond(struct sbx_server *srv, struct MHD_Connection *co
     sbx_response_release(&resp);
     return MHD_NO;
   }
-  if (resp.body_len && resp.content_type)
+  if ((resp.body_len || resp.stream_bytes) && resp.content_type)
     MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
   for (i = 0; i < resp.n_headers; i++)
     MHD_add_response_header(mr, resp.headers[i].name, resp.headers[i].value);

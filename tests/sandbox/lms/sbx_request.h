@@ -81,6 +81,11 @@ struct sbx_response {
   char *body; /* new; may be NULL for an empty body */
   size_t body_len;
   const char *content_type; /* static */
+  /* hostile answers (sbx_faults): instead of body, stream_bytes generated
+   * bytes (a JSON-looking start, then spaces); or body cut after half its
+   * bytes, the connection closed */
+  uint64_t stream_bytes;
+  bool cut_half;
   size_t n_headers;
   struct {
     char name[40];

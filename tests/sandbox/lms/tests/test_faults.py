@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Fault injection per tenant: latency (without blocking other tenants),
 error rate, outage, connection resets, token endpoint failures, custom rate
-limit, OCN POST interval; each of them from the start-up configuration; the
---threads option."""
+limit, OCN POST interval, the hostile answers (redirect, 200 HTML page,
+huge body, an answer cut halfway); each of them from the start-up
+configuration; the --threads option."""
 
 import http.client
+import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -38,6 +41,7 @@ BOOT_FAULTS = {
     "boot-tokfail": ({"token_failures": {"count": 2, "status": 503, "api": "sf"}}, True),
     "boot-ratelimit": ({"rate_limit": {"limit": 2, "window_s": 30}}, False),
     "boot-ocn": ({"ocn_min_post_interval_s": 60}, True),
+    "boot-html": ({"html_200": {"api": "degreed_token", "count": 1}}, False),
 }
 
 CONFIG = {"tenants": DEFAULT_CONFIG["tenants"] + [
@@ -241,6 +245,93 @@ def test_custom_rate_limit_and_ocn_interval(sb):
     eq(sb.ocn_courses("rl", s, [course("i-2")]).status, 200, "cleared")
 
 
+def raw_post(sb, path, token, body, read_max=None):
+    """POST over a plain socket: (status line, headers, body bytes read,
+    whether the server closed before Content-Length was reached)."""
+    data = json.dumps(body).encode()
+    with socket.create_connection((sb.host, sb.port), timeout=30) as s:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Type: application/json\r\nAccept: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (path, token, len(data))).encode() + data)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        want = int(headers.get("content-length", "0"))
+        got = len(rest)
+        while got < want and (read_max is None or got < read_max):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+            if len(rest) < 4096:
+                rest += chunk[:4096]
+        return lines[0], headers, rest, got, got < want
+
+
+def test_hostile_answers(sb):
+    tok = sb.dg_token("acme")
+    done = {"data": {"attributes": {
+        "user-id": "ann@acme.example", "user-identifier-type": "Email",
+        "content-id": "hostile-1", "content-id-type": "ExternalId", "content-type": "Course",
+        "completed-at": "2024-05-01T10:11:12"}}}
+    # redirect: the status and Location asked for, nothing handled
+    sb.faults("acme", redirect={"status": 307, "location": "http://127.0.0.1:1/elsewhere",
+                                "api": "degreed"})
+    r = sb.dg("POST", "acme", "/completions", tok, done)
+    eq((r.status, r.header("Location")), (307, "http://127.0.0.1:1/elsewhere"))
+    eq(sb.state("acme")["degreed"]["completions"], [], "a redirect stores nothing")
+    check(tenant_faults(sb, "acme")["redirect"]["status"] == 307, tenant_faults(sb, "acme"))
+    # a 200 HTML page, here for the tokens only (the API answers as usual)
+    sb.faults("acme", redirect=None, html_200={"api": "token"})
+    r = sb.dg_token_response("acme", "acme-id", "acme-secret-1")
+    eq((r.status, r.header("Content-Type")), (200, "text/html"))
+    check(b"<html>" in r.body, r.body[:80])
+    eq(sb.dg("GET", "acme", "/content/courses", tok).status, 200, "the API is not selected")
+    sb.faults("acme", html_200=None)
+    # a huge body: the declared length, a JSON-looking start, as much as is read
+    sb.faults("acme", huge_body={"api": "degreed", "count": 1})
+    line, headers, rest, got, cut = raw_post(sb, "/t/acme/api/v2/completions", tok, done,
+                                             read_max=32 << 20)
+    eq((line, headers.get("content-length")), ("HTTP/1.1 200 OK", str(1 << 30)),
+       "1 GiB by default")
+    check(rest.startswith(b'{"data":   ') and got >= 32 << 20 and cut, (rest[:20], got))
+    eq(tenant_faults(sb, "acme")["huge_body"]["remaining"], 0, "count 1 spent")
+    eq(sb.dg("POST", "acme", "/completions", tok, done).status, 201, "then handled again")
+    # an answer cut halfway: the request is handled (stored), half of its
+    # answer sent, the connection closed
+    sb.faults("acme", huge_body=None, drop_mid_response={"api": "degreed", "count": 1})
+    line, headers, rest, got, cut = raw_post(sb, "/t/acme/api/v2/completions", tok,
+                                             dict(done, data={"attributes": dict(
+                                                 done["data"]["attributes"],
+                                                 **{"content-id": "hostile-2"})}))
+    want = int(headers["content-length"])
+    check(line == "HTTP/1.1 201 Created" and cut and got == want // 2, (line, got, want))
+    ids = [c["attributes"]["content-id"] for c in sb.state("acme")["degreed"]["completions"]]
+    check("hostile-2" in ids, "the cut answer's completion was stored: %s" % ids)
+    log = sb.requests_log("?tenant=acme")["requests"]
+    eq([(e["status"], e["fault"]) for e in log[-6:]],
+       [(307, "redirect"), (200, "html_200"), (200, None), (200, "huge_body"), (201, None),
+        (201, "drop_mid_response")], "logged with the fault's name")
+    stats = tenant_faults(sb, "acme")["stats"]
+    eq((stats["redirects"], stats["html_pages"], stats["huge_bodies"], stats["drops"]),
+       (1, 1, 1, 1))
+    for body, needle in (({"redirect": {"status": 200, "location": "x"}}, "redirect.status"),
+                         ({"redirect": {"status": 302}}, "redirect.location"),
+                         ({"redirect": {"location": "a\r\nX: y"}}, "redirect.location"),
+                         ({"huge_body": {"bytes": 0}}, "huge_body.bytes"),
+                         ({"html_200": {"status": 500}}, "unknown key 'status'"),
+                         ({"drop_mid_response": {"count": -1}}, "count")):
+        r = sb.post("/_sandbox/faults", json_body=dict(body, tenant="acme"))
+        check(r.status == 400 and needle in r.json["error"], (needle, r.status, r.json))
+    sb.request("DELETE", "/_sandbox/faults?tenant=acme")
+
+
 def test_thread_pool_size(sb):
     # started with --threads 2 (test_load checks the default of 4)
     sb.pool_threads(2)
@@ -310,10 +401,18 @@ def boot_ocn_interval(sb, name):
     eq(sb.state(name)["sf"]["ocn_course_posts_throttled"], 1)
 
 
+def boot_html(sb, name):
+    r = sb.dg_token_response(name, name, name)
+    eq((r.status, r.header("Content-Type")), (200, "text/html"), "the first token request")
+    check(r.body.startswith(b"<!DOCTYPE html>"), r.body[:80])
+    eq(sb.dg_token_response(name, name, name).status, 200, "count 1: then a token")
+    check("access_token" in sb.dg_token_response(name, name, name).json, "a token")
+
+
 BOOT_CHECKS = {"flaky": boot_error_rate, "boot-latency": boot_latency,
                "boot-outage": boot_outage, "boot-reset": boot_connection_reset,
                "boot-tokfail": boot_token_failures, "boot-ratelimit": boot_rate_limit,
-               "boot-ocn": boot_ocn_interval}
+               "boot-ocn": boot_ocn_interval, "boot-html": boot_html}
 
 
 def test_faults_from_config(sb):
@@ -346,6 +445,6 @@ def test_fault_call_validation(sb):
 if __name__ == "__main__":
     run([test_faults_from_config, test_latency_does_not_block_other_tenants,
          test_error_rate, test_outage, test_connection_reset, test_token_failures,
-         test_custom_rate_limit_and_ocn_interval, test_thread_pool_size,
+         test_custom_rate_limit_and_ocn_interval, test_hostile_answers, test_thread_pool_size,
          test_fault_call_validation],
         sandbox_factory=lambda: Sandbox(config=CONFIG, args=["--threads", "2"]))
