@@ -11,7 +11,8 @@
  *
  * Besides not crashing:
  * - a verdict has a reason and a known outcome, waits at most
- *   LB_SERVER_PAUSE_MAX_MS; 2xx is a success, no response or 5xx a retry,
+ *   LB_SERVER_PAUSE_MAX_MS; 2xx is a success (a retry when its body is an
+ *   HTML page: '<' first after white space), no response or 5xx a retry,
  *   401 a new token, 3xx permanent (redirects are not followed), a
  *   conflict only answers a create and a stale id only an update;
  * - an id is not empty; bound into the update, it is percent-encoded
@@ -61,7 +62,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   return 0;
 }
 
-static void check_verdict(const lb_connector *k, lb_step step, int status, lb_verdict v)
+/* Whether the body is an HTML page: '<' first after white space. */
+static bool markup(const char *body, size_t len)
+{
+  size_t i = 0;
+  while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+    i++;
+  return i < len && body[i] == '<';
+}
+
+static void check_verdict(const lb_connector *k, lb_step step, int status, const char *body,
+                          size_t len, lb_verdict v)
 {
   FZ_CHECK(v.why && v.why[0], "%s: a verdict without why", k->name);
   FZ_CHECK(v.outcome >= LB_OUT_SUCCESS && v.outcome <= LB_OUT_PERMANENT, "%s: outcome %d", k->name,
@@ -70,7 +81,8 @@ static void check_verdict(const lb_connector *k, lb_step step, int status, lb_ve
            k->name, (long long)v.min_delay_ms);
   const char *o = lb_outcome_name(v.outcome);
   if (status >= 200 && status < 300)
-    FZ_CHECK(v.outcome == LB_OUT_SUCCESS, "%s: %d is %s", k->name, status, o);
+    FZ_CHECK(v.outcome == (markup(body, len) ? LB_OUT_RETRY : LB_OUT_SUCCESS), "%s: %d is %s",
+             k->name, status, o);
   if (status == 0 || status >= 500)
     FZ_CHECK(v.outcome == LB_OUT_RETRY, "%s: %d is %s", k->name, status, o);
   if (status == 401)
@@ -183,7 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   const lb_connector *const *all = lb_connector_all(&nk);
   for (size_t i = 0; i < nk; i++) {
     const lb_connector *k = all[i];
-    check_verdict(k, step, status, lb_connector_classify(k, step, status, body, len));
+    check_verdict(k, step, status, body, len, lb_connector_classify(k, step, status, body, len));
     if (!k->response_id)
       continue;
     char *id = k->response_id(step, body, len);
