@@ -20,7 +20,9 @@ again). Checked:
 - duplicates: lms-sandbox's `repeats` (completions received again). At
   least once redelivers the records a member had consumed but not
   committed when its partitions were handed over (a revocation: the
-  engine commits its watermark first; a stop likewise). Those are the
+  engine commits its watermark first; a stop likewise; kafka-sandbox's
+  mock may refuse a commit during a rebalance, and then more is read
+  again, which the measure below counts as well). Those are the
   records it handed back unfinished (waiting for the throttled customer's
   turn, or a slot: never sent, not repeats) and the records it finished
   ABOVE one of them (the watermark cannot pass a gap): the next owner
