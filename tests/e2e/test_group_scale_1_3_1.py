@@ -7,9 +7,10 @@ partitions each). Two customers: "limited", whose Degreed allows LIMIT
 requests a minute (lms-sandbox counts them per API client in fixed 60 s
 windows) and whose integration says so (rate_limit_per_minute = LIMIT),
 offered more than that so its lane is always throttled; and "other",
-without a limit. A paced stream of both runs through three phases: one
-member; two more started (three); two of them stopped with SIGTERM (one
-again). Checked:
+without a limit; lms-sandbox holds each of their requests 0.3 to 0.5 s, so
+members have requests on the wire at every change. A paced stream of both
+runs through three phases: one member; two more started (three); two of
+them stopped with SIGTERM (one again). Checked:
 - every event id produced is recorded by lms-sandbox (0 lost) and nothing
   is dead-lettered;
 - after each change settles the members' lmsbridge_rate_limit_share add up
