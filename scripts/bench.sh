@@ -10,8 +10,9 @@
 # through kafka-sandbox and, right after each, through a real single-node
 # Apache Kafka (the pinned 4.x, fetched into ~/.cache/lmsbridge/kafka when
 # missing), with the real/sandbox ratios printed. Last, "1,000 customers":
-# both workers with 1, 100 and 1,000 integrations in one file, side by side
-# (tests/bench/bench_scale.py, sandboxes only, about 2 minutes).
+# both workers with 1, 100 and 1,000 integrations in one file, side by side,
+# and catalog-worker's state restore at up to 1,000,000 state records
+# (tests/bench/bench_scale.py, sandboxes only, about 3 minutes).
 #
 #   ./scripts/bench.sh [--sandbox-only | --scale-only]
 #
@@ -95,5 +96,5 @@ lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
 python3 scripts/lib/bench_catalog.py "$build" "${BENCH_CATALOG:-10000}"
 fi # scale_only
 
-lb_say "1,000 customers: 1, 100 and 1,000 integrations in one file (kafka-sandbox, lms-sandbox)"
+lb_say "1,000 customers: 1, 100 and 1,000 integrations in one file, the state restore (kafka-sandbox, lms-sandbox)"
 python3 tests/bench/bench_scale.py "$build" --sizes "${BENCH_SCALE_SIZES:-1,100,1000}"

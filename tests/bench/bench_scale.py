@@ -6,7 +6,8 @@ own by @env or @file, one lms-sandbox tenant each), on kafka-sandbox and
 lms-sandbox, figures side by side in one run and the ratios 1,000 : 1.
 
   bench_scale.py BUILD_DIR [--sizes 1,100,1000] [--completions N]
-                 [--skipped N] [--tracks N] [--perf DIR]
+                 [--skipped N] [--tracks N] [--perf DIR] [--restore-items N]
+                 [--restore-cap N] [--restore-partitions N] [--restore-only]
 
 Per size, for completion-worker:
   --check-config   wall time of `--check-config` (median of 3 runs)
@@ -32,15 +33,24 @@ Per size, for completion-worker:
 and for catalog-worker: start to ready, RSS, N custom tracks (default
 6,000) spread over every integration that takes catalogs (Degreed and
 SuccessFactors; xAPI takes completions only): items/s, CPU s per 1,000,
-RSS after, SIGHUP to ready. --perf DIR: each load recorded with `perf
-record` (DIR/<load>-n<size>.data).
+RSS after, SIGHUP to ready; and the catalog state restore (issue 16):
+the state topic `<topic>.state` (--restore-partitions, 64) filled with
+--restore-items (10,000) items for every integration that takes catalogs,
+capped at --restore-cap (1,000,000) records (fewer items each above it),
+then catalog-worker started and its restore timed: records, seconds (the
+first "restoring the catalog state" log line to the last "catalog state
+restored"; the largest lmsbridge_state_restore_seconds beside it),
+records/s, RSS once ready and at its peak, and the figure extrapolated to
+10,000 items x 1,000 integrations (10 M records) at the rate of the
+largest size. --perf DIR: each load recorded with `perf record`
+(DIR/<load>-n<size>.data).
 
 Bench settings of the generated files: no client-side rate limit,
 SuccessFactors without a minimum POST interval and a 200 ms linger. The
-state-restore figure of issue 16 needs the state topic, which does not exist
-yet: not measured. Nothing is asserted but that every event arrives (the
-LMS holds every record, no dead letter) and no secret shows in
---check-config.
+state records are written with kcat from a file (one process, not one call
+a record). Nothing is asserted but that every event arrives (the LMS holds
+every record, no dead letter), every state record is read by the restore,
+and no secret shows in --check-config.
 """
 import argparse
 import json
@@ -61,6 +71,16 @@ ap.add_argument("--sizes", default="1,100,1000")
 ap.add_argument("--completions", type=int, default=18000)
 ap.add_argument("--tracks", type=int, default=6000)
 ap.add_argument("--skipped", type=int, default=3000)
+ap.add_argument("--restore-items", type=int, default=10000,
+                help="state records per catalog-taking integration (default 10,000)")
+ap.add_argument("--restore-cap", type=int, default=1000000,
+                help="state records at most per size (default 1,000,000: 10 M do not fit "
+                     "this machine's bench; the figure for them is extrapolated)")
+ap.add_argument("--restore-partitions", type=int, default=64,
+                help="partitions of the restore's topics (default 64: the mock keeps 5 MiB "
+                     "of each, about 24,000 state records)")
+ap.add_argument("--restore-only", action="store_true",
+                help="the state restore alone (no completion and catalog loads)")
 ap.add_argument("--perf", metavar="DIR",
                 help="record each load with `perf record --call-graph dwarf` into DIR")
 args = ap.parse_args()
@@ -73,6 +93,11 @@ import gen_integrations as gen  # noqa: E402
 harness.BIN = args.build
 SIZES = [int(s) for s in args.sizes.split(",")]
 PARTS = 8
+# The restore's topics (--restore-partitions, 64): kafka-sandbox (librdkafka's
+# mock) keeps at most 5 MiB of each partition, older records deleted as if by
+# retention; 64 partitions hold 1.5 M state records of about 200 bytes, 128
+# hold 3 M (fill_state checks that none was dropped).
+RESTORE_PARTS = args.restore_partitions
 
 
 def info(text):
@@ -371,12 +396,95 @@ def run_catalog(n, env):
     return r
 
 
+def fill_state(topic, takers, items):
+    """Writes `items` state records for each integration in `takers` to
+    `topic` (key "<integration>/custom_track-<n>", lb_state's JSON; Degreed
+    ones with an LMS id) through one kcat reading a file. Returns (records,
+    seconds)."""
+    path = os.path.join(E.dir, f"{topic}.tsv")
+    with open(path, "w") as f:
+        for i in takers:
+            iid, lms = gen.integ_id(i), gen.type_of(i) == "degreed"
+            for j in range(items):
+                fp = f"{i:08x}-{j >> 16:04x}-5{j & 0xfff:03x}-8000-{j:012x}"
+                lid = f'"dg-{i}-{j}"' if lms else "null"
+                f.write(f'{iid}/custom_track-r{j}\t{{"v":1,"version":1,"fingerprint":"{fp}",'
+                        f'"lms_id":{lid},"delivered_at":"2026-11-20T10:00:00.000Z",'
+                        f'"archived":false}}\n')
+    t0 = time.time()
+    with open(path, "rb") as f:
+        subprocess.run(["kcat", "-b", E.brokers, "-t", topic, "-P", "-K", "\t",
+                        "-X", "linger.ms=50", "-X", "batch.num.messages=10000",
+                        "-X", "queue.buffering.max.messages=1000000"],
+                       stdin=f, check=True, timeout=1800, preexec_fn=harness.die_with_test)
+    secs = time.time() - t0
+    os.unlink(path)
+    n = sum(hi - lo for lo, hi in watermarks(topic).values())
+    if n != len(takers) * items:
+        raise RuntimeError(f"{topic}: {n} records of {len(takers) * items} kept (the mock keeps "
+                           f"5 MiB a partition: more partitions, or a lower --restore-cap)")
+    return n, secs
+
+
+def watermarks(topic):
+    """{partition: (first offset, end offset)} (kcat -Q, timestamps -2 and -1)."""
+    out = {}
+    for ts in (-2, -1):
+        args = ["kcat", "-b", E.brokers, "-Q", "-J"]
+        for p in range(RESTORE_PARTS):
+            args += ["-t", f"{topic}:{p}:{ts}"]
+        data = json.loads(subprocess.run(args, capture_output=True, timeout=60, check=True,
+                                         preexec_fn=harness.die_with_test).stdout)
+        for v in data.get(topic, {}).values():
+            if isinstance(v, dict):
+                out.setdefault(v["partition"], []).append(v["offset"])
+    return out
+
+
+def run_restore(n, env):
+    """catalog-worker's state restore with n integrations in the file."""
+    topic, group = f"catalog-restore-n{n}", f"bench-scale-n{n}-restore"
+    takers = [i for i in range(n) if gen.type_of(i) != "xapi"]
+    items = min(args.restore_items, max(args.restore_cap // len(takers), 1))
+    r = {"items": items, "integrations": len(takers)}
+    r["records"], r["fill_s"] = fill_state(f"{topic}.state", takers, items)
+    conf = os.path.join(E.dir, f"restore-n{n}.conf")
+    with open(conf, "w") as f:
+        f.write(gen.config_text("catalog-worker", n, E.lms_url, E.brokers, SECRETS,
+                                topic=topic, group=group))
+    w = Worker("catalog-worker", conf, env, f"restore-n{n}")
+    r["ready"] = w.ready_s
+    _, r["rss"], r["hwm"] = w.stats()
+    lines = w.log.read()
+    began = [ts_of(l["ts"]) for l in lines if l.get("msg") == "restoring the catalog state"]
+    ended = [l for l in lines if l.get("msg") == "catalog state restored"]
+    read = sum(l["records"] for l in ended)
+    if len(ended) != RESTORE_PARTS or read != r["records"] or any(l["malformed"] for l in ended):
+        raise RuntimeError(f"n={n}: the restore read {read} of {r['records']} records over "
+                           f"{len(ended)} of {RESTORE_PARTS} partitions: see {w.log_path}")
+    r["seconds"] = max(ts_of(l["ts"]) for l in ended) - min(began)
+    _, text = harness.http("GET", f"http://127.0.0.1:{w.port}/metrics")
+    r["metric_s"] = max(float(line.split()[-1]) for line in text.splitlines()
+                        if line.startswith("lmsbridge_state_restore_seconds{"))
+    r["rate"] = r["records"] / max(r["seconds"], 1e-3)
+    w.stop(n)
+    info(f"catalog-worker n={n}: state restore records={r['records']} "
+         f"({len(takers)} integrations x {items} items) written_in={r['fill_s']:.1f}s "
+         f"restore={r['seconds']:.2f}s (largest lmsbridge_state_restore_seconds "
+         f"{r['metric_s']:.2f}s) rate={r['rate']:.0f}/s start_to_ready={r['ready']:.2f}s "
+         f"rss_ready={r['rss']:.1f}MiB hwm={r['hwm']:.1f}MiB")
+    return r
+
+
 topics = []
 for n in SIZES:
     for base in (f"completion-events-n{n}", f"catalog-events-n{n}"):
         topics += [f"{base}:{PARTS}", f"{base}.retry:{PARTS}", f"{base}.dlq:1"]
         if base.startswith("catalog"):
             topics.append(f"{base}.state:{PARTS}")   # catalog-worker's state
+    base = f"catalog-restore-n{n}"
+    topics += [f"{base}:{RESTORE_PARTS}", f"{base}.retry:{RESTORE_PARTS}", f"{base}.dlq:1",
+               f"{base}.state:{RESTORE_PARTS}"]
 start = time.time()
 E = harness.Env(topics, gen.tenants(max(SIZES)))
 try:
@@ -385,7 +493,10 @@ try:
     env.update(gen.write_secrets(E.dir, max(SIZES)))
     results = {}
     for n in SIZES:
-        results[n] = (run_completions(n, env), run_catalog(n, env))
+        if args.restore_only:
+            results[n] = ({}, {}, run_restore(n, env))
+        else:
+            results[n] = (run_completions(n, env), run_catalog(n, env), run_restore(n, env))
 finally:
     E.close()
 # the logs stay after a failure; after a run, nothing (secret files included)
@@ -413,16 +524,37 @@ rows = [  # label, (worker 0 completion / 1 catalog, key), format
     ("catalog: CPU s / 1,000 items", (1, "cpu_1000"), "{:.3f}"),
     ("catalog: RSS after (MiB)", (1, "rss_after"), "{:.1f}"),
     ("catalog: SIGHUP to ready (s)", (1, "reload_ready"), "{:.3f}"),
+    ("state: records restored", (2, "records"), "{:,}"),
+    ("state: items per integration", (2, "items"), "{:,}"),
+    ("state: restore (s)", (2, "seconds"), "{:.2f}"),
+    ("state: records/s", (2, "rate"), "{:,.0f}"),
+    ("state: start to /readyz 200 (s)", (2, "ready"), "{:.2f}"),
+    ("state: RSS at ready (MiB)", (2, "rss"), "{:.1f}"),
+    ("state: peak RSS (MiB)", (2, "hwm"), "{:.1f}"),
 ]
 lo, hi = min(SIZES), max(SIZES)
 print()
 print(f"{'integrations in the file':30}" + "".join(f"{n:>10,}" for n in SIZES) +
       f"{'%d : %d' % (hi, lo):>12}")
 for label, (k, key), fmt in rows:
+    if key not in results[hi][k]:   # --restore-only
+        continue
     vals = [results[n][k][key] for n in SIZES]
     a, b = results[hi][k][key], results[lo][k][key]
     print(f"{label:30}" + "".join(f"{fmt.format(v):>10}" for v in vals) +
           (f"{a / b:11.2f}x" if b else f"{'-':>12}"))
+big = results[hi][2]
+TEN_M = 10000 * 1000
 print(f"(loads spread evenly over every integration: {args.completions:,} completions, "
-      f"{args.skipped:,} tested-out ones, {args.tracks:,} custom tracks; the state-restore "
-      f"figure needs the state topic: not measured; {time.time() - start:.0f} s)")
+      f"{args.skipped:,} tested-out ones, {args.tracks:,} custom tracks; state: "
+      f"{args.restore_items:,} items per catalog-taking integration, at most "
+      f"{args.restore_cap:,} records; {time.time() - start:.0f} s)")
+print(f"state restore of 10,000 items x 1,000 integrations ({TEN_M:,} records), extrapolated "
+      f"from n={hi} ({big['records']:,} records at {big['rate']:,.0f}/s): "
+      f"{TEN_M / big['rate']:.0f} s for one member holding every partition (a member holding "
+      f"k of the {RESTORE_PARTS} reads k/{RESTORE_PARTS} of it); assumes each record costs "
+      f"what it cost here (read, parse, an index look-up, a cache insert that evicts one past "
+      f"200,000) and the broker serves 10 M as fast as {big['records']:,}. RSS "
+      f"{big['rss']:.0f} MiB once ready, {big['hwm']:.0f} MiB at its peak: the memory's "
+      f"200,000 items and the restore consumer's prefetch (librdkafka's "
+      f"queued.max.messages.kbytes), neither growing with the topic")
