@@ -124,8 +124,10 @@ DELIVERY = f"max_in_flight = {MAX_IN_FLIGHT}; request_timeout_ms = {REQUEST_TIME
 RSS_GROWTH_MAX = 0.10
 SETTLE_S = 10                   # a warm window starts once the broker is up this long
 # the LMS connections curl keeps for reuse (CURLMOPT_MAXCONNECTS =
-# delivery.max_in_flight): a pool, judged by its cap, not by its size once warm
-LMS_POOL = "tcp lms-sandbox established"
+# delivery.max_in_flight), in any TCP state (one the LMS closed is found
+# closed when next taken): a pool, judged by its cap at rest, not by its
+# size once warm
+LMS_POOL = "tcp lms-sandbox "
 SECOND_VERSIONS = 0.10          # of the catalog items
 INVALID_SHARE = 0.005           # of the events, at least 2 of each kind
 
@@ -856,8 +858,8 @@ def report(soak, rcs):
             rss_warm, kinds_warm = w
             growth = (last[1] - rss_warm) / rss_warm
             grew = {k: (kinds_warm.get(k, 0), v) for k, v in last[3].items()
-                    if k != LMS_POOL and v > kinds_warm.get(k, 0)}
-            pool = last[3].get(LMS_POOL, 0)
+                    if not k.startswith(LMS_POOL) and v > kinds_warm.get(k, 0)}
+            pool = sum(v for k, v in last[3].items() if k.startswith(LMS_POOL))
             text = (f"{head}: RSS warm {rss_warm / 1024:.1f} MiB, "
                     f"{'end' if current else 'last'} {last[1] / 1024:.1f} MiB "
                     f"({growth * 100:+.1f} %, peak {max(x[1] for x in p.samples) / 1024:.1f} "
