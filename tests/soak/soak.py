@@ -8,8 +8,9 @@ deliver to lms-sandbox's Degreed API (tests/e2e/harness.py), while:
 - a producer writes catalog and completion events at a steady rate for
   --minutes (librdkafka, idempotent, acks=all: it rides out the broker's
   restarts), among them a known number of invalid events, the only ones
-  that may be dead-lettered; a tenth of the catalog items get a second
-  version later in the stream;
+  that may be dead-lettered; the catalog events are version 1 of every
+  item, then new versions of items drawn at random (ten an item on
+  average);
 - members are SIGKILLed at random (--kills) and started again a moment
   later;
 - the LMS misbehaves at random, per customer, changing every few seconds:
@@ -35,10 +36,11 @@ finished, so the group delivers an event again only when a member died,
 or was cut off by a broker restart, after delivering it and before
 committing it, or when the LMS applied a request the worker had given up
 on. Summed over the run:
-  - each SIGKILL: the events of the victim's group that the LMS had
-    received by the kill while their record (source or retry) was at or
-    after the group's committed offset read just before the kill, plus M
-    requests on the wire that may land after it;
+  - each SIGKILL: the events (a completion, a catalog item's version) of
+    the victim's group that the LMS had received by the kill while their
+    record (source or retry) was at or after the group's committed offset
+    read just before the kill, plus M requests on the wire that may land
+    after it;
   - each broker restart: the same for both groups, the committed offsets
     read before the stop and the LMS read once every partition's commit
     has moved on after the restart, plus M per member;
@@ -128,7 +130,7 @@ SETTLE_S = 10                   # a warm window starts once the broker is up thi
 # closed when next taken): a pool, judged by its cap at rest, not by its
 # size once warm
 LMS_POOL = "tcp lms-sandbox "
-SECOND_VERSIONS = 0.10          # of the catalog items
+CATALOG_VERSIONS = 10           # versions per catalog item, on average
 INVALID_SHARE = 0.005           # of the events, at least 2 of each kind
 
 
@@ -170,14 +172,17 @@ class Plan:
             comp.insert(rng.randrange(len(comp) + 1),
                         (f"bad-c{j}", "bad-json" if j % 2 else "bad-schema"))
         self.completions = comp
-        # catalog: v1 of each item, v2 of a tenth of them some way after
-        n_items = round((n_cat - self.invalid["catalog"]) / (1 + SECOND_VERSIONS))
-        n_v2 = n_cat - self.invalid["catalog"] - n_items
-        order = [(float(i), f"{i}", 1) for i in range(n_items)]
-        for i in rng.sample(range(n_items), n_v2):
-            order.append((i + rng.uniform(20, 400), f"{i}", 2))
-        order.sort()
-        cat = [(cid, ver) for _, cid, ver in order]
+        # catalog: version 1 of each item first (a tenth of the stream),
+        # then new versions of items drawn at random: the items a member
+        # remembers stop growing early, as a provider's catalog does
+        n_valid = n_cat - self.invalid["catalog"]
+        n_items = max(20, n_valid // CATALOG_VERSIONS)
+        cat = [(str(i), 1) for i in range(min(n_items, n_valid))]
+        latest = {cid: 1 for cid, _ in cat}
+        for _ in range(n_valid - len(cat)):
+            cid = str(rng.randrange(n_items))
+            latest[cid] += 1
+            cat.append((cid, latest[cid]))
         for j in range(self.invalid["catalog"]):
             cat.insert(rng.randrange(len(cat) + 1), (f"bad-k{j}", 0))
         self.catalog = cat
@@ -195,7 +200,7 @@ class Plan:
                                  (rng.choice(KINDS), rng.randrange(MEMBERS), rng.uniform(0.5, 3))))
         R = args.broker_restarts
         for i in range(R):
-            t = (0.2 + 0.6 * (i + rng.uniform(0.2, 0.8)) / R) * S
+            t = (0.1 + 0.6 * (i + rng.uniform(0.2, 0.8)) / R) * S
             self.actions.append((t, "broker", ("SIGKILL" if i % 2 == 0 else "SIGTERM",
                                                rng.uniform(5, 12))))
         self.actions.append((self.outage_at, "outage", (OUTAGE_TENANT, self.outage_s)))
@@ -235,12 +240,12 @@ class Proc:
             return
         self.samples.append((time.time(), rss, len(fds), kinds))
 
-    def warm(self, warm_s, settled):
-        """(RSS, {descriptor kind: count}): the highest of each over the
-        first warm_s seconds of samples taken once the process is warm_s
-        old and settled(time) (the broker up for a while); None when it did
-        not live through such a window."""
-        ok = [x for x in self.samples if x[0] >= self.started + warm_s and settled(x[0])]
+    def warm(self, warm_s, start, settled):
+        """(RSS, {descriptor kind: count}): the highest of each over warm_s
+        seconds of samples taken from `start` on while settled(time) (the
+        broker up for a while); None when the process did not live through
+        such a window."""
+        ok = [x for x in self.samples if x[0] >= start and settled(x[0])]
         if not ok:
             return None
         w = [x for x in ok if x[0] <= ok[0][0] + warm_s]
@@ -313,8 +318,8 @@ class Member:
 
     def start(self):
         t = time.time()
-        w = self.soak.env.worker(WORKER[self.kind], self.soak.integrations, env=self.soak.worker_env,
-                                 delivery=DELIVERY, log_level="info")
+        w = self.soak.env.worker(WORKER[self.kind], self.soak.integrations,
+                                 env=self.soak.worker_env, delivery=DELIVERY, log_level="info")
         with self.soak.lock:
             self.procs.append(Proc(w, t))
 
@@ -359,6 +364,20 @@ class Soak:
     def settled(self, t):
         """Whether at time t the broker had been up for SETTLE_S."""
         return not any(a <= t and (b is None or t < b + SETTLE_S) for a, b in self.broker_down)
+
+    def warm_start(self, p):
+        """When process p's warm window may begin: once it is warm_s old
+        and, when the broker restarted during its life, SETTLE_S after the
+        first such restart: catching up after it is a member's busiest
+        moment (every partition's backlog at once, the connections to the
+        LMS at their most), which sets its working set; a member judged
+        before it would count that as growth."""
+        start = p.started + self.plan.warm_s
+        end = p.samples[-1][0] if p.samples else p.started
+        for a, b in self.broker_down:
+            if p.started < a < end and b is not None:
+                return max(start, b + SETTLE_S)
+        return start
 
     def t(self):
         return time.time() - self.t0 if self.t0 else 0.0
@@ -647,11 +666,20 @@ class Soak:
 
 # ---------------------------------------------------------------- report --
 
-def topic_where(brokers, topic):
-    """{key: [(partition, offset), ...]} of a topic's records."""
+def topic_units(brokers, topic, kind):
+    """{event: [(partition, offset), ...]} of a topic's valid records, an
+    event being ("c", key) for a completion, ("k", item id, version) for
+    a catalog event."""
     out = {}
     for r in kr_lib.topic_records(brokers, topic):
-        out.setdefault(r["key"], []).append((r["partition"], r["offset"]))
+        if kind == "completion":
+            unit = ("c", r["key"])
+        else:
+            try:
+                unit = ("k", r["key"][len("course-"):], json.loads(r["payload"])["version"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        out.setdefault(unit, []).append((r["partition"], r["offset"]))
     return out
 
 
@@ -683,10 +711,9 @@ def report(soak, rcs):
     invalid = {k for k, kind in plan.completions if kind.startswith("bad")} | \
         {cid for cid, v in plan.catalog if v == 0}
     produced = len(plan.completions) + len(plan.catalog)
-    n_v2 = sum(1 for _, v in plan.catalog if v == 2)
     info(f"produced: {produced} events ({len(plan.completions)} completions, "
-         f"{len(plan.catalog)} catalog events: {len(plan.newest)} items, {n_v2} of them with "
-         f"a second version; {len(invalid)} invalid)")
+         f"{len(plan.catalog)} catalog events: {len(plan.newest)} items, up to version "
+         f"{max(plan.newest.values())}; {len(invalid)} invalid)")
     for k, bad in soak.produce_failed.items():
         check(False, f"the producer had every {k} event acknowledged (failed: {bad})")
 
@@ -727,17 +754,9 @@ def report(soak, rcs):
                     if f"course-{cid}-" in line:
                         info(f"lost course-{cid}: {m.name} pid {p.pid}: {line.strip()[:400]}")
 
-    # duplicates, as the LMS counted them
-    dup_comp = sum(c["repeats"] for c in comps.values())
-    dup_cat = 0
-    for cid, ver in plan.newest.items():
-        c = courses.get(f"course-{cid}")
-        if c:
-            dup_cat += max(0, c["patches"] - (1 if ver == 2 else 0))
-
-    # the bound: successes by time, from the LMS's request log
-    first_ok = {}      # completion key / catalog id -> first success's end time
-    first_ver = {}     # (catalog id, version) -> first success's end time
+    # every successful write to the LMS, by event: a completion by its key,
+    # a catalog event by (item, version) (the version is in the title)
+    writes = {}        # unit -> [end time of each success]
     ghosts = 0
     statuses = {}
     for t in TENANTS:
@@ -749,41 +768,42 @@ def report(soak, rcs):
             attrs = (body.get("data") or {}).get("attributes") or {}
             path = r["path"].split("?")[0]
             if r["method"] == "POST" and path.endswith("/api/v2/completions"):
-                key = attrs.get("user-id", "").split("@")[0]
-                ver = None
+                unit = ("c", attrs.get("user-id", "").split("@")[0])
             elif r["method"] in ("POST", "PATCH") and "/api/v2/content/courses" in path and \
                     "/relationships/" not in path:
                 ext = attrs.get("external-id") or id_to_key.get(path.rsplit("/", 1)[-1], "")
-                key = ext[len("course-"):] if ext.startswith("course-") else None
                 m = re.search(r" v(\d+)\b", attrs.get("title", ""))
-                ver = int(m.group(1)) if m else None
+                if not ext.startswith("course-") or not m:
+                    continue
+                unit = ("k", ext[len("course-"):], int(m.group(1)))
             else:
                 continue
-            if not key:
-                continue
-            end = wall(r["timestamp"]) + r["duration_ms"] / 1000
+            writes.setdefault(unit, []).append(wall(r["timestamp"]) + r["duration_ms"] / 1000)
             if r["duration_ms"] >= REQUEST_TIMEOUT_MS - 1000:
                 ghosts += 1
-            first_ok[(path.endswith("completions"), key)] = min(
-                end, first_ok.get((path.endswith("completions"), key), end))
-            if ver is not None:
-                first_ver[(key, ver)] = min(end, first_ver.get((key, ver), end))
+    first_ok = {u: min(v) for u, v in writes.items()}
 
-    where = {kind: topic_where(brokers, TOPIC[kind]) for kind in KINDS}
-    retry = {kind: topic_where(brokers, TOPIC[kind] + ".retry") for kind in KINDS}
+    # duplicates: completions as the LMS counted them (repeats), catalog
+    # events by their successful writes (a 409 then look-up and PATCH is
+    # one; a new version is not a duplicate of the previous one)
+    dup_comp = sum(c["repeats"] for c in comps.values())
+    dup_cat = sum(len(v) - 1 for u, v in writes.items() if u[0] == "k")
+
+    # the bound: what each disruption left delivered but uncommitted
+    where = {kind: topic_units(brokers, TOPIC[kind], kind) for kind in KINDS}
+    retry = {kind: topic_units(brokers, TOPIC[kind] + ".retry", kind) for kind in KINDS}
     parked = {kind: sum(len(v) for v in retry[kind].values()) for kind in KINDS}
     exposed_total, on_wire_total, lines = 0, 0, []
     for d in soak.disruptions:
         n = 0
         for kind in d["kinds"]:
             src, rt = d["committed"][TOPIC[kind]], d["committed"][TOPIC[kind] + ".retry"]
-            is_comp = kind == "completion"
-            for key, recs in where[kind].items():
-                t_ok = first_ok.get((is_comp, key if is_comp else key[len("course-"):]))
+            for unit, recs in where[kind].items():
+                t_ok = first_ok.get(unit)
                 if t_ok is None or t_ok > d["t_eval"]:
                     continue
                 if any(off >= src.get(p, -1) for p, off in recs) or \
-                        any(off >= rt.get(p, -1) for p, off in retry[kind].get(key, [])):
+                        any(off >= rt.get(p, -1) for p, off in retry[kind].get(unit, [])):
                     n += 1
         exposed_total += n
         on_wire_total += d["on_wire"]
@@ -824,9 +844,10 @@ def report(soak, rcs):
          f"{len(keys) - len(set(keys))}")
 
     # latency
-    lat = [first_ok[(True, k)] - soak.occurred[k] for k in valid_comp
-           if (True, k) in first_ok and k in soak.occurred]
-    lat_cat = [t - soak.occurred[k] for k, t in first_ver.items() if k in soak.occurred]
+    lat = [first_ok[("c", k)] - soak.occurred[k] for k in valid_comp
+           if ("c", k) in first_ok and k in soak.occurred]
+    lat_cat = [t - soak.occurred[u[1:]] for u, t in first_ok.items()
+               if u[0] == "k" and u[1:] in soak.occurred]
     both = lat + lat_cat
     info(f"occurred-to-delivered: p50 {pct(both, 0.5):.2f}s, p99 {pct(both, 0.99):.2f}s, "
          f"max {max(both) if both else float('nan'):.1f}s over {len(both)} deliveries "
@@ -849,11 +870,12 @@ def report(soak, rcs):
             last = p.samples[-1]
             fate = "killed" if p.killed else (f"died ({p.died})" if p.died is not None else "end")
             head = f"{m.name} pid {p.pid} ({fate} after {last[0] - p.started:.0f}s)"
-            w = p.warm(soak.plan.warm_s, soak.settled)
+            w = p.warm(soak.plan.warm_s, soak.warm_start(p), soak.settled)
             if w is None:
                 info(f"{head}: RSS {last[1] / 1024:.1f} MiB, {last[2]} fds; not judged (it did "
-                     f"not live through a warm window: {soak.plan.warm_s:.0f}s old, the broker "
-                     f"up for {SETTLE_S:.0f}s, then {soak.plan.warm_s:.0f}s of samples)")
+                     f"not live through a warm window: {soak.plan.warm_s:.0f}s old, past the "
+                     f"first broker restart of its life, the broker up for {SETTLE_S:.0f}s, "
+                     f"then {soak.plan.warm_s:.0f}s of samples)")
                 continue
             rss_warm, kinds_warm = w
             growth = (last[1] - rss_warm) / rss_warm
@@ -882,6 +904,14 @@ def report(soak, rcs):
                   text + f": RSS growth <= {RSS_GROWTH_MAX * 100:.0f} %, no descriptor growth"
                   + (f" (grew: {grew})" if grew else ""))
     info(f"members judged on RSS and descriptors: {judged} of {len(soak.members)}")
+    path = os.path.join(env.dir, "members.json")
+    with open(path, "w") as f:
+        json.dump({m.name: [{"pid": p.pid, "started": p.started, "killed": p.killed,
+                             "samples": [x[:3] for x in p.samples], "end_fds": p.samples[-1][3]
+                             if p.samples else {}} for p in m.procs] for m in soak.members},
+                  f)
+    info(f"each member's samples (time, RSS KiB, descriptors): {path}; the broker was down "
+         f"{', '.join(f'{a - soak.t0:.0f}-{b - soak.t0:.0f}s' for a, b in soak.broker_down)}")
     died = [(m.name, p.pid, p.died, p.worker.log_path) for m in soak.members for p in m.procs
             if p.died is not None]
     check(not died, "no member exited by itself" + (f": {died}" if died else ""))
