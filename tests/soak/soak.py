@@ -125,6 +125,7 @@ REQUEST_TIMEOUT_MS = 3000
 DELIVERY = f"max_in_flight = {MAX_IN_FLIGHT}; request_timeout_ms = {REQUEST_TIMEOUT_MS};"
 RSS_GROWTH_MAX = 0.10
 SETTLE_S = 10                   # a warm window starts once the broker is up this long
+TAIL_S = 5                      # a member's end sample comes this long after its warm window
 # the LMS connections curl keeps for reuse (CURLMOPT_MAXCONNECTS =
 # delivery.max_in_flight), in any TCP state (one the LMS closed is found
 # closed when next taken): a pool, judged by its cap at rest, not by its
@@ -200,14 +201,17 @@ class Plan:
                                  (rng.choice(KINDS), rng.randrange(MEMBERS), rng.uniform(0.5, 3))))
         R = args.broker_restarts
         for i in range(R):
-            t = (0.1 + 0.6 * (i + rng.uniform(0.2, 0.8)) / R) * S
+            t = (0.1 + 0.5 * (i + rng.uniform(0.2, 0.8)) / R) * S
             self.actions.append((t, "broker", ("SIGKILL" if i % 2 == 0 else "SIGTERM",
                                                rng.uniform(5, 12))))
-        self.actions.append((self.outage_at, "outage", (OUTAGE_TENANT, self.outage_s)))
         self.actions.sort(key=lambda a: a[0])
         self.fault_period = min(10.0, max(3.0, S / 100))
         # warm: a member's RSS and descriptors are taken once it is this old
-        self.warm_s = max(15.0, 0.1 * S)
+        self.warm_s = max(10.0, 0.1 * S)
+        # at rest after the groups finished, for the members started late
+        # to live through their warm window (those that would need more are
+        # not judged)
+        self.tail_max_s = max(20.0, self.warm_s)
 
 
 # --------------------------------------------------------------- members --
@@ -340,8 +344,7 @@ class Soak:
         self.stop_evt = threading.Event()      # the sampler
         self.faults_stop = threading.Event()   # the fault thread
         self.occurred = {}        # completion key or (catalog id, version) -> time fed
-        self.disruptions = []     # dicts, see disrupt()
-        self.events_log = []      # (t, text)
+        self.disruptions = []     # {what, kinds, t_eval, committed, on_wire}: kill, broker_restart
         self.broker_down = []     # [stop time, back time or None]
         self.t0 = None
         self.rk = self.env = None
@@ -383,7 +386,6 @@ class Soak:
         return time.time() - self.t0 if self.t0 else 0.0
 
     def say(self, text):
-        self.events_log.append((self.t(), text))
         info(f"[{self.t():7.1f}s] {text}")
 
     # -- the producer's records, made when fed (occurred_at = now) --
@@ -591,16 +593,22 @@ class Soak:
                  f"({rate['completion'] + rate['catalog']:.1f}/s)")
         faults = threading.Thread(target=self._faults, daemon=True)
         faults.start()
+        # the outage on time (a call to lms-sandbox); kills and broker
+        # restarts one after the other (a member cannot start while the
+        # broker is down)
+        outage = threading.Timer(self.plan.outage_at, self.outage,
+                                 (OUTAGE_TENANT, self.plan.outage_s))
+        outage.daemon = True
+        outage.start()
         for at, what, a in self.plan.actions:
             delay = self.t0 + at - time.time()
             if delay > 0:
                 time.sleep(delay)
             if what == "kill":
                 self.kill(*a)
-            elif what == "broker":
-                self.broker_restart(*a)
             else:
-                self.outage(*a)
+                self.broker_restart(*a)
+        outage.join()
         total = len(self.plan.completions) + len(self.plan.catalog)
         wait_progress(lambda: sum(len(s.fed) for s in self.streams.values()), total,
                       "the producer", stall=300, interval=1)
@@ -612,11 +620,27 @@ class Soak:
         bad = {k: s.close() for k, s in self.streams.items()}
         self.produce_failed = {k: v for k, v in bad.items() if v}
         self.drain()
+        self.rest()
         self.stop_evt.set()
         samp.join()
         for m in self.members:          # the end sample, at rest
             if m.proc.died is None:
                 m.proc.sample(self.ports)
+
+    def rest(self):
+        """At rest until every member running has lived through its warm
+        window and TAIL_S more, for at most tail_max_s: a member's end
+        figures are taken some seconds after its window."""
+        now = time.time()
+        due = []
+        for m in self.members:
+            p = m.proc
+            if p.died is None:
+                due.append(max(self.warm_start(p), now) + self.plan.warm_s + TAIL_S)
+        until = min(max(due, default=now), now + self.plan.tail_max_s)
+        if until > now:
+            self.say(f"at rest for {until - now:.0f}s (members' warm windows)")
+            time.sleep(until - now)
 
     def drain(self):
         """Until each group's commits reach the end of its source and retry
@@ -659,7 +683,11 @@ class Soak:
             p = m.proc
             if p.died is not None:
                 continue
-            rc, secs = p.worker.stop(timeout=60)
+            try:
+                rc, secs = p.worker.stop(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.worker.kill()
+                rc, secs = "still running 60 s after SIGTERM (killed)", 60.0
             rcs[m.name] = (rc, secs, p.worker.log_path)
         return rcs
 
