@@ -132,6 +132,7 @@ TAIL_S = 5                      # a member's end sample comes this long after it
 # size once warm
 LMS_POOL = "tcp lms-sandbox "
 CATALOG_VERSIONS = 10           # versions per catalog item, on average
+HOT_ITEMS, HOT_SHARE = 5, 0.2   # items that get this share of the new versions
 INVALID_SHARE = 0.005           # of the events, at least 2 of each kind
 
 
@@ -175,13 +176,17 @@ class Plan:
         self.completions = comp
         # catalog: version 1 of each item first (a tenth of the stream),
         # then new versions of items drawn at random: the items a member
-        # remembers stop growing early, as a provider's catalog does
+        # remembers stop growing early, as a provider's catalog does. A
+        # fifth of the new versions go to a few hot items, edited every
+        # second or so: a version parked (503) comes back from the retry
+        # topic while a newer one of its item is on its way
         n_valid = n_cat - self.invalid["catalog"]
         n_items = max(20, n_valid // CATALOG_VERSIONS)
         cat = [(str(i), 1) for i in range(min(n_items, n_valid))]
         latest = {cid: 1 for cid, _ in cat}
         for _ in range(n_valid - len(cat)):
-            cid = str(rng.randrange(n_items))
+            cid = str(rng.randrange(HOT_ITEMS) if rng.random() < HOT_SHARE
+                      else rng.randrange(n_items))
             latest[cid] += 1
             cat.append((cid, latest[cid]))
         for j in range(self.invalid["catalog"]):
