@@ -8,15 +8,16 @@
 # occurred-to-delivered latency, RSS and open descriptors of each member.
 #
 #   ./scripts/soak.sh [--events N] [--kills K] [--broker-restarts R]
-#                     [--minutes M] [--seed S] [--asan]
+#                     [--minutes M] [--seed S] [--asan] [--plan]
 #
 # Defaults: 50,000 events over 15 minutes, 20 SIGKILLs, 2 broker restarts.
 # --asan: the members are built with AddressSanitizer and UndefinedBehavior-
 # Sanitizer (build-asan/, LB_ASAN_BUILD_DIR) and run with leak detection: a
 # leak at exit, or any sanitizer report, fails the run (RSS is then shown,
 # not judged). LB_BUILD_DIR: the build of lms-sandbox and the members
-# (default build). Exit 0 when every check passed, 1 otherwise, 2 on a
-# usage error.
+# (default build). --plan prints what a run would do (the seed, when each
+# kill and broker restart comes) and exits. Exit 0 when every check passed,
+# 1 otherwise, 2 on a usage error.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
@@ -30,6 +31,8 @@ for a in "$@"; do
 done
 build=${LB_BUILD_DIR:-build}
 asan_build=${LB_ASAN_BUILD_DIR:-build-asan}
+# the arguments checked (exit 2) before anything is built
+python3 tests/soak/soak.py --plan "$@" >/dev/null
 
 lb_ensure_packages "${LB_PACKAGES[@]}"
 lb_need_real_kafka "(the soak test runs on a real Apache Kafka)"

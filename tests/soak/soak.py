@@ -81,6 +81,9 @@ def parse_args(argv):
     p.add_argument("--minutes", type=float, default=15,
                    help="how long the producer writes (default 15)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    p.add_argument("--plan", action="store_true",
+                   help="print the plan (the seed, when each kill, restart and the outage "
+                        "come) and exit")
     p.add_argument("--asan", action="store_true",
                    help="members built with AddressSanitizer (LB_ASAN_BIN_DIR, default "
                         "build-asan): a leak at exit fails the run; RSS is shown, not judged")
@@ -972,6 +975,12 @@ def main():
          f"{ARGS.kills} SIGKILLs, {ARGS.broker_restarts} broker restarts, outage of "
          f"{OUTAGE_TENANT} {plan.outage_s:.0f}s at {plan.outage_at:.0f}s, faults changing every "
          f"{plan.fault_period:.0f}s; {MEMBERS} members per worker, {PARTS} partitions")
+    if ARGS.plan:
+        for at, what, a in plan.actions:
+            info(f"at {at:6.1f}s: " + (f"SIGKILL {WORKER[a[0]]}-{a[1] + 1}, started again "
+                                       f"{a[2]:.1f}s later" if what == "kill" else
+                                       f"broker {a[0]}, down {a[1]:.1f}s"))
+        return
     soak = Soak(ARGS, plan)
     failed = True
     try:
