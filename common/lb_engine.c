@@ -846,7 +846,10 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
   d->last_failure_ms = r->last_failure_ms;
   d->not_before_ms = r->not_before_ms;
 
-  /* results come in key order: the next delivery on this key may go */
+  /* results come in key order: the next delivery on this key may go, once
+   * a success is remembered (the next may be an older version to skip) */
+  if (r->status == LB_DELIVERY_SUCCESS && d->key)
+    state_remember(e, d, r);
   key_pass_on(e, d);
 
   if (r->status == LB_DELIVERY_CANCELLED) {
@@ -863,9 +866,6 @@ static void on_delivered(lb_engine *e, dlv *d, const lb_delivery_result *r)
     lb_metrics_add(e->metrics, "lmsbridge_deliveries_total", labels, retries);
   }
   if (r->status == LB_DELIVERY_SUCCESS) {
-    /* no memory to remember it: only a later skip or shortcut is lost */
-    if (d->key)
-      state_remember(e, d, r);
     if (r->repeat)
       lb_log(LB_LOG_INFO, "delivered before: the LMS already has it", LB_S("integration", in->id),
              LB_S("event_id", m->plan.event_id), LB_S("request_id", r->request_id));
