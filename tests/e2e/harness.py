@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 import urllib.request
 
 BIN = os.environ.get("LB_BIN_DIR", "build")
@@ -402,6 +403,18 @@ class Env:
                 return out
             since = r["next_since"]
 
+    def lms_api_times(self, tenant):
+        """When the LMS sandbox received each of the tenant's API requests
+        (not its token endpoint, which rate limits leave alone), sorted, and
+        how many it answered 429."""
+        times, refused = [], 0
+        for r in self.lms_requests(tenant):
+            if "/oauth/" in r["path"]:
+                continue
+            times.append(datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")).timestamp())
+            refused += r.get("status") == 429
+        return sorted(times), refused
+
     def lms_post(self, path, body):
         return http("POST", self.lms_url + path, json.dumps(body))
 
@@ -735,6 +748,17 @@ def worker_config_path(w):
     """The configuration file a Worker was started with (dlq-replay reads
     the same file)."""
     return w.log_path[:-len(".log")] + ".conf"
+
+
+def most_in_window(times, window):
+    """The most of the sorted `times` in any `window` seconds (a sliding
+    window starting at each)."""
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
 
 
 def dlq_replay(*args, env=None, stdin=None, timeout=120):

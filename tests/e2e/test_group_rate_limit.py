@@ -16,10 +16,9 @@ are still draining (they wait, parked when the wait is long; none is
 dead-lettered). The same figure with one member alone is printed for
 comparison (INFO, not asserted beyond the same bounds)."""
 import time
-from datetime import datetime
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
-                     renew_ns, wait_for, wait_progress)
+                     most_in_window, renew_ns, wait_for, wait_progress)
 
 SECRET = "e2e-group-rate-secret-16"
 LIMIT, PARTITIONS = 60, 6
@@ -29,34 +28,11 @@ MEASURE_S = 180        # three minutes of windows with three members
 MEASURE_ONE_S = 125    # two with one member (the comparison)
 
 
-def api_times(env, tenant):
-    """When lms-sandbox received each of the tenant's Degreed API requests
-    (the token endpoint is not limited), and how many it answered 429."""
-    times, refused = [], 0
-    for r in env.lms_requests(tenant):
-        if "/oauth/" in r["path"]:
-            continue
-        times.append(datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")).timestamp())
-        refused += r.get("status") == 429
-    return sorted(times), refused
-
-
-def most_in_window(times, window=WINDOW_S):
-    """The most requests in any `window` seconds (a sliding window starting
-    at each request)."""
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 def measured_for(env, tenant, seconds):
     """Waits until the tenant's requests span `seconds` (the measurement
     runs on the LMS's clock, as long as requests keep coming)."""
     def span():
-        times, _ = api_times(env, tenant)
+        times, _ = env.lms_api_times(tenant)
         return int(times[-1] - times[0]) if times else 0
     wait_progress(span, seconds, f"{seconds} s of {tenant}'s requests", stall=90, interval=2)
 
@@ -92,13 +68,13 @@ def run(members, limited, other, seconds):
         other_s = time.time() - t0
         limited_then = len(env.state("limited")["degreed"]["completions"])
         measured_for(env, "limited", seconds)
-        times, refused = api_times(env, "limited")
+        times, refused = env.lms_api_times("limited")
         state = env.state("limited")["degreed"]
         dead = sum(w.metric("lmsbridge_dlq_records_total", reason=r) for w in workers
                    for r in ("retries_exhausted", "permanent_http"))
         for i, w in enumerate(workers):
             w.stop_and_check(f"member {i + 1} of {members}")
-        return {"most": most_in_window(times), "refused": refused,
+        return {"most": most_in_window(times, WINDOW_S), "refused": refused,
                 "sandbox_refused": state["rate_limited_requests"],
                 "limited_done": len(state["completions"]), "limited_then": limited_then,
                 "other_done": len(env.state("other")["degreed"]["completions"]),

@@ -44,10 +44,9 @@ busiest window, phase lengths) are printed as INFO lines."""
 import signal
 import threading
 import time
-from datetime import datetime
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, info,
-                     ns, wait_for, wait_progress)
+                     most_in_window, ns, wait_for, wait_progress)
 
 SECRET = "e2e-group-scale-secret-16"
 TOPIC = ns("completion-events")
@@ -61,27 +60,6 @@ WINDOW_S = 60
 # its 5 a second), PHASE_BATCHES batches per phase at least: a phase ends
 # once its change has settled and that many batches went out in it.
 L_BATCH, O_BATCH, EVERY_S, PHASE_BATCHES = 4, 10, 0.5, 30
-
-
-def api_times(tenant):
-    """When lms-sandbox received each of the tenant's Degreed API requests
-    (not the token endpoint), and how many it answered 429."""
-    times, refused = [], 0
-    for r in env.lms_requests(tenant):
-        if "/oauth/" in r["path"]:
-            continue
-        times.append(datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")).timestamp())
-        refused += r.get("status") == 429
-    return sorted(times), refused
-
-
-def most_in_window(times, window=WINDOW_S):
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def recorded(tenant):
@@ -228,8 +206,8 @@ try:
           "nothing dead-lettered")
 
     # limits
-    times, refused = api_times("limited")
-    most = most_in_window(times)
+    times, refused = env.lms_api_times("limited")
+    most = most_in_window(times, WINDOW_S)
     sandbox_refused = env.state("limited")["degreed"]["rate_limited_requests"]
     info(f"the limited customer ({LIMIT}/min): most requests in any {WINDOW_S} s window {most} "
          f"over {times[-1] - times[0]:.0f} s, 429s {refused} (sandbox count {sandbox_refused}); "
