@@ -23,22 +23,23 @@ callgrind_annotate --inclusive=yes DIR/worker.out.*).
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                "scripts", "lib"))
-import bench_engine  # noqa: E402  (sets up the harness with BUILD_DIR)
-from bench_engine import harness  # noqa: E402
-import callgrind_split  # noqa: E402
 
 KEEP = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
 args = [a for i, a in enumerate(sys.argv[1:], 1)
         if not a.startswith("--") and sys.argv[i - 1] != "--keep"]
 BUILD = args[0]
 EVENTS = int(args[1]) if len(args) > 1 else 5000
+sys.argv[1:] = [BUILD]  # what bench_engine (and the harness) read at import
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "scripts", "lib"))
+import bench_engine  # noqa: E402  (sets up the harness with BUILD_DIR)
+from bench_engine import harness  # noqa: E402
+import callgrind_split  # noqa: E402
 TENANT, FLOOR_TENANT = "cost", "floor"
 TOPIC = f"completion-events-{TENANT}"
 SECRET = bench_engine.SECRET
@@ -51,8 +52,11 @@ def callgrind(out, *options):
 
 
 def control(what, pid):
-    subprocess.run(["callgrind_control", what, str(pid)], check=True, timeout=300,
-                   stdout=subprocess.DEVNULL, preexec_fn=harness.die_with_test)
+    p = subprocess.run(["callgrind_control", what, str(pid)], timeout=300, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       preexec_fn=harness.die_with_test)
+    if p.returncode != 0:
+        raise SystemExit(f"callgrind_control {what} {pid} failed: {p.stdout}")
 
 
 def worker_run(env, out_dir):
@@ -76,7 +80,8 @@ def worker_run(env, out_dir):
                          "the worker's count of deliveries", interval=0.5)
         control("-d", proc.pid)
         secs = time.time() - start
-        files = sorted(f for f in os.listdir(out_dir) if f.startswith("worker.out"))
+        # the dump's files, one a thread: worker.out.1-01, worker.out.1-02...
+        files = sorted(f for f in os.listdir(out_dir) if re.fullmatch(r"worker\.out\.1-\d+", f))
     finally:
         proc.terminate()
         proc.wait(timeout=300)
