@@ -106,10 +106,16 @@ def start_worker(conf, log_path, prefix=(), timeout=60, ready='"consuming"'):
         list(prefix) + [harness.WORKERS["completion-worker"], "--config", conf],
         stderr=open(log_path, "w"), stdout=subprocess.DEVNULL,
         env=dict(os.environ, SECRET=SECRET), preexec_fn=harness.die_with_test)
-    port = harness.wait_for(
-        lambda: next((json.loads(l)["metrics_port"] for l in open(log_path)
-                      if '"consuming"' in l), None), timeout, "worker start")
-    harness.wait_for(lambda: any(ready in l for l in open(log_path)), timeout, f"{ready} logged")
+    try:
+        port = harness.wait_for(
+            lambda: next((json.loads(l)["metrics_port"] for l in open(log_path)
+                          if '"consuming"' in l), None), timeout, "worker start")
+        harness.wait_for(lambda: any(ready in l for l in open(log_path)), timeout,
+                         f"{ready} logged")
+    except BaseException:
+        proc.kill()  # not the caller's yet: nothing else would stop it
+        proc.wait()
+        raise
     return proc, port
 
 
