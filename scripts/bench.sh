@@ -12,34 +12,43 @@
 # missing), with the real/sandbox ratios printed. Last, "1,000 customers":
 # both workers with 1, 100 and 1,000 integrations in one file, side by side,
 # and catalog-worker's state restore at up to 1,000,000 state records
-# (tests/bench/bench_scale.py, sandboxes only, about 3 minutes).
+# (tests/bench/bench_scale.py, sandboxes only, about 3 minutes). "The
+# floor", after the delivery client: libcurl alone sending the same request
+# (tests/bench/bench_floor.c), its requests/s and CPU per request beside the
+# delivery client's; with valgrind, instructions per delivered completion
+# counted by callgrind: the worker's, the floor's, ours above it split by
+# area (tests/bench/bench_cost.py, about 2 minutes; docs/cost.md).
 #
-#   ./scripts/bench.sh [--sandbox-only | --scale-only]
+#   ./scripts/bench.sh [--sandbox-only | --scale-only | --floor-only]
 #
 # --sandbox-only (or LB_KAFKA_REAL=0): no real Kafka (the output says so).
 # --scale-only: the "1,000 customers" section alone.
+# --floor-only: the delivery client at 256 in flight and "the floor" alone.
 # LB_BUILD_DIR: the build directory (default build).
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$LB_ROOT"
 
-real=1 why= scale_only=0 lms_pid=
+real=1 why= scale_only=0 floor_only=0 lms_pid=
 [ "${LB_KAFKA_REAL:-1}" = 0 ] && real=0 why=LB_KAFKA_REAL=0
 for a in "$@"; do
   case "$a" in
     --sandbox-only) real=0 why=--sandbox-only ;;
     --scale-only) real=0 scale_only=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only | --scale-only])"; exit 2 ;;
+    --floor-only) real=0 floor_only=1 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only | --scale-only | --floor-only])"
+       exit 2 ;;
   esac
 done
 build=${LB_BUILD_DIR:-build}
 
-lb_ensure_packages "${LB_PACKAGES[@]}" wrk
+# wrk and valgrind are bench tools, not the daemons' dependencies
+lb_ensure_packages "${LB_PACKAGES[@]}" wrk valgrind
 [ "$real" = 1 ] && lb_need_real_kafka "or run ./scripts/bench.sh --sandbox-only"
 lb_say "build in $build/"
 lb_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox \
-  lb-bench-client completion-worker catalog-worker >/dev/null
+  lb-bench-client lb-bench-floor completion-worker catalog-worker >/dev/null
 
 work=$(mktemp -d)
 trap '[ -n "$lms_pid" ] && kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -50,7 +59,9 @@ cat > "$work/lms.json" <<JSON
   {"name": "client", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
                                  "rate_limit_per_minute": 100000000}},
   {"name": "wrk", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
-                              "rate_limit_per_minute": 100000000}}]}
+                              "rate_limit_per_minute": 100000000}},
+  {"name": "floor", "degreed": {"clients": [{"client_id": "bench", "client_secret": "$BENCH_SECRET"}],
+                                "rate_limit_per_minute": 100000000}}]}
 JSON
 "$build"/tests/sandbox/lms/lms-sandbox --listen 127.0.0.1:0 --config "$work/lms.json" \
   --ready-file "$work/ready" --log-max-entries 200000 2>"$work/lms.log" &
@@ -60,7 +71,28 @@ base=$(cat "$work/ready")
 
 lb_say "delivery client: new Degreed completions, one thread"
 N=${BENCH_REQUESTS:-20000}
-"$build"/tests/lb-bench-client "$base" client bench "$N" 1 16 64 256 | tee "$work/client.txt"
+if [ "$floor_only" = 1 ]; then
+  "$build"/tests/lb-bench-client "$base" client bench "$N" 256 | tee "$work/client.txt"
+else
+  "$build"/tests/lb-bench-client "$base" client bench "$N" 1 16 64 256 | tee "$work/client.txt"
+fi
+
+lb_say "the floor: libcurl alone, the same request, 256 in flight (tests/bench/bench_floor.c)"
+"$build"/tests/lb-bench-floor "$base" floor bench "$N" 256 | tee "$work/floor.txt"
+field() { sed -E "s/(^|.* )$1=([0-9.]+).*/\2/" <<<"$2"; } # field NAME LINE: NAME=value's value
+floor_line=$(cat "$work/floor.txt") client_line=$(grep 'in_flight=256 ' "$work/client.txt")
+printf '%-36s %12s %16s\n' "256 in flight, $N requests" "requests/s" "CPU us/request"
+printf '%-36s %12s %16s\n' "floor: libcurl alone" "$(field rate "$floor_line")" \
+  "$(field cpu_us_per_request "$floor_line")"
+printf '%-36s %12s %16s\n' "delivery client (lb_client, lb_http)" "$(field rate "$client_line")" \
+  "$(field cpu_us_per_request "$client_line")"
+if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  lb_say "the floor: instructions per delivered completion (callgrind; kafka-sandbox -> worker -> lms-sandbox)"
+  python3 tests/bench/bench_cost.py "$build" "${BENCH_COST_EVENTS:-5000}"
+else
+  lb_say "the floor: valgrind is not installed, no instruction counts (apt-get install valgrind)"
+fi
+if [ "$floor_only" = 0 ]; then
 
 lb_say "wrk: the same POST, 2 threads, 64 connections, 10 s"
 token=$(curl -s -X POST "$base/t/wrk/oauth/token" \
@@ -94,7 +126,9 @@ python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-1000}" "${BENCH_SEC
 
 lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
 python3 scripts/lib/bench_catalog.py "$build" "${BENCH_CATALOG:-10000}"
+fi # floor_only
 fi # scale_only
+[ "$floor_only" = 1 ] && exit 0
 
 lb_say "1,000 customers: 1, 100 and 1,000 integrations in one file, the state restore (kafka-sandbox, lms-sandbox)"
 python3 tests/bench/bench_scale.py "$build" --sizes "${BENCH_SCALE_SIZES:-1,100,1000}"

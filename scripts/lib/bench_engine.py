@@ -71,14 +71,11 @@ def produce(brokers, topic, records):
                    check=True, timeout=600, preexec_fn=harness.die_with_test)
 
 
-def run(kafka, brokers, broker_pid, tenant, latency, in_flight, events, nprocs):
-    """One run through `brokers` to lms-sandbox tenant `tenant`: (seconds,
-    worker CPU s, peak RSS MiB, broker CPU s while the workers ran)."""
+def worker_conf(env, brokers, tenant, in_flight):
+    """completion-worker's configuration for lms-sandbox tenant `tenant`
+    (group bench-TENANT, topic completion-events-TENANT, no client-side
+    rate limit, `in_flight` requests in flight): its path."""
     topic = f"completion-events-{tenant}"
-    if latency:
-        env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
-    produce(brokers, topic, [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}"))
-                             for i in range(events)])
     integ = harness.degreed_integration(
         env, "bench", tenant, "SECRET",
         extra=f"rate_limit_per_minute = 0; max_in_flight = {in_flight};")
@@ -93,34 +90,71 @@ delivery: {{ max_in_flight = {in_flight}; }};
 observability: {{ listen = "127.0.0.1:0"; log_level = "info"; }};
 integrations = ( {integ} );
 """)
+    return conf
+
+
+def bench_events(events):
+    """The bench's events: (key, completion) of `events` users of org bench."""
+    return [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}")) for i in range(events)]
+
+
+def start_worker(conf, log_path, prefix=(), timeout=60, ready='"consuming"'):
+    """completion-worker on `conf` (under the command `prefix`, valgrind
+    say), logging to `log_path`: (Popen, metrics port) once a log line holds
+    `ready`."""
+    proc = subprocess.Popen(
+        list(prefix) + [harness.WORKERS["completion-worker"], "--config", conf],
+        stderr=open(log_path, "w"), stdout=subprocess.DEVNULL,
+        env=dict(os.environ, SECRET=SECRET), preexec_fn=harness.die_with_test)
+    try:
+        port = harness.wait_for(
+            lambda: next((json.loads(l)["metrics_port"] for l in open(log_path)
+                          if '"consuming"' in l), None), timeout, "worker start")
+        harness.wait_for(lambda: any(ready in l for l in open(log_path)), timeout,
+                         f"{ready} logged")
+    except BaseException:
+        proc.kill()  # not the caller's yet: nothing else would stop it
+        proc.wait()
+        raise
+    return proc, port
+
+
+def delivered(ports):
+    """Completions delivered by the workers of metrics ports `ports`
+    (their /metrics: reading it costs next to nothing, polling the LMS state
+    of 20,000 completions would take the CPU being measured)."""
+    n = 0
+    for port in ports:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        for line in text.decode().splitlines():
+            if line.startswith('lmsbridge_deliveries_total{integration="bench",'
+                               'outcome="success"}'):
+                n += int(float(line.split()[-1]))
+    return n
+
+
+def run(env, kafka, brokers, broker_pid, tenant, latency, in_flight, events, nprocs):
+    """One run through `brokers` to lms-sandbox tenant `tenant`: (seconds,
+    worker CPU s, peak RSS MiB, broker CPU s while the workers ran)."""
+    topic = f"completion-events-{tenant}"
+    if latency:
+        env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
+    produce(brokers, topic, bench_events(events))
+    conf = worker_conf(env, brokers, tenant, in_flight)
     broker_cpu0 = proc_stats(broker_pid)[0]
     start = time.time()
     procs, ports = [], []
     try:
         for i in range(nprocs):
-            log_path = os.path.join(env.dir, f"{tenant}-{i}.log")
-            procs.append(subprocess.Popen(
-                [harness.WORKERS["completion-worker"], "--config", conf],
-                stderr=open(log_path, "w"), stdout=subprocess.DEVNULL,
-                env=dict(os.environ, SECRET=SECRET), preexec_fn=harness.die_with_test))
-            ports.append(harness.wait_for(
-                lambda: next((json.loads(l)["metrics_port"] for l in open(log_path)
-                              if '"consuming"' in l), None), 60, "worker start"))
+            proc, port = start_worker(conf, os.path.join(env.dir, f"{tenant}-{i}.log"))
+            procs.append(proc)
+            ports.append(port)
         # timed from the first delivery to the last (the group join before
-        # it is the broker's: 3 s on the mock cluster); progress is read from
-        # the workers' /metrics, which costs next to nothing (polling the LMS
-        # state of 20,000 completions would take the CPU being measured)
+        # it is the broker's: 3 s on the mock cluster)
         first = [None]
 
         def count():
-            n = 0
-            for port in ports:
-                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
-                                              timeout=10).read()
-                for line in text.decode().splitlines():
-                    if line.startswith('lmsbridge_deliveries_total{integration="bench",'
-                                       'outcome="success"}'):
-                        n += int(float(line.split()[-1]))
+            n = delivered(ports)
             if n and first[0] is None:
                 first[0] = time.time()
             return n >= events
@@ -150,78 +184,84 @@ def name_of(latency, in_flight, nprocs):
         f", {nprocs} workers" if nprocs > 1 else "")
 
 
-tenants = [harness.degreed_tenant(t, SECRET) for t, *_ in RUNS]
-if REAL:
-    tenants += [harness.degreed_tenant(f"{t}_real", SECRET) for t, *_ in RUNS]
-env = harness.Env(topics(), tenants)
-rk = None
-results = {"sandbox": {}, "real": {}}
-try:
+def main():
+    tenants = [harness.degreed_tenant(t, SECRET) for t, *_ in RUNS]
     if REAL:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                        "tests", "kafka-real"))
-        import kafka_real
-        env_opts = os.environ.get("LB_KAFKA_JAVA_OPTS")
-        rk = kafka_real.RealKafka(os.path.join(env.dir, "kafka-real"), "single",
-                                  java_opts=env_opts.split() if env_opts else REAL_JAVA_OPTS)
-        rk.start()
-        rk.create_topics(topics("_real") + ["bench-warm-up:8"])
-        print(f"real broker: Apache Kafka {rk.version}, one node, started in {rk.started_s:.1f}s,"
-              f" JVM {' '.join(rk.java_opts)}", flush=True)
-        # the JVM compiles its hot paths as they run: warm them up (produce,
-        # a group's fetches and commits) before the first measured run
-        start = time.time()
-        produce(rk.bootstrap, "bench-warm-up", [(f"w{i}", "x" * 300) for i in range(N)])
-        subprocess.run(["kcat", "-b", rk.bootstrap, "-G", "bench-warm-up", "-o", "beginning",
-                        "-e", "-q", "bench-warm-up"], stdout=subprocess.DEVNULL, check=True,
-                       timeout=600, preexec_fn=harness.die_with_test)
-        print(f"real broker warmed up: {N} records produced and consumed by a group with kcat "
-              f"in {time.time() - start:.1f}s", flush=True)
-    for tenant, latency, in_flight, events, nprocs in RUNS:
-        results["sandbox"][tenant] = run("sandbox", env.brokers, env.kafka.pid, tenant, latency,
-                                         in_flight, events, nprocs)
+        tenants += [harness.degreed_tenant(f"{t}_real", SECRET) for t, *_ in RUNS]
+    env = harness.Env(topics(), tenants)
+    rk = None
+    results = {"sandbox": {}, "real": {}}
+    try:
+        if REAL:
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                            "..", "tests", "kafka-real"))
+            import kafka_real
+            env_opts = os.environ.get("LB_KAFKA_JAVA_OPTS")
+            rk = kafka_real.RealKafka(os.path.join(env.dir, "kafka-real"), "single",
+                                      java_opts=env_opts.split() if env_opts else REAL_JAVA_OPTS)
+            rk.start()
+            rk.create_topics(topics("_real") + ["bench-warm-up:8"])
+            print(f"real broker: Apache Kafka {rk.version}, one node, started in "
+                  f"{rk.started_s:.1f}s, JVM {' '.join(rk.java_opts)}", flush=True)
+            # the JVM compiles its hot paths as they run: warm them up (produce,
+            # a group's fetches and commits) before the first measured run
+            start = time.time()
+            produce(rk.bootstrap, "bench-warm-up", [(f"w{i}", "x" * 300) for i in range(N)])
+            subprocess.run(["kcat", "-b", rk.bootstrap, "-G", "bench-warm-up", "-o", "beginning",
+                            "-e", "-q", "bench-warm-up"], stdout=subprocess.DEVNULL, check=True,
+                           timeout=600, preexec_fn=harness.die_with_test)
+            print(f"real broker warmed up: {N} records produced and consumed by a group with "
+                  f"kcat in {time.time() - start:.1f}s", flush=True)
+        for tenant, latency, in_flight, events, nprocs in RUNS:
+            results["sandbox"][tenant] = run(env, "sandbox", env.brokers, env.kafka.pid, tenant,
+                                             latency, in_flight, events, nprocs)
+            if rk:
+                results["real"][tenant] = run(env, "real", rk.bootstrap, rk.pids()[0],
+                                              f"{tenant}_real", latency, in_flight, events, nprocs)
+    finally:
+        env.close()
         if rk:
-            results["real"][tenant] = run("real", rk.bootstrap, rk.pids()[0], f"{tenant}_real",
-                                          latency, in_flight, events, nprocs)
-finally:
-    env.close()
-    if rk:
-        rk.close(keep_logs=False)
+            rk.close(keep_logs=False)
 
-print()
-print(f"{'run':40} {'events/s':>10} {'CPU s/1000':>11} {'peak RSS':>10}" +
-      (f" {'vs wrk':>8}" if WRK else ""))
-for tenant, latency, in_flight, events, nprocs in RUNS:
-    secs, cpu, rss, _ = results["sandbox"][tenant]
-    print(f"{name_of(latency, in_flight, nprocs):40} {events / secs:10.0f} "
-          f"{cpu * 1000 / events:11.3f} {rss:8.1f} MiB" +
-          (f" {events / secs / WRK:7.2f}x" if WRK else ""))
-ideal = 256 / 0.05
-for tenant, latency, in_flight, events, nprocs in RUNS:
-    secs = results["sandbox"][tenant][0]
-    if latency == 50 and in_flight == 256:
-        print(f"50 ms, 256 in flight: {events / secs:.0f} events/s = "
-              f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
+    print()
+    print(f"{'run':40} {'events/s':>10} {'CPU s/1000':>11} {'peak RSS':>10}" +
+          (f" {'vs wrk':>8}" if WRK else ""))
+    for tenant, latency, in_flight, events, nprocs in RUNS:
+        secs, cpu, rss, _ = results["sandbox"][tenant]
+        print(f"{name_of(latency, in_flight, nprocs):40} {events / secs:10.0f} "
+              f"{cpu * 1000 / events:11.3f} {rss:8.1f} MiB" +
+              (f" {events / secs / WRK:7.2f}x" if WRK else ""))
+    ideal = 256 / 0.05
+    for tenant, latency, in_flight, events, nprocs in RUNS:
+        secs = results["sandbox"][tenant][0]
+        if latency == 50 and in_flight == 256:
+            print(f"50 ms, 256 in flight: {events / secs:.0f} events/s = "
+                  f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
 
-if not REAL:
-    sys.exit(0)
-print()
-print(f"the same runs on Apache Kafka {rk.version} (one node) beside kafka-sandbox: "
-      "real/sandbox ratios")
-print(f"{'run':40} {'events/s':^24} {'worker CPU s/1000':^24} {'peak RSS MiB':^14} "
-      f"{'broker CPU s/1000':^17}")
-print(f"{'':40} {'sandbox':>8} {'real':>8} {'ratio':>6} {'sandbox':>8} {'real':>8} {'ratio':>6} "
-      f"{'sandbox':>7} {'real':>6} {'sandbox':>8} {'real':>8}")
-for tenant, latency, in_flight, events, nprocs in RUNS:
-    s_secs, s_cpu, s_rss, s_bcpu = results["sandbox"][tenant]
-    r_secs, r_cpu, r_rss, r_bcpu = results["real"][tenant]
-    s_rate, r_rate = events / s_secs, events / r_secs
-    print(f"{name_of(latency, in_flight, nprocs):40} {s_rate:8.0f} {r_rate:8.0f} "
-          f"{r_rate / s_rate:5.2f}x {s_cpu * 1000 / events:8.3f} {r_cpu * 1000 / events:8.3f} "
-          f"{(r_cpu / s_cpu if s_cpu else 0):5.2f}x {s_rss:7.1f} {r_rss:6.1f} "
-          f"{s_bcpu * 1000 / events:8.3f} {r_bcpu * 1000 / events:8.3f}")
-for tenant, latency, in_flight, events, nprocs in RUNS:
-    secs = results["real"][tenant][0]
-    if latency == 50 and in_flight == 256:
-        print(f"real broker, 50 ms, 256 in flight: {events / secs:.0f} events/s = "
-              f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
+    if not REAL:
+        return
+    print()
+    print(f"the same runs on Apache Kafka {rk.version} (one node) beside kafka-sandbox: "
+          "real/sandbox ratios")
+    print(f"{'run':40} {'events/s':^24} {'worker CPU s/1000':^24} {'peak RSS MiB':^14} "
+          f"{'broker CPU s/1000':^17}")
+    print(f"{'':40} {'sandbox':>8} {'real':>8} {'ratio':>6} {'sandbox':>8} {'real':>8} "
+          f"{'ratio':>6} {'sandbox':>7} {'real':>6} {'sandbox':>8} {'real':>8}")
+    for tenant, latency, in_flight, events, nprocs in RUNS:
+        s_secs, s_cpu, s_rss, s_bcpu = results["sandbox"][tenant]
+        r_secs, r_cpu, r_rss, r_bcpu = results["real"][tenant]
+        s_rate, r_rate = events / s_secs, events / r_secs
+        print(f"{name_of(latency, in_flight, nprocs):40} {s_rate:8.0f} {r_rate:8.0f} "
+              f"{r_rate / s_rate:5.2f}x {s_cpu * 1000 / events:8.3f} "
+              f"{r_cpu * 1000 / events:8.3f} {(r_cpu / s_cpu if s_cpu else 0):5.2f}x "
+              f"{s_rss:7.1f} {r_rss:6.1f} "
+              f"{s_bcpu * 1000 / events:8.3f} {r_bcpu * 1000 / events:8.3f}")
+    for tenant, latency, in_flight, events, nprocs in RUNS:
+        secs = results["real"][tenant][0]
+        if latency == 50 and in_flight == 256:
+            print(f"real broker, 50 ms, 256 in flight: {events / secs:.0f} events/s = "
+                  f"{100 * events / secs / ideal:.0f}% of 256/0.05 = {ideal:.0f}/s")
+
+
+if __name__ == "__main__":
+    main()

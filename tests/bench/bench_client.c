@@ -2,11 +2,13 @@
  *   lb-bench-client BASE_URL TENANT CLIENT_ID REQUESTS IN_FLIGHT...
  * The client secret comes from $BENCH_SECRET. For each IN_FLIGHT, a fresh
  * client delivers REQUESTS new Degreed completions and one line is
- * printed: "in_flight=K requests=N seconds=S rate=R". */
+ * printed: "in_flight=K requests=N failed=F seconds=S rate=R
+ * cpu_us_per_request=U" (the process's CPU, getrusage, over the timed part). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "lb_client.h"
@@ -21,6 +23,14 @@ static void on_done(void *opaque, const lb_delivery_result *r)
   done_count++;
   if (r->status != LB_DELIVERY_SUCCESS)
     failed_count++;
+}
+
+static double cpu_seconds(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static int run(const char *base, const char *tenant, const char *client_id, int requests,
@@ -56,6 +66,7 @@ static int run(const char *base, const char *tenant, const char *client_id, int 
   snprintf(url, sizeof(url), "%s/api/v2/completions", cfg.integrations[0].api_base_url);
   done_count = failed_count = 0;
   int64_t start = lb_time_mono_ms();
+  double cpu0 = cpu_seconds();
   for (int i = 0; i < requests; i++) {
     snprintf(body, sizeof(body),
              "{\"data\":{\"type\":\"completions\",\"attributes\":{\"user-id\":"
@@ -70,8 +81,9 @@ static int run(const char *base, const char *tenant, const char *client_id, int 
   while (done_count < requests)
     lb_client_run(c, 100, -1);
   double secs = (double)(lb_time_mono_ms() - start) / 1000.0;
-  printf("in_flight=%d requests=%d failed=%d seconds=%.2f rate=%.0f\n", in_flight, requests,
-         failed_count, secs, requests / secs);
+  double cpu = cpu_seconds() - cpu0;
+  printf("in_flight=%d requests=%d failed=%d seconds=%.2f rate=%.0f cpu_us_per_request=%.1f\n",
+         in_flight, requests, failed_count, secs, requests / secs, cpu * 1e6 / requests);
   fflush(stdout);
   lb_client_destroy(c);
   for (int i = 0; i < requests; i++)
