@@ -172,7 +172,10 @@ struct lb_engine {
   bool all_paused;
   bool stopping;
   bool assigned;
-  volatile int fatal;        /* set from librdkafka's threads: stop with exit 1 */
+  volatile int fatal; /* set from librdkafka's threads: stop with exit 1 */
+  /* stopping at another daemon's event: the worker is healthy, so what it
+   * started before that record is finished, not handed back */
+  bool finish_started;
   int64_t read_refused_mono; /* last refusal of a read of a topic; 0: none */
   /* when a refusal may be said again (REFUSED_LOG_INTERVAL_MS): the
    * brokers refusing the credentials, the TLS handshake, a write to the
@@ -1128,6 +1131,7 @@ static bool misrouted(lb_engine *e, msg *m)
   }
   m->pending = 0;
   e->fatal = 1;
+  e->finish_started = true;
   msg_maybe_finish(e, m);
   return true;
 }
@@ -2595,11 +2599,13 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     p->draining = true;
   /* held retry records are not started any more: they go back as they
    * are; so does every delivery that is not on the wire. Only requests on
-   * the wire get the deadline. */
+   * the wire get the deadline. (Not on a misrouted topic: there the
+   * deliveries started before it get the deadline too, so the committed
+   * offset stops right at the foreign record.) */
   LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = true;
   release_held(e);
-  size_t on_wire = hand_back_waiting(e, true);
+  size_t on_wire = e->finish_started ? 0 : hand_back_waiting(e, true);
   LB_LIST_EACH (part, p, &e->parts, link)
     p->handing_back = false;
   run_once(e, 0); /* the deliveries handed back report */
