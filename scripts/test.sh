@@ -2,8 +2,9 @@
 # The whole test suite: installs what a fresh Debian 12 lacks, builds, runs
 # ctest, then runs the same suite again built with AddressSanitizer and
 # UndefinedBehaviorSanitizer, less the tests on a real Apache Kafka
-# (kafka_real_*, e2e_real_*: the same code of ours runs as on the sandbox,
-# whose runs are in both passes; what the real runs add is the broker's
+# (label kafka_real: kafka_real_*, e2e_real_*, deploy_real_*, soak_short;
+# the same code of ours runs as on the sandbox, whose runs are in both
+# passes; what the real runs add is the broker's
 # behaviour, the same in both builds, so they run once, in the first pass),
 # then the fuzz targets built with clang and libFuzzer, each over its corpus
 # and fuzzing for LB_FUZZ_SECONDS (default 10; scripts/fuzz.sh runs them
@@ -38,7 +39,7 @@ lb_build build-asan -DCMAKE_BUILD_TYPE=Debug -DLB_SANITIZE=ON -DLB_WERROR=ON
 lb_say "ctest (sanitizers)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -j "$jobs" -E '^(kafka_real|e2e_real)_' "$@")
+(cd build-asan && ctest --output-on-failure -j "$jobs" -LE '^kafka_real$' "$@")
 
 lb_say "build the fuzz targets (clang, libFuzzer, ASan + UBSan) in build-fuzz/"
 lb_build build-fuzz -DCMAKE_C_COMPILER=clang -DLB_FUZZ=ON -DLB_WERROR=ON \
