@@ -18,7 +18,10 @@ TOPICS.append(f"{TOPIC}.state:4")
 env = Env(TOPICS, [sf_tenant("globex", SECRET, "GLOBEX")])
 try:
     integ = sf_integration(env, "globex-sf", "globex", "globex", "GLOBEX", "SECRET",
-                           "catalog = { public = true; }; min_post_interval_s = 0;")
+                           # a long linger: a pause in the feed (a busy CI machine,
+                           # the sanitizers) must not close a batch short of 500
+                           "catalog = { public = true; }; min_post_interval_s = 0; "
+                           "batch_linger_ms = 30000;")
     w = env.worker("catalog-worker", integ, env={"SECRET": SECRET})
     env.produce_many(TOPIC, [catalog_event(TYPES[i % 6], str(i), 1)
                              for i in range(N)])
