@@ -336,7 +336,7 @@ static void thread_json_free(void *p)
   thread_json *t = p;
   if (t->tok)
     json_tokener_free(t->tok);
-  lb_json_doc_free(&t->doc);
+  lb_json_doc_release(&t->doc);
   free(t);
 }
 
@@ -475,7 +475,7 @@ lb_err lb_json_doc_parse(lb_json_doc *doc, const char *buf, size_t len, char *er
   return rc;
 }
 
-void lb_json_doc_free(lb_json_doc *doc)
+void lb_json_doc_release(lb_json_doc *doc)
 {
   if (!doc)
     return;

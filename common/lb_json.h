@@ -57,7 +57,7 @@ typedef struct {
 /* Parses with exactly the rules of lb_json_parse (the same refusals and
  * reasons). On failure doc->root is NULL. */
 lb_err lb_json_doc_parse(lb_json_doc *doc, const char *buf, size_t len, char *err, size_t errlen);
-void lb_json_doc_free(lb_json_doc *doc);
+void lb_json_doc_release(lb_json_doc *doc);
 
 /* This thread's document, freed when the thread ends; for a parse whose
  * values are copied out before the next one on the same thread. */

@@ -156,7 +156,7 @@ static void check_parse(const struct parse_case *cases, size_t n)
         fail_msg("case %zu: no reason", i);
     }
   }
-  lb_json_doc_free(&doc);
+  lb_json_doc_release(&doc);
   assert_int_equal(failures, 0);
 }
 
@@ -633,9 +633,9 @@ static void test_doc_values(void **state)
   m = root->first;
   for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++, m = m->next)
     assert_string_equal(m->name, order[i]);
-  lb_json_doc_free(&doc);
+  lb_json_doc_release(&doc);
   assert_null(doc.root);
-  lb_json_doc_free(&doc); /* twice is harmless */
+  lb_json_doc_release(&doc); /* twice is harmless */
 }
 
 /* One document read again and again: a text of many values (more chunks)
@@ -674,7 +674,7 @@ static void test_doc_reuse(void **state)
   assert_non_null(strstr(err, "end of input"));
   assert_int_equal(lb_json_doc_parse(&doc, " 7 ", 3, err, sizeof(err)), LB_E_OK);
   assert_true(doc.root->type == LB_JSON_NUMBER && doc.root->number == 7.0);
-  lb_json_doc_free(&doc);
+  lb_json_doc_release(&doc);
 }
 
 /* Each thread has a document of its own, the same one each time. */
