@@ -67,12 +67,16 @@ static void same_as_json_c(const char *s, size_t len)
              show(want, strlen(want)));
 
   /* a name is a C string: up to the first NUL */
+  char *name = malloc(len + 1);
+  assert_non_null(name);
+  memcpy(name, s, len);
+  name[len] = '\0';
   json_object *obj = json_object_new_object();
-  json_object_object_add(obj, s, str); /* obj owns str */
+  json_object_object_add(obj, name, str); /* obj owns str */
   lb_strbuf_reset(&b);
   lb_json_write_init(&w, &b);
   lb_json_write_object_begin(&w);
-  lb_json_write_name(&w, s);
+  lb_json_write_name(&w, name);
   lb_json_write_string_len(&w, s, len);
   lb_json_write_object_end(&w);
   assert_int_equal(lb_json_write_finish(&w), LB_E_OK);
@@ -81,6 +85,7 @@ static void same_as_json_c(const char *s, size_t len)
     fail_msg("member %s: wrote %s, json-c %s", show(s, len), show(b.buf, b.len),
              show(want, strlen(want)));
   json_object_put(obj);
+  free(name);
   lb_strbuf_release(&b);
 }
 
