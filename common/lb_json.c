@@ -514,16 +514,27 @@ const char *lb_json_text(json_object *obj)
 
 json_object *lb_json_number(double d)
 {
-  char text[64];
-  if (!isfinite(d))
+  char text[LB_JSON_NUMBER_MAX];
+  if (!lb_json_format_number(d, text, sizeof(text)))
     return NULL;
   if (d == trunc(d) && fabs(d) < 9007199254740992.0)
-    return json_object_new_int64((int64_t)d);
-  snprintf(text, sizeof(text), "%.15g", d);
-  /* near DBL_MAX, 15 digits round past it: JSON no reader takes */
-  if (!isfinite(strtod(text, NULL)))
-    snprintf(text, sizeof(text), "%.17g", d);
+    return json_object_new_int64((int64_t)d); /* text is its digits */
   return json_object_new_double_s(d, text);
+}
+
+size_t lb_json_format_number(double d, char *buf, size_t size)
+{
+  int n;
+  if (!isfinite(d) || size < LB_JSON_NUMBER_MAX)
+    return 0;
+  /* integral and exact in a double: its digits, as json-c prints an int64 */
+  if (d == trunc(d) && fabs(d) < 9007199254740992.0)
+    return (size_t)snprintf(buf, size, "%lld", (long long)d);
+  n = snprintf(buf, size, "%.15g", d);
+  /* near DBL_MAX, 15 digits round past it: JSON no reader takes */
+  if (!isfinite(strtod(buf, NULL)))
+    n = snprintf(buf, size, "%.17g", d);
+  return (size_t)n;
 }
 
 json_object *lb_json_string_or_null(const char *s)

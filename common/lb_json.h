@@ -79,8 +79,19 @@ size_t lb_json_value_end(const char *buf, size_t len);
 const char *lb_json_text(json_object *obj);
 
 /* A number printed the short way ("%.15g": 1.5, 2, 0.1), not json-c's
- * 17 significant digits. New reference. */
+ * 17 significant digits: the text of lb_json_format_number(). New
+ * reference; NULL (JSON null) for NaN and infinities. */
 json_object *lb_json_number(double d);
+
+/* Room lb_json_format_number() needs: "-1.7976931348623157e+308" and NUL. */
+#define LB_JSON_NUMBER_MAX 32
+
+/* d as JSON text: an integral d below 2^53 in magnitude as its digits
+ * ("2", "-0" as "0"), else "%.15g" ("2.5", "1e-07"), or "%.17g" where 15
+ * digits round past DBL_MAX. Writes the text and its NUL to buf and
+ * returns its length; 0 (buf untouched) for NaN and infinities, which JSON
+ * has no number for, or when size < LB_JSON_NUMBER_MAX. */
+size_t lb_json_format_number(double d, char *buf, size_t size);
 
 /* New string, or JSON null for a NULL pointer. */
 json_object *lb_json_string_or_null(const char *s);

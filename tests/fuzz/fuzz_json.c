@@ -9,12 +9,15 @@
  * - lb_json_number of the input's first 8 bytes as a double writes a
  *   number that reads back within 15 significant digits;
  * - lb_json_doc_parse refuses what lb_json_parse refuses, for the same
- *   reason, and reads what it accepts as json-c does (check_doc). */
+ *   reason, and reads what it accepts as json-c does (check_doc);
+ * - the input as a JSON string through lb_json_write is what json-c
+ *   writes of it (check_write_string). */
 #include <math.h>
 #include <string.h>
 
 #include "fuzz_util.h"
 #include "lb_json.h"
+#include "lb_json_write.h"
 
 static bool only_space(const char *s, size_t len)
 {
@@ -117,6 +120,29 @@ static void check_doc(const char *buf, size_t size)
   json_object_put(o);
 }
 
+/* The input, when it is UTF-8, written as a JSON string by lb_json_write:
+ * the same bytes as json-c's string of it through lb_json_text. */
+static void check_write_string(const uint8_t *data, size_t size)
+{
+  const char *s = (const char *)data;
+  if (size > LB_JSON_MAX_BYTES || !lb_strbuf_utf8_valid(s, size, NULL))
+    return;
+  json_object *str = json_object_new_string_len(s, (int)size);
+  FZ_CHECK(str != NULL, "json-c out of memory");
+  const char *want = lb_json_text(str);
+  lb_strbuf b;
+  lb_json_writer w;
+  lb_strbuf_init(&b, 0);
+  lb_json_write_init(&w, &b);
+  lb_json_write_string_len(&w, s, size);
+  lb_err e = lb_json_write_finish(&w);
+  FZ_CHECK(e == LB_E_OK, "lb_json_write_string_len: %s", lb_strerror(e));
+  FZ_CHECK(b.len == strlen(want) && memcmp(b.buf, want, b.len) == 0,
+           "written as a string: %s, json-c: %s", b.buf, want);
+  lb_strbuf_release(&b);
+  json_object_put(str);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   const char *buf = (const char *)data;
@@ -149,5 +175,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   json_object_put(sentinel);
   check_number(data, size);
   check_doc(buf, size);
+  check_write_string(data, size);
   return 0;
 }
