@@ -2209,23 +2209,8 @@ lb_engine *lb_engine_new(const lb_engine_options *opts, char *err, size_t errlen
    * waits at most 100 ms for data (librdkafka's 500 ms: brokers that hold
    * a fetch to its maximum, as the mock cluster does, add it to every
    * completion's latency) */
-  /* The prefetch is sized from delivery.max_in_flight, not librdkafka's
-   * 100,000 messages a partition and 64 MiB: enough queued to refill every
-   * request slot four times over, while a backlog stays in Kafka rather
-   * than in our memory. 16 KiB a slot (an event is about 0.5 KiB), at
-   * least 1 MiB, so that a message of Kafka's default largest still comes
-   * in whole; librdkafka lowers fetch.max.bytes to match. */
-  char queued_min[32], queued_kbytes[32];
-  long slots = e->cfg->delivery.max_in_flight > 0 ? e->cfg->delivery.max_in_flight : 1;
-  snprintf(queued_min, sizeof(queued_min), "%ld", slots * 4 < 1000 ? 1000 : slots * 4);
-  snprintf(queued_kbytes, sizeof(queued_kbytes), "%ld",
-           slots * 16 < 1024    ? 1024
-           : slots * 16 > 65536 ? 65536
-                                : slots * 16);
-  const char *const soft[][2] = { { "auto.commit.interval.ms", "1000" },
-                                  { "fetch.wait.max.ms", "100" },
-                                  { "queued.min.messages", queued_min },
-                                  { "queued.max.messages.kbytes", queued_kbytes } };
+  static const char *const soft[][2] = { { "auto.commit.interval.ms", "1000" },
+                                         { "fetch.wait.max.ms", "100" } };
   for (size_t k = 0; k < sizeof(soft) / sizeof(soft[0]); k++)
     if (!lb_config_property_given(e->cfg, soft[k][0]) &&
         !lb_kafka_conf_set(conf, soft[k][0], soft[k][1], err, errlen))
@@ -2558,8 +2543,8 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   if (!e->kept && !subscribe(e))
     return 1;
   e->kept = e->reloading = false;
-  /* the prefetch as librdkafka took it (sized from delivery.max_in_flight
-   * unless kafka.properties set it): what a backlog can cost in memory */
+  /* the prefetch as librdkafka took it (its defaults unless
+   * kafka.properties sets it): what a backlog can cost in memory */
   char queued_min[32], queued_kbytes[32];
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
          LB_S("group", e->cfg->kafka.group_id),

@@ -8,9 +8,8 @@ ones (the shipped examples' client.id), and librdkafka logs no CONFWARN
 AUTOCREATE warning; the workers consume, dead-letter (their producer works)
 and deliver. The same checks see the CONFWARN a property does cause (the
 deprecated offset.store.method), in a worker's log and dlq-replay's.
-The consumer's prefetch is sized from delivery.max_in_flight (4 messages
-and 16 KiB a request slot, at least 1,000 and 1 MiB) unless
-kafka.properties sets it: the "consuming" line says what librdkafka took."""
+The "consuming" line gives the consumer's prefetch as librdkafka took it:
+its defaults, or what kafka.properties sets."""
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
                      dlq_replay, ns, wait_for, worker_config_path)
 from catalog_fixtures import catalog_event, degreed
@@ -81,22 +80,19 @@ try:
               "CONFWARN" not in err and "AUTOCREATE" not in err,
               f"dlq-replay list with {name}'s file: no CONFWARN or AUTOCREATE (exit {rc}, "
               f"{err.count('CONFWARN') + err.count('AUTOCREATE')} warnings)")
-        # the harness leaves delivery.max_in_flight at its default, 256
-        check(prefetch(logs) == ("1024", "4096"),
-              f"{name}: the prefetch sized from 256 requests in flight: 1,024 messages a "
-              f"partition, 4,096 KiB ({prefetch(logs)})")
+        check(prefetch(logs) == ("100000", "65536"),
+              f"{name}: its log gives librdkafka's default prefetch, 100,000 messages and "
+              f"65,536 KiB ({prefetch(logs)})")
         w.stop_and_check(name)
 
     # the checks above can fail: a deprecated property warns
     w = env.worker("completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
                    env={"SECRET": SECRET},
                    extra_kafka=EXTRA["completion-worker"] + MIXED + ', ["offset.store.method", "broker"]'
-                   ', ["queued.min.messages", "5000"]',
-                   delivery="backoff_initial_ms = 100; backoff_max_ms = 2000; max_in_flight = 1000;")
+                   ', ["queued.min.messages", "5000"], ["queued.max.messages.kbytes", "16000"]')
     check(wait_for(lambda: prefetch(w.logs())[0], 60, "the worker consuming") and
           prefetch(w.logs()) == ("5000", "16000"),
-          f"queued.min.messages from kafka.properties wins; the kbytes follow 1,000 in flight "
-          f"({prefetch(w.logs())})")
+          f"its log gives the prefetch kafka.properties sets ({prefetch(w.logs())})")
     warned = [l.get("detail", "") for l in confwarns(w.logs())]
     check(any("offset.store.method is deprecated" in d for d in warned),
           f"with offset.store.method the worker's log holds its CONFWARN ({len(warned)} warnings)")
