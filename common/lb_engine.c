@@ -2543,10 +2543,18 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   if (!e->kept && !subscribe(e))
     return 1;
   e->kept = e->reloading = false;
+  /* the prefetch as librdkafka took it (its defaults unless
+   * kafka.properties sets it): what a backlog can cost in memory */
+  char queued_min[32], queued_kbytes[32];
   lb_log(LB_LOG_INFO, "consuming", LB_S("worker", e->opts.worker),
          LB_S("group", e->cfg->kafka.group_id),
          LB_S("group_instance_id", e->cfg->kafka.group_instance_id),
-         LB_I("metrics_port", lb_obs_port(e->obs)));
+         LB_I("metrics_port", lb_obs_port(e->obs)),
+         LB_S("queued_min_messages",
+              lb_kafka_client_prop(e->rk, "queued.min.messages", queued_min, sizeof(queued_min))),
+         LB_S("queued_max_messages_kbytes",
+              lb_kafka_client_prop(e->rk, "queued.max.messages.kbytes", queued_kbytes,
+                                   sizeof(queued_kbytes))));
   int64_t next_gauges = 0;
   while (!*stop && !e->fatal) {
     if (e->opts.reload && *e->opts.reload) {

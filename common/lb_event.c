@@ -60,7 +60,7 @@ static char *copy(pctx *p, const char *s)
   return d;
 }
 
-/* Code points in valid UTF-8 (json-c has validated it): JSON Schema's
+/* Code points in valid UTF-8 (the parse has validated it): JSON Schema's
  * minLength/maxLength count characters, not bytes. */
 static size_t utf8_length(const char *s)
 {
@@ -94,15 +94,15 @@ typedef enum { REQUIRED, OPTIONAL, NULLABLE } presence;
 
 /* Looks a member up. Returns false (after reporting) when a required one is
  * absent or null where null is not allowed; *ret is NULL for absent/null. */
-static bool member(pctx *p, json_object *obj, const char *path, const char *name, presence pres,
-                   json_object **ret)
+static bool member(pctx *p, const lb_json_value *obj, const char *path, const char *name,
+                   presence pres, const lb_json_value **ret)
 {
-  json_object *v = NULL;
-  bool found = json_object_object_get_ex(obj, name, &v);
-  *ret = v;
+  const lb_json_value *v = lb_json_get(obj, name);
+  bool found = v != NULL;
+  *ret = found && v->type != LB_JSON_NULL ? v : NULL;
   if (!found && pres == REQUIRED)
     return fail(p, path, "is required");
-  if (found && !v && pres != NULLABLE)
+  if (found && !*ret && pres != NULLABLE)
     return fail(p, path, "must not be null");
   return true;
 }
@@ -112,27 +112,26 @@ typedef bool (*string_rule)(const char *);
 /* v's text when v is a string without NUL characters, else NULL: a value
  * is never compared or kept up to a NUL it hides ("catalog.v1\u0000zzz" is
  * not "catalog.v1", as the published schema's const says). */
-static const char *plain_string(json_object *v)
+static const char *plain_string(const lb_json_value *v)
 {
-  if (!json_object_is_type(v, json_type_string))
+  if (!v || v->type != LB_JSON_STRING)
     return NULL;
-  const char *s = json_object_get_string(v);
-  return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+  return memchr(v->string, '\0', v->len) ? NULL : v->string;
 }
 
 /* A string member of min..max characters that passes `rule` (if any). */
-static bool get_string(pctx *p, json_object *obj, const char *parent, const char *name,
+static bool get_string(pctx *p, const lb_json_value *obj, const char *parent, const char *name,
                        presence pres, size_t min, size_t max, string_rule rule,
                        const char *rule_text, char **out)
 {
   char path[128];
-  json_object *v;
+  const lb_json_value *v;
   join(path, sizeof(path), parent, name);
   if (!member(p, obj, path, name, pres, &v))
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_string))
+  if (v->type != LB_JSON_STRING)
     return fail(p, path, "must be a string%s", pres == NULLABLE ? " or null" : "");
   const char *s = plain_string(v);
   if (!s)
@@ -149,20 +148,20 @@ static bool get_string(pctx *p, json_object *obj, const char *parent, const char
 }
 
 /* A number member within [min, max]; integral when `integer`. */
-static bool get_number(pctx *p, json_object *obj, const char *parent, const char *name,
+static bool get_number(pctx *p, const lb_json_value *obj, const char *parent, const char *name,
                        presence pres, double min, double max, bool integer, bool *has, double *out)
 {
   char path[128];
-  json_object *v;
+  const lb_json_value *v;
   join(path, sizeof(path), parent, name);
   if (!member(p, obj, path, name, pres, &v))
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+  if (v->type != LB_JSON_NUMBER)
     return fail(p, path, "must be %s%s", integer ? "an integer" : "a number",
                 pres == NULLABLE ? " or null" : "");
-  double d = json_object_get_double(v);
+  double d = v->number;
   if (!isfinite(d))
     return fail(p, path, "must be a finite number");
   if (integer && d != trunc(d))
@@ -175,24 +174,25 @@ static bool get_number(pctx *p, json_object *obj, const char *parent, const char
   return true;
 }
 
-static bool get_bool(pctx *p, json_object *obj, const char *name, bool *out)
+static bool get_bool(pctx *p, const lb_json_value *obj, const char *name, bool *out)
 {
-  json_object *v;
+  const lb_json_value *v;
   if (!member(p, obj, name, name, OPTIONAL, &v))
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_boolean))
+  if (v->type != LB_JSON_BOOL)
     return fail(p, name, "must be true or false");
-  *out = json_object_get_boolean(v);
+  *out = v->boolean;
   return true;
 }
 
-static bool get_object(pctx *p, json_object *obj, const char *path, json_object **out)
+static bool get_object(pctx *p, const lb_json_value *obj, const char *path,
+                       const lb_json_value **out)
 {
   if (!member(p, obj, path, path, REQUIRED, out))
     return false;
-  if (!json_object_is_type(*out, json_type_object))
+  if ((*out)->type != LB_JSON_OBJECT)
     return fail(p, path, "must be an object");
   return true;
 }
@@ -203,7 +203,8 @@ static bool is_timestamp(const char *s)
   return lb_time_parse_rfc3339(s, &ms) == LB_E_OK;
 }
 
-static bool get_timestamp(pctx *p, json_object *obj, const char *name, char **out, int64_t *ms)
+static bool get_timestamp(pctx *p, const lb_json_value *obj, const char *name, char **out,
+                          int64_t *ms)
 {
   if (!get_string(p, obj, "", name, REQUIRED, 1, 64, is_timestamp,
                   "must be an RFC 3339 timestamp such as 2026-01-02T03:04:05Z", out))
@@ -240,9 +241,9 @@ static bool is_language(const char *s)
   return *s == '\0';
 }
 
-static bool get_schema(pctx *p, json_object *root, const char *expected)
+static bool get_schema(pctx *p, const lb_json_value *root, const char *expected)
 {
-  json_object *v;
+  const lb_json_value *v;
   if (!member(p, root, "schema", "schema", REQUIRED, &v))
     return false;
   const char *s = plain_string(v);
@@ -251,9 +252,9 @@ static bool get_schema(pctx *p, json_object *root, const char *expected)
   return true;
 }
 
-static bool get_content_type(pctx *p, json_object *content, lb_content_type *out)
+static bool get_content_type(pctx *p, const lb_json_value *content, lb_content_type *out)
 {
-  json_object *v;
+  const lb_json_value *v;
   if (!member(p, content, "content.type", "type", REQUIRED, &v))
     return false;
   const char *s = plain_string(v);
@@ -264,34 +265,39 @@ static bool get_content_type(pctx *p, json_object *content, lb_content_type *out
   return true;
 }
 
-/* Parses and checks the top level is an object. New reference in *root. */
-static bool parse_root(pctx *p, const char *buf, size_t len, json_object **root)
+/* Parses into this thread's document (every string is copied out before
+ * the next parse) and checks the top level is an object. */
+static bool parse_root(pctx *p, const char *buf, size_t len, const lb_json_value **root)
 {
   char why[200];
+  lb_json_doc *doc = lb_json_thread_doc();
+  lb_err rc = doc ? lb_json_doc_parse(doc, buf, len, why, sizeof(why)) : LB_E_NOMEM;
   *root = NULL;
-  lb_err rc = lb_json_parse(buf, len, root, why, sizeof(why));
+  if (!doc)
+    snprintf(why, sizeof(why), "out of memory");
   if (rc == LB_E_NOMEM)
     p->nomem = true;
   if (rc != LB_E_OK)
     return fail(p, "$", "%s", why);
-  if (!json_object_is_type(*root, json_type_object))
+  if (doc->root->type != LB_JSON_OBJECT)
     return fail(p, "$", "must be a JSON object");
+  *root = doc->root;
   return true;
 }
 
-static bool get_string_list(pctx *p, json_object *obj, const char *parent, const char *name,
+static bool get_string_list(pctx *p, const lb_json_value *obj, const char *parent, const char *name,
                             char ***out, size_t *nout)
 {
   char path[128], ipath[160];
-  json_object *v;
+  const lb_json_value *v;
   join(path, sizeof(path), parent, name);
   if (!member(p, obj, path, name, OPTIONAL, &v))
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_array))
+  if (v->type != LB_JSON_ARRAY)
     return fail(p, path, "must be an array of strings");
-  size_t n = json_object_array_length(v);
+  size_t n = v->len;
   if (n > SKILLS_MAX)
     return fail(p, path, "must have at most %d items", SKILLS_MAX);
   *out = calloc(n ? n : 1, sizeof(char *));
@@ -299,10 +305,10 @@ static bool get_string_list(pctx *p, json_object *obj, const char *parent, const
     p->nomem = true;
     return fail(p, path, "out of memory");
   }
-  for (size_t i = 0; i < n; i++) {
-    json_object *item = json_object_array_get_idx(v, i);
+  const lb_json_value *item = v->first;
+  for (size_t i = 0; i < n; i++, item = item->next) {
     snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
-    if (!json_object_is_type(item, json_type_string))
+    if (item->type != LB_JSON_STRING)
       return fail(p, ipath, "must be a string");
     const char *s = plain_string(item);
     if (!s)
@@ -318,9 +324,9 @@ static bool get_string_list(pctx *p, json_object *obj, const char *parent, const
   return true;
 }
 
-static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
+static bool parse_catalog(pctx *p, const lb_json_value *root, lb_catalog_event *ev)
 {
-  json_object *v, *content;
+  const lb_json_value *v, *content;
   double d;
 
   if (!get_schema(p, root, "catalog.v1") ||
@@ -374,17 +380,17 @@ static bool parse_catalog(pctx *p, json_object *root, lb_catalog_event *ev)
                          &ev->content.nskills);
 }
 
-static bool parse_skill_scores(pctx *p, json_object *root, lb_completion_event *ev)
+static bool parse_skill_scores(pctx *p, const lb_json_value *root, lb_completion_event *ev)
 {
   char path[64];
-  json_object *v;
+  const lb_json_value *v;
   if (!member(p, root, "skills", "skills", OPTIONAL, &v))
     return false;
   if (!v)
     return true;
-  if (!json_object_is_type(v, json_type_array))
+  if (v->type != LB_JSON_ARRAY)
     return fail(p, "skills", "must be an array of {name, score, level}");
-  size_t n = json_object_array_length(v);
+  size_t n = v->len;
   if (n > SKILLS_MAX)
     return fail(p, "skills", "must have at most %d items", SKILLS_MAX);
   ev->skills = calloc(n ? n : 1, sizeof(lb_skill_score));
@@ -392,13 +398,13 @@ static bool parse_skill_scores(pctx *p, json_object *root, lb_completion_event *
     p->nomem = true;
     return fail(p, "skills", "out of memory");
   }
-  for (size_t i = 0; i < n; i++) {
-    json_object *item = json_object_array_get_idx(v, i);
+  const lb_json_value *item = v->first;
+  for (size_t i = 0; i < n; i++, item = item->next) {
     lb_skill_score *s = &ev->skills[i];
     double level;
     bool has_level = false;
     snprintf(path, sizeof(path), "skills[%zu]", i);
-    if (!json_object_is_type(item, json_type_object))
+    if (item->type != LB_JSON_OBJECT)
       return fail(p, path, "must be an object");
     ev->nskills = i + 1;
     if (!get_string(p, item, path, "name", REQUIRED, 1, SKILL_NAME_MAX, NULL, NULL, &s->name) ||
@@ -410,9 +416,9 @@ static bool parse_skill_scores(pctx *p, json_object *root, lb_completion_event *
   return true;
 }
 
-static bool parse_completion(pctx *p, json_object *root, lb_completion_event *ev)
+static bool parse_completion(pctx *p, const lb_json_value *root, lb_completion_event *ev)
 {
-  json_object *user, *content;
+  const lb_json_value *user, *content;
 
   if (!get_schema(p, root, "completion.v1") ||
       !get_string(p, root, "", "event_id", REQUIRED, 1, ID_MAX, NULL, NULL, &ev->event_id) ||
@@ -444,11 +450,10 @@ lb_err lb_catalog_event_parse(lb_catalog_event *ev, const char *buf, size_t len,
                               size_t errlen)
 {
   pctx p = { .err = err, .errlen = errlen };
-  json_object *root = NULL;
+  const lb_json_value *root = NULL;
   *ev = (lb_catalog_event){ 0 };
   if (parse_root(&p, buf, len, &root))
     parse_catalog(&p, root, ev);
-  json_object_put(root);
   if (!p.failed)
     return LB_E_OK;
   lb_catalog_event_release(ev);
@@ -459,11 +464,10 @@ lb_err lb_completion_event_parse(lb_completion_event *ev, const char *buf, size_
                                  size_t errlen)
 {
   pctx p = { .err = err, .errlen = errlen };
-  json_object *root = NULL;
+  const lb_json_value *root = NULL;
   *ev = (lb_completion_event){ 0 };
   if (parse_root(&p, buf, len, &root))
     parse_completion(&p, root, ev);
-  json_object_put(root);
   if (!p.failed)
     return LB_E_OK;
   lb_completion_event_release(ev);
@@ -524,13 +528,9 @@ const char *lb_completion_event_user_identifier(const lb_completion_event *ev, i
 char *lb_event_id_peek(const char *buf, size_t len)
 {
   char why[200];
-  json_object *root = NULL, *v;
-  char *id = NULL;
-  if (lb_json_parse(buf, len, &root, why, sizeof(why)) != LB_E_OK)
+  lb_json_doc *doc = lb_json_thread_doc();
+  if (!doc || lb_json_doc_parse(doc, buf, len, why, sizeof(why)) != LB_E_OK)
     return NULL;
-  if (json_object_is_type(root, json_type_object) &&
-      json_object_object_get_ex(root, "event_id", &v) && json_object_is_type(v, json_type_string))
-    id = strdup(json_object_get_string(v));
-  json_object_put(root);
-  return id;
+  const lb_json_value *v = lb_json_get(doc->root, "event_id");
+  return v && v->type == LB_JSON_STRING ? strdup(v->string) : NULL;
 }

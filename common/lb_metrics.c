@@ -178,8 +178,19 @@ double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
 
 char *lb_metrics_label(char *buf, size_t len, const char *key, const char *value)
 {
-  size_t n = strlen(buf);
-  n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s=\"", n ? "," : "", key);
+  /* by hand, not snprintf: labels are made for every delivery */
+  size_t n = strlen(buf), klen = strlen(key);
+  if (n + klen + 3 >= len) { /* no room for ,key=" and a closing quote */
+    if (len)
+      buf[n < len ? n : len - 1] = '\0';
+    return buf;
+  }
+  if (n)
+    buf[n++] = ',';
+  memcpy(buf + n, key, klen);
+  n += klen;
+  buf[n++] = '=';
+  buf[n++] = '"';
   for (const char *p = value ? value : ""; *p && n + 3 < len; p++) {
     if (*p == '"' || *p == '\\') {
       buf[n++] = '\\';

@@ -1,6 +1,7 @@
 #include "lb_strbuf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,16 @@ bool lb_strbuf_utf8_valid(const void *p, size_t len, size_t *bad)
 {
   const unsigned char *s = p;
   for (size_t i = 0; i < len;) {
+    /* ASCII eight bytes at a time: events are mostly ASCII */
+    uint64_t eight;
+    while (len - i >= sizeof(eight)) {
+      memcpy(&eight, s + i, sizeof(eight));
+      if (eight & UINT64_C(0x8080808080808080))
+        break;
+      i += sizeof(eight);
+    }
+    if (i == len)
+      break;
     size_t n = lb_strbuf_utf8_seq(s + i, len - i);
     if (!n) {
       if (bad)

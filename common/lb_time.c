@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian), after Howard
@@ -105,24 +106,62 @@ static void split(int64_t ms, struct tm *tm, int *millis)
   *millis = rem;
 }
 
-char *lb_time_format_rfc3339(int64_t ms, char *buf, size_t len)
+static char *put2(char *o, int v)
+{
+  *o++ = (char)('0' + v / 10);
+  *o++ = (char)('0' + v % 10);
+  return o;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" and, with millis_z, ".mmmZ": by hand, as snprintf
+ * was a seventh of what a Degreed completion body cost. Years past 0-9999
+ * (no event has one) go through snprintf as "%04d" writes them. */
+static char *format(int64_t ms, char *buf, size_t len, bool millis_z)
 {
   struct tm tm;
   int millis;
+  char text[48], *o = text;
   split(ms, &tm, &millis);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {
+    snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d", year, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec);
+    o = text + strlen(text);
+  } else {
+    o = put2(put2(o, year / 100), year % 100);
+    *o++ = '-';
+    o = put2(o, tm.tm_mon + 1);
+    *o++ = '-';
+    o = put2(o, tm.tm_mday);
+    *o++ = 'T';
+    o = put2(o, tm.tm_hour);
+    *o++ = ':';
+    o = put2(o, tm.tm_min);
+    *o++ = ':';
+    o = put2(o, tm.tm_sec);
+  }
+  if (millis_z) {
+    *o++ = '.';
+    *o++ = (char)('0' + millis / 100);
+    o = put2(o, millis % 100);
+    *o++ = 'Z';
+  }
+  if (len) { /* cut to the buffer, as snprintf would */
+    size_t n = (size_t)(o - text) < len - 1 ? (size_t)(o - text) : len - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+  }
   return buf;
+}
+
+char *lb_time_format_rfc3339(int64_t ms, char *buf, size_t len)
+{
+  return format(ms, buf, len, true);
 }
 
 char *lb_time_format_seconds(int64_t ms, char *buf, size_t len)
 {
-  struct tm tm;
-  int millis;
-  split(ms, &tm, &millis);
-  snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+  return format(ms, buf, len, false);
 }
 
 static int64_t clock_ms(clockid_t id)

@@ -10,6 +10,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +56,68 @@ static const char *show(const char *s, size_t len)
   return out;
 }
 
+/* json-c holds an integer past 64 bits as the nearest bound (INT64_MIN,
+ * INT64_MAX or UINT64_MAX); the document holds the nearest double. */
+static bool json_c_clamped(json_object *o, double d)
+{
+  if (!json_object_is_type(o, json_type_int) || fabs(d) < 9223372036854775808.0)
+    return false;
+  return d < 0 ? json_object_get_int64(o) == INT64_MIN
+               : json_object_get_uint64(o) == UINT64_MAX || json_object_get_int64(o) == INT64_MAX;
+}
+
+/* Whether doc value v holds what json-c made of the same text: types,
+ * strings to the byte, numbers exactly, members by name (json-c keeps a
+ * repeated name's last value) and in order in arrays. */
+static bool same_value(json_object *o, const lb_json_value *v)
+{
+  if (!o)
+    return v->type == LB_JSON_NULL;
+  switch (json_object_get_type(o)) {
+  case json_type_boolean:
+    return v->type == LB_JSON_BOOL && v->boolean == json_object_get_boolean(o);
+  case json_type_int:
+  case json_type_double:
+    return v->type == LB_JSON_NUMBER &&
+           (v->number == json_object_get_double(o) || json_c_clamped(o, v->number));
+  case json_type_string:
+    return v->type == LB_JSON_STRING && v->len == (size_t)json_object_get_string_len(o) &&
+           memcmp(v->string, json_object_get_string(o), v->len) == 0 && v->string[v->len] == '\0';
+  case json_type_array: {
+    if (v->type != LB_JSON_ARRAY || v->len != json_object_array_length(o))
+      return false;
+    const lb_json_value *m = v->first;
+    for (size_t i = 0; i < v->len; i++, m = m->next)
+      if (!m || m->name || !same_value(json_object_array_get_idx(o, i), m))
+        return false;
+    return m == NULL;
+  }
+  case json_type_object: {
+    if (v->type != LB_JSON_OBJECT)
+      return false;
+    size_t distinct = 0, n = 0;
+    for (const lb_json_value *m = v->first; m; m = m->next, n++)
+      distinct += lb_json_get(v, m->name) == m;
+    if (n != v->len || distinct != (size_t)json_object_object_length(o))
+      return false;
+    json_object_object_foreach(o, key, val)
+    {
+      const lb_json_value *m = lb_json_get(v, key);
+      if (!m || !same_value(val, m))
+        return false;
+    }
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
 /* Runs a table; prints every mismatch, then fails if there was one. */
 static void check_parse(const struct parse_case *cases, size_t n)
 {
   int failures = 0;
+  lb_json_doc doc = { 0 };
   for (size_t i = 0; i < n; i++) {
     json_object *obj = UNTOUCHED;
     char err[256] = "";
@@ -72,6 +131,21 @@ static void check_parse(const struct parse_case *cases, size_t n)
                   show(cases[i].text, cases[i].len), err, cases[i].why);
       failures++;
     }
+    /* the document parser refuses alike, for the same reason, and reads
+     * what json-c reads */
+    char doc_err[256] = "";
+    lb_err doc_rc = lb_json_doc_parse(&doc, cases[i].text, cases[i].len, doc_err, sizeof(doc_err));
+    if (doc_rc != rc || strcmp(doc_err, err) != 0) {
+      print_error("case %zu \"%s\": the document parser says %s (%s), lb_json_parse %s (%s)\n", i,
+                  show(cases[i].text, cases[i].len), lb_err_name(doc_rc), doc_err, lb_err_name(rc),
+                  err);
+      failures++;
+    } else if (rc == LB_E_OK && !same_value(obj, doc.root)) {
+      print_error("case %zu \"%s\": the document differs from json-c's tree\n", i,
+                  show(cases[i].text, cases[i].len));
+      failures++;
+    }
+    assert_true(rc == LB_E_OK || doc.root == NULL);
     if (rc == LB_E_OK) {
       assert_true(obj != UNTOUCHED);
       assert_string_equal(err, ""); /* untouched on success */
@@ -82,6 +156,7 @@ static void check_parse(const struct parse_case *cases, size_t n)
         fail_msg("case %zu: no reason", i);
     }
   }
+  lb_json_doc_release(&doc);
   assert_int_equal(failures, 0);
 }
 
@@ -498,6 +573,131 @@ static void test_string_or_null(void **state)
 
 /* Where the first value ends, or stops being valid JSON: what tells one
  * document spread over several lines from JSON lines. */
+/* The document: decoded strings (escapes, surrogate pairs, a \u0000 kept
+ * with its length), numbers, literals, members named and linked in text
+ * order, a repeated name's last value found. */
+static void test_doc_values(void **state)
+{
+  (void)state;
+  lb_json_doc doc = { 0 };
+  char err[128] = "";
+  const char *text =
+      " {\"s\":\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\",\"z\":\"x\\u0000y\","
+      "\"n\":-12.5e1,\"i\":9007199254740993,\"t\":true,\"f\":false,\"nil\":null,"
+      "\"a\":[1,\"two\",[],{}],\"dup\":1,\"dup\":2,\"caf\\u00e9\":3} ";
+  assert_int_equal(lb_json_doc_parse(&doc, text, strlen(text), err, sizeof(err)), LB_E_OK);
+  const lb_json_value *root = doc.root, *v;
+  assert_int_equal(root->type, LB_JSON_OBJECT);
+  assert_int_equal(root->len, 11);
+  assert_null(root->name);
+
+  v = lb_json_get(root, "s");
+  assert_int_equal(v->type, LB_JSON_STRING);
+  assert_string_equal(v->string, "a\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
+  assert_int_equal(v->len, strlen(v->string));
+  assert_string_equal(v->name, "s");
+  v = lb_json_get(root, "z");
+  assert_int_equal(v->len, 3);
+  assert_memory_equal(v->string, "x\0y", 4);
+  v = lb_json_get(root, "n");
+  assert_int_equal(v->type, LB_JSON_NUMBER);
+  assert_true(v->number == -125.0);
+  v = lb_json_get(root, "i");
+  assert_true(v->number == 9007199254740992.0); /* the nearest double */
+  assert_true(lb_json_get(root, "t")->boolean);
+  assert_int_equal(lb_json_get(root, "f")->type, LB_JSON_BOOL);
+  assert_false(lb_json_get(root, "f")->boolean);
+  assert_int_equal(lb_json_get(root, "nil")->type, LB_JSON_NULL);
+  assert_true(lb_json_get(root, "dup")->number == 2.0);
+  assert_true(lb_json_get(root, "caf\xc3\xa9")->number == 3.0);
+  assert_null(lb_json_get(root, "missing"));
+  assert_null(lb_json_get(root, ""));
+
+  v = lb_json_get(root, "a");
+  assert_int_equal(v->type, LB_JSON_ARRAY);
+  assert_int_equal(v->len, 4);
+  const lb_json_value *m = v->first;
+  assert_true(m->type == LB_JSON_NUMBER && m->number == 1.0 && !m->name);
+  m = m->next;
+  assert_string_equal(m->string, "two");
+  m = m->next;
+  assert_true(m->type == LB_JSON_ARRAY && m->len == 0 && !m->first);
+  m = m->next;
+  assert_true(m->type == LB_JSON_OBJECT && m->len == 0 && !m->first);
+  assert_null(m->next);
+  assert_null(lb_json_get(v, "two")); /* not an object */
+  assert_null(lb_json_get(NULL, "a"));
+
+  /* members in text order */
+  static const char *const order[] = { "s", "z", "n", "i", "t", "f", "nil", "a", "dup", "dup" };
+  m = root->first;
+  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++, m = m->next)
+    assert_string_equal(m->name, order[i]);
+  lb_json_doc_release(&doc);
+  assert_null(doc.root);
+  lb_json_doc_release(&doc); /* twice is harmless */
+}
+
+/* One document read again and again: a text of many values (more chunks)
+ * then a small one, whose values are right; a refused text leaves no root;
+ * a top-level scalar is a root of its own. */
+static void test_doc_reuse(void **state)
+{
+  (void)state;
+  lb_json_doc doc = { 0 };
+  char err[128];
+  size_t n = 100000;
+  char *big = malloc(n * 4 + 3);
+  assert_non_null(big);
+  size_t at = 0;
+  big[at++] = '[';
+  for (size_t i = 0; i < n; i++)
+    at += (size_t)sprintf(big + at, "%s%zu", i ? "," : "", i % 10);
+  big[at++] = ']';
+  assert_int_equal(lb_json_doc_parse(&doc, big, at, err, sizeof(err)), LB_E_OK);
+  assert_int_equal(doc.root->len, n);
+  size_t count = 0;
+  double sum = 0;
+  for (const lb_json_value *m = doc.root->first; m; m = m->next, count++)
+    sum += m->number;
+  assert_int_equal(count, n);
+  assert_true(sum == 4.5 * (double)n);
+  free(big);
+
+  const char *small = "{\"k\":[\"v\"]}";
+  assert_int_equal(lb_json_doc_parse(&doc, small, strlen(small), err, sizeof(err)), LB_E_OK);
+  assert_string_equal(lb_json_get(doc.root, "k")->first->string, "v");
+  assert_true(doc.text_cap <= 64 * 1024);
+
+  assert_int_equal(lb_json_doc_parse(&doc, "[1,", 3, err, sizeof(err)), LB_E_PARSE);
+  assert_null(doc.root);
+  assert_non_null(strstr(err, "end of input"));
+  assert_int_equal(lb_json_doc_parse(&doc, " 7 ", 3, err, sizeof(err)), LB_E_OK);
+  assert_true(doc.root->type == LB_JSON_NUMBER && doc.root->number == 7.0);
+  lb_json_doc_release(&doc);
+}
+
+/* Each thread has a document of its own, the same one each time. */
+static void *thread_doc(void *arg)
+{
+  (void)arg;
+  return lb_json_thread_doc();
+}
+
+static void test_thread_doc(void **state)
+{
+  (void)state;
+  lb_json_doc *mine = lb_json_thread_doc();
+  assert_non_null(mine);
+  assert_ptr_equal(lb_json_thread_doc(), mine);
+  pthread_t t;
+  void *theirs = NULL;
+  assert_int_equal(pthread_create(&t, NULL, thread_doc, NULL), 0);
+  assert_int_equal(pthread_join(t, &theirs), 0);
+  assert_non_null(theirs);
+  assert_ptr_not_equal(theirs, mine);
+}
+
 static void test_value_end(void **state)
 {
   (void)state;
@@ -548,6 +748,9 @@ int main(void)
     cmocka_unit_test(test_text_is_compact_without_slash_escapes),
     cmocka_unit_test(test_string_or_null),
     cmocka_unit_test(test_value_end),
+    cmocka_unit_test(test_doc_values),
+    cmocka_unit_test(test_doc_reuse),
+    cmocka_unit_test(test_thread_doc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,6 +140,53 @@ static void test_archive_is_lookup_then_obsolete_patch(void **state)
   lb_catalog_event_release(&ev);
 }
 
+/* The id goes in place of the template's "{id}", escaped as JSON wants; a
+ * body in any other form is parsed and written again, to the same text. */
+static void test_bind_id_escapes_and_any_body(void **state)
+{
+  (void)state;
+  static const char *const ids[] = {
+    "zQZ", "a\"b", "back\\slash", "tab\tnl\n\x01", "caf\xc3\xa9/x", "{id}", "",
+  };
+  static const char *const want[] = {
+    "\"zQZ\"",  "\"a\\\"b\"", "\"back\\\\slash\"", "\"tab\\tnl\\n\\u0001\"", "\"caf\xc3\xa9/x\"",
+    "\"{id}\"", "\"\"",
+  };
+  lb_catalog_event ev;
+  lb_request_list l;
+  lb_test_catalog_event(&ev, "content.upserted", PROJECT);
+  lb_request_list_init(&l);
+  assert_int_equal(lb_map_degreed_content(&ev, &degreed, &provider, 0, &l, NULL), LB_E_OK);
+  const lb_request *update = &l.items[2];
+  char spaced[4096];
+  snprintf(spaced, sizeof(spaced), " %s ", update->body);
+  lb_request other = *update;
+  other.body = spaced;
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+    char *url = NULL, *body = NULL, *url2 = NULL, *body2 = NULL, expect[4096];
+    assert_int_equal(lb_map_degreed_bind_id(update, ids[i], &url, &body), LB_E_OK);
+    snprintf(expect, sizeof(expect),
+             "{\"data\":{\"type\":\"content/courses\",\"id\":%s,\"attributes\":" PROJECT_ATTRS "}}",
+             want[i]);
+    assert_string_equal(body, expect);
+    assert_int_equal(lb_map_degreed_bind_id(&other, ids[i], &url2, &body2), LB_E_OK);
+    assert_string_equal(body2, body);
+    assert_string_equal(url2, url);
+    free(url);
+    free(body);
+    free(url2);
+    free(body2);
+  }
+  /* a body that is not JSON cannot be bound */
+  char *url = NULL, *body = NULL;
+  other.body = "{\"data\":";
+  assert_int_equal(lb_map_degreed_bind_id(&other, "x", &url, &body), LB_E_PARSE);
+  assert_null(url);
+  assert_null(body);
+  lb_request_list_release(&l);
+  lb_catalog_event_release(&ev);
+}
+
 /* Per content type: endpoint, format or num-questions, and duration of the
  * upsert; the archive of each is the same obsolete-only PATCH. */
 static void test_each_content_type(void **state)
@@ -322,6 +369,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_project_upsert_is_create_lookup_update),
     cmocka_unit_test(test_archive_is_lookup_then_obsolete_patch),
+    cmocka_unit_test(test_bind_id_escapes_and_any_body),
     cmocka_unit_test(test_each_content_type),
     cmocka_unit_test(test_assessment_questions_and_thumbnail),
     cmocka_unit_test(test_completion_course_and_assessment),

@@ -16,6 +16,27 @@
 #include "lb_obs.h"
 #include "lb_test_sandbox.h"
 
+/* Labels appended to a buffer too small: always terminated, never past
+ * it, and a pair that does not fit whole adds no ',key=' of its own. */
+static void test_label_truncation(void **state)
+{
+  (void)state;
+  for (size_t len = 1; len <= 40; len++) {
+    char buf[48];
+    memset(buf, '#', sizeof(buf));
+    buf[0] = '\0';
+    lb_metrics_label(buf, len, "integration", "acme");
+    lb_metrics_label(buf, len, "outcome", "success");
+    assert_true(strlen(buf) < len);
+    assert_int_equal(buf[len], '#');
+    /* a value's last character goes in with room for an escape's two */
+    if (len > strlen("integration=\"acme\"") + 1) /* the first pair fits */
+      assert_memory_equal(buf, "integration=\"acme\"", strlen("integration=\"acme\""));
+    if (len > strlen("integration=\"acme\",outcome=\"success\"") + 1)
+      assert_string_equal(buf, "integration=\"acme\",outcome=\"success\"");
+  }
+}
+
 static void test_render(void **state)
 {
   (void)state;
@@ -123,6 +144,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_render),
+    cmocka_unit_test(test_label_truncation),
     cmocka_unit_test(test_many_series),
     cmocka_unit_test(test_server),
   };

@@ -433,6 +433,35 @@ static void test_contains_nocase(void **state)
 }
 
 /* RFC 3629: what is a character, what is not, where a cut may fall. */
+/* Every position after ASCII runs of every length (the validator skips
+ * them eight bytes at a time): a bad byte is found where it is, a good
+ * sequence there passes. */
+static void test_utf8_after_ascii(void **state)
+{
+  (void)state;
+  static const char *const bad_seqs[] = { "\xff", "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82" };
+  static const char *const good_seqs[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
+  char buf[64];
+  for (size_t at = 0; at < 40; at++) {
+    for (size_t k = 0; k < sizeof(bad_seqs) / sizeof(bad_seqs[0]); k++) {
+      size_t n = strlen(bad_seqs[k]), where = 99;
+      memset(buf, 'a', sizeof(buf));
+      memcpy(buf + at, bad_seqs[k], n);
+      assert_false(lb_strbuf_utf8_valid(buf, at + n + 3, &where));
+      assert_int_equal(where, at);
+    }
+    for (size_t k = 0; k < sizeof(good_seqs) / sizeof(good_seqs[0]); k++) {
+      size_t n = strlen(good_seqs[k]);
+      memset(buf, 'a', sizeof(buf));
+      memcpy(buf + at, good_seqs[k], n);
+      assert_true(lb_strbuf_utf8_valid(buf, at + n, NULL));
+      assert_true(lb_strbuf_utf8_valid(buf, at + n + 9, NULL));
+      if (n > 1) /* cut short at the end */
+        assert_false(lb_strbuf_utf8_valid(buf, at + n - 1, NULL));
+    }
+  }
+}
+
 static void test_utf8(void **state)
 {
   (void)state;
@@ -498,6 +527,7 @@ int main(void)
     cmocka_unit_test(test_release_empties_and_accepts_null),
     cmocka_unit_test(test_contains_nocase),
     cmocka_unit_test(test_utf8),
+    cmocka_unit_test(test_utf8_after_ascii),
     cmocka_unit_test(test_base64),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "lb_time.h"
 
@@ -233,6 +234,36 @@ static void test_round_trips(void **state)
   }
 }
 
+/* The formats against gmtime_r + snprintf, what they replaced: a sweep
+ * from year 1 to 9999 in steps that change every field, then every buffer
+ * size from 0 up, cut as snprintf cuts. */
+static void test_format_against_snprintf(void **state)
+{
+  (void)state;
+  const int64_t first = INT64_C(-62135596800000), last = INT64_C(253402300799999);
+  for (int64_t ms = first; ms <= last; ms += INT64_C(86399999) * 37 + 1234567) {
+    struct tm tm;
+    time_t secs = (time_t)((ms - ((ms % 1000) + 1000) % 1000) / 1000);
+    int millis = (int)(((ms % 1000) + 1000) % 1000);
+    char want[48], got[48];
+    gmtime_r(&secs, &tm);
+    snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    assert_string_equal(lb_time_format_rfc3339(ms, got, sizeof(got)), want);
+    want[19] = '\0';
+    assert_string_equal(lb_time_format_seconds(ms, got, sizeof(got)), want);
+  }
+  const char *full = "2026-01-02T03:04:05.123Z";
+  for (size_t len = 0; len <= 26; len++) {
+    char want[32], got[32];
+    memset(want, '#', sizeof(want));
+    memset(got, '#', sizeof(got));
+    snprintf(want, len, "%s", full);
+    lb_time_format_rfc3339(INT64_C(1767323045123), got, len);
+    assert_memory_equal(got, want, sizeof(got));
+  }
+}
+
 static void test_clocks(void **state)
 {
   (void)state;
@@ -252,6 +283,7 @@ int main(void)
     cmocka_unit_test(test_parse_rejects_every_prefix),
     cmocka_unit_test(test_format_rfc3339),
     cmocka_unit_test(test_format_seconds),
+    cmocka_unit_test(test_format_against_snprintf),
     cmocka_unit_test(test_round_trips),
     cmocka_unit_test(test_clocks),
   };

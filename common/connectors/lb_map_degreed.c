@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lb_json.h"
+#include "lb_json_write.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 #include "lb_url.h"
@@ -22,75 +23,93 @@ static const char *resource(lb_content_type t)
   return is_assessment(t) ? "content/assessments" : "content/courses";
 }
 
-/* The attributes of docs/mapping.md for an upsert, in a stable order;
- * obsolete false (an upsert brings an archived item back). New ref. */
-static json_object *content_attributes(const lb_catalog_event *ev, const lb_provider *pv)
+/* {"data":{"type":type,["id":id,]"attributes":{ : the attributes object
+ * is left open for the caller, envelope_end() closes the three. */
+static void envelope_begin(lb_json_writer *w, const char *type, const char *id)
 {
-  char ext[160];
-  json_object *a = json_object_new_object();
-  char *title = lb_content_title(ev->content.title, ev->content.type);
-  if (!a || !title)
-    goto fail;
-  lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
+  lb_json_write_object_begin(w);
+  lb_json_write_name(w, "data");
+  lb_json_write_object_begin(w);
+  lb_json_write_name(w, "type");
+  lb_json_write_string(w, type);
+  if (id) {
+    lb_json_write_name(w, "id");
+    lb_json_write_string(w, id);
+  }
+  lb_json_write_name(w, "attributes");
+  lb_json_write_object_begin(w);
+}
+
+static lb_err envelope_end(lb_json_writer *w)
+{
+  lb_json_write_object_end(w);
+  lb_json_write_object_end(w);
+  lb_json_write_object_end(w);
+  return lb_json_write_finish(w);
+}
+
+/* The body of an upsert's create (id NULL) or update (id "{id}"): the
+ * attributes of docs/mapping.md in a stable order, obsolete false (an
+ * upsert brings an archived item back). New text, NULL on out of memory. */
+static char *content_body(const lb_catalog_event *ev, const lb_provider *pv, const char *id,
+                          const char *title, const char *ext)
+{
+  lb_strbuf b;
+  lb_json_writer w;
   bool duration = lb_content_type_has_duration(ev->content.type) && ev->content.has_duration;
-  json_object_object_add(a, "external-id", json_object_new_string(ext));
-  json_object_object_add(a, "title", json_object_new_string(title));
-  json_object_object_add(a, "summary", json_object_new_string(ev->content.description));
-  json_object_object_add(a, "url", json_object_new_string(ev->content.url));
-  json_object_object_add(a, "provider-code", json_object_new_string(pv->code));
-  json_object_object_add(a, "image-url",
-                         json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
-  json_object_object_add(a, "duration",
-                         duration ? lb_json_number(ev->content.duration_hours) : NULL);
-  json_object_object_add(a, "duration-type", duration ? json_object_new_string("Hours") : NULL);
-  json_object_object_add(a, "obsolete", json_object_new_boolean(0));
+  lb_strbuf_init(&b, 0);
+  lb_json_write_init(&w, &b);
+  envelope_begin(&w, resource(ev->content.type), id);
+  lb_json_write_name(&w, "external-id");
+  lb_json_write_string(&w, ext);
+  lb_json_write_name(&w, "title");
+  lb_json_write_string(&w, title);
+  lb_json_write_name(&w, "summary");
+  lb_json_write_string(&w, ev->content.description);
+  lb_json_write_name(&w, "url");
+  lb_json_write_string(&w, ev->content.url);
+  lb_json_write_name(&w, "provider-code");
+  lb_json_write_string(&w, pv->code);
+  lb_json_write_name(&w, "image-url");
+  lb_json_write_string(&w, lb_provider_thumbnail(pv, ev->content.technology));
+  lb_json_write_name(&w, "duration");
+  if (duration)
+    lb_json_write_number(&w, ev->content.duration_hours);
+  else
+    lb_json_write_null(&w);
+  lb_json_write_name(&w, "duration-type");
+  lb_json_write_string(&w, duration ? "Hours" : NULL);
+  lb_json_write_name(&w, "obsolete");
+  lb_json_write_bool(&w, false);
   if (is_assessment(ev->content.type)) {
-    int nq =
-        ev->content.has_num_questions ? ev->content.num_questions : pv->assessment_num_questions;
-    json_object_object_add(a, "num-questions", json_object_new_int(nq));
+    lb_json_write_name(&w, "num-questions");
+    lb_json_write_int64(&w, ev->content.has_num_questions ? ev->content.num_questions
+                                                          : pv->assessment_num_questions);
   } else {
-    json_object_object_add(a, "format",
-                           json_object_new_string(lb_content_type_label(ev->content.type)));
+    lb_json_write_name(&w, "format");
+    lb_json_write_string(&w, lb_content_type_label(ev->content.type));
   }
-  json_object_object_add(a, "language", json_object_new_string(ev->content.language));
-  free(title);
-  return a;
-fail:
-  free(title);
-  json_object_put(a);
-  return NULL;
+  lb_json_write_name(&w, "language");
+  lb_json_write_string(&w, ev->content.language);
+  if (envelope_end(&w) != LB_E_OK)
+    return NULL;
+  return lb_strbuf_detach(&b);
 }
 
-/* The attributes of an archive: obsolete alone, so that Degreed keeps what
- * it holds (title, summary, image, duration). New ref. */
-static json_object *archive_attributes(void)
+/* The body of an archive's update: obsolete alone, so that Degreed keeps
+ * what it holds (title, summary, image, duration). New text or NULL. */
+static char *archive_body(lb_content_type t)
 {
-  json_object *a = json_object_new_object();
-  if (a)
-    json_object_object_add(a, "obsolete", json_object_new_boolean(1));
-  return a;
-}
-
-/* {"data":{"type":..., ["id":...,] "attributes":...}} as text; takes attrs. */
-static char *envelope(const char *type, const char *id, json_object *attrs)
-{
-  json_object *root = json_object_new_object();
-  json_object *data = json_object_new_object();
-  char *text = NULL;
-  if (!root || !data) {
-    json_object_put(attrs);
-    json_object_put(data);
-    goto out;
-  }
-  json_object_object_add(data, "type", json_object_new_string(type));
-  if (id)
-    json_object_object_add(data, "id", json_object_new_string(id));
-  json_object_object_add(data, "attributes", attrs);
-  json_object_object_add(root, "data", data);
-  text = strdup(lb_json_text(root));
-out:
-  json_object_put(root);
-  return text;
+  lb_strbuf b;
+  lb_json_writer w;
+  lb_strbuf_init(&b, 0);
+  lb_json_write_init(&w, &b);
+  envelope_begin(&w, resource(t), ID_PLACEHOLDER);
+  lb_json_write_name(&w, "obsolete");
+  lb_json_write_bool(&w, true);
+  if (envelope_end(&w) != LB_E_OK)
+    return NULL;
+  return lb_strbuf_detach(&b);
 }
 
 static char *join_url(const char *base, const char *path, const char *query_key,
@@ -120,6 +139,7 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev, const lb_integration *
   char ext[160], path[64];
   char *create_url = NULL, *lookup_url = NULL, *update_url = NULL;
   char *create_body = NULL, *update_body = NULL;
+  char *title = NULL;
   lb_err rc = LB_E_NOMEM;
   const char *type = resource(ev->content.type);
   bool archive = ev->event_type == LB_CATALOG_ARCHIVED;
@@ -130,12 +150,12 @@ lb_err lb_map_degreed_content(const lb_catalog_event *ev, const lb_integration *
   lookup_url = join_url(in->api_base_url, path, "filter[external_id]", ext);
   strncat(path, "/" ID_PLACEHOLDER, sizeof(path) - strlen(path) - 1);
   update_url = join_url(in->api_base_url, path, NULL, NULL);
-  json_object *attrs = archive ? NULL : content_attributes(ev, pv);
-  json_object *update_attrs = archive ? archive_attributes() : content_attributes(ev, pv);
-  if (attrs)
-    create_body = envelope(type, NULL, attrs);
-  if (update_attrs)
-    update_body = envelope(type, ID_PLACEHOLDER, update_attrs);
+  if (archive) {
+    update_body = archive_body(ev->content.type);
+  } else if ((title = lb_content_title(ev->content.title, ev->content.type))) {
+    create_body = content_body(ev, pv, NULL, title, ext);
+    update_body = content_body(ev, pv, ID_PLACEHOLDER, title, ext);
+  }
   if (!create_url || !lookup_url || !update_url || (!archive && !create_body) || !update_body)
     goto out;
 
@@ -153,42 +173,81 @@ out:
   free(update_url);
   free(create_body);
   free(update_body);
+  free(title);
+  return rc;
+}
+
+/* The update body as a template gives it, {"data":{"type":"...","id":"{id}"
+ * then the rest: the offset just past the "id": there (where the quoted
+ * placeholder starts), 0 when the body is not such a text. */
+static size_t template_id_at(const char *body)
+{
+  static const char head[] = "{\"data\":{\"type\":\"";
+  static const char id[] = "\",\"id\":";
+  size_t n = sizeof(head) - 1;
+  if (strncmp(body, head, n) != 0)
+    return 0;
+  n += strcspn(body + n, "\"\\");
+  if (strncmp(body + n, id, sizeof(id) - 1) != 0)
+    return 0;
+  n += sizeof(id) - 1;
+  return strncmp(body + n, "\"" ID_PLACEHOLDER "\"", strlen(ID_PLACEHOLDER) + 2) == 0 ? n : 0;
+}
+
+/* Any other body: parsed, its data.id set, written again. */
+static lb_err bind_parsed(const char *text, const char *degreed_id, lb_strbuf *body)
+{
+  char err[128];
+  json_object *root = NULL, *data;
+  lb_err rc = lb_json_parse(text, strlen(text), &root, err, sizeof(err));
+  if (rc != LB_E_OK)
+    goto out;
+  rc = LB_E_INVALID;
+  if (!json_object_object_get_ex(root, "data", &data))
+    goto out;
+  json_object_object_add(data, "id", json_object_new_string(degreed_id));
+  rc = lb_strbuf_append(body, lb_json_text(root)) == 0 ? LB_E_OK : LB_E_NOMEM;
+out:
+  json_object_put(root);
   return rc;
 }
 
 lb_err lb_map_degreed_bind_id(const lb_request *update, const char *degreed_id, char **ret_url,
                               char **ret_body)
 {
-  char err[128];
-  json_object *root = NULL, *data;
-  lb_strbuf url;
-  char *body = NULL;
+  lb_strbuf url, body;
+  lb_json_writer w;
   lb_err rc = LB_E_INVALID;
+  size_t id_at;
 
   lb_strbuf_init(&url, 0);
+  lb_strbuf_init(&body, 0);
   const char *at = strstr(update->url, ID_PLACEHOLDER);
   if (!at || !update->body)
     goto out;
   lb_strbuf_append_len(&url, update->url, (size_t)(at - update->url));
   lb_url_append_encoded(&url, degreed_id);
   lb_strbuf_append(&url, at + strlen(ID_PLACEHOLDER));
-  if ((rc = lb_json_parse(update->body, strlen(update->body), &root, err, sizeof(err))) != LB_E_OK)
-    goto out;
-  rc = LB_E_INVALID;
-  if (!json_object_object_get_ex(root, "data", &data))
-    goto out;
-  json_object_object_add(data, "id", json_object_new_string(degreed_id));
-  body = strdup(lb_json_text(root));
-  rc = body && !url.overflow ? LB_E_OK : LB_E_NOMEM;
+  if ((id_at = template_id_at(update->body))) {
+    /* our own template: the id written in place of the placeholder, the
+     * text json-c would write after parsing and setting it */
+    lb_strbuf_append_len(&body, update->body, id_at);
+    lb_json_write_init(&w, &body);
+    lb_json_write_string(&w, degreed_id);
+    rc = lb_json_write_finish(&w);
+    lb_strbuf_append(&body, update->body + id_at + strlen(ID_PLACEHOLDER) + 2);
+  } else {
+    rc = bind_parsed(update->body, degreed_id, &body);
+  }
+  if (rc == LB_E_OK && (url.overflow || body.overflow))
+    rc = LB_E_NOMEM;
 out:
-  json_object_put(root);
   if (rc == LB_E_OK) {
     *ret_url = lb_strbuf_detach(&url);
-    *ret_body = body;
-  } else {
-    free(body);
+    *ret_body = lb_strbuf_detach(&body);
   }
   lb_strbuf_release(&url);
+  lb_strbuf_release(&body);
   return rc;
 }
 
@@ -206,33 +265,39 @@ lb_err lb_map_degreed_completion(const lb_completion_event *ev, const lb_integra
   (void)pv;
   (void)now_ms;
   char ext[160], completed[32];
-  char *url = NULL, *body = NULL;
+  char *url = NULL;
+  lb_strbuf body;
+  lb_json_writer w;
   lb_err rc = LB_E_NOMEM;
 
   if (!ev->user.email) {
     *skip_reason = "learner has no email, the identifier Degreed needs";
     return LB_E_OK;
   }
+  lb_strbuf_init(&body, 0);
   lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
-  json_object *a = json_object_new_object();
-  if (!a)
-    return LB_E_NOMEM;
-  json_object_object_add(a, "user-id", json_object_new_string(ev->user.email));
-  json_object_object_add(a, "user-identifier-type", json_object_new_string("Email"));
-  json_object_object_add(a, "content-id", json_object_new_string(ext));
-  json_object_object_add(a, "content-id-type", json_object_new_string("ExternalId"));
-  json_object_object_add(
-      a, "content-type",
-      json_object_new_string(is_assessment(ev->content.type) ? "Assessment" : "Course"));
-  json_object_object_add(a, "completed-at",
-                         json_object_new_string(lb_time_format_seconds(
-                             ev->completed_at_ms, completed, sizeof(completed))));
-  if (is_assessment(ev->content.type) && ev->has_score)
-    json_object_object_add(a, "percentile", lb_json_number(ev->score));
+  lb_json_write_init(&w, &body);
+  envelope_begin(&w, "completions", NULL);
+  lb_json_write_name(&w, "user-id");
+  lb_json_write_string(&w, ev->user.email);
+  lb_json_write_name(&w, "user-identifier-type");
+  lb_json_write_string(&w, "Email");
+  lb_json_write_name(&w, "content-id");
+  lb_json_write_string(&w, ext);
+  lb_json_write_name(&w, "content-id-type");
+  lb_json_write_string(&w, "ExternalId");
+  lb_json_write_name(&w, "content-type");
+  lb_json_write_string(&w, is_assessment(ev->content.type) ? "Assessment" : "Course");
+  lb_json_write_name(&w, "completed-at");
+  lb_json_write_string(&w,
+                       lb_time_format_seconds(ev->completed_at_ms, completed, sizeof(completed)));
+  if (is_assessment(ev->content.type) && ev->has_score) {
+    lb_json_write_name(&w, "percentile");
+    lb_json_write_number(&w, ev->score);
+  }
   url = join_url(in->api_base_url, "/api/v2/completions", NULL, NULL);
-  body = envelope("completions", NULL, a);
-  if (!url || !body ||
-      (rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, body, ext)) != LB_E_OK)
+  if (!url || (rc = envelope_end(&w)) != LB_E_OK ||
+      (rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, body.buf, ext)) != LB_E_OK)
     goto out;
   free(url);
   url = NULL;
@@ -243,24 +308,27 @@ lb_err lb_map_degreed_completion(const lb_completion_event *ev, const lb_integra
   }
   for (size_t i = 0; in->skill_ratings && i < ev->nskills; i++) {
     const lb_skill_score *s = &ev->skills[i];
-    json_object *r = json_object_new_object();
-    if (!r)
-      goto out;
-    json_object_object_add(r, "user-id", json_object_new_string(ev->user.email));
-    json_object_object_add(r, "user-identifier-type", json_object_new_string("Email"));
-    json_object_object_add(r, "skill-name", json_object_new_string(s->name));
-    json_object_object_add(r, "rating",
-                           json_object_new_int(s->level ? s->level : level_from_score(s->score)));
-    json_object_object_add(r, "rating-type", json_object_new_string("Evaluation"));
-    free(body);
-    body = envelope("skill-ratings", NULL, r);
-    if (!body ||
-        (rc = lb_request_list_add(out, LB_STEP_SKILL_RATING, LB_POST, url, body, ext)) != LB_E_OK)
+    lb_strbuf_reset(&body);
+    lb_json_write_init(&w, &body);
+    envelope_begin(&w, "skill-ratings", NULL);
+    lb_json_write_name(&w, "user-id");
+    lb_json_write_string(&w, ev->user.email);
+    lb_json_write_name(&w, "user-identifier-type");
+    lb_json_write_string(&w, "Email");
+    lb_json_write_name(&w, "skill-name");
+    lb_json_write_string(&w, s->name);
+    lb_json_write_name(&w, "rating");
+    lb_json_write_int64(&w, s->level ? s->level : level_from_score(s->score));
+    lb_json_write_name(&w, "rating-type");
+    lb_json_write_string(&w, "Evaluation");
+    if ((rc = envelope_end(&w)) != LB_E_OK ||
+        (rc = lb_request_list_add(out, LB_STEP_SKILL_RATING, LB_POST, url, body.buf, ext)) !=
+            LB_E_OK)
       goto out;
   }
   rc = LB_E_OK;
 out:
   free(url);
-  free(body);
+  lb_strbuf_release(&body);
   return rc;
 }

@@ -1,10 +1,11 @@
 #include "lb_map_ocn.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "lb_json.h"
+#include "lb_json_write.h"
 #include "lb_strbuf.h"
 
 #define OCN_COURSES_PATH "/learning/odatav4/public/admin/ocn/v1/OcnCourses"
@@ -50,14 +51,16 @@ const char *lb_map_ocn_locale(const char *language)
 }
 
 /* [{"locale": ..., "value": ...}] */
-static json_object *localized(const char *locale, const char *value)
+static void localized(lb_json_writer *w, const char *locale, const char *value)
 {
-  json_object *arr = json_object_new_array();
-  json_object *item = json_object_new_object();
-  json_object_object_add(item, "locale", json_object_new_string(locale));
-  json_object_object_add(item, "value", json_object_new_string(value));
-  json_object_array_add(arr, item);
-  return arr;
+  lb_json_write_array_begin(w);
+  lb_json_write_object_begin(w);
+  lb_json_write_name(w, "locale");
+  lb_json_write_string(w, locale);
+  lb_json_write_name(w, "value");
+  lb_json_write_string(w, value);
+  lb_json_write_object_end(w);
+  lb_json_write_array_end(w);
 }
 
 static char *url_for(const lb_integration *in, const char *path)
@@ -79,46 +82,58 @@ lb_err lb_map_ocn_course(const lb_catalog_event *ev, const lb_integration *in,
   (void)now_ms;
   (void)skip_reason;
   char course_id[160], hours[64];
+  lb_strbuf body;
+  lb_json_writer w;
   lb_err rc = LB_E_NOMEM;
   char *url = url_for(in, OCN_COURSES_PATH);
   char *title = lb_content_title(ev->content.title, ev->content.type);
-  json_object *c = json_object_new_object();
-  json_object *sections = json_object_new_array();
-  json_object *section = json_object_new_object();
-  if (!url || !title || !c || !sections || !section) {
-    json_object_put(sections);
-    json_object_put(section);
+  lb_strbuf_init(&body, 0);
+  if (!url || !title)
     goto out;
-  }
   const char *locale = lb_map_ocn_locale(ev->content.language);
   lb_content_external_id(ev->content.type, ev->content.id, course_id, sizeof(course_id));
-  json_object_object_add(c, "courseID", json_object_new_string(course_id));
-  json_object_object_add(c, "providerID", json_object_new_string(pv->ocn_provider_id));
-  json_object_object_add(
-      c, "status",
-      json_object_new_string(ev->event_type == LB_CATALOG_ARCHIVED ? "INACTIVE" : "ACTIVE"));
-  json_object_object_add(c, "title", localized(locale, title));
+  lb_json_write_init(&w, &body);
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "courseID");
+  lb_json_write_string(&w, course_id);
+  lb_json_write_name(&w, "providerID");
+  lb_json_write_string(&w, pv->ocn_provider_id);
+  lb_json_write_name(&w, "status");
+  lb_json_write_string(&w, ev->event_type == LB_CATALOG_ARCHIVED ? "INACTIVE" : "ACTIVE");
+  lb_json_write_name(&w, "title");
+  localized(&w, locale, title);
   /* SAP wants a non-empty description: the title stands in for none. */
-  json_object_object_add(
-      c, "description",
-      localized(locale, *ev->content.description ? ev->content.description : title));
-  json_object_object_add(c, "thumbnailURI",
-                         json_object_new_string(lb_provider_thumbnail(pv, ev->content.technology)));
-  json_object_object_add(section, "providerID", json_object_new_string(pv->ocn_provider_id));
-  json_object_object_add(section, "launchURL", json_object_new_string(ev->content.url));
-  json_object_object_add(section, "contentTitle", json_object_new_string(title));
-  json_object_object_add(section, "contentID", json_object_new_string(course_id));
-  json_object_object_add(section, "launchType", json_object_new_int(3));
-  json_object_object_add(section, "mobileEnabled", json_object_new_boolean(1));
-  json_object_array_add(sections, section);
-  json_object_object_add(c, "content", sections);
+  lb_json_write_name(&w, "description");
+  localized(&w, locale, *ev->content.description ? ev->content.description : title);
+  lb_json_write_name(&w, "thumbnailURI");
+  lb_json_write_string(&w, lb_provider_thumbnail(pv, ev->content.technology));
+  lb_json_write_name(&w, "content");
+  lb_json_write_array_begin(&w);
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "providerID");
+  lb_json_write_string(&w, pv->ocn_provider_id);
+  lb_json_write_name(&w, "launchURL");
+  lb_json_write_string(&w, ev->content.url);
+  lb_json_write_name(&w, "contentTitle");
+  lb_json_write_string(&w, title);
+  lb_json_write_name(&w, "contentID");
+  lb_json_write_string(&w, course_id);
+  lb_json_write_name(&w, "launchType");
+  lb_json_write_int64(&w, 3);
+  lb_json_write_name(&w, "mobileEnabled");
+  lb_json_write_bool(&w, true);
+  lb_json_write_object_end(&w);
+  lb_json_write_array_end(&w);
   if (lb_content_type_has_duration(ev->content.type) && ev->content.has_duration) {
     snprintf(hours, sizeof(hours), "%.15g hours", ev->content.duration_hours);
-    json_object_object_add(c, "duration", json_object_new_string(hours));
+    lb_json_write_name(&w, "duration");
+    lb_json_write_string(&w, hours);
   }
-  rc = lb_request_list_add(out, LB_STEP_OCN_COURSE, LB_POST, url, lb_json_text(c), course_id);
+  lb_json_write_object_end(&w);
+  if ((rc = lb_json_write_finish(&w)) == LB_E_OK)
+    rc = lb_request_list_add(out, LB_STEP_OCN_COURSE, LB_POST, url, body.buf, course_id);
 out:
-  json_object_put(c);
+  lb_strbuf_release(&body);
   free(url);
   free(title);
   return rc;
@@ -165,21 +180,34 @@ lb_err lb_map_ocn_learning_event(const lb_completion_event *ev, const lb_integra
   }
   lb_content_external_id(ev->content.type, ev->content.id, course_id, sizeof(course_id));
   char *url = url_for(in, OCN_EVENTS_PATH);
-  json_object *e = json_object_new_object();
+  lb_strbuf body;
+  lb_json_writer w;
   lb_err rc = LB_E_NOMEM;
-  if (!url || !e)
+  lb_strbuf_init(&body, 0);
+  if (!url)
     goto out;
   int64_t ts = ev->completed_at_ms < now_ms ? ev->completed_at_ms : now_ms;
-  json_object_object_add(e, "userID", json_object_new_string(user));
-  json_object_object_add(e, "providerID", json_object_new_string(pv->ocn_provider_id));
-  json_object_object_add(e, "courseID", json_object_new_string(course_id));
-  json_object_object_add(e, "courseCompleted", json_object_new_boolean(1));
-  json_object_object_add(e, "completedTimestamp", json_object_new_int64(ts));
-  if (ev->has_duration)
-    json_object_object_add(e, "totalHours", lb_json_number(ev->duration_hours));
-  rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, lb_json_text(e), course_id);
+  lb_json_write_init(&w, &body);
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "userID");
+  lb_json_write_string(&w, user);
+  lb_json_write_name(&w, "providerID");
+  lb_json_write_string(&w, pv->ocn_provider_id);
+  lb_json_write_name(&w, "courseID");
+  lb_json_write_string(&w, course_id);
+  lb_json_write_name(&w, "courseCompleted");
+  lb_json_write_bool(&w, true);
+  lb_json_write_name(&w, "completedTimestamp");
+  lb_json_write_int64(&w, ts);
+  if (ev->has_duration) {
+    lb_json_write_name(&w, "totalHours");
+    lb_json_write_number(&w, ev->duration_hours);
+  }
+  lb_json_write_object_end(&w);
+  if ((rc = lb_json_write_finish(&w)) == LB_E_OK)
+    rc = lb_request_list_add(out, LB_STEP_COMPLETION, LB_POST, url, body.buf, course_id);
 out:
-  json_object_put(e);
+  lb_strbuf_release(&body);
   free(url);
   return rc;
 }

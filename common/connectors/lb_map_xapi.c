@@ -9,7 +9,7 @@
 #include <uuid/uuid.h>
 
 #include "lb_content.h"
-#include "lb_json.h"
+#include "lb_json_write.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
 
@@ -190,37 +190,33 @@ static const char *learner(const lb_completion_event *ev, const lb_map_xapi_opti
 }
 
 /* {"objectType":"Agent", "mbox":"mailto:..."} or {..., "account":{...}}.
- * New ref, NULL on out of memory. */
-static json_object *actor(const lb_map_xapi_options *opt, const char *who)
+ * False when out of memory. */
+static bool actor(lb_json_writer *w, const lb_map_xapi_options *opt, const char *who)
 {
-  json_object *a = json_object_new_object();
-  json_object *account = NULL;
-  char *mbox = NULL;
-  if (!a)
-    goto fail;
-  json_object_object_add(a, "objectType", json_object_new_string("Agent"));
+  bool ok = true;
+  lb_json_write_object_begin(w);
+  lb_json_write_name(w, "objectType");
+  lb_json_write_string(w, "Agent");
   if (opt->actor == LB_MAP_XAPI_ACTOR_MBOX) {
-    lb_strbuf b;
-    lb_strbuf_init(&b, 0);
-    lb_strbuf_appendf(&b, "mailto:%s", who);
-    mbox = b.overflow ? NULL : lb_strbuf_detach(&b);
-    lb_strbuf_release(&b);
-    if (!mbox)
-      goto fail;
-    json_object_object_add(a, "mbox", json_object_new_string(mbox));
+    lb_strbuf mbox;
+    lb_strbuf_init(&mbox, 0);
+    lb_strbuf_append(&mbox, "mailto:");
+    lb_strbuf_append(&mbox, who);
+    ok = !mbox.overflow;
+    lb_json_write_name(w, "mbox");
+    lb_json_write_string_len(w, ok ? mbox.buf : "", ok ? mbox.len : 0);
+    lb_strbuf_release(&mbox);
   } else {
-    if (!(account = json_object_new_object()))
-      goto fail;
-    json_object_object_add(account, "homePage", json_object_new_string(opt->account_home_page));
-    json_object_object_add(account, "name", json_object_new_string(who));
-    json_object_object_add(a, "account", account);
+    lb_json_write_name(w, "account");
+    lb_json_write_object_begin(w);
+    lb_json_write_name(w, "homePage");
+    lb_json_write_string(w, opt->account_home_page);
+    lb_json_write_name(w, "name");
+    lb_json_write_string(w, who);
+    lb_json_write_object_end(w);
   }
-  free(mbox);
-  return a;
-fail:
-  free(mbox);
-  json_object_put(a);
-  return NULL;
+  lb_json_write_object_end(w);
+  return ok;
 }
 
 /* `s` without its trailing '/'s, as a length. */
@@ -232,84 +228,90 @@ static int trimmed(const char *s)
   return (int)n;
 }
 
-/* The statement as a json-c tree (keys in the order of the mapping
- * rules). New ref, NULL on out of memory. */
-static json_object *statement(const lb_completion_event *ev, const lb_map_xapi_options *opt,
-                              const char *who, const char *when)
+/* The statement (keys in the order of the mapping rules). New text,
+ * NULL on out of memory. */
+static char *statement(const lb_completion_event *ev, const lb_map_xapi_options *opt,
+                       const char *who, const char *when)
 {
   char dur[32];
-  lb_strbuf iri;
+  lb_strbuf iri, body;
+  lb_json_writer w;
   bool assessment = ev->content.type == LB_CT_ASSESSMENT;
-  json_object *st = json_object_new_object();
-  json_object *verb = json_object_new_object();
-  json_object *display = json_object_new_object();
-  json_object *object = json_object_new_object();
-  json_object *definition = json_object_new_object();
-  json_object *result = json_object_new_object();
-  json_object *context = json_object_new_object();
-  json_object *who_json = actor(opt, who);
-  json_object *score = ev->has_score ? json_object_new_object() : NULL;
+  char *text = NULL;
 
   /* the event contract keeps content ids to letters, digits and ._:-,
    * all of them valid in an IRI path as they are */
   lb_strbuf_init(&iri, 0);
+  lb_strbuf_init(&body, 0);
   lb_strbuf_appendf(&iri, "%.*s/%s/%s", trimmed(opt->activity_iri_base), opt->activity_iri_base,
                     lb_content_type_name(ev->content.type), ev->content.id);
-  if (!st || !verb || !display || !object || !definition || !result || !context || !who_json ||
-      (ev->has_score && !score) || iri.overflow)
-    goto fail;
+  lb_json_write_init(&w, &body);
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "actor");
+  if (!actor(&w, opt, who) || iri.overflow)
+    goto out;
 
-  json_object_object_add(st, "actor", who_json);
-  who_json = NULL;
+  lb_json_write_name(&w, "verb");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "id");
+  lb_json_write_string(&w, VERB_COMPLETED);
+  lb_json_write_name(&w, "display");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "en-US");
+  lb_json_write_string(&w, "completed");
+  lb_json_write_object_end(&w);
+  lb_json_write_object_end(&w);
 
-  json_object_object_add(verb, "id", json_object_new_string(VERB_COMPLETED));
-  json_object_object_add(display, "en-US", json_object_new_string("completed"));
-  json_object_object_add(verb, "display", display);
-  display = NULL;
-  json_object_object_add(st, "verb", verb);
-  verb = NULL;
+  lb_json_write_name(&w, "object");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "objectType");
+  lb_json_write_string(&w, "Activity");
+  lb_json_write_name(&w, "id");
+  lb_json_write_string_len(&w, iri.buf, iri.len);
+  lb_json_write_name(&w, "definition");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "type");
+  lb_json_write_string(&w, assessment ? ACTIVITY_ASSESSMENT : ACTIVITY_COURSE);
+  lb_json_write_object_end(&w);
+  lb_json_write_object_end(&w);
 
-  json_object_object_add(object, "objectType", json_object_new_string("Activity"));
-  json_object_object_add(object, "id", json_object_new_string(iri.buf));
-  json_object_object_add(
-      definition, "type",
-      json_object_new_string(assessment ? ACTIVITY_ASSESSMENT : ACTIVITY_COURSE));
-  json_object_object_add(object, "definition", definition);
-  definition = NULL;
-  json_object_object_add(st, "object", object);
-  object = NULL;
-
-  json_object_object_add(result, "completion", json_object_new_boolean(1));
-  if (ev->has_duration && lb_map_xapi_duration(ev->duration_hours, dur, sizeof(dur)))
-    json_object_object_add(result, "duration", json_object_new_string(dur));
-  if (score) {
-    json_object_object_add(score, "scaled", lb_json_number(ev->score / 100.0));
-    json_object_object_add(score, "raw", lb_json_number(ev->score));
-    json_object_object_add(score, "min", json_object_new_int(0));
-    json_object_object_add(score, "max", json_object_new_int(100));
-    json_object_object_add(result, "score", score);
-    score = NULL;
+  lb_json_write_name(&w, "result");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "completion");
+  lb_json_write_bool(&w, true);
+  if (ev->has_duration && lb_map_xapi_duration(ev->duration_hours, dur, sizeof(dur))) {
+    lb_json_write_name(&w, "duration");
+    lb_json_write_string(&w, dur);
   }
-  json_object_object_add(st, "result", result);
-  result = NULL;
+  if (ev->has_score) {
+    lb_json_write_name(&w, "score");
+    lb_json_write_object_begin(&w);
+    lb_json_write_name(&w, "scaled");
+    lb_json_write_number(&w, ev->score / 100.0);
+    lb_json_write_name(&w, "raw");
+    lb_json_write_number(&w, ev->score);
+    lb_json_write_name(&w, "min");
+    lb_json_write_int64(&w, 0);
+    lb_json_write_name(&w, "max");
+    lb_json_write_int64(&w, 100);
+    lb_json_write_object_end(&w);
+  }
+  lb_json_write_object_end(&w);
 
-  json_object_object_add(st, "timestamp", json_object_new_string(when));
-  json_object_object_add(context, "platform", json_object_new_string(opt->platform));
-  json_object_object_add(st, "context", context);
+  lb_json_write_name(&w, "timestamp");
+  lb_json_write_string(&w, when);
+  lb_json_write_name(&w, "context");
+  lb_json_write_object_begin(&w);
+  lb_json_write_name(&w, "platform");
+  lb_json_write_string(&w, opt->platform);
+  lb_json_write_object_end(&w);
+  lb_json_write_object_end(&w);
+  if (lb_json_write_finish(&w) == LB_E_OK)
+    text = lb_strbuf_detach(&body);
+out:
   lb_strbuf_release(&iri);
-  return st;
-fail:
-  lb_strbuf_release(&iri);
-  json_object_put(st);
-  json_object_put(verb);
-  json_object_put(display);
-  json_object_put(object);
-  json_object_put(definition);
-  json_object_put(result);
-  json_object_put(context);
-  json_object_put(who_json);
-  json_object_put(score);
-  return NULL;
+  lb_strbuf_release(&body);
+  return text;
 }
 
 static bool options_valid(const lb_map_xapi_options *opt)
@@ -328,7 +330,6 @@ lb_err lb_map_xapi_completion(const lb_completion_event *ev, const lb_map_xapi_o
   char ext[160], when[32];
   const char *why = NULL;
   lb_map_xapi_request r;
-  json_object *st = NULL;
   lb_strbuf url;
   lb_err rc;
 
@@ -360,10 +361,9 @@ lb_err lb_map_xapi_completion(const lb_completion_event *ev, const lb_map_xapi_o
   rc = LB_E_NOMEM;
   lb_strbuf_appendf(&url, "%.*s/statements?statementId=%s", trimmed(opt->endpoint), opt->endpoint,
                     r.statement_id);
-  st = statement(ev, opt, who, timestamp(ev, now_ms, when, sizeof(when)));
+  r.body = statement(ev, opt, who, timestamp(ev, now_ms, when, sizeof(when)));
   lb_content_external_id(ev->content.type, ev->content.id, ext, sizeof(ext));
-  if (url.overflow || !st || !(r.body = strdup(lb_json_text(st))) || !(r.key = strdup(ext)) ||
-      !(r.url = lb_strbuf_detach(&url)))
+  if (url.overflow || !r.body || !(r.key = strdup(ext)) || !(r.url = lb_strbuf_detach(&url)))
     goto out;
   r.method = "PUT";
   r.headers[0] = version_headers[opt->version];
@@ -374,7 +374,6 @@ lb_err lb_map_xapi_completion(const lb_completion_event *ev, const lb_map_xapi_o
   *skip_reason = NULL;
   rc = LB_E_OK;
 out:
-  json_object_put(st);
   lb_strbuf_release(&url);
   lb_map_xapi_request_release(&r);
   return rc;

@@ -84,7 +84,7 @@ def worker_conf(env, brokers, tenant, in_flight):
     with open(conf, "w") as f:
         f.write(f"""
 kafka: {{ brokers = "{brokers}"; group_id = "bench-{tenant}"; topics = ["{topic}"];
-  properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"] ); }};
+  properties = ( ["session.timeout.ms", "6000"], ["heartbeat.interval.ms", "500"]{os.environ.get("BENCH_KAFKA_EXTRA", "")} ); }};
 provider: {{ code = "datacamp"; logo_url = "https://cdn.example.com/logo.png"; }};
 delivery: {{ max_in_flight = {in_flight}; }};
 observability: {{ listen = "127.0.0.1:0"; log_level = "info"; }};

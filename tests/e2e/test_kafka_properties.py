@@ -7,7 +7,9 @@ ones (the shipped examples' client.id), and librdkafka logs no CONFWARN
 ("... is a consumer property and will be ignored by this producer") nor
 AUTOCREATE warning; the workers consume, dead-letter (their producer works)
 and deliver. The same checks see the CONFWARN a property does cause (the
-deprecated offset.store.method), in a worker's log and dlq-replay's."""
+deprecated offset.store.method), in a worker's log and dlq-replay's.
+The "consuming" line gives the consumer's prefetch as librdkafka took it:
+its defaults, or what kafka.properties sets."""
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
                      dlq_replay, ns, wait_for, worker_config_path)
 from catalog_fixtures import catalog_event, degreed
@@ -24,6 +26,13 @@ EXTRA = {
 }
 MIXED = (', ["max.partition.fetch.bytes", "2097152"], ["auto.offset.reset", "earliest"],'
          ' ["compression.type", "lz4"], ["acks", "all"], ["message.timeout.ms", "30000"]')
+
+
+def prefetch(logs):
+    """queued.min.messages and queued.max.messages.kbytes as the worker's
+    "consuming" line gives them."""
+    line = next((l for l in logs if l.get("msg") == "consuming"), {})
+    return line.get("queued_min_messages"), line.get("queued_max_messages_kbytes")
 
 
 def confwarns(lines):
@@ -71,12 +80,19 @@ try:
               "CONFWARN" not in err and "AUTOCREATE" not in err,
               f"dlq-replay list with {name}'s file: no CONFWARN or AUTOCREATE (exit {rc}, "
               f"{err.count('CONFWARN') + err.count('AUTOCREATE')} warnings)")
+        check(prefetch(logs) == ("100000", "65536"),
+              f"{name}: its log gives librdkafka's default prefetch, 100,000 messages and "
+              f"65,536 KiB ({prefetch(logs)})")
         w.stop_and_check(name)
 
     # the checks above can fail: a deprecated property warns
     w = env.worker("completion-worker", degreed_integration(env, "acme-degreed", "acme", "SECRET"),
                    env={"SECRET": SECRET},
-                   extra_kafka=EXTRA["completion-worker"] + MIXED + ', ["offset.store.method", "broker"]')
+                   extra_kafka=EXTRA["completion-worker"] + MIXED + ', ["offset.store.method", "broker"]'
+                   ', ["queued.min.messages", "5000"], ["queued.max.messages.kbytes", "16000"]')
+    check(wait_for(lambda: prefetch(w.logs())[0], 60, "the worker consuming") and
+          prefetch(w.logs()) == ("5000", "16000"),
+          f"its log gives the prefetch kafka.properties sets ({prefetch(w.logs())})")
     warned = [l.get("detail", "") for l in confwarns(w.logs())]
     check(any("offset.store.method is deprecated" in d for d in warned),
           f"with offset.store.method the worker's log holds its CONFWARN ({len(warned)} warnings)")
