@@ -3,7 +3,10 @@
 LMS): completions produced at RATE per second for SECONDS, each stamped
 with occurred_at when it is produced; the LMS sandbox stamps received_at.
 Reports completions/s delivered and the p50/p99 of received_at - occurred_at,
-at 0 ms and 50 ms of LMS latency.
+at 0 ms and 50 ms of LMS latency, and that span in two: occurred_at to the
+record's Kafka timestamp (set by the bench's producer, kcat, when it sends:
+the bench's own share) and the Kafka timestamp to received_at (the broker,
+the worker's fetch and loop, the LMS).
 
   bench_latency.py BUILD_DIR [RATE] [SECONDS]
 """
@@ -69,26 +72,35 @@ for latency in (0, 50):
         received_at = {c["attributes"]["user-id"]: parse(c["received_at"])
                        for c in env.state(tenant)["degreed"]["completions"]}
         out = subprocess.run(["kcat", "-b", env.brokers, "-t", "completion-events", "-C", "-e",
-                              "-q", "-f", "%s\n"], capture_output=True, text=True, timeout=120)
-        lat, first_occ, last_recv = [], None, 0
+                              "-q", "-f", "%T %s\n"], capture_output=True, text=True, timeout=120)
+        lat, produced, onward, first_occ, last_recv = [], [], [], None, 0
         for line in out.stdout.splitlines():
-            e = json.loads(line)
+            stamp, _, value = line.partition(" ")
+            e = json.loads(value)
             recv = received_at.get(e["user"]["email"])
             if e["event_id"] == "warm" or recv is None:
                 continue
-            occ = parse(e["occurred_at"])
+            occ, kafka_ts = parse(e["occurred_at"]), int(stamp) / 1000
             lat.append((recv - occ) * 1000)
+            produced.append((kafka_ts - occ) * 1000)
+            onward.append((recv - kafka_ts) * 1000)
             first_occ = occ if first_occ is None else min(first_occ, occ)
             last_recv = max(last_recv, recv)
         rate = len(lat) / (last_recv - first_occ)
-        results.append((latency, len(lat), rate, pct(lat, 50), pct(lat, 99)))
+        results.append((latency, len(lat), rate, pct(lat, 50), pct(lat, 99), pct(produced, 50),
+                        pct(produced, 99), pct(onward, 50), pct(onward, 99)))
         print(f"latency={latency}ms offered={RATE}/s delivered={len(lat)} rate={rate:.0f}/s "
-              f"p50={pct(lat, 50):.0f}ms p99={pct(lat, 99):.0f}ms", flush=True)
+              f"p50={pct(lat, 50):.0f}ms p99={pct(lat, 99):.0f}ms "
+              f"producer_p50={pct(produced, 50):.0f}ms producer_p99={pct(produced, 99):.0f}ms "
+              f"kafka_to_lms_p50={pct(onward, 50):.0f}ms kafka_to_lms_p99={pct(onward, 99):.0f}ms",
+              flush=True)
         w.stop()
     finally:
         env.close()
 
 print()
-print(f"{'steady load, offered %d/s' % RATE:34} {'events/s':>9} {'p50':>8} {'p99':>8}")
-for latency, n, rate, p50, p99 in results:
-    print(f"{'LMS latency %d ms (%d events)' % (latency, n):34} {rate:9.0f} {p50:6.0f}ms {p99:6.0f}ms")
+print(f"{'steady load, offered %d/s' % RATE:34} {'events/s':>9} {'p50':>8} {'p99':>8}"
+      f"   {'of which: producer p50/p99':>27}   {'Kafka ts -> LMS p50/p99':>23}")
+for latency, n, rate, p50, p99, pp50, pp99, op50, op99 in results:
+    print(f"{'LMS latency %d ms (%d events)' % (latency, n):34} {rate:9.0f} {p50:6.0f}ms {p99:6.0f}ms"
+          f"   {pp50:20.0f}/{pp99:.0f}ms   {op50:16.0f}/{op99:.0f}ms")
