@@ -11,6 +11,7 @@
 #include "lb_list.h"
 #include "lb_log.h"
 #include "lb_ratelimit.h"
+#include "lb_strbuf.h"
 #include "lb_time.h"
 #include "lb_tokens.h"
 
@@ -307,7 +308,7 @@ static void keep_body(job *j, const lb_http_response *r)
     j->last_body[n] = '\0';
   }
   j->last_status = r->status;
-  snprintf(j->last_request_id, sizeof(j->last_request_id), "%s", r->request_id);
+  lb_strbuf_concat(j->last_request_id, sizeof(j->last_request_id), r->request_id, (char *)NULL);
 }
 
 static void observe_rate_headers(lane *l, const lb_http_response *r)
@@ -511,7 +512,7 @@ static void send_job(lb_client *c, job *j, const char *token)
   const char *headers[3 + LB_REQUEST_MAX_HEADERS];
   size_t nh = 0;
   if (token) {
-    snprintf(auth, auth_len, "Authorization: Bearer %s", token);
+    lb_strbuf_concat(auth, auth_len, "Authorization: Bearer ", token, (char *)NULL);
     headers[nh++] = auth;
   }
   headers[nh++] = "Accept: application/json";

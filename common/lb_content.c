@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_strbuf.h"
+
 static const char *const names[] = {
 #define LB_CT_NAME(e, name, label) name,
   LB_CONTENT_TYPE_MAP(LB_CT_NAME)
@@ -54,7 +56,7 @@ bool lb_content_type_has_completion(lb_content_type t)
 
 char *lb_content_external_id(lb_content_type t, const char *id, char *buf, size_t len)
 {
-  snprintf(buf, len, "%s-%s", lb_content_type_name(t), id);
+  lb_strbuf_concat(buf, len, lb_content_type_name(t), "-", id, (char *)NULL);
   return buf;
 }
 

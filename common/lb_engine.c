@@ -1661,9 +1661,9 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 static void on_http_observed(void *opaque, size_t integ, int status, double seconds)
 {
   lb_engine *e = opaque;
-  char labels[256], code[16];
+  char labels[256], code[LB_STRBUF_I64_MAX];
   (void)seconds;
-  snprintf(code, sizeof(code), "%d", status);
+  lb_strbuf_i64(code, status);
   label2(labels, sizeof(labels), "integration", e->cfg->integrations[integ].id, "code",
          status ? code : "none");
   lb_metrics_add(e->metrics, "lmsbridge_http_requests_total", labels, 1);

@@ -277,7 +277,7 @@ static lb_err set_headers(transfer *t, const lb_http_request *req)
   size_t n = req->nheaders + 2;
   if (n > MAX_HEADERS)
     return LB_E_INVALID;
-  snprintf(idhdr, sizeof(idhdr), "X-Request-Id: %s", t->request_id);
+  lb_strbuf_concat(idhdr, sizeof(idhdr), "X-Request-Id: ", t->request_id, (char *)NULL);
   /* every string first (the buffer may move), then the nodes */
   for (size_t i = 0; i < n; i++) {
     const char *v = i < req->nheaders ? req->headers[i] : extra[i - req->nheaders];
@@ -329,7 +329,9 @@ lb_err lb_http_start(lb_http *h, const lb_http_request *req, lb_http_done_fn don
   t->done = done;
   t->opaque = opaque;
   t->id = ++h->next_id;
-  snprintf(t->request_id, sizeof(t->request_id), "lb-%s-%llu", h->tag, (unsigned long long)t->id);
+  char id[LB_STRBUF_I64_MAX];
+  lb_strbuf_concat(t->request_id, sizeof(t->request_id), "lb-", h->tag, "-",
+                   lb_strbuf_i64(id, (int64_t)t->id), (char *)NULL);
   t->errbuf[0] = '\0';
   t->over_read_cap = false;
   t->received = 0;

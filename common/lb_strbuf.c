@@ -239,3 +239,40 @@ size_t lb_strbuf_utf8_floor(const void *p, size_t len, size_t n)
     n--;
   return n;
 }
+
+char *lb_strbuf_concat(char *buf, size_t len, ...)
+{
+  va_list ap;
+  size_t at = 0;
+  if (len == 0)
+    return buf;
+  va_start(ap, len);
+  for (const char *s; (s = va_arg(ap, const char *)) && at < len - 1;) {
+    size_t n = strlen(s);
+    if (n > len - 1 - at)
+      n = len - 1 - at;
+    memcpy(buf + at, s, n);
+    at += n;
+  }
+  va_end(ap);
+  buf[at] = '\0';
+  return buf;
+}
+
+char *lb_strbuf_i64(char *out, int64_t v)
+{
+  char digits[LB_STRBUF_I64_MAX];
+  size_t n = 0, at = 0;
+  /* by its magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    digits[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    out[at++] = '-';
+  while (n)
+    out[at++] = digits[--n];
+  out[at] = '\0';
+  return out;
+}

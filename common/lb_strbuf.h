@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
   char *buf;     /* NULL until the first append; NUL-terminated after */
@@ -33,6 +34,17 @@ int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n);
 /* Hands the text to the caller (free() it); the buffer is left empty.
  * Returns "" copied if nothing was appended; NULL on out of memory. */
 char *lb_strbuf_detach(lb_strbuf *b);
+
+/* The strings up to a NULL, back to back into the fixed buffer buf, cut to
+ * len as snprintf cuts (terminated whenever len > 0). For text made for
+ * every delivery, where snprintf's format parsing cost more than the
+ * copy. Returns buf. */
+char *lb_strbuf_concat(char *buf, size_t len, ...) __attribute__((sentinel));
+
+/* v in decimal ("%" PRId64) into out, which holds LB_STRBUF_I64_MAX
+ * bytes. Returns out. */
+#define LB_STRBUF_I64_MAX 21
+char *lb_strbuf_i64(char *out, int64_t v);
 
 /* Whether the `len` bytes at `bytes` (NUL bytes included, nothing read
  * past them) hold `needle`, ASCII case ignored. An empty needle is found

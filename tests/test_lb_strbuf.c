@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include <inttypes.h>
+
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,6 +464,60 @@ static void test_utf8_after_ascii(void **state)
   }
 }
 
+/* lb_strbuf_concat against snprintf("%s%s%s") at every buffer size, the
+ * bytes past what either writes untouched; lb_strbuf_i64 against PRId64. */
+static void test_concat_and_i64(void **state)
+{
+  (void)state;
+  static const char *const parts[][3] = {
+    { "", "", "" },
+    { "lb-", "0a1b2c3d", "-17" },
+    { "Authorization: Bearer ", "tok.en/with+chars", "" },
+    { "course", "-", "abc:def_1.2" },
+    { "caf\xc3\xa9", " ", "\xe2\x82\xac" },
+  };
+  for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+    for (size_t len = 0; len <= 48; len++) {
+      char want[64], got[64];
+      memset(want, '#', sizeof(want));
+      memset(got, '#', sizeof(got));
+      snprintf(want, len, "%s%s%s", parts[k][0], parts[k][1], parts[k][2]);
+      assert_ptr_equal(
+          lb_strbuf_concat(got, len, parts[k][0], parts[k][1], parts[k][2], (char *)NULL), got);
+      assert_memory_equal(got, want, sizeof(got));
+    }
+  }
+  char one[8];
+  assert_string_equal(lb_strbuf_concat(one, sizeof(one), (char *)NULL), "");
+
+  static const int64_t values[] = { 0,
+                                    1,
+                                    -1,
+                                    9,
+                                    10,
+                                    -10,
+                                    99,
+                                    100,
+                                    404,
+                                    -2147483648LL,
+                                    INT64_MAX,
+                                    INT64_MIN,
+                                    INT64_MAX - 1,
+                                    INT64_MIN + 1,
+                                    1234567890123456789LL };
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    char want[32], got[LB_STRBUF_I64_MAX];
+    snprintf(want, sizeof(want), "%" PRId64, values[i]);
+    assert_ptr_equal(lb_strbuf_i64(got, values[i]), got);
+    assert_string_equal(got, want);
+  }
+  for (int64_t v = -100000; v <= 100000; v += 7) {
+    char want[32], got[LB_STRBUF_I64_MAX];
+    snprintf(want, sizeof(want), "%" PRId64, v);
+    assert_string_equal(lb_strbuf_i64(got, v), want);
+  }
+}
+
 static void test_utf8(void **state)
 {
   (void)state;
@@ -527,6 +583,7 @@ int main(void)
     cmocka_unit_test(test_release_empties_and_accepts_null),
     cmocka_unit_test(test_contains_nocase),
     cmocka_unit_test(test_utf8),
+    cmocka_unit_test(test_concat_and_i64),
     cmocka_unit_test(test_utf8_after_ascii),
     cmocka_unit_test(test_base64),
   };
