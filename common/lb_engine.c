@@ -26,6 +26,7 @@
 #include "lb_state_restore.h"
 #include "lb_strbuf.h"
 #include "lb_time.h"
+#include "lb_watchdog.h"
 
 #define POLL_BATCH 500
 #define IDLE_WAIT_MS 100
@@ -53,6 +54,8 @@
  * good at worst, see leave_group). A stop so ends within the deadline plus
  * LEAVE_MS and the producer's last flush. */
 #define LEAVE_MS 3000
+/* what destroying the clients may take after the leave's deadline */
+#define DESTROY_GRACE_MS 5000
 #define LEAVE_MAX_MS 10000
 /* A broker that refuses a record as too large (a topic whose
  * max.message.bytes is below the producer's limit) gets it again at half
@@ -196,7 +199,8 @@ struct lb_engine {
    * unfinished since it began */
   int64_t stop_by, leave_by;
   size_t handed_back;
-  bool close_stuck; /* the consumer did not close in time: never destroyed */
+  bool close_stuck;         /* the consumer did not close in time: never destroyed */
+  lb_watchdog *leave_watch; /* ends the process if the stop's last steps block */
 };
 
 /* The catalog state (kafka.state_topic; lb_state, lb_state_restore): its
@@ -2655,6 +2659,16 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
     return 0;
   }
   e->reloading = false;
+  /* leave_group keeps to leave_by, but a call librdkafka has us make while
+   * it closes (the revocation's rd_kafka_assign) can block for good in
+   * 2.0.2, out of reach of that loop: past leave_by and the clients'
+   * destruction, the process ends anyway (the work is committed by now,
+   * the group drops the member after session.timeout.ms) */
+  if (lb_watchdog_start(e->leave_by + DESTROY_GRACE_MS, e->fatal ? 1 : 0,
+                        "the consumer did not leave the group in time, exiting without it: the "
+                        "group drops the member after session.timeout.ms",
+                        &e->leave_watch) != LB_E_OK)
+    lb_log(LB_LOG_WARN, "no watchdog for the leave (out of memory or threads)");
   leave_group(e);
   lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", handed_back),
          LB_I("unfinished_at_deadline", (long long)unfinished));
@@ -2793,6 +2807,7 @@ void lb_engine_destroy(lb_engine *e)
     rd_kafka_destroy(e->prk);
   if (e->rk && !e->close_stuck)
     rd_kafka_destroy(e->rk);
+  lb_watchdog_destroy(e->leave_watch); /* the clients are gone: in time */
   lb_obs_destroy(e->obs);
   lb_metrics_destroy(e->metrics);
   if (e->wake[0] >= 0)
