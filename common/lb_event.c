@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lb_json.h"
+#include "lb_strbuf.h"
 #include "lb_time.h"
 #include "lb_url.h"
 
@@ -71,23 +72,13 @@ static size_t utf8_length(const char *s)
   return n;
 }
 
+/* "parent.name", or "name" at the top level ("" or NULL parent), cut to
+ * len: made for every field of every event, so not with snprintf. */
 static const char *join(char *buf, size_t len, const char *parent, const char *name)
 {
-  /* by hand: it runs for every field of every event, snprintf was 1% of
-   * a delivery */
-  size_t pl = parent ? strlen(parent) : 0, nl = strlen(name), at = 0;
-  if (len == 0)
-    return buf;
-  if (pl && pl + 1 < len) {
-    memcpy(buf, parent, pl);
-    buf[pl] = '.';
-    at = pl + 1;
-  }
-  if (nl > len - 1 - at)
-    nl = len - 1 - at;
-  memcpy(buf + at, name, nl);
-  buf[at + nl] = '\0';
-  return buf;
+  if (parent && *parent)
+    return lb_strbuf_concat(buf, len, parent, ".", name, (char *)NULL);
+  return lb_strbuf_concat(buf, len, name, (char *)NULL);
 }
 
 typedef enum { REQUIRED, OPTIONAL, NULLABLE } presence;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lb_json.h"
+#include "lb_test_json.h"
 
 static json_object *const UNTOUCHED = (json_object *)&UNTOUCHED;
 
@@ -56,63 +57,6 @@ static const char *show(const char *s, size_t len)
   return out;
 }
 
-/* json-c holds an integer past 64 bits as the nearest bound (INT64_MIN,
- * INT64_MAX or UINT64_MAX); the document holds the nearest double. */
-static bool json_c_clamped(json_object *o, double d)
-{
-  if (!json_object_is_type(o, json_type_int) || fabs(d) < 9223372036854775808.0)
-    return false;
-  return d < 0 ? json_object_get_int64(o) == INT64_MIN
-               : json_object_get_uint64(o) == UINT64_MAX || json_object_get_int64(o) == INT64_MAX;
-}
-
-/* Whether doc value v holds what json-c made of the same text: types,
- * strings to the byte, numbers exactly, members by name (json-c keeps a
- * repeated name's last value) and in order in arrays. */
-static bool same_value(json_object *o, const lb_json_value *v)
-{
-  if (!o)
-    return v->type == LB_JSON_NULL;
-  switch (json_object_get_type(o)) {
-  case json_type_boolean:
-    return v->type == LB_JSON_BOOL && v->boolean == json_object_get_boolean(o);
-  case json_type_int:
-  case json_type_double:
-    return v->type == LB_JSON_NUMBER &&
-           (v->number == json_object_get_double(o) || json_c_clamped(o, v->number));
-  case json_type_string:
-    return v->type == LB_JSON_STRING && v->len == (size_t)json_object_get_string_len(o) &&
-           memcmp(v->string, json_object_get_string(o), v->len) == 0 && v->string[v->len] == '\0';
-  case json_type_array: {
-    if (v->type != LB_JSON_ARRAY || v->len != json_object_array_length(o))
-      return false;
-    const lb_json_value *m = v->first;
-    for (size_t i = 0; i < v->len; i++, m = m->next)
-      if (!m || m->name || !same_value(json_object_array_get_idx(o, i), m))
-        return false;
-    return m == NULL;
-  }
-  case json_type_object: {
-    if (v->type != LB_JSON_OBJECT)
-      return false;
-    size_t distinct = 0, n = 0;
-    for (const lb_json_value *m = v->first; m; m = m->next, n++)
-      distinct += lb_json_get(v, m->name) == m;
-    if (n != v->len || distinct != (size_t)json_object_object_length(o))
-      return false;
-    json_object_object_foreach(o, key, val)
-    {
-      const lb_json_value *m = lb_json_get(v, key);
-      if (!m || !same_value(val, m))
-        return false;
-    }
-    return true;
-  }
-  default:
-    return false;
-  }
-}
-
 /* Runs a table; prints every mismatch, then fails if there was one. */
 static void check_parse(const struct parse_case *cases, size_t n)
 {
@@ -140,7 +84,7 @@ static void check_parse(const struct parse_case *cases, size_t n)
                   show(cases[i].text, cases[i].len), lb_err_name(doc_rc), doc_err, lb_err_name(rc),
                   err);
       failures++;
-    } else if (rc == LB_E_OK && !same_value(obj, doc.root)) {
+    } else if (rc == LB_E_OK && !lb_test_json_same(obj, doc.root)) {
       print_error("case %zu \"%s\": the document differs from json-c's tree\n", i,
                   show(cases[i].text, cases[i].len));
       failures++;

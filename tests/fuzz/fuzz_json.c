@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../support/lb_test_json.h"
 #include "fuzz_util.h"
 #include "lb_json.h"
 #include "lb_json_write.h"
@@ -48,62 +49,6 @@ static void check_number(const uint8_t *data, size_t size)
   json_object_put(n);
 }
 
-/* json-c holds an integer past 64 bits as the nearest bound (INT64_MIN,
- * INT64_MAX or UINT64_MAX); the document holds the nearest double. */
-static bool json_c_clamped(json_object *o, double d)
-{
-  if (!json_object_is_type(o, json_type_int) || fabs(d) < 9223372036854775808.0)
-    return false;
-  return d < 0 ? json_object_get_int64(o) == INT64_MIN
-               : json_object_get_uint64(o) == UINT64_MAX || json_object_get_int64(o) == INT64_MAX;
-}
-
-/* Doc value v against json-c's o: types, strings to the byte, numbers
- * exactly, members by name (a repeated name's last value), array order. */
-static bool same_as_json_c(json_object *o, const lb_json_value *v, int depth)
-{
-  FZ_CHECK(depth <= LB_JSON_MAX_DEPTH + 1, "deeper than the limit");
-  switch (o ? json_object_get_type(o) : json_type_null) {
-  case json_type_null:
-    return v->type == LB_JSON_NULL;
-  case json_type_boolean:
-    return v->type == LB_JSON_BOOL && v->boolean == json_object_get_boolean(o);
-  case json_type_int:
-  case json_type_double:
-    return v->type == LB_JSON_NUMBER &&
-           (v->number == json_object_get_double(o) || json_c_clamped(o, v->number));
-  case json_type_string:
-    return v->type == LB_JSON_STRING && v->len == (size_t)json_object_get_string_len(o) &&
-           memcmp(v->string, json_object_get_string(o), v->len) == 0;
-  case json_type_array: {
-    const lb_json_value *m = v->first;
-    if (v->type != LB_JSON_ARRAY || v->len != json_object_array_length(o))
-      return false;
-    for (size_t i = 0; i < v->len; i++, m = m->next)
-      if (!m || !same_as_json_c(json_object_array_get_idx(o, i), m, depth + 1))
-        return false;
-    return m == NULL;
-  }
-  case json_type_object: {
-    size_t distinct = 0;
-    if (v->type != LB_JSON_OBJECT)
-      return false;
-    for (const lb_json_value *m = v->first; m; m = m->next)
-      distinct += lb_json_get(v, m->name) == m;
-    if (distinct != (size_t)json_object_object_length(o))
-      return false;
-    json_object_object_foreach(o, key, val)
-    {
-      const lb_json_value *m = lb_json_get(v, key);
-      if (!m || !same_as_json_c(val, m, depth + 1))
-        return false;
-    }
-    return true;
-  }
-  }
-  return false;
-}
-
 static void check_doc(const char *buf, size_t size)
 {
   static lb_json_doc doc;
@@ -114,7 +59,7 @@ static void check_doc(const char *buf, size_t size)
   FZ_CHECK(e == de && strcmp(err, doc_err) == 0, "lb_json_parse: %s (%s), the document: %s (%s)",
            lb_strerror(e), err, lb_strerror(de), doc_err);
   if (e == LB_E_OK)
-    FZ_CHECK(same_as_json_c(o, doc.root, 0), "the document differs from json-c's tree");
+    FZ_CHECK(lb_test_json_same(o, doc.root), "the document differs from json-c's tree");
   else
     FZ_CHECK(doc.root == NULL, "a refused text left a root");
   json_object_put(o);
