@@ -48,6 +48,16 @@ static lb_err envelope_end(lb_json_writer *w)
   return lb_json_write_finish(w);
 }
 
+/* envelope_end(), then b's text (new), or NULL with b released. */
+static char *envelope_text(lb_json_writer *w, lb_strbuf *b)
+{
+  if (envelope_end(w) != LB_E_OK) {
+    lb_strbuf_release(b);
+    return NULL;
+  }
+  return lb_strbuf_detach(b);
+}
+
 /* The body of an upsert's create (id NULL) or update (id "{id}"): the
  * attributes of docs/mapping.md in a stable order, obsolete false (an
  * upsert brings an archived item back). New text, NULL on out of memory. */
@@ -91,9 +101,7 @@ static char *content_body(const lb_catalog_event *ev, const lb_provider *pv, con
   }
   lb_json_write_name(&w, "language");
   lb_json_write_string(&w, ev->content.language);
-  if (envelope_end(&w) != LB_E_OK)
-    return NULL;
-  return lb_strbuf_detach(&b);
+  return envelope_text(&w, &b);
 }
 
 /* The body of an archive's update: obsolete alone, so that Degreed keeps
@@ -107,9 +115,7 @@ static char *archive_body(lb_content_type t)
   envelope_begin(&w, resource(t), ID_PLACEHOLDER);
   lb_json_write_name(&w, "obsolete");
   lb_json_write_bool(&w, true);
-  if (envelope_end(&w) != LB_E_OK)
-    return NULL;
-  return lb_strbuf_detach(&b);
+  return envelope_text(&w, &b);
 }
 
 static char *join_url(const char *base, const char *path, const char *query_key,
