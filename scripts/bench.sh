@@ -17,7 +17,11 @@
 # (tests/bench/bench_floor.c), its requests/s and CPU per request beside the
 # delivery client's; with valgrind, instructions per delivered completion
 # counted by callgrind: the worker's, the floor's, ours above it split by
-# area (tests/bench/bench_cost.py, about 2 minutes; docs/cost.md).
+# area (tests/bench/bench_cost.py, about 2 minutes; docs/cost.md), beside
+# the same counts for the revision before the cuts (LB_BEFORE_CUTS in
+# scripts/lib/common.sh, or BENCH_BEFORE=REV; built into BUILD-before/).
+# Last of all but "1,000 customers": the cost of a delivered completion
+# against its goals, from this run's figures (scripts/lib/bench_summary.py).
 #
 #   ./scripts/bench.sh [--sandbox-only | --scale-only | --floor-only]
 #
@@ -36,7 +40,7 @@ for a in "$@"; do
     --sandbox-only) real=0 why=--sandbox-only ;;
     --scale-only) real=0 scale_only=1 ;;
     --floor-only) real=0 floor_only=1 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) lb_say "unknown argument: $a (usage: $0 [--sandbox-only | --scale-only | --floor-only])"
        exit 2 ;;
   esac
@@ -52,6 +56,7 @@ lb_build "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- lms-sandbox kafka-sandbox
 
 work=$(mktemp -d)
 trap '[ -n "$lms_pid" ] && kill "$lms_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+export BENCH_RESULTS=$work/results.jsonl # the figures of the summary at the end
 if [ "$scale_only" = 0 ]; then # every section but "1,000 customers"
 export BENCH_SECRET=bench-secret-0042
 cat > "$work/lms.json" <<JSON
@@ -87,8 +92,12 @@ printf '%-36s %12s %16s\n' "floor: libcurl alone" "$(field rate "$floor_line")" 
 printf '%-36s %12s %16s\n' "delivery client (lb_client, lb_http)" "$(field rate "$client_line")" \
   "$(field cpu_us_per_request "$client_line")"
 if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+  before=()
+  if lb_build_before "${BENCH_BEFORE:-$LB_BEFORE_CUTS}" "$build-before"; then
+    before=(--before "$build-before/build")
+  fi
   lb_say "the floor: instructions per delivered completion (callgrind; kafka-sandbox -> worker -> lms-sandbox)"
-  python3 tests/bench/bench_cost.py "$build" "${BENCH_COST_EVENTS:-5000}"
+  python3 tests/bench/bench_cost.py "$build" "${BENCH_COST_EVENTS:-5000}" "${before[@]}"
 else
   lb_say "the floor: valgrind is not installed, no instruction counts (apt-get install valgrind)"
 fi
@@ -122,10 +131,18 @@ fi
 printf '%-28s %12.0f   (the same endpoint: the ratios above are to this rate)\n' "wrk -t2 -c64" "$wrk_rate"
 
 lb_say "completion-worker at a steady load: completions/s and occurred_at-to-LMS latency"
-python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-1000}" "${BENCH_SECONDS:-15}"
+python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-500}" "${BENCH_SECONDS:-15}"
+if [ "$real" = 1 ]; then
+  lb_say "the same steady load through a real Apache Kafka"
+  LB_KAFKA=real python3 scripts/lib/bench_latency.py "$build" "${BENCH_RATE:-500}" \
+    "${BENCH_SECONDS:-15}"
+fi
 
 lb_say "catalog-worker: a whole catalog to one SuccessFactors customer"
 python3 scripts/lib/bench_catalog.py "$build" "${BENCH_CATALOG:-10000}"
+
+lb_say "the cost of a delivered completion against its goals (docs/cost.md), this run's figures"
+python3 scripts/lib/bench_summary.py "$BENCH_RESULTS" "$wrk_rate"
 fi # floor_only
 fi # scale_only
 [ "$floor_only" = 1 ] && exit 0

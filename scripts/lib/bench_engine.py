@@ -23,7 +23,7 @@ import urllib.request
 import sys
 import time
 
-from bench_harness import harness  # noqa: E402  (first: it sets the path)
+from bench_harness import harness, record  # noqa: E402  (first: it sets the path)
 
 args = [a for a in sys.argv[1:] if not a.startswith("--")]
 REAL = "--real" in sys.argv[1:]
@@ -32,6 +32,7 @@ WRK = float(args[2]) if len(args) > 2 else 0
 SECRET = "bench-engine-secret-5"
 RUNS = [  # tenant, latency ms, in flight, events, worker processes
     ("lat0_256", 0, 256, N, 1),
+    ("lat0_256_3n", 0, 256, 3 * N, 1),  # a backlog three times as long: peak RSS
     ("lat0_64", 0, 64, N, 1),   # as many connections as wrk's
     ("lat0_16", 0, 16, N, 1),   # the per-integration default max_in_flight
     ("lat0_256x2", 0, 256, N, 2),
@@ -98,12 +99,12 @@ def bench_events(events):
     return [(f"u{i}", harness.completion(f"e{i}", "bench", f"u{i}")) for i in range(events)]
 
 
-def start_worker(conf, log_path, prefix=(), timeout=60, ready='"consuming"'):
-    """completion-worker on `conf` (under the command `prefix`, valgrind
-    say), logging to `log_path`: (Popen, metrics port) once a log line holds
-    `ready`."""
+def start_worker(conf, log_path, prefix=(), timeout=60, ready='"consuming"', binary=None):
+    """completion-worker (this build's, or `binary`) on `conf` (under the
+    command `prefix`, valgrind say), logging to `log_path`: (Popen, metrics
+    port) once a log line holds `ready`."""
     proc = subprocess.Popen(
-        list(prefix) + [harness.WORKERS["completion-worker"], "--config", conf],
+        list(prefix) + [binary or harness.WORKERS["completion-worker"], "--config", conf],
         stderr=open(log_path, "w"), stdout=subprocess.DEVNULL,
         env=dict(os.environ, SECRET=SECRET), preexec_fn=harness.die_with_test)
     try:
@@ -176,12 +177,15 @@ def run(env, kafka, brokers, broker_pid, tenant, latency, in_flight, events, npr
           f"rate={events / secs:.0f}/s cpu_per_1000={cpu * 1000 / events:.3f}s "
           f"peak_rss={rss:.1f}MiB broker_cpu_per_1000={broker_cpu * 1000 / events:.3f}s",
           flush=True)
+    record("engine", kafka=kafka, latency_ms=latency, in_flight=in_flight, workers=nprocs,
+           events=events, rate=events / secs, cpu_us=cpu * 1e6 / events, peak_rss_mib=rss)
     return secs, cpu, rss, broker_cpu
 
 
-def name_of(latency, in_flight, nprocs):
-    return f"{latency} ms latency, {in_flight} in flight" + (
-        f", {nprocs} workers" if nprocs > 1 else "")
+def name_of(latency, in_flight, nprocs, events):
+    return (f"{latency} ms latency, {in_flight} in flight" +
+            (f", {nprocs} workers" if nprocs > 1 else "") +
+            (f", {events:,} events" if events != N else ""))
 
 
 def main():
@@ -228,7 +232,7 @@ def main():
           (f" {'vs wrk':>8}" if WRK else ""))
     for tenant, latency, in_flight, events, nprocs in RUNS:
         secs, cpu, rss, _ = results["sandbox"][tenant]
-        print(f"{name_of(latency, in_flight, nprocs):40} {events / secs:10.0f} "
+        print(f"{name_of(latency, in_flight, nprocs, events):40} {events / secs:10.0f} "
               f"{cpu * 1000 / events:11.3f} {rss:8.1f} MiB" +
               (f" {events / secs / WRK:7.2f}x" if WRK else ""))
     ideal = 256 / 0.05
@@ -251,7 +255,7 @@ def main():
         s_secs, s_cpu, s_rss, s_bcpu = results["sandbox"][tenant]
         r_secs, r_cpu, r_rss, r_bcpu = results["real"][tenant]
         s_rate, r_rate = events / s_secs, events / r_secs
-        print(f"{name_of(latency, in_flight, nprocs):40} {s_rate:8.0f} {r_rate:8.0f} "
+        print(f"{name_of(latency, in_flight, nprocs, events):40} {s_rate:8.0f} {r_rate:8.0f} "
               f"{r_rate / s_rate:5.2f}x {s_cpu * 1000 / events:8.3f} "
               f"{r_cpu * 1000 / events:8.3f} {(r_cpu / s_cpu if s_cpu else 0):5.2f}x "
               f"{s_rss:7.1f} {r_rss:6.1f} "

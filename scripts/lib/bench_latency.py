@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench_harness import harness  # noqa: E402  (first: it sets the path)
+from bench_harness import harness, record  # noqa: E402  (first: it sets the path)
 
 RATE = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 15
@@ -94,6 +94,9 @@ for latency in (0, 50):
               f"producer_p50={pct(produced, 50):.0f}ms producer_p99={pct(produced, 99):.0f}ms "
               f"kafka_to_lms_p50={pct(onward, 50):.0f}ms kafka_to_lms_p99={pct(onward, 99):.0f}ms",
               flush=True)
+        record("latency", kafka=os.environ.get("LB_KAFKA", "sandbox"), latency_ms=latency,
+               offered=RATE, rate=rate, p50_ms=pct(lat, 50), p99_ms=pct(lat, 99),
+               kafka_to_lms_p50_ms=pct(onward, 50), kafka_to_lms_p99_ms=pct(onward, 99))
         w.stop()
     finally:
         env.close()

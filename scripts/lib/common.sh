@@ -59,6 +59,30 @@ lb_build() {
   fi
 }
 
+# The revision before the cuts of docs/cost.md: scripts/bench.sh counts
+# its completion-worker's instructions beside this one's.
+LB_BEFORE_CUTS=920503e
+
+# lb_build_before REV DIR: completion-worker of git revision REV, its
+# sources in DIR/src (git archive: the checkout is not touched) and its
+# build in DIR/build, rebuilt when REV changes. False, saying why, when
+# REV is not in this checkout's history (a copy without .git, say).
+lb_build_before() {
+  local rev=$1 dir=$2 id
+  if ! id=$(git -C "$LB_ROOT" rev-parse -q --verify "$rev^{commit}" 2>/dev/null); then
+    lb_say "no 'before' build: revision $rev is not in this checkout's history"
+    return 1
+  fi
+  if [ "$(cat "$dir/rev" 2>/dev/null)" != "$id" ]; then
+    rm -rf "$dir" && mkdir -p "$dir/src"
+    git -C "$LB_ROOT" archive "$id" | tar -x -C "$dir/src"
+    echo "$id" >"$dir/rev"
+  fi
+  lb_say "build of revision ${id:0:7} (before the cuts) in $dir/build"
+  cmake -S "$dir/src" -B "$dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build "$dir/build" -j "$(nproc)" --target completion-worker >/dev/null
+}
+
 # lb_need_real_kafka [HINT]: a real Apache Kafka runs with java, and is
 # fetched once with mvn; says which is missing and exits 1 when one is
 # (HINT: how to do without, default: leave --kafka real out).

@@ -6,9 +6,12 @@ one: completion-worker delivering EVENTS completions end to end
 once), and the floor under it, lb-bench-floor (libcurl alone, the same
 request, the same body size, 256 in flight) for as many requests; then the
 table of tests/bench/callgrind_split.py: the worker's total, the floor,
-ours above it and ours split by area.
+ours above it and ours split by area. With --before, the completion-worker
+of BEFORE_BUILD_DIR (an older revision's build: scripts/bench.sh builds the
+one before the cuts of docs/cost.md) is counted the same way in the same
+run, and the two tables are printed side by side with their ratio.
 
-  bench_cost.py BUILD_DIR [EVENTS] [--keep DIR]
+  bench_cost.py BUILD_DIR [EVENTS] [--keep DIR] [--before BEFORE_BUILD_DIR]
 
 The worker is started as scripts/bench.sh's end-to-end runs start it
 (scripts/lib/bench_engine.py), under callgrind with one output per thread.
@@ -30,8 +33,9 @@ import sys
 import time
 
 KEEP = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
+BEFORE = sys.argv[sys.argv.index("--before") + 1] if "--before" in sys.argv else None
 args = [a for i, a in enumerate(sys.argv[1:], 1)
-        if not a.startswith("--") and sys.argv[i - 1] != "--keep"]
+        if not a.startswith("--") and sys.argv[i - 1] not in ("--keep", "--before")]
 BUILD = args[0]
 EVENTS = int(args[1]) if len(args) > 1 else 5000
 sys.argv[1:] = [BUILD]  # what bench_engine (and the harness) read at import
@@ -39,9 +43,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "scripts", "lib"))
 import bench_engine  # noqa: E402  (sets up the harness with BUILD_DIR)
 from bench_engine import harness  # noqa: E402
+from bench_harness import record  # noqa: E402
 import callgrind_split  # noqa: E402
-TENANT, FLOOR_TENANT = "cost", "floor"
-TOPIC = f"completion-events-{TENANT}"
+TENANT, BEFORE_TENANT, FLOOR_TENANT = "cost", "cost_before", "floor"
 SECRET = bench_engine.SECRET
 FLOOR = os.path.join(BUILD, "tests", "lb-bench-floor")
 
@@ -59,33 +63,37 @@ def control(what, pid):
         raise SystemExit(f"callgrind_control {what} {pid} failed: {p.stdout}")
 
 
-def worker_run(env, out_dir):
-    """completion-worker under callgrind: its thread files for the window
-    in which it delivered EVENTS completions."""
-    conf = bench_engine.worker_conf(env, env.brokers, TENANT, 256)
-    out = os.path.join(out_dir, "worker.out")
+def worker_run(env, out_dir, tenant, binary=None):
+    """completion-worker (this build's, or `binary`) under callgrind,
+    delivering to lms-sandbox tenant `tenant`: its thread files for the
+    window in which it delivered EVENTS completions."""
+    conf = bench_engine.worker_conf(env, env.brokers, tenant, 256)
+    out = os.path.join(out_dir, f"{tenant}.out")
     start = time.time()
     proc, port = bench_engine.start_worker(
-        conf, os.path.join(env.dir, "worker.log"),
+        conf, os.path.join(env.dir, f"{tenant}.log"),
         prefix=callgrind(out, "--separate-threads=yes"), timeout=600,
-        ready='"partitions assigned"')
+        ready='"partitions assigned"', binary=binary)
     try:
         print(f"worker under callgrind: consuming after {time.time() - start:.1f}s", flush=True)
         control("-z", proc.pid)
         start = time.time()
-        bench_engine.produce(env.brokers, TOPIC, bench_engine.bench_events(EVENTS))
-        harness.wait_for(lambda: len(env.state(TENANT)["degreed"]["completions"]) >= EVENTS,
+        bench_engine.produce(env.brokers, f"completion-events-{tenant}",
+                             bench_engine.bench_events(EVENTS))
+        harness.wait_for(lambda: len(env.state(tenant)["degreed"]["completions"]) >= EVENTS,
                          3600, f"{EVENTS} completions at the LMS", interval=1)
         harness.wait_for(lambda: bench_engine.delivered([port]) >= EVENTS, 600,
                          "the worker's count of deliveries", interval=0.5)
         control("-d", proc.pid)
         secs = time.time() - start
-        # the dump's files, one a thread: worker.out.1-01, worker.out.1-02...
-        files = sorted(f for f in os.listdir(out_dir) if re.fullmatch(r"worker\.out\.1-\d+", f))
+        # the dump's files, one a thread: TENANT.out.1-01, TENANT.out.1-02...
+        files = sorted(f for f in os.listdir(out_dir)
+                       if re.fullmatch(re.escape(tenant) + r"\.out\.1-\d+", f))
     finally:
         proc.terminate()
         proc.wait(timeout=300)
-    print(f"worker under callgrind: {EVENTS} completions in {secs:.1f}s, "
+    print(f"worker{' (before)' if binary else ''} under callgrind: {EVENTS} completions in "
+          f"{secs:.1f}s, "
           f"{len(files)} threads", flush=True)
     return [os.path.join(out_dir, f) for f in files]
 
@@ -115,21 +123,35 @@ def floor_run(env, out_dir, size):
 
 
 def main():
-    env = harness.Env([f"{TOPIC}:8", f"{TOPIC}.retry:8", f"{TOPIC}.dlq:1"],
-                      [harness.degreed_tenant(TENANT, SECRET),
-                       harness.degreed_tenant(FLOOR_TENANT, SECRET)])
+    tenants = [TENANT] + ([BEFORE_TENANT] if BEFORE else [])
+    env = harness.Env([f"completion-events-{t}{suffix}" for t in tenants
+                       for suffix in (":8", ".retry:8", ".dlq:1")],
+                      [harness.degreed_tenant(t, SECRET) for t in tenants + [FLOOR_TENANT]])
     out_dir = os.path.abspath(KEEP) if KEEP else os.path.join(env.dir, "callgrind")
     os.makedirs(out_dir, exist_ok=True)
     try:
-        workers = worker_run(env, out_dir)
+        workers = worker_run(env, out_dir, TENANT)
+        before = (worker_run(env, out_dir, BEFORE_TENANT,
+                             os.path.join(BEFORE, "workers", "completion-worker",
+                                          "completion-worker")) if BEFORE else None)
         size = body_bytes(env)
         floor = floor_run(env, out_dir, size)
     finally:
         env.close()
-    split = callgrind_split.split([callgrind_split.Profile(f) for f in workers])
     floor_ir = callgrind_split.Profile(floor).summary
     print()
-    callgrind_split.table(split, EVENTS, floor_ir, EVENTS)
+    after_rows = callgrind_split.table(
+        callgrind_split.split([callgrind_split.Profile(f) for f in workers]), EVENTS, floor_ir,
+        EVENTS)
+    record("cost", which="after", events=EVENTS, rows=after_rows)
+    if before:
+        before_rows = callgrind_split.rows(
+            callgrind_split.split([callgrind_split.Profile(f) for f in before]), EVENTS,
+            floor_ir, EVENTS)
+        record("cost", which="before", events=EVENTS, rows=before_rows)
+        print()
+        print(f"before ({BEFORE}) and after (this build), the same run, the same floor:")
+        callgrind_split.compare(before_rows, after_rows)
     if KEEP:
         print(f"callgrind's files in {KEEP}: callgrind_annotate --inclusive=yes FILE")
     shutil.rmtree(env.dir, ignore_errors=True)

@@ -238,25 +238,43 @@ def split(profiles):
     return out
 
 
-def table(worker, events, floor_ir, floor_requests, out=sys.stdout):
+def rows(worker, events, floor_ir, floor_requests):
+    """(label, instructions per event) of the table below, in its order."""
     total = worker["total"] / events
     floor = floor_ir / floor_requests
     per = {k: worker[k] / events for k in worker}
     per["curl"] = per.get("curl_used", 0) - floor
-    rows = [("completion-worker, all threads, per delivered completion", total),
-            ("the floor: libcurl alone, per request (lb-bench-floor)", floor),
-            ("ours above the floor", total - floor)]
+    out = [("completion-worker, all threads, per delivered completion", total),
+           ("the floor: libcurl alone, per request (lb-bench-floor)", floor),
+           ("ours above the floor", total - floor)]
     for key, label in LABELS:
-        rows.append(("  " + label, per.get(key, 0)))
-    width = max(len(r[0]) for r in rows)
+        out.append(("  " + label, per.get(key, 0)))
+    return out
+
+
+def table(worker, events, floor_ir, floor_requests, out=sys.stdout):
+    total = worker["total"] / events
+    per = {k: worker[k] / events for k in worker}
+    r = rows(worker, events, floor_ir, floor_requests)
+    width = max(len(label) for label, _ in r)
     print(f"{'instructions (callgrind Ir)':{width}} {'per event':>12} {'share':>7}", file=out)
-    for label, v in rows:
+    for label, v in r:
         print(f"{label:{width}} {v:12,.0f} {100 * v / total:6.1f}%", file=out)
     print(f"details per event: curl called by our HTTP code {per.get('curl_used', 0):,.0f}; "
           f"librdkafka's own threads {per.get('kafka_threads', 0):,.0f} (in Kafka); "
           f"json-c {per.get('jsonc', 0):,.0f} (in its callers' areas); "
           f"{events} completions, the floor over {floor_requests} requests", file=out)
-    return rows
+    return r
+
+
+def compare(before, after, out=sys.stdout):
+    """Two rows() side by side: before, after and after/before."""
+    width = max(len(label) for label, _ in after)
+    print(f"{'instructions per event':{width}} {'before':>12} {'after':>12} {'after/before':>13}",
+          file=out)
+    for (label, b), (_, a) in zip(before, after):
+        ratio = f"{a / b:13.2f}" if b > 0 and a >= 0 else f"{'':13}"
+        print(f"{label:{width}} {b:12,.0f} {a:12,.0f} {ratio}", file=out)
 
 
 def main():
