@@ -178,11 +178,7 @@ void lb_dlq_reader_destroy(lb_dlq_reader *r)
 {
   if (!r)
     return;
-  if (r->rk) {
-    rd_kafka_assign(r->rk, NULL);
-    rd_kafka_consumer_close(r->rk);
-    rd_kafka_destroy(r->rk);
-  }
+  lb_kafka_consumer_destroy(r->rk);
   free(r->parts);
   free(r->topic);
   free(r->group);

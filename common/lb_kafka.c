@@ -243,3 +243,12 @@ bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
   append(why, whylen, &at, "); give them the same count (kafka-topics --alter --partitions)");
   return false;
 }
+
+void lb_kafka_consumer_destroy(rd_kafka_t *rk)
+{
+  if (!rk)
+    return;
+  rd_kafka_assign(rk, NULL);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+}

@@ -80,6 +80,11 @@ lb_err lb_kafka_topic_partitions(rd_kafka_t *rk, const char *const *topics, size
 bool lb_kafka_copartitioned(const char *const *topics, const char *const *keys,
                             const int *partitions, size_t n, char *why, size_t whylen);
 
+/* Ends a consumer that reads partitions it assigned itself (no group):
+ * drops its assignment, closes it (nothing to commit, no group to leave)
+ * and destroys it. Accepts NULL. */
+void lb_kafka_consumer_destroy(rd_kafka_t *rk);
+
 /* librdkafka's log lines as lb_log JSON lines (called from librdkafka's
  * threads: lb_log is thread-safe), at lb_kafka_log_level's level. */
 void lb_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf);

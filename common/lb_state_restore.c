@@ -91,11 +91,7 @@ void lb_state_restore_destroy(lb_state_restore *r)
     rd_kafka_queue_destroy(r->q);
   if (r->rkt)
     rd_kafka_topic_destroy(r->rkt);
-  if (r->rk) {
-    rd_kafka_assign(r->rk, NULL);
-    rd_kafka_consumer_close(r->rk);
-    rd_kafka_destroy(r->rk);
-  }
+  lb_kafka_consumer_destroy(r->rk);
   free(r->parts);
   free(r->topic);
   free(r);

@@ -374,16 +374,27 @@ static void test_refused_value(void **state)
 
 /* ---- topics that exist ---- */
 
+/* A one-broker mock cluster and the producer handle that owns it (*mrk:
+ * destroy the cluster, then it). */
+static rd_kafka_mock_cluster_t *mock_cluster(rd_kafka_t **mrk)
+{
+  char err[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, capture);
+  *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  assert_non_null(*mrk);
+  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(*mrk, 1);
+  assert_non_null(mc);
+  return mc;
+}
+
 static void test_topic_partitions(void **state)
 {
   (void)state;
   char err[256];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, capture);
-  rd_kafka_t *mrk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  assert_non_null(mrk);
-  rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
-  assert_non_null(mc);
+  rd_kafka_t *mrk;
+  rd_kafka_mock_cluster_t *mc = mock_cluster(&mrk);
+  rd_kafka_conf_t *conf;
   assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events", 8, 1), 0);
   assert_int_equal(rd_kafka_mock_topic_create(mc, "completion-events.retry", 2, 1), 0);
   /* a topic the brokers report as unknown (as a real broker does one being
@@ -429,6 +440,40 @@ static void test_topic_partitions(void **state)
   assert_int_equal(parts[0], -1); /* untouched */
   assert_non_null(strstr(err, "cannot list the brokers' topics"));
   rd_kafka_destroy(rk);
+}
+
+/* A consumer reading partitions it assigned itself, with a fetch under
+ * way, ends at once: every librdkafka instance is gone after it (and
+ * NULL is accepted). */
+static void test_consumer_destroy(void **state)
+{
+  (void)state;
+  char err[256];
+  lb_kafka_consumer_destroy(NULL);
+  rd_kafka_t *mrk;
+  rd_kafka_mock_cluster_t *mc = mock_cluster(&mrk);
+  rd_kafka_conf_t *conf;
+  assert_int_equal(rd_kafka_mock_topic_create(mc, "t", 2, 1), 0);
+  conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, capture);
+  assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers",
+                                     rd_kafka_mock_cluster_bootstraps(mc), err, sizeof(err)),
+                   RD_KAFKA_CONF_OK);
+  assert_int_equal(rd_kafka_conf_set(conf, "group.id", "g", err, sizeof(err)), RD_KAFKA_CONF_OK);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  assert_non_null(rk);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+  rd_kafka_topic_partition_list_add(l, "t", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_topic_partition_list_add(l, "t", 1)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  assert_int_equal(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200); /* nothing to read: fetches wait */
+  if (m)
+    rd_kafka_message_destroy(m);
+  lb_kafka_consumer_destroy(rk);
+  rd_kafka_mock_cluster_destroy(mc);
+  rd_kafka_destroy(mrk);
+  assert_int_equal(rd_kafka_wait_destroyed(30000), 0);
 }
 
 /* syslog levels to ours; a failed broker connection is a warning. */
@@ -527,6 +572,7 @@ int main(void)
     cmocka_unit_test(test_topic_partitions),
     cmocka_unit_test(test_copartitioned),
     cmocka_unit_test(test_log_levels),
+    cmocka_unit_test(test_consumer_destroy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
