@@ -94,7 +94,6 @@ static size_t plain_prefix(const unsigned char *p, size_t len)
 /* s[0..len) as a JSON string literal. */
 static void put_string(lb_json_writer *w, const char *s, size_t len)
 {
-  static const char hex[] = "0123456789abcdef";
   const unsigned char *p = (const unsigned char *)s;
   size_t i = plain_prefix(p, len);
   if (i == len && len + 2 <= sizeof(w->stage) - w->staged) {
@@ -109,33 +108,8 @@ static void put_string(lb_json_writer *w, const char *s, size_t len)
   put(w, "\"", 1);
   put(w, s, i);
   while (i < len) {
-    unsigned char c = p[i++];
-    char esc[6] = { '\\', (char)c, '0', '0', hex[c >> 4], hex[c & 0xf] };
-    size_t n = 2;
-    switch (c) {
-    case '\b':
-      esc[1] = 'b';
-      break;
-    case '\f':
-      esc[1] = 'f';
-      break;
-    case '\n':
-      esc[1] = 'n';
-      break;
-    case '\r':
-      esc[1] = 'r';
-      break;
-    case '\t':
-      esc[1] = 't';
-      break;
-    case '"':
-    case '\\':
-      break;
-    default:
-      esc[1] = 'u';
-      n = 6;
-    }
-    put(w, esc, n);
+    char esc[6];
+    put(w, esc, lb_strbuf_json_escape(p[i++], esc));
     size_t run = plain_prefix(p + i, len - i);
     put(w, s + i, run);
     i += run;

@@ -89,38 +89,44 @@ int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...)
   return 0;
 }
 
+size_t lb_strbuf_json_escape(unsigned char c, char out[6])
+{
+  static const char hex[] = "0123456789abcdef";
+  static const char short_form[0x20] = {
+    ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+  };
+  out[0] = '\\';
+  if (c == '"' || c == '\\') {
+    out[1] = (char)c;
+    return 2;
+  }
+  if (c >= 0x20)
+    return 0;
+  if (short_form[c]) {
+    out[1] = short_form[c];
+    return 2;
+  }
+  memcpy(out + 1, "u00", 3);
+  out[4] = hex[c >> 4];
+  out[5] = hex[c & 0xf];
+  return 6;
+}
+
 int lb_strbuf_append_json_string(lb_strbuf *b, const char *s)
 {
   size_t start = b->len;
   int rc = lb_strbuf_append_len(b, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
-    char esc[8];
-    switch (*p) {
-    case '"':
-      rc = lb_strbuf_append_len(b, "\\\"", 2);
-      break;
-    case '\\':
-      rc = lb_strbuf_append_len(b, "\\\\", 2);
-      break;
-    case '\n':
-      rc = lb_strbuf_append_len(b, "\\n", 2);
-      break;
-    case '\r':
-      rc = lb_strbuf_append_len(b, "\\r", 2);
-      break;
-    case '\t':
-      rc = lb_strbuf_append_len(b, "\\t", 2);
-      break;
-    default:
-      if (*p < 0x20) {
-        snprintf(esc, sizeof(esc), "\\u%04x", *p);
-        rc = lb_strbuf_append_len(b, esc, 6);
-      } else {
-        rc = lb_strbuf_append_len(b, (const char *)p, 1);
-      }
-    }
+  const char *run = s; /* bytes held as they are, not appended yet */
+  for (const char *p = s; rc == 0 && *p; p++) {
+    char esc[6];
+    size_t n = lb_strbuf_json_escape((unsigned char)*p, esc);
+    if (!n)
+      continue;
+    if ((rc = lb_strbuf_append_len(b, run, (size_t)(p - run))) == 0)
+      rc = lb_strbuf_append_len(b, esc, n);
+    run = p + 1;
   }
-  if (rc == 0)
+  if (rc == 0 && (rc = lb_strbuf_append_len(b, run, strlen(run))) == 0)
     rc = lb_strbuf_append_len(b, "\"", 1);
   if (rc < 0) {
     /* All or nothing: drop the partial literal. */

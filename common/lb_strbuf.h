@@ -25,8 +25,14 @@ void lb_strbuf_reset(lb_strbuf *b);
 int lb_strbuf_append_len(lb_strbuf *b, const char *s, size_t n);
 int lb_strbuf_append(lb_strbuf *b, const char *s);
 int lb_strbuf_appendf(lb_strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends `s` as a JSON string literal, quotes included. */
+/* Appends `s` as a JSON string literal, quotes included, escaped as
+ * lb_strbuf_json_escape says. */
 int lb_strbuf_append_json_string(lb_strbuf *b, const char *s);
+/* How a JSON string literal writes byte c when it cannot hold it as it is
+ * (below 0x20, '"', '\\'), as json-c writes it (\b, \n, \u001f):
+ * the escape in out, its length returned; 0 for a byte held as it is.
+ * The logs and the request bodies (lb_json_write) escape alike. */
+size_t lb_strbuf_json_escape(unsigned char c, char out[6]);
 
 /* Appends the base64 (RFC 4648, with padding) of the n bytes at p. */
 int lb_strbuf_append_base64(lb_strbuf *b, const void *p, size_t n);

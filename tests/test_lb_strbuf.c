@@ -216,11 +216,36 @@ static const struct json_case json_cases[] = {
   { "line\nfeed", "\"line\\nfeed\"" },
   { "cr\rtab\t", "\"cr\\rtab\\t\"" },
   { "\x01", "\"\\u0001\"" },
-  { "\x08\x0c", "\"\\u0008\\u000c\"" },
+  { "\x08\x0c", "\"\\b\\f\"" },
   { "x\x1fy", "\"x\\u001fy\"" },
   { "\x7f", "\"\x7f\"" },
   { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },
 };
+
+/* Every byte: escaped exactly when JSON cannot hold it (below 0x20, '"',
+ * '\\'), in json-c's short form where JSON has one, else \u00XX. */
+static void test_json_escape_every_byte(void **state)
+{
+  (void)state;
+  static const char *const short_forms = "\b\f\n\r\t\"\\";
+  static const char *const letters = "bfnrt\"\\";
+  for (int c = 0; c < 256; c++) {
+    char out[6];
+    size_t n = lb_strbuf_json_escape((unsigned char)c, out);
+    const char *sf = c ? strchr(short_forms, c) : NULL;
+    if (c >= 0x20 && !sf) {
+      assert_int_equal(n, 0);
+    } else if (sf) {
+      assert_int_equal(n, 2);
+      assert_memory_equal(out, ((char[]){ '\\', letters[sf - short_forms] }), 2);
+    } else {
+      char want[7];
+      snprintf(want, sizeof(want), "\\u%04x", c);
+      assert_int_equal(n, 6);
+      assert_memory_equal(out, want, 6);
+    }
+  }
+}
 
 static void test_json_string_escaping(void **state)
 {
@@ -573,6 +598,7 @@ int main(void)
     cmocka_unit_test(test_cap_refusal_on_empty_buffer),
     cmocka_unit_test(test_cap_huge_length_does_not_wrap),
     cmocka_unit_test(test_json_string_escaping),
+    cmocka_unit_test(test_json_escape_every_byte),
     cmocka_unit_test(test_json_string_round_trips_all_control_chars),
     cmocka_unit_test(test_json_string_appends_after_existing_text),
     cmocka_unit_test(test_json_string_refused_midway_is_all_or_nothing),
