@@ -452,9 +452,8 @@ static void test_consumer_destroy(void **state)
   lb_kafka_consumer_destroy(NULL);
   rd_kafka_t *mrk;
   rd_kafka_mock_cluster_t *mc = mock_cluster(&mrk);
-  rd_kafka_conf_t *conf;
   assert_int_equal(rd_kafka_mock_topic_create(mc, "t", 2, 1), 0);
-  conf = rd_kafka_conf_new();
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set_log_cb(conf, capture);
   assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers",
                                      rd_kafka_mock_cluster_bootstraps(mc), err, sizeof(err)),

@@ -3,6 +3,7 @@ to the build directory given as their first argument:
 
   from bench_harness import harness
 """
+import json
 import os
 import sys
 
@@ -19,6 +20,5 @@ def record(bench, **figures):
     is unset (a bench script run alone)."""
     path = os.environ.get("BENCH_RESULTS")
     if path:
-        import json
         with open(path, "a") as f:
             f.write(json.dumps(dict(bench=bench, **figures)) + "\n")

@@ -94,7 +94,7 @@ for latency in (0, 50):
               f"producer_p50={pct(produced, 50):.0f}ms producer_p99={pct(produced, 99):.0f}ms "
               f"kafka_to_lms_p50={pct(onward, 50):.0f}ms kafka_to_lms_p99={pct(onward, 99):.0f}ms",
               flush=True)
-        record("latency", kafka=os.environ.get("LB_KAFKA", "sandbox"), latency_ms=latency,
+        record("latency", kafka="real" if harness.REAL else "sandbox", latency_ms=latency,
                offered=RATE, rate=rate, p50_ms=pct(lat, 50), p99_ms=pct(lat, 99),
                kafka_to_lms_p50_ms=pct(onward, 50), kafka_to_lms_p99_ms=pct(onward, 99))
         w.stop()

@@ -12,6 +12,9 @@ import json
 import sys
 
 LMS_MS = 50  # the LMS latency of the latency goal
+SANDBOX_NOTE = ("  (kafka-sandbox answers a fetch that finds nothing new only after the "
+                "consumer's fetch.wait.max.ms,\n  100 ms: its latency is not a broker's; "
+                "a real Kafka's is, in its section when the run had one)")
 
 
 def load(path):
@@ -80,10 +83,11 @@ def cost_rows(results):
 def main():
     results = load(sys.argv[1])
     wrk = float(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else 0
-    sections = [("kafka-sandbox", engine_rows(results, "sandbox", wrk) + cost_rows(results))]
+    sections = [("kafka-sandbox", engine_rows(results, "sandbox", wrk) + cost_rows(results),
+                 SANDBOX_NOTE)]
     if any(r.get("kafka") == "real" for r in results):
-        sections.append(("Apache Kafka (one node)", engine_rows(results, "real", wrk)))
-    for name, rows in sections:
+        sections.append(("Apache Kafka (one node)", engine_rows(results, "real", wrk), None))
+    for name, rows, note in sections:
         print(f"{name}:")
         w = max(len(r[0]) for r in rows)
         f = max(len(r[1]) for r in rows)
@@ -91,10 +95,8 @@ def main():
         for what, figure, goal, met in rows:
             said = "-" if met is None else ("yes" if met else "no")
             print(f"  {what:{w}}  {figure:{f}}  {goal:16} {said}")
-        if name == "kafka-sandbox":
-            print("  (kafka-sandbox answers a fetch that finds nothing new only after the "
-                  "consumer's fetch.wait.max.ms,\n  100 ms: its latency is not a broker's; "
-                  "a real Kafka's is, in its section when the run had one)")
+        if note:
+            print(note)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ lb_build() {
   local args=() targets=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
   [ "${1:-}" = "--" ] && { shift; targets=("$@"); }
-  cmake -S "$LB_ROOT" -B "$dir" "${args[@]}" >/dev/null
+  cmake -S "${LB_SRC:-$LB_ROOT}" -B "$dir" "${args[@]}" >/dev/null
   if [ ${#targets[@]} -gt 0 ]; then
     cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}"
   else
@@ -79,8 +79,8 @@ lb_build_before() {
     echo "$id" >"$dir/rev"
   fi
   lb_say "build of revision ${id:0:7} (before the cuts) in $dir/build"
-  cmake -S "$dir/src" -B "$dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-    cmake --build "$dir/build" -j "$(nproc)" --target completion-worker >/dev/null
+  LB_SRC=$dir/src lb_build "$dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -- completion-worker \
+    >/dev/null
 }
 
 # lb_need_real_kafka [HINT]: a real Apache Kafka runs with java, and is

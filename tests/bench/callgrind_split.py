@@ -253,9 +253,9 @@ def rows(worker, events, floor_ir, floor_requests):
 
 
 def table(worker, events, floor_ir, floor_requests, out=sys.stdout):
-    total = worker["total"] / events
-    per = {k: worker[k] / events for k in worker}
     r = rows(worker, events, floor_ir, floor_requests)
+    total = r[0][1]
+    per = {k: worker[k] / events for k in worker}
     width = max(len(label) for label, _ in r)
     print(f"{'instructions (callgrind Ir)':{width}} {'per event':>12} {'share':>7}", file=out)
     for label, v in r:
