@@ -7,7 +7,7 @@ Nothing lost, each course in the LMS, offsets committed to the end."""
 import time
 
 from catalog_fixtures import catalog_event, ocn_courses, sf_integration, sf_tenant
-from harness import Env, check, finish, ns, wait_for
+from harness import Env, check, finish, ns, wait_for, wait_progress
 
 SECRET = "e2e-catalog-group-secret-6"
 TOPIC = ns("catalog-events")
@@ -36,7 +36,7 @@ try:
              40, "the partitions split")
     handed = [l for l in w1.logs() if l.get("msg") == "partitions revoked, handing back"]
     check(len(handed) >= 1, "w1 handed partitions back while its batch waited")
-    wait_for(lambda: len(ocn_courses(env.state("globex"))) == N, 60, "every course")
+    wait_progress(lambda: len(ocn_courses(env.state("globex"))), N, "every course")
     check(len(ocn_courses(env.state("globex"))) == N, f"all {N} courses in the LMS")
     ok1 = w1.metric("lmsbridge_deliveries_total", integration="globex-sf", outcome="success")
     ok2 = w2.metric("lmsbridge_deliveries_total", integration="globex-sf", outcome="success")

@@ -13,7 +13,7 @@ import random
 import time
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish,
-                     finished, ns, wait_for)
+                     finished, ns, wait_for, wait_progress)
 
 SECRET = "e2e-crash-secret-64"
 TOPIC = ns("completion-events")
@@ -76,7 +76,7 @@ try:
               "delivered)")
         w = env.worker("completion-worker", integ, env={"SECRET": SECRET})
 
-    wait_for(lambda: len(completions()) == N, 60, "every completion")
+    wait_progress(lambda: len(completions()), N, "every completion")
     ends = env.end_offsets(TOPIC)
     wait_for(lambda: env.committed(GROUP, TOPIC, parts) == ends, 60, "final commit")
     finished(env, GROUP, [TOPIC], [w])   # nothing in flight: the LMS state is final

@@ -6,7 +6,7 @@ meanwhile, the failing customer's are parked in completion-events.retry
 the worker consumes the retry topic and delivers every parked record when
 its not-before has passed."""
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, ns,
-                     wait_for)
+                     wait_for, wait_progress)
 
 SECRET = "e2e-isolation-secret-31"
 TOPIC = ns("completion-events")
@@ -28,8 +28,8 @@ try:
         records.append((f"u{i}", completion(f"u{i}", "up", f"u{i}")))
     env.produce_many(TOPIC, records)
 
-    wait_for(lambda: len(env.state("up")["degreed"]["completions"]) == N, 60,
-             "the healthy customer's completions")
+    wait_progress(lambda: len(env.state("up")["degreed"]["completions"]), N,
+                  "the healthy customer's completions")
     # a parked record whose not-before passes while the customer is still
     # down is tried again and parked again: count distinct source messages
     def parked_keys(records):

@@ -16,7 +16,7 @@ import signal
 import time
 
 from harness import (Env, check, completion, degreed_integration, degreed_tenant, finish, info,
-                     ns, wait_for)
+                     ns, wait_for, wait_progress)
 
 SECRET = "e2e-sigterm-secret-83"
 TOPIC = ns("completion-events")
@@ -87,7 +87,7 @@ try:
           f"delivered, {len(set(got) - below)} delivered but not committed)")
 
     w2 = env.worker("completion-worker", integs, env={"SECRET": SECRET})
-    wait_for(lambda: len(delivered("acme")) == N, 60, "the rest delivered")
+    wait_progress(lambda: len(delivered("acme")), N, "the rest delivered")
     ends = env.end_offsets(TOPIC)
     wait_for(lambda: env.committed(GROUP, TOPIC, parts) == ends, 60, "committed to the end")
     got = delivered("acme")
