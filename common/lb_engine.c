@@ -132,7 +132,6 @@ struct msg {
   lb_list_node due;  /* in e->due */
   lb_engine *e;
   part *p;
-  rd_kafka_message_t *rkm;
   lb_plan plan;
   dlv *dlvs;
   size_t ndlvs;
@@ -149,6 +148,17 @@ struct msg {
   int64_t orig_offset;
   int replays;
   size_t size_cap; /* largest dead letter to write; 0: the engine's */
+  /* the record, copied out of librdkafka's message as it is taken: each
+   * message keeps the whole fetch response it came in alive, so thousands
+   * held kept every fetch (and each refetch after a pause) resident */
+  int32_t partition;
+  int64_t offset;
+  const char *key; /* in data; NULL: none */
+  size_t key_len;
+  const char *value; /* in data, after the key; NULL: none */
+  size_t len;
+  rd_kafka_headers_t *headers; /* NULL: none */
+  char data[];
 };
 
 struct lb_engine {
@@ -347,7 +357,8 @@ static void msg_free(lb_engine *e, msg *m)
   lb_plan_release(&m->plan);
   free(m->target);
   free(m->orig_topic);
-  rd_kafka_message_destroy(m->rkm);
+  if (m->headers)
+    rd_kafka_headers_destroy(m->headers);
   lb_list_remove(&p->msgs, &m->link);
   free(m);
   if (p->revoked && lb_list_empty(&p->msgs))
@@ -407,7 +418,7 @@ static void msg_maybe_finish(lb_engine *e, msg *m)
   bool cancelled = false;
   for (size_t i = 0; i < m->ndlvs; i++)
     cancelled = cancelled || m->dlvs[i].state == D_CANCELLED;
-  if (!cancelled && !p->revoked && lb_offsets_done(&p->offs, m->rkm->offset))
+  if (!cancelled && !p->revoked && lb_offsets_done(&p->offs, m->offset))
     store_offset(e, p);
   if (cancelled)
     e->handed_back++;
@@ -423,8 +434,7 @@ static void msg_maybe_finish(lb_engine *e, msg *m)
  * (they are written anew). */
 static rd_kafka_headers_t *copy_headers(const msg *m)
 {
-  rd_kafka_headers_t *src = NULL;
-  rd_kafka_message_headers(m->rkm, &src);
+  const rd_kafka_headers_t *src = m->headers;
   rd_kafka_headers_t *h = rd_kafka_headers_new(src ? rd_kafka_header_cnt(src) + 16 : 16);
   for (size_t i = 0; src; i++) {
     const char *name;
@@ -448,9 +458,9 @@ static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *
     *partition = m->orig_partition;
     *offset = m->orig_offset;
   } else {
-    *topic = rd_kafka_topic_name(m->rkm->rkt);
-    *partition = m->rkm->partition;
-    *offset = m->rkm->offset;
+    *topic = m->p->topic;
+    *partition = m->partition;
+    *offset = m->offset;
   }
 }
 
@@ -568,8 +578,7 @@ static rd_kafka_headers_t *park_headers(const lb_engine *e, const msg *m, const 
 /* The size of a record with m's key and value and the headers h. */
 static size_t record_size(const msg *m, const rd_kafka_headers_t *h)
 {
-  return RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) +
-         (m->rkm->payload ? m->rkm->len : 0) + headers_size(h);
+  return RECORD_OVERHEAD + m->key_len + m->len + headers_size(h);
 }
 
 /* Why a delivery that had to wait is a dead letter instead. */
@@ -665,8 +674,8 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
 {
   bool park = d && d->status == LB_DELIVERY_PARK && !d->too_large;
   const char *topic = park ? e->cfg->kafka.retry_topic : e->cfg->kafka.dlq_topic;
-  const void *value = m->rkm->payload;
-  size_t vlen = value ? m->rkm->len : 0;
+  const void *value = m->value;
+  size_t vlen = m->len;
   size_t cap = size_cap(e, m, d);
   produced *pr = malloc(sizeof(*pr));
   if (!pr)
@@ -686,10 +695,7 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     size_t marks = header_size(HDR(VALUE_TRUNCATED), 4) +
                    header_size(HDR(VALUE_ORIGINAL_BYTES), strlen(orig_bytes)) +
                    header_size(HDR(HEADERS_DROPPED), 20);
-    size_t src_headers = 0;
-    rd_kafka_headers_t *src = NULL;
-    if (rd_kafka_message_headers(m->rkm, &src) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      src_headers = rd_kafka_header_cnt(src);
+    size_t src_headers = m->headers ? rd_kafka_header_cnt(m->headers) : 0;
     size_t fixed = size - vlen + marks;
     bool dropped = false;
     if (fixed > cap && src_headers > 0) {
@@ -708,19 +714,19 @@ static bool produce(lb_engine *e, msg *m, dlv *d)
     f.headers_dropped = dropped ? (int)src_headers : -1;
     rd_kafka_headers_destroy(h);
     h = dlq_headers(m, &f, !dropped);
-    size = RECORD_OVERHEAD + (m->rkm->key ? m->rkm->key_len : 0) + vlen + headers_size(h);
+    size = RECORD_OVERHEAD + m->key_len + vlen + headers_size(h);
   }
   pr->size = size;
   /* a parked record goes to the partition numbered like its source (the
    * topics are co-partitioned: the member holding source partition k holds
    * retry partition k), not where the key would hash; a dead letter goes
    * by key (its headers carry the source partition) */
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      e->prk, RD_KAFKA_V_TOPIC(topic),
-      RD_KAFKA_V_PARTITION(park ? m->rkm->partition : RD_KAFKA_PARTITION_UA),
-      RD_KAFKA_V_KEY(m->rkm->key, m->rkm->key_len), RD_KAFKA_V_VALUE((void *)value, vlen),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(pr),
-      RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(e->prk, RD_KAFKA_V_TOPIC(topic),
+                        RD_KAFKA_V_PARTITION(park ? m->partition : RD_KAFKA_PARTITION_UA),
+                        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE((void *)value, vlen),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                        RD_KAFKA_V_OPAQUE(pr), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(h);
     free(pr);
@@ -1106,23 +1112,22 @@ static int64_t run_batches(lb_engine *e)
  * the message was taken so. */
 static bool misrouted(lb_engine *e, msg *m)
 {
-  const rd_kafka_message_t *rkm = m->rkm;
   const char *other = e->opts.foreign_event && m->plan.dlq_class &&
                               strcmp(m->plan.dlq_class, lb_dlq_reasons[LB_DLQ_INVALID_EVENT]) == 0
-                          ? e->opts.foreign_event(rkm->payload ? rkm->payload : "", rkm->len)
+                          ? e->opts.foreign_event(m->value ? m->value : "", m->len)
                           : NULL;
   if (!other)
     return false;
   char why[768];
-  const char *topic = rd_kafka_topic_name(rkm->rkt);
+  const char *topic = m->p->topic;
   snprintf(why, sizeof(why),
            "topic \"%s\" carries %s's events (a valid one at this offset), not %s's: check "
            "kafka.topics in %s (is it %s's file?); stopping, nothing past it is committed",
            topic, other, e->opts.worker, e->cfg->path ? e->cfg->path : "the configuration file",
            other);
-  char *event_id = lb_event_id_peek(rkm->payload ? rkm->payload : "", rkm->len);
+  char *event_id = lb_event_id_peek(m->value ? m->value : "", m->len);
   lb_log(LB_LOG_ERROR, "misrouted topic, stopping", LB_S("topic", topic),
-         LB_I("partition", rkm->partition), LB_I("offset", rkm->offset), LB_S("event_id", event_id),
+         LB_I("partition", m->partition), LB_I("offset", m->offset), LB_S("event_id", event_id),
          LB_S("worker", e->opts.worker), LB_S("error", why));
   free(event_id);
   /* finished as handed back: its offset is never stored, nor any after it */
@@ -1143,10 +1148,8 @@ static bool misrouted(lb_engine *e, msg *m)
 /* Plans a message and starts its deliveries. */
 static void process(lb_engine *e, msg *m)
 {
-  const rd_kafka_message_t *rkm = m->rkm;
   char labels[256];
-  lb_err rc =
-      e->opts.plan(e->cfg, rkm->payload ? rkm->payload : "", rkm->len, lb_time_now_ms(), &m->plan);
+  lb_err rc = e->opts.plan(e->cfg, m->value ? m->value : "", m->len, lb_time_now_ms(), &m->plan);
   m->planned = true;
   if (rc != LB_E_OK) {
     /* the planner itself failed (out of memory): a mapping error */
@@ -1156,9 +1159,9 @@ static void process(lb_engine *e, msg *m)
   if (m->plan.dead_letter && misrouted(e, m))
     return;
   if (m->plan.dead_letter) {
-    lb_log(LB_LOG_WARN, "invalid event, sent to the dead-letter topic",
-           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
-           LB_I("offset", rkm->offset), LB_S("reason", m->plan.dlq_message));
+    lb_log(LB_LOG_WARN, "invalid event, sent to the dead-letter topic", LB_S("topic", m->p->topic),
+           LB_I("partition", m->partition), LB_I("offset", m->offset),
+           LB_S("reason", m->plan.dlq_message));
     m->pending = 1;
     write_out(e, m, NULL);
     return;
@@ -1202,8 +1205,7 @@ static void process(lb_engine *e, msg *m)
      * whose filter no longer takes the item): said once, not sent */
     lb_log(LB_LOG_WARN, "not sent: the record's target integration does not take it",
            LB_S("target", m->target), LB_S("event_id", m->plan.event_id),
-           LB_S("topic", rd_kafka_topic_name(rkm->rkt)), LB_I("partition", rkm->partition),
-           LB_I("offset", rkm->offset));
+           LB_S("topic", m->p->topic), LB_I("partition", m->partition), LB_I("offset", m->offset));
   if (m->pending == 0) {
     msg_maybe_finish(e, m);
     return;
@@ -1256,7 +1258,8 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
     rd_kafka_message_destroy(rkm);
     return;
   }
-  msg *m = calloc(1, sizeof(*m));
+  size_t key_len = rkm->key ? rkm->key_len : 0, len = rkm->payload ? rkm->len : 0;
+  msg *m = calloc(1, sizeof(*m) + key_len + len);
   if (!m || lb_offsets_add(&p->offs, rkm->offset) < 0) {
     free(m);
     poison(e, p, "consume");
@@ -1265,16 +1268,23 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
   }
   m->e = e;
   m->p = p;
-  m->rkm = rkm;
+  m->partition = rkm->partition;
+  m->offset = rkm->offset;
+  if (rkm->key)
+    m->key = memcpy(m->data, rkm->key, key_len);
+  m->key_len = key_len;
+  if (rkm->payload)
+    m->value = memcpy(m->data + key_len, rkm->payload, len);
+  m->len = len;
+  rd_kafka_message_detach_headers(rkm, &m->headers);
+  rd_kafka_message_destroy(rkm);
   lb_list_push_front(&p->msgs, &m->link);
   e->msgs_in_flight++;
-  label2(labels, sizeof(labels), "topic", topic, NULL, NULL);
+  label2(labels, sizeof(labels), "topic", p->topic, NULL, NULL);
   lb_metrics_add(e->metrics, "lmsbridge_events_consumed_total", labels, 1);
 
-  rd_kafka_headers_t *h = NULL;
-  rd_kafka_message_headers(rkm, &h);
   lb_dlq_parked pk;
-  lb_dlq_parked_read(h, &pk);
+  lb_dlq_parked_read(m->headers, &pk);
   if (pk.has_target)
     m->target = strdup(pk.target);
   m->replays = pk.replays;
@@ -1730,17 +1740,15 @@ static int32_t source_partition(const msg *m)
   int32_t partition;
   int64_t offset;
   orig(m, &topic, &partition, &offset);
-  return partition >= 0 ? partition : m->rkm->partition;
+  return partition >= 0 ? partition : m->partition;
 }
 
 /* A resync (lmsbridge.resync "true", written by dlq-replay resync): sent
  * even when unchanged. */
 static bool msg_resync(const msg *m)
 {
-  rd_kafka_headers_t *h = NULL;
   lb_dlq_parked pk;
-  rd_kafka_message_headers(m->rkm, &h);
-  lb_dlq_parked_read(h, &pk);
+  lb_dlq_parked_read(m->headers, &pk);
   return pk.resync;
 }
 
