@@ -60,9 +60,12 @@ def proc_stats(pid):
     return cpu, rss
 
 
+PARTITIONS = 8  # of each source topic and its retry topic
+
+
 def topics(suffix=""):
-    return ([f"completion-events-{t}{suffix}:8" for t, *_ in RUNS] +
-            [f"completion-events-{t}{suffix}.retry:8" for t, *_ in RUNS] +
+    return ([f"completion-events-{t}{suffix}:{PARTITIONS}" for t, *_ in RUNS] +
+            [f"completion-events-{t}{suffix}.retry:{PARTITIONS}" for t, *_ in RUNS] +
             [f"completion-events-{t}{suffix}.dlq:1" for t, *_ in RUNS])
 
 
@@ -120,6 +123,24 @@ def start_worker(conf, log_path, prefix=(), timeout=60, ready='"consuming"', bin
     return proc, port
 
 
+def group_settled(logs):
+    """Whether the workers logging to `logs` hold every partition of the
+    bench's topics between them (source and retry), none of them revoked
+    since."""
+    held = 0
+    for path in logs:
+        count = None
+        for line in open(path):
+            if '"partitions assigned"' in line:
+                count = json.loads(line)["count"]
+            elif '"partitions revoked' in line:
+                count = None
+        if count is None:
+            return False
+        held += count
+    return held == 2 * PARTITIONS
+
+
 def delivered(ports):
     """Completions delivered by the workers of metrics ports `ports`
     (their /metrics: reading it costs next to nothing, polling the LMS state
@@ -140,16 +161,25 @@ def run(env, kafka, brokers, broker_pid, tenant, latency, in_flight, events, npr
     topic = f"completion-events-{tenant}"
     if latency:
         env.lms_post("/_sandbox/faults", {"tenant": tenant, "latency": {"ms": latency}})
-    produce(brokers, topic, bench_events(events))
+    # one worker takes the backlog as it starts; a group gets it once every
+    # member holds its share (else the first member's work before the next
+    # one joins is redelivered, counted twice, and the run measures a
+    # rebalance)
+    if nprocs == 1:
+        produce(brokers, topic, bench_events(events))
     conf = worker_conf(env, brokers, tenant, in_flight)
     broker_cpu0 = proc_stats(broker_pid)[0]
     start = time.time()
     procs, ports = [], []
+    logs = [os.path.join(env.dir, f"{tenant}-{i}.log") for i in range(nprocs)]
     try:
-        for i in range(nprocs):
-            proc, port = start_worker(conf, os.path.join(env.dir, f"{tenant}-{i}.log"))
+        for log in logs:
+            proc, port = start_worker(conf, log)
             procs.append(proc)
             ports.append(port)
+        if nprocs > 1:
+            harness.wait_for(lambda: group_settled(logs), 120, f"{tenant}: every member assigned")
+            produce(brokers, topic, bench_events(events))
         # timed from the first delivery to the last (the group join before
         # it is the broker's: 3 s on the mock cluster)
         first = [None]
