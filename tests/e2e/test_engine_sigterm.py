@@ -49,7 +49,8 @@ def sigterm(w):
     return rc, time.time() - t, stopping[0] if stopping else None, \
         stopped[0].get("handed_back") if stopped else None, \
         stopped[0].get("unfinished_at_deadline") if stopped else None, \
-        at_once[0] if at_once else (None, None)
+        at_once[0] if at_once else (None, None), \
+        stopped[0].get("consumed") if stopped else None
 
 
 env = Env(TOPICS, [degreed_tenant("acme", SECRET), degreed_tenant("hung", SECRET)])
@@ -68,7 +69,7 @@ try:
     # (1) under load
     w = env.worker("completion-worker", integs, env={"SECRET": SECRET})
     wait_for(lambda: len(delivered("acme")) >= N // 4, 60, "a quarter delivered")
-    rc, secs, in_flight, handed_back, cut, (at_once, on_wire) = sigterm(w)
+    rc, secs, in_flight, handed_back, cut, (at_once, on_wire), taken = sigterm(w)
     n1 = len(delivered("acme"))
     info(f"SIGTERM with {in_flight} messages in flight: {on_wire} requests on the wire, "
          f"{at_once} messages handed back at once, {handed_back} in all; exit in {secs:.1f} s; "
@@ -79,6 +80,9 @@ try:
           f"it finished the requests on the wire ({on_wire}) and handed the rest back at once "
           f"({at_once}); none was cut at the deadline ({cut})")
     check(n1 < N, f"stopped in the middle of the stream ({n1}/{N})")
+    check(taken == n1 + handed_back,
+          f"its \"stopped\" line counts every record it took: {taken} consumed = {n1} "
+          f"delivered + {handed_back} handed back")
     committed = env.committed(GROUP, TOPIC, parts)
     got = delivered("acme")
     below = {k for k, (p, o) in where.items() if o < committed.get(p, -1)}
@@ -105,7 +109,7 @@ try:
                   if r["key"].startswith("h")})
     wait_for(lambda: w2.metric("lmsbridge_inflight") >= N_HUNG, 60,
              "the hung deliveries in flight")
-    rc, secs, in_flight, handed_back, cut, (at_once, on_wire) = sigterm(w2)
+    rc, secs, in_flight, handed_back, cut, (at_once, on_wire), taken = sigterm(w2)
     info(f"LMS hung: SIGTERM with {in_flight} messages in flight, {on_wire} requests on the "
          f"wire, {at_once} handed back at once; exit in {secs:.1f} s")
     check(rc == 0, f"LMS hung: exit 0 ({secs:.1f} s, deadline {DEADLINE_S} s)")
@@ -118,6 +122,9 @@ try:
     check(handed_back == N_HUNG,
           f"it reports every hung message handed back ({handed_back}; cut at the deadline: "
           f"{cut})")
+    check(taken == N - len(below) + N_HUNG,
+          f"its \"stopped\" line counts every record it took ({taken}: the "
+          f"{N - len(below)} left by the first worker and the {N_HUNG} hung ones)")
     first_hung = {}
     for k, (p, o) in where.items():
         if k.startswith("h"):
