@@ -19,6 +19,7 @@
 #define IDLE_WAIT_MS 1000            /* poll slice when nothing is due */
 #define NO_RETRY_AFTER_PAUSE_MS 1000 /* a lane's pause after a bare 429 */
 #define NO_HEAP ((size_t)-1)
+#define REASON_MAX 256 /* a failure's reason, as the DLQ header says it */
 
 typedef struct job job;
 
@@ -56,8 +57,9 @@ struct job {
   int last_status;
   char *last_body;
   char last_request_id[48];
-  const char *reason;
-  char reason_buf[256];
+  /* why it failed last (owned; NULL: it has not): on the heap, as the
+   * jobs waiting for a slot are thousands with a backlog */
+  char *reason;
 };
 
 typedef struct {
@@ -212,8 +214,10 @@ static void detach(lb_client *c, job *j)
 
 static void set_reason(job *j, const char *fmt, const char *detail)
 {
-  snprintf(j->reason_buf, sizeof(j->reason_buf), fmt, detail ? detail : "");
-  j->reason = j->reason_buf;
+  char buf[REASON_MAX];
+  snprintf(buf, sizeof(buf), fmt, detail ? detail : "");
+  free(j->reason);
+  j->reason = strdup(buf); /* NULL (out of memory): the status names it */
 }
 
 /* Marks the job finished; its callback runs from run_done(). */
@@ -230,6 +234,7 @@ static void job_free(job *j)
 {
   free(j->lms_id);
   free(j->last_body);
+  free(j->reason);
   free(j);
 }
 
@@ -453,7 +458,7 @@ static void take_response(void *opaque, const lb_http_response *r)
     return;
   }
   case LB_OUT_PERMANENT: {
-    char why[sizeof(j->reason_buf)];
+    char why[REASON_MAX];
     /* where a redirect pointed: the operator's clue (a moved API, an SSO
      * login page), never followed */
     if (r->status >= 300 && r->status < 400 && r->location)

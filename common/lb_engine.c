@@ -450,6 +450,13 @@ static rd_kafka_headers_t *copy_headers(const msg *m)
   return h;
 }
 
+/* Why a dead-lettered message's plan refused it (out of memory for the
+ * text itself: said so). */
+static const char *plan_failure(const msg *m)
+{
+  return m->plan.dlq_message ? m->plan.dlq_message : lb_strerror(LB_E_NOMEM);
+}
+
 /* The original coordinates: the source record's, or those a retry record
  * carries. */
 static void orig(const msg *m, const char **topic, int32_t *partition, int64_t *offset)
@@ -603,7 +610,7 @@ static void dlq_fields(const lb_engine *e, const msg *m, const dlv *d, lb_dlq_fi
   *f = (lb_dlq_fields){ .headers_dropped = -1 };
   orig(m, &f->topic, &f->partition, &f->offset);
   f->reason = dead_letter_class(m, d);
-  f->message = d ? d->reason : m->plan.dlq_message;
+  f->message = d ? d->reason : plan_failure(m);
   if (d && d->too_large) {
     too_large_message(e, m, d, why, whylen);
     f->message = why;
@@ -1154,15 +1161,16 @@ static void process(lb_engine *e, msg *m)
   m->planned = true;
   if (rc != LB_E_OK) {
     /* the planner itself failed (out of memory): a mapping error */
-    m->plan = (lb_plan){ .dead_letter = true, .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING] };
-    snprintf(m->plan.dlq_message, sizeof(m->plan.dlq_message), "%s", lb_strerror(rc));
+    m->plan = (lb_plan){ .dead_letter = true,
+                         .dlq_class = lb_dlq_reasons[LB_DLQ_MAPPING],
+                         .dlq_message = strdup(lb_strerror(rc)) };
   }
   if (m->plan.dead_letter && misrouted(e, m))
     return;
   if (m->plan.dead_letter) {
     lb_log(LB_LOG_WARN, "invalid event, sent to the dead-letter topic", LB_S("topic", m->p->topic),
            LB_I("partition", m->partition), LB_I("offset", m->offset),
-           LB_S("reason", m->plan.dlq_message));
+           LB_S("reason", plan_failure(m)));
     m->pending = 1;
     write_out(e, m, NULL);
     return;

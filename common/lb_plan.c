@@ -19,6 +19,7 @@ void lb_plan_release(lb_plan *plan)
   free(plan->items);
   free(plan->event_id);
   free(plan->item_key);
+  free(plan->dlq_message);
   *plan = (lb_plan){ 0 };
 }
 
@@ -61,11 +62,15 @@ static const lb_integration *candidate(const lb_config *cfg, const size_t *candi
   return &cfg->integrations[candidates ? candidates[k] : k];
 }
 
-static void dead_letter(lb_plan *plan, const char *cls, const char *msg)
+/* LB_E_OK, or LB_E_NOMEM when the message cannot be kept */
+static lb_err dead_letter(lb_plan *plan, const char *cls, const char *msg)
 {
+  char buf[LB_PLAN_DLQ_MESSAGE_MAX];
+  snprintf(buf, sizeof(buf), "%s", msg);
   plan->dead_letter = true;
   plan->dlq_class = cls;
-  snprintf(plan->dlq_message, sizeof(plan->dlq_message), "%s", msg);
+  plan->dlq_message = strdup(buf);
+  return plan->dlq_message ? LB_E_OK : LB_E_NOMEM;
 }
 
 lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len, int64_t now_ms,
@@ -77,10 +82,8 @@ lb_err lb_plan_catalog(const lb_config *cfg, const char *value, size_t len, int6
 
   *ret = (lb_plan){ 0 };
   rc = lb_catalog_event_parse(&ev, value, len, err, sizeof(err));
-  if (rc == LB_E_EVENT) {
-    dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
-    return LB_E_OK;
-  }
+  if (rc == LB_E_EVENT)
+    return dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
   if (rc != LB_E_OK)
     return rc;
   ret->event_id = strdup(ev.event_id);
@@ -134,10 +137,8 @@ lb_err lb_plan_completion(const lb_config *cfg, const char *value, size_t len, i
 
   *ret = (lb_plan){ 0 };
   rc = lb_completion_event_parse(&ev, value, len, err, sizeof(err));
-  if (rc == LB_E_EVENT) {
-    dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
-    return LB_E_OK;
-  }
+  if (rc == LB_E_EVENT)
+    return dead_letter(ret, lb_dlq_reasons[LB_DLQ_INVALID_EVENT], err);
   if (rc != LB_E_OK)
     return rc;
   rc = LB_E_NOMEM;

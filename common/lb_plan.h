@@ -22,6 +22,8 @@ typedef struct {
   lb_request_list requests;
 } lb_plan_item;
 
+#define LB_PLAN_DLQ_MESSAGE_MAX 512
+
 typedef struct {
   char *event_id;        /* NULL when the event could not be parsed */
   char *item_key;        /* catalog: the external id `<type>-<id>` */
@@ -29,8 +31,10 @@ typedef struct {
   bool archived;         /* catalog: the event archives the item */
   bool dead_letter;      /* the whole message goes to the DLQ */
   const char *dlq_class; /* class name, docs/delivery.md */
-  char dlq_message[512];
-  lb_plan_item *items; /* one per integration concerned */
+  char *dlq_message;     /* why, when dead_letter (owned; on the heap, as
+                          * the engine holds thousands of plans with a
+                          * backlog): at most LB_PLAN_DLQ_MESSAGE_MAX - 1 bytes */
+  lb_plan_item *items;   /* one per integration concerned */
   size_t n;
 } lb_plan;
 

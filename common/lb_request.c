@@ -52,7 +52,9 @@ lb_err lb_request_list_add(lb_request_list *l, lb_step step, lb_method method, c
 {
   bool failed = false;
   if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 4;
+    /* most lists hold one request (a completion), and a backlog holds
+     * thousands of lists */
+    size_t cap = l->cap ? l->cap * 2 : 1;
     lb_request *grown = realloc(l->items, cap * sizeof(*grown));
     if (!grown)
       return LB_E_NOMEM;

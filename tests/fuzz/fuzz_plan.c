@@ -64,7 +64,7 @@ static void check_dead_letter(const lb_plan *plan, const char *value, size_t len
   FZ_CHECK(same(plan->dlq_class, lb_dlq_reasons[LB_DLQ_INVALID_EVENT]), "class %s",
            plan->dlq_class ? plan->dlq_class : "(null)");
   size_t mlen = strlen(plan->dlq_message);
-  FZ_CHECK(mlen > 0 && mlen < sizeof(plan->dlq_message), "an empty dead-letter message");
+  FZ_CHECK(mlen > 0 && mlen < LB_PLAN_DLQ_MESSAGE_MAX, "an empty dead-letter message");
   fz_check_utf8("the dead-letter message", plan->dlq_message, mlen);
   fz_check_no_secret("the dead-letter message", plan->dlq_message, mlen);
 
