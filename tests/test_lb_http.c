@@ -68,6 +68,22 @@ static void wait_for(lb_http *h, const result *r, int n)
   assert_int_equal(r->done, n);
 }
 
+/* Tenant h's client-credentials token request; the URL is written to url
+ * (the request points into it). */
+static lb_http_request token_request(char *url, size_t len)
+{
+  static const char *const form[] = { "Content-Type: application/x-www-form-urlencoded" };
+  static const char body[] =
+      "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123";
+  snprintf(url, len, "%s/t/h/oauth/token", lms.base_url);
+  return (lb_http_request){ .method = "POST",
+                            .url = url,
+                            .headers = form,
+                            .nheaders = 1,
+                            .body = body,
+                            .body_len = sizeof(body) - 1 };
+}
+
 static void test_many_in_flight_and_ids(void **state)
 {
   (void)state;
@@ -97,20 +113,11 @@ static void test_many_in_flight_and_ids(void **state)
 static void test_body_cap_headers_and_request_id(void **state)
 {
   (void)state;
-  char url[256], body[256];
+  char url[256];
   result r = { 0 };
   lb_http *h = lb_http_new(&(lb_http_options){ .max_body = 64 });
   /* a token, then an authenticated Degreed call for its headers */
-  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
-  snprintf(body, sizeof(body),
-           "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
-  const char *form[] = { "Content-Type: application/x-www-form-urlencoded" };
-  lb_http_request req = { .method = "POST",
-                          .url = url,
-                          .headers = form,
-                          .nheaders = 1,
-                          .body = body,
-                          .body_len = strlen(body) };
+  lb_http_request req = token_request(url, sizeof(url));
   assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
   assert_int_equal(r.status, 200);
@@ -145,19 +152,10 @@ static void test_body_cap_headers_and_request_id(void **state)
 static void test_read_cap(void **state)
 {
   (void)state;
-  char url[256], body[256], health_url[256];
+  char url[256], health_url[256];
   result r = { 0 };
   lb_http *h = lb_http_new(&(lb_http_options){ .max_body = 16, .max_read = 64 });
-  snprintf(url, sizeof(url), "%s/t/h/oauth/token", lms.base_url);
-  snprintf(body, sizeof(body),
-           "grant_type=client_credentials&client_id=h-id&client_secret=h-secret-123");
-  const char *form[] = { "Content-Type: application/x-www-form-urlencoded" };
-  lb_http_request req = { .method = "POST",
-                          .url = url,
-                          .headers = form,
-                          .nheaders = 1,
-                          .body = body,
-                          .body_len = strlen(body) };
+  lb_http_request req = token_request(url, sizeof(url));
   /* the token response (over 100 bytes) passes the 64-byte read cap */
   assert_int_equal(lb_http_start(h, &req, on_done, &r, NULL), LB_E_OK);
   wait_for(h, &r, 1);
