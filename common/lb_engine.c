@@ -209,7 +209,6 @@ struct lb_engine {
    * unfinished since it began */
   int64_t stop_by, leave_by;
   size_t handed_back;
-  uint64_t consumed;        /* records taken from Kafka since the start, retries too */
   bool close_stuck;         /* the consumer did not close in time: never destroyed */
   lb_watchdog *leave_watch; /* ends the process if the stop's last steps block */
 };
@@ -1289,7 +1288,6 @@ static void consumed(lb_engine *e, rd_kafka_message_t *rkm)
   rd_kafka_message_destroy(rkm);
   lb_list_push_front(&p->msgs, &m->link);
   e->msgs_in_flight++;
-  e->consumed++;
   label2(labels, sizeof(labels), "topic", p->topic, NULL, NULL);
   lb_metrics_add(e->metrics, "lmsbridge_events_consumed_total", labels, 1);
 
@@ -2690,7 +2688,8 @@ int lb_engine_run(lb_engine *e, volatile sig_atomic_t *stop)
   leave_group(e);
   lb_log(LB_LOG_INFO, "stopped", LB_I("handed_back", handed_back),
          LB_I("unfinished_at_deadline", (long long)unfinished),
-         LB_I("consumed", (long long)e->consumed));
+         LB_I("consumed",
+              (long long)lb_metrics_get(e->metrics, "lmsbridge_events_consumed_total", NULL)));
   return e->fatal ? 1 : 0;
 }
 

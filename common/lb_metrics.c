@@ -169,8 +169,8 @@ double lb_metrics_get(lb_metrics *m, const char *name, const char *labels)
   family *f = find_family(m, name);
   if (f) {
     LB_LIST_EACH (series, s, &f->series, link)
-      if (strcmp(s->labels, labels) == 0)
-        v = f->type == LB_HISTOGRAM ? (double)s->count : s->value;
+      if (!labels || strcmp(s->labels, labels) == 0)
+        v += f->type == LB_HISTOGRAM ? (double)s->count : s->value;
   }
   pthread_mutex_unlock(&m->lock);
   return v;

@@ -25,7 +25,8 @@ void lb_metrics_observe(lb_metrics *m, const char *name, const char *labels, dou
 /* Drops every series of `name` (gauges recomputed from scratch). */
 void lb_metrics_clear(lb_metrics *m, const char *name);
 
-/* The value of one series (0 when absent); for tests and health checks. */
+/* The value of one series (0 when absent), or with labels NULL the sum of
+ * the family's series; for tests, health checks and the stop's summary. */
 double lb_metrics_get(lb_metrics *m, const char *name, const char *labels);
 
 /* key="value" with the value escaped, appended to buf (NUL-terminated,

@@ -65,11 +65,9 @@ static const lb_integration *candidate(const lb_config *cfg, const size_t *candi
 /* LB_E_OK, or LB_E_NOMEM when the message cannot be kept */
 static lb_err dead_letter(lb_plan *plan, const char *cls, const char *msg)
 {
-  char buf[LB_PLAN_DLQ_MESSAGE_MAX];
-  snprintf(buf, sizeof(buf), "%s", msg);
   plan->dead_letter = true;
   plan->dlq_class = cls;
-  plan->dlq_message = strdup(buf);
+  plan->dlq_message = strndup(msg, LB_PLAN_DLQ_MESSAGE_MAX - 1);
   return plan->dlq_message ? LB_E_OK : LB_E_NOMEM;
 }
 

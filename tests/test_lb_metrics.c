@@ -57,6 +57,12 @@ static void test_render(void **state)
   lb_metrics_add(m, "undeclared_total", "", 1); /* ignored */
   assert_true(lb_metrics_get(m, "lmsbridge_deliveries_total", labels) == 5);
   assert_true(lb_metrics_get(m, "lmsbridge_delivery_seconds", "") == 2);
+  /* labels NULL: the family summed over its series */
+  lb_metrics_add(m, "lmsbridge_deliveries_total", "outcome=\"skipped\"", 4);
+  assert_true(lb_metrics_get(m, "lmsbridge_deliveries_total", labels) == 5);
+  assert_true(lb_metrics_get(m, "lmsbridge_deliveries_total", NULL) == 9);
+  assert_true(lb_metrics_get(m, "lmsbridge_delivery_seconds", NULL) == 2);
+  assert_true(lb_metrics_get(m, "undeclared_total", NULL) == 0);
   char *text = lb_metrics_render(m);
   assert_non_null(strstr(text, "# HELP lmsbridge_deliveries_total Deliveries.\n"
                                "# TYPE lmsbridge_deliveries_total counter\n"));
